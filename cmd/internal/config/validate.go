@@ -1,0 +1,422 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+)
+
+// Validate checks every setting and returns the first problem as an
+// *Error naming its key (and line, when the file gave the key).
+func (c *Config) Validate() error {
+	checks := []func() error{c.validateLog, c.validateLightdash, c.validateSources, c.validateMapping, c.validatePolicy, c.validateSchedule, c.validateState, c.validateAdmin}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Config) errorf(key, format string, args ...any) *Error {
+	line := 0
+	// Name the closest line the file has: the key itself, or its parent.
+	for k := key; k != ""; {
+		if l, ok := c.keyLines[k]; ok {
+			line = l
+			break
+		}
+		i := strings.LastIndexAny(k, ".[")
+		if i < 0 {
+			break
+		}
+		k = k[:i]
+	}
+	return &Error{Key: key, Line: line, Msg: fmt.Sprintf(format, args...)}
+}
+
+func oneOf(v string, allowed ...string) bool {
+	for _, a := range allowed {
+		if v == a {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) validateLog() error {
+	if !oneOf(c.Log.Level, "debug", "info", "warn", "error") {
+		return c.errorf("log.level", "%q is not a level (want debug, info, warn or error)", c.Log.Level)
+	}
+	if !oneOf(c.Log.Format, "json", "console") {
+		return c.errorf("log.format", "%q is not a format (want json or console)", c.Log.Format)
+	}
+	return nil
+}
+
+func (c *Config) validateLightdash() error {
+	l := &c.Lightdash
+	if l.URL == "" {
+		return c.errorf("lightdash.url", "required: the Lightdash instance's base URL, e.g. https://app.lightdash.cloud")
+	}
+	u, err := url.Parse(l.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c.errorf("lightdash.url", "%q is not an http(s) URL", l.URL)
+	}
+	if u.User != nil {
+		return c.errorf("lightdash.url", "must not carry credentials; use lightdash.token")
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecureHTTP {
+		return c.errorf("lightdash.url", "plain http:// to %s would send the token unencrypted; use https:// or set lightdash.allow_insecure_http: true", u.Hostname())
+	}
+	if l.Token == "" {
+		return c.errorf("lightdash.token", "required: set lightdash.token (e.g. ${LIGHTDASH_TOKEN}) or lightdash.token_file")
+	}
+	if l.Timeout <= 0 {
+		return c.errorf("lightdash.timeout", "must be positive")
+	}
+	if l.RateLimit <= 0 {
+		return c.errorf("lightdash.rate_limit", "must be positive (requests per second)")
+	}
+	if l.Burst < 1 {
+		return c.errorf("lightdash.burst", "must be at least 1")
+	}
+	if l.MaxRetries < 0 {
+		return c.errorf("lightdash.max_retries", "must not be negative")
+	}
+	return nil
+}
+
+// IsLoopbackHost reports whether host names this machine, where plain
+// text cannot be overheard.
+func IsLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var sourceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+func (c *Config) validateSources() error {
+	if len(c.Sources) == 0 {
+		return c.errorf("sources", "required: at least one source (ldap or nats)")
+	}
+	names := map[string]bool{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		key := fmt.Sprintf("sources[%d]", i)
+		if !sourceNameRE.MatchString(s.Name) {
+			return c.errorf(key+".name", "%q is not a valid source name (lowercase letters, digits, - and _, at most 63)", s.Name)
+		}
+		if names[s.Name] {
+			return c.errorf(key+".name", "source %q is defined twice", s.Name)
+		}
+		names[s.Name] = true
+		switch s.Type {
+		case "ldap":
+			if s.LDAP == nil || s.NATS != nil {
+				return c.errorf(key, "type ldap needs an ldap: section and no nats: section")
+			}
+			if err := c.validateLDAP(key+".ldap", s.LDAP); err != nil {
+				return err
+			}
+		case "nats":
+			if s.NATS == nil || s.LDAP != nil {
+				return c.errorf(key, "type nats needs a nats: section and no ldap: section")
+			}
+			if err := c.validateNATS(key+".nats", s.NATS); err != nil {
+				return err
+			}
+		default:
+			return c.errorf(key+".type", "%q is not a source type (want ldap or nats)", s.Type)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateLDAP(key string, l *LDAPSource) error {
+	if len(l.URLs) == 0 {
+		return c.errorf(key+".urls", "required: at least one ldap://, ldaps:// or ldapi:// URL")
+	}
+	for i, raw := range l.URLs {
+		u, err := url.Parse(raw)
+		if err != nil || !oneOf(u.Scheme, "ldap", "ldaps", "ldapi") {
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not an ldap://, ldaps:// or ldapi:// URL", raw)
+		}
+		if u.Scheme == "ldap" && !l.StartTLS && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecure {
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "ldap:// to %s without start_tls would send the bind password unencrypted; set start_tls: true, use ldaps://, or set allow_insecure: true", u.Hostname())
+		}
+	}
+	if l.BindDN == "" && !l.Anonymous {
+		return c.errorf(key+".bind_dn", "required (or set anonymous: true for an anonymous bind)")
+	}
+	if l.BindDN != "" && l.BindPassword == "" {
+		return c.errorf(key+".bind_password", "required with bind_dn: set bind_password or bind_password_file")
+	}
+	if !oneOf(l.Schema, "openldap", "rfc2307bis", "rfc2307", "389ds", "activedirectory") {
+		return c.errorf(key+".schema", "%q is not a schema preset (want openldap, rfc2307bis, rfc2307, 389ds or activedirectory)", l.Schema)
+	}
+	if l.GroupBaseDN == "" {
+		return c.errorf(key+".group_base_dn", "required")
+	}
+	if l.UserBaseDN == "" {
+		return c.errorf(key+".user_base_dn", "required")
+	}
+	for _, sc := range []struct{ k, v string }{{"user_scope", l.UserScope}, {"group_scope", l.GroupScope}} {
+		if sc.v != "" && !oneOf(sc.v, "sub", "one", "base") {
+			return c.errorf(key+"."+sc.k, "%q is not a scope (want sub, one or base)", sc.v)
+		}
+	}
+	if !oneOf(l.NestedGroups, "walk", "in_chain", "none") {
+		return c.errorf(key+".nested_groups", "%q is not a strategy (want walk, in_chain or none)", l.NestedGroups)
+	}
+	if !oneOf(l.Watch, "auto", "syncrepl", "dirsync", "poll", "none") {
+		return c.errorf(key+".watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", l.Watch)
+	}
+	if l.PageSize < 1 || l.PageSize > 100000 {
+		return c.errorf(key+".page_size", "must be between 1 and 100000")
+	}
+	if (l.CertFile == "") != (l.KeyFile == "") {
+		return c.errorf(key+".cert_file", "cert_file and key_file go together")
+	}
+	return nil
+}
+
+func (c *Config) validateNATS(key string, n *NATSSource) error {
+	if len(n.URLs) == 0 {
+		return c.errorf(key+".urls", "required: at least one nats:// or tls:// URL")
+	}
+	for i, raw := range n.URLs {
+		u, err := url.Parse(raw)
+		if err != nil || !oneOf(u.Scheme, "nats", "tls", "ws", "wss") || u.Host == "" {
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not a nats:// or tls:// URL", raw)
+		}
+	}
+	auth := 0
+	for _, set := range []bool{n.CredsFile != "", n.NKeySeedFile != "", n.Token != "", n.User != ""} {
+		if set {
+			auth++
+		}
+	}
+	if auth > 1 {
+		return c.errorf(key, "give one of creds_file, nkey_seed_file, token or user/password")
+	}
+	if n.User != "" && n.Password == "" {
+		return c.errorf(key+".password", "required with user: set password or password_file")
+	}
+	if n.MaxDeliver < 1 {
+		return c.errorf(key+".max_deliver", "must be at least 1")
+	}
+	if n.AckWait < time.Second {
+		return c.errorf(key+".ack_wait", "must be at least 1s")
+	}
+	if (n.CertFile == "") != (n.KeyFile == "") {
+		return c.errorf(key+".cert_file", "cert_file and key_file go together")
+	}
+	return nil
+}
+
+func (c *Config) validateMapping() error {
+	if len(c.Mapping.Rules) == 0 {
+		return c.errorf("mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
+	}
+	if c.Mapping.MaxDepth < 1 || c.Mapping.MaxDepth > 100 {
+		return c.errorf("mapping.max_depth", "must be between 1 and 100")
+	}
+	sources := map[string]bool{}
+	for _, s := range c.Sources {
+		sources[s.Name] = true
+	}
+	for i, r := range c.Mapping.Rules {
+		key := fmt.Sprintf("mapping.rules[%d]", i)
+		for j, s := range r.Sources {
+			if !sources[s] {
+				return c.errorf(fmt.Sprintf("%s.sources[%d]", key, j), "no source is named %q", s)
+			}
+		}
+		if r.Match != "" {
+			if _, err := regexp.Compile(r.Match); err != nil {
+				return c.errorf(key+".match", "invalid regular expression: %v", err)
+			}
+		}
+		for j, rw := range r.LightdashName.Rewrite {
+			if _, err := regexp.Compile(rw.Match); err != nil {
+				return c.errorf(fmt.Sprintf("%s.lightdash_name.rewrite[%d].match", key, j), "invalid regular expression: %v", err)
+			}
+		}
+		if cs := r.LightdashName.Case; cs != "" && !oneOf(cs, "keep", "lower", "upper") {
+			return c.errorf(key+".lightdash_name.case", "%q is not a case rule (want keep, lower or upper)", cs)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validatePolicy() error {
+	if !oneOf(c.Identity.Unmatched, "skip", "invite") {
+		return c.errorf("identity.unmatched", "%q is not a policy (want skip or invite)", c.Identity.Unmatched)
+	}
+	s := &c.Sync
+	if !oneOf(s.Policy, "sync", "upsert-only", "create-only") {
+		return c.errorf("sync.policy", "%q is not a policy (want sync, upsert-only or create-only)", s.Policy)
+	}
+	if !oneOf(s.Membership, "authoritative", "preserve-manual") {
+		return c.errorf("sync.membership", "%q is not a membership mode (want authoritative or preserve-manual)", s.Membership)
+	}
+	if s.Concurrency < 1 || s.Concurrency > 64 {
+		return c.errorf("sync.concurrency", "must be between 1 and 64")
+	}
+	sf := &s.Safety
+	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 {
+		return c.errorf("sync.safety", "limits must not be negative")
+	}
+	for _, p := range []struct {
+		k string
+		v float64
+	}{{"max_group_deletes_percent", sf.MaxGroupDeletesPercent}, {"max_member_removals_percent", sf.MaxMemberRemovalsPercent}} {
+		if p.v < 0 || p.v > 100 {
+			return c.errorf("sync.safety."+p.k, "must be between 0 and 100")
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateSchedule() error {
+	if _, err := c.Schedule.Location(); err != nil {
+		return c.errorf("schedule.time_zone", "%v", err)
+	}
+	if _, err := cron.ParseStandard(c.Schedule.Reconcile); err != nil {
+		return c.errorf("schedule.reconcile", "%q is not a cron expression or descriptor: %v", c.Schedule.Reconcile, err)
+	}
+	if c.Schedule.Debounce < 0 {
+		return c.errorf("schedule.debounce", "must not be negative")
+	}
+	if c.Schedule.MaxDelay < c.Schedule.Debounce {
+		return c.errorf("schedule.max_delay", "must be at least schedule.debounce")
+	}
+	return nil
+}
+
+// Location is the schedule's time zone.
+func (s Schedule) Location() (*time.Location, error) {
+	if s.TimeZone == "" {
+		return time.UTC, nil
+	}
+	return time.LoadLocation(s.TimeZone)
+}
+
+func (c *Config) natsSource(name string) bool {
+	for _, s := range c.Sources {
+		if s.Name == name && s.Type == "nats" {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Config) validateState() error {
+	switch c.State.Type {
+	case "file":
+		if c.State.Path == "" {
+			return c.errorf("state.path", "required for a file state store")
+		}
+	case "nats":
+		if !c.natsSource(c.State.Source) {
+			return c.errorf("state.source", "must name a nats source (got %q)", c.State.Source)
+		}
+	default:
+		return c.errorf("state.type", "%q is not a state store (want file or nats)", c.State.Type)
+	}
+	if c.HA.Enabled {
+		if !c.natsSource(c.HA.Source) {
+			return c.errorf("ha.source", "leader election needs a nats source (got %q)", c.HA.Source)
+		}
+		if c.State.Type != "nats" {
+			return c.errorf("state.type", "with ha.enabled the state must be shared: set state.type: nats")
+		}
+		if c.HA.LeaseTTL < 3*time.Second {
+			return c.errorf("ha.lease_ttl", "must be at least 3s")
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateAdmin() error {
+	if c.Admin.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
+			return c.errorf("admin.listen", "%q is not host:port", c.Admin.Listen)
+		}
+	}
+	if c.Admin.ReadyMaxAge <= 0 {
+		return c.errorf("admin.ready_max_age", "must be positive")
+	}
+	return nil
+}
+
+// readSecretFiles loads every *_file secret. Giving both a value and a
+// file is an error, so it is never unclear which one is in force.
+func (c *Config) readSecretFiles() error {
+	type pair struct {
+		key    string
+		secret *Secret
+		file   string
+	}
+	pairs := []pair{
+		{"lightdash.token", &c.Lightdash.Token, c.Lightdash.TokenFile},
+		{"admin.token", &c.Admin.Token, c.Admin.TokenFile},
+	}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		key := fmt.Sprintf("sources[%d]", i)
+		if s.LDAP != nil {
+			pairs = append(pairs, pair{key + ".ldap.bind_password", &s.LDAP.BindPassword, s.LDAP.BindPasswordFile})
+		}
+		if s.NATS != nil {
+			pairs = append(pairs,
+				pair{key + ".nats.token", &s.NATS.Token, s.NATS.TokenFile},
+				pair{key + ".nats.password", &s.NATS.Password, s.NATS.PasswordFile})
+		}
+	}
+	for _, p := range pairs {
+		if p.file == "" {
+			continue
+		}
+		if *p.secret != "" {
+			return c.errorf(p.key, "give %s or %s_file, not both", p.key, p.key)
+		}
+		v, err := readSecretFile(p.file)
+		if err != nil {
+			return c.errorf(p.key+"_file", "%v", err)
+		}
+		*p.secret = Secret(v)
+	}
+	return nil
+}
+
+// readSecretFile reads a secret, dropping one trailing newline as editors
+// and `kubectl create secret --from-file` leave them.
+func readSecretFile(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
+	}
+	if st.Size() > 64<<10 {
+		return "", fmt.Errorf("%s is larger than 64 KiB; is it the right file?", path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
+	}
+	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return v, nil
+}
