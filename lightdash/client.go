@@ -1,0 +1,306 @@
+// Package lightdash is a client for the parts of the Lightdash REST API that
+// lightdash-sync needs: the token's user, the organization's users, and user
+// groups with their members.
+//
+// The client is shaped like net/http's: a Client with exported fields whose
+// zero values are useful, an injectable *http.Client, and context first on
+// every method. It knows the server's quirks (see ../shared/lightdash/API-NOTES.md)
+// and hides or reports them: it validates uuids and names before sending,
+// de-duplicates member lists, reports members silently dropped on create, turns
+// the groups feature flag being off into ErrFeatureDisabled, retries what is
+// safe to retry and never blindly re-sends a create.
+//
+// Every call authenticated by a personal access token costs the server a
+// bcrypt hash (~50 ms), so the number of calls is the cost that matters;
+// RequestCount reports it.
+package lightdash
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+)
+
+// Defaults used when the matching Client field is zero.
+const (
+	DefaultTimeout          = 30 * time.Second
+	DefaultMaxRetries       = 4
+	DefaultMinBackoff       = 250 * time.Millisecond
+	DefaultMaxBackoff       = 30 * time.Second
+	DefaultMaxRetryAfter    = 2 * time.Minute
+	DefaultMaxResponseBytes = 512 << 20
+	DefaultUserAgent        = "lightdash-sync"
+	// DefaultListLimit is the includeMembers value sent when listing groups.
+	// Lightdash treats any value as "include all members", but a large number
+	// keeps that true should a release start reading it as a limit.
+	DefaultListLimit = 1_000_000
+)
+
+// Client is a Lightdash API client. Set fields before the first call and do
+// not change them afterwards; a Client is safe for concurrent use.
+type Client struct {
+	// BaseURL is the Lightdash address, e.g. https://app.lightdash.cloud or
+	// https://example.com/lightdash/ (a path prefix and trailing slash are fine).
+	BaseURL string
+	// Token is a personal access token, sent as "Authorization: ApiKey <token>".
+	// It never appears in errors, logs or String().
+	Token string
+	// HTTPClient sends the requests. Nil means a client with no timeout of its
+	// own (Timeout applies per attempt) on http.DefaultTransport. The client's
+	// Transport is wrapped, not replaced.
+	HTTPClient *http.Client
+	// Timeout bounds one attempt, reading the body included. Zero means
+	// DefaultTimeout; negative means none (the context still applies).
+	Timeout time.Duration
+	// RateLimit is the most requests per second the client sends, retries
+	// included. Zero means unlimited.
+	RateLimit float64
+	// Burst is the token-bucket size for RateLimit. Zero means 1.
+	Burst int
+	// MaxRetries is how many times a retryable failure is retried. Zero means
+	// DefaultMaxRetries; negative means never retry.
+	MaxRetries int
+	// MinBackoff and MaxBackoff bound the exponential backoff between
+	// attempts (jittered). Zero means DefaultMinBackoff / DefaultMaxBackoff.
+	MinBackoff, MaxBackoff time.Duration
+	// MaxRetryAfter is the longest Retry-After the client will wait for; a
+	// longer one ends the retries with the server's error. Zero means
+	// DefaultMaxRetryAfter.
+	MaxRetryAfter time.Duration
+	// MaxResponseBytes caps how much of a response body is read. Zero means
+	// DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// UserAgent is sent on every request. Empty means DefaultUserAgent.
+	UserAgent string
+	// Logger gets one debug line per attempt (method, path, status, duration)
+	// and retries at info level. Nil means no logging.
+	Logger *zap.Logger
+	// Metrics, when set, counts requests and retries and times them. Build it
+	// with NewMetrics; nil means no metrics.
+	Metrics *Metrics
+	// Sleep waits between attempts. Nil means a timer that stops early when
+	// ctx ends; tests inject a recorder to drive backoff without waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0,1) that spreads backoff. Nil means math/rand/v2.
+	Jitter func() float64
+
+	once     sync.Once
+	initErr  error
+	base     *url.URL
+	hc       *http.Client
+	limiter  *rate.Limiter
+	log      *zap.Logger
+	requests atomic.Int64
+}
+
+// Option configures a Client built by New.
+type Option func(*Client) error
+
+// WithHTTPClient sets the *http.Client whose transport is wrapped.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) error { c.HTTPClient = hc; return nil }
+}
+
+// WithTimeout sets the per-attempt timeout.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) error { c.Timeout = d; return nil }
+}
+
+// WithRateLimit sets requests per second and the burst size.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(c *Client) error {
+		if perSecond < 0 || burst < 0 {
+			return fmt.Errorf("rate limit %v/s burst %d: must not be negative", perSecond, burst)
+		}
+		c.RateLimit, c.Burst = perSecond, burst
+		return nil
+	}
+}
+
+// WithRetries sets the retry count (negative: never) and backoff bounds
+// (zero: defaults).
+func WithRetries(max int, minBackoff, maxBackoff time.Duration) Option {
+	return func(c *Client) error {
+		c.MaxRetries, c.MinBackoff, c.MaxBackoff = max, minBackoff, maxBackoff
+		return nil
+	}
+}
+
+// WithLogger sets the logger.
+func WithLogger(l *zap.Logger) Option {
+	return func(c *Client) error { c.Logger = l; return nil }
+}
+
+// WithRegisterer creates the client's metrics and registers them on reg.
+// A nil reg means no metrics.
+func WithRegisterer(reg prometheus.Registerer) Option {
+	return func(c *Client) error {
+		if reg == nil {
+			return nil
+		}
+		m, err := NewMetrics(reg)
+		if err != nil {
+			return err
+		}
+		c.Metrics = m
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *Client) error { c.UserAgent = ua; return nil }
+}
+
+// WithSleep replaces the wait between attempts (tests).
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(c *Client) error { c.Sleep = sleep; return nil }
+}
+
+// New returns a Client for baseURL and token. It checks that baseURL is an
+// absolute http(s) URL and that the token is set.
+func New(baseURL, token string, opts ...Option) (*Client, error) {
+	c := &Client{BaseURL: baseURL, Token: token}
+	for _, o := range opts {
+		if err := o(c); err != nil {
+			return nil, fmt.Errorf("lightdash client: %w", err)
+		}
+	}
+	if err := c.init(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// String describes the client without its token.
+func (c *Client) String() string {
+	return fmt.Sprintf("lightdash.Client{BaseURL: %q, Token: <redacted>}", c.BaseURL)
+}
+
+// RequestCount is the number of HTTP requests (attempts, retries included)
+// sent with the token so far: the cost metric, since each costs the server
+// a bcrypt hash.
+func (c *Client) RequestCount() int64 { return c.requests.Load() }
+
+func parseBaseURL(raw string) (*url.URL, error) {
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("lightdash base URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("lightdash base URL: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("lightdash base URL %q: scheme must be http or https", u.Redacted())
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("lightdash base URL %q: no host", u.Redacted())
+	}
+	if u.User != nil {
+		return nil, fmt.Errorf("lightdash base URL %q: credentials in the URL are not supported, use the token", u.Redacted())
+	}
+	u.RawQuery, u.Fragment = "", ""
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// init validates the configuration and builds the wrapped transport and
+// limiter once, so a Client built as a struct literal works too.
+func (c *Client) init() error {
+	c.once.Do(func() {
+		base, err := parseBaseURL(c.BaseURL)
+		if err != nil {
+			c.initErr = err
+			return
+		}
+		if c.Token == "" {
+			c.initErr = errors.New("lightdash token is empty")
+			return
+		}
+		if strings.ContainsAny(c.Token, "\r\n") {
+			c.initErr = errors.New("lightdash token contains a line break")
+			return
+		}
+		c.base = base
+		c.log = c.Logger
+		if c.log == nil {
+			c.log = zap.NewNop()
+		}
+		inner := http.DefaultTransport
+		var jar http.CookieJar
+		var redirect func(*http.Request, []*http.Request) error
+		if c.HTTPClient != nil {
+			if c.HTTPClient.Transport != nil {
+				inner = c.HTTPClient.Transport
+			}
+			jar, redirect = c.HTTPClient.Jar, c.HTTPClient.CheckRedirect
+		}
+		c.hc = &http.Client{
+			Transport: &transport{
+				next:      inner,
+				token:     c.Token,
+				userAgent: or(c.UserAgent, DefaultUserAgent),
+				metrics:   c.Metrics,
+				log:       c.log,
+				count:     &c.requests,
+			},
+			Jar:           jar,
+			CheckRedirect: redirect,
+		}
+		if c.HTTPClient != nil {
+			c.hc.Timeout = c.HTTPClient.Timeout
+		}
+		if c.RateLimit > 0 {
+			burst := c.Burst
+			if burst <= 0 {
+				burst = 1
+			}
+			c.limiter = rate.NewLimiter(rate.Limit(c.RateLimit), burst)
+		}
+	})
+	return c.initErr
+}
+
+func or[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+func (c *Client) timeout() time.Duration   { return or(c.Timeout, DefaultTimeout) }
+func (c *Client) minBackoff() time.Duration { return or(c.MinBackoff, DefaultMinBackoff) }
+func (c *Client) maxBackoff() time.Duration { return or(c.MaxBackoff, DefaultMaxBackoff) }
+func (c *Client) maxRetryAfter() time.Duration {
+	return or(c.MaxRetryAfter, DefaultMaxRetryAfter)
+}
+func (c *Client) maxBody() int64 { return or(c.MaxResponseBytes, DefaultMaxResponseBytes) }
+func (c *Client) maxRetries() int {
+	switch {
+	case c.MaxRetries < 0:
+		return 0
+	case c.MaxRetries == 0:
+		return DefaultMaxRetries
+	}
+	return c.MaxRetries
+}
+
+func (c *Client) jitter() float64 {
+	if c.Jitter != nil {
+		return c.Jitter()
+	}
+	return rand.Float64()
+}
