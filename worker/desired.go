@@ -1,0 +1,238 @@
+package worker
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Desired is what the mapping wants Lightdash to hold: the groups with
+// their (flattened, enabled) directory members, and the problems that kept
+// some directory groups from being sent.
+type Desired struct {
+	Groups   []DesiredGroup `json:"groups"`
+	Problems []Problem      `json:"problems,omitempty"`
+	// Complete is true when every snapshot was complete. The planner
+	// deletes and removes nothing otherwise.
+	Complete         bool   `json:"complete"`
+	IncompleteReason string `json:"incompleteReason,omitempty"`
+	// Partial is true when only some groups were read (ReconcileGroups):
+	// groups missing from it are not absent, just unread.
+	Partial bool `json:"partial,omitempty"`
+}
+
+// DesiredGroup is one Lightdash group the directory wants.
+type DesiredGroup struct {
+	// Key is the ownership key: "group:<source>/<id>" for a one-to-one
+	// mapping, "target:<name>" for a rule's Target, "name:<name>" for an
+	// allowMerge union.
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// From lists the directory groups that produced it.
+	From    []GroupRef `json:"from"`
+	Members []Member   `json:"-"`
+}
+
+// GroupRef names a directory group.
+type GroupRef struct {
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	Name   string `json:"name,omitempty"`
+}
+
+// Member is an enabled directory user, flattened into a desired group.
+type Member struct {
+	Source string
+	DirUser
+}
+
+// Problem is something the mapping could not do. A Blocking problem keeps
+// its group out of the plan entirely: it is neither created, changed nor
+// deleted until the problem is fixed.
+type Problem struct {
+	Key      string `json:"key,omitempty"`
+	Source   string `json:"source,omitempty"`
+	GroupID  string `json:"groupId,omitempty"`
+	Name     string `json:"name,omitempty"`
+	Reason   string `json:"reason"`
+	Blocking bool   `json:"blocking"`
+}
+
+// Map applies the mapping to the snapshots. It does no I/O.
+func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
+	d := &Desired{Complete: true}
+	type acc struct {
+		DesiredGroup
+		explicit bool
+		keys     map[string]bool // one-to-one keys of contributors
+		members  map[string]Member
+		blocked  bool
+	}
+	byName := map[string]*acc{}
+	var order []string
+	var incomplete []string
+	for _, s := range snaps {
+		if s == nil {
+			continue
+		}
+		if !s.Complete {
+			d.Complete = false
+			r := s.IncompleteReason
+			if r == "" {
+				r = "no reason given"
+			}
+			incomplete = append(incomplete, fmt.Sprintf("source %s: %s", s.Source, r))
+		}
+		fl := newFlattener(s, m.maxDepth())
+		for _, g := range s.Groups {
+			name, key, explicit, ok := m.nameFor(s.Source, g)
+			if !ok {
+				continue
+			}
+			ref := GroupRef{Source: s.Source, ID: g.ID, Name: g.Name}
+			if reason := invalidName(name); reason != "" {
+				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: g.ID, Name: name,
+					Reason: "invalid Lightdash name: " + reason, Blocking: true})
+				continue
+			}
+			members, probs, blocking := fl.members(g.ID)
+			for _, p := range probs {
+				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: g.ID, Name: name, Reason: p, Blocking: blocking})
+			}
+			a := byName[name]
+			if a == nil {
+				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name}, explicit: explicit,
+					keys: map[string]bool{}, members: map[string]Member{}}
+				byName[name] = a
+				order = append(order, name)
+			} else if a.Key != key {
+				// Two different keys want one name: a union only when allowed.
+				if !m.m.AllowMerge {
+					a.blocked = true
+				}
+				a.explicit = a.explicit && explicit
+				a.Key = "name:" + name
+			}
+			a.keys[groupKey(s.Source, g.ID)] = true
+			a.From = append(a.From, ref)
+			if blocking {
+				a.blocked = true
+			}
+			for _, u := range members {
+				a.members[s.Source+"\x00"+u.ID] = Member{Source: s.Source, DirUser: u}
+			}
+		}
+	}
+	sort.Strings(order)
+	for _, name := range order {
+		a := byName[name]
+		if a.blocked {
+			if len(a.From) > 1 && !m.m.AllowMerge && !strings.HasPrefix(a.Key, "target:") {
+				var ids []string
+				for _, f := range a.From {
+					ids = append(ids, f.Source+"/"+f.ID)
+				}
+				d.Problems = append(d.Problems, Problem{Key: a.Key, Name: name, Blocking: true,
+					Reason: fmt.Sprintf("directory groups %s all map to this name and allowMerge is off", strings.Join(ids, ", "))})
+			}
+			// Hold every key the group might be owned under.
+			a.keys[a.Key] = true
+			for k := range a.keys {
+				if len(a.From) == 1 && k == a.Key && !strings.HasPrefix(k, "target:") {
+					continue // its own blocking problem already names the key
+				}
+				d.Problems = append(d.Problems, Problem{Key: k, Name: name, Blocking: true, Reason: "held: see the other problems for " + name})
+			}
+			continue
+		}
+		for _, mem := range a.members {
+			a.Members = append(a.Members, mem)
+		}
+		sort.Slice(a.Members, func(i, j int) bool {
+			if a.Members[i].Source != a.Members[j].Source {
+				return a.Members[i].Source < a.Members[j].Source
+			}
+			return a.Members[i].ID < a.Members[j].ID
+		})
+		d.Groups = append(d.Groups, a.DesiredGroup)
+	}
+	if !d.Complete {
+		d.IncompleteReason = strings.Join(incomplete, "; ")
+	}
+	return d
+}
+
+// flattener resolves nested groups within one snapshot.
+type flattener struct {
+	groups   map[string]*DirGroup
+	users    map[string]DirUser
+	maxDepth int
+	complete bool
+}
+
+func newFlattener(s *Snapshot, maxDepth int) *flattener {
+	f := &flattener{groups: map[string]*DirGroup{}, users: map[string]DirUser{}, maxDepth: maxDepth, complete: s.Complete}
+	for i := range s.Groups {
+		f.groups[s.Groups[i].ID] = &s.Groups[i]
+	}
+	for _, u := range s.Users {
+		f.users[u.ID] = u
+	}
+	return f
+}
+
+// members returns the enabled users of group id and every group nested
+// below it. A cycle is reported but harmless (each group is visited once);
+// going deeper than maxDepth is blocking because members would be missing.
+func (f *flattener) members(id string) (users []DirUser, problems []string, blocking bool) {
+	seen := map[string]bool{}
+	visited := map[string]bool{}
+	var walk func(gid string, depth int, path []string)
+	walk = func(gid string, depth int, path []string) {
+		g := f.groups[gid]
+		if g == nil {
+			if depth > 0 {
+				problems = append(problems, fmt.Sprintf("nested group %s is not in the snapshot; its members are left out", gid))
+			}
+			return
+		}
+		visited[gid] = true
+		for _, uid := range g.MemberUsers {
+			u, ok := f.users[uid]
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("member user %s of group %s is not in the snapshot", uid, gid))
+			case u.Disabled, seen[uid]:
+			default:
+				seen[uid] = true
+				users = append(users, u)
+			}
+		}
+		for _, child := range g.MemberGroups {
+			if inPath(path, child) || child == gid {
+				problems = append(problems, fmt.Sprintf("nesting cycle: %s -> %s", strings.Join(append(path, gid), " -> "), child))
+				continue
+			}
+			if visited[child] {
+				continue
+			}
+			if depth+1 > f.maxDepth {
+				blocking = true
+				problems = append(problems, fmt.Sprintf("nesting deeper than %d levels at %s -> %s; group not synced", f.maxDepth, gid, child))
+				continue
+			}
+			walk(child, depth+1, append(path, gid))
+		}
+	}
+	walk(id, 0, nil)
+	return users, problems, blocking
+}
+
+func inPath(path []string, id string) bool {
+	for _, p := range path {
+		if p == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,124 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// FileStore keeps State in one JSON file. Saves are atomic (write to a
+// temporary file in the same directory, fsync, rename, fsync the
+// directory), so a crash leaves either the old or the new state, never a
+// torn one. The file is mode 0600: it names groups and users.
+type FileStore struct {
+	Path string
+}
+
+// NewFileStore returns a store at path. The directory must exist.
+func NewFileStore(path string) *FileStore { return &FileStore{Path: path} }
+
+// Load reads the state. A missing file is an empty state; a file written by
+// a newer version is ErrStateTooNew; an unreadable one is ErrStateCorrupt.
+func (f *FileStore) Load(ctx context.Context) (*State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(f.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return NewState(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read state: %w", err)
+	}
+	return decodeState(b, f.Path)
+}
+
+func decodeState(b []byte, where string) (*State, error) {
+	var head struct {
+		Version *int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrStateCorrupt, where, err)
+	}
+	if head.Version == nil {
+		return nil, fmt.Errorf("%w: %s: no version field", ErrStateCorrupt, where)
+	}
+	if *head.Version > StateVersion {
+		return nil, fmt.Errorf("%w: %s has version %d, this build reads up to %d", ErrStateTooNew, where, *head.Version, StateVersion)
+	}
+	if *head.Version < 1 {
+		return nil, fmt.Errorf("%w: %s: version %d", ErrStateCorrupt, where, *head.Version)
+	}
+	s := NewState()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(s); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrStateCorrupt, where, err)
+	}
+	for k, g := range s.Groups {
+		if g == nil {
+			return nil, fmt.Errorf("%w: %s: group %q is null", ErrStateCorrupt, where, k)
+		}
+	}
+	if s.Groups == nil {
+		s.Groups = map[string]*OwnedGroup{}
+	}
+	if s.Cookies == nil {
+		s.Cookies = map[string][]byte{}
+	}
+	s.Version = StateVersion
+	return s, nil
+}
+
+// Save writes s atomically.
+func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out := s.Clone()
+	out.Version = StateVersion
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	dir := filepath.Dir(f.Path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close()
+			_ = os.Remove(tmp.Name())
+		}
+	}()
+	if err = tmp.Chmod(0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if _, err = tmp.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err = tmp.Sync(); err != nil {
+		return fmt.Errorf("save state: fsync: %w", err)
+	}
+	if err = tmp.Close(); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err = os.Rename(tmp.Name(), f.Path); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("save state: open dir: %w", err)
+	}
+	defer d.Close()
+	if err = d.Sync(); err != nil {
+		return fmt.Errorf("save state: fsync dir: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,424 @@
+package worker
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// Current is what Lightdash holds: one users call and one
+// groups-with-members call.
+type Current struct {
+	Users  []lightdash.OrgMember
+	Groups []lightdash.GroupWithMembers
+}
+
+// candidate is a desired group on its way into the plan.
+type candidate struct {
+	dg       DesiredGroup
+	want     []string
+	invitees []string
+	upd      *UpdateGroup // existing group (owned, adopted or transferred)
+	create   *CreateGroup
+	cur      []string // current members of upd's group
+	renameTo string
+}
+
+// ComputePlan is the pure heart of the worker: from what the directory
+// wants, what Lightdash holds and what the worker owns, it decides every
+// change and says why. It does no I/O and does not modify its arguments.
+//
+// The order of decisions matters: first every desired group (update an
+// owned group, create, adopt, take over from a retired key, or conflict),
+// then deletions of owned groups no longer wanted (grace periods), then the
+// safety limits over all deletions and removals, and last the renames,
+// because a rename may use the name of a group deleted in the same run
+// (Apply deletes before it updates).
+func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.Time) *Plan {
+	opts = opts.withDefaults()
+	if st == nil {
+		st = NewState()
+	}
+	if d == nil {
+		d = &Desired{}
+	}
+	p := &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
+		Problems: append([]Problem(nil), d.Problems...)}
+
+	byUUID := map[string]*lightdash.GroupWithMembers{}
+	byName := map[string]*lightdash.GroupWithMembers{}
+	for i := range cur.Groups {
+		g := &cur.Groups[i]
+		byUUID[g.UUID] = g
+		byName[strings.TrimSpace(g.Name)] = g
+	}
+	held := map[string]bool{}
+	for _, pr := range d.Problems {
+		if pr.Blocking && pr.Key != "" {
+			held[pr.Key] = true
+		}
+	}
+	desiredKeys := map[string]bool{}
+	for _, dg := range d.Groups {
+		desiredKeys[dg.Key] = true
+	}
+	ids := newIdentities(cur.Users)
+	unmatched := map[string]*UnmatchedUser{}
+	var unmatchedOrder []string
+	inviteFor := map[string]Member{}
+
+	// Phase A: every desired group.
+	var cands []*candidate
+	transferred := map[string]bool{}
+	for _, dg := range d.Groups {
+		if held[dg.Key] {
+			continue
+		}
+		c := &candidate{dg: dg}
+		wantSet := map[string]bool{}
+		invSet := map[string]bool{}
+		for _, m := range dg.Members {
+			r := ids.resolve(m.DirUser, opts.Unmatched)
+			if r.uuid != "" {
+				wantSet[r.uuid] = true
+				continue
+			}
+			uk := m.Source + "\x00" + m.ID
+			u := unmatched[uk]
+			if u == nil {
+				u = &UnmatchedUser{Source: m.Source, UserID: m.ID, Email: m.Email, Reason: r.reason}
+				unmatched[uk] = u
+				unmatchedOrder = append(unmatchedOrder, uk)
+			}
+			u.Groups = append(u.Groups, dg.Name)
+			if r.invite != "" && !invSet[r.invite] {
+				invSet[r.invite] = true
+				c.invitees = append(c.invitees, r.invite)
+				inviteFor[r.invite] = m
+			}
+		}
+		c.want = sortedKeys(wantSet)
+		sort.Strings(c.invitees)
+		owned := st.Groups[dg.Key]
+
+		if owned != nil && !owned.Creating() {
+			if g := byUUID[owned.UUID]; g != nil {
+				if owned.AbsentSince != nil || owned.AbsentReads > 0 {
+					p.Reappeared = append(p.Reappeared, dg.Key)
+				}
+				if opts.Policy == PolicyCreateOnly {
+					continue
+				}
+				c.upd = &UpdateGroup{Key: dg.Key, UUID: g.UUID, Name: g.Name, Reason: "owned group differs from the directory"}
+				c.cur = g.MemberUUIDs
+				c.diff(owned.AddedMembers, opts.Membership == MembershipAuthoritative)
+				if g.Name != dg.Name {
+					c.renameTo = dg.Name
+				}
+				cands = append(cands, c)
+				continue
+			}
+		}
+		// Not owned (or owned but gone from Lightdash, or a create in flight).
+		t := byName[dg.Name]
+		switch {
+		case t == nil:
+			reason := "new directory group"
+			if owned != nil && owned.Creating() {
+				reason = "an earlier create was not confirmed and no group has this name; creating"
+			} else if owned != nil {
+				reason = fmt.Sprintf("owned group %s no longer exists in Lightdash; recreating", owned.UUID)
+			}
+			c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Reason: reason}
+			cands = append(cands, c)
+		case st.ownerOf(t.UUID) != "":
+			k2 := st.ownerOf(t.UUID)
+			switch {
+			case desiredKeys[k2] || held[k2]:
+				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+					Reason: fmt.Sprintf("name is used by the group owned for %s; retried on the next run", k2)})
+			case d.Partial:
+				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves on a full run", k2)})
+			case opts.Policy == PolicyCreateOnly:
+				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+					Reason: fmt.Sprintf("name is used by the group owned for %s; create-only does not move ownership", k2)})
+			default:
+				transferred[k2] = true
+				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true, AdoptFrom: k2,
+					Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", k2)}
+				c.cur = t.MemberUUIDs
+				c.diff(st.Groups[k2].AddedMembers, opts.Membership == MembershipAuthoritative)
+				cands = append(cands, c)
+			}
+		case owned != nil && owned.Creating() && owned.Name == dg.Name:
+			// Lightdash created it but the answer was lost: it is ours, with
+			// the members sent at creation.
+			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
+				Reason: "created by an interrupted run; adopted"}
+			c.cur = t.MemberUUIDs
+			if opts.Policy == PolicyCreateOnly {
+				c.upd.Added = append([]string(nil), t.MemberUUIDs...)
+			} else {
+				c.diff(t.MemberUUIDs, opts.Membership == MembershipAuthoritative)
+			}
+			cands = append(cands, c)
+		case opts.Adopt && opts.Policy != PolicyCreateOnly:
+			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
+				Reason: "existing unowned group adopted (adopt: true)"}
+			c.cur = t.MemberUUIDs
+			c.diff(nil, opts.Membership == MembershipAuthoritative)
+			cands = append(cands, c)
+		default:
+			reason := "a Lightdash group with this name exists and is not owned by lightdash-sync; set adopt: true to take it over, or change the mapping"
+			if opts.Policy == PolicyCreateOnly {
+				reason = "a Lightdash group with this name exists and is not owned; create-only never adopts"
+			}
+			p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID, Reason: reason})
+		}
+	}
+
+	// Removals are unsafe on an incomplete read, and on a partial read of a
+	// group that other directory groups also feed.
+	for _, c := range cands {
+		if c.upd == nil || len(c.upd.Remove) == 0 {
+			continue
+		}
+		switch {
+		case !d.Complete:
+			p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
+				Members: c.upd.Remove, Reason: "directory read incomplete: " + d.IncompleteReason})
+			c.dropRemovals()
+		case d.Partial && !strings.HasPrefix(c.dg.Key, "group:"):
+			c.dropRemovals() // the next full run decides
+		}
+	}
+
+	// Phase B: owned groups no longer wanted.
+	var deletes []DeleteGroup
+	var deleteAbsent []AbsentGroup
+	ownedLive, memberships := 0, 0
+	for _, k := range sortedKeys(st.Groups) {
+		o := st.Groups[k]
+		g := byUUID[o.UUID]
+		if g != nil {
+			ownedLive++
+			memberships += len(g.MemberUUIDs)
+		}
+		if desiredKeys[k] || held[k] || transferred[k] || d.Partial {
+			continue
+		}
+		switch {
+		case o.Creating():
+			p.Forgets = append(p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("create of %q was never confirmed and the group is no longer wanted", o.Name)})
+			continue
+		case g == nil:
+			p.Forgets = append(p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("group %q (%s) was deleted outside lightdash-sync", o.Name, o.UUID)})
+			continue
+		case opts.Policy != PolicySync:
+			continue
+		case !d.Complete:
+			p.HeldBack = append(p.HeldBack, HeldBack{Key: k, UUID: g.UUID, Name: g.Name, Kind: "delete",
+				Reason: "directory read incomplete: " + d.IncompleteReason})
+			continue
+		}
+		since := now
+		if o.AbsentSince != nil {
+			since = *o.AbsentSince
+		}
+		reads := o.AbsentReads + 1
+		l := opts.Limits
+		waited := now.Sub(since)
+		if (l.AbsentGrace > 0 && waited < l.AbsentGrace) || (l.AbsentReads > 0 && reads < l.AbsentReads) {
+			p.Absent = append(p.Absent, AbsentGroup{Key: k, Since: since, Reads: reads,
+				Reason: fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
+					waited.Round(time.Second), reads, l.AbsentGrace, l.AbsentReads)})
+			continue
+		}
+		deletes = append(deletes, DeleteGroup{Key: k, UUID: g.UUID, Name: g.Name,
+			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", waited.Round(time.Second), reads)})
+		deleteAbsent = append(deleteAbsent, AbsentGroup{Key: k, Since: since, Reads: reads, Reason: "deletion held back"})
+	}
+
+	// Phase C: safety limits over the whole run.
+	removals := 0
+	for _, c := range cands {
+		if c.upd != nil {
+			removals += len(c.upd.Remove)
+		}
+	}
+	if why := opts.Limits.exceeded(len(deletes), ownedLive, removals, memberships); why != "" {
+		if opts.AllowDeletions {
+			why = ""
+		} else {
+			p.Blocked = true
+			p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
+			for i, dl := range deletes {
+				p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
+				p.Absent = append(p.Absent, deleteAbsent[i])
+			}
+			deletes = nil
+			for _, c := range cands {
+				if c.upd != nil && len(c.upd.Remove) > 0 {
+					p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
+						Members: c.upd.Remove, Reason: why})
+					c.dropRemovals()
+				}
+			}
+		}
+	}
+	p.Deletes = deletes
+
+	// Phase D: renames, which may reuse the names of deleted groups.
+	freed := map[string]bool{}
+	for _, dl := range deletes {
+		freed[dl.UUID] = true
+	}
+	for _, c := range cands {
+		if c.upd == nil || c.renameTo == "" {
+			continue
+		}
+		if t := byName[c.renameTo]; t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
+			who := "a group lightdash-sync does not own"
+			if k := st.ownerOf(t.UUID); k != "" {
+				who = "the group owned for " + k
+			}
+			p.Conflicts = append(p.Conflicts, Conflict{Key: c.dg.Key, Name: c.renameTo, UUID: c.upd.UUID,
+				Reason: fmt.Sprintf("cannot rename %q: the name is used by %s; retried on the next run", c.upd.Name, who)})
+			continue
+		}
+		c.upd.NewName = c.renameTo
+	}
+
+	// Assemble, attaching invitees only to groups that are written.
+	invited := map[string][]string{}
+	for _, c := range cands {
+		switch {
+		case c.create != nil:
+			c.create.Invitees = c.invitees
+			p.Creates = append(p.Creates, *c.create)
+		case c.upd != nil:
+			c.upd.Invitees = c.invitees
+			if len(c.upd.Add) > 0 || len(c.upd.Remove) > 0 || len(c.upd.Invitees) > 0 {
+				c.upd.Members = applyDiff(c.cur, c.upd.Add, c.upd.Remove)
+			}
+			if !c.upd.Writes() && !c.upd.Adopt {
+				continue
+			}
+			p.Updates = append(p.Updates, *c.upd)
+		default:
+			continue
+		}
+		for _, e := range c.invitees {
+			invited[e] = append(invited[e], c.dg.Key)
+		}
+	}
+	for _, e := range sortedKeys(invited) {
+		m := inviteFor[e]
+		p.Invites = append(p.Invites, Invite{Email: e, Source: m.Source, UserID: m.ID, Groups: invited[e]})
+	}
+	for _, uk := range unmatchedOrder {
+		p.Unmatched = append(p.Unmatched, *unmatched[uk])
+	}
+	return p
+}
+
+// diff fills Add, Remove and Added of c.upd. prevAdded are the members the
+// worker added before; authoritative removes every unwanted member,
+// preserve-manual only unwanted members it added.
+func (c *candidate) diff(prevAdded []string, authoritative bool) {
+	cur := setOf(c.cur)
+	want := setOf(c.want)
+	prev := setOf(prevAdded)
+	var add, remove []string
+	for _, u := range c.want {
+		if !cur[u] {
+			add = append(add, u)
+		}
+	}
+	for _, u := range sortedKeys(cur) {
+		if !want[u] && (authoritative || prev[u]) {
+			remove = append(remove, u)
+		}
+	}
+	c.upd.Add, c.upd.Remove = add, remove
+	c.updateAdded(prev)
+}
+
+func (c *candidate) updateAdded(prev map[string]bool) {
+	cur := setOf(c.cur)
+	rm := setOf(c.upd.Remove)
+	added := map[string]bool{}
+	for u := range prev {
+		if cur[u] && !rm[u] {
+			added[u] = true
+		}
+	}
+	for _, u := range c.upd.Add {
+		added[u] = true
+	}
+	c.upd.Added = sortedKeys(added)
+}
+
+func (c *candidate) dropRemovals() {
+	keep := setOf(c.upd.Remove)
+	c.upd.Remove = nil
+	// Members kept back stay owned, so a later run may still remove them.
+	added := setOf(c.upd.Added)
+	for u := range keep {
+		added[u] = true
+	}
+	c.upd.Added = sortedKeys(added)
+}
+
+// exceeded says which limit deleting dels of owned groups and removing
+// rems of memberships would break, or "".
+func (l Limits) exceeded(dels, owned, rems, memberships int) string {
+	var why []string
+	if l.MaxDeletedGroups > 0 && dels > l.MaxDeletedGroups {
+		why = append(why, fmt.Sprintf("%d group deletions exceed maxDeletedGroups %d", dels, l.MaxDeletedGroups))
+	}
+	if l.MaxDeletedGroupsPercent > 0 && owned > 0 && float64(dels)*100/float64(owned) > l.MaxDeletedGroupsPercent {
+		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%) exceed maxDeletedGroupsPercent %g", dels, owned, float64(dels)*100/float64(owned), l.MaxDeletedGroupsPercent))
+	}
+	if l.MaxRemovedMembers > 0 && rems > l.MaxRemovedMembers {
+		why = append(why, fmt.Sprintf("%d member removals exceed maxRemovedMembers %d", rems, l.MaxRemovedMembers))
+	}
+	if l.MaxRemovedMembersPercent > 0 && memberships > 0 && float64(rems)*100/float64(memberships) > l.MaxRemovedMembersPercent {
+		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%) exceed maxRemovedMembersPercent %g", rems, memberships, float64(rems)*100/float64(memberships), l.MaxRemovedMembersPercent))
+	}
+	return strings.Join(why, "; ")
+}
+
+// applyDiff returns the sorted, de-duplicated member list cur - remove + add:
+// Lightdash answers 400 to a PATCH with a duplicate uuid.
+func applyDiff(cur, add, remove []string) []string {
+	s := setOf(cur)
+	for _, u := range remove {
+		delete(s, u)
+	}
+	for _, u := range add {
+		s[u] = true
+	}
+	return sortedKeys(s)
+}
+
+func setOf(l []string) map[string]bool {
+	s := make(map[string]bool, len(l))
+	for _, v := range l {
+		s[v] = true
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

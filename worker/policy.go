@@ -1,0 +1,133 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy says which kinds of change the worker may make, chosen by name
+// in configuration (as external-dns does).
+type Policy string
+
+// The policies.
+const (
+	// PolicySync creates, updates and deletes owned groups.
+	PolicySync Policy = "sync"
+	// PolicyUpsertOnly creates and updates but never deletes groups.
+	PolicyUpsertOnly Policy = "upsert-only"
+	// PolicyCreateOnly only creates groups; existing ones are left alone.
+	PolicyCreateOnly Policy = "create-only"
+)
+
+// MembershipMode says which members of an owned group the worker may remove.
+type MembershipMode string
+
+// The membership modes.
+const (
+	// MembershipAuthoritative: the directory decides every member.
+	MembershipAuthoritative MembershipMode = "authoritative"
+	// MembershipPreserveManual: only members the worker added are removed,
+	// so people added by hand in Lightdash stay.
+	MembershipPreserveManual MembershipMode = "preserve-manual"
+)
+
+// UnmatchedPolicy says what happens to directory users with no Lightdash account.
+type UnmatchedPolicy string
+
+// The unmatched-user policies.
+const (
+	// UnmatchedSkip reports them and retries at every run (the default).
+	UnmatchedSkip UnmatchedPolicy = "skip"
+	// UnmatchedInvite creates an invite link, making a pending Lightdash
+	// user that can be put in groups at once. Lightdash emails the invite.
+	UnmatchedInvite UnmatchedPolicy = "invite"
+)
+
+// Limits are the safety limits on destructive changes. A zero value means
+// no limit; start from DefaultLimits.
+type Limits struct {
+	// MaxDeletedGroups and MaxDeletedGroupsPercent (of owned groups) bound
+	// the groups one run may delete.
+	MaxDeletedGroups        int     `yaml:"maxDeletedGroups" json:"maxDeletedGroups,omitempty"`
+	MaxDeletedGroupsPercent float64 `yaml:"maxDeletedGroupsPercent" json:"maxDeletedGroupsPercent,omitempty"`
+	// MaxRemovedMembers and MaxRemovedMembersPercent (of the memberships of
+	// owned groups) bound the memberships one run may remove.
+	MaxRemovedMembers        int     `yaml:"maxRemovedMembers" json:"maxRemovedMembers,omitempty"`
+	MaxRemovedMembersPercent float64 `yaml:"maxRemovedMembersPercent" json:"maxRemovedMembersPercent,omitempty"`
+	// A group missing from the directory is deleted only once it has been
+	// missing for AbsentGrace and for AbsentReads consecutive complete reads
+	// (both, when both are set).
+	AbsentGrace time.Duration `yaml:"absentGrace" json:"absentGrace,omitempty"`
+	AbsentReads int           `yaml:"absentReads" json:"absentReads,omitempty"`
+}
+
+// DefaultLimits are cautious limits for a new installation.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxDeletedGroups:         10,
+		MaxDeletedGroupsPercent:  25,
+		MaxRemovedMembers:        500,
+		MaxRemovedMembersPercent: 25,
+		AbsentGrace:              time.Hour,
+		AbsentReads:              2,
+	}
+}
+
+// PlanOptions are the choices the planner follows.
+type PlanOptions struct {
+	Policy     Policy          `yaml:"policy" json:"policy"`
+	Membership MembershipMode  `yaml:"membership" json:"membership"`
+	Unmatched  UnmatchedPolicy `yaml:"unmatchedUsers" json:"unmatchedUsers"`
+	// Adopt takes over an existing Lightdash group that has the wanted name
+	// but is not owned; off, it is a conflict in the plan. Use it once
+	// after the state is lost, after reviewing the plan.
+	Adopt  bool   `yaml:"adopt" json:"adopt,omitempty"`
+	Limits Limits `yaml:"limits" json:"limits"`
+	// AllowDeletions overrides Limits for one run: held-back deletions and
+	// removals are applied.
+	AllowDeletions bool `yaml:"-" json:"allowDeletions,omitempty"`
+}
+
+// withDefaults fills empty names with their defaults.
+func (o PlanOptions) withDefaults() PlanOptions {
+	if o.Policy == "" {
+		o.Policy = PolicySync
+	}
+	if o.Membership == "" {
+		o.Membership = MembershipAuthoritative
+	}
+	if o.Unmatched == "" {
+		o.Unmatched = UnmatchedSkip
+	}
+	return o
+}
+
+// Validate reports unknown names and impossible limits, naming the key.
+func (o PlanOptions) Validate() error {
+	o = o.withDefaults()
+	var errs []error
+	switch o.Policy {
+	case PolicySync, PolicyUpsertOnly, PolicyCreateOnly:
+	default:
+		errs = append(errs, fmt.Errorf("policy: unknown policy %q (want sync, upsert-only or create-only)", o.Policy))
+	}
+	switch o.Membership {
+	case MembershipAuthoritative, MembershipPreserveManual:
+	default:
+		errs = append(errs, fmt.Errorf("membership: unknown mode %q (want authoritative or preserve-manual)", o.Membership))
+	}
+	switch o.Unmatched {
+	case UnmatchedSkip, UnmatchedInvite:
+	default:
+		errs = append(errs, fmt.Errorf("unmatchedUsers: unknown policy %q (want skip or invite)", o.Unmatched))
+	}
+	l := o.Limits
+	if l.MaxDeletedGroups < 0 || l.MaxRemovedMembers < 0 || l.AbsentReads < 0 || l.AbsentGrace < 0 {
+		errs = append(errs, errors.New("limits: values must not be negative"))
+	}
+	if l.MaxDeletedGroupsPercent < 0 || l.MaxDeletedGroupsPercent > 100 || l.MaxRemovedMembersPercent < 0 || l.MaxRemovedMembersPercent > 100 {
+		errs = append(errs, errors.New("limits: percentages must be between 0 and 100"))
+	}
+	return errors.Join(errs...)
+}
