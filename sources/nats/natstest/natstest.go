@@ -1,0 +1,82 @@
+// Package natstest runs a real NATS server with JetStream inside the test
+// process, on 127.0.0.1 and a random port, storing in a temporary directory.
+// The NATS source, the daemon and the demo tests share it.
+package natstest
+
+import (
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// RunServer starts a JetStream-enabled server and stops it when the test
+// ends. Connect with s.ClientURL().
+func RunServer(t testing.TB) *server.Server {
+	t.Helper()
+	return RunServerWith(t, nil)
+}
+
+// RunServerWith is RunServer with a hook to adjust the options (auth, TLS,
+// limits) before the server starts.
+func RunServerWith(t testing.TB, configure func(*server.Options)) *server.Server {
+	t.Helper()
+	opts := baseOptions(t.TempDir())
+	if configure != nil {
+		configure(opts)
+	}
+	return start(t, opts)
+}
+
+// Restart shuts s down and starts a new server on the same port with the
+// same store directory, as after a crash or an upgrade: streams, consumers
+// and key-value buckets survive, and clients reconnect on their own. Pass
+// the same configure hook that RunServerWith got, if any.
+func Restart(t testing.TB, s *server.Server, configure func(*server.Options)) *server.Server {
+	t.Helper()
+	opts := baseOptions(filepath.Dir(s.StoreDir())) // StoreDir() ends in "/jetstream"
+	if a, ok := s.Addr().(*net.TCPAddr); ok {
+		opts.Port = a.Port
+	}
+	if configure != nil {
+		configure(opts)
+	}
+	Shutdown(s)
+	return start(t, opts)
+}
+
+// Shutdown stops s and waits until it is gone, so that a test can check a
+// client's behaviour while the server is away.
+func Shutdown(s *server.Server) {
+	s.Shutdown()
+	s.WaitForShutdown()
+}
+
+func baseOptions(storeDir string) *server.Options {
+	return &server.Options{
+		ServerName: "natstest",
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		NoLog:      true,
+		NoSigs:     true,
+		JetStream:  true,
+		StoreDir:   storeDir,
+	}
+}
+
+func start(t testing.TB, opts *server.Options) *server.Server {
+	t.Helper()
+	s, err := server.NewServer(opts)
+	if err != nil {
+		t.Fatalf("natstest: new server: %v", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		t.Fatal("natstest: server not ready for connections")
+	}
+	t.Cleanup(func() { Shutdown(s) })
+	return s
+}

@@ -1,0 +1,49 @@
+package natstest_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
+)
+
+func TestRestartKeepsStreams(t *testing.T) {
+	s := natstest.RunServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, "t.a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	url := s.ClientURL()
+	s = natstest.Restart(t, s, nil)
+	if s.ClientURL() != url {
+		t.Fatalf("restarted on %s, want %s", s.ClientURL(), url)
+	}
+	st, err := js.Stream(ctx, "T")
+	if err != nil {
+		t.Fatalf("stream after restart: %v", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 {
+		t.Errorf("messages after restart = %d, want 1", info.State.Msgs)
+	}
+}
