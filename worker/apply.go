@@ -1,0 +1,366 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// ErrApplyFailed is wrapped by Apply's error when some changes failed; the
+// Result lists them. The other changes were still made.
+var ErrApplyFailed = errors.New("some changes failed")
+
+// errOwnership is a write refused because the state no longer says the
+// worker owns the group as the plan expected.
+var errOwnership = errors.New("ownership changed since the plan was computed; not written")
+
+// Result is what Apply did.
+type Result struct {
+	Summary       Summary   `json:"summary"`
+	Failures      []Failure `json:"failures,omitempty"`
+	Blocked       bool      `json:"blocked,omitempty"`
+	BlockedReason string    `json:"blockedReason,omitempty"`
+}
+
+// Failure is one change that could not be made.
+type Failure struct {
+	Key   string `json:"key,omitempty"`
+	Name  string `json:"name"`
+	Op    string `json:"op"`
+	Error string `json:"error"`
+	err   error
+}
+
+// Unwrap gives errors.Is access to the cause.
+func (f Failure) Unwrap() error { return f.err }
+
+// applier carries one Apply's state; mu guards st, res and saves.
+type applier struct {
+	w       *Worker
+	mu      sync.Mutex
+	st      *State
+	res     *Result
+	invited map[string]string // email → new pending user uuid
+}
+
+// Apply makes the plan's changes: invites first, then deletes (freeing
+// names), then updates, then creates, each phase concurrently up to
+// Options.Concurrency. A failed group does not stop the others. The state
+// is saved after every successful write, and ownership is re-checked
+// against it before every write, so an interrupted or concurrent run
+// cannot write twice or touch a group it no longer owns.
+func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
+	start := time.Now()
+	var calls0 int64
+	if rc, ok := w.ld.(requestCounter); ok {
+		calls0 = rc.RequestCount()
+	}
+	st, err := w.store.Load(ctx)
+	if err != nil {
+		w.m.result("error", time.Since(start))
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	a := &applier{w: w, st: st, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason}, invited: map[string]string{}}
+	s := &a.res.Summary
+	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
+	for _, h := range p.HeldBack {
+		if h.Kind == "delete" {
+			s.HeldBackDeletes++
+		} else {
+			s.HeldBackRemovals += len(h.Members)
+		}
+	}
+
+	for _, inv := range p.Invites {
+		link, err := w.ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteTTL))
+		if err == nil && link.UserUUID == "" {
+			err = errors.New("invite link has no user uuid")
+		}
+		if err != nil {
+			a.fail("", inv.Email, "invite", err)
+			continue
+		}
+		a.invited[inv.Email] = link.UserUUID
+		s.Invited++
+	}
+	forEach(ctx, w.opts.Concurrency, p.Deletes, a.delete)
+	forEach(ctx, w.opts.Concurrency, p.Updates, a.update)
+	forEach(ctx, w.opts.Concurrency, p.Creates, a.create)
+	a.bookkeeping(ctx, p)
+
+	if rc, ok := w.ld.(requestCounter); ok {
+		s.APICalls = rc.RequestCount() - calls0
+	}
+	s.Duration = time.Since(start)
+	s.Failed = len(a.res.Failures)
+	w.log.Info("reconciliation applied", s.fields()...)
+	switch {
+	case s.Failed > 0:
+		w.m.result("failed", s.Duration)
+		return a.res, fmt.Errorf("%w: %d of the run's changes failed (first: %s %q: %s)", ErrApplyFailed,
+			s.Failed, a.res.Failures[0].Op, a.res.Failures[0].Name, a.res.Failures[0].Error)
+	case p.Blocked:
+		w.m.result("blocked", s.Duration)
+	default:
+		w.m.result("success", s.Duration)
+	}
+	return a.res, nil
+}
+
+func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T)) {
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(ctx, it)
+		}()
+	}
+	wg.Wait()
+}
+
+func (a *applier) fail(key, name, op string, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.res.Failures = append(a.res.Failures, Failure{Key: key, Name: name, Op: op, Error: err.Error(), err: err})
+	a.w.m.failures.WithLabelValues(op).Inc()
+	a.w.log.Warn("lightdash change failed", zap.String("op", op), zap.String("group", name), zap.String("key", key), zap.Error(err))
+}
+
+// commit changes the state under the lock and saves it.
+func (a *applier) commit(ctx context.Context, change func(st *State)) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	change(a.st)
+	if err := a.w.store.Save(ctx, a.st); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// owns runs check under the lock.
+func (a *applier) owns(check func(st *State) bool) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return check(a.st)
+}
+
+func (a *applier) delete(ctx context.Context, d DeleteGroup) {
+	if !a.owns(func(st *State) bool { o := st.Groups[d.Key]; return o != nil && o.UUID == d.UUID }) {
+		a.fail(d.Key, d.Name, "delete", errOwnership)
+		return
+	}
+	err := a.w.ld.DeleteGroup(ctx, d.UUID)
+	if err != nil && !errors.Is(err, lightdash.ErrNotFound) {
+		a.fail(d.Key, d.Name, "delete", err)
+		return
+	}
+	if err := a.commit(ctx, func(st *State) { delete(st.Groups, d.Key) }); err != nil {
+		a.fail(d.Key, d.Name, "delete", err)
+		return
+	}
+	a.count(func(s *Summary) { s.Deleted++ })
+}
+
+func (a *applier) inviteeUUIDs(emails []string) []string {
+	var out []string
+	for _, e := range emails {
+		if u := a.invited[e]; u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+func (a *applier) update(ctx context.Context, u UpdateGroup) {
+	ok := a.owns(func(st *State) bool {
+		cur := st.Groups[u.Key]
+		if !u.Adopt {
+			return cur != nil && cur.UUID == u.UUID
+		}
+		if cur != nil && !cur.Creating() {
+			return false
+		}
+		if u.AdoptFrom != "" {
+			from := st.Groups[u.AdoptFrom]
+			return from != nil && from.UUID == u.UUID
+		}
+		return st.ownerOf(u.UUID) == ""
+	})
+	if !ok {
+		a.fail(u.Key, u.Name, "update", errOwnership)
+		return
+	}
+	inv := a.inviteeUUIDs(u.Invitees)
+	name := u.Name
+	added := u.Added
+	if u.Writes() {
+		var upd lightdash.GroupUpdate
+		if u.NewName != "" {
+			upd.Name = &u.NewName
+		}
+		if len(u.Add) > 0 || len(u.Remove) > 0 || len(inv) > 0 {
+			members := applyDiff(u.Members, inv, nil)
+			upd.Members = &members
+			added = applyDiff(u.Added, inv, nil)
+		}
+		if upd.Name != nil || upd.Members != nil {
+			g, err := a.w.ld.UpdateGroup(ctx, u.UUID, upd)
+			if err != nil {
+				a.fail(u.Key, u.Name, "update", err)
+				return
+			}
+			name = g.Name
+		}
+	}
+	err := a.commit(ctx, func(st *State) {
+		if u.AdoptFrom != "" {
+			delete(st.Groups, u.AdoptFrom)
+		}
+		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: added}
+	})
+	if err != nil {
+		a.fail(u.Key, u.Name, "update", err)
+		return
+	}
+	a.count(func(s *Summary) {
+		if u.NewName != "" {
+			s.Renamed++
+		}
+		if len(u.Add) > 0 || len(u.Remove) > 0 || len(inv) > 0 {
+			s.Updated++
+		}
+		if u.Adopt {
+			s.Adopted++
+		}
+		s.MembersAdded += len(u.Add) + len(inv)
+		s.MembersRemoved += len(u.Remove)
+	})
+}
+
+func (a *applier) create(ctx context.Context, c CreateGroup) {
+	if !a.owns(func(st *State) bool { o := st.Groups[c.Key]; return o == nil || o.Creating() }) {
+		a.fail(c.Key, c.Name, "create", errOwnership)
+		return
+	}
+	// Record the intent first: if the answer is lost, the next run finds
+	// the group by name and adopts it instead of creating a duplicate.
+	if err := a.commit(ctx, func(st *State) { st.Groups[c.Key] = &OwnedGroup{Name: c.Name} }); err != nil {
+		a.fail(c.Key, c.Name, "create", err)
+		return
+	}
+	members := applyDiff(c.Members, a.inviteeUUIDs(c.Invitees), nil)
+	g, err := a.w.ld.CreateGroup(ctx, c.Name, members)
+	var got lightdash.GroupWithMembers
+	switch {
+	case err == nil:
+		got = g.GroupWithMembers
+		if len(g.DroppedMembers) > 0 {
+			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
+		}
+	case errors.Is(err, lightdash.ErrAlreadyExists):
+		// A retried POST whose first attempt succeeded answers 409: the
+		// group is the one this run was creating.
+		adopted, aerr := a.adoptCreated(ctx, c, members)
+		if aerr != nil {
+			a.fail(c.Key, c.Name, "create", fmt.Errorf("%w; adopting the existing group: %w", err, aerr))
+			return
+		}
+		got = *adopted
+	default:
+		var ae *lightdash.APIError
+		if errors.As(err, &ae) && ae.StatusCode < 500 {
+			// Refused outright: nothing was created, drop the intent.
+			_ = a.commit(ctx, func(st *State) {
+				if o := st.Groups[c.Key]; o != nil && o.Creating() {
+					delete(st.Groups, c.Key)
+				}
+			})
+		}
+		a.fail(c.Key, c.Name, "create", err)
+		return
+	}
+	if err := a.commit(ctx, func(st *State) {
+		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: sorted(got.MemberUUIDs)}
+	}); err != nil {
+		a.fail(c.Key, c.Name, "create", err)
+		return
+	}
+	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(got.MemberUUIDs) })
+}
+
+// adoptCreated finds the group a 409 says exists and gives it the wanted members.
+func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string) (*lightdash.GroupWithMembers, error) {
+	groups, err := a.w.ld.ListGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range groups {
+		g := &groups[i]
+		if g.Name != c.Name {
+			continue
+		}
+		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
+			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)
+		}
+		if equalSets(g.MemberUUIDs, members) {
+			return g, nil
+		}
+		return a.w.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &members})
+	}
+	return nil, errors.New("no group with this name is listed")
+}
+
+func equalSets(a, b []string) bool {
+	sa, sb := setOf(a), setOf(b)
+	if len(sa) != len(sb) {
+		return false
+	}
+	for k := range sa {
+		if !sb[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *applier) count(f func(*Summary)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f(&a.res.Summary)
+}
+
+// bookkeeping records absence counters, reappearances and forgotten
+// groups; none needs a Lightdash call.
+func (a *applier) bookkeeping(ctx context.Context, p *Plan) {
+	if len(p.Absent) == 0 && len(p.Reappeared) == 0 && len(p.Forgets) == 0 {
+		return
+	}
+	err := a.commit(ctx, func(st *State) {
+		for _, f := range p.Forgets {
+			delete(st.Groups, f.Key)
+		}
+		for _, ab := range p.Absent {
+			if o := st.Groups[ab.Key]; o != nil {
+				since := ab.Since
+				o.AbsentSince, o.AbsentReads = &since, ab.Reads
+			}
+		}
+		for _, k := range p.Reappeared {
+			if o := st.Groups[k]; o != nil {
+				o.AbsentSince, o.AbsentReads = nil, 0
+			}
+		}
+	})
+	if err != nil {
+		a.fail("", "state", "bookkeeping", err)
+	}
+}
