@@ -281,7 +281,7 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-func (c *Client) timeout() time.Duration   { return or(c.Timeout, DefaultTimeout) }
+func (c *Client) timeout() time.Duration    { return or(c.Timeout, DefaultTimeout) }
 func (c *Client) minBackoff() time.Duration { return or(c.MinBackoff, DefaultMinBackoff) }
 func (c *Client) maxBackoff() time.Duration { return or(c.MaxBackoff, DefaultMaxBackoff) }
 func (c *Client) maxRetryAfter() time.Duration {

@@ -1,0 +1,378 @@
+package lightdashtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// groupJSON is Group, or GroupWithMembers when Members is set.
+type groupJSON struct {
+	UUID              string        `json:"uuid"`
+	Name              string        `json:"name"`
+	CreatedAt         time.Time     `json:"createdAt"`
+	CreatedByUserUUID *string       `json:"createdByUserUuid"`
+	UpdatedAt         time.Time     `json:"updatedAt"`
+	UpdatedByUserUUID *string       `json:"updatedByUserUuid"`
+	OrganizationUUID  string        `json:"organizationUuid"`
+	Members           *[]memberJSON `json:"members,omitempty"`
+	MemberUUIDs       *[]string     `json:"memberUuids,omitempty"`
+}
+
+// memberJSON is GroupMember.
+type memberJSON struct {
+	UserUUID  string `json:"userUuid"`
+	Email     string `json:"email"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func (g *group) json() groupJSON {
+	return groupJSON{
+		UUID: g.uuid, Name: g.name, CreatedAt: g.created, UpdatedAt: g.updated,
+		CreatedByUserUUID: nullable(g.createdBy), UpdatedByUserUUID: nullable(g.updatedBy),
+		OrganizationUUID: g.org.uuid,
+	}
+}
+
+// withMembers attaches members[offset:offset+limit] (limit < 0: all) and
+// the complete memberUuids.
+func (g *group) withMembers(limit, offset int) groupJSON {
+	j := g.json()
+	ms := sortedMembers(g)
+	ids := make([]string, len(ms))
+	for i, u := range ms {
+		ids[i] = u.uuid
+	}
+	start := min(max(offset, 0), len(ms))
+	end := len(ms)
+	if limit >= 0 {
+		end = min(start+limit, len(ms))
+	}
+	members := make([]memberJSON, 0, end-start)
+	for _, u := range ms[start:end] {
+		members = append(members, memberJSON{u.uuid, u.email, u.firstName, u.lastName})
+	}
+	j.Members, j.MemberUUIDs = &members, &ids
+	return j
+}
+
+// groupBody is the body of POST /org/groups and PATCH /groups/{uuid} after
+// tsoa's checks: name must be a string; members an array of {userUuid: string}.
+type groupBody struct {
+	name       *string
+	members    []string
+	hasMembers bool
+}
+
+// decodeGroupBody validates like tsoa: it writes a 422 and returns false on
+// a wrong shape. Extra fields are ignored.
+func decodeGroupBody(w http.ResponseWriter, r *http.Request, nameRequired bool) (groupBody, bool) {
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(&raw); err != nil && !errors.Is(err, io.EOF) {
+		apiError(w, http.StatusBadRequest, "ParameterError", "Invalid JSON body", nil)
+		return groupBody{}, false
+	}
+	var b groupBody
+	if n, present := raw["name"]; present && !bytes.Equal(n, []byte("null")) {
+		var s string
+		if err := json.Unmarshal(n, &s); err != nil {
+			errValidate(w, "body.name", "invalid string value")
+			return b, false
+		}
+		b.name = &s
+	} else if nameRequired {
+		errValidate(w, "body.name", "'name' is required")
+		return b, false
+	}
+	if m, present := raw["members"]; present && !bytes.Equal(m, []byte("null")) {
+		var refs []struct {
+			UserUUID *string `json:"userUuid"`
+		}
+		if err := json.Unmarshal(m, &refs); err != nil {
+			errValidate(w, "body.members", "invalid array")
+			return b, false
+		}
+		b.hasMembers = true
+		b.members = make([]string, 0, len(refs))
+		for _, ref := range refs {
+			if ref.UserUUID == nil {
+				errValidate(w, "body.members.userUuid", "'userUuid' is required")
+				return b, false
+			}
+			b.members = append(b.members, *ref.UserUUID)
+		}
+	}
+	return b, true
+}
+
+// listGroups is GET /api/v1/org/groups: unordered; includeMembers (any
+// value) attaches every member of every group; empty, not refused, for a
+// non-admin token and with the groups flag off.
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
+	page, size, paged, valid := pagination(w, r)
+	if !valid {
+		return
+	}
+	_, withMembers := r.URL.Query()["includeMembers"]
+	q := r.URL.Query().Get("searchQuery")
+	data := make([]groupJSON, 0)
+	if s.groupsFlag && me.role == lightdash.RoleAdmin {
+		data = make([]groupJSON, 0, len(me.org.groups))
+		for _, g := range me.org.groups {
+			if !matchesSearch(q, g.name) {
+				continue
+			}
+			if withMembers {
+				data = append(data, g.withMembers(-1, 0))
+			} else {
+				data = append(data, g.json())
+			}
+		}
+	}
+	shuffleLocked(s, data)
+	results := map[string]any{}
+	if paged {
+		var p *paginationJSON
+		data, p = paginate(data, page, size)
+		results["pagination"] = p
+	}
+	results["data"] = data
+	ok(w, http.StatusOK, results)
+}
+
+// createGroup is POST /api/v1/org/groups: not gated by the flag; 201; the
+// name trimmed; >255 characters or a non-uuid member is a 500; a duplicate
+// name a 409; members outside the organization silently dropped.
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, me *user) {
+	b, valid := decodeGroupBody(w, r, true)
+	if !valid {
+		return
+	}
+	if me.role != lightdash.RoleAdmin {
+		errNoAccess(w)
+		return
+	}
+	name := strings.TrimSpace(*b.name)
+	if utf8.RuneCountInString(name) > lightdash.MaxNameLength {
+		errUnexpected(w)
+		return
+	}
+	if _, dup := me.org.byName[name]; dup {
+		apiError(w, http.StatusConflict, "AlreadyExistsError", "Group name already exists", nil)
+		return
+	}
+	var keep []string
+	for _, m := range b.members {
+		if !validUUID(m) {
+			errUnexpected(w)
+			return
+		}
+		if _, inOrg := me.org.users[strings.ToLower(m)]; inOrg {
+			keep = append(keep, strings.ToLower(m))
+		}
+	}
+	g, err := s.addGroupLocked(me.org, name, keep, me)
+	if err != nil {
+		errUnexpected(w)
+		return
+	}
+	ok(w, http.StatusCreated, g.withMembers(-1, 0))
+}
+
+// groupFor does what every /api/v1/groups/{groupUuid} endpoint does first:
+// the flag check (403), the uuid reaching PostgreSQL (500), the lookup (404),
+// then the permission check (403).
+func (s *Server) groupFor(w http.ResponseWriter, r *http.Request, me *user) (*group, bool) {
+	if !s.groupsFlag {
+		errFlagOff(w)
+		return nil, false
+	}
+	id := r.PathValue("groupUuid")
+	if !validUUID(id) {
+		errUnexpected(w)
+		return nil, false
+	}
+	id = strings.ToLower(id)
+	var g *group
+	for _, o := range s.orgs {
+		if found, ok := o.groups[id]; ok {
+			g = found
+			break
+		}
+	}
+	if g == nil {
+		errNoGroup(w)
+		return nil, false
+	}
+	if g.org != me.org || me.role != lightdash.RoleAdmin {
+		errNoAccess(w)
+		return nil, false
+	}
+	return g, true
+}
+
+// getGroup is GET /api/v1/groups/{groupUuid}: a Group, or GroupWithMembers
+// when includeMembers (a limit) is set, members paged by offset and
+// memberUuids complete.
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, me *user) {
+	limit, withMembers, valid := queryInt(w, r, "includeMembers")
+	if !valid {
+		return
+	}
+	offset, _, valid := queryInt(w, r, "offset")
+	if !valid {
+		return
+	}
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	if withMembers {
+		ok(w, http.StatusOK, g.withMembers(limit, offset))
+		return
+	}
+	ok(w, http.StatusOK, g.json())
+}
+
+// updateGroup is PATCH /api/v1/groups/{groupUuid}: an empty name is ignored,
+// members is a full replacement, and any unknown or duplicate member fails
+// the whole update (rename included) with 400.
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
+	b, valid := decodeGroupBody(w, r, false)
+	if !valid {
+		return
+	}
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	newName := g.name
+	if b.name != nil && *b.name != "" {
+		newName = strings.TrimSpace(*b.name)
+		if utf8.RuneCountInString(newName) > lightdash.MaxNameLength {
+			apiError(w, http.StatusInternalServerError, "UnexpectedDatabaseError", "Something went wrong.", nil)
+			return
+		}
+		if other, dup := g.org.byName[newName]; dup && other != g {
+			apiError(w, http.StatusConflict, "AlreadyExistsError", "Group name already exists", nil)
+			return
+		}
+	}
+	var newMembers map[string]*user
+	if b.hasMembers {
+		newMembers = make(map[string]*user, len(b.members))
+		for _, m := range b.members {
+			if !validUUID(m) {
+				errUnexpected(w)
+				return
+			}
+		}
+		for _, m := range b.members {
+			id := strings.ToLower(m)
+			u, inOrg := g.org.users[id]
+			_, dup := newMembers[id]
+			if dup || (!inOrg && g.members[id] == nil) {
+				errInvalidMembers(w)
+				return
+			}
+			if !inOrg {
+				u = g.members[id]
+			}
+			newMembers[id] = u
+		}
+	}
+	// Everything checked: apply (the transaction commits).
+	if newName != g.name {
+		delete(g.org.byName, g.name)
+		g.name = newName
+		g.org.byName[newName] = g
+	}
+	if newMembers != nil {
+		g.members = newMembers
+	}
+	g.updated, g.updatedBy = s.now(), me.uuid
+	ok(w, http.StatusOK, g.withMembers(-1, 0))
+}
+
+// deleteGroup is DELETE /api/v1/groups/{groupUuid}: 200 {"status":"ok"}.
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request, me *user) {
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	s.deleteGroupLocked(g)
+	ok(w, http.StatusOK, nil)
+}
+
+// listGroupMembers is GET /api/v1/groups/{groupUuid}/members: all members.
+func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, me *user) {
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	members := make([]memberJSON, 0, len(g.members))
+	for _, u := range g.members {
+		members = append(members, memberJSON{u.uuid, u.email, u.firstName, u.lastName})
+	}
+	shuffleLocked(s, members)
+	ok(w, http.StatusOK, members)
+}
+
+// addGroupMember is PUT /api/v1/groups/{groupUuid}/members/{userUuid}: 201
+// when added, 204 when already a member or not in the organization at all.
+func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, me *user) {
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	id := r.PathValue("userUuid")
+	if !validUUID(id) {
+		errUnexpected(w)
+		return
+	}
+	id = strings.ToLower(id)
+	u, inOrg := g.org.users[id]
+	if _, member := g.members[id]; member || !inOrg {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	g.members[id] = u
+	ok(w, http.StatusCreated, nil)
+}
+
+// removeGroupMember is DELETE /api/v1/groups/{groupUuid}/members/{userUuid}:
+// 200 when removed, 204 when not a member.
+func (s *Server) removeGroupMember(w http.ResponseWriter, r *http.Request, me *user) {
+	g, found := s.groupFor(w, r, me)
+	if !found {
+		return
+	}
+	id := r.PathValue("userUuid")
+	if !validUUID(id) {
+		errUnexpected(w)
+		return
+	}
+	id = strings.ToLower(id)
+	if _, member := g.members[id]; !member {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	delete(g.members, id)
+	ok(w, http.StatusOK, nil)
+}
