@@ -387,4 +387,3 @@ sn: %[4]s
 userPassword: %[5]s
 `, suffix, dc, readerDN, readerCN, readerPassword))
 }
-

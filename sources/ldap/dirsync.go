@@ -1,0 +1,213 @@
+package ldap
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// dirSyncer is the part of *ldap.Conn DirSync needs. slapd has no DirSync,
+// so tests replay recorded Active Directory responses through it.
+type dirSyncer interface {
+	DirSync(req *goldap.SearchRequest, flags, maxAttrCount int64, cookie []byte) (*goldap.SearchResult, error)
+	Close() error
+}
+
+// dirSyncFlags asks for object security semantics (readable by a
+// non-admin bind with "Replicating Directory Changes").
+const dirSyncFlags = goldap.DirSyncObjectSecurity
+
+// maxDirSyncRounds bounds the "more data" loop of one poll.
+const maxDirSyncRounds = 1000
+
+// dirSyncWatcher polls Active Directory with the DirSync control. The
+// first round (no cookie) returns every object and fills the tracker; later
+// rounds return only changed attributes of changed objects, which are
+// merged into the last full entry.
+type dirSyncWatcher struct {
+	s       *Source
+	changes chan<- worker.Change
+	tr      *tracker
+	cookie  []byte
+	conn    dirSyncer
+}
+
+func (s *Source) watchDirSync(ctx context.Context, changes chan<- worker.Change) error {
+	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	var err error
+	if w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey); err != nil {
+		return fmt.Errorf("ldap watch: load cookie: %w", err)
+	}
+	if w.cookie != nil {
+		// A delta names objects by GUID only; learn the groups first.
+		users, groups, err := s.readRecords(ctx)
+		if err != nil {
+			s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
+		}
+		for _, r := range append(users, groups...) {
+			w.tr.apply(r, false, "")
+		}
+	}
+	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
+	defer w.close()
+	for ctx.Err() == nil {
+		wait := s.cfg.PollInterval
+		if err := w.poll(ctx); err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			w.close()
+			s.metrics.reconnect.WithLabelValues(s.cfg.Name).Inc()
+			s.log.Warn("ldap dirsync failed; retrying", zap.Error(err))
+			wait = bo.next()
+		} else {
+			bo.reset()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	return nil
+}
+
+func (w *dirSyncWatcher) close() {
+	if w.conn != nil {
+		w.conn.Close()
+		w.conn = nil
+		w.s.metrics.connected.WithLabelValues(w.s.cfg.Name).Set(0)
+	}
+}
+
+func (w *dirSyncWatcher) open(ctx context.Context) error {
+	if w.conn != nil {
+		return nil
+	}
+	if w.s.dirSyncOpen != nil {
+		w.conn = w.s.dirSyncOpen()
+	} else {
+		c, err := w.s.dial(ctx, true)
+		if err != nil {
+			return err
+		}
+		w.conn = c
+	}
+	w.s.metrics.connected.WithLabelValues(w.s.cfg.Name).Set(1)
+	return nil
+}
+
+// poll asks for changes until the server says there is no more data.
+func (w *dirSyncWatcher) poll(ctx context.Context) error {
+	if err := w.open(ctx); err != nil {
+		return err
+	}
+	s := w.s
+	initial := w.tr.empty() && w.cookie == nil
+	for round := 0; round < maxDirSyncRounds; round++ {
+		attrs := append(s.dec.attributes(), "isDeleted", "objectGUID")
+		req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+			s.watchFilter(), attrs, nil)
+		res, err := w.conn.DirSync(req, dirSyncFlags, 0, w.cookie)
+		s.metrics.searches.WithLabelValues(s.cfg.Name, "dirsync", resultLabel(err)).Inc()
+		if err != nil {
+			if w.cookie != nil && goldap.IsErrorWithCode(err, goldap.LDAPResultUnwillingToPerform) {
+				// AD refuses a cookie from another domain controller or an
+				// expired one: start over.
+				s.log.Warn("ldap dirsync: cookie refused; starting over", zap.Error(err))
+				w.cookie = nil
+				_ = s.cookies.SaveCookie(ctx, s.cfg.CookieKey, nil)
+				initial = w.tr.empty()
+				continue
+			}
+			return fmt.Errorf("dirsync: %w", err)
+		}
+		s.metrics.entries.WithLabelValues(s.cfg.Name, "dirsync").Add(float64(len(res.Entries)))
+		for _, e := range res.Entries {
+			ch, err := w.decode(e)
+			if err != nil {
+				s.log.Warn("ldap dirsync: skipping entry", zap.String("dn", e.DN), zap.Error(err))
+				continue
+			}
+			if !initial && !s.send(ctx, w.changes, ch, WatchDirSync) {
+				return ctx.Err()
+			}
+		}
+		more := false
+		if ctl, ok := goldap.FindControl(res.Controls, goldap.ControlTypeDirSync).(*goldap.ControlDirSync); ok {
+			if len(ctl.Cookie) > 0 {
+				w.cookie = append([]byte(nil), ctl.Cookie...)
+				if err := s.cookies.SaveCookie(ctx, s.cfg.CookieKey, w.cookie); err != nil {
+					s.log.Warn("ldap dirsync: save cookie", zap.Error(err))
+				}
+			}
+			more = ctl.Flags != 0
+		}
+		if !more {
+			return nil
+		}
+	}
+	return fmt.Errorf("dirsync: server kept reporting more data after %d rounds", maxDirSyncRounds)
+}
+
+// decode turns one DirSync entry into a change. Deleted objects carry
+// isDeleted=TRUE; other entries carry only changed attributes (plus
+// objectGUID), merged here into the last full entry seen.
+func (w *dirSyncWatcher) decode(e *goldap.Entry) (*worker.Change, error) {
+	id, err := w.s.dec.entryID(e)
+	if err != nil {
+		return nil, err
+	}
+	if strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") {
+		return w.tr.remove(id, "dirsync delete"), nil
+	}
+	old := w.tr.recs[id]
+	merged := e
+	if old != nil && old.entry != nil {
+		merged = mergeEntry(old.entry, e)
+	}
+	group, ok := w.s.dec.classify(merged)
+	if !ok {
+		if old == nil {
+			return nil, fmt.Errorf("cannot tell whether %q is a user or a group", e.DN)
+		}
+		group = old.isGroup
+	}
+	if !w.s.inScope(merged, group) {
+		if old != nil { // moved out of the bases
+			return w.tr.remove(id, "dirsync moved out of scope"), nil
+		}
+		return nil, nil
+	}
+	rec, err := w.s.dec.decode(merged, group)
+	if err != nil {
+		return nil, err
+	}
+	return w.tr.apply(rec, false, "dirsync change"), nil
+}
+
+// mergeEntry overlays delta's attributes (and DN) onto base.
+func mergeEntry(base, delta *goldap.Entry) *goldap.Entry {
+	out := &goldap.Entry{DN: delta.DN}
+	if out.DN == "" {
+		out.DN = base.DN
+	}
+	replaced := map[string]bool{}
+	for _, a := range delta.Attributes {
+		replaced[strings.ToLower(a.Name)] = true
+		out.Attributes = append(out.Attributes, a)
+	}
+	for _, a := range base.Attributes {
+		if !replaced[strings.ToLower(a.Name)] {
+			out.Attributes = append(out.Attributes, a)
+		}
+	}
+	return out
+}

@@ -1,0 +1,229 @@
+package ldap
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// record is one directory entry reduced to what the source needs. Users
+// and groups share it so the watcher can keep one map keyed by id.
+type record struct {
+	id      string
+	dn      string
+	ndn     string // normalised DN, for matching member values
+	isGroup bool
+	// users
+	name string // UserNameAttribute (memberUid matching)
+	user worker.DirUser
+	// groups
+	groupName string
+	members   []string // raw member values: normalised DNs or user names
+	// entry is the decoded entry, kept so a DirSync delta (changed
+	// attributes only) can be merged into it.
+	entry *goldap.Entry
+}
+
+// decoder turns entries into records according to the configuration.
+type decoder struct{ cfg *Config }
+
+func (d decoder) attributes() []string {
+	c := d.cfg
+	attrs := []string{"objectClass", "modifyTimestamp", "createTimestamp", c.IDAttribute, c.UserNameAttribute, c.DisplayNameAttribute, c.GroupNameAttribute}
+	attrs = append(attrs, c.EmailAttributes...)
+	attrs = append(attrs, c.MemberAttributes...)
+	switch c.Disabled {
+	case DisabledAD:
+		attrs = append(attrs, "userAccountControl")
+	case DisabledAttribute:
+		attrs = append(attrs, c.DisabledAttr)
+	}
+	return attrs
+}
+
+func hasAnyFold(values, want []string) bool {
+	for _, v := range values {
+		for _, w := range want {
+			if strings.EqualFold(v, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isGroup classifies by objectClass; entries without objectClass (a
+// DirSync delta) return ok false.
+func (d decoder) classify(e *goldap.Entry) (group, ok bool) {
+	oc := e.GetAttributeValues("objectClass")
+	if len(oc) == 0 {
+		return false, false
+	}
+	if hasAnyFold(oc, d.cfg.GroupObjectClasses) {
+		return true, true
+	}
+	if hasAnyFold(oc, d.cfg.UserObjectClasses) {
+		return false, true
+	}
+	return false, false
+}
+
+// entryID reads the stable id; objectGUID is binary and becomes the
+// canonical GUID string.
+func (d decoder) entryID(e *goldap.Entry) (string, error) {
+	if strings.EqualFold(d.cfg.IDAttribute, "objectGUID") {
+		raw := e.GetRawAttributeValue(d.cfg.IDAttribute)
+		if len(raw) == 0 {
+			return "", fmt.Errorf("entry %q has no objectGUID", e.DN)
+		}
+		return guidString(raw)
+	}
+	id := e.GetAttributeValue(d.cfg.IDAttribute)
+	if id == "" {
+		return "", fmt.Errorf("entry %q has no %s (is it readable by the bind DN?)", e.DN, d.cfg.IDAttribute)
+	}
+	return strings.ToLower(id), nil
+}
+
+// guidString formats a 16-byte Microsoft GUID (first three fields little
+// endian) as the canonical 8-4-4-4-12 string AD tools show.
+func guidString(b []byte) (string, error) {
+	if len(b) != 16 {
+		return "", fmt.Errorf("objectGUID has %d bytes, want 16", len(b))
+	}
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x",
+		binary.LittleEndian.Uint32(b[0:4]), binary.LittleEndian.Uint16(b[4:6]),
+		binary.LittleEndian.Uint16(b[6:8]), b[8:10], b[10:16]), nil
+}
+
+// guidBytes is the inverse of guidString, for filters on objectGUID.
+func guidBytes(s string) ([]byte, error) {
+	hex := strings.ReplaceAll(s, "-", "")
+	if len(hex) != 32 {
+		return nil, fmt.Errorf("%q is not a GUID", s)
+	}
+	raw := make([]byte, 16)
+	for i := range raw {
+		v, err := strconv.ParseUint(hex[2*i:2*i+2], 16, 8)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a GUID", s)
+		}
+		raw[i] = byte(v)
+	}
+	le := func(b []byte) {
+		for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+			b[i], b[j] = b[j], b[i]
+		}
+	}
+	le(raw[0:4])
+	le(raw[4:6])
+	le(raw[6:8])
+	return raw, nil
+}
+
+// idFilter is an escaped equality filter on the id attribute.
+func (d decoder) idFilter(id string) (string, error) {
+	if strings.EqualFold(d.cfg.IDAttribute, "objectGUID") {
+		raw, err := guidBytes(id)
+		if err != nil {
+			return "", err
+		}
+		var b strings.Builder
+		for _, c := range raw {
+			fmt.Fprintf(&b, "\\%02x", c)
+		}
+		return "(" + d.cfg.IDAttribute + "=" + b.String() + ")", nil
+	}
+	return "(" + d.cfg.IDAttribute + "=" + goldap.EscapeFilter(id) + ")", nil
+}
+
+// normDN makes DNs comparable: parsed, attribute types and values lower
+// cased, no spaces between RDNs. An unparsable DN is only lower cased.
+func normDN(dn string) string {
+	p, err := goldap.ParseDN(dn)
+	if err != nil {
+		return strings.ToLower(strings.TrimSpace(dn))
+	}
+	rdns := make([]string, len(p.RDNs))
+	for i, r := range p.RDNs {
+		parts := make([]string, len(r.Attributes))
+		for j, a := range r.Attributes {
+			parts[j] = strings.ToLower(a.Type) + "=" + strings.ToLower(a.Value)
+		}
+		rdns[i] = strings.Join(parts, "+")
+	}
+	return strings.Join(rdns, ",")
+}
+
+// decode builds a record; members come from attrs (which may hold the
+// merged result of range retrieval).
+func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
+	id, err := d.entryID(e)
+	if err != nil {
+		return nil, err
+	}
+	r := &record{id: id, dn: e.DN, ndn: normDN(e.DN), isGroup: group, entry: e}
+	if group {
+		r.groupName = e.GetAttributeValue(d.cfg.GroupNameAttribute)
+		if r.groupName == "" {
+			r.groupName = e.DN
+		}
+		for _, a := range d.cfg.MemberAttributes {
+			for _, v := range e.GetEqualFoldAttributeValues(a) {
+				r.members = append(r.members, d.memberKey(v))
+			}
+		}
+		return r, nil
+	}
+	r.name = strings.ToLower(e.GetEqualFoldAttributeValue(d.cfg.UserNameAttribute))
+	u := worker.DirUser{ID: id, DN: e.DN, DisplayName: e.GetEqualFoldAttributeValue(d.cfg.DisplayNameAttribute)}
+	for _, a := range d.cfg.EmailAttributes {
+		for _, v := range e.GetEqualFoldAttributeValues(a) {
+			if v = strings.TrimSpace(v); v == "" {
+				continue
+			}
+			if u.Email == "" {
+				u.Email = v
+			} else if !strings.EqualFold(v, u.Email) {
+				u.AltEmails = append(u.AltEmails, v)
+			}
+		}
+	}
+	u.Disabled, err = d.disabled(e)
+	if err != nil {
+		return nil, err
+	}
+	r.user = u
+	return r, nil
+}
+
+// memberKey is how a member value is matched against users and groups.
+func (d decoder) memberKey(v string) string {
+	if d.cfg.MemberValue == MemberValueUID {
+		return strings.ToLower(strings.TrimSpace(v))
+	}
+	return normDN(v)
+}
+
+func (d decoder) disabled(e *goldap.Entry) (bool, error) {
+	switch d.cfg.Disabled {
+	case DisabledAD:
+		v := e.GetEqualFoldAttributeValue("userAccountControl")
+		if v == "" {
+			return false, nil
+		}
+		uac, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return false, fmt.Errorf("entry %q: userAccountControl %q is not a number", e.DN, v)
+		}
+		return uac&2 != 0, nil
+	case DisabledAttribute:
+		return hasAnyFold(e.GetEqualFoldAttributeValues(d.cfg.DisabledAttr), d.cfg.DisabledValues), nil
+	}
+	return false, nil
+}

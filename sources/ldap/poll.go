@@ -1,0 +1,133 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// generalizedTime is the LDAP GeneralizedTime layout servers use for
+// modifyTimestamp.
+const generalizedTime = "20060102150405Z"
+
+// poller is the fallback for servers without syncrepl or DirSync: it asks
+// for entries whose modifyTimestamp is at or after the newest one seen,
+// and reads everything every FullReadInterval, since deletions leave no
+// timestamp behind.
+type poller struct {
+	s       *Source
+	changes chan<- worker.Change
+	tr      *tracker
+	since   string // newest modifyTimestamp seen
+	loaded  bool
+	lastAll time.Time
+}
+
+func (s *Source) watchPoll(ctx context.Context, changes chan<- worker.Change) error {
+	p := &poller{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
+	for ctx.Err() == nil {
+		err := p.round(ctx)
+		if ctx.Err() != nil {
+			break
+		}
+		wait := s.cfg.PollInterval
+		if err != nil {
+			s.metrics.reconnect.WithLabelValues(s.cfg.Name).Inc()
+			s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
+			s.log.Warn("ldap poll failed; retrying", zap.Error(err))
+			wait = bo.next()
+		} else {
+			s.metrics.connected.WithLabelValues(s.cfg.Name).Set(1)
+			bo.reset()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+	}
+	s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
+	return nil
+}
+
+// round does one poll: a full read when due (or first), else a search for
+// recently modified entries.
+func (p *poller) round(ctx context.Context) error {
+	s := p.s
+	if !p.loaded || time.Since(p.lastAll) >= s.cfg.FullReadInterval {
+		users, groups, err := s.readRecords(ctx)
+		if err != nil && !errors.Is(err, errIncomplete) {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, r := range append(users, groups...) {
+			seen[r.id] = true
+			p.note(r.entry)
+			ch := p.tr.apply(r, false, "poll full read")
+			if p.loaded && !s.send(ctx, p.changes, ch, WatchPoll) {
+				return nil
+			}
+		}
+		if err == nil && p.loaded { // never infer deletions from an incomplete read
+			for _, ch := range p.tr.prune(seen, "poll: entry gone") {
+				if !s.send(ctx, p.changes, ch, WatchPoll) {
+					return nil
+				}
+			}
+		}
+		p.loaded, p.lastAll = true, time.Now()
+		return nil
+	}
+	c, err := s.dial(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	r := &reader{s: s, conn: c}
+	since := ""
+	if p.since != "" {
+		since = "(modifyTimestamp>=" + goldap.EscapeFilter(p.since) + ")"
+	}
+	for _, q := range []struct {
+		group            bool
+		kind, base, scop string
+		filter           string
+	}{
+		{false, "poll", s.cfg.UserBaseDN, s.cfg.UserScope, s.userFilter(since)},
+		{true, "poll", s.cfg.GroupBaseDN, s.cfg.GroupScope, s.groupFilter(since)},
+	} {
+		es, err := r.search(q.kind, q.base, q.scop, q.filter)
+		if err != nil {
+			return err
+		}
+		for _, rec := range r.decodeAll(es, q.group) {
+			p.note(rec.entry)
+			if !s.send(ctx, p.changes, p.tr.apply(rec, false, "poll modify"), WatchPoll) {
+				return nil
+			}
+		}
+	}
+	return nil
+}
+
+// note advances the high-water mark. GeneralizedTime strings in the same
+// layout order like the times they spell.
+func (p *poller) note(e *goldap.Entry) {
+	if e == nil {
+		return
+	}
+	for _, a := range []string{"modifyTimestamp", "createTimestamp"} {
+		if v := e.GetAttributeValue(a); v > p.since {
+			p.since = v
+		}
+	}
+}

@@ -1,0 +1,68 @@
+package ldap
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// Source reads groups and users from an LDAP directory and follows its
+// changes. It is safe for concurrent use: every call opens its own
+// connection.
+type Source struct {
+	cfg     Config
+	log     *zap.Logger
+	metrics *metrics
+	dec     decoder
+	cookies CookieStore
+	// dirSyncOpen opens the DirSync connection; replaced by tests with
+	// recorded responses.
+	dirSyncOpen func() dirSyncer
+}
+
+var (
+	_ worker.Source      = (*Source)(nil)
+	_ worker.GroupReader = (*Source)(nil)
+	_ worker.Watcher     = (*Source)(nil)
+)
+
+// New checks cfg, fills in the schema preset and returns a Source. It does
+// not connect. A nil logger logs nothing; a nil registerer registers no
+// metrics. cookies persists watch cookies; nil keeps them in memory.
+func New(cfg Config, cookies CookieStore, logger *zap.Logger, reg prometheus.Registerer) (*Source, error) {
+	full, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("ldap source %q: %w", cfg.Name, err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("ldap source %q: register metrics: %w", full.Name, err)
+	}
+	if cookies == nil {
+		cookies = NewMemoryCookieStore()
+	}
+	s := &Source{cfg: full, log: logger.With(zap.String("source", full.Name)), metrics: m, cookies: cookies}
+	s.dec = decoder{cfg: &s.cfg}
+	if full.InsecureSkipVerify {
+		s.log.Warn("ldap TLS certificate verification is turned off by configuration (insecureSkipVerify)")
+	}
+	return s, nil
+}
+
+// Name is the configured source name.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// String describes the source without secrets.
+func (s *Source) String() string {
+	return fmt.Sprintf("ldap source %q (%v, bind %q)", s.cfg.Name, s.cfg.URLs, s.cfg.BindDN)
+}
+
+// errIncomplete marks read problems that leave a usable but partial result.
+var errIncomplete = errors.New("incomplete read")

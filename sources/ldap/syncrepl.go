@@ -1,0 +1,308 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// errCookieRejected means the server would not resume from our cookie
+// (e-syncRefreshRequired, or it could not parse it); we drop it and run a
+// full refresh, diffing against what we knew.
+var errCookieRejected = errors.New("sync cookie rejected")
+
+// syncWatcher follows one refreshAndPersist search. Its tracker survives
+// reconnects, so a resumed refresh is diffed against what was known.
+type syncWatcher struct {
+	s       *Source
+	changes chan<- worker.Change
+	tr      *tracker
+	cookie  []byte
+}
+
+// watchBase is the lowest DN above both search bases, so one syncrepl
+// search (one cookie) sees users and groups.
+func (s *Source) watchBase() string {
+	g, err1 := goldap.ParseDN(s.cfg.GroupBaseDN)
+	u, err2 := goldap.ParseDN(s.cfg.UserBaseDN)
+	if err1 != nil || err2 != nil {
+		return s.cfg.GroupBaseDN
+	}
+	var common []*goldap.RelativeDN
+	for i, j := len(g.RDNs)-1, len(u.RDNs)-1; i >= 0 && j >= 0; i, j = i-1, j-1 {
+		if !g.RDNs[i].EqualFold(u.RDNs[j]) {
+			break
+		}
+		common = append([]*goldap.RelativeDN{g.RDNs[i]}, common...)
+	}
+	return (&goldap.DN{RDNs: common}).String()
+}
+
+// watchFilter selects users and groups of the configured bases.
+func (s *Source) watchFilter() string {
+	return "(|" + s.userFilter("") + s.groupFilter("") + ")"
+}
+
+// inScope reports whether an entry belongs to the users or groups read
+// (the watch base may be wider than either).
+func (s *Source) inScope(e *goldap.Entry, group bool) bool {
+	base := s.cfg.UserBaseDN
+	if group {
+		base = s.cfg.GroupBaseDN
+	}
+	n, nb := normDN(e.DN), normDN(base)
+	return nb == "" || n == nb || strings.HasSuffix(n, ","+nb)
+}
+
+func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- worker.Change) error {
+	w := &syncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	var err error
+	w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey)
+	if err != nil {
+		return fmt.Errorf("ldap watch: load cookie: %w", err)
+	}
+	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
+	rejected := 0
+	for ctx.Err() == nil {
+		err := w.session(ctx, bo)
+		if ctx.Err() != nil {
+			break
+		}
+		if errors.Is(err, errCookieRejected) && rejected < 3 {
+			rejected++
+			s.log.Warn("ldap syncrepl: server refused our cookie; dropping it and refreshing in full", zap.Error(err))
+			w.cookie = nil
+			if err := s.cookies.SaveCookie(ctx, s.cfg.CookieKey, nil); err != nil {
+				s.log.Warn("ldap syncrepl: forget cookie", zap.Error(err))
+			}
+			continue
+		}
+		rejected = 0
+		s.metrics.reconnect.WithLabelValues(s.cfg.Name).Inc()
+		s.log.Warn("ldap syncrepl connection lost; reconnecting", zap.Error(err))
+		if !bo.sleep(ctx) {
+			break
+		}
+	}
+	return nil
+}
+
+// refreshMode says how entries of the refresh phase are reported.
+type refreshMode int
+
+const (
+	refreshSilent  refreshMode = iota // first load without cookie: fill the tracker only
+	refreshDiff                       // tracker is current up to the cookie: report differences
+	refreshEmitAll                    // tracker was read after the cookie: report every entry sent
+)
+
+func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
+	s := w.s
+	mode := refreshDiff
+	if w.tr.empty() {
+		mode = refreshSilent
+		if w.cookie != nil {
+			// Resuming after a daemon restart: learn who is in which group
+			// first, so changes sent in the refresh can be named.
+			if err := w.load(ctx); err != nil {
+				return err
+			}
+			mode = refreshEmitAll
+		}
+	}
+	c, err := s.dial(ctx, false) // no read timeout on a persistent search
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	s.metrics.connected.WithLabelValues(s.cfg.Name).Set(1)
+	defer s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
+
+	fullRefresh := w.cookie == nil
+	attrs := append(s.dec.attributes(), "entryUUID")
+	req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
+		s.watchFilter(), attrs, nil)
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	resp := c.Syncrepl(sctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, w.cookie, false)
+	refreshing := true
+	seen := map[string]bool{}
+	for resp.Next() {
+		for _, ctl := range resp.Controls() {
+			switch ctl := ctl.(type) {
+			case *goldap.ControlSyncState:
+				id := strings.ToLower(ctl.EntryUUID.String())
+				var ch *worker.Change
+				switch ctl.State {
+				case goldap.SyncStatePresent:
+					seen[id] = true
+				case goldap.SyncStateAdd, goldap.SyncStateModify:
+					rec, err := w.record(resp.Entry())
+					if err != nil {
+						s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
+						break
+					}
+					if rec == nil {
+						break // out of scope
+					}
+					seen[rec.id] = true
+					switch {
+					case refreshing && mode == refreshSilent:
+						w.tr.apply(rec, false, "")
+					default:
+						ch = w.tr.apply(rec, refreshing && mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
+					}
+				case goldap.SyncStateDelete:
+					ch = w.tr.remove(id, "syncrepl delete")
+				}
+				if !w.emit(ctx, ch) {
+					return nil
+				}
+				w.saveCookie(ctx, ctl.Cookie)
+			case *goldap.ControlSyncInfo:
+				var cookie []byte
+				switch ctl.Value {
+				case goldap.SyncInfoNewcookie:
+					cookie = ctl.NewCookie.Cookie
+				case goldap.SyncInfoRefreshDelete:
+					cookie = ctl.RefreshDelete.Cookie
+					if ctl.RefreshDelete.RefreshDone {
+						if fullRefresh && mode != refreshSilent && !w.pruneUnseen(ctx, seen) {
+							return nil
+						}
+						refreshing = false
+						bo.reset()
+					}
+				case goldap.SyncInfoRefreshPresent:
+					cookie = ctl.RefreshPresent.Cookie
+					// The present phase named every entry that still exists.
+					if !w.pruneUnseen(ctx, seen) {
+						return nil
+					}
+					if ctl.RefreshPresent.RefreshDone {
+						refreshing = false
+						bo.reset()
+					}
+				case goldap.SyncInfoSyncIdSet:
+					cookie = ctl.SyncIdSet.Cookie
+					for _, u := range ctl.SyncIdSet.SyncUUIDs {
+						id := strings.ToLower(u.String())
+						if !ctl.SyncIdSet.RefreshDeletes {
+							seen[id] = true
+							continue
+						}
+						if !w.emit(ctx, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {
+							return nil
+						}
+					}
+				}
+				w.saveCookie(ctx, cookie)
+			case *goldap.ControlSyncDone:
+				w.saveCookie(ctx, ctl.Cookie)
+			}
+		}
+	}
+	err = resp.Err()
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err == nil {
+		return errors.New("syncrepl search ended by the server")
+	}
+	var le *goldap.Error
+	if w.cookie != nil && errors.As(err, &le) && le.ResultCode != goldap.ErrorNetwork &&
+		(le.ResultCode == goldap.LDAPResultSyncRefreshRequired || le.ResultCode == goldap.LDAPResultProtocolError ||
+			le.ResultCode == goldap.LDAPResultUnwillingToPerform || le.ResultCode == goldap.LDAPResultOther) {
+		return fmt.Errorf("%w: %v", errCookieRejected, err)
+	}
+	return fmt.Errorf("syncrepl: %w", err)
+}
+
+// pruneUnseen reports deletions inferred from a present phase or a full
+// refresh. Only ids that syncrepl itself names (entryUUID) can be pruned;
+// with another id attribute nothing is inferred.
+func (w *syncWatcher) pruneUnseen(ctx context.Context, seen map[string]bool) bool {
+	if !strings.EqualFold(w.s.cfg.IDAttribute, "entryUUID") {
+		return true
+	}
+	for _, ch := range w.tr.prune(seen, "syncrepl delete (not present)") {
+		if !w.emit(ctx, ch) {
+			return false
+		}
+	}
+	return true
+}
+
+func stateName(s goldap.ControlSyncStateState) string {
+	switch s {
+	case goldap.SyncStateAdd:
+		return "add"
+	case goldap.SyncStateModify:
+		return "modify"
+	}
+	return "change"
+}
+
+func (w *syncWatcher) emit(ctx context.Context, ch *worker.Change) bool {
+	return w.s.send(ctx, w.changes, ch, WatchSyncrepl)
+}
+
+func (w *syncWatcher) saveCookie(ctx context.Context, cookie []byte) {
+	if len(cookie) == 0 {
+		return
+	}
+	w.cookie = append([]byte(nil), cookie...)
+	if err := w.s.cookies.SaveCookie(ctx, w.s.cfg.CookieKey, w.cookie); err != nil {
+		w.s.log.Warn("ldap syncrepl: save cookie", zap.Error(err))
+	}
+}
+
+// record decodes a sync entry; nil, nil when it is outside the bases.
+func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
+	if e == nil {
+		return nil, errors.New("sync state without entry")
+	}
+	group, ok := w.s.dec.classify(e)
+	if !ok || !w.s.inScope(e, group) {
+		return nil, nil
+	}
+	return w.s.dec.decode(e, group)
+}
+
+// load fills the tracker with a full read.
+func (w *syncWatcher) load(ctx context.Context) error {
+	users, groups, err := w.s.readRecords(ctx)
+	if errors.Is(err, errIncomplete) {
+		w.s.log.Warn("ldap syncrepl: the initial read was incomplete; changes to unread entries name every group", zap.Error(err))
+	} else if err != nil {
+		return err
+	}
+	for _, r := range append(users, groups...) {
+		w.tr.apply(r, false, "")
+	}
+	return nil
+}
+
+// readRecords reads every user and group as records over a fresh
+// connection with the operation timeout.
+func (s *Source) readRecords(ctx context.Context) (users, groups []*record, err error) {
+	c, err := s.dial(ctx, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	r := &reader{s: s, conn: c}
+	users, groups, err = r.readAll()
+	if err == nil && len(r.reasons) > 0 {
+		err = fmt.Errorf("%w: %s", errIncomplete, strings.Join(r.reasons, "; "))
+	}
+	return users, groups, err
+}
