@@ -137,11 +137,16 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			// Hold every key the group might be owned under.
 			a.keys[a.Key] = true
-			for k := range a.keys {
-				if len(a.From) == 1 && k == a.Key && !strings.HasPrefix(k, "target:") {
-					continue // its own blocking problem already names the key
+			named := map[string]bool{}
+			for _, pr := range d.Problems {
+				if pr.Blocking {
+					named[pr.Key] = true
 				}
-				d.Problems = append(d.Problems, Problem{Key: k, Name: name, Blocking: true, Reason: "held: see the other problems for " + name})
+			}
+			for _, k := range sortedKeys(a.keys) {
+				if !named[k] {
+					d.Problems = append(d.Problems, Problem{Key: k, Name: name, Blocking: true, Reason: "held: see the other problems for " + name})
+				}
 			}
 			continue
 		}
