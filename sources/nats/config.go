@@ -1,0 +1,232 @@
+package nats
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config configures the NATS source. The cmd layer fills it from YAML and
+// reads the *_file secrets; this package never reads files other than the
+// ones named here (creds, NKey seed, TLS material), nor the environment.
+// Zero values are documented per field; Validate reports the first bad one.
+type Config struct {
+	// Name is the source's configured name (Change.Source, Snapshot.Source).
+	Name string
+
+	// URLs are the servers to connect to; several give failover.
+	URLs []string
+	// CredsFile is a NATS .creds file (JWT and NKey seed).
+	CredsFile string
+	// NKeySeedFile is a file holding an NKey user seed.
+	NKeySeedFile string
+	// Token, User and Password are secrets passed as strings; they never
+	// appear in errors, logs or String().
+	Token    string
+	User     string
+	Password string
+	// TLSCAFile verifies the server; TLSCertFile and TLSKeyFile are the
+	// client certificate, both or neither.
+	TLSCAFile   string
+	TLSCertFile string
+	TLSKeyFile  string
+	// ReconnectWait is the first reconnect delay; it doubles up to
+	// MaxReconnectWait with jitter. Zero means 250ms and 30s. Reconnection
+	// never gives up.
+	ReconnectWait    time.Duration
+	MaxReconnectWait time.Duration
+
+	// Stream is the JetStream stream holding the events. Required.
+	Stream string
+	// Subjects are the event subjects. With CreateStream they are the
+	// stream's subjects; otherwise they filter the consumer (empty means
+	// everything in the stream).
+	Subjects []string
+	// CreateStream creates the stream (or updates its subjects) when true;
+	// when false the source binds to an existing stream and fails if absent.
+	CreateStream bool
+	// DuplicateWindow is the de-duplication window of a created stream;
+	// zero means 2 minutes (the JetStream default).
+	DuplicateWindow time.Duration
+
+	// Durable is the durable pull consumer's name; zero means "lightdash-sync".
+	Durable string
+	// AckWait is how long the server waits for an ack before redelivering;
+	// it must exceed the time an event takes to reach Lightdash. Zero means 5m.
+	AckWait time.Duration
+	// MaxDeliver bounds deliveries; on the last failed one the event goes to
+	// DeadLetterSubject. Zero means 10.
+	MaxDeliver int
+	// Backoff is the nak delay after the 1st, 2nd, ... failed delivery; the
+	// last value repeats. Empty means 1s, 5s, 30s, 2m, 10m.
+	Backoff []time.Duration
+	// DeadLetterSubject receives events that failed MaxDeliver times, with
+	// the reason in headers. Empty means they are only terminated and
+	// logged. It must not be one of the event subjects.
+	DeadLetterSubject string
+	// MaxMessageSize bounds an event; zero means 1 MiB.
+	MaxMessageSize int
+	// MaxMembers bounds the members of one event; zero means 10000.
+	MaxMembers int
+
+	// KVBucket is the key-value bucket holding the materialised view,
+	// created if missing. Zero means "lightdash-sync-view".
+	KVBucket string
+}
+
+// Defaults returned by WithDefaults.
+const (
+	DefaultDurable  = "lightdash-sync"
+	DefaultKVBucket = "lightdash-sync-view"
+)
+
+// DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
+var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+
+// WithDefaults returns c with zero fields replaced by their defaults.
+func (c Config) WithDefaults() Config {
+	if c.Name == "" {
+		c.Name = "nats"
+	}
+	if c.ReconnectWait <= 0 {
+		c.ReconnectWait = 250 * time.Millisecond
+	}
+	if c.MaxReconnectWait <= 0 {
+		c.MaxReconnectWait = 30 * time.Second
+	}
+	if c.DuplicateWindow <= 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.Durable == "" {
+		c.Durable = DefaultDurable
+	}
+	if c.AckWait <= 0 {
+		c.AckWait = 5 * time.Minute
+	}
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 10
+	}
+	if len(c.Backoff) == 0 {
+		c.Backoff = append([]time.Duration(nil), DefaultBackoff...)
+	}
+	if c.MaxMessageSize <= 0 {
+		c.MaxMessageSize = DefaultMaxBytes
+	}
+	if c.MaxMembers <= 0 {
+		c.MaxMembers = DefaultMaxMembers
+	}
+	if c.KVBucket == "" {
+		c.KVBucket = DefaultKVBucket
+	}
+	return c
+}
+
+// Validate checks c after WithDefaults. Messages name the field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if len(c.URLs) == 0 {
+		bad("urls: at least one server URL is required")
+	}
+	for i, u := range c.URLs {
+		if strings.TrimSpace(u) == "" || strings.Contains(u, ",") {
+			bad("urls[%d]: empty or contains a comma", i)
+		}
+	}
+	if c.Stream == "" {
+		bad("stream: required")
+	} else if strings.ContainsAny(c.Stream, " \t.*>/\\") {
+		bad("stream: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+	}
+	if c.CreateStream && len(c.Subjects) == 0 {
+		bad("subjects: required when create_stream is true")
+	}
+	if strings.ContainsAny(c.Durable, " \t.*>/\\") {
+		bad("durable: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		bad("tls_cert_file and tls_key_file: set both or neither")
+	}
+	if c.User != "" && c.Password == "" {
+		bad("password: required with user")
+	}
+	if c.CredsFile != "" && c.NKeySeedFile != "" {
+		bad("creds_file and nkey_seed_file: set one, not both")
+	}
+	if c.MaxDeliver < 1 {
+		bad("max_deliver: must be at least 1")
+	}
+	for i, d := range c.Backoff {
+		if d <= 0 {
+			bad("backoff[%d]: must be positive", i)
+		}
+	}
+	if c.DeadLetterSubject != "" {
+		if strings.ContainsAny(c.DeadLetterSubject, "*> \t") {
+			bad("dead_letter_subject: must be a literal subject")
+		}
+		for _, s := range c.Subjects {
+			if subjectMatches(s, c.DeadLetterSubject) {
+				bad("dead_letter_subject: %q would be consumed again as an event (matches subject %q)", c.DeadLetterSubject, s)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// String describes c without secrets, for logs.
+func (c Config) String() string {
+	auth := "none"
+	switch {
+	case c.CredsFile != "":
+		auth = "creds file " + c.CredsFile
+	case c.NKeySeedFile != "":
+		auth = "nkey seed file " + c.NKeySeedFile
+	case c.Token != "":
+		auth = "token"
+	case c.User != "":
+		auth = "user " + c.User + " with password"
+	}
+	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t durable=%s kv=%s dead_letter=%q",
+		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
+		c.Durable, c.KVBucket, c.DeadLetterSubject)
+}
+
+// subjectMatches reports whether the literal subject s matches the pattern
+// p, with NATS wildcards ('*' one token, '>' the rest).
+func subjectMatches(p, s string) bool {
+	pt, st := strings.Split(p, "."), strings.Split(s, ".")
+	for i, tok := range pt {
+		if tok == ">" {
+			return len(st) > i
+		}
+		if i >= len(st) || (tok != "*" && tok != st[i]) {
+			return false
+		}
+	}
+	return len(pt) == len(st)
+}
+
+// redactURLs hides passwords and tokens written into URLs
+// ("nats://user:secret@host" becomes "nats://user:xxxxx@host").
+func redactURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, raw := range urls {
+		u, err := url.Parse(raw)
+		switch {
+		case err != nil:
+			out[i] = "(unparsable url)"
+		case u.User != nil:
+			out[i] = u.Redacted()
+			if _, hasPass := u.User.Password(); !hasPass {
+				u.User = url.User("xxxxx") // a bare token
+				out[i] = u.String()
+			}
+		default:
+			out[i] = raw
+		}
+	}
+	return out
+}

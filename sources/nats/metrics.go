@@ -1,0 +1,62 @@
+package nats
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are per source; the registerer is passed in, so tests and
+// several sources each get their own.
+type metrics struct {
+	received     *prometheus.CounterVec // by type
+	applied      *prometheus.CounterVec // acked after Lightdash took it
+	stale        *prometheus.CounterVec // older than the view, acked and ignored
+	naked        *prometheus.CounterVec // Done(err): redelivered later
+	poison       *prometheus.CounterVec // by reason
+	deadLettered *prometheus.CounterVec // by type
+	viewErrors   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer, source string, connected func() float64) (*metrics, error) {
+	labels := prometheus.Labels{"source": source}
+	counter := func(name, help string, label string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: name, Help: help, ConstLabels: labels,
+		}, []string{label})
+	}
+	m := &metrics{
+		received:     counter("events_received_total", "Events read from the stream, by type (unknown for undecodable ones).", "type"),
+		applied:      counter("events_applied_total", "Events acknowledged after their change reached Lightdash, by type.", "type"),
+		stale:        counter("events_stale_total", "Events older than the view for their group or user, acknowledged and ignored, by type.", "type"),
+		naked:        counter("events_naked_total", "Events negatively acknowledged for redelivery after a failed apply, by type.", "type"),
+		poison:       counter("events_poison_total", "Undecodable or invalid events, terminated, by reason.", "reason"),
+		deadLettered: counter("events_dead_lettered_total", "Events that failed max_deliver times, sent to the dead-letter subject and terminated, by type.", "type"),
+		viewErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "view_errors_total", ConstLabels: labels,
+			Help: "Failed reads or writes of the materialised view in the key-value bucket.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	gauge := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "lightdash_sync", Subsystem: "nats", Name: "connected", ConstLabels: labels,
+		Help: "1 when the connection to NATS is up, 0 while it is reconnecting or closed.",
+	}, connected)
+	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, gauge} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register nats metrics: %w", err)
+		}
+	}
+	// Known label values start at zero, so rates work from the first event.
+	for _, t := range Types {
+		for _, v := range []*prometheus.CounterVec{m.received, m.applied, m.stale, m.naked, m.deadLettered} {
+			v.WithLabelValues(t.Short())
+		}
+	}
+	for _, k := range []error{ErrOversize, ErrMalformed, ErrUnknownType, ErrMissingField, ErrBadString, ErrTooManyMembers, ErrBadEmail, ErrInvalid} {
+		m.poison.WithLabelValues(k.Error())
+	}
+	return m, nil
+}

@@ -1,0 +1,156 @@
+package nats
+
+import (
+	"encoding/base64"
+	"slices"
+	"strings"
+	"time"
+)
+
+// record is one value of the materialised view: the state of one group or
+// one user as the events applied so far describe it. A deleted group or
+// user stays as a tombstone, so that a late, older event cannot bring it
+// back.
+type record struct {
+	Kind    string `json:"kind"` // kindGroup or kindUser
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted,omitempty"`
+
+	Name         string   `json:"name,omitempty"`
+	Members      []Member `json:"members,omitempty"`
+	MemberGroups []string `json:"memberGroups,omitempty"`
+
+	Email       string   `json:"email,omitempty"`
+	AltEmails   []string `json:"altEmails,omitempty"`
+	DisplayName string   `json:"displayName,omitempty"`
+	Disabled    bool     `json:"disabled,omitempty"`
+
+	// The last applied event, for ordering and redelivery detection.
+	Sequence *uint64   `json:"sequence,omitempty"`
+	Time     time.Time `json:"time"`
+	EventID  string    `json:"eventId"`
+}
+
+const (
+	kindGroup = "group"
+	kindUser  = "user"
+)
+
+// kvKey maps an id to a key-value key. Ids may hold any printable
+// character, keys only [-/_=.A-Za-z0-9], hence the base64url encoding.
+func kvKey(kind, id string) string {
+	prefix := "u."
+	if kind == kindGroup {
+		prefix = "g."
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString([]byte(id))
+}
+
+// stale reports whether e is older than the last event applied to r: a
+// smaller sequence when both have one, else an earlier time. An equal
+// sequence from a different event is a producer's duplicate and counts as
+// stale; an equal time does not (two changes can share a second).
+func (r *record) stale(e *Event) bool {
+	if r.Sequence != nil && e.Sequence != nil {
+		return *e.Sequence < *r.Sequence || (*e.Sequence == *r.Sequence && e.ID != r.EventID)
+	}
+	return e.Time.Before(r.Time)
+}
+
+// next returns the record after applying e to r (nil when unknown). It does
+// no I/O and leaves r unchanged.
+func next(r *record, e *Event) *record {
+	d := &e.Data
+	n := &record{ID: d.ID, Sequence: e.Sequence, Time: e.Time, EventID: e.ID}
+	switch e.Type {
+	case TypeGroupUpserted:
+		n.Kind, n.Name = kindGroup, d.Name
+		n.Members = mergeMembers(nil, d.Members)
+		n.MemberGroups = union(nil, d.MemberGroups)
+	case TypeGroupDeleted:
+		n.Kind, n.Deleted = kindGroup, true
+	case TypeMembersAdded, TypeMembersRemoved:
+		n.Kind = kindGroup
+		if r != nil && !r.Deleted {
+			n.Name, n.Members, n.MemberGroups = r.Name, r.Members, r.MemberGroups
+		} else {
+			// A delta for a group not seen yet (its upsert may come later or
+			// never): start from empty, named as the event says.
+			n.Name = cmpOr(d.Name, d.ID)
+		}
+		if e.Type == TypeMembersAdded {
+			n.Members = mergeMembers(n.Members, d.Members)
+			n.MemberGroups = union(n.MemberGroups, d.MemberGroups)
+		} else {
+			n.Members = removeMembers(n.Members, d.Members)
+			n.MemberGroups = minus(n.MemberGroups, d.MemberGroups)
+		}
+	case TypeUserUpserted:
+		n.Kind = kindUser
+		n.Email, n.AltEmails, n.DisplayName = d.Email, d.AltEmails, d.DisplayName
+		n.Disabled = d.Enabled != nil && !*d.Enabled
+	case TypeUserDeleted:
+		n.Kind, n.Deleted = kindUser, true
+	}
+	return n
+}
+
+// mergeMembers adds add to have, matching by id, then by email; a member
+// known by email only gains the id when an event names both.
+func mergeMembers(have, add []Member) []Member {
+	out := slices.Clone(have)
+	for _, m := range add {
+		i := slices.IndexFunc(out, func(o Member) bool { return sameMember(o, m) })
+		switch {
+		case i < 0:
+			out = append(out, m)
+		case out[i].ID == "" && m.ID != "":
+			out[i].ID = m.ID
+			if m.Email != "" {
+				out[i].Email = m.Email
+			}
+		case m.Email != "" && out[i].ID == m.ID:
+			out[i].Email = m.Email
+		}
+	}
+	return out
+}
+
+// removeMembers drops every member of have that one of del names, by id
+// or by email.
+func removeMembers(have, del []Member) []Member {
+	return slices.DeleteFunc(slices.Clone(have), func(o Member) bool {
+		return slices.ContainsFunc(del, func(m Member) bool {
+			return (m.ID != "" && m.ID == o.ID) || (m.Email != "" && strings.EqualFold(m.Email, o.Email))
+		})
+	})
+}
+
+// sameMember: equal ids, or equal emails when one side has no id.
+func sameMember(a, b Member) bool {
+	if a.ID != "" && b.ID != "" {
+		return a.ID == b.ID
+	}
+	return a.Email != "" && strings.EqualFold(a.Email, b.Email)
+}
+
+func union(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func minus(a, b []string) []string {
+	return slices.DeleteFunc(slices.Clone(a), func(s string) bool { return slices.Contains(b, s) })
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

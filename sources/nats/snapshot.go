@@ -1,0 +1,160 @@
+package nats
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// resolver turns view records into the worker's directory model. Members
+// named by id become that user; members named by email only become the
+// user with that primary email if the view knows one, else a user whose id
+// is the lower-cased email. Members that are deleted users are dropped;
+// members by id that no user.upserted described are kept with the email
+// their group event gave, if any.
+type resolver struct {
+	user    func(id string) (*record, error) // nil, nil when unknown
+	byEmail func(email string) (string, bool)
+
+	users map[string]*worker.DirUser
+}
+
+func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, error) {
+	dg := worker.DirGroup{ID: g.ID, Name: g.Name}
+	for _, m := range g.Members {
+		id, email := m.ID, m.Email
+		if id == "" {
+			var ok bool
+			if id, ok = r.byEmail(email); !ok {
+				id = strings.ToLower(email)
+			}
+		}
+		if _, seen := r.users[id]; !seen {
+			u, err := r.user(id)
+			if err != nil {
+				return dg, err
+			}
+			switch {
+			case u != nil && u.Deleted:
+				continue
+			case u != nil:
+				r.users[id] = dirUser(u)
+			default:
+				r.users[id] = &worker.DirUser{ID: id, Email: email}
+			}
+		}
+		if r.users[id].Email == "" && email != "" {
+			r.users[id].Email = email
+		}
+		if !slices.Contains(dg.MemberUsers, id) {
+			dg.MemberUsers = append(dg.MemberUsers, id)
+		}
+	}
+	for _, sub := range g.MemberGroups {
+		if live[sub] {
+			dg.MemberGroups = append(dg.MemberGroups, sub)
+		}
+	}
+	return dg, nil
+}
+
+func dirUser(u *record) *worker.DirUser {
+	return &worker.DirUser{
+		ID: u.ID, Email: u.Email, AltEmails: slices.Clone(u.AltEmails),
+		DisplayName: u.DisplayName, Disabled: u.Disabled,
+	}
+}
+
+func (r *resolver) userList() []worker.DirUser {
+	out := make([]worker.DirUser, 0, len(r.users))
+	for _, u := range r.users {
+		out = append(out, *u)
+	}
+	slices.SortFunc(out, func(a, b worker.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// fullSnapshot builds the directory from every record: all live groups and
+// all live users (members or not). It does no I/O.
+func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirUser) {
+	userRecs := map[string]*record{}
+	byEmail := map[string]string{}
+	live := map[string]bool{}
+	for _, r := range recs {
+		switch {
+		case r.Kind == kindUser:
+			userRecs[r.ID] = r
+			if !r.Deleted && r.Email != "" {
+				byEmail[strings.ToLower(r.Email)] = r.ID
+			}
+		case r.Kind == kindGroup && !r.Deleted:
+			live[r.ID] = true
+		}
+	}
+	res := &resolver{
+		user:    func(id string) (*record, error) { return userRecs[id], nil },
+		byEmail: func(e string) (string, bool) { id, ok := byEmail[strings.ToLower(e)]; return id, ok },
+		users:   map[string]*worker.DirUser{},
+	}
+	for _, u := range userRecs {
+		if !u.Deleted {
+			res.users[u.ID] = dirUser(u)
+		}
+	}
+	for _, r := range recs {
+		if r.Kind == kindGroup && !r.Deleted {
+			g, _ := res.group(r, live) // lookups from maps cannot fail
+			groups = append(groups, g)
+		}
+	}
+	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
+	return groups, res.userList()
+}
+
+// readGroups reads the named groups, every group nested below them, and
+// their member users, with one key-value read each.
+func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup, []worker.DirUser, error) {
+	var recs []*record
+	live := map[string]bool{}
+	queue := slices.Clone(ids)
+	seen := map[string]bool{}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		r, _, err := v.get(ctx, kvKey(kindGroup, id))
+		if err != nil {
+			return nil, nil, fmt.Errorf("read group: %w", err)
+		}
+		if r == nil || r.Deleted {
+			continue // unknown or deleted: absent from the snapshot
+		}
+		recs = append(recs, r)
+		live[id] = true
+		queue = append(queue, r.MemberGroups...)
+	}
+	res := &resolver{
+		user: func(id string) (*record, error) {
+			r, _, err := v.get(ctx, kvKey(kindUser, id))
+			return r, err
+		},
+		byEmail: v.idx.userIDByEmail,
+		users:   map[string]*worker.DirUser{},
+	}
+	groups := make([]worker.DirGroup, 0, len(recs))
+	for _, r := range recs {
+		g, err := res.group(r, live)
+		if err != nil {
+			return nil, nil, fmt.Errorf("read member users: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
+	return groups, res.userList(), nil
+}

@@ -1,0 +1,224 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// Source reads directory-change events from a JetStream stream and keeps
+// the materialised view they describe in a key-value bucket.
+type Source struct {
+	cfg  Config
+	log  *zap.Logger
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	view *view
+	dec  Decoder
+	m    *metrics
+}
+
+var (
+	_ worker.Source      = (*Source)(nil)
+	_ worker.GroupReader = (*Source)(nil)
+	_ worker.Watcher     = (*Source)(nil)
+)
+
+// New connects, binds to (or creates) the stream, creates or updates the
+// durable consumer, opens the view bucket and rebuilds the in-memory index
+// from it. The first connection must succeed; after that the connection
+// reconnects forever. logger nil means no logging; reg nil means no metrics
+// are registered.
+func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Source, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("nats source config: %w", err)
+	}
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &Source{
+		cfg: cfg,
+		log: logger.With(zap.String("source", cfg.Name)),
+		dec: Decoder{MaxBytes: cfg.MaxMessageSize, MaxMembers: cfg.MaxMembers},
+	}
+	opts, err := s.connOptions()
+	if err != nil {
+		return nil, err
+	}
+	s.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			s.nc.Close()
+		}
+	}()
+	s.m, err = newMetrics(reg, cfg.Name, func() float64 {
+		if s.nc.IsConnected() {
+			return 1
+		}
+		return 0
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.js, err = jetstream.New(s.nc); err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := s.ensureConsumer(ctx); err != nil {
+		return nil, err
+	}
+	if s.view, err = openView(ctx, s.js, cfg.KVBucket); err != nil {
+		return nil, err
+	}
+	s.log.Info("nats source ready", zap.Stringer("config", cfg))
+	ok = true
+	return s, nil
+}
+
+// Name returns the configured source name.
+func (s *Source) Name() string { return s.cfg.Name }
+
+// Connected reports whether the connection to NATS is up; health checks
+// use it.
+func (s *Source) Connected() bool { return s.nc.IsConnected() }
+
+// State is the connection state: "CONNECTED", "RECONNECTING", "CLOSED", ...
+func (s *Source) State() string { return s.nc.Status().String() }
+
+// Close closes the connection. Events handed out and not yet acknowledged
+// are redelivered to the next consumer.
+func (s *Source) Close() { s.nc.Close() }
+
+// Snapshot reads the whole view. Complete is true when every entry was read
+// and parsed. An empty bucket (new, or wiped by an operator) gives a
+// complete, empty snapshot: the worker's deletion thresholds are what keep
+// that from emptying Lightdash.
+func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+	recs, bad, err := s.view.readAll(ctx)
+	if err != nil {
+		s.m.viewErrors.Inc()
+		return nil, fmt.Errorf("nats source %s: %w", s.cfg.Name, err)
+	}
+	snap := &worker.Snapshot{Source: s.cfg.Name, Complete: bad == 0, ReadAt: time.Now()}
+	snap.Groups, snap.Users = fullSnapshot(recs)
+	if bad > 0 {
+		s.m.viewErrors.Add(float64(bad))
+		snap.IncompleteReason = fmt.Sprintf("%d view entries in bucket %s could not be parsed", bad, s.cfg.KVBucket)
+	}
+	return snap, nil
+}
+
+// ReadGroups reads the named groups, the groups nested below them and their
+// member users from the view. Unknown and deleted groups are absent.
+func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Snapshot, error) {
+	groups, users, err := s.view.readGroups(ctx, groupIDs)
+	if err != nil {
+		s.m.viewErrors.Inc()
+		return nil, fmt.Errorf("nats source %s: %w", s.cfg.Name, err)
+	}
+	return &worker.Snapshot{Source: s.cfg.Name, Groups: groups, Users: users, Complete: true, ReadAt: time.Now()}, nil
+}
+
+// ensureConsumer binds to or creates the stream and creates or updates the
+// durable pull consumer.
+func (s *Source) ensureConsumer(ctx context.Context) (jetstream.Consumer, error) {
+	c := s.cfg
+	stream, err := s.js.Stream(ctx, c.Stream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) && c.CreateStream {
+		stream, err = s.js.CreateStream(ctx, jetstream.StreamConfig{
+			Name:        c.Stream,
+			Description: "lightdash-sync directory-change events",
+			Subjects:    c.Subjects,
+			Storage:     jetstream.FileStorage,
+			Duplicates:  c.DuplicateWindow,
+		})
+		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			stream, err = s.js.Stream(ctx, c.Stream)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bind to stream %q: %w", c.Stream, err)
+	}
+	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:        c.Durable,
+		Description:    "lightdash-sync",
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        c.AckWait,
+		MaxDeliver:     c.MaxDeliver,
+		FilterSubjects: c.Subjects,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create consumer %q on stream %q: %w", c.Durable, c.Stream, err)
+	}
+	return cons, nil
+}
+
+func (s *Source) connOptions() ([]nats.Option, error) {
+	c := s.cfg
+	opts := []nats.Option{
+		nats.Name("lightdash-sync/" + c.Name),
+		nats.MaxReconnects(-1),
+		nats.CustomReconnectDelay(func(attempts int) time.Duration {
+			return backoffDelay(c.ReconnectWait, c.MaxReconnectWait, attempts)
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.log.Warn("nats disconnected; reconnecting", zap.Error(err))
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			s.log.Info("nats reconnected", zap.String("server", nc.ConnectedServerId()))
+		}),
+		nats.ClosedHandler(func(*nats.Conn) { s.log.Info("nats connection closed") }),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			s.log.Warn("nats async error", zap.Error(err))
+		}),
+	}
+	switch {
+	case c.CredsFile != "":
+		opts = append(opts, nats.UserCredentials(c.CredsFile))
+	case c.NKeySeedFile != "":
+		o, err := nats.NkeyOptionFromSeed(c.NKeySeedFile)
+		if err != nil {
+			return nil, fmt.Errorf("nkey_seed_file: %w", err)
+		}
+		opts = append(opts, o)
+	}
+	if c.Token != "" {
+		opts = append(opts, nats.Token(c.Token))
+	}
+	if c.User != "" {
+		opts = append(opts, nats.UserInfo(c.User, c.Password))
+	}
+	if c.TLSCAFile != "" {
+		opts = append(opts, nats.RootCAs(c.TLSCAFile))
+	}
+	if c.TLSCertFile != "" {
+		opts = append(opts, nats.ClientCert(c.TLSCertFile, c.TLSKeyFile))
+	}
+	return opts, nil
+}
+
+// backoffDelay doubles from first up to max, with up to 20% jitter so that
+// many clients do not reconnect in step.
+func backoffDelay(first, max time.Duration, attempt int) time.Duration {
+	d := first
+	for i := 1; i < attempt && d < max; i++ {
+		d *= 2
+	}
+	d = min(d, max)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}

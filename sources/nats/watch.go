@@ -1,0 +1,240 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// Headers set on a dead-lettered event.
+const (
+	HeaderReason     = "Lightdash-Sync-Reason"
+	HeaderEventID    = "Lightdash-Sync-Event-Id"
+	HeaderEventType  = "Lightdash-Sync-Event-Type"
+	HeaderDeliveries = "Lightdash-Sync-Deliveries"
+	HeaderStream     = "Lightdash-Sync-Stream"
+	HeaderStreamSeq  = "Lightdash-Sync-Stream-Sequence"
+	HeaderSubject    = "Lightdash-Sync-Subject"
+)
+
+// pullBuffer bounds the messages fetched ahead. Buffered messages' ack
+// timers run while the daemon is busy, so the buffer stays small.
+const pullBuffer = 16
+
+// Watch consumes the stream until ctx is done, and returns nil then. For
+// each event:
+//   - poison (undecodable, invalid, oversized): terminated with the reason,
+//     logged once, counted; the events behind it flow on;
+//   - older than the view for its group or user: acknowledged, ignored,
+//     counted;
+//   - otherwise: written to the view, then sent as a worker.Change whose
+//     Done acknowledges it (nil) or naks it with the configured backoff
+//     (error); on the MaxDeliver-th failure it goes to the dead-letter
+//     subject and is terminated.
+//
+// Sending blocks while the daemon is busy; that is the backpressure.
+// Connection loss and server restarts are retried inside with backoff.
+func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+	for attempt := 0; ; attempt++ {
+		err := s.consume(ctx, changes)
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait := backoffDelay(100*time.Millisecond, 30*time.Second, attempt)
+		s.log.Warn("nats consumer interrupted; retrying", zap.Error(err), zap.Duration("in", wait))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// consume runs one pull subscription until it fails or ctx ends.
+func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) error {
+	// Re-declaring the consumer on every (re)start also repairs a consumer
+	// deleted by an operator or lost with a non-persistent server.
+	cons, err := s.ensureConsumer(ctx)
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(pullBuffer))
+	if err != nil {
+		return fmt.Errorf("start pull: %w", err)
+	}
+	defer it.Stop()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return fmt.Errorf("next message: %w", err)
+		}
+		if err := s.handle(ctx, msg, changes); err != nil {
+			return err
+		}
+	}
+}
+
+// handle processes one message. It returns an error only when ctx ended
+// while handing the change over.
+func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- worker.Change) error {
+	meta, err := msg.Metadata()
+	if err != nil { // not a JetStream message: cannot happen on a pull consumer
+		s.log.Error("message without JetStream metadata", zap.Error(err))
+		return nil
+	}
+	e, err := s.dec.Decode(msg.Data())
+	if err != nil {
+		s.poison(msg, meta, err)
+		return nil
+	}
+	typ := e.Type.Short()
+	s.m.received.WithLabelValues(typ).Inc()
+	log := s.log.With(zap.String("event_id", e.ID), zap.String("type", typ),
+		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
+
+	res, err := s.view.apply(ctx, e)
+	if err != nil {
+		s.m.viewErrors.Inc()
+		log.Warn("update view", zap.Error(err))
+		s.failed(log, msg, meta, e, fmt.Errorf("update view: %w", err))
+		return nil
+	}
+	if res.Stale {
+		s.m.stale.WithLabelValues(typ).Inc()
+		log.Debug("stale event ignored")
+		if err := msg.Ack(); err != nil {
+			log.Warn("ack stale event", zap.Error(err))
+		}
+		return nil
+	}
+	var once sync.Once
+	ch := worker.Change{
+		Source:   s.cfg.Name,
+		GroupIDs: res.GroupIDs,
+		UserIDs:  res.UserIDs,
+		Reason:   "nats " + typ + " " + e.ID,
+		Done: func(err error) {
+			once.Do(func() {
+				if err != nil {
+					s.failed(log, msg, meta, e, err)
+					return
+				}
+				if aerr := msg.Ack(); aerr != nil {
+					log.Warn("ack event", zap.Error(aerr))
+					return
+				}
+				s.m.applied.WithLabelValues(typ).Inc()
+			})
+		},
+	}
+	select {
+	case changes <- ch:
+		return nil
+	case <-ctx.Done():
+		_ = msg.Nak() // hand it to the next consumer now rather than after AckWait
+		return ctx.Err()
+	}
+}
+
+// poison terminates an event that can never be applied.
+func (s *Source) poison(msg jetstream.Msg, meta *jetstream.MsgMetadata, err error) {
+	reason := "malformed"
+	var de *DecodeError
+	fields := []zap.Field{zap.String("subject", msg.Subject()), zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Error(err)}
+	if errors.As(err, &de) {
+		reason = de.Reason()
+		if de.EventID != "" {
+			fields = append(fields, zap.String("event_id", de.EventID))
+		}
+	}
+	s.m.received.WithLabelValues("unknown").Inc()
+	s.m.poison.WithLabelValues(reason).Inc()
+	s.log.Warn("poison event terminated", fields...)
+	if terr := msg.TermWithReason("poison: " + err.Error()); terr != nil {
+		s.log.Warn("terminate poison event", zap.Error(terr))
+	}
+}
+
+// failed naks an event whose change could not be applied, or dead-letters
+// it once it has been delivered MaxDeliver times (the server would not
+// deliver it again).
+func (s *Source) failed(log *zap.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, e *Event, cause error) {
+	typ := e.Type.Short()
+	n := int(meta.NumDelivered)
+	if n < s.cfg.MaxDeliver {
+		delay := s.cfg.Backoff[min(n, len(s.cfg.Backoff))-1]
+		s.m.naked.WithLabelValues(typ).Inc()
+		log.Warn("change not applied; will retry", zap.Error(cause), zap.Duration("in", delay))
+		if err := msg.NakWithDelay(delay); err != nil {
+			log.Warn("nak event", zap.Error(err))
+		}
+		return
+	}
+	if s.cfg.DeadLetterSubject == "" {
+		log.Error("change not applied after max_deliver attempts; dropped (no dead_letter_subject)", zap.Error(cause))
+	} else if err := s.deadLetter(msg, meta, e, cause); err != nil {
+		log.Error("change not applied after max_deliver attempts and dead-lettering failed; dropped",
+			zap.NamedError("cause", cause), zap.Error(err))
+	} else {
+		s.m.deadLettered.WithLabelValues(typ).Inc()
+		log.Error("change not applied after max_deliver attempts; dead-lettered",
+			zap.Error(cause), zap.String("dead_letter_subject", s.cfg.DeadLetterSubject))
+	}
+	if err := msg.TermWithReason("max deliveries: " + headerSafe(cause.Error())); err != nil {
+		log.Warn("terminate event", zap.Error(err))
+	}
+}
+
+// deadLetter publishes the original event with the reason in headers. A
+// stream capturing the subject makes it durable; without one it is still
+// published to any subscriber.
+func (s *Source) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, e *Event, cause error) error {
+	dl := nats.NewMsg(s.cfg.DeadLetterSubject)
+	dl.Data = msg.Data()
+	dl.Header.Set(HeaderReason, headerSafe(cause.Error()))
+	dl.Header.Set(HeaderEventID, e.ID)
+	dl.Header.Set(HeaderEventType, string(e.Type))
+	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
+	dl.Header.Set(HeaderStream, meta.Stream)
+	dl.Header.Set(HeaderStreamSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
+	dl.Header.Set(HeaderSubject, msg.Subject())
+	dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%d", meta.Stream, meta.Sequence.Stream))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := s.js.PublishMsg(ctx, dl)
+	if errors.Is(err, jetstream.ErrNoStreamResponse) || errors.Is(err, nats.ErrNoResponders) {
+		if err = s.nc.PublishMsg(dl); err == nil {
+			err = s.nc.FlushWithContext(ctx)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("publish to dead-letter subject: %w", err)
+	}
+	return nil
+}
+
+// headerSafe makes s fit a header value: one line, bounded.
+func headerSafe(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 1024 {
+		s = strings.ToValidUTF8(s[:1024], "")
+	}
+	return s
+}
