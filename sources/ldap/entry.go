@@ -60,7 +60,7 @@ func hasAnyFold(values, want []string) bool {
 // isGroup classifies by objectClass; entries without objectClass (a
 // DirSync delta) return ok false.
 func (d decoder) classify(e *goldap.Entry) (group, ok bool) {
-	oc := e.GetAttributeValues("objectClass")
+	oc := attrValues(e, "objectClass")
 	if len(oc) == 0 {
 		return false, false
 	}
@@ -83,7 +83,7 @@ func (d decoder) entryID(e *goldap.Entry) (string, error) {
 		}
 		return guidString(raw)
 	}
-	id := e.GetAttributeValue(d.cfg.IDAttribute)
+	id := attrValue(e, d.cfg.IDAttribute)
 	if id == "" {
 		return "", fmt.Errorf("entry %q has no %s (is it readable by the bind DN?)", e.DN, d.cfg.IDAttribute)
 	}
@@ -169,21 +169,21 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 	}
 	r := &record{id: id, dn: e.DN, ndn: normDN(e.DN), isGroup: group, entry: e}
 	if group {
-		r.groupName = e.GetAttributeValue(d.cfg.GroupNameAttribute)
+		r.groupName = attrValue(e, d.cfg.GroupNameAttribute)
 		if r.groupName == "" {
 			r.groupName = e.DN
 		}
 		for _, a := range d.cfg.MemberAttributes {
-			for _, v := range e.GetEqualFoldAttributeValues(a) {
+			for _, v := range attrValues(e, a) {
 				r.members = append(r.members, d.memberKey(v))
 			}
 		}
 		return r, nil
 	}
-	r.name = strings.ToLower(e.GetEqualFoldAttributeValue(d.cfg.UserNameAttribute))
-	u := worker.DirUser{ID: id, DN: e.DN, DisplayName: e.GetEqualFoldAttributeValue(d.cfg.DisplayNameAttribute)}
+	r.name = strings.ToLower(attrValue(e, d.cfg.UserNameAttribute))
+	u := worker.DirUser{ID: id, DN: e.DN, DisplayName: attrValue(e, d.cfg.DisplayNameAttribute)}
 	for _, a := range d.cfg.EmailAttributes {
-		for _, v := range e.GetEqualFoldAttributeValues(a) {
+		for _, v := range attrValues(e, a) {
 			if v = strings.TrimSpace(v); v == "" {
 				continue
 			}
@@ -213,7 +213,7 @@ func (d decoder) memberKey(v string) string {
 func (d decoder) disabled(e *goldap.Entry) (bool, error) {
 	switch d.cfg.Disabled {
 	case DisabledAD:
-		v := e.GetEqualFoldAttributeValue("userAccountControl")
+		v := attrValue(e, "userAccountControl")
 		if v == "" {
 			return false, nil
 		}
@@ -223,7 +223,28 @@ func (d decoder) disabled(e *goldap.Entry) (bool, error) {
 		}
 		return uac&2 != 0, nil
 	case DisabledAttribute:
-		return hasAnyFold(e.GetEqualFoldAttributeValues(d.cfg.DisabledAttr), d.cfg.DisabledValues), nil
+		return hasAnyFold(attrValues(e, d.cfg.DisabledAttr), d.cfg.DisabledValues), nil
 	}
 	return false, nil
+}
+
+// attrValues collects the values of every attribute named name (case
+// insensitive): an entry may list one attribute more than once (slapadd
+// keeps non-adjacent LDIF lines apart), and go-ldap's getters only see
+// the first.
+func attrValues(e *goldap.Entry, name string) []string {
+	var out []string
+	for _, a := range e.Attributes {
+		if strings.EqualFold(a.Name, name) {
+			out = append(out, a.Values...)
+		}
+	}
+	return out
+}
+
+func attrValue(e *goldap.Entry, name string) string {
+	if v := attrValues(e, name); len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
