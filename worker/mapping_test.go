@@ -164,9 +164,12 @@ func TestMapping(t *testing.T) {
 			problems: nil,
 		},
 		{
-			name:     "unknown member user and nested group are reported",
-			mapping:  Mapping{Rules: []Rule{{Include: []string{"Sales"}}}},
-			snap:     func(s *Snapshot) { s.Groups[2].MemberUsers = []string{"u4", "ghost"}; s.Groups[2].MemberGroups = []string{"g-ghost"} },
+			name:    "unknown member user and nested group are reported",
+			mapping: Mapping{Rules: []Rule{{Include: []string{"Sales"}}}},
+			snap: func(s *Snapshot) {
+				s.Groups[2].MemberUsers = []string{"u4", "ghost"}
+				s.Groups[2].MemberGroups = []string{"g-ghost"}
+			},
 			want:     map[string]string{"Sales": "group:corp/g-sales: u4"},
 			problems: []string{"member user ghost", "nested group g-ghost"},
 		},
