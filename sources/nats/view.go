@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -155,9 +156,11 @@ func (v *view) apply(ctx context.Context, e *Event) (applied, error) {
 func (v *view) changed(e *Event, n *record, oldEmail string) applied {
 	if n.Kind == kindGroup {
 		v.idx.put(n)
-		var users []string
-		for _, m := range e.Data.Members {
-			users = append(users, cmpOr(m.ID, m.Email))
+		var users []string // the members a delta changed
+		if e.Type == TypeMembersAdded || e.Type == TypeMembersRemoved {
+			for _, m := range e.Data.Members {
+				users = append(users, cmpOr(m.ID, strings.ToLower(m.Email)))
+			}
 		}
 		return applied{GroupIDs: v.idx.groupsContaining([]string{n.ID}, nil), UserIDs: users}
 	}
