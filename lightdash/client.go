@@ -188,6 +188,9 @@ func (c *Client) String() string {
 	return fmt.Sprintf("lightdash.Client{BaseURL: %q, Token: <redacted>}", c.BaseURL)
 }
 
+// GoString keeps %#v from printing the token.
+func (c *Client) GoString() string { return "&" + c.String() }
+
 // RequestCount is the number of HTTP requests (attempts, retries included)
 // sent with the token so far: the cost metric, since each costs the server
 // a bcrypt hash.
