@@ -22,6 +22,16 @@ type Source struct {
 	// dirSyncOpen opens the DirSync connection; replaced by tests with
 	// recorded responses.
 	dirSyncOpen func() dirSyncer
+	// onRefreshDone, when set by tests, is called each time a syncrepl
+	// refresh phase ends, so tests change the directory only once the
+	// watcher is in its persist phase.
+	onRefreshDone func()
+}
+
+func (s *Source) hookRefreshDone() {
+	if s.onRefreshDone != nil {
+		s.onRefreshDone()
+	}
 }
 
 var (

@@ -178,6 +178,7 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 						}
 						refreshing = false
 						bo.reset()
+						w.s.hookRefreshDone()
 					}
 				case goldap.SyncInfoRefreshPresent:
 					cookie = ctl.RefreshPresent.Cookie
@@ -188,6 +189,7 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 					if ctl.RefreshPresent.RefreshDone {
 						refreshing = false
 						bo.reset()
+						w.s.hookRefreshDone()
 					}
 				case goldap.SyncInfoSyncIdSet:
 					cookie = ctl.SyncIdSet.Cookie
@@ -285,6 +287,14 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	}
 	for _, r := range append(users, groups...) {
 		w.tr.apply(r, false, "")
+	}
+	// A user deleted while we were away may be reported only by its
+	// absence (present phase), and we never knew its id. Groups that still
+	// name a member we cannot find are the ones it may have left.
+	if dangling := w.tr.dangling(normDN(w.s.cfg.UserBaseDN)); len(dangling) > 0 {
+		if !w.emit(ctx, &worker.Change{GroupIDs: dangling, Reason: "syncrepl resume: members not found"}) {
+			return ctx.Err()
+		}
 	}
 	return nil
 }

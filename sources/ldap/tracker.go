@@ -3,6 +3,7 @@ package ldap
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -196,4 +197,35 @@ func (t *tracker) prune(seen map[string]bool, reason string) []*worker.Change {
 		}
 	}
 	return out
+}
+
+// dangling returns the groups with a member that matches no known user or
+// group (in DN mode, only members under userBase count).
+func (t *tracker) dangling(userBase string) []string {
+	known := map[string]bool{}
+	for _, r := range t.recs {
+		known[t.key(r)] = true
+	}
+	out := map[string]bool{}
+	for _, g := range t.recs {
+		if !g.isGroup {
+			continue
+		}
+		for _, m := range g.members {
+			if known[m] {
+				continue
+			}
+			if !t.uidMode && m != userBase && !strings.HasSuffix(m, ","+userBase) {
+				continue
+			}
+			out[g.id] = true
+			break
+		}
+	}
+	for _, id := range sortedKeys(out) {
+		for _, p := range t.containing(t.recs[id].ndn) {
+			out[p] = true
+		}
+	}
+	return sortedKeys(out)
 }
