@@ -56,11 +56,20 @@ type applier struct {
 // against it before every write, so an interrupted or concurrent run
 // cannot write twice or touch a group it no longer owns.
 func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
-	start := time.Now()
-	var calls0 int64
+	return w.apply(ctx, p, w.calls(), time.Now())
+}
+
+// calls is the Lightdash client's request count, when it keeps one.
+func (w *Worker) calls() int64 {
 	if rc, ok := w.ld.(requestCounter); ok {
-		calls0 = rc.RequestCount()
+		return rc.RequestCount()
 	}
+	return 0
+}
+
+// apply is Apply counting API calls and time from calls0 and start, so
+// that Reconcile's summary includes its reads.
+func (w *Worker) apply(ctx context.Context, p *Plan, calls0 int64, start time.Time) (*Result, error) {
 	st, err := w.store.Load(ctx)
 	if err != nil {
 		w.m.result("error", time.Since(start))
@@ -94,9 +103,7 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 	forEach(ctx, w.opts.Concurrency, p.Creates, a.create)
 	a.bookkeeping(ctx, p)
 
-	if rc, ok := w.ld.(requestCounter); ok {
-		s.APICalls = rc.RequestCount() - calls0
-	}
+	s.APICalls = w.calls() - calls0
 	s.Duration = time.Since(start)
 	s.Failed = len(a.res.Failures)
 	w.log.Info("reconciliation applied", s.fields()...)

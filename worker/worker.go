@@ -182,13 +182,13 @@ func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 
 // Reconcile plans and applies in one go.
 func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
-	start := w.opts.Now()
+	start, calls0 := time.Now(), w.calls()
 	p, err := w.Plan(ctx)
 	if err != nil {
 		w.m.result("error", time.Since(start))
 		return nil, err
 	}
-	return w.Apply(ctx, p)
+	return w.apply(ctx, p, calls0, start)
 }
 
 // ReconcileGroups reconciles only the named directory groups of one
@@ -196,6 +196,7 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 // source has it, and never deletes a group: an event alone is not proof
 // that a group is gone.
 func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []string) (*Result, error) {
+	start, calls0 := time.Now(), w.calls()
 	var src Source
 	for _, s := range w.sources {
 		if s.Name() == source {
@@ -220,9 +221,10 @@ func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []
 	}
 	in, err := w.read(ctx, []*Snapshot{snap})
 	if err != nil {
+		w.m.result("error", time.Since(start))
 		return nil, err
 	}
-	return w.Apply(ctx, w.compute(in, true))
+	return w.apply(ctx, w.compute(in, true), calls0, start)
 }
 
 // ErrPlanStale is returned by ApplySaved when the world moved on since the
@@ -242,6 +244,7 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 	if p.Partial {
 		return nil, errors.New("apply saved plan: partial plans cannot be saved")
 	}
+	start, calls0 := time.Now(), w.calls()
 	in, err := w.read(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -257,7 +260,7 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s since the plan was computed at %s; compute a new plan",
 			ErrPlanStale, joinAnd(why), p.ComputedAt.Format(time.RFC3339))
 	}
-	return w.Apply(ctx, p)
+	return w.apply(ctx, p, calls0, start)
 }
 
 func joinAnd(l []string) string {

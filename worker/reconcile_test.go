@@ -1,0 +1,328 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+func TestReconcileFirstRunThenNoWrites(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	res := e.reconcile(w)
+	e.wantGroups(
+		"ad-Backend: cat",
+		"ad-Engineering: ann,bob,cat",
+		"ad-Sales: dan",
+	)
+	s := res.Summary
+	if s.Created != 3 || s.MembersAdded != 5 || s.Unmatched != 1 || s.Failed != 0 {
+		t.Errorf("summary %+v, want 3 created, 5 members, 1 unmatched", s)
+	}
+	// 4 reads (flag, who am I, users, groups) and one create per group.
+	if got := e.ld.RequestCount("POST /api/v1/org/groups"); got != 3 {
+		t.Errorf("%d creates, want 3", got)
+	}
+	if s.APICalls != 7 {
+		t.Errorf("APICalls %d, want 7", s.APICalls)
+	}
+	if got := len(e.state().Groups); got != 3 {
+		t.Errorf("state owns %d groups, want 3", got)
+	}
+
+	e.ld.ResetRequests()
+	p, err := w.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.HasChanges() {
+		t.Errorf("second plan has changes: %+v", p)
+	}
+	res = e.reconcile(w)
+	if got := e.ld.WriteCount(); got != 0 {
+		t.Errorf("second run made %d writes, want 0: %+v", got, e.ld.Requests())
+	}
+	if res.Summary.Unmatched != 1 {
+		t.Errorf("unmatched %d, want 1 (zed, still reported)", res.Summary.Unmatched)
+	}
+}
+
+func TestReconcileMemberChangesAndRename(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	e.reconcile(w)
+	salesUUID := e.groupUUID("ad-Sales")
+
+	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
+	e.dir.SetGroup(worker.DirGroup{ID: "g-sales", DN: "cn=Revenue,ou=groups,dc=corp", Name: "Revenue", MemberUsers: []string{"u-dan"}})
+	e.ld.ResetRequests()
+	res := e.reconcile(w)
+	e.wantGroups(
+		"ad-Backend: cat",
+		"ad-Engineering: ann,cat,dan",
+		"ad-Revenue: dan",
+	)
+	if got := e.groupUUID("ad-Revenue"); got != salesUUID {
+		t.Errorf("renamed group uuid %s, want %s (renamed in place)", got, salesUUID)
+	}
+	if got := e.ld.RequestCount("PATCH /api/v1/groups/{groupUuid}"); got != 2 || e.ld.WriteCount() != 2 {
+		t.Errorf("%d PATCHes of %d writes, want 2 of 2 (one per changed group)", got, e.ld.WriteCount())
+	}
+	if s := res.Summary; s.Renamed != 1 || s.Updated != 1 || s.MembersAdded != 1 || s.MembersRemoved != 1 {
+		t.Errorf("summary %+v", s)
+	}
+}
+
+func TestReconcileRemovedGroupByPolicy(t *testing.T) {
+	tests := []struct {
+		policy worker.Policy
+		want   []string
+	}{
+		{worker.PolicySync, []string{"ad-Engineering: ann,bob,cat", "ad-Sales: dan"}},
+		{worker.PolicyUpsertOnly, []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan"}},
+		{worker.PolicyCreateOnly, []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan"}},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.policy), func(t *testing.T) {
+			e := newEnv(t)
+			opts := e.options()
+			opts.Policy = tt.policy
+			w := e.worker(opts)
+			e.reconcile(w)
+			// Backend leaves the directory (and so Engineering's nesting).
+			e.dir.DeleteGroup("g-be")
+			e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-cat"}})
+			res := e.reconcile(w)
+			e.wantGroups(tt.want...)
+			if _, owned := e.state().Groups["group:corp/g-be"]; owned != (tt.policy != worker.PolicySync) {
+				t.Errorf("state still owns the deleted group: %v", owned)
+			}
+			if want := map[worker.Policy]int{worker.PolicySync: 1}[tt.policy]; res.Summary.Deleted != want {
+				t.Errorf("deleted %d, want %d", res.Summary.Deleted, want)
+			}
+		})
+	}
+}
+
+func TestReconcileAbsentGrace(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.Limits = worker.Limits{AbsentGrace: time.Hour, AbsentReads: 2}
+	w := e.worker(opts)
+	e.reconcile(w)
+	e.dir.DeleteGroup("g-sales")
+	e.reconcile(w) // absent: first read
+	e.now = e.now.Add(2 * time.Hour)
+	e.dir.SetIncomplete("page 3 failed")
+	e.reconcile(w) // incomplete: does not count, deletes nothing
+	if e.groupUUID("ad-Sales") == "" {
+		t.Fatal("group deleted before its grace period and on an incomplete read")
+	}
+	if g := e.state().Groups["group:corp/g-sales"]; g == nil || g.AbsentReads != 1 {
+		t.Fatalf("state %+v, want 1 absent read", g)
+	}
+	e.dir.SetIncomplete("")
+	e.reconcile(w) // second complete read, an hour later: deleted
+	if e.groupUUID("ad-Sales") != "" {
+		t.Error("group not deleted after its grace period")
+	}
+}
+
+func TestReconcileDeletionThresholdBlocksButAdds(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.Limits = worker.Limits{MaxDeletedGroups: 1}
+	w := e.worker(opts)
+	e.reconcile(w)
+	e.dir.DeleteGroup("g-sales")
+	e.dir.DeleteGroup("g-be")
+	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-dan"}})
+	res := e.reconcile(w)
+	if !res.Blocked || res.Summary.HeldBackDeletes != 2 || res.Summary.HeldBackRemovals != 1 {
+		t.Errorf("result %+v, want blocked with 2 deletions and 1 removal (cat) held back", res)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat,dan", "ad-Sales: dan")
+
+	opts.AllowDeletions = true
+	res = e.reconcile(e.worker(opts))
+	if res.Blocked || res.Summary.Deleted != 2 {
+		t.Errorf("with the override: %+v, want 2 deleted", res)
+	}
+	e.wantGroups("ad-Engineering: ann,bob,dan")
+}
+
+func TestReconcileAdoptOrConflict(t *testing.T) {
+	e := newEnv(t)
+	manual, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.reconcile(e.worker(e.options()))
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+	p, err := e.worker(e.options()).Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Conflicts) != 1 || p.Conflicts[0].UUID != manual.UUID {
+		t.Fatalf("conflicts %+v, want the manual ad-Sales", p.Conflicts)
+	}
+	if _, owned := e.state().Groups["group:corp/g-sales"]; owned {
+		t.Error("conflicting group recorded as owned")
+	}
+
+	opts := e.options()
+	opts.Adopt = true
+	res := e.reconcile(e.worker(opts))
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+	if res.Summary.Adopted != 1 || e.state().Groups["group:corp/g-sales"].UUID != manual.UUID {
+		t.Errorf("summary %+v, state %+v: want ad-Sales adopted", res.Summary, e.state().Groups["group:corp/g-sales"])
+	}
+}
+
+func TestReconcileAfterLostState(t *testing.T) {
+	e := newEnv(t)
+	e.reconcile(e.worker(e.options()))
+	before := e.groups()
+	// The state file is lost: every group is now a conflict, nothing is
+	// written, and adopt: true takes them back without duplicates.
+	e.store = worker.NewFileStore(e.t.TempDir() + "/new.json")
+	w := e.worker(e.options())
+	e.ld.ResetRequests()
+	res := e.reconcile(w)
+	if res.Summary.Conflicts != 3 || e.ld.WriteCount() != 0 {
+		t.Errorf("after losing state: %+v with %d writes, want 3 conflicts and no write", res.Summary, e.ld.WriteCount())
+	}
+	opts := e.options()
+	opts.Adopt = true
+	res = e.reconcile(e.worker(opts))
+	if res.Summary.Adopted != 3 || e.ld.WriteCount() != 0 {
+		t.Errorf("re-adoption: %+v with %d writes, want 3 adopted without writes", res.Summary, e.ld.WriteCount())
+	}
+	e.wantGroups(before...)
+}
+
+func TestReconcileUnmatchedUserLaterAppears(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	res := e.reconcile(w)
+	if res.Summary.Unmatched != 1 {
+		t.Fatalf("unmatched %d, want 1", res.Summary.Unmatched)
+	}
+	e.uuid["zed"] = e.ld.AddUser("zed@example.com", lightdash.RoleViewer).UserUUID
+	res = e.reconcile(w)
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,zed")
+	if res.Summary.Unmatched != 0 || res.Summary.MembersAdded != 1 {
+		t.Errorf("summary %+v, want zed added", res.Summary)
+	}
+}
+
+func TestReconcileInvitesUnmatchedUsers(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.Unmatched = worker.UnmatchedInvite
+	res := e.reconcile(e.worker(opts))
+	var zed lightdash.OrgMember
+	for _, u := range e.ld.Users() {
+		if u.Email == "zed@example.com" {
+			zed = u
+		}
+	}
+	if !zed.IsPending || res.Summary.Invited != 1 {
+		t.Fatalf("zed %+v, summary %+v: want an invited pending user", zed, res.Summary)
+	}
+	e.uuid["zed"] = zed.UserUUID
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,zed")
+	// Next run: zed is a pending user, a valid member; nothing to do.
+	e.ld.ResetRequests()
+	e.reconcile(e.worker(opts))
+	if e.ld.WriteCount() != 0 {
+		t.Errorf("%d writes after inviting, want 0", e.ld.WriteCount())
+	}
+}
+
+func TestReconcileInterruptedThenConverges(t *testing.T) {
+	e := newEnv(t)
+	// No client retries: the worker's own recovery is under test. The
+	// first create takes effect but its answer is lost; a PATCH fails.
+	ld := e.client(e.ld.AdminToken(), -1)
+	e.ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502, After: true})
+	res, err := e.workerWith(ld, e.options()).Reconcile(context.Background())
+	if !errors.Is(err, worker.ErrApplyFailed) || len(res.Failures) != 1 || res.Summary.Created != 2 {
+		t.Fatalf("first run: err %v, result %+v; want one failed create and two created", err, res)
+	}
+	if len(e.ld.Groups()) != 3 {
+		t.Fatalf("Lightdash holds %d groups, want 3 (the failed create took effect)", len(e.ld.Groups()))
+	}
+
+	e.dir.SetGroup(worker.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat", "u-dan"}})
+	e.ld.FailNext(lightdashtest.Fault{Method: "PATCH", Status: 500})
+	res, err = e.workerWith(ld, e.options()).Reconcile(context.Background())
+	if !errors.Is(err, worker.ErrApplyFailed) || res.Summary.Adopted != 1 {
+		t.Fatalf("second run: err %v, summary %+v; want the lost create adopted and a failed PATCH", err, res.Summary)
+	}
+
+	res, err = e.workerWith(ld, e.options()).Reconcile(context.Background())
+	if err != nil || res.Summary.Failed != 0 {
+		t.Fatalf("third run: %v %+v", err, res)
+	}
+	e.wantGroups("ad-Backend: cat,dan", "ad-Engineering: ann,bob,cat,dan", "ad-Sales: dan")
+	e.ld.ResetRequests()
+	e.reconcile(e.workerWith(ld, e.options()))
+	if e.ld.WriteCount() != 0 {
+		t.Errorf("converged run made %d writes", e.ld.WriteCount())
+	}
+}
+
+func TestApplyCreateConflictAdoptsTheGroupBeingCreated(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	p, err := w.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Between plan and create, the group appears (a retried POST whose
+	// first attempt landed looks the same): the create answers 409.
+	if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Apply(context.Background(), p)
+	if err != nil {
+		t.Fatalf("Apply: %v (%+v)", err, res.Failures)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+	if e.state().Groups["group:corp/g-sales"].UUID != e.groupUUID("ad-Sales") {
+		t.Error("adopted group not recorded")
+	}
+}
+
+func TestPreflightRefusesBeforeWriting(t *testing.T) {
+	t.Run("groups flag off", func(t *testing.T) {
+		e := newEnv(t, lightdashtest.WithGroupsFlag(false))
+		_, err := e.worker(e.options()).Reconcile(context.Background())
+		if !errors.Is(err, worker.ErrGroupsDisabled) {
+			t.Errorf("err %v, want ErrGroupsDisabled", err)
+		}
+		if e.ld.WriteCount() != 0 || len(e.ld.Groups()) != 0 {
+			t.Error("wrote to Lightdash")
+		}
+	})
+	t.Run("non-admin token", func(t *testing.T) {
+		e := newEnv(t)
+		tok, err := e.ld.AddToken(e.uuid["ann"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.workerWith(e.client(tok, 0), e.options()).Reconcile(context.Background())
+		if !errors.Is(err, worker.ErrNotAdmin) {
+			t.Errorf("err %v, want ErrNotAdmin", err)
+		}
+		if e.ld.WriteCount() != 0 {
+			t.Error("wrote to Lightdash")
+		}
+	})
+}
