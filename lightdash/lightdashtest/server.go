@@ -62,7 +62,8 @@ func WithSeed(seed uint64) Option {
 }
 
 // WithShuffle turns shuffling of list results on (the default: Lightdash has
-// no ORDER BY) or off.
+// no ORDER BY) or off. Off, lists come in Go map order: still unspecified,
+// just not deliberately mixed.
 func WithShuffle(on bool) Option { return func(s *Server) { s.shuffle = on } }
 
 // WithGroupsFlag sets the user-groups-enabled feature flag (default on).
