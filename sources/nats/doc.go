@@ -1,0 +1,57 @@
+// Package nats is the NATS JetStream source: directory changes arrive as
+// CloudEvents on a stream, and the source keeps the directory they describe
+// in a key-value bucket, since NATS has no directory to read in full.
+//
+// Events (see docs/events.md and event.schema.json) say that a group was
+// upserted (full member list) or deleted, that members were added to or
+// removed from it, or that a user was upserted (emails, enabled) or
+// deleted. Decode validates them strictly; anything it refuses is poison:
+// terminated with the reason, logged once and counted, never retried and
+// never in the way of the events behind it.
+//
+// Watch reads a durable pull consumer with explicit acks. A good event is
+// first written to the view (one entry per group and per user, compare and
+// set, idempotent), unless the view already holds a newer state for that
+// group or user (by the event's sequence, else its time): then it is acked,
+// ignored and counted. Otherwise it becomes a worker.Change naming every
+// group it may have changed (for a user event, every group the user is in,
+// and the groups those are nested in). The event is acknowledged only when
+// the daemon calls Change.Done(nil), after Lightdash is in step; Done(err)
+// naks it with the configured backoff, and the MaxDeliver-th failure sends
+// it to the dead-letter subject and terminates it.
+//
+// Snapshot and ReadGroups read the view, so the scheduled reconciliation
+// works as with LDAP, and the view survives restarts of the daemon and of
+// the NATS server. An empty bucket reads as a complete, empty directory:
+// the worker's deletion thresholds are what stop a wiped bucket from
+// emptying Lightdash.
+//
+// One instance should consume a durable at a time; several may share it
+// (the view's writes are compare-and-set), but each keeps its own
+// in-memory user-to-groups index, so a user event seen by the other
+// instance is named only by the next reconciliation.
+//
+// Configuration, as the cmd layer reads it (secrets from *_file keys):
+//
+//	sources:
+//	  - name: hr
+//	    type: nats
+//	    urls: [nats://nats-1:4222, nats://nats-2:4222]
+//	    creds_file: /etc/lightdash-sync/nats.creds
+//	    tls_ca_file: /etc/lightdash-sync/nats-ca.pem
+//	    stream: DIRECTORY
+//	    subjects: [directory.events.>]
+//	    create_stream: false        # bind to the stream ops created
+//	    durable: lightdash-sync
+//	    ack_wait: 5m                # longer than a Lightdash apply
+//	    max_deliver: 10
+//	    backoff: [1s, 5s, 30s, 2m, 10m]
+//	    dead_letter_subject: directory.dead
+//	    max_message_size: 1MiB
+//	    kv_bucket: lightdash-sync-view
+//
+// Metrics (namespace lightdash_sync_nats, label source): events_received_total,
+// events_applied_total, events_stale_total, events_naked_total and
+// events_dead_lettered_total by type; events_poison_total by reason;
+// view_errors_total; connected (1 or 0).
+package nats
