@@ -103,10 +103,7 @@ func TestWhoAmIAndOrganization(t *testing.T) {
 		t.Errorf("got %+v", org)
 	}
 	// A non-admin token: the role tells the caller not to trust the group list.
-	tok, err := f.srv.AddToken(f.bob.UserUUID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := f.srv.AddToken(f.bob.UserUUID)
 	bc, _ := lightdash.New(f.srv.URL(), tok)
 	me, err = bc.WhoAmI(ctx)
 	if err != nil {
@@ -185,5 +182,26 @@ func TestUserByEmail(t *testing.T) {
 				t.Errorf("got %s, want %s", u.UserUUID, tt.wantUUID)
 			}
 		})
+	}
+}
+
+// Every request carries the token as "ApiKey <token>", a User-Agent and
+// Accept: application/json, set by the wrapping transport.
+func TestRequestHeaders(t *testing.T) {
+	var got http.Header
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		w.Write([]byte(`{"status":"ok","results":{"organizationUuid":"o","name":"n"}}`))
+	}))
+	defer ts.Close()
+	c, _ := lightdash.New(ts.URL, "ldpat_abc", lightdash.WithUserAgent("sync-test/1"), lightdash.WithHTTPClient(ts.Client()))
+	if _, err := c.Organization(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"Authorization": "ApiKey ldpat_abc", "User-Agent": "sync-test/1", "Accept": "application/json"}
+	for k, v := range want {
+		if got.Get(k) != v {
+			t.Errorf("%s: got %q, want %q", k, got.Get(k), v)
+		}
 	}
 }

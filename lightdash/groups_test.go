@@ -285,7 +285,7 @@ func TestNonAdminToken(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	g, _ := f.srv.AddGroup("g", f.bob.UserUUID)
-	tok, _ := f.srv.AddToken(f.carol.UserUUID)
+	tok := f.srv.AddToken(f.carol.UserUUID)
 	c, _ := lightdash.New(f.srv.URL(), tok)
 	groups, err := c.ListGroups(ctx)
 	if err != nil || len(groups) != 0 {
