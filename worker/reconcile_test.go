@@ -313,11 +313,11 @@ func TestPreflightRefusesBeforeWriting(t *testing.T) {
 	})
 	t.Run("non-admin token", func(t *testing.T) {
 		e := newEnv(t)
-		tok, err := e.ld.AddToken(e.uuid["ann"])
-		if err != nil {
-			t.Fatal(err)
+		tok := e.ld.AddToken(e.uuid["ann"])
+		if tok == "" {
+			t.Fatal("no token for ann")
 		}
-		_, err = e.workerWith(e.client(tok, 0), e.options()).Reconcile(context.Background())
+		_, err := e.workerWith(e.client(tok, 0), e.options()).Reconcile(context.Background())
 		if !errors.Is(err, worker.ErrNotAdmin) {
 			t.Errorf("err %v, want ErrNotAdmin", err)
 		}
