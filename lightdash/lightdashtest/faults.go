@@ -16,7 +16,7 @@ type Fault struct {
 	Endpoint string
 	// Status answers with this code instead of handling the request: 429
 	// and 500 get Lightdash's JSON error envelope, other codes a proxy's
-	// plain-text body.
+	// plain-text body. Zero (with neither Drop nor Hang) means 500.
 	Status int
 	// RetryAfter, when positive, is sent as a Retry-After header (seconds,
 	// rounded up).
@@ -134,6 +134,9 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, han
 			}
 		}
 		panic(http.ErrAbortHandler) // fallback: net/http aborts the response silently
+	}
+	if f.Status < 100 || f.Status > 999 {
+		f.Status = http.StatusInternalServerError
 	}
 	if f.RetryAfter > 0 {
 		secs := int((f.RetryAfter + time.Second - 1) / time.Second)

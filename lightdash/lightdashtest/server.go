@@ -46,6 +46,7 @@ type Server struct {
 	defaultOrg *org
 	admin      *user
 	adminToken string
+	orgName    string
 	latency    time.Duration
 	faults     []Fault
 	faultRate  float64
@@ -74,7 +75,7 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock =
 
 // WithOrganizationName names the default organization (default "Example").
 func WithOrganizationName(name string) Option {
-	return func(s *Server) { s.defaultOrg.name = name }
+	return func(s *Server) { s.orgName = name }
 }
 
 // NewServer starts a fake Lightdash with one organization holding one admin
@@ -92,15 +93,12 @@ func NewServer(opts ...Option) *Server {
 		users:      map[string]*user{},
 		byEmail:    map[string]*user{},
 		tokens:     map[string]*user{},
+		orgName:    "Example",
 	}
-	s.defaultOrg = s.newOrgLocked("Example")
 	for _, o := range opts {
 		o(s)
 	}
-	// Options may have replaced the rng or clock: make the seeded rows now.
-	delete(s.orgs, s.defaultOrg.uuid)
-	name := s.defaultOrg.name
-	s.defaultOrg = s.newOrgLocked(name)
+	s.defaultOrg = s.newOrgLocked(s.orgName)
 	s.admin = s.addUserLocked(s.defaultOrg, AdminEmail, lightdash.RoleAdmin, false)
 	s.admin.firstName, s.admin.lastName = "Ada", "Admin"
 	s.adminToken = s.newTokenLocked(s.admin)

@@ -284,3 +284,12 @@ func TestInviteLinks(t *testing.T) {
 		t.Errorf("got %d invite requests", srv.RequestCount("POST /api/v1/invite-links"))
 	}
 }
+
+func TestFaultWithoutStatusIs500(t *testing.T) {
+	srv := lightdashtest.NewServer()
+	defer srv.Close()
+	srv.FailNext(lightdashtest.Fault{})
+	if st := get(t, srv, "/api/v1/org"); st != 500 {
+		t.Errorf("got %d, want 500", st)
+	}
+}
