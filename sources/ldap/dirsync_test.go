@@ -114,7 +114,7 @@ func TestDirSyncRecordedResponses(t *testing.T) {
 		groups []string
 		user   string
 	}{
-		{[]string{guidOf(10), guidOf(11)}, ""},       // Eng changed, All contains Eng
+		{[]string{guidOf(10), guidOf(11)}, ""},        // Eng changed, All contains Eng
 		{[]string{guidOf(10), guidOf(11)}, guidOf(1)}, // Alice disabled: her groups
 		{[]string{guidOf(10), guidOf(11)}, guidOf(2)}, // Bob deleted: his groups
 	}

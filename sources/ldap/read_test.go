@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 func sorted(s []string) []string {
@@ -286,5 +285,3 @@ func TestAnonymousBind(t *testing.T) {
 		t.Fatalf("anonymous read: got %d users, want 5", len(snap.Users))
 	}
 }
-
-var _ = worker.Snapshot{}
