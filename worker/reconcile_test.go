@@ -247,32 +247,37 @@ func TestReconcileInvitesUnmatchedUsers(t *testing.T) {
 
 func TestReconcileInterruptedThenConverges(t *testing.T) {
 	e := newEnv(t)
-	// No client retries: the worker's own recovery is under test. The
-	// first create takes effect but its answer is lost; a PATCH fails.
+	// No client retries: the worker's own recovery is under test. One write
+	// at a time, so the faults hit known groups: the first create (Backend)
+	// takes effect but its answer is lost.
 	ld := e.client(e.ld.AdminToken(), -1)
+	opts := e.options()
+	opts.Concurrency = 1
 	e.ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502, After: true})
-	res, err := e.workerWith(ld, e.options()).Reconcile(context.Background())
-	if !errors.Is(err, worker.ErrApplyFailed) || len(res.Failures) != 1 || res.Summary.Created != 2 {
-		t.Fatalf("first run: err %v, result %+v; want one failed create and two created", err, res)
+	res, err := e.workerWith(ld, opts).Reconcile(context.Background())
+	if !errors.Is(err, worker.ErrApplyFailed) || len(res.Failures) != 1 || res.Failures[0].Name != "ad-Backend" || res.Summary.Created != 2 {
+		t.Fatalf("first run: err %v, result %+v; want the Backend create failed and two created", err, res)
 	}
 	if len(e.ld.Groups()) != 3 {
 		t.Fatalf("Lightdash holds %d groups, want 3 (the failed create took effect)", len(e.ld.Groups()))
 	}
 
-	e.dir.SetGroup(worker.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat", "u-dan"}})
+	// Second run: Backend is adopted (no write needed); the PATCH of
+	// Engineering fails.
+	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
 	e.ld.FailNext(lightdashtest.Fault{Method: "PATCH", Status: 500})
-	res, err = e.workerWith(ld, e.options()).Reconcile(context.Background())
-	if !errors.Is(err, worker.ErrApplyFailed) || res.Summary.Adopted != 1 {
-		t.Fatalf("second run: err %v, summary %+v; want the lost create adopted and a failed PATCH", err, res.Summary)
+	res, err = e.workerWith(ld, opts).Reconcile(context.Background())
+	if !errors.Is(err, worker.ErrApplyFailed) || res.Summary.Adopted != 1 || res.Failures[0].Name != "ad-Engineering" {
+		t.Fatalf("second run: err %v, summary %+v; want Backend adopted and the Engineering PATCH failed", err, res.Summary)
 	}
 
-	res, err = e.workerWith(ld, e.options()).Reconcile(context.Background())
+	res, err = e.workerWith(ld, opts).Reconcile(context.Background())
 	if err != nil || res.Summary.Failed != 0 {
 		t.Fatalf("third run: %v %+v", err, res)
 	}
-	e.wantGroups("ad-Backend: cat,dan", "ad-Engineering: ann,bob,cat,dan", "ad-Sales: dan")
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,cat,dan", "ad-Sales: dan")
 	e.ld.ResetRequests()
-	e.reconcile(e.workerWith(ld, e.options()))
+	e.reconcile(e.workerWith(ld, opts))
 	if e.ld.WriteCount() != 0 {
 		t.Errorf("converged run made %d writes", e.ld.WriteCount())
 	}
