@@ -61,6 +61,12 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			held[pr.Key] = true
 		}
 	}
+	ownerOf := map[string]string{} // Lightdash uuid → owning key
+	for _, k := range sortedKeys(st.Groups) {
+		if u := st.Groups[k].UUID; u != "" && ownerOf[u] == "" {
+			ownerOf[u] = k
+		}
+	}
 	desiredKeys := map[string]bool{}
 	for _, dg := range d.Groups {
 		desiredKeys[dg.Key] = true
@@ -134,8 +140,8 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			}
 			c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Reason: reason}
 			cands = append(cands, c)
-		case st.ownerOf(t.UUID) != "":
-			k2 := st.ownerOf(t.UUID)
+		case ownerOf[t.UUID] != "":
+			k2 := ownerOf[t.UUID]
 			switch {
 			case desiredKeys[k2] || held[k2]:
 				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
@@ -283,7 +289,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		}
 		if t := byName[c.renameTo]; t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
 			who := "a group lightdash-sync does not own"
-			if k := st.ownerOf(t.UUID); k != "" {
+			if k := ownerOf[t.UUID]; k != "" {
 				who = "the group owned for " + k
 			}
 			p.Conflicts = append(p.Conflicts, Conflict{Key: c.dg.Key, Name: c.renameTo, UUID: c.upd.UUID,
