@@ -9,7 +9,8 @@
 // are resolved against the users read, never with one search per member;
 // a member that is itself a group becomes a MemberGroups entry (the worker
 // flattens nesting, cycles included). Members outside the configured bases
-// or filters are ignored. Active Directory range retrieval
+// or filters are ignored, and nested groups are followed only when they
+// are within the group base and match the group filter. Active Directory range retrieval
 // ("member;range=0-1499") is followed for big groups. Every filter built
 // from configuration or data is escaped with ldap.EscapeFilter.
 //
@@ -36,9 +37,11 @@
 // longer exists. A present phase (what slapd sends when the session log
 // does not reach back far enough) prunes everything not named. A cookie
 // the server refuses (e-syncRefreshRequired, a garbage cookie) is dropped
-// and the refresh runs in full, compared with what was known. The syncrepl
-// connection has no read timeout; lost connections are retried forever
-// with exponential backoff and jitter.
+// and the refresh runs in full, compared with what was known (slapd 2.5
+// answers unknown or garbage cookies with a full refresh instead, which
+// is reported entry by entry). The syncrepl connection has no read
+// timeout (TCP keepalive finds a dead peer); lost connections are retried
+// forever with exponential backoff and jitter.
 //
 // Watch mode "dirsync" polls Active Directory with the DirSync control
 // every PollInterval, persisting its cookie the same way; changed

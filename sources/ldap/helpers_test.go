@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"testing"
 
+	"go.uber.org/zap"
+
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -46,7 +48,11 @@ func baseConfig(srv *ldaptest.Server) Config {
 
 func newSource(t testing.TB, cfg Config) *Source {
 	t.Helper()
-	s, err := New(cfg, nil, nil, nil)
+	var log *zap.Logger
+	if os.Getenv("LDAP_TEST_LOG") != "" {
+		log, _ = zap.NewDevelopment()
+	}
+	s, err := New(cfg, nil, log, nil)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

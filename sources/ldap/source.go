@@ -46,7 +46,7 @@ var (
 func New(cfg Config, cookies CookieStore, logger *zap.Logger, reg prometheus.Registerer) (*Source, error) {
 	full, err := cfg.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("ldap source %q: %w", cfg.Name, err)
+		return nil, fmt.Errorf("ldap source %q: %w", full.Name, err)
 	}
 	if logger == nil {
 		logger = zap.NewNop()

@@ -291,7 +291,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	// A user deleted while we were away may be reported only by its
 	// absence (present phase), and we never knew its id. Groups that still
 	// name a member we cannot find are the ones it may have left.
-	if dangling := w.tr.dangling(normDN(w.s.cfg.UserBaseDN)); len(dangling) > 0 {
+	if dangling := w.tr.dangling(); len(dangling) > 0 {
 		if !w.emit(ctx, &worker.Change{GroupIDs: dangling, Reason: "syncrepl resume: members not found"}) {
 			return ctx.Err()
 		}

@@ -207,6 +207,7 @@ func TestSyncreplBadCookies(t *testing.T) {
 			w.waitReady(t)
 			w.stop()
 			valid, _ := cookies.LoadCookie(context.Background(), first.cfg.CookieKey)
+			eng := srv.EntryUUID("cn=engineering," + groups)
 			// More changes than the session log holds.
 			for i, m := range []string{"alice", "bob", "carol", "dave", "alice"} {
 				srv.Replace("uid="+m+","+people, map[string][]string{"description": {string(rune('a' + i))}})
@@ -218,6 +219,9 @@ func TestSyncreplBadCookies(t *testing.T) {
 			second := newSource(t, cfg)
 			second.cookies = cookies
 			w2 := startWatch(t, second)
+			// The deleted group is still a member of engineering: that
+			// group must be named whatever the server made of the cookie.
+			w2.waitGroups(t, "group deleted while stopped", eng)
 			w2.waitReady(t)
 			sales := srv.EntryUUID("cn=sales," + groups)
 			srv.Replace("cn=sales,"+groups, map[string][]string{"uniqueMember": {"uid=bob," + people}})

@@ -3,7 +3,6 @@ package ldap
 import (
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -200,8 +199,9 @@ func (t *tracker) prune(seen map[string]bool, reason string) []*worker.Change {
 }
 
 // dangling returns the groups with a member that matches no known user or
-// group (in DN mode, only members under userBase count).
-func (t *tracker) dangling(userBase string) []string {
+// group: one deleted while we were away, or one outside the bases (named
+// needlessly, which is harmless for a trigger).
+func (t *tracker) dangling() []string {
 	known := map[string]bool{}
 	for _, r := range t.recs {
 		known[t.key(r)] = true
@@ -213,9 +213,6 @@ func (t *tracker) dangling(userBase string) []string {
 		}
 		for _, m := range g.members {
 			if known[m] {
-				continue
-			}
-			if !t.uidMode && m != userBase && !strings.HasSuffix(m, ","+userBase) {
 				continue
 			}
 			out[g.id] = true
