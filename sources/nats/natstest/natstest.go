@@ -4,8 +4,9 @@
 package natstest
 
 import (
-	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -30,15 +31,20 @@ func RunServerWith(t testing.TB, configure func(*server.Options)) *server.Server
 	return start(t, opts)
 }
 
-// Restart shuts s down and starts a new server on the same port with the
+// Restart shuts s down (if it is still running) and starts a new server on the same port with the
 // same store directory, as after a crash or an upgrade: streams, consumers
 // and key-value buckets survive, and clients reconnect on their own. Pass
 // the same configure hook that RunServerWith got, if any.
 func Restart(t testing.TB, s *server.Server, configure func(*server.Options)) *server.Server {
 	t.Helper()
 	opts := baseOptions(filepath.Dir(s.StoreDir())) // StoreDir() ends in "/jetstream"
-	if a, ok := s.Addr().(*net.TCPAddr); ok {
-		opts.Port = a.Port
+	// ClientURL keeps the port even after a Shutdown; Addr does not.
+	u, err := url.Parse(s.ClientURL())
+	if err != nil {
+		t.Fatalf("natstest: client url: %v", err)
+	}
+	if opts.Port, err = strconv.Atoi(u.Port()); err != nil {
+		t.Fatalf("natstest: port of %s: %v", s.ClientURL(), err)
 	}
 	if configure != nil {
 		configure(opts)

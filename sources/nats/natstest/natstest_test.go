@@ -47,3 +47,13 @@ func TestRestartKeepsStreams(t *testing.T) {
 		t.Errorf("messages after restart = %d, want 1", info.State.Msgs)
 	}
 }
+
+func TestRestartAfterShutdownKeepsPort(t *testing.T) {
+	s := natstest.RunServer(t)
+	url := s.ClientURL()
+	natstest.Shutdown(s)
+	s = natstest.Restart(t, s, nil)
+	if s.ClientURL() != url {
+		t.Errorf("restarted on %s, want %s", s.ClientURL(), url)
+	}
+}
