@@ -314,6 +314,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			if !c.upd.Writes() && !c.upd.Adopt {
 				continue
 			}
+			c.upd.Reason += changeDetail(c.upd)
 			p.Updates = append(p.Updates, *c.upd)
 		default:
 			continue
@@ -427,4 +428,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// changeDetail spells out an update's changes for its reason.
+func changeDetail(u *UpdateGroup) string {
+	var parts []string
+	if u.NewName != "" {
+		parts = append(parts, fmt.Sprintf("rename %q to %q", u.Name, u.NewName))
+	}
+	if len(u.Add) > 0 || len(u.Remove) > 0 {
+		parts = append(parts, fmt.Sprintf("members +%d -%d", len(u.Add), len(u.Remove)))
+	}
+	if len(u.Invitees) > 0 {
+		parts = append(parts, fmt.Sprintf("%d invited", len(u.Invitees)))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }
