@@ -5,8 +5,8 @@ package natstest
 
 import (
 	"net/url"
-	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,14 +31,19 @@ func RunServerWith(t testing.TB, configure func(*server.Options)) *server.Server
 	return start(t, opts)
 }
 
-// Restart shuts s down (if it is still running) and starts a new server on the same port with the
-// same store directory, as after a crash or an upgrade: streams, consumers
-// and key-value buckets survive, and clients reconnect on their own. Pass
-// the same configure hook that RunServerWith got, if any.
+// Restart shuts s down (if it is still running) and starts a new server
+// with the same options, on the same port and with the same store
+// directory, as after a crash or an upgrade: streams, consumers and
+// key-value buckets survive, and clients reconnect on their own. configure,
+// if not nil, adjusts the options once more.
 func Restart(t testing.TB, s *server.Server, configure func(*server.Options)) *server.Server {
 	t.Helper()
-	opts := baseOptions(filepath.Dir(s.StoreDir())) // StoreDir() ends in "/jetstream"
-	// ClientURL keeps the port even after a Shutdown; Addr does not.
+	v, ok := started.Load(s)
+	if !ok {
+		t.Fatal("natstest: Restart of a server not started by natstest")
+	}
+	opts := v.(*server.Options).Clone()
+	// ClientURL keeps the actual port even after a Shutdown; Addr does not.
 	u, err := url.Parse(s.ClientURL())
 	if err != nil {
 		t.Fatalf("natstest: client url: %v", err)
@@ -60,6 +65,10 @@ func Shutdown(s *server.Server) {
 	s.WaitForShutdown()
 }
 
+// started remembers the options of every server started here, since a
+// server does not expose its own after a shutdown. Test-only state.
+var started sync.Map // *server.Server → *server.Options
+
 func baseOptions(storeDir string) *server.Options {
 	return &server.Options{
 		ServerName: "natstest",
@@ -74,7 +83,7 @@ func baseOptions(storeDir string) *server.Options {
 
 func start(t testing.TB, opts *server.Options) *server.Server {
 	t.Helper()
-	s, err := server.NewServer(opts)
+	s, err := server.NewServer(opts.Clone())
 	if err != nil {
 		t.Fatalf("natstest: new server: %v", err)
 	}
@@ -83,6 +92,10 @@ func start(t testing.TB, opts *server.Options) *server.Server {
 		s.Shutdown()
 		t.Fatal("natstest: server not ready for connections")
 	}
-	t.Cleanup(func() { Shutdown(s) })
+	started.Store(s, opts)
+	t.Cleanup(func() {
+		Shutdown(s)
+		started.Delete(s)
+	})
 	return s
 }

@@ -57,3 +57,29 @@ func TestRestartAfterShutdownKeepsPort(t *testing.T) {
 		t.Errorf("restarted on %s, want %s", s.ClientURL(), url)
 	}
 }
+
+func TestRestartAfterShutdownKeepsData(t *testing.T) {
+	s := natstest.RunServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	natstest.Shutdown(s)
+	s = natstest.Restart(t, s, nil)
+	nc, err = nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ = jetstream.New(nc)
+	if _, err := js.Stream(ctx, "T"); err != nil {
+		t.Errorf("stream after shutdown and restart: %v", err)
+	}
+}
