@@ -326,19 +326,6 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 	return nil, errors.New("no group with this name is listed")
 }
 
-func equalSets(a, b []string) bool {
-	sa, sb := setOf(a), setOf(b)
-	if len(sa) != len(sb) {
-		return false
-	}
-	for k := range sa {
-		if !sb[k] {
-			return false
-		}
-	}
-	return true
-}
-
 func (a *applier) count(f func(*Summary)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -381,55 +381,6 @@ func (c *candidate) dropRemovals() {
 	c.upd.Added = sortedKeys(added)
 }
 
-// exceeded says which limit deleting dels of owned groups and removing
-// rems of memberships would break, or "".
-func (l Limits) exceeded(dels, owned, rems, memberships int) string {
-	var why []string
-	if l.MaxDeletedGroups > 0 && dels > l.MaxDeletedGroups {
-		why = append(why, fmt.Sprintf("%d group deletions exceed maxDeletedGroups %d", dels, l.MaxDeletedGroups))
-	}
-	if l.MaxDeletedGroupsPercent > 0 && owned > 0 && float64(dels)*100/float64(owned) > l.MaxDeletedGroupsPercent {
-		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%) exceed maxDeletedGroupsPercent %g", dels, owned, float64(dels)*100/float64(owned), l.MaxDeletedGroupsPercent))
-	}
-	if l.MaxRemovedMembers > 0 && rems > l.MaxRemovedMembers {
-		why = append(why, fmt.Sprintf("%d member removals exceed maxRemovedMembers %d", rems, l.MaxRemovedMembers))
-	}
-	if l.MaxRemovedMembersPercent > 0 && memberships > 0 && float64(rems)*100/float64(memberships) > l.MaxRemovedMembersPercent {
-		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%) exceed maxRemovedMembersPercent %g", rems, memberships, float64(rems)*100/float64(memberships), l.MaxRemovedMembersPercent))
-	}
-	return strings.Join(why, "; ")
-}
-
-// applyDiff returns the sorted, de-duplicated member list cur - remove + add:
-// Lightdash answers 400 to a PATCH with a duplicate uuid.
-func applyDiff(cur, add, remove []string) []string {
-	s := setOf(cur)
-	for _, u := range remove {
-		delete(s, u)
-	}
-	for _, u := range add {
-		s[u] = true
-	}
-	return sortedKeys(s)
-}
-
-func setOf(l []string) map[string]bool {
-	s := make(map[string]bool, len(l))
-	for _, v := range l {
-		s[v] = true
-	}
-	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // changeDetail spells out an update's changes for its reason.
 func changeDetail(u *UpdateGroup) string {
 	var parts []string

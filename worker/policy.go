@@ -3,6 +3,7 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -130,4 +131,23 @@ func (o PlanOptions) Validate() error {
 		errs = append(errs, errors.New("limits: percentages must be between 0 and 100"))
 	}
 	return errors.Join(errs...)
+}
+
+// exceeded says which limit deleting dels of owned groups and removing
+// rems of memberships would break, or "".
+func (l Limits) exceeded(dels, owned, rems, memberships int) string {
+	var why []string
+	if l.MaxDeletedGroups > 0 && dels > l.MaxDeletedGroups {
+		why = append(why, fmt.Sprintf("%d group deletions exceed maxDeletedGroups %d", dels, l.MaxDeletedGroups))
+	}
+	if l.MaxDeletedGroupsPercent > 0 && owned > 0 && float64(dels)*100/float64(owned) > l.MaxDeletedGroupsPercent {
+		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%) exceed maxDeletedGroupsPercent %g", dels, owned, float64(dels)*100/float64(owned), l.MaxDeletedGroupsPercent))
+	}
+	if l.MaxRemovedMembers > 0 && rems > l.MaxRemovedMembers {
+		why = append(why, fmt.Sprintf("%d member removals exceed maxRemovedMembers %d", rems, l.MaxRemovedMembers))
+	}
+	if l.MaxRemovedMembersPercent > 0 && memberships > 0 && float64(rems)*100/float64(memberships) > l.MaxRemovedMembersPercent {
+		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%) exceed maxRemovedMembersPercent %g", rems, memberships, float64(rems)*100/float64(memberships), l.MaxRemovedMembersPercent))
+	}
+	return strings.Join(why, "; ")
 }

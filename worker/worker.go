@@ -125,6 +125,9 @@ func (w *Worker) Preflight(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("preflight: read token user: %w", err)
 	}
+	if me == nil {
+		return errors.New("preflight: read token user: empty answer")
+	}
 	if me.Role != lightdash.RoleAdmin {
 		return fmt.Errorf("preflight: %w (role %q)", ErrNotAdmin, me.Role)
 	}
@@ -141,6 +144,9 @@ func (w *Worker) read(ctx context.Context, snaps []*Snapshot) (*inputs, error) {
 			snap, err := s.Snapshot(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("read source %s: %w", s.Name(), err)
+			}
+			if snap == nil {
+				return nil, fmt.Errorf("read source %s: no snapshot and no error", s.Name())
 			}
 			if snap.Source == "" {
 				snap.Source = s.Name()
@@ -167,6 +173,18 @@ func (w *Worker) compute(in *inputs, partial bool) *Plan {
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, w.opts.Now())
 	p.Fingerprints = Fingerprints{Directory: fingerprintSnapshots(in.snaps), Lightdash: fingerprintLightdash(in.cur)}
 	w.m.observePlan(p)
+	for _, pr := range p.Problems {
+		w.log.Warn("mapping problem", zap.String("key", pr.Key), zap.String("group", pr.Name), zap.String("reason", pr.Reason), zap.Bool("blocking", pr.Blocking))
+	}
+	for _, c := range p.Conflicts {
+		w.log.Warn("conflict", zap.String("key", c.Key), zap.String("group", c.Name), zap.String("reason", c.Reason))
+	}
+	if p.Blocked {
+		w.log.Warn("deletions held back", zap.String("reason", p.BlockedReason))
+	}
+	w.log.Info("plan computed", zap.Bool("partial", partial), zap.Int("creates", len(p.Creates)), zap.Int("updates", len(p.Updates)),
+		zap.Int("deletes", len(p.Deletes)), zap.Int("conflicts", len(p.Conflicts)), zap.Int("unmatched", len(p.Unmatched)),
+		zap.Int("heldBack", len(p.HeldBack)), zap.Int("problems", len(p.Problems)))
 	return p
 }
 
@@ -215,6 +233,9 @@ func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read source %s: %w", source, err)
+	}
+	if snap == nil {
+		return nil, fmt.Errorf("read source %s: no snapshot and no error", source)
 	}
 	if snap.Source == "" {
 		snap.Source = source
