@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -208,7 +209,7 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		return ErrTooManyMembers, "data.members", fmt.Sprintf("%d members, limit %d", len(d.Members), maxMembers)
 	}
 	for i, m := range d.Members {
-		f := fmt.Sprintf("data.members[%d]", i)
+		f := memberPath(i) // cheap: full-list events carry thousands
 		if m.ID == "" && m.Email == "" {
 			return ErrMissingField, f, "needs id or email"
 		}
@@ -227,7 +228,7 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		return ErrTooManyMembers, "data.memberGroups", fmt.Sprintf("%d groups, limit %d", len(d.MemberGroups), maxMemberGroups)
 	}
 	for i, g := range d.MemberGroups {
-		f := fmt.Sprintf("data.memberGroups[%d]", i)
+		f := "data.memberGroups[" + strconv.Itoa(i) + "]"
 		if g == "" {
 			return ErrMissingField, f, "empty group id"
 		}
@@ -250,6 +251,8 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 	}
 	return nil, "", ""
 }
+
+func memberPath(i int) string { return "data.members[" + strconv.Itoa(i) + "]" }
 
 // checkString returns "" when s is acceptable as an id or a name: not too
 // long, and free of control characters (C0, DEL, C1) and of the bidi

@@ -95,23 +95,51 @@ func next(r *record, e *Event) *record {
 	return n
 }
 
-// mergeMembers adds add to have, matching by id, then by email; a member
-// known by email only gains the id when an event names both.
+// mergeMembers adds add to have: a member with an id matches the member
+// with that id, or else one known by the same email and no id; a member
+// with an email only matches any member with that email. A member known by
+// email only gains the id when an event names both. Maps keep it linear:
+// full-list events carry thousands of members.
 func mergeMembers(have, add []Member) []Member {
 	out := slices.Clone(have)
+	byID, byEmail := map[string]int{}, map[string]int{}
+	remember := func(i int) {
+		if id := out[i].ID; id != "" {
+			byID[id] = i
+		}
+		if e := strings.ToLower(out[i].Email); e != "" {
+			if _, dup := byEmail[e]; !dup {
+				byEmail[e] = i
+			}
+		}
+	}
+	for i := range out {
+		remember(i)
+	}
 	for _, m := range add {
-		i := slices.IndexFunc(out, func(o Member) bool { return sameMember(o, m) })
+		i, found := -1, false
+		if m.ID != "" {
+			i, found = byID[m.ID]
+		}
+		if !found && m.Email != "" {
+			j, ok := byEmail[strings.ToLower(m.Email)]
+			if ok && (m.ID == "" || out[j].ID == "") {
+				i, found = j, true
+			}
+		}
 		switch {
-		case i < 0:
+		case !found:
 			out = append(out, m)
-		case out[i].ID == "" && m.ID != "":
+			i = len(out) - 1
+		case m.ID != "" && (out[i].ID == "" || m.Email != ""):
 			out[i].ID = m.ID
 			if m.Email != "" {
 				out[i].Email = m.Email
 			}
-		case m.Email != "" && out[i].ID == m.ID:
-			out[i].Email = m.Email
+		default:
+			continue
 		}
+		remember(i)
 	}
 	return out
 }
@@ -119,25 +147,27 @@ func mergeMembers(have, add []Member) []Member {
 // removeMembers drops every member of have that one of del names, by id
 // or by email.
 func removeMembers(have, del []Member) []Member {
+	ids, emails := map[string]bool{}, map[string]bool{}
+	for _, m := range del {
+		if m.ID != "" {
+			ids[m.ID] = true
+		}
+		if m.Email != "" {
+			emails[strings.ToLower(m.Email)] = true
+		}
+	}
 	return slices.DeleteFunc(slices.Clone(have), func(o Member) bool {
-		return slices.ContainsFunc(del, func(m Member) bool {
-			return (m.ID != "" && m.ID == o.ID) || (m.Email != "" && strings.EqualFold(m.Email, o.Email))
-		})
+		return (o.ID != "" && ids[o.ID]) || (o.Email != "" && emails[strings.ToLower(o.Email)])
 	})
 }
 
-// sameMember: equal ids, or equal emails when one side has no id.
-func sameMember(a, b Member) bool {
-	if a.ID != "" && b.ID != "" {
-		return a.ID == b.ID
-	}
-	return a.Email != "" && strings.EqualFold(a.Email, b.Email)
-}
-
+// union appends the strings of b missing from a, keeping a's order.
 func union(a, b []string) []string {
-	out := slices.Clone(a)
-	for _, s := range b {
-		if !slices.Contains(out, s) {
+	out := make([]string, 0, len(a)+len(b))
+	seen := make(map[string]bool, len(a)+len(b))
+	for _, s := range append(slices.Clone(a), b...) {
+		if !seen[s] {
+			seen[s] = true
 			out = append(out, s)
 		}
 	}
@@ -145,7 +175,11 @@ func union(a, b []string) []string {
 }
 
 func minus(a, b []string) []string {
-	return slices.DeleteFunc(slices.Clone(a), func(s string) bool { return slices.Contains(b, s) })
+	drop := make(map[string]bool, len(b))
+	for _, s := range b {
+		drop[s] = true
+	}
+	return slices.DeleteFunc(slices.Clone(a), func(s string) bool { return drop[s] })
 }
 
 func cmpOr(a, b string) string {

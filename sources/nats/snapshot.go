@@ -24,6 +24,7 @@ type resolver struct {
 
 func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, error) {
 	dg := worker.DirGroup{ID: g.ID, Name: g.Name}
+	member := make(map[string]bool, len(g.Members))
 	for _, m := range g.Members {
 		id, email := m.ID, m.Email
 		if id == "" {
@@ -49,7 +50,8 @@ func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, erro
 		if r.users[id].Email == "" && email != "" {
 			r.users[id].Email = email
 		}
-		if !slices.Contains(dg.MemberUsers, id) {
+		if !member[id] {
+			member[id] = true
 			dg.MemberUsers = append(dg.MemberUsers, id)
 		}
 	}
