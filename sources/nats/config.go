@@ -144,10 +144,10 @@ func (c Config) Validate() error {
 		bad("subjects: required when create_stream is true")
 	}
 	if strings.ContainsAny(c.Durable, " \t.*>/\\") {
-		bad("durable: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+		bad("consumer: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		bad("tls_cert_file and tls_key_file: set both or neither")
+		bad("cert_file and key_file: set both or neither")
 	}
 	if c.User != "" && c.Password == "" {
 		bad("password: required with user")
@@ -189,7 +189,7 @@ func (c Config) String() string {
 	case c.User != "":
 		auth = "user " + c.User + " with password"
 	}
-	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t durable=%s kv=%s dead_letter=%q",
+	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s view_bucket=%s dead_letter=%q",
 		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
 		c.Durable, c.KVBucket, c.DeadLetterSubject)
 }

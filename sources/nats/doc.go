@@ -38,17 +38,17 @@
 //	    type: nats
 //	    urls: [nats://nats-1:4222, nats://nats-2:4222]
 //	    creds_file: /etc/lightdash-sync/nats.creds
-//	    tls_ca_file: /etc/lightdash-sync/nats-ca.pem
+//	    ca_file: /etc/lightdash-sync/nats-ca.pem
 //	    stream: DIRECTORY
 //	    subjects: [directory.events.>]
 //	    create_stream: false        # bind to the stream ops created
-//	    durable: lightdash-sync
+//	    consumer: lightdash-sync
 //	    ack_wait: 5m                # longer than a Lightdash apply
 //	    max_deliver: 10
 //	    backoff: [1s, 5s, 30s, 2m, 10m]
 //	    dead_letter_subject: directory.dead
-//	    max_message_size: 1MiB
-//	    kv_bucket: lightdash-sync-view
+//	    max_event_bytes: 1MiB
+//	    view_bucket: lightdash-sync-view
 //
 // Metrics (namespace lightdash_sync_nats, label source): events_received_total,
 // events_applied_total, events_stale_total, events_naked_total and
