@@ -16,6 +16,7 @@ import (
 var fast = Config{TTL: time.Second, RenewEvery: 200 * time.Millisecond}
 
 func TestOneOfTwoWinsAndKeepsIt(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	var ts terms
 	a := start(t, s, fast, "a", &ts)
@@ -90,6 +91,7 @@ func TestTakeoverPromptlyAfterRelease(t *testing.T) {
 }
 
 func TestServerRestartMidLease(t *testing.T) {
+	t.Parallel()
 	s := newServer(t)
 	cfg := Config{TTL: 2 * time.Second, RenewEvery: 300 * time.Millisecond}
 	var ts terms

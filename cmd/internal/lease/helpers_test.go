@@ -116,6 +116,12 @@ func (r *running) Stop() {
 // it, recording its terms in ts.
 func start(t *testing.T, s *server.Server, cfg Config, who string, ts *terms) *running {
 	t.Helper()
+	return startWithFault(t, s, cfg, who, ts, nil)
+}
+
+// startWithFault is start with a renewal fault hook installed before Run.
+func startWithFault(t *testing.T, s *server.Server, cfg Config, who string, ts *terms, fault func() error) *running {
+	t.Helper()
 	nc, js := connect(t, s)
 	cfg.Identity = who
 	if cfg.Key == "" {
@@ -127,6 +133,7 @@ func start(t *testing.T, s *server.Server, cfg Config, who string, ts *terms) *r
 	if err != nil {
 		t.Fatalf("New(%s): %v", who, err)
 	}
+	e.renewFault = fault
 	return runElector(t, e, nc, ts.onElected(who))
 }
 
