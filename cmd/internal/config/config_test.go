@@ -49,8 +49,8 @@ func TestBadConfigs(t *testing.T) {
 		{"plain-http.yaml", "lightdash.url", 2, "unencrypted"},
 		{"plain-ldap.yaml", "sources[0].ldap.urls[0]", 8, "start_tls"},
 		{"bad-cron.yaml", "schedule.reconcile", 13, "not a cron expression"},
-		{"bad-regex.yaml", "mapping.rules[0].match", 12, "invalid regular expression"},
-		{"unknown-rule-source.yaml", "mapping.rules[0].sources[0]", 12, `no source is named "crop"`},
+		{"bad-regex.yaml", "mapping.rules[0].name_regex", 12, "invalid regular expression"},
+		{"unknown-rule-source.yaml", "mapping.rules[0].source", 12, `no source is named "crop"`},
 		{"duplicate-key.yaml", "lightdash.token", 4, "key is given twice"},
 		{"not-yaml.yaml", "", 0, "invalid YAML"},
 		{"no-sources.yaml", "sources", 0, "at least one source"},
@@ -210,7 +210,7 @@ func TestExampleConfigLoads(t *testing.T) {
 	if err != nil {
 		t.Fatalf("deploy/config.example.yaml: %v", err)
 	}
-	if len(cfg.Sources) != 2 || len(cfg.Mapping.Rules) != 2 || !cfg.HA.Enabled {
+	if len(cfg.Sources) != 2 || len(cfg.Mapping.Rules) != 3 || !cfg.HA.Enabled {
 		t.Errorf("example config lost its sources, rules or HA section: %+v", cfg)
 	}
 }

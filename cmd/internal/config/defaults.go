@@ -60,8 +60,8 @@ func ldapDefaults(l *LDAPSource) {
 	if l.PollInterval == 0 {
 		l.PollInterval = time.Minute
 	}
-	if l.NestedGroups == "" {
-		l.NestedGroups = "walk"
+	if l.FullReadInterval == 0 {
+		l.FullReadInterval = 10 * time.Minute
 	}
 }
 

@@ -34,16 +34,29 @@ type LDAPSource struct {
 	GroupScope  string `yaml:"group_scope"`
 	GroupFilter string `yaml:"group_filter"`
 
+	// The attributes below override the schema preset.
+	//
+	// GroupObjectClasses and UserObjectClasses select the entries read.
+	GroupObjectClasses []string `yaml:"group_object_classes"`
+	UserObjectClasses  []string `yaml:"user_object_classes"`
+	// MemberAttributes hold a group's members (member, uniqueMember,
+	// memberUid); MemberValue says whether they are DNs (dn) or user names
+	// (uid, for posixGroup's memberUid, matched against UserNameAttribute).
+	MemberAttributes  []string `yaml:"member_attributes"`
+	MemberValue       string   `yaml:"member_value"`
+	UserNameAttribute string   `yaml:"user_name_attribute"`
 	// IDAttribute is the stable id: entryUUID, objectGUID or nsUniqueId.
 	IDAttribute string `yaml:"id_attribute"`
 	// EmailAttributes are tried in order: the first is the primary address.
 	EmailAttributes      []string `yaml:"email_attributes"`
 	DisplayNameAttribute string   `yaml:"display_name_attribute"`
 	GroupNameAttribute   string   `yaml:"group_name_attribute"`
-	MemberAttribute      string   `yaml:"member_attribute"`
-	// NestedGroups is walk (follow member DNs that are groups), in_chain
-	// (Active Directory's LDAP_MATCHING_RULE_IN_CHAIN) or none.
-	NestedGroups string `yaml:"nested_groups"`
+	// Disabled is how disabled accounts are recognised: none, ad
+	// (userAccountControl bit 2) or attribute (DisabledAttribute holds one
+	// of DisabledValues).
+	Disabled          string   `yaml:"disabled"`
+	DisabledAttribute string   `yaml:"disabled_attribute"`
+	DisabledValues    []string `yaml:"disabled_values"`
 
 	PageSize       int           `yaml:"page_size"`
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
@@ -53,6 +66,9 @@ type LDAPSource struct {
 	// poll or none.
 	Watch        string        `yaml:"watch"`
 	PollInterval time.Duration `yaml:"poll_interval"`
+	// FullReadInterval is how often poll mode reads everything to notice
+	// deletions.
+	FullReadInterval time.Duration `yaml:"full_read_interval"`
 }
 
 // NATSSource configures directory-change events from a JetStream stream.
@@ -93,47 +109,52 @@ type NATSSource struct {
 
 // Mapping turns directory groups into Lightdash groups.
 type Mapping struct {
-	// Rules are tried in order; a directory group is mapped by the first
-	// rule that selects it. A group no rule selects is ignored.
+	// Rules are tried in order; the first rule that selects a directory
+	// group names its Lightdash group. A group no rule selects is not synced.
 	Rules []Rule `yaml:"rules"`
-	// AllowMerge lets several directory groups map to one Lightdash group
-	// (members are the union). Off, such a collision is reported.
+	// Overrides name single directory groups explicitly; an override wins
+	// over every rule.
+	Overrides []Override `yaml:"overrides"`
+	// Exclude lists directory groups (id, DN or name) never synced.
+	Exclude []string `yaml:"exclude"`
+	// AllowMerge lets two directory groups produce the same Lightdash name
+	// (members are the union). Off, such a collision is reported and
+	// neither is sent, since it is usually a template mistake.
 	AllowMerge bool `yaml:"allow_merge"`
 	// MaxDepth limits nested group flattening.
 	MaxDepth int `yaml:"max_depth"`
 }
 
-// Rule selects directory groups and names their Lightdash groups.
+// Rule selects directory groups (every selector set must match) and names
+// their Lightdash groups.
 type Rule struct {
 	// Name identifies the rule in plans and logs.
 	Name string `yaml:"name"`
-	// Sources limits the rule to these sources (empty: all).
-	Sources []string `yaml:"sources"`
+	// Source limits the rule to one source's groups.
+	Source string `yaml:"source"`
 	// BaseDN selects groups at or below this DN.
 	BaseDN string `yaml:"base_dn"`
-	// Match is a regular expression on the directory group name.
-	Match string `yaml:"match"`
-	// Include and Exclude list group names or DNs; Exclude wins.
+	// NameRegex selects groups whose directory name matches (RE2 syntax).
+	NameRegex string `yaml:"name_regex"`
+	// Include, when set, selects only these groups (id, DN or name);
+	// Exclude drops groups from this rule.
 	Include []string `yaml:"include"`
 	Exclude []string `yaml:"exclude"`
-	// LightdashName builds the Lightdash group name from the directory name.
-	LightdashName NameTemplate `yaml:"lightdash_name"`
-	// Overrides map a directory group name or DN to an exact Lightdash name.
-	Overrides map[string]string `yaml:"overrides"`
+	// Target maps every selected group to this one Lightdash group.
+	Target string `yaml:"target"`
+	// The name template: RewriteRegex/RewriteReplace ($1 for groups), then
+	// Case (keep, lower, upper), then Prefix and Suffix.
+	RewriteRegex   string `yaml:"rewrite_regex"`
+	RewriteReplace string `yaml:"rewrite_replace"`
+	Case           string `yaml:"case"`
+	Prefix         string `yaml:"prefix"`
+	Suffix         string `yaml:"suffix"`
 }
 
-// NameTemplate rewrites a directory group name into a Lightdash group name:
-// rewrites first, then case, then prefix and suffix.
-type NameTemplate struct {
-	Prefix  string    `yaml:"prefix"`
-	Suffix  string    `yaml:"suffix"`
-	Rewrite []Rewrite `yaml:"rewrite"`
-	// Case is keep, lower or upper.
-	Case string `yaml:"case"`
-}
-
-// Rewrite is a regular expression replacement (Go regexp syntax, $1 for groups).
-type Rewrite struct {
-	Match   string `yaml:"match"`
-	Replace string `yaml:"replace"`
+// Override maps one directory group (id, DN or name, within Source when
+// set) to an exact Lightdash group name.
+type Override struct {
+	Source string `yaml:"source"`
+	Group  string `yaml:"group"`
+	Name   string `yaml:"name"`
 }

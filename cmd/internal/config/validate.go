@@ -175,8 +175,14 @@ func (c *Config) validateLDAP(key string, l *LDAPSource) error {
 			return c.errorf(key+"."+sc.k, "%q is not a scope (want sub, one or base)", sc.v)
 		}
 	}
-	if !oneOf(l.NestedGroups, "walk", "in_chain", "none") {
-		return c.errorf(key+".nested_groups", "%q is not a strategy (want walk, in_chain or none)", l.NestedGroups)
+	if l.MemberValue != "" && !oneOf(l.MemberValue, "dn", "uid") {
+		return c.errorf(key+".member_value", "%q is not a member value kind (want dn or uid)", l.MemberValue)
+	}
+	if l.Disabled != "" && !oneOf(l.Disabled, "none", "ad", "attribute") {
+		return c.errorf(key+".disabled", "%q is not a disabled-account rule (want none, ad or attribute)", l.Disabled)
+	}
+	if l.Disabled == "attribute" && (l.DisabledAttribute == "" || len(l.DisabledValues) == 0) {
+		return c.errorf(key+".disabled_attribute", "disabled: attribute needs disabled_attribute and disabled_values")
 	}
 	if !oneOf(l.Watch, "auto", "syncrepl", "dirsync", "poll", "none") {
 		return c.errorf(key+".watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", l.Watch)
@@ -225,7 +231,7 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 }
 
 func (c *Config) validateMapping() error {
-	if len(c.Mapping.Rules) == 0 {
+	if len(c.Mapping.Rules) == 0 && len(c.Mapping.Overrides) == 0 {
 		return c.errorf("mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
 	}
 	if c.Mapping.MaxDepth < 1 || c.Mapping.MaxDepth > 100 {
@@ -237,23 +243,34 @@ func (c *Config) validateMapping() error {
 	}
 	for i, r := range c.Mapping.Rules {
 		key := fmt.Sprintf("mapping.rules[%d]", i)
-		for j, s := range r.Sources {
-			if !sources[s] {
-				return c.errorf(fmt.Sprintf("%s.sources[%d]", key, j), "no source is named %q", s)
+		if r.Source != "" && !sources[r.Source] {
+			return c.errorf(key+".source", "no source is named %q", r.Source)
+		}
+		for _, re := range []struct{ k, v string }{{"name_regex", r.NameRegex}, {"rewrite_regex", r.RewriteRegex}} {
+			if _, err := regexp.Compile(re.v); err != nil {
+				return c.errorf(key+"."+re.k, "invalid regular expression: %v", err)
 			}
 		}
-		if r.Match != "" {
-			if _, err := regexp.Compile(r.Match); err != nil {
-				return c.errorf(key+".match", "invalid regular expression: %v", err)
-			}
+		if r.RewriteReplace != "" && r.RewriteRegex == "" {
+			return c.errorf(key+".rewrite_replace", "needs rewrite_regex")
 		}
-		for j, rw := range r.LightdashName.Rewrite {
-			if _, err := regexp.Compile(rw.Match); err != nil {
-				return c.errorf(fmt.Sprintf("%s.lightdash_name.rewrite[%d].match", key, j), "invalid regular expression: %v", err)
-			}
+		if r.Case != "" && !oneOf(r.Case, "keep", "lower", "upper") {
+			return c.errorf(key+".case", "%q is not a case rule (want keep, lower or upper)", r.Case)
 		}
-		if cs := r.LightdashName.Case; cs != "" && !oneOf(cs, "keep", "lower", "upper") {
-			return c.errorf(key+".lightdash_name.case", "%q is not a case rule (want keep, lower or upper)", cs)
+		if r.Target != "" && (r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || r.Case != "") {
+			return c.errorf(key+".target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
+		}
+	}
+	for i, o := range c.Mapping.Overrides {
+		key := fmt.Sprintf("mapping.overrides[%d]", i)
+		if o.Source != "" && !sources[o.Source] {
+			return c.errorf(key+".source", "no source is named %q", o.Source)
+		}
+		if o.Group == "" {
+			return c.errorf(key+".group", "required: the directory group's id, DN or name")
+		}
+		if strings.TrimSpace(o.Name) == "" {
+			return c.errorf(key+".name", "required: the Lightdash group name")
 		}
 	}
 	return nil

@@ -1,0 +1,124 @@
+package admin
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+func get(t *testing.T, srv *httptest.Server, method, path, auth string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, srv.URL+path, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestEndpoints(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "lightdash_sync_test_total", Help: "test"})
+	reg.MustRegister(c)
+	c.Inc()
+	ready := false
+	requested := 0
+	h := &Handler{
+		Status: func() Status {
+			return Status{
+				Version: "v-test", Now: time.Now(),
+				Sources: []Source{{Name: "corp-ldap", Type: "ldap", Connected: true}},
+				LastReconcile: &Reconcile{
+					Result:    "blocked",
+					Blocked:   "12 deletions exceed max_group_deletes 10",
+					Unmatched: []worker.UnmatchedUser{{Source: "corp-ldap", UserID: "u1", Email: "<script>alert(1)</script>@example.com", Groups: []string{"data"}, Reason: "no Lightdash user with this email"}},
+				},
+			}
+		},
+		Ready:     func() (bool, string) { return ready, "no successful full reconciliation yet" },
+		Reconcile: func() error { requested++; return nil },
+		Token:     "admin-secret",
+		Gatherer:  reg,
+	}
+	srv := httptest.NewServer(h.ServeMux())
+	defer srv.Close()
+
+	if code, body := get(t, srv, "GET", "/healthz", ""); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, body := get(t, srv, "GET", "/readyz", ""); code != 503 || !strings.Contains(body, "no successful full reconciliation") {
+		t.Errorf("/readyz not ready = %d %q, want 503 with the reason", code, body)
+	}
+	ready = true
+	if code, _ := get(t, srv, "GET", "/readyz", ""); code != 200 {
+		t.Errorf("/readyz ready = %d, want 200", code)
+	}
+	if code, body := get(t, srv, "GET", "/metrics", ""); code != 200 || !strings.Contains(body, "lightdash_sync_test_total 1") {
+		t.Errorf("/metrics = %d, missing the registered counter:\n%s", code, body)
+	}
+	code, body := get(t, srv, "GET", "/status", "")
+	if code != 200 || !strings.Contains(body, "corp-ldap") || !strings.Contains(body, "12 deletions exceed") {
+		t.Errorf("/status = %d, missing the source or the blocked reason:\n%s", code, body)
+	}
+	if strings.Contains(body, "<script>") {
+		t.Errorf("/status did not escape a hostile email:\n%s", body)
+	}
+	if code, body := get(t, srv, "GET", "/status.json", ""); code != 200 || !strings.Contains(body, `"result": "blocked"`) {
+		t.Errorf("/status.json = %d %s", code, body)
+	}
+}
+
+func TestReconcileNeedsToken(t *testing.T) {
+	calls := 0
+	tests := []struct {
+		name     string
+		token    string
+		auth     string
+		recErr   error
+		wantCode int
+		wantCall bool
+	}{
+		{"no token configured refuses", "", "Bearer anything", nil, 403, false},
+		{"missing header", "s3cret", "", nil, 401, false},
+		{"wrong token", "s3cret", "Bearer nope", nil, 401, false},
+		{"wrong scheme", "s3cret", "Basic s3cret", nil, 401, false},
+		{"right token", "s3cret", "Bearer s3cret", nil, 202, true},
+		{"already running", "s3cret", "Bearer s3cret", errors.New("a reconciliation is already running"), 409, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := calls
+			h := &Handler{
+				Status:    func() Status { return Status{} },
+				Ready:     func() (bool, string) { return true, "" },
+				Reconcile: func() error { calls++; return tt.recErr },
+				Token:     tt.token,
+			}
+			srv := httptest.NewServer(h.ServeMux())
+			defer srv.Close()
+			code, _ := get(t, srv, "POST", "/reconcile", tt.auth)
+			if code != tt.wantCode {
+				t.Errorf("POST /reconcile = %d, want %d", code, tt.wantCode)
+			}
+			if got := calls > before; got != tt.wantCall {
+				t.Errorf("reconcile called = %v, want %v", got, tt.wantCall)
+			}
+			if code, _ := get(t, srv, "GET", "/reconcile", "Bearer s3cret"); code != 405 {
+				t.Errorf("GET /reconcile = %d, want 405", code)
+			}
+		})
+	}
+}

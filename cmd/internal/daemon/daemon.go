@@ -1,0 +1,263 @@
+// Package daemon is lightdash-sync's long-running loop: change events from
+// every watcher feed one debouncing work queue keyed by directory group;
+// due groups are reconciled concurrently up to a limit (one group never
+// twice at once); a cron schedule, start-up and on-demand requests run
+// full reconciliations, which never overlap.
+//
+// Events are triggers, not truth: a due group is re-read from its source
+// and from Lightdash before anything is decided (worker.ReconcileGroups),
+// and the full reconciliation repairs whatever events missed — it counts
+// what it had to fix as drift, because that means events were lost.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/robfig/cron/v3"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/worker/queue"
+)
+
+// Reconciler is the part of *worker.Worker the daemon drives.
+type Reconciler interface {
+	Reconcile(ctx context.Context) (*worker.Result, error)
+	ReconcileGroups(ctx context.Context, source string, groupIDs []string) (*worker.Result, error)
+}
+
+// Watched is a source that reports changes.
+type Watched struct {
+	Name    string
+	Watcher worker.Watcher
+}
+
+// Config tunes the loop. Zero values take the defaults noted.
+type Config struct {
+	// Schedule is a 5-field cron expression or descriptor (@hourly,
+	// @every 15m) in Location (UTC when nil). Empty means @hourly.
+	Schedule string
+	Location *time.Location
+	// Debounce and MaxDelay shape the coalescing of bursts (500ms, 10s).
+	Debounce time.Duration
+	MaxDelay time.Duration
+	// QueueCapacity bounds the pending groups (10000); Concurrency the
+	// groups reconciled at once (4).
+	QueueCapacity int
+	Concurrency   int
+	// ShutdownTimeout bounds how long in-flight work may finish after the
+	// context ends (30s); what is still pending is handed back.
+	ShutdownTimeout time.Duration
+	// RetryDelay is how long a failed group waits before it is tried again
+	// (30s); sources with their own redelivery (NATS) also retry.
+	RetryDelay time.Duration
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.Schedule == "" {
+		c.Schedule = "@hourly"
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.Debounce == 0 {
+		c.Debounce = 500 * time.Millisecond
+	}
+	if c.MaxDelay < c.Debounce {
+		c.MaxDelay = max(c.Debounce, 10*time.Second)
+	}
+	if c.QueueCapacity <= 0 {
+		c.QueueCapacity = 10000
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 4
+	}
+	if c.ShutdownTimeout <= 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = 30 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// ParseSchedule parses a cron expression or descriptor in loc.
+func ParseSchedule(expr string, loc *time.Location) (cron.Schedule, error) {
+	if loc != nil && loc != time.UTC && !strings.HasPrefix(expr, "CRON_TZ=") && !strings.HasPrefix(expr, "TZ=") {
+		expr = "CRON_TZ=" + loc.String() + " " + expr
+	}
+	s, err := cron.ParseStandard(expr)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: %w", expr, err)
+	}
+	return s, nil
+}
+
+// Daemon runs the loop. Build it with New.
+type Daemon struct {
+	r        Reconciler
+	watchers []Watched
+	cfg      Config
+	sched    cron.Schedule
+	log      *zap.Logger
+	m        *metrics
+	q        *queue.Queue
+
+	// full serialises full reconciliations against group work: a full run
+	// takes it exclusively, group work shares it.
+	full     sync.RWMutex
+	requests chan struct{}
+
+	mu      sync.Mutex
+	running bool
+	last    *Run
+	lastOK  time.Time
+	conns   map[string]time.Time
+}
+
+// Run is the outcome of one full reconciliation, for /status.
+type Run struct {
+	Trigger  string
+	Started  time.Time
+	Duration time.Duration
+	Result   *worker.Result
+	Err      error
+}
+
+// New builds a daemon.
+func New(r Reconciler, watchers []Watched, cfg Config, log *zap.Logger, reg prometheus.Registerer) (*Daemon, error) {
+	cfg = cfg.withDefaults()
+	sched, err := ParseSchedule(cfg.Schedule, cfg.Location)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	d := &Daemon{
+		r: r, watchers: watchers, cfg: cfg, sched: sched, log: log,
+		q:        queue.New(cfg.Debounce, cfg.MaxDelay, cfg.QueueCapacity),
+		requests: make(chan struct{}, 1),
+		conns:    map[string]time.Time{},
+	}
+	if d.m, err = newMetrics(reg, d.q); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// RequestReconcile asks for a full reconciliation as soon as possible
+// (SIGUSR1, POST /reconcile). Requests made while one is pending merge.
+func (d *Daemon) RequestReconcile() {
+	select {
+	case d.requests <- struct{}{}:
+	default:
+	}
+}
+
+// Last returns the latest full reconciliation and when one last succeeded.
+func (d *Daemon) Last() (*Run, time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.last, d.lastOK
+}
+
+// QueueDepth is the pending and in-flight group count.
+func (d *Daemon) QueueDepth() (pending, inFlight int) { return d.q.Len(), d.q.InFlight() }
+
+// Run runs until ctx ends: a full reconciliation at once, then events and
+// the schedule. On return nothing is in flight and every pending change
+// has been handed back to its source (NATS redelivers it).
+func (d *Daemon) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	changes := make(chan worker.Change)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	for _, w := range d.watchers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.watch(watchCtx, w, changes)
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.enqueue(watchCtx, changes)
+	}()
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.dispatch(ctx, workCtx)
+	}()
+
+	d.fullLoop(ctx, workCtx)
+
+	// Shutting down: stop taking events, give in-flight work a deadline,
+	// hand back everything else.
+	stopWatch()
+	d.q.Close()
+	timer := time.AfterFunc(d.cfg.ShutdownTimeout, stopWork)
+	<-done
+	timer.Stop()
+	wg.Wait()
+	if n := d.q.Drain(errShutdown); n > 0 {
+		d.log.Info("handed back pending changes for redelivery", zap.Int("groups", n))
+	}
+	return nil
+}
+
+var errShutdown = errors.New("lightdash-sync is shutting down; the change will be redelivered")
+
+// watch runs one watcher until ctx ends, restarting it after failures.
+func (d *Daemon) watch(ctx context.Context, w Watched, out chan<- worker.Change) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		d.setConnected(w.Name, true)
+		err := w.Watcher.Watch(ctx, out)
+		d.setConnected(w.Name, false)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Error("watcher stopped; restarting", zap.String("source", w.Name), zap.Error(err), zap.Duration("in", backoff))
+		d.m.watchRestarts.WithLabelValues(w.Name).Inc()
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+func (d *Daemon) setConnected(name string, up bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if up {
+		d.conns[name] = d.cfg.Now()
+	} else {
+		delete(d.conns, name)
+	}
+}
+
+// Watching reports whether the named source's watcher is running.
+func (d *Daemon) Watching(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.conns[name]
+	return ok
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+func planCommand() *command {
+	return &command{
+		name:  "plan",
+		short: "dry run: read everything, write nothing, print the plan",
+		long: `Reads every source and Lightdash, computes what a reconciliation would do and
+prints it. Writes nothing to Lightdash and nothing to the state store.
+
+--output table (the default) prints one line per change for people;
+--output json prints the plan for machines, and --out FILE saves that JSON so
+that 'reconcile --plan FILE' can apply exactly it later (it refuses if the
+directory or Lightdash changed in between).
+
+With --detailed-exitcode the exit code says what the plan holds, as Terraform's
+does: 0 nothing to do, 2 changes pending, 1 error.`,
+		flags: func(fs *flag.FlagSet, o *options) {
+			configFlags(fs, o)
+			fs.StringVar(&o.output, "output", "table", "output format: table or json")
+			fs.StringVar(&o.outFile, "out", "", "also save the plan as JSON to this file")
+			fs.BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when changes are pending, 1 on error")
+		},
+		run: runPlan,
+	}
+}
+
+func runPlan(ctx context.Context, o *options) error {
+	if o.output != "table" && o.output != "json" {
+		return usageError{fmt.Errorf("--output %q: want table or json", o.output)}
+	}
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log, o.stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer log.Sync() //nolint:errcheck // stderr
+	a, err := buildApp(ctx, cfg, log, nil, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, err := a.worker.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	if o.outFile != "" {
+		if err := writePlanFile(o.outFile, p); err != nil {
+			return err
+		}
+	}
+	switch o.output {
+	case "json":
+		enc := json.NewEncoder(o.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(p); err != nil {
+			return err
+		}
+	default:
+		printPlan(o.stdout, p)
+	}
+	if o.detailedExitCode && p.HasChanges() {
+		return exitError{code: exitChanges}
+	}
+	return nil
+}
+
+// writePlanFile saves the plan atomically, readable only by its owner: it
+// names every group and member uuid.
+func writePlanFile(path string, p *worker.Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".plan-*.json")
+	if err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save plan: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save plan: %w", err)
+	}
+	return nil
+}
+
+// readPlanFile loads a plan saved by plan --out.
+func readPlanFile(path string) (*worker.Plan, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read plan: %w", err)
+	}
+	var p worker.Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("read plan %s: not a saved plan: %w", path, err)
+	}
+	return &p, nil
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+func runCommand() *command {
+	return &command{
+		name:  "run",
+		short: "the daemon: follow directory changes live, reconcile on a schedule",
+		long: `Runs until SIGTERM or SIGINT. Watches every source (LDAP syncrepl, DirSync or
+polling; NATS JetStream events) and applies each change to Lightdash after a short
+debounce; runs a full reconciliation at start-up, on schedule.reconcile, on SIGUSR1
+and on POST /reconcile (with the admin token).
+
+The admin listener (admin.listen, default 127.0.0.1:9464) serves /healthz,
+/readyz, /metrics and /status. SIGHUP reloads the configuration file: a new
+configuration that does not load is rejected and the running one goes on.
+
+On SIGTERM it stops taking events, lets in-flight work finish (up to 30s),
+hands pending events back for redelivery, saves its state and exits 0.`,
+		flags: func(fs *flag.FlagSet, o *options) {
+			configFlags(fs, o)
+			fs.BoolVar(&o.dryRun, "dry-run", false, "plan and log, but write nothing (sync.dry_run)")
+		},
+		run: runDaemon,
+	}
+}
+
+func runDaemon(ctx context.Context, o *options) error {
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg.Log, o.stderr)
+	if err != nil {
+		return usageError{err}
+	}
+	defer log.Sync() //nolint:errcheck // stderr
+
+	hup := make(chan os.Signal, 1)
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(hup)
+	defer signal.Stop(usr1)
+
+	for {
+		reload, err := runGeneration(ctx, o, cfg, log, hup, usr1)
+		if err != nil || reload == nil {
+			return err
+		}
+		log.Info("configuration reloaded; restarting with it")
+		cfg = reload
+	}
+}
+
+// runGeneration runs the daemon with one configuration until ctx ends
+// (returns nil, nil) or SIGHUP brings a valid new configuration (returns it).
+func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger, hup, usr1 <-chan os.Signal) (*config.Config, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	genCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	a, err := buildApp(genCtx, cfg, log, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	loc, _ := cfg.Schedule.Location()
+	var watched []daemon.Watched
+	for _, s := range a.sources {
+		if w, ok := s.(worker.Watcher); ok {
+			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
+		}
+	}
+	d, err := daemon.New(a.worker, watched, daemon.Config{
+		Schedule: cfg.Schedule.Reconcile, Location: loc,
+		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
+		Concurrency: cfg.Sync.Concurrency,
+	}, log.Named("daemon"), reg)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	started := time.Now()
+	if cfg.Admin.Listen != "" {
+		stop, err := serveAdmin(cfg, log, reg, d, a, started)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+	}
+	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("sources", len(a.sources)),
+		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", false))
+
+	done := make(chan error, 1)
+	go func() { done <- d.Run(genCtx) }()
+	for {
+		select {
+		case err := <-done:
+			return nil, err
+		case <-usr1:
+			log.Info("SIGUSR1: full reconciliation requested")
+			d.RequestReconcile()
+		case <-hup:
+			next, err := loadConfig(o)
+			if err != nil {
+				log.Error("SIGHUP: new configuration rejected; keeping the running one", zap.Error(err))
+				continue
+			}
+			cancel()
+			if err := <-done; err != nil {
+				return nil, err
+			}
+			return next, nil
+		}
+	}
+}
+
+// serveAdmin starts the admin listener; stop shuts it down.
+func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d *daemon.Daemon, a *app, started time.Time) (stop func(), err error) {
+	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
+		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
+	}
+	h := &admin.Handler{
+		Status:   func() admin.Status { return daemonStatus(cfg, d, a, started) },
+		Ready:    func() (bool, string) { return ready(cfg, d, a) },
+		Gatherer: reg,
+		Token:    cfg.Admin.Token.Reveal(),
+		Reconcile: func() error {
+			d.RequestReconcile()
+			return nil
+		},
+	}
+	ln, err := net.Listen("tcp", cfg.Admin.Listen)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: h.ServeMux(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("admin listener stopped", zap.Error(err))
+		}
+	}()
+	log.Info("admin listener up", zap.String("addr", ln.Addr().String()))
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+func ready(cfg *config.Config, d *daemon.Daemon, a *app) (bool, string) {
+	for _, s := range a.sources {
+		if _, ok := s.(worker.Watcher); ok && !d.Watching(s.Name()) {
+			return false, "source " + s.Name() + " is not connected"
+		}
+	}
+	_, lastOK := d.Last()
+	if lastOK.IsZero() {
+		return false, "no successful full reconciliation yet"
+	}
+	if age := time.Since(lastOK); age > cfg.Admin.ReadyMaxAge {
+		return false, "last successful full reconciliation was " + age.Round(time.Second).String() + " ago (admin.ready_max_age " + cfg.Admin.ReadyMaxAge.String() + ")"
+	}
+	return true, ""
+}
+
+func daemonStatus(cfg *config.Config, d *daemon.Daemon, a *app, started time.Time) admin.Status {
+	st := admin.Status{Version: versionString(), StartedAt: started, Now: time.Now(), DryRun: cfg.Sync.DryRun}
+	st.Leader = admin.Leader{Identity: hostname()}
+	for _, sc := range cfg.Sources {
+		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: d.Watching(sc.Name)})
+	}
+	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
+	run, lastOK := d.Last()
+	st.LastSuccess = lastOK
+	if run != nil {
+		r := &admin.Reconcile{Started: run.Started, Duration: run.Duration.Round(time.Millisecond).String(), Result: "ok"}
+		if run.Err != nil {
+			r.Result, r.Error = "failed", run.Err.Error()
+		}
+		if res := run.Result; res != nil {
+			s := res.Summary
+			r.Summary = map[string]int{"created": s.Created, "renamed": s.Renamed, "updated": s.Updated, "deleted": s.Deleted,
+				"members added": s.MembersAdded, "members removed": s.MembersRemoved, "unmatched users": s.Unmatched,
+				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls)}
+			if res.Blocked {
+				r.Result, r.Blocked = "blocked", res.BlockedReason
+			}
+			if len(res.Failures) > 0 {
+				r.Result = "failed"
+			}
+		}
+		st.LastReconcile = r
+	}
+	return st
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "unknown"
+	}
+	return h
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// app is everything a command builds from the configuration.
+type app struct {
+	cfg     *config.Config
+	log     *zap.Logger
+	ld      *lightdash.Client
+	sources []worker.Source
+	store   worker.StateStore
+	worker  *worker.Worker
+	closers []func()
+}
+
+// Close releases connections, last opened first.
+func (a *app) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+}
+
+// buildApp connects the sources, the Lightdash client and the state store
+// and builds the worker. reg may be nil (one-shot commands have no
+// metrics endpoint).
+func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer, allowDeletions bool) (*app, error) {
+	a := &app{cfg: cfg, log: log}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	var err error
+	if a.ld, err = newLightdash(cfg.Lightdash, log, reg); err != nil {
+		return nil, usageError{err}
+	}
+	if a.store, err = a.newStateStore(ctx); err != nil {
+		return nil, err
+	}
+	cookies := &cookieStore{store: a.cookieBackend()}
+	for _, sc := range cfg.Sources {
+		src, closer, err := newSource(ctx, sc, cookies, log, reg)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		if closer != nil {
+			a.closers = append(a.closers, closer)
+		}
+		a.sources = append(a.sources, src)
+	}
+	opts, err := workerOptions(cfg)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	opts.PlanOptions.AllowDeletions = allowDeletions
+	if a.worker, err = worker.New(a.sources, a.ld, a.store, opts, log.Named("worker"), reg); err != nil {
+		return nil, usageError{err}
+	}
+	ok = true
+	return a, nil
+}
+
+// workerOptions turns the configuration into the worker's options.
+func workerOptions(cfg *config.Config) (worker.Options, error) {
+	m := worker.Mapping{
+		Exclude:    cfg.Mapping.Exclude,
+		AllowMerge: cfg.Mapping.AllowMerge,
+		MaxDepth:   cfg.Mapping.MaxDepth,
+	}
+	for _, r := range cfg.Mapping.Rules {
+		m.Rules = append(m.Rules, worker.Rule{
+			Name: r.Name, Source: r.Source, BaseDN: r.BaseDN, NameRegex: r.NameRegex,
+			Include: r.Include, Exclude: r.Exclude, Target: r.Target,
+			RewriteRegex: r.RewriteRegex, RewriteReplace: r.RewriteReplace,
+			Case: worker.Case(r.Case), Prefix: r.Prefix, Suffix: r.Suffix,
+		})
+	}
+	for _, o := range cfg.Mapping.Overrides {
+		m.Overrides = append(m.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name})
+	}
+	s := cfg.Sync.Safety
+	opts := worker.Options{
+		Mapping: m,
+		PlanOptions: worker.PlanOptions{
+			Policy:     worker.Policy(cfg.Sync.Policy),
+			Membership: worker.MembershipMode(cfg.Sync.Membership),
+			Unmatched:  worker.UnmatchedPolicy(cfg.Identity.Unmatched),
+			Adopt:      cfg.Sync.Adopt,
+			Limits: worker.Limits{
+				MaxDeletedGroups:         s.MaxGroupDeletes,
+				MaxDeletedGroupsPercent:  s.MaxGroupDeletesPercent,
+				MaxRemovedMembers:        s.MaxMemberRemovals,
+				MaxRemovedMembersPercent: s.MaxMemberRemovalsPercent,
+				AbsentGrace:              s.DeleteGracePeriod,
+				AbsentReads:              s.DeleteAfterReads,
+			},
+		},
+		Concurrency: cfg.Sync.Concurrency,
+		InviteTTL:   cfg.Identity.InviteExpiry,
+	}
+	if err := m.Validate(); err != nil {
+		return opts, fmt.Errorf("mapping: %w", err)
+	}
+	if err := opts.PlanOptions.Validate(); err != nil {
+		return opts, err
+	}
+	return opts, nil
+}
+
+// cookieStore keeps the sources' syncrepl and DirSync cookies in a state
+// store of their own, apart from the ownership state: the worker saves
+// the ownership state whole while watchers save cookies at any moment, and
+// sharing one document would let either overwrite the other's update.
+type cookieStore struct {
+	mu    sync.Mutex
+	store worker.StateStore
+}
+
+func (c *cookieStore) LoadCookie(ctx context.Context, key string) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, err := c.store.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return st.Cookies[key], nil
+}
+
+func (c *cookieStore) SaveCookie(ctx context.Context, key string, cookie []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, err := c.store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	if st.Cookies == nil {
+		st.Cookies = map[string][]byte{}
+	}
+	if cookie == nil {
+		delete(st.Cookies, key)
+	} else {
+		st.Cookies[key] = cookie
+	}
+	return c.store.Save(ctx, st)
+}

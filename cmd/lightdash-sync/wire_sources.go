@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
+	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// newSource connects one configured source. The returned func, when not
+// nil, closes it.
+func newSource(ctx context.Context, sc config.Source, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (worker.Source, func(), error) {
+	switch sc.Type {
+	case "ldap":
+		src, err := ldap.New(ldapConfig(sc.Name, sc.LDAP), cookies, log.Named("ldap"), reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, nil, nil
+	case "nats":
+		src, err := natssource.New(ctx, natsConfig(sc.Name, sc.NATS), log.Named("nats"), reg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, src.Close, nil
+	}
+	return nil, nil, fmt.Errorf("unknown source type %q", sc.Type)
+}
+
+func ldapConfig(name string, l *config.LDAPSource) ldap.Config {
+	return ldap.Config{
+		Name:                 name,
+		URLs:                 l.URLs,
+		StartTLS:             l.StartTLS,
+		CAFile:               l.CAFile,
+		ClientCertFile:       l.CertFile,
+		ClientKeyFile:        l.KeyFile,
+		ServerName:           l.ServerName,
+		InsecureSkipVerify:   l.InsecureSkipVerify,
+		BindDN:               l.BindDN,
+		BindPassword:         l.BindPassword.Reveal(),
+		Anonymous:            l.Anonymous,
+		ConnectTimeout:       l.ConnectTimeout,
+		OperationTimeout:     l.Timeout,
+		Schema:               l.Schema,
+		GroupBaseDN:          l.GroupBaseDN,
+		UserBaseDN:           l.UserBaseDN,
+		GroupScope:           l.GroupScope,
+		UserScope:            l.UserScope,
+		GroupFilter:          l.GroupFilter,
+		UserFilter:           l.UserFilter,
+		PageSize:             uint32(l.PageSize),
+		GroupObjectClasses:   l.GroupObjectClasses,
+		UserObjectClasses:    l.UserObjectClasses,
+		MemberAttributes:     l.MemberAttributes,
+		MemberValue:          l.MemberValue,
+		UserNameAttribute:    l.UserNameAttribute,
+		IDAttribute:          l.IDAttribute,
+		EmailAttributes:      l.EmailAttributes,
+		DisplayNameAttribute: l.DisplayNameAttribute,
+		GroupNameAttribute:   l.GroupNameAttribute,
+		Disabled:             l.Disabled,
+		DisabledAttr:         l.DisabledAttribute,
+		DisabledValues:       l.DisabledValues,
+		Watch:                l.Watch,
+		PollInterval:         l.PollInterval,
+		FullReadInterval:     l.FullReadInterval,
+	}
+}
+
+func natsConfig(name string, n *config.NATSSource) natssource.Config {
+	return natssource.Config{
+		Name:              name,
+		URLs:              n.URLs,
+		CredsFile:         n.CredsFile,
+		NKeySeedFile:      n.NKeySeedFile,
+		Token:             n.Token.Reveal(),
+		User:              n.User,
+		Password:          n.Password.Reveal(),
+		TLSCAFile:         n.CAFile,
+		TLSCertFile:       n.CertFile,
+		TLSKeyFile:        n.KeyFile,
+		Stream:            n.Stream,
+		Subjects:          n.Subjects,
+		CreateStream:      n.CreateStream,
+		Durable:           n.Consumer,
+		AckWait:           n.AckWait,
+		MaxDeliver:        n.MaxDeliver,
+		Backoff:           n.Backoff,
+		DeadLetterSubject: n.DeadLetterSubject,
+		MaxMessageSize:    n.MaxEventBytes,
+		KVBucket:          n.ViewBucket,
+	}
+}
+
+// pingSource connects to a source and reads it once, for check.
+func pingSource(ctx context.Context, sc config.Source, log *zap.Logger) (string, error) {
+	src, closer, err := newSource(ctx, sc, nil, log, nil)
+	if err != nil {
+		return "", err
+	}
+	if closer != nil {
+		defer closer()
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		return "", err
+	}
+	detail := fmt.Sprintf("read %d groups and %d users", len(snap.Groups), len(snap.Users))
+	if !snap.Complete {
+		return "", fmt.Errorf("%s, but the read was incomplete: %s", detail, snap.IncompleteReason)
+	}
+	return detail, nil
+}
