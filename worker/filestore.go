@@ -35,10 +35,14 @@ func (f *FileStore) Load(ctx context.Context) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read state: %w", err)
 	}
-	return decodeState(b, f.Path)
+	return DecodeState(b, f.Path)
 }
 
-func decodeState(b []byte, where string) (*State, error) {
+// DecodeState reads the State JSON every store writes: a version is
+// required, a newer one is ErrStateTooNew, unknown fields and null groups
+// are ErrStateCorrupt. where names the origin in errors. Other stores
+// (NATS key-value) share it so that all refuse the same things.
+func DecodeState(b []byte, where string) (*State, error) {
 	var head struct {
 		Version *int `json:"version"`
 	}
@@ -80,11 +84,9 @@ func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	out := s.Clone()
-	out.Version = StateVersion
-	b, err := json.MarshalIndent(out, "", "  ")
+	b, err := EncodeState(s)
 	if err != nil {
-		return fmt.Errorf("encode state: %w", err)
+		return err
 	}
 	dir := filepath.Dir(f.Path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp-*")
@@ -100,7 +102,7 @@ func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
 	if err = tmp.Chmod(0o600); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	if _, err = tmp.Write(append(b, '\n')); err != nil {
+	if _, err = tmp.Write(b); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	if err = tmp.Sync(); err != nil {
@@ -121,4 +123,15 @@ func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
 		return fmt.Errorf("save state: fsync dir: %w", err)
 	}
 	return nil
+}
+
+// EncodeState is the JSON form of s at the current StateVersion.
+func EncodeState(s *State) ([]byte, error) {
+	out := s.Clone()
+	out.Version = StateVersion
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode state: %w", err)
+	}
+	return append(b, '\n'), nil
 }

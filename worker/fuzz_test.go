@@ -14,7 +14,7 @@ func FuzzDecodeState(f *testing.F) {
 	f.Add([]byte(`{"version":1,"groups":{"k":null}}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		s, err := decodeState(b, "fuzz")
+		s, err := DecodeState(b, "fuzz")
 		if err == nil && (s.Groups == nil || s.Version != StateVersion) {
 			t.Fatalf("decoded state %+v without groups map or version", s)
 		}
