@@ -63,10 +63,9 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 	d := &Desired{Complete: true}
 	type acc struct {
 		DesiredGroup
-		explicit bool
-		keys     map[string]bool // one-to-one keys of contributors
-		members  map[string]Member
-		blocked  bool
+		keys    map[string]bool // one-to-one keys of contributors
+		members map[string]Member
+		blocked bool
 	}
 	byName := map[string]*acc{}
 	var order []string
@@ -85,7 +84,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 		}
 		fl := newFlattener(s, m.maxDepth())
 		for _, g := range s.Groups {
-			name, key, explicit, ok := m.nameFor(s.Source, g)
+			name, key, ok := m.nameFor(s.Source, g)
 			if !ok {
 				continue
 			}
@@ -101,7 +100,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			a := byName[name]
 			if a == nil {
-				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name}, explicit: explicit,
+				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name},
 					keys: map[string]bool{}, members: map[string]Member{}}
 				byName[name] = a
 				order = append(order, name)
@@ -110,7 +109,6 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 				if !m.m.AllowMerge {
 					a.blocked = true
 				}
-				a.explicit = a.explicit && explicit
 				a.Key = "name:" + name
 			}
 			a.keys[groupKey(s.Source, g.ID)] = true

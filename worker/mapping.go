@@ -175,16 +175,15 @@ func (m *Mapper) maxDepth() int {
 	return m.m.MaxDepth
 }
 
-// nameFor returns the Lightdash name and the ownership key of g, and
-// whether the name was given explicitly (target or override). ok is false
-// when g is not synced.
-func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, explicit, ok bool) {
+// nameFor returns the Lightdash name and the ownership key of g; ok is
+// false when g is not synced.
+func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, ok bool) {
 	if m.exclude.match(g) {
-		return "", "", false, false
+		return "", "", false
 	}
 	for _, o := range m.m.Overrides {
 		if (o.Source == "" || o.Source == source) && newMatcher([]string{o.Group}).match(g) {
-			return strings.TrimSpace(o.Name), groupKey(source, g.ID), true, true
+			return strings.TrimSpace(o.Name), groupKey(source, g.ID), true
 		}
 	}
 	for _, r := range m.rules {
@@ -193,11 +192,11 @@ func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, explicit,
 		}
 		if r.Target != "" {
 			t := strings.TrimSpace(r.Target)
-			return t, "target:" + t, true, true
+			return t, "target:" + t, true
 		}
-		return r.render(g.Name), groupKey(source, g.ID), false, true
+		return r.render(g.Name), groupKey(source, g.ID), true
 	}
-	return "", "", false, false
+	return "", "", false
 }
 
 func (r *compiledRule) selects(source string, g DirGroup) bool {

@@ -368,6 +368,13 @@ func TestComputePlan(t *testing.T) {
 			want:    []string{`create g1 "Eng" [ann]`},
 		},
 		{
+			name:    "a create interrupted before a directory rename is adopted and renamed",
+			desired: []DesiredGroup{dg("g1", "Eng2", "ann")},
+			groups:  []lightdash.GroupWithMembers{lg("X", "Eng", "ann")},
+			state:   st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
+			want:    []string{`update g1 X rename "Eng2" adopt`},
+		},
+		{
 			name:   "an interrupted create no longer wanted is forgotten",
 			state:  st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
 			groups: []lightdash.GroupWithMembers{lg("X", "Eng")},
