@@ -40,7 +40,9 @@ const pullBuffer = 16
 //   - otherwise: written to the view, then sent as a worker.Change whose
 //     Done acknowledges it (nil) or naks it with the configured backoff
 //     (error); on the MaxDeliver-th failure it goes to the dead-letter
-//     subject and is terminated.
+//     subject and is terminated. A Done(err) after ctx ended, or with an
+//     error wrapping context.Canceled, is a shutdown: plain nak, no dead
+//     letter.
 //
 // Sending blocks while the daemon is busy; that is the backpressure.
 // Connection loss and server restarts are retried inside with backoff.
@@ -127,6 +129,13 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 		Reason:   "nats " + typ + " " + e.ID,
 		Done: func(err error) {
 			once.Do(func() {
+				if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
+					// Shutting down, not failing: hand the event to the next
+					// consumer without spending a delivery on a dead letter.
+					log.Info("change abandoned at shutdown; event will be redelivered", zap.Error(err))
+					_ = msg.Nak()
+					return
+				}
 				if err != nil {
 					s.failed(log, msg, meta, e, err)
 					return

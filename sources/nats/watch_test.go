@@ -368,3 +368,23 @@ func sameSet(a, b []string) bool {
 	slices.Sort(b)
 	return slices.Equal(a, b)
 }
+
+// TestShutdownDoesNotDeadLetter: a change abandoned because the daemon is
+// stopping is handed back, never dead-lettered, even on its last delivery.
+func TestShutdownDoesNotDeadLetter(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	cfg.MaxDeliver = 1
+	h := start(t, srv, cfg)
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	c := h.next()
+	h.stop() // the daemon stops; the connection stays up, so a dead letter would succeed
+	if err := <-h.watched; err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	h.watched <- nil // for the cleanup's check
+	c.Done(errLightdashDown)
+	if got := h.counter(h.src.m.deadLettered, "group.upserted"); got != 0 {
+		t.Errorf("dead_lettered = %v, want 0 at shutdown", got)
+	}
+}
