@@ -53,8 +53,10 @@ type Config struct {
 
 	// Durable is the durable pull consumer's name; zero means "lightdash-sync".
 	Durable string
-	// AckWait is how long the server waits for an ack before redelivering;
-	// it must exceed the time an event takes to reach Lightdash. Zero means 5m.
+	// AckWait is how long the server waits for an ack before redelivering.
+	// While the daemon holds an event's change the source extends it every
+	// AckWait/3, so it only bounds how long a crashed consumer keeps an
+	// event from the others. Zero means 5m.
 	AckWait time.Duration
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
 	// DeadLetterSubject. Zero means 10.

@@ -122,6 +122,7 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 		return nil
 	}
 	var once sync.Once
+	done := make(chan struct{})
 	ch := worker.Change{
 		Source:   s.cfg.Name,
 		GroupIDs: res.GroupIDs,
@@ -129,6 +130,7 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 		Reason:   "nats " + typ + " " + e.ID,
 		Done: func(err error) {
 			once.Do(func() {
+				close(done)
 				if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
 					// Shutting down, not failing: hand the event to the next
 					// consumer without spending a delivery on a dead letter.
@@ -148,12 +150,35 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 			})
 		},
 	}
+	go s.keepAlive(ctx, log, msg, done)
 	select {
 	case changes <- ch:
 		return nil
 	case <-ctx.Done():
 		_ = msg.Nak() // hand it to the next consumer now rather than after AckWait
 		return ctx.Err()
+	}
+}
+
+// keepAlive tells the server the event is still being worked on, every
+// third of AckWait, until Done is called or Watch stops. The daemon may
+// hold a change a while (debounce, a busy queue, a slow Lightdash); without
+// this the event would be redelivered meanwhile. AckWait then only bounds
+// how long a crashed consumer keeps an event from the others.
+func (s *Source) keepAlive(ctx context.Context, log *zap.Logger, msg jetstream.Msg, done <-chan struct{}) {
+	t := time.NewTicker(s.cfg.AckWait / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := msg.InProgress(); err != nil {
+				log.Debug("extend ack deadline", zap.Error(err))
+			}
+		}
 	}
 }
 

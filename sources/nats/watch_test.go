@@ -388,3 +388,23 @@ func TestShutdownDoesNotDeadLetter(t *testing.T) {
 		t.Errorf("dead_lettered = %v, want 0 at shutdown", got)
 	}
 }
+
+// TestHeldChangeIsNotRedelivered: a change the daemon holds for longer than
+// AckWait keeps its event, thanks to the in-progress signals.
+func TestHeldChangeIsNotRedelivered(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	cfg.AckWait = time.Second
+	h := start(t, srv, cfg)
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	c := h.next()
+	select {
+	case again := <-h.changes:
+		t.Fatalf("redelivered while held: %+v", again)
+	case <-time.After(5 * cfg.AckWait / 2): // the daemon is slow
+	}
+	c.Done(nil)
+	if info := h.consumerSettled(); info.NumRedelivered != 0 {
+		t.Errorf("redelivered = %d, want 0", info.NumRedelivered)
+	}
+}
