@@ -49,6 +49,10 @@ type Store struct {
 	mu  sync.Mutex
 	rev uint64 // manifest revision last loaded or saved; 0: none
 	set string // chunk set of that manifest
+
+	// beforeCommit, set by tests, runs between writing the chunks and
+	// the manifest.
+	beforeCommit func()
 }
 
 // New opens the state at key in bucket, creating the bucket (History 5, no
@@ -196,6 +200,9 @@ func (s *Store) Save(ctx context.Context, st *worker.State) error {
 	if err != nil {
 		s.purgeSet(context.WithoutCancel(ctx), set)
 		return err
+	}
+	if s.beforeCommit != nil {
+		s.beforeCommit()
 	}
 	sum := sha256.Sum256(data)
 	mb, err := json.Marshal(manifest{Format: manifestFormat, Version: worker.StateVersion, Encoding: "gzip",
