@@ -1,0 +1,115 @@
+package nats
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestNakThenRedelivery: a failed apply naks; the redelivered event makes
+// the same Change; success acks it once.
+func TestNakThenRedelivery(t *testing.T) {
+	srv := runServer(t)
+	h := start(t, srv, testConfig(srv))
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G", Members: []Member{{ID: "u1"}}}))
+
+	c1 := h.next()
+	c1.Done(errLightdashDown)
+	c2 := h.next()
+	if c2.Reason != c1.Reason || !slices.Equal(c2.GroupIDs, c1.GroupIDs) {
+		t.Errorf("redelivered change %+v, want the same as %+v", c2, c1)
+	}
+	c2.Done(nil)
+	info := h.consumerSettled()
+	if info.NumRedelivered != 0 || info.AckFloor.Stream != 1 {
+		t.Errorf("consumer after ack: %+v", info)
+	}
+	if got := h.counter(h.src.m.naked, "group.upserted"); got != 1 {
+		t.Errorf("naked = %v, want 1", got)
+	}
+	if got := h.counter(h.src.m.applied, "group.upserted"); got != 1 {
+		t.Errorf("applied = %v, want 1", got)
+	}
+}
+
+// TestMaxDeliverDeadLetters: after MaxDeliver failures the event is on the
+// dead-letter subject, with the reason, and gone from the consumer.
+func TestMaxDeliverDeadLetters(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	cfg.MaxDeliver = 2
+	h := start(t, srv, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	dlq, err := h.js.CreateStream(ctx, jetstream.StreamConfig{Name: "DEAD", Subjects: []string{cfg.DeadLetterSubject}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := ev(TypeGroupUpserted, "g", Data{Name: "G"})
+	h.publish(e)
+	h.next().Done(errLightdashDown)
+	h.next().Done(errLightdashDown)
+	h.consumerSettled()
+
+	m, err := dlq.GetMsg(ctx, 1)
+	if err != nil {
+		t.Fatalf("dead letter: %v", err)
+	}
+	for k, want := range map[string]string{
+		HeaderReason: errLightdashDown.Error(), HeaderEventID: e.ID, HeaderEventType: string(TypeGroupUpserted),
+		HeaderDeliveries: "2", HeaderStream: testStream, HeaderStreamSeq: "1", HeaderSubject: testSubject,
+	} {
+		if got := m.Header.Get(k); got != want {
+			t.Errorf("header %s = %q, want %q", k, got, want)
+		}
+	}
+	if got, err := Decode(m.Data); err != nil || got.ID != e.ID {
+		t.Errorf("dead letter body: %v, %v", got, err)
+	}
+	if got := h.counter(h.src.m.deadLettered, "group.upserted"); got != 1 {
+		t.Errorf("dead_lettered = %v, want 1", got)
+	}
+}
+
+// TestShutdownDoesNotDeadLetter: a change abandoned because the daemon is
+// stopping is handed back, never dead-lettered, even on its last delivery.
+func TestShutdownDoesNotDeadLetter(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	cfg.MaxDeliver = 1
+	h := start(t, srv, cfg)
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	c := h.next()
+	h.stop() // the daemon stops; the connection stays up, so a dead letter would succeed
+	if err := <-h.watched; err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	h.watched <- nil // for the cleanup's check
+	c.Done(errLightdashDown)
+	if got := h.counter(h.src.m.deadLettered, "group.upserted"); got != 0 {
+		t.Errorf("dead_lettered = %v, want 0 at shutdown", got)
+	}
+}
+
+// TestHeldChangeIsNotRedelivered: a change the daemon holds for longer than
+// AckWait keeps its event, thanks to the in-progress signals.
+func TestHeldChangeIsNotRedelivered(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	cfg.AckWait = time.Second
+	h := start(t, srv, cfg)
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	c := h.next()
+	select {
+	case again := <-h.changes:
+		t.Fatalf("redelivered while held: %+v", again)
+	case <-time.After(5 * cfg.AckWait / 2): // the daemon is slow
+	}
+	c.Done(nil)
+	if info := h.consumerSettled(); info.NumRedelivered != 0 {
+		t.Errorf("redelivered = %d, want 0", info.NumRedelivered)
+	}
+}
