@@ -12,7 +12,7 @@ type metrics struct {
 	eventLatency  prometheus.Histogram
 	watchRestarts *prometheus.CounterVec
 	runs          *prometheus.CounterVec
-	duration      prometheus.Histogram
+	duration      prometheus.Histogram // lightdash_sync_full_reconcile_duration_seconds
 	lastSuccess   prometheus.Gauge
 	skipped       prometheus.Counter
 	drift         prometheus.Counter
@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer, q *queue.Queue) (*metrics, error) {
 			Name: "lightdash_sync_reconcile_runs_total", Help: "Full reconciliations, by trigger (start-up, schedule, request) and result (ok, blocked, failed, error).",
 		}, []string{"trigger", "result"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "lightdash_sync_reconcile_duration_seconds", Help: "Duration of full reconciliations.",
+			Name: "lightdash_sync_full_reconcile_duration_seconds", Help: "Duration of full reconciliations run by the daemon, failed ones included.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}),
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRunDaemonEndToEnd runs `lightdash-sync run` in-process against a real
+// embedded NATS server and the fake Lightdash: the admin endpoints answer,
+// a published directory event reaches Lightdash, and cancelling (SIGTERM)
+// exits 0.
+func TestRunDaemonEndToEnd(t *testing.T) {
+	e := newCheckEnv(t)
+	ada := e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
+	addr := freeAddr(t)
+	cfgPath := e.config(t, e.ld.AdminToken())
+	b, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(b), "admin:\n", "admin:\n  listen: "+addr+"\n", 1) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	exited := make(chan int, 1)
+	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &stdout, &stderr) }()
+
+	base := "http://" + addr
+	eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	if code, body := httpGet(base + "/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+
+	nc, err := natsgo.Connect(e.nats.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	msg := natsgo.NewMsg("directory.groups")
+	msg.Header.Set("Nats-Msg-Id", "evt-run-1")
+	msg.Data = []byte(`{"specversion":"1.0","id":"evt-run-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"id":"u-ada","email":"ada@example.com"}]}}`)
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the event's group in Lightdash", func() bool {
+		for _, g := range e.ld.Groups() {
+			if g.Name == "analysts" && len(g.MemberUUIDs) == 1 && g.MemberUUIDs[0] == ada.UserUUID {
+				return true
+			}
+		}
+		return false
+	})
+
+	code, metrics := httpGet(base + "/metrics")
+	for _, want := range []string{"lightdash_sync_events_received_total", "lightdash_requests_total", "lightdash_sync_reconcile_runs_total", "lightdash_sync_queue_pending"} {
+		if code != 200 || !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if code, body := httpGet(base + "/status"); code != 200 || !strings.Contains(body, "events") {
+		t.Errorf("/status = %d:\n%s", code, body)
+	}
+
+	cancel()
+	select {
+	case code := <-exited:
+		if code != exitOK {
+			t.Errorf("run exited %d after shutdown, want 0; stderr:\n%s", code, stderr.String())
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("run did not exit after its context was cancelled")
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "state.json")); err != nil {
+		t.Errorf("no state file after the run: %v", err)
+	}
+}
