@@ -60,8 +60,10 @@ func (o *observation) observe(rev uint64, now time.Time, ttl time.Duration) bool
 func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, sent time.Time, ok bool) {
 	opCtx, cancel := context.WithTimeout(ctx, e.cfg.TTL-margin(e.cfg.TTL))
 	defer cancel()
-	now := e.cfg.Clock()
 	msg, err := e.stream.GetLastMsgForSubject(opCtx, e.subject)
+	// Read the clock after the answer: whatever it shows was written
+	// before now, so waiting TTL from now waits TTL from the write.
+	now := e.cfg.Clock()
 	var expected uint64
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
