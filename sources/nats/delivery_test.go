@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // TestNakThenRedelivery: a failed apply naks; the redelivered event makes
@@ -111,5 +113,26 @@ func TestHeldChangeIsNotRedelivered(t *testing.T) {
 	c.Done(nil)
 	if info := h.consumerSettled(); info.NumRedelivered != 0 {
 		t.Errorf("redelivered = %d, want 0", info.NumRedelivered)
+	}
+}
+
+// TestWatchEndsWhenSourceClosed: Close under a running Watch is fatal, not
+// retried forever.
+func TestWatchEndsWhenSourceClosed(t *testing.T) {
+	srv := runServer(t)
+	src, err := New(context.Background(), testConfig(srv), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- src.Watch(context.Background(), make(chan worker.Change)) }()
+	src.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Watch returned nil after Close, want an error")
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Watch still running after Close")
 	}
 }

@@ -31,8 +31,8 @@ const (
 // timers run while the daemon is busy, so the buffer stays small.
 const pullBuffer = 16
 
-// Watch consumes the stream until ctx is done, and returns nil then. For
-// each event:
+// Watch consumes the stream until ctx is done, and returns nil then; it
+// returns an error only if the source is closed under it. For each event:
 //   - poison (undecodable, invalid, oversized): terminated with the reason,
 //     logged once, counted; the events behind it flow on;
 //   - older than the view for its group or user: acknowledged, ignored,
@@ -48,9 +48,15 @@ const pullBuffer = 16
 // Connection loss and server restarts are retried inside with backoff.
 func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
 	for attempt := 0; ; attempt++ {
-		err := s.consume(ctx, changes)
+		handled, err := s.consume(ctx, changes)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if s.nc.IsClosed() {
+			return fmt.Errorf("nats source %s: connection closed", s.cfg.Name)
+		}
+		if handled > 0 {
+			attempt = 0 // it worked for a while: start the backoff afresh
 		}
 		wait := backoffDelay(100*time.Millisecond, 30*time.Second, attempt)
 		s.log.Warn("nats consumer interrupted; retrying", zap.Error(err), zap.Duration("in", wait))
@@ -64,27 +70,29 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 	}
 }
 
-// consume runs one pull subscription until it fails or ctx ends.
-func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) error {
+// consume runs one pull subscription until it fails or ctx ends, and
+// says how many messages it handled.
+func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (handled int, err error) {
 	// Re-declaring the consumer on every (re)start also repairs a consumer
 	// deleted by an operator or lost with a non-persistent server.
 	cons, err := s.ensureConsumer(ctx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(pullBuffer))
 	if err != nil {
-		return fmt.Errorf("start pull: %w", err)
+		return 0, fmt.Errorf("start pull: %w", err)
 	}
 	defer it.Stop()
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return fmt.Errorf("next message: %w", err)
+			return handled, fmt.Errorf("next message: %w", err)
 		}
 		if err := s.handle(ctx, msg, changes); err != nil {
-			return err
+			return handled, err
 		}
+		handled++
 	}
 }
 
@@ -107,6 +115,10 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
 
 	res, err := s.view.apply(ctx, e)
+	if err != nil && ctx.Err() != nil {
+		_ = msg.Nak() // stopping: the next consumer takes it
+		return ctx.Err()
+	}
 	if err != nil {
 		s.m.viewErrors.Inc()
 		log.Warn("update view", zap.Error(err))
