@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -75,51 +76,22 @@ func runDaemon(ctx context.Context, o *options) error {
 // runGeneration runs the daemon with one configuration until ctx ends
 // (returns nil, nil) or SIGHUP brings a valid new configuration (returns it).
 func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger, hup, usr1 <-chan os.Signal) (*config.Config, error) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	genCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-
-	a, err := buildApp(genCtx, cfg, log, reg, false)
+	h, err := startDaemon(genCtx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	defer a.Close()
-	loc, _ := cfg.Schedule.Location()
-	var watched []daemon.Watched
-	for _, s := range a.sources {
-		if w, ok := s.(worker.Watcher); ok {
-			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
-		}
-	}
-	d, err := daemon.New(a.worker, watched, daemon.Config{
-		Schedule: cfg.Schedule.Reconcile, Location: loc,
-		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
-		Concurrency: cfg.Sync.Concurrency,
-	}, log.Named("daemon"), reg)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	started := time.Now()
-	if cfg.Admin.Listen != "" {
-		stop, err := serveAdmin(cfg, log, reg, d, a, started)
-		if err != nil {
-			return nil, err
-		}
-		defer stop()
-	}
-	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("sources", len(a.sources)),
-		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", false))
-
+	defer h.Close()
 	done := make(chan error, 1)
-	go func() { done <- d.Run(genCtx) }()
+	go func() { done <- h.d.Run(genCtx) }()
 	for {
 		select {
 		case err := <-done:
 			return nil, err
 		case <-usr1:
 			log.Info("SIGUSR1: full reconciliation requested")
-			d.RequestReconcile()
+			h.d.RequestReconcile()
 		case <-hup:
 			next, err := loadConfig(o)
 			if err != nil {
@@ -135,8 +107,68 @@ func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap
 	}
 }
 
+// daemonHandle is a daemon built from a configuration, with its admin
+// listener up, ready to Run.
+type daemonHandle struct {
+	app       *app
+	d         *daemon.Daemon
+	adminAddr string
+	closers   []func()
+}
+
+// Close stops the admin listener and closes the sources.
+func (h *daemonHandle) Close() {
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		h.closers[i]()
+	}
+}
+
+// startDaemon builds the app and the daemon and starts the admin listener.
+func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*daemonHandle, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := buildApp(ctx, cfg, log, reg, false)
+	if err != nil {
+		return nil, err
+	}
+	h := &daemonHandle{app: a, closers: []func(){a.Close}}
+	ok := false
+	defer func() {
+		if !ok {
+			h.Close()
+		}
+	}()
+	loc, _ := cfg.Schedule.Location()
+	var watched []daemon.Watched
+	for _, s := range a.sources {
+		if w, ok := s.(worker.Watcher); ok {
+			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
+		}
+	}
+	h.d, err = daemon.New(a.worker, watched, daemon.Config{
+		Schedule: cfg.Schedule.Reconcile, Location: loc,
+		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
+		Concurrency: cfg.Sync.Concurrency,
+	}, log.Named("daemon"), reg)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if cfg.Admin.Listen != "" {
+		addr, stop, err := serveAdmin(cfg, log, reg, h.d, a, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		h.adminAddr = addr
+		h.closers = append(h.closers, stop)
+	}
+	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("sources", len(a.sources)),
+		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", false))
+	ok = true
+	return h, nil
+}
+
 // serveAdmin starts the admin listener; stop shuts it down.
-func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d *daemon.Daemon, a *app, started time.Time) (stop func(), err error) {
+func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d *daemon.Daemon, a *app, started time.Time) (addr string, stop func(), err error) {
 	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
 		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
 	}
@@ -152,7 +184,7 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
-		return nil, err
+		return "", nil, fmt.Errorf("admin listener: %w", err)
 	}
 	srv := &http.Server{Handler: h.ServeMux(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -161,7 +193,7 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 		}
 	}()
 	log.Info("admin listener up", zap.String("addr", ln.Addr().String()))
-	return func() {
+	return ln.Addr().String(), func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)

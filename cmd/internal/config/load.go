@@ -113,13 +113,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := root.Decode(cfg); err != nil {
 		return nil, typeError(err, lines)
 	}
-	for i := range cfg.Sources {
-		if s := &cfg.Sources[i]; s.LDAP != nil {
-			ldapDefaults(s.LDAP)
-		} else if s.NATS != nil {
-			natsDefaults(s.NATS)
-		}
-	}
+	cfg.sourceDefaults()
 	if err := cfg.readSecretFiles(); err != nil {
 		return nil, err
 	}
@@ -365,4 +359,22 @@ func expandEnv(n *yaml.Node, path string, lookup func(string) (string, bool)) er
 		}
 	}
 	return nil
+}
+
+// sourceDefaults fills every source's unset options.
+func (c *Config) sourceDefaults() {
+	for i := range c.Sources {
+		if s := &c.Sources[i]; s.LDAP != nil {
+			ldapDefaults(s.LDAP)
+		} else if s.NATS != nil {
+			natsDefaults(s.NATS)
+		}
+	}
+}
+
+// Complete fills the defaults of a Config built in code (Default, then
+// fields set) and validates it, as Parse does for a file.
+func (c *Config) Complete() error {
+	c.sourceDefaults()
+	return c.Validate()
 }

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	natsgo "github.com/nats-io/nats.go"
+
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
+)
+
+// script publishes the demo directory, then makes the scripted changes,
+// printing what each caused in the simulated Lightdash.
+func (d *demoRun) script(ctx context.Context) error {
+	fmt.Fprintln(d.out, "1. Publishing the directory as events and running the first full reconciliation")
+	mark, start := len(d.ld.Requests()), time.Now()
+	for _, u := range d.dir.Users {
+		if err := d.publish(ctx, "user.upserted", u.ID, map[string]any{"id": u.ID, "email": u.Email, "displayName": u.Name}); err != nil {
+			return err
+		}
+	}
+	for _, g := range d.dir.Groups {
+		var members []map[string]string
+		for _, m := range g.Members {
+			members = append(members, map[string]string{"id": m})
+		}
+		data := map[string]any{"id": g.ID, "name": g.Name, "members": members, "memberGroups": g.Groups}
+		if err := d.publish(ctx, "group.upserted", g.ID, data); err != nil {
+			return err
+		}
+	}
+	if err := d.waitFor(ctx, "every group to reach Lightdash", func() bool { return len(d.ld.Groups()) == len(d.dir.Groups) }); err != nil {
+		return err
+	}
+	if err := d.fullReconcile(ctx); err != nil {
+		return err
+	}
+	d.report(mark, start)
+	d.printGroups()
+
+	steps := []struct {
+		title string
+		typ   string
+		id    string
+		data  map[string]any
+		until func() bool
+	}{
+		{"2. ada@example.com joins analysts", "group.members_added", "g-analysts",
+			map[string]any{"id": "g-analysts", "members": []map[string]string{{"id": "u-ada"}}},
+			func() bool { return d.hasMember("dir-analysts", "ada@example.com") }},
+		{"3. analysts is renamed to data-analysts (same group id: renamed in place, access kept)", "group.upserted", "g-analysts",
+			map[string]any{"id": "g-analysts", "name": "data-analysts", "members": []map[string]string{{"id": "u-grace"}, {"id": "u-katherine"}, {"id": "u-ada"}}},
+			func() bool { return d.group("dir-data-analysts") != nil && d.group("dir-analysts") == nil }},
+		{"4. grace@example.com is disabled in the directory", "user.upserted", "u-grace",
+			map[string]any{"id": "u-grace", "email": "grace@example.com", "enabled": false},
+			func() bool { return !d.hasMember("dir-data-analysts", "grace@example.com") && !d.hasMember("dir-data-all", "grace@example.com") }},
+	}
+	for _, s := range steps {
+		fmt.Fprintf(d.out, "\n%s\n", s.title)
+		mark, start := len(d.ld.Requests()), time.Now()
+		if err := d.publish(ctx, s.typ, s.id, s.data); err != nil {
+			return err
+		}
+		if err := d.waitFor(ctx, s.title, s.until); err != nil {
+			return err
+		}
+		d.report(mark, start)
+	}
+
+	fmt.Fprintln(d.out, "\n5. marketing is removed from the directory")
+	mark, start = len(d.ld.Requests()), time.Now()
+	if err := d.publish(ctx, "group.deleted", "g-marketing", map[string]any{"id": "g-marketing"}); err != nil {
+		return err
+	}
+	if err := d.waitFor(ctx, "the deletion to reach the directory view", d.viewLacks("g-marketing")); err != nil {
+		return err
+	}
+	fmt.Fprintln(d.out, "   An event alone never deletes a Lightdash group: the full reconciliations decide, with the safety rules.")
+	for i := 1; i <= 2; i++ {
+		if err := d.fullReconcile(ctx); err != nil {
+			return err
+		}
+		if d.group("dir-marketing") != nil {
+			fmt.Fprintf(d.out, "   full reconciliation %d: dir-marketing is absent from a complete read; kept (sync.safety.delete_after_reads: 2)\n", i)
+		} else {
+			fmt.Fprintf(d.out, "   full reconciliation %d: dir-marketing absent from 2 complete reads: deleted (policy sync)\n", i)
+		}
+	}
+	d.report(mark, start)
+	d.printGroups()
+	return nil
+}
+
+// publish sends one CloudEvents directory event, as an HR system would.
+func (d *demoRun) publish(ctx context.Context, typ, id string, data map[string]any) error {
+	d.n++
+	d.seq[id]++
+	ev := map[string]any{
+		"specversion": "1.0", "id": fmt.Sprintf("demo-%d", d.n), "source": "/demo/hr", "type": "io.lightdash-sync." + typ,
+		"time": time.Now().UTC().Format(time.RFC3339Nano), "sequence": d.seq[id], "data": data,
+	}
+	b, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	msg := natsgo.NewMsg("directory." + strings.SplitN(typ, ".", 2)[0] + "s")
+	msg.Header.Set("Nats-Msg-Id", ev["id"].(string))
+	msg.Data = b
+	_, err = d.js.PublishMsg(ctx, msg)
+	return err
+}
+
+func (d *demoRun) fullReconcile(ctx context.Context) error {
+	before, _ := d.h.d.Last()
+	d.h.d.RequestReconcile()
+	if err := d.waitFor(ctx, "a full reconciliation", func() bool { run, _ := d.h.d.Last(); return run != before }); err != nil {
+		return err
+	}
+	run, _ := d.h.d.Last()
+	if run.Err != nil {
+		return fmt.Errorf("full reconciliation: %w", run.Err)
+	}
+	if n := daemon.Drift(run.Result.Summary); n > 0 {
+		fmt.Fprintf(d.out, "   the full reconciliation made %d changes\n", n)
+	}
+	return nil
+}
+
+// waitFor waits until cond holds and the daemon has nothing left to do, so
+// each step's report counts exactly the calls that step caused.
+func (d *demoRun) waitFor(ctx context.Context, what string, cond func() bool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	idle := func() bool { p, f := d.h.d.QueueDepth(); return p == 0 && f == 0 }
+	for !cond() || !idle() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("demo: timed out waiting for %s", what)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	return nil
+}
+
+func (d *demoRun) viewLacks(groupID string) func() bool {
+	return func() bool {
+		snap, err := d.h.app.sources[0].Snapshot(context.Background())
+		if err != nil {
+			return false
+		}
+		for _, g := range snap.Groups {
+			if g.ID == groupID {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// report prints the Lightdash calls made since mark and how long it took.
+func (d *demoRun) report(mark int, start time.Time) {
+	reqs := d.ld.Requests()[mark:]
+	took := time.Since(start)
+	counts := map[string]int{}
+	var order []string
+	for _, r := range reqs {
+		k := fmt.Sprintf("%s %s → %d", r.Method, r.Endpoint, r.Status)
+		if counts[k] == 0 {
+			order = append(order, k)
+		}
+		counts[k]++
+	}
+	fmt.Fprintf(d.out, "   reached the simulated Lightdash in %s with %d calls:\n", took.Round(time.Millisecond), len(reqs))
+	for _, k := range order {
+		fmt.Fprintf(d.out, "     %3d × %s\n", counts[k], k)
+	}
+}
+
+func (d *demoRun) group(name string) []string {
+	for _, g := range d.ld.Groups() {
+		if g.Name == name {
+			var emails []string
+			for _, m := range g.MemberUUIDs {
+				emails = append(emails, d.emails[m])
+			}
+			sort.Strings(emails)
+			if emails == nil {
+				emails = []string{}
+			}
+			return emails
+		}
+	}
+	return nil
+}
+
+func (d *demoRun) hasMember(group, email string) bool {
+	for _, e := range d.group(group) {
+		if e == email {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *demoRun) printGroups() {
+	groups := d.ld.Groups()
+	sort.Slice(groups, func(i, j int) bool { return groups[i].Name < groups[j].Name })
+	fmt.Fprintln(d.out, "\n   Groups in the simulated Lightdash:")
+	tw := tabwriter.NewWriter(d.out, 0, 4, 2, ' ', 0)
+	for _, g := range groups {
+		fmt.Fprintf(tw, "     %s\t%s\n", g.Name, strings.Join(d.group(g.Name), ", "))
+	}
+	tw.Flush()
+	var unmatched []string
+	for _, u := range d.dir.Users {
+		found := false
+		for _, e := range d.emails {
+			found = found || e == u.Email
+		}
+		if !found {
+			unmatched = append(unmatched, u.Email)
+		}
+	}
+	if len(unmatched) > 0 {
+		fmt.Fprintf(d.out, "   Not in Lightdash (reported as unmatched, added once they sign up): %s\n", strings.Join(unmatched, ", "))
+	}
+}
