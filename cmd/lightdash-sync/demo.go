@@ -136,4 +136,3 @@ func runDemo(ctx context.Context, o *options) error {
 	cancel()
 	return <-done
 }
-

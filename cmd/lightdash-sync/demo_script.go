@@ -58,7 +58,9 @@ func (d *demoRun) script(ctx context.Context) error {
 			func() bool { return d.group("dir-data-analysts") != nil && d.group("dir-analysts") == nil }},
 		{"4. grace@example.com is disabled in the directory", "user.upserted", "u-grace",
 			map[string]any{"id": "u-grace", "email": "grace@example.com", "enabled": false},
-			func() bool { return !d.hasMember("dir-data-analysts", "grace@example.com") && !d.hasMember("dir-data-all", "grace@example.com") }},
+			func() bool {
+				return !d.hasMember("dir-data-analysts", "grace@example.com") && !d.hasMember("dir-data-all", "grace@example.com")
+			}},
 	}
 	for _, s := range steps {
 		fmt.Fprintf(d.out, "\n%s\n", s.title)
