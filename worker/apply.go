@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -20,12 +21,19 @@ var ErrApplyFailed = errors.New("some changes failed")
 // worker owns the group as the plan expected.
 var errOwnership = errors.New("ownership changed since the plan was computed; not written")
 
-// Result is what Apply did.
+// Result is what a run did.
 type Result struct {
 	Summary       Summary   `json:"summary"`
 	Failures      []Failure `json:"failures,omitempty"`
 	Blocked       bool      `json:"blocked,omitempty"`
 	BlockedReason string    `json:"blockedReason,omitempty"`
+	// DryRun is set when Options.DryRun kept every write back; Summary
+	// then counts what would have been done.
+	DryRun bool `json:"dryRun,omitempty"`
+	// Plan is the plan the run applied (for ReconcileGroups retried after
+	// a stale view, the second one). Its Unmatched, Conflicts, HeldBack and
+	// Problems answer "why am I not in the group?" on the status page.
+	Plan *Plan `json:"plan,omitempty"`
 }
 
 // Failure is one change that could not be made.
@@ -40,13 +48,18 @@ type Failure struct {
 // Unwrap gives errors.Is access to the cause.
 func (f Failure) Unwrap() error { return f.err }
 
-// applier carries one Apply's state; mu guards st, res and saves.
+// applier carries one Apply's progress; mu guards res and invited. The
+// ownership state lives on the Worker, under its stateMu.
 type applier struct {
 	w       *Worker
+	ld      Lightdash
 	mu      sync.Mutex
-	st      *State
 	res     *Result
 	invited map[string]string // email → new pending user uuid
+	// stale is set when a write failed in a way that says the cached view
+	// of Lightdash was wrong: 404 (group gone), 400 (unknown member), 409
+	// (name taken).
+	stale atomic.Bool
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -54,28 +67,28 @@ type applier struct {
 // Options.Concurrency. A failed group does not stop the others. The state
 // is saved after every successful write, and ownership is re-checked
 // against it before every write, so an interrupted or concurrent run
-// cannot write twice or touch a group it no longer owns.
+// cannot write twice or touch a group it no longer owns. The state is read
+// from the store first.
 func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
-	return w.apply(ctx, p, w.calls(), time.Now())
-}
-
-// calls is the Lightdash client's request count, when it keeps one.
-func (w *Worker) calls() int64 {
-	if rc, ok := w.ld.(requestCounter); ok {
-		return rc.RequestCount()
+	if p == nil {
+		return nil, errors.New("apply: no plan")
 	}
-	return 0
-}
-
-// apply is Apply counting API calls and time from calls0 and start, so
-// that Reconcile's summary includes its reads.
-func (w *Worker) apply(ctx context.Context, p *Plan, calls0 int64, start time.Time) (*Result, error) {
-	st, err := w.store.Load(ctx)
-	if err != nil {
+	w.runMu.Lock()
+	defer w.runMu.Unlock()
+	start, ld := time.Now(), &counted{ld: w.ld}
+	if _, err := w.loadState(ctx, true); err != nil {
 		w.m.result("error", time.Since(start))
-		return nil, fmt.Errorf("load state: %w", err)
+		return nil, err
 	}
-	a := &applier{w: w, st: st, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason}, invited: map[string]string{}}
+	res, _ := w.applyPlan(ctx, ld, p)
+	return w.finish(res, ld, start)
+}
+
+// applyPlan applies p through ld (or, in a dry run, logs it). stale
+// reports a failure that says the cached view was wrong.
+func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
+	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
+		invited: map[string]string{}}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -85,10 +98,14 @@ func (w *Worker) apply(ctx context.Context, p *Plan, calls0 int64, start time.Ti
 			s.HeldBackRemovals += len(h.Members)
 		}
 	}
+	if w.opts.DryRun {
+		w.logDryRun(p, s)
+		return a.res, false
+	}
 
 	for _, inv := range p.Invites {
-		link, err := w.ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteTTL))
-		if err == nil && link.UserUUID == "" {
+		link, err := ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteTTL))
+		if err == nil && (link == nil || link.UserUUID == "") {
 			err = errors.New("invite link has no user uuid")
 		}
 		if err != nil {
@@ -96,28 +113,51 @@ func (w *Worker) apply(ctx context.Context, p *Plan, calls0 int64, start time.Ti
 			continue
 		}
 		a.invited[inv.Email] = link.UserUUID
+		w.view.addUser(lightdash.OrgMember{UserUUID: link.UserUUID, Email: inv.Email, OrganizationUUID: link.OrganizationUUID, IsPending: true})
 		s.Invited++
 	}
 	forEach(ctx, w.opts.Concurrency, p.Deletes, a.delete)
 	forEach(ctx, w.opts.Concurrency, p.Updates, a.update)
 	forEach(ctx, w.opts.Concurrency, p.Creates, a.create)
 	a.bookkeeping(ctx, p)
+	return a.res, a.stale.Load()
+}
 
-	s.APICalls = w.calls() - calls0
+// finish completes the summary, logs it, records the metrics and turns
+// failures into ErrApplyFailed.
+func (w *Worker) finish(res *Result, ld *counted, start time.Time) (*Result, error) {
+	s := &res.Summary
+	s.APICalls = ld.calls()
 	s.Duration = time.Since(start)
-	s.Failed = len(a.res.Failures)
-	w.log.Info("reconciliation applied", s.fields()...)
+	s.Failed = len(res.Failures)
+	msg := "reconciliation applied"
+	if res.DryRun {
+		msg = "dry run: reconciliation computed, nothing written"
+	}
+	if res.Plan != nil && res.Plan.Partial && s.Failed == 0 && !res.Plan.HasChanges() {
+		w.log.Debug(msg, s.fields()...)
+	} else {
+		w.log.Info(msg, s.fields()...)
+	}
 	switch {
 	case s.Failed > 0:
 		w.m.result("failed", s.Duration)
-		return a.res, fmt.Errorf("%w: %d of the run's changes failed (first: %s %q: %s)", ErrApplyFailed,
-			s.Failed, a.res.Failures[0].Op, a.res.Failures[0].Name, a.res.Failures[0].Error)
-	case p.Blocked:
+		return res, fmt.Errorf("%w: %d of the run's changes failed (first: %s %q: %s)", ErrApplyFailed,
+			s.Failed, res.Failures[0].Op, res.Failures[0].Name, res.Failures[0].Error)
+	case res.Blocked:
 		w.m.result("blocked", s.Duration)
 	default:
 		w.m.result("success", s.Duration)
 	}
-	return a.res, nil
+	return res, nil
+}
+
+// staleView reports whether err says the cached view of Lightdash was
+// wrong: the group is gone (404), a member uuid is unknown (400), or the
+// name is taken (409).
+func staleView(err error) bool {
+	return errors.Is(err, lightdash.ErrNotFound) || errors.Is(err, lightdash.ErrInvalidParameter) ||
+		errors.Is(err, lightdash.ErrAlreadyExists)
 }
 
 func forEach[T any](ctx context.Context, n int, items []T, fn func(context.Context, T)) {
@@ -138,26 +178,40 @@ func (a *applier) fail(key, name, op string, err error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.res.Failures = append(a.res.Failures, Failure{Key: key, Name: name, Op: op, Error: err.Error(), err: err})
+	if staleView(err) {
+		a.stale.Store(true)
+		a.w.view.invalidate()
+	}
 	a.w.m.failures.WithLabelValues(op).Inc()
 	a.w.log.Warn("lightdash change failed", zap.String("op", op), zap.String("group", name), zap.String("key", key), zap.Error(err))
 }
 
-// commit changes the state under the lock and saves it.
+// commit changes the worker's state and saves it, under the state lock:
+// concurrent runs each change their own groups' entries and save the
+// whole, so a save always carries every run's updates.
 func (a *applier) commit(ctx context.Context, change func(st *State)) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	change(a.st)
-	if err := a.w.store.Save(ctx, a.st); err != nil {
+	w := a.w
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	if w.state == nil {
+		w.state = NewState()
+	}
+	change(w.state)
+	if err := w.store.Save(ctx, w.state); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
 	return nil
 }
 
-// owns runs check under the lock.
+// owns runs check on the worker's state under the state lock.
 func (a *applier) owns(check func(st *State) bool) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return check(a.st)
+	w := a.w
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	if w.state == nil {
+		w.state = NewState()
+	}
+	return check(w.state)
 }
 
 func (a *applier) delete(ctx context.Context, d DeleteGroup) {
@@ -165,11 +219,12 @@ func (a *applier) delete(ctx context.Context, d DeleteGroup) {
 		a.fail(d.Key, d.Name, "delete", errOwnership)
 		return
 	}
-	err := a.w.ld.DeleteGroup(ctx, d.UUID)
+	err := a.ld.DeleteGroup(ctx, d.UUID)
 	if err != nil && !errors.Is(err, lightdash.ErrNotFound) {
 		a.fail(d.Key, d.Name, "delete", err)
 		return
 	}
+	a.w.view.dropGroup(d.UUID)
 	if err := a.commit(ctx, func(st *State) { delete(st.Groups, d.Key) }); err != nil {
 		a.fail(d.Key, d.Name, "delete", err)
 		return
@@ -220,12 +275,16 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 			added = applyDiff(u.Added, inv, nil)
 		}
 		if upd.Name != nil || upd.Members != nil {
-			g, err := a.w.ld.UpdateGroup(ctx, u.UUID, upd)
+			g, err := a.ld.UpdateGroup(ctx, u.UUID, upd)
+			if err == nil && g == nil {
+				err = errors.New("empty answer")
+			}
 			if err != nil {
 				a.fail(u.Key, u.Name, "update", err)
 				return
 			}
 			name = g.Name
+			a.w.view.putGroup(*g)
 		}
 	}
 	err := a.commit(ctx, func(st *State) {
@@ -265,12 +324,17 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		return
 	}
 	members := applyDiff(c.Members, a.inviteeUUIDs(c.Invitees), nil)
-	g, err := a.w.ld.CreateGroup(ctx, c.Name, members)
+	g, err := a.ld.CreateGroup(ctx, c.Name, members)
+	if err == nil && g == nil {
+		err = errors.New("empty answer")
+	}
 	var got lightdash.GroupWithMembers
 	switch {
 	case err == nil:
 		got = g.GroupWithMembers
 		if len(g.DroppedMembers) > 0 {
+			// The cached users named someone Lightdash no longer has.
+			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
 		}
 	case errors.Is(err, lightdash.ErrAlreadyExists):
@@ -295,6 +359,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
+	a.w.view.putGroup(got)
 	if err := a.commit(ctx, func(st *State) {
 		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: sorted(got.MemberUUIDs)}
 	}); err != nil {
@@ -306,7 +371,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 
 // adoptCreated finds the group a 409 says exists and gives it the wanted members.
 func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string) (*lightdash.GroupWithMembers, error) {
-	groups, err := a.w.ld.ListGroups(ctx)
+	groups, err := a.ld.ListGroups(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +386,7 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		if equalSets(g.MemberUUIDs, members) {
 			return g, nil
 		}
-		return a.w.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &members})
+		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &members})
 	}
 	return nil, errors.New("no group with this name is listed")
 }

@@ -44,3 +44,16 @@ func (s Summary) fields() []zap.Field {
 		zap.Int64("apiCalls", s.APICalls), zap.Duration("duration", s.Duration),
 	}
 }
+
+// addDone adds o's counts of changes made (not its counts of what the
+// plan reported: those come from the later plan).
+func (s *Summary) addDone(o Summary) {
+	s.Created += o.Created
+	s.Renamed += o.Renamed
+	s.Updated += o.Updated
+	s.Deleted += o.Deleted
+	s.Adopted += o.Adopted
+	s.MembersAdded += o.MembersAdded
+	s.MembersRemoved += o.MembersRemoved
+	s.Invited += o.Invited
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -24,10 +25,6 @@ type Lightdash interface {
 	CreateInviteLink(ctx context.Context, email string, expiresAt time.Time) (*lightdash.InviteLink, error)
 }
 
-// requestCounter is implemented by *lightdash.Client; the summary uses it
-// to report API calls.
-type requestCounter interface{ RequestCount() int64 }
-
 // Preflight errors: planning against a Lightdash whose groups feature is
 // off, or with a non-admin token, would read "no groups" and act on it
 // (duplicates, or deleting everything).
@@ -40,16 +37,31 @@ var (
 type Options struct {
 	Mapping Mapping
 	PlanOptions
-	// Concurrency bounds the Lightdash writes in flight (0 means 4).
+	// Concurrency bounds the Lightdash writes in flight within one run (0
+	// means 4).
 	Concurrency int
 	// InviteTTL is how long invite links stay valid (0 means 7 days).
 	InviteTTL time.Duration
+	// DryRun computes and logs every plan but writes nothing: no Lightdash
+	// write, no state save. Results say DryRun and count what would have
+	// been done.
+	DryRun bool
+	// CacheMaxAge bounds how old the cached view of Lightdash that change
+	// events plan against may be (0 means 10 minutes); an older view is
+	// read again before use. Every full reconciliation reloads it.
+	CacheMaxAge time.Duration
+	// UserRefreshInterval is the least time between two reads of the
+	// Lightdash users caused by directory users the view does not know (0
+	// means 30 seconds).
+	UserRefreshInterval time.Duration
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
 }
 
-// Worker plans and applies the sync. Its methods may be called from one
-// goroutine at a time (the daemon's loop); Apply itself writes concurrently.
+// Worker plans and applies the sync. Reconcile, Plan, Apply and ApplySaved
+// run one at a time and exclusively; ReconcileGroups may be called from
+// many goroutines at once (the daemon's event workers), never concurrently
+// with those. Within a run, Apply writes concurrently.
 type Worker struct {
 	sources []Source
 	ld      Lightdash
@@ -58,6 +70,19 @@ type Worker struct {
 	mapper  *Mapper
 	log     *zap.Logger
 	m       *metrics
+
+	// runMu is held exclusively by full runs and shared by ReconcileGroups.
+	runMu sync.RWMutex
+	// locks serialise ReconcileGroups calls that touch one Lightdash group.
+	locks keyLocks
+	// view is the cached Lightdash; refreshMu serialises its reloads.
+	view      view
+	refreshMu sync.Mutex
+	// state is the ownership state, the truth between full runs; stateMu
+	// guards it and its saves, so concurrent runs never save over each
+	// other's updates.
+	stateMu sync.Mutex
+	state   *State
 }
 
 // New checks opts and builds a Worker.
@@ -81,6 +106,9 @@ func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *za
 	if err := opts.PlanOptions.Validate(); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
+	if opts.CacheMaxAge < 0 || opts.UserRefreshInterval < 0 || opts.InviteTTL < 0 {
+		return nil, errors.New("worker: negative cache max age, user refresh interval or invite TTL")
+	}
 	mp, err := NewMapper(opts.Mapping)
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
@@ -89,8 +117,14 @@ func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *za
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
-	if opts.InviteTTL <= 0 {
+	if opts.InviteTTL == 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
+	}
+	if opts.CacheMaxAge == 0 {
+		opts.CacheMaxAge = 10 * time.Minute
+	}
+	if opts.UserRefreshInterval == 0 {
+		opts.UserRefreshInterval = 30 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -114,14 +148,18 @@ type inputs struct {
 
 // Preflight checks that the groups feature is on and the token is an admin.
 func (w *Worker) Preflight(ctx context.Context) error {
-	on, err := w.ld.GroupsEnabled(ctx)
+	return preflightWith(ctx, w.ld)
+}
+
+func preflightWith(ctx context.Context, ld Lightdash) error {
+	on, err := ld.GroupsEnabled(ctx)
 	if err != nil {
 		return fmt.Errorf("preflight: read groups feature flag: %w", err)
 	}
 	if !on {
 		return fmt.Errorf("preflight: %w", ErrGroupsDisabled)
 	}
-	me, err := w.ld.WhoAmI(ctx)
+	me, err := ld.WhoAmI(ctx)
 	if err != nil {
 		return fmt.Errorf("preflight: read token user: %w", err)
 	}
@@ -134,45 +172,85 @@ func (w *Worker) Preflight(ctx context.Context) error {
 	return nil
 }
 
-func (w *Worker) read(ctx context.Context, snaps []*Snapshot) (*inputs, error) {
-	if err := w.Preflight(ctx); err != nil {
+// readSources takes a snapshot of every source.
+func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
+	var snaps []*Snapshot
+	for _, s := range w.sources {
+		snap, err := s.Snapshot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read source %s: %w", s.Name(), err)
+		}
+		if snap == nil {
+			return nil, fmt.Errorf("read source %s: no snapshot and no error", s.Name())
+		}
+		if snap.Source == "" {
+			snap.Source = s.Name()
+		}
+		snaps = append(snaps, snap)
+	}
+	return snaps, nil
+}
+
+// read is a full read: preflight, every source, Lightdash (reloading the
+// cached view) and the state as stored.
+func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
+	if err := preflightWith(ctx, ld); err != nil {
+		w.view.invalidate()
 		return nil, err
 	}
-	in := &inputs{snaps: snaps}
-	if in.snaps == nil {
-		for _, s := range w.sources {
-			snap, err := s.Snapshot(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("read source %s: %w", s.Name(), err)
-			}
-			if snap == nil {
-				return nil, fmt.Errorf("read source %s: no snapshot and no error", s.Name())
-			}
-			if snap.Source == "" {
-				snap.Source = s.Name()
-			}
-			in.snaps = append(in.snaps, snap)
-		}
-	}
+	in := &inputs{}
 	var err error
-	if in.cur.Users, err = w.ld.ListUsers(ctx); err != nil {
-		return nil, fmt.Errorf("list lightdash users: %w", err)
+	if in.snaps, err = w.readSources(ctx); err != nil {
+		return nil, err
 	}
-	if in.cur.Groups, err = w.ld.ListGroups(ctx); err != nil {
-		return nil, fmt.Errorf("list lightdash groups: %w", err)
+	if in.cur, err = w.readLightdash(ctx, ld, false); err != nil {
+		return nil, err
 	}
-	if in.state, err = w.store.Load(ctx); err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
+	if in.state, err = w.loadState(ctx, true); err != nil {
+		return nil, err
 	}
 	return in, nil
 }
 
-func (w *Worker) compute(in *inputs, partial bool) *Plan {
-	d := w.mapper.Map(in.snaps...)
+// loadState returns a copy of the ownership state to plan with, reading
+// the store when fresh is set or nothing was read yet.
+func (w *Worker) loadState(ctx context.Context, fresh bool) (*State, error) {
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	if fresh || w.state == nil {
+		st, err := w.store.Load(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("load state: %w", err)
+		}
+		if st == nil {
+			st = NewState()
+		}
+		if st.Groups == nil {
+			st.Groups = map[string]*OwnedGroup{}
+		}
+		w.state = st
+	}
+	return w.state.Clone(), nil
+}
+
+// compute maps the snapshots (unless d is given) and plans.
+func (w *Worker) compute(in *inputs, d *Desired) *Plan {
+	partial := d != nil
+	if d == nil {
+		d = w.mapper.Map(in.snaps...)
+	}
 	d.Partial = partial
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, w.opts.Now())
-	p.Fingerprints = Fingerprints{Directory: fingerprintSnapshots(in.snaps), Lightdash: fingerprintLightdash(in.cur)}
-	w.m.observePlan(p)
+	lvl := zap.InfoLevel
+	if partial {
+		// Event plans cover a few groups: the gauges describe full runs.
+		if !p.HasChanges() && len(p.Conflicts) == 0 && len(p.Problems) == 0 {
+			lvl = zap.DebugLevel
+		}
+	} else {
+		p.Fingerprints = Fingerprints{Directory: fingerprintSnapshots(in.snaps), Lightdash: fingerprintLightdash(in.cur)}
+		w.m.observePlan(p)
+	}
 	for _, pr := range p.Problems {
 		w.log.Warn("mapping problem", zap.String("key", pr.Key), zap.String("group", pr.Name), zap.String("reason", pr.Reason), zap.Bool("blocking", pr.Blocking))
 	}
@@ -182,70 +260,37 @@ func (w *Worker) compute(in *inputs, partial bool) *Plan {
 	if p.Blocked {
 		w.log.Warn("deletions held back", zap.String("reason", p.BlockedReason))
 	}
-	w.log.Info("plan computed", zap.Bool("partial", partial), zap.Int("creates", len(p.Creates)), zap.Int("updates", len(p.Updates)),
+	w.log.Log(lvl, "plan computed", zap.Bool("partial", partial), zap.Bool("dryRun", w.opts.DryRun), zap.Int("creates", len(p.Creates)), zap.Int("updates", len(p.Updates)),
 		zap.Int("deletes", len(p.Deletes)), zap.Int("conflicts", len(p.Conflicts)), zap.Int("unmatched", len(p.Unmatched)),
 		zap.Int("heldBack", len(p.HeldBack)), zap.Int("problems", len(p.Problems)))
 	return p
 }
 
 // Plan reads the directory and Lightdash and computes the plan. It writes
-// nothing, not even the state.
+// nothing, not even the state; it reloads the cached view of Lightdash.
 func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
-	in, err := w.read(ctx, nil)
+	w.runMu.Lock()
+	defer w.runMu.Unlock()
+	in, err := w.read(ctx, w.ld)
 	if err != nil {
 		return nil, err
 	}
-	return w.compute(in, false), nil
+	return w.compute(in, nil), nil
 }
 
-// Reconcile plans and applies in one go.
+// Reconcile reads everything afresh (reloading the cached view), plans and
+// applies in one go.
 func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
-	start, calls0 := time.Now(), w.calls()
-	p, err := w.Plan(ctx)
+	w.runMu.Lock()
+	defer w.runMu.Unlock()
+	start, ld := time.Now(), &counted{ld: w.ld}
+	in, err := w.read(ctx, ld)
 	if err != nil {
 		w.m.result("error", time.Since(start))
 		return nil, err
 	}
-	return w.apply(ctx, p, calls0, start)
-}
-
-// ReconcileGroups reconciles only the named directory groups of one
-// source, for change events. It reads them with GroupReader when the
-// source has it, and never deletes a group: an event alone is not proof
-// that a group is gone.
-func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []string) (*Result, error) {
-	start, calls0 := time.Now(), w.calls()
-	var src Source
-	for _, s := range w.sources {
-		if s.Name() == source {
-			src = s
-		}
-	}
-	if src == nil {
-		return nil, fmt.Errorf("reconcile groups: unknown source %q", source)
-	}
-	var snap *Snapshot
-	var err error
-	if gr, ok := src.(GroupReader); ok {
-		snap, err = gr.ReadGroups(ctx, groupIDs)
-	} else {
-		snap, err = src.Snapshot(ctx)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read source %s: %w", source, err)
-	}
-	if snap == nil {
-		return nil, fmt.Errorf("read source %s: no snapshot and no error", source)
-	}
-	if snap.Source == "" {
-		snap.Source = source
-	}
-	in, err := w.read(ctx, []*Snapshot{snap})
-	if err != nil {
-		w.m.result("error", time.Since(start))
-		return nil, err
-	}
-	return w.apply(ctx, w.compute(in, true), calls0, start)
+	res, _ := w.applyPlan(ctx, ld, w.compute(in, nil))
+	return w.finish(res, ld, start)
 }
 
 // ErrPlanStale is returned by ApplySaved when the world moved on since the
@@ -265,8 +310,10 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 	if p.Partial {
 		return nil, errors.New("apply saved plan: partial plans cannot be saved")
 	}
-	start, calls0 := time.Now(), w.calls()
-	in, err := w.read(ctx, nil)
+	w.runMu.Lock()
+	defer w.runMu.Unlock()
+	start, ld := time.Now(), &counted{ld: w.ld}
+	in, err := w.read(ctx, ld)
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +328,8 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s since the plan was computed at %s; compute a new plan",
 			ErrPlanStale, joinAnd(why), p.ComputedAt.Format(time.RFC3339))
 	}
-	return w.apply(ctx, p, calls0, start)
+	res, _ := w.applyPlan(ctx, ld, p)
+	return w.finish(res, ld, start)
 }
 
 func joinAnd(l []string) string {
