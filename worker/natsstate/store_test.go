@@ -17,9 +17,13 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
+func natsConnect(url string) (*nats.Conn, error) {
+	return nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+}
+
 func connect(t *testing.T, s *server.Server) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
+	nc, err := natsConnect(s.ClientURL())
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

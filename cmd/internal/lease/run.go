@@ -205,6 +205,7 @@ renew:
 	cancel(ErrLost)
 	e.mu.Lock()
 	e.leaderCtx = nil
+	e.holder = "" // unknown until the next campaign reads the lease
 	e.mu.Unlock()
 	e.m.lost.WithLabelValues(e.cfg.Key, reason).Inc()
 	<-done
