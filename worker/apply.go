@@ -56,6 +56,7 @@ type applier struct {
 	mu      sync.Mutex
 	res     *Result
 	invited map[string]string // email → new pending user uuid
+	partial bool              // the plan came from ReconcileGroups
 	// stale is set when a write failed in a way that says the cached view
 	// of Lightdash was wrong: 404 (group gone), 400 (unknown member), 409
 	// (name taken).
@@ -88,7 +89,7 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // reports a failure that says the cached view was wrong.
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
-		invited: map[string]string{}}
+		invited: map[string]string{}, partial: p.Partial}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -313,7 +314,10 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 }
 
 func (a *applier) create(ctx context.Context, c CreateGroup) {
-	if !a.owns(func(st *State) bool { o := st.Groups[c.Key]; return o == nil || o.Creating() }) {
+	if !a.owns(func(st *State) bool {
+		o := st.Groups[c.Key]
+		return o == nil || o.Creating() || (c.Replaces != "" && o.UUID == c.Replaces)
+	}) {
 		a.fail(c.Key, c.Name, "create", errOwnership)
 		return
 	}
@@ -337,9 +341,12 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
 		}
-	case errors.Is(err, lightdash.ErrAlreadyExists):
+	case errors.Is(err, lightdash.ErrAlreadyExists) && !a.partial:
 		// A retried POST whose first attempt succeeded answers 409: the
-		// group is the one this run was creating.
+		// group is the one this run was creating. (A full run has just
+		// read the groups; an event's plan used the cached view, in which
+		// a 409 more likely means someone made the group since: the intent
+		// is dropped below and the replan reports the conflict.)
 		adopted, aerr := a.adoptCreated(ctx, c, members)
 		if aerr != nil {
 			a.fail(c.Key, c.Name, "create", fmt.Errorf("%w; adopting the existing group: %w", err, aerr))

@@ -50,7 +50,10 @@ type CreateGroup struct {
 	From    []GroupRef `json:"from,omitempty"`
 	// Invitees are emails invited in this run whose new uuids join the group.
 	Invitees []string `json:"invitees,omitempty"`
-	Reason   string   `json:"reason"`
+	// Replaces is the uuid of the owned group this create replaces, when
+	// that group was deleted outside lightdash-sync.
+	Replaces string `json:"replaces,omitempty"`
+	Reason   string `json:"reason"`
 }
 
 // UpdateGroup changes one Lightdash group with one PATCH: NewName when

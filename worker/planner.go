@@ -134,13 +134,14 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		t := byName[dg.Name]
 		switch {
 		case t == nil:
-			reason := "new directory group"
+			reason, replaces := "new directory group", ""
 			if owned != nil && owned.Creating() {
 				reason = "an earlier create was not confirmed and no group has this name; creating"
 			} else if owned != nil {
 				reason = fmt.Sprintf("owned group %s no longer exists in Lightdash; recreating", owned.UUID)
+				replaces = owned.UUID
 			}
-			c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Reason: reason}
+			c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Replaces: replaces, Reason: reason}
 			cands = append(cands, c)
 		case ownerOf[t.UUID] != "":
 			k2 := ownerOf[t.UUID]

@@ -331,3 +331,21 @@ func TestPreflightRefusesBeforeWriting(t *testing.T) {
 		}
 	})
 }
+
+func TestReconcileRecreatesOwnedGroupDeletedOutside(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	e.reconcile(w)
+	old := e.groupUUID("ad-Sales")
+	if err := e.client(e.ld.AdminToken(), 0).DeleteGroup(context.Background(), old); err != nil {
+		t.Fatal(err)
+	}
+	res := e.reconcile(w)
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+	if res.Summary.Created != 1 || len(res.Failures) != 0 {
+		t.Errorf("result %+v, want ad-Sales recreated", res)
+	}
+	if got := e.state().Groups["group:corp/g-sales"]; got == nil || got.UUID == old || got.UUID != e.groupUUID("ad-Sales") {
+		t.Errorf("state %+v, want the new ad-Sales owned", got)
+	}
+}
