@@ -338,3 +338,13 @@ func chunkSets(t *testing.T, kv jetstream.KeyValue) map[string]int {
 	}
 	return sets
 }
+
+func TestSaveNilIsEmptyState(t *testing.T) {
+	js := connect(t, natstest.RunServer(t))
+	st := newStore(t, js)
+	mustLoad(t, st)
+	mustSave(t, st, nil)
+	if got := mustLoad(t, newStore(t, js)); !reflect.DeepEqual(got, worker.NewState()) {
+		t.Errorf("Load after saving nil = %+v, want empty", got)
+	}
+}

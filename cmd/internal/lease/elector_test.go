@@ -233,3 +233,17 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("defaults = %+v", cfg)
 	}
 }
+
+// TestUnitsAreIndependent: each Lightdash target has its own lease, so two
+// replicas can lead one unit each, and one replica can lead several.
+func TestUnitsAreIndependent(t *testing.T) {
+	s := newServer(t)
+	var ts1, ts2 terms
+	one := start(t, s, Config{Key: "one", TTL: time.Second, RenewEvery: 200 * time.Millisecond}, "a", &ts1)
+	waitLeader(t, 5*time.Second, one)
+	two := start(t, s, Config{Key: "two", TTL: time.Second, RenewEvery: 200 * time.Millisecond}, "b", &ts2)
+	waitLeader(t, 5*time.Second, two)
+	if !one.IsLeader() {
+		t.Error("unit one lost its leader when unit two elected one")
+	}
+}
