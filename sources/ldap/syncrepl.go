@@ -217,8 +217,15 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	if err == nil {
 		return errors.New("syncrepl search ended by the server")
 	}
+	return syncError(w.cookie != nil, err)
+}
+
+// syncError sorts the error that ended a syncrepl search: a server that
+// refuses our cookie (e-syncRefreshRequired, or a protocol error on an
+// unparsable one) gets errCookieRejected, so the cookie is dropped.
+func syncError(hadCookie bool, err error) error {
 	var le *goldap.Error
-	if w.cookie != nil && errors.As(err, &le) && le.ResultCode != goldap.ErrorNetwork &&
+	if hadCookie && errors.As(err, &le) &&
 		(le.ResultCode == goldap.LDAPResultSyncRefreshRequired || le.ResultCode == goldap.LDAPResultProtocolError ||
 			le.ResultCode == goldap.LDAPResultUnwillingToPerform || le.ResultCode == goldap.LDAPResultOther) {
 		return fmt.Errorf("%w: %v", errCookieRejected, err)

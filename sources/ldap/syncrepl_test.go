@@ -2,9 +2,12 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 	"github.com/lightdash-sync/lightdash-sync/worker"
@@ -189,16 +192,22 @@ func TestSyncreplSurvivesServerRestart(t *testing.T) {
 
 func TestSyncreplBadCookies(t *testing.T) {
 	cases := []struct {
-		name   string
-		cookie func(valid []byte) []byte
+		name      string
+		cookie    func(valid []byte) []byte
+		noPresent bool
 	}{
-		{"garbage", func([]byte) []byte { return []byte("\x00\xffnot a cookie at all") }},
-		{"unknown rid and csn", func([]byte) []byte { return []byte("rid=999,csn=19700101000000.000000Z#000000#000#000000") }},
-		{"stale beyond session log", func(valid []byte) []byte { return valid }},
+		{"garbage", func([]byte) []byte { return []byte("\x00\xffnot a cookie at all") }, false},
+		{"unknown rid and csn", func([]byte) []byte { return []byte("rid=999,csn=19700101000000.000000Z#000000#000#000000") }, false},
+		{"stale beyond session log", func(valid []byte) []byte { return valid }, false},
+		{"stale, syncprov-nopresent", func(valid []byte) []byte { return valid }, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			srv := startDirectory(t, ldaptest.WithSessionLog(2))
+			opts := []ldaptest.Option{ldaptest.WithSessionLog(2)}
+			if c.noPresent {
+				opts = append(opts, ldaptest.WithNoPresent())
+			}
+			srv := startDirectory(t, opts...)
 			cookies := NewMemoryCookieStore()
 			cfg := syncConfig(srv)
 			first := newSource(t, cfg)
@@ -212,7 +221,10 @@ func TestSyncreplBadCookies(t *testing.T) {
 			for i, m := range []string{"alice", "bob", "carol", "dave", "alice"} {
 				srv.Replace("uid="+m+","+people, map[string][]string{"description": {string(rune('a' + i))}})
 			}
-			srv.Delete("cn=platform," + groups)
+			// More deletions than the session log holds.
+			for _, cn := range []string{"platform", "cycle-a", "cycle-b"} {
+				srv.Delete("cn=" + cn + "," + groups)
+			}
 			if err := cookies.SaveCookie(context.Background(), first.cfg.CookieKey, c.cookie(valid)); err != nil {
 				t.Fatal(err)
 			}
@@ -227,5 +239,25 @@ func TestSyncreplBadCookies(t *testing.T) {
 			srv.Replace("cn=sales,"+groups, map[string][]string{"uniqueMember": {"uid=bob," + people}})
 			w2.waitChange(t, "live change after recovering", "", sales)
 		})
+	}
+}
+
+func TestSyncErrorClassification(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		hadCookie bool
+		err       error
+		rejected  bool
+	}{
+		{"refresh required", true, goldap.NewError(goldap.LDAPResultSyncRefreshRequired, errors.New("refresh")), true},
+		{"cookie unparsable", true, goldap.NewError(goldap.LDAPResultProtocolError, errors.New("bad cookie")), true},
+		{"no cookie to drop", false, goldap.NewError(goldap.LDAPResultSyncRefreshRequired, errors.New("refresh")), false},
+		{"network", true, goldap.NewError(goldap.ErrorNetwork, errors.New("reset")), false},
+		{"other error", true, errors.New("boom"), false},
+	} {
+		got := errors.Is(syncError(c.hadCookie, c.err), errCookieRejected)
+		if got != c.rejected {
+			t.Errorf("%s: got rejected %v, want %v", c.name, got, c.rejected)
+		}
 	}
 }

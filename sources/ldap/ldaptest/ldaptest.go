@@ -50,6 +50,10 @@ func WithSizeLimit(n int) Option { return func(c *Config) { c.SizeLimit = n } }
 // WithSessionLog sets the syncprov session log size.
 func WithSessionLog(n int) Option { return func(c *Config) { c.SessionLog = n } }
 
+// WithNoPresent sets syncprov-nopresent. (slapd 2.5 then still answers a
+// stale cookie with a full refresh rather than e-syncRefreshRequired.)
+func WithNoPresent() Option { return func(c *Config) { c.NoPresent = true } }
+
 // WithTLS generates a test CA and server certificate and turns on StartTLS
 // and an ldaps:// listener. The CA file is Server.TLS().CAFile.
 func WithTLS() Option { return func(c *Config) { c.LDAPS = true; c.TLS = &TLSFiles{} } }

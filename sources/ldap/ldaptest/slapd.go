@@ -56,6 +56,9 @@ type Config struct {
 	SizeLimit int
 	// SessionLog is the syncprov session log size; 100 when zero.
 	SessionLog int
+	// NoPresent sets syncprov-nopresent (no present phase for consumers
+	// whose cookie the session log cannot serve).
+	NoPresent bool
 	// Seed is LDIF loaded with slapadd before the first start. BaseLDIF is
 	// always loaded first.
 	Seed []byte
@@ -343,6 +346,9 @@ access to * by * read
 overlay syncprov
 syncprov-checkpoint 1 1
 syncprov-sessionlog {{.SessionLog}}
+{{- if .NoPresent}}
+syncprov-nopresent TRUE
+{{- end}}
 `))
 
 func (p *Process) writeConfig() error {
