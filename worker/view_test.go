@@ -1,0 +1,130 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+func grp(uuid string, members ...string) lightdash.GroupWithMembers {
+	return lightdash.GroupWithMembers{Group: lightdash.Group{UUID: uuid, Name: "n-" + uuid}, MemberUUIDs: members}
+}
+
+// A reload that started before a write must not put back what the write
+// replaced or deleted.
+func TestViewReloadKeepsWritesMadeDuringIt(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var v view
+	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("a", "u1"), grp("b", "u1"), grp("c")}}, v.begin(), now)
+
+	start := v.begin()
+	v.putGroup(grp("a", "u1", "u2")) // written while the reload was reading
+	v.dropGroup("b")
+	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("a", "u1"), grp("b", "u1"), grp("c", "u3")}}, start, now)
+
+	got := map[string][]string{}
+	for _, g := range v.current().Groups {
+		got[g.UUID] = g.MemberUUIDs
+	}
+	if len(got) != 2 || len(got["a"]) != 2 || got["c"][0] != "u3" {
+		t.Errorf("view %v, want a with its written members, b still deleted, c from the reload", got)
+	}
+
+	// A reload that started after the writes takes what it read.
+	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("a", "u1"), grp("b")}}, v.begin(), now)
+	if cur := v.current(); len(cur.Groups) != 2 || len(cur.Groups[0].MemberUUIDs) != 1 {
+		t.Errorf("view %+v, want the later reload as read", cur.Groups)
+	}
+}
+
+func TestViewFreshness(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var v view
+	if v.fresh(now, time.Minute) {
+		t.Error("an empty view is fresh")
+	}
+	v.set(Current{}, v.begin(), now)
+	tests := []struct {
+		name string
+		at   time.Time
+		want bool
+	}{
+		{"just loaded", now, true},
+		{"before max age", now.Add(59 * time.Second), true},
+		{"at max age", now.Add(time.Minute), false},
+	}
+	for _, tt := range tests {
+		if got := v.fresh(tt.at, time.Minute); got != tt.want {
+			t.Errorf("%s: fresh %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	v.invalidate()
+	if v.fresh(now, time.Minute) {
+		t.Error("fresh after invalidate")
+	}
+}
+
+func TestKeyLocksExcludeAndCancel(t *testing.T) {
+	var l keyLocks
+	unlock, err := l.lock(context.Background(), []string{"b", "a", "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second caller wanting "a" waits; with its context ended it gives up
+	// and leaves nothing held.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := l.lock(ctx, []string{"c", "a"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("lock of a held key with an ended context: %v, want context.Canceled", err)
+	}
+	other, err := l.lock(context.Background(), []string{"c"})
+	if err != nil {
+		t.Fatalf("c was left held by the cancelled caller: %v", err)
+	}
+	other()
+	got := make(chan struct{})
+	go func() {
+		u, err := l.lock(context.Background(), []string{"a"})
+		if err == nil {
+			u()
+		}
+		close(got)
+	}()
+	select {
+	case <-got:
+		t.Fatal("a taken while held")
+	case <-time.After(10 * time.Millisecond):
+	}
+	unlock()
+	<-got
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.held) != 0 {
+		t.Errorf("%d lock entries left after every unlock, want 0", len(l.held))
+	}
+}
+
+func TestUnknownMembers(t *testing.T) {
+	users := []lightdash.OrgMember{{Email: "Ann@example.com"}, {Email: "bob@example.com"}}
+	tests := []struct {
+		name   string
+		member DirUser
+		want   string
+	}{
+		{"known, other case", DirUser{Email: "ann@EXAMPLE.com"}, ""},
+		{"known by alternative", DirUser{Email: "b@corp.local", AltEmails: []string{"bob@example.com"}}, ""},
+		{"unknown", DirUser{Email: "zed@example.com"}, "zed@example.com"},
+		{"no email: nothing to look up", DirUser{}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Desired{Groups: []DesiredGroup{{Members: []Member{{DirUser: tt.member}}}}}
+			if got := unknownMembers(d, users); got != tt.want {
+				t.Errorf("unknownMembers %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
