@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -102,18 +103,88 @@ const (
 	refreshEmitAll                    // tracker was read after the cookie: report every entry sent
 )
 
+// refresh is the state of one refresh phase. Its changes are merged into
+// one (a resumed refresh can send the whole directory) and sent when the
+// phase ends; the cookie is saved only after that, so a crash in between
+// replays the refresh instead of losing it.
+type refresh struct {
+	active bool
+	mode   refreshMode
+	full   bool            // no cookie: every existing entry is sent
+	seen   map[string]bool // ids sent or named present
+	held   *worker.Change
+	cookie []byte
+}
+
+func mergeChange(into *worker.Change, ch *worker.Change) *worker.Change {
+	if into == nil {
+		return &worker.Change{GroupIDs: slices.Clone(ch.GroupIDs), UserIDs: slices.Clone(ch.UserIDs), Reason: "syncrepl refresh"}
+	}
+	into.GroupIDs = union(into.GroupIDs, ch.GroupIDs)
+	into.UserIDs = union(into.UserIDs, ch.UserIDs)
+	return into
+}
+
+func union(a, b []string) []string {
+	set := map[string]bool{}
+	for _, x := range a {
+		set[x] = true
+	}
+	for _, x := range b {
+		set[x] = true
+	}
+	return sortedKeys(set)
+}
+
+// report sends a change, or holds it while a refresh is running.
+func (w *syncWatcher) report(ctx context.Context, r *refresh, ch *worker.Change) bool {
+	if ch == nil {
+		return true
+	}
+	if r.active {
+		r.held = mergeChange(r.held, ch)
+		return true
+	}
+	return w.emit(ctx, ch)
+}
+
+// cookieSeen saves a cookie, or holds it while a refresh is running.
+func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte) {
+	if len(cookie) == 0 {
+		return
+	}
+	if r.active {
+		r.cookie = append([]byte(nil), cookie...)
+		return
+	}
+	w.saveCookie(ctx, cookie)
+}
+
+// endRefresh sends the held change, then saves the newest cookie.
+func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) bool {
+	r.active = false
+	if r.held != nil && !w.emit(ctx, r.held) {
+		return false
+	}
+	r.held = nil
+	w.saveCookie(ctx, r.cookie)
+	bo.reset()
+	w.s.hookRefreshDone()
+	return true
+}
+
 func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	s := w.s
-	mode := refreshDiff
+	r := &refresh{active: true, mode: refreshDiff, full: w.cookie == nil, seen: map[string]bool{}}
 	if w.tr.empty() {
-		mode = refreshSilent
+		r.mode = refreshSilent
 		if w.cookie != nil {
 			// Resuming after a daemon restart: learn who is in which group
 			// first, so changes sent in the refresh can be named.
 			if err := w.load(ctx); err != nil {
 				return err
 			}
-			mode = refreshEmitAll
+			r.mode = refreshEmitAll
 		}
 	}
 	c, err := s.dial(ctx, false) // no read timeout on a persistent search
@@ -124,94 +195,27 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	s.metrics.connected.WithLabelValues(s.cfg.Name).Set(1)
 	defer s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
 
-	fullRefresh := w.cookie == nil
 	attrs := append(s.dec.attributes(), "entryUUID")
 	req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 		s.watchFilter(), attrs, nil)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	resp := c.Syncrepl(sctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, w.cookie, false)
-	refreshing := true
-	seen := map[string]bool{}
 	for resp.Next() {
 		for _, ctl := range resp.Controls() {
-			switch ctl := ctl.(type) {
-			case *goldap.ControlSyncState:
-				id := strings.ToLower(ctl.EntryUUID.String())
-				var ch *worker.Change
-				switch ctl.State {
-				case goldap.SyncStatePresent:
-					seen[id] = true
-				case goldap.SyncStateAdd, goldap.SyncStateModify:
-					rec, err := w.record(resp.Entry())
-					if err != nil {
-						s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
-						break
-					}
-					if rec == nil {
-						break // out of scope
-					}
-					seen[rec.id] = true
-					switch {
-					case refreshing && mode == refreshSilent:
-						w.tr.apply(rec, false, "")
-					default:
-						ch = w.tr.apply(rec, refreshing && mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
-					}
-				case goldap.SyncStateDelete:
-					ch = w.tr.remove(id, "syncrepl delete")
-				}
-				if !w.emit(ctx, ch) {
-					return nil
-				}
-				w.saveCookie(ctx, ctl.Cookie)
-			case *goldap.ControlSyncInfo:
-				var cookie []byte
-				switch ctl.Value {
-				case goldap.SyncInfoNewcookie:
-					cookie = ctl.NewCookie.Cookie
-				case goldap.SyncInfoRefreshDelete:
-					cookie = ctl.RefreshDelete.Cookie
-					if ctl.RefreshDelete.RefreshDone {
-						if fullRefresh && mode != refreshSilent && !w.pruneUnseen(ctx, seen) {
-							return nil
-						}
-						refreshing = false
-						bo.reset()
-						w.s.hookRefreshDone()
-					}
-				case goldap.SyncInfoRefreshPresent:
-					cookie = ctl.RefreshPresent.Cookie
-					// The present phase named every entry that still exists.
-					if !w.pruneUnseen(ctx, seen) {
-						return nil
-					}
-					if ctl.RefreshPresent.RefreshDone {
-						refreshing = false
-						bo.reset()
-						w.s.hookRefreshDone()
-					}
-				case goldap.SyncInfoSyncIdSet:
-					cookie = ctl.SyncIdSet.Cookie
-					for _, u := range ctl.SyncIdSet.SyncUUIDs {
-						id := strings.ToLower(u.String())
-						if !ctl.SyncIdSet.RefreshDeletes {
-							seen[id] = true
-							continue
-						}
-						if !w.emit(ctx, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {
-							return nil
-						}
-					}
-				}
-				w.saveCookie(ctx, cookie)
-			case *goldap.ControlSyncDone:
-				w.saveCookie(ctx, ctl.Cookie)
+			if !w.handle(ctx, r, bo, resp.Entry(), ctl) {
+				return nil
 			}
 		}
 	}
 	err = resp.Err()
 	if ctx.Err() != nil {
+		return nil
+	}
+	// The tracker already holds what the broken refresh sent, so the next
+	// one will not see it as a difference: report it now. The cookie was
+	// not saved, so a restart replays the refresh.
+	if r.held != nil && !w.emit(ctx, r.held) {
 		return nil
 	}
 	if err == nil {
@@ -233,15 +237,85 @@ func syncError(hadCookie bool, err error) error {
 	return fmt.Errorf("syncrepl: %w", err)
 }
 
+// handle applies one sync control; false when ctx ended while sending.
+func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry *goldap.Entry, ctl goldap.Control) bool {
+	switch ctl := ctl.(type) {
+	case *goldap.ControlSyncState:
+		id := strings.ToLower(ctl.EntryUUID.String())
+		var ch *worker.Change
+		switch ctl.State {
+		case goldap.SyncStatePresent:
+			r.seen[id] = true
+		case goldap.SyncStateAdd, goldap.SyncStateModify:
+			rec, err := w.record(entry)
+			if err != nil {
+				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
+				break
+			}
+			if rec == nil {
+				break // out of scope
+			}
+			r.seen[rec.id] = true
+			ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
+			if r.active && r.mode == refreshSilent {
+				ch = nil // first load: the worker's full reconciliation covers it
+			}
+		case goldap.SyncStateDelete:
+			ch = w.tr.remove(id, "syncrepl delete")
+		}
+		if !w.report(ctx, r, ch) {
+			return false
+		}
+		w.cookieSeen(ctx, r, ctl.Cookie)
+	case *goldap.ControlSyncInfo:
+		switch ctl.Value {
+		case goldap.SyncInfoNewcookie:
+			w.cookieSeen(ctx, r, ctl.NewCookie.Cookie)
+		case goldap.SyncInfoRefreshDelete:
+			w.cookieSeen(ctx, r, ctl.RefreshDelete.Cookie)
+			if ctl.RefreshDelete.RefreshDone && r.active {
+				if r.full && r.mode != refreshSilent && !w.pruneUnseen(ctx, r) {
+					return false
+				}
+				return w.endRefresh(ctx, r, bo)
+			}
+		case goldap.SyncInfoRefreshPresent:
+			w.cookieSeen(ctx, r, ctl.RefreshPresent.Cookie)
+			// The present phase named every entry that still exists.
+			if !w.pruneUnseen(ctx, r) {
+				return false
+			}
+			if ctl.RefreshPresent.RefreshDone && r.active {
+				return w.endRefresh(ctx, r, bo)
+			}
+		case goldap.SyncInfoSyncIdSet:
+			for _, u := range ctl.SyncIdSet.SyncUUIDs {
+				id := strings.ToLower(u.String())
+				if !ctl.SyncIdSet.RefreshDeletes {
+					r.seen[id] = true
+					continue
+				}
+				if !w.report(ctx, r, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {
+					return false
+				}
+			}
+			w.cookieSeen(ctx, r, ctl.SyncIdSet.Cookie)
+		}
+	case *goldap.ControlSyncDone:
+		w.cookieSeen(ctx, r, ctl.Cookie)
+	}
+	return true
+}
+
 // pruneUnseen reports deletions inferred from a present phase or a full
 // refresh. Only ids that syncrepl itself names (entryUUID) can be pruned;
 // with another id attribute nothing is inferred.
-func (w *syncWatcher) pruneUnseen(ctx context.Context, seen map[string]bool) bool {
+func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
 	if !strings.EqualFold(w.s.cfg.IDAttribute, "entryUUID") {
 		return true
 	}
-	for _, ch := range w.tr.prune(seen, "syncrepl delete (not present)") {
-		if !w.emit(ctx, ch) {
+	for _, ch := range w.tr.prune(r.seen, "syncrepl delete (not present)") {
+		if !w.report(ctx, r, ch) {
 			return false
 		}
 	}
