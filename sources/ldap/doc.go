@@ -64,81 +64,82 @@
 //
 // # Options
 //
-// Every Config field, with its YAML key as the configuration reference
-// spells it and its default:
+// Every option, by its key under a source's "ldap:" block in the YAML
+// configuration (the Config field in brackets) and its default:
 //
-//	name                 source name in logs, metrics, plans ("ldap")
-//	urls                 servers tried in order: ldap://, ldaps://, ldapi:// (required)
-//	startTLS             upgrade ldap:// with StartTLS (false)
-//	caFile               CA bundle to verify the server (system roots)
-//	clientCertFile       client certificate for TLS, with clientKeyFile
-//	clientKeyFile
-//	serverName           name checked in the server certificate (the URL's host)
-//	insecureSkipVerify   do not verify the certificate; logged as a warning (false)
-//	bindDN               DN for a simple bind (required unless anonymous)
-//	bindPassword         its password; cmd reads bindPasswordFile into it; never logged
-//	anonymous            allow running without bindDN (false)
-//	connectTimeout       dial + TLS + bind (10s)
-//	operationTimeout     each request on read connections, not on syncrepl (60s)
-//	schema               openldap | rfc2307bis | rfc2307 | 389ds | activedirectory (openldap)
-//	groupBaseDN          where groups are (required)
-//	userBaseDN           where users are (required)
-//	groupScope           sub | one | base (sub)
-//	userScope            sub | one | base (sub)
-//	groupFilter          extra filter ANDed with the group classes, e.g. (cn=lightdash-*)
-//	userFilter           extra filter ANDed with the user classes (AD: (objectCategory=person))
-//	pageSize             RFC 2696 page size (500)
-//	groupObjectClasses   preset: groupOfNames, groupOfUniqueNames | posixGroup | group
-//	userObjectClasses    preset: inetOrgPerson | posixAccount | user
-//	memberAttributes     preset: member, uniqueMember | memberUid | member
-//	memberValue          dn | uid: memberUid holds user names (preset)
-//	userNameAttribute    login name matched by memberUid (uid; AD sAMAccountName)
-//	idAttribute          stable id: entryUUID | nsUniqueId (389ds) | objectGUID (AD, shown as a GUID string)
-//	emailAttributes      tried in order; the first is Email, the rest AltEmails (mail; AD mail, userPrincipalName)
-//	displayNameAttribute users' name in reports (cn; AD displayName)
-//	groupNameAttribute   groups' name (cn)
-//	disabled             none | ad (userAccountControl bit 2) | attribute (none; 389ds attribute; AD ad)
-//	disabledAttr         with disabled: attribute (389ds nsAccountLock)
-//	disabledValues       values meaning disabled, case-insensitive (389ds "true")
-//	watch                auto | syncrepl | dirsync | poll | none (auto)
-//	pollInterval         poll and dirsync interval (30s)
-//	fullReadInterval     poll mode full read, to find deletions (10m)
-//	reconnectMin         first reconnect delay (1s)
-//	reconnectMax         longest reconnect delay (1m)
-//	cookieKey            key of the saved cookie (derived from name and bases)
+//	urls                   servers tried in order: ldap://, ldaps://, ldapi:// (required) [URLs]
+//	start_tls              upgrade ldap:// with StartTLS (false) [StartTLS]
+//	ca_file                CA bundle to verify the server (system roots) [CAFile]
+//	cert_file, key_file    client certificate for TLS [ClientCertFile, ClientKeyFile]
+//	server_name            name checked in the server certificate (the URL's host) [ServerName]
+//	insecure_skip_verify   do not verify the certificate; logged as a warning (false) [InsecureSkipVerify]
+//	bind_dn                DN for a simple bind (required unless anonymous) [BindDN]
+//	bind_password          its password, or bind_password_file (read by cmd); never logged [BindPassword]
+//	anonymous              allow running without bind_dn (false) [Anonymous]
+//	connect_timeout        dial + TLS + bind (10s) [ConnectTimeout]
+//	timeout                each request on read connections; not on syncrepl (60s) [OperationTimeout]
+//	schema                 openldap | rfc2307bis | rfc2307 | 389ds | activedirectory (openldap) [Schema]
+//	group_base_dn          where groups are (required) [GroupBaseDN]
+//	user_base_dn           where users are (required) [UserBaseDN]
+//	group_scope            sub | one | base (sub) [GroupScope]
+//	user_scope             sub | one | base (sub) [UserScope]
+//	group_filter           extra filter ANDed with the group classes, e.g. (cn=lightdash-*) [GroupFilter]
+//	user_filter            extra filter ANDed with the user classes (AD: (objectCategory=person)) [UserFilter]
+//	page_size              RFC 2696 page size (500) [PageSize]
+//	group_object_classes   preset: groupOfNames, groupOfUniqueNames | posixGroup | group [GroupObjectClasses]
+//	user_object_classes    preset: inetOrgPerson | posixAccount | user [UserObjectClasses]
+//	member_attributes      preset: member, uniqueMember | memberUid | member [MemberAttributes]
+//	member_value           dn | uid: members are user names, as memberUid (preset) [MemberValue]
+//	user_name_attribute    login name memberUid refers to (uid; AD sAMAccountName) [UserNameAttribute]
+//	id_attribute           stable id: entryUUID | nsUniqueId (389ds) | objectGUID (AD, as a GUID string) [IDAttribute]
+//	email_attributes       tried in order; first value is Email, the rest AltEmails (mail; AD mail, userPrincipalName) [EmailAttributes]
+//	display_name_attribute users' name in reports (cn; AD displayName) [DisplayNameAttribute]
+//	group_name_attribute   groups' name (cn) [GroupNameAttribute]
+//	disabled               none | ad (userAccountControl bit 2) | attribute (none; 389ds attribute; AD ad) [Disabled]
+//	disabled_attribute     with disabled: attribute (389ds nsAccountLock) [DisabledAttr]
+//	disabled_values        values meaning disabled, case-insensitive (389ds "true") [DisabledValues]
+//	watch                  auto | syncrepl | dirsync | poll | none (auto) [Watch]
+//	poll_interval          poll and dirsync interval (30s) [PollInterval]
+//	full_read_interval     poll mode full read, to find deletions (10m) [FullReadInterval]
+//
+// Config fields without a YAML key: ReconnectMin and ReconnectMax bound
+// the reconnect backoff (1s, 1m); CookieKey names the saved cookie
+// (derived from the name and the bases, so changing a base starts afresh).
 //
 // OpenLDAP example:
 //
 //	sources:
-//	  - type: ldap
-//	    name: corp
-//	    urls: [ldap://ldap1.example.com, ldap://ldap2.example.com]
-//	    startTLS: true
-//	    caFile: /etc/ssl/certs/corp-ca.pem
-//	    bindDN: cn=lightdash-sync,ou=services,dc=example,dc=com
-//	    bindPasswordFile: /run/secrets/ldap-password
-//	    schema: openldap
-//	    groupBaseDN: ou=groups,dc=example,dc=com
-//	    groupFilter: (cn=lightdash-*)
-//	    userBaseDN: ou=people,dc=example,dc=com
-//	    watch: syncrepl
+//	  - name: corp
+//	    type: ldap
+//	    ldap:
+//	      urls: [ldap://ldap1.example.com, ldap://ldap2.example.com]
+//	      start_tls: true
+//	      ca_file: /etc/ssl/certs/corp-ca.pem
+//	      bind_dn: cn=lightdash-sync,ou=services,dc=example,dc=com
+//	      bind_password_file: /run/secrets/ldap-password
+//	      schema: openldap
+//	      group_base_dn: ou=groups,dc=example,dc=com
+//	      group_filter: (cn=lightdash-*)
+//	      user_base_dn: ou=people,dc=example,dc=com
+//	      watch: syncrepl
 //
 // Active Directory example:
 //
 //	sources:
-//	  - type: ldap
-//	    name: ad
-//	    urls: [ldaps://dc1.corp.example:636, ldaps://dc2.corp.example:636]
-//	    caFile: /etc/ssl/certs/corp-root.pem
-//	    bindDN: CN=svc-lightdash,OU=Service Accounts,DC=corp,DC=example
-//	    bindPasswordFile: /run/secrets/ad-password
-//	    schema: activedirectory
-//	    groupBaseDN: DC=corp,DC=example
-//	    groupFilter: (cn=Lightdash *)
-//	    userBaseDN: DC=corp,DC=example
-//	    emailAttributes: [mail, userPrincipalName]
-//	    watch: dirsync
-//	    pollInterval: 1m
+//	  - name: ad
+//	    type: ldap
+//	    ldap:
+//	      urls: [ldaps://dc1.corp.example:636, ldaps://dc2.corp.example:636]
+//	      ca_file: /etc/ssl/certs/corp-root.pem
+//	      bind_dn: CN=svc-lightdash,OU=Service Accounts,DC=corp,DC=example
+//	      bind_password_file: /run/secrets/ad-password
+//	      schema: activedirectory
+//	      group_base_dn: DC=corp,DC=example
+//	      group_filter: (cn=Lightdash *)
+//	      user_base_dn: DC=corp,DC=example
+//	      email_attributes: [mail, userPrincipalName]
+//	      watch: dirsync
+//	      poll_interval: 1m
 //
 // Not done: LDAP_MATCHING_RULE_IN_CHAIN for nested AD groups (nesting is
 // walked through member DNs instead), uSNChanged for polling, SASL binds.
