@@ -285,3 +285,25 @@ func TestAnonymousBind(t *testing.T) {
 		t.Fatalf("anonymous read: got %d users, want 5", len(snap.Users))
 	}
 }
+
+func TestReadGroupsMemberUID(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := baseConfig(srv)
+	cfg.Schema = PresetRFC2307
+	snap, err := newSource(t, cfg).ReadGroups(context.Background(), []string{srv.EntryUUID("cn=posix-devs," + groups)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var users []string
+	for _, u := range snap.Users {
+		users = append(users, u.ID)
+	}
+	// "*" and the hostile memberUid are looked up escaped: they find
+	// nobody but mallory herself.
+	if got, want := sorted(users), sorted(userIDsByUID(srv, "alice", "carol", "mallory*)(uid=\\2a")); !slices.Equal(got, want) {
+		t.Fatalf("users: got %v, want %v", got, want)
+	}
+	if len(snap.Groups) != 1 || len(snap.Groups[0].MemberUsers) != 3 || !snap.Complete {
+		t.Fatalf("groups: got %+v complete %v", snap.Groups, snap.Complete)
+	}
+}
