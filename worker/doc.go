@@ -58,9 +58,69 @@
 //
 // # Cost
 //
-// A full run makes four reads (feature flag, token user, users, groups with
-// all members) and one write per changed group: a create with its members,
-// or one PATCH carrying the new name and the full, de-duplicated member
-// list. Lightdash diffs PATCH member lists against at most 10,000 current
-// members, so groups larger than that are not supported.
+// Every Lightdash call costs the server a bcrypt check of the token
+// (about 50 ms), so calls are what the worker economises. A full run
+// (Reconcile) makes four reads (feature flag, token user, users, groups
+// with all members) and one write per changed group: a create with its
+// members, or one PATCH carrying the new name and the full, de-duplicated
+// member list. Lightdash diffs PATCH member lists against at most 10,000
+// current members, so groups larger than that are not supported.
+//
+// A change event (ReconcileGroups) makes one call, its write, and none
+// when nothing changed: it plans against a cached view of Lightdash and
+// the in-memory ownership state instead of reading them again.
+//
+// # The cached view and its guards
+//
+// The view holds the preflight result, the users and every group with its
+// members. Every full read (Reconcile, Plan, ApplySaved) reloads it; every
+// write of the worker updates it in place from Lightdash's answer (a
+// create or PATCH returns the group with its member uuids; a delete drops
+// it; an invite adds the pending user). Changes made in Lightdash by
+// others are seen at the next full run, or sooner through these guards:
+//
+//   - Age: a view older than Options.CacheMaxAge (10 minutes) is read
+//     again, preflight included, before an event uses it.
+//   - Unknown users: when a directory member's email matches no cached
+//     user, the users are read again before planning, at most once per
+//     Options.UserRefreshInterval (30 seconds), so that a burst of events
+//     about people without an account costs one read, not one each.
+//   - Refused writes: a write answered 404 (the group is gone), 400 (a
+//     member uuid is unknown) or 409 (the name is taken) means the view
+//     was wrong. The view is dropped, read again, and the event's groups
+//     planned and applied once more, which recreates the group, leaves
+//     the unknown user out, or reports the conflict. An event's create
+//     answered 409 never adopts the group that holds the name: the replan
+//     shows it as a conflict, as a full run would. (A full run has just
+//     read the groups, so there a 409 on create is a retried request of
+//     its own, and the group is adopted.)
+//   - A create whose answer lists fewer members than were sent means a
+//     cached user is gone: the view is dropped.
+//
+// # Concurrency
+//
+// Full runs (Reconcile, Plan, Apply, ApplySaved) are exclusive: they hold
+// the worker's run lock, so the daemon's events wait for them. Any number
+// of ReconcileGroups calls may run at once between them. Each takes, in
+// sorted order, a lock per ownership key and per Lightdash name its
+// mapped groups produce, and holds them from planning until the view is
+// updated with its write's answer: two directory groups merged into one
+// Lightdash group (a Target, an allowMerge union) are written one after
+// the other, each from the other's result, so neither drops the other's
+// members. Calls for unrelated groups proceed in parallel.
+//
+// The ownership state lives in memory between full runs (each full run
+// reads it from the store again). Every change to it is made under one
+// mutex that also covers the save, and each save writes the whole state,
+// so concurrent runs never save over each other's records.
+//
+// # Dry run
+//
+// With Options.DryRun every plan is computed and logged (a summary line,
+// then one line per item it would write) and nothing is written: no
+// Lightdash write, no state save. Results have DryRun set and count what
+// would have been done.
+//
+// Every Result carries its Plan: the unmatched users, conflicts, held-back
+// changes and problems behind "why am I not in the group?".
 package worker

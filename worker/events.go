@@ -86,8 +86,13 @@ func (w *Worker) readGroups(ctx context.Context, source string, groupIDs []strin
 // planAndApply plans d against the view and the in-memory state and
 // applies the plan. The caller holds the locks of d's groups.
 func (w *Worker) planAndApply(ctx context.Context, ld Lightdash, snap *Snapshot, d *Desired) (*Result, bool, error) {
-	cur, err := w.viewFor(ctx, ld, d)
-	if err != nil {
+	var cur Current
+	var err error
+	if len(d.Groups) == 0 {
+		// No rule selects these groups: there is nothing to compare with
+		// Lightdash, so nothing is read (problems are still reported).
+		cur = w.view.current()
+	} else if cur, err = w.viewFor(ctx, ld, d); err != nil {
 		return nil, false, err
 	}
 	st, err := w.loadState(ctx, false)

@@ -310,3 +310,15 @@ func TestResultJSONCarriesThePlan(t *testing.T) {
 		t.Errorf("JSON %s: want 3 created and zed unmatched with a reason", b)
 	}
 }
+
+func TestEventForUnmappedGroupCallsNothing(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	// g-other is outside the rules' base DN; the worker has not read
+	// Lightdash yet, and need not.
+	res := e.reconcileGroups(w, "g-other")
+	e.wantRequests()
+	if res.Plan.HasChanges() || res.Summary.APICalls != 0 {
+		t.Errorf("result %+v, want nothing planned and no call", res)
+	}
+}
