@@ -19,6 +19,7 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -84,7 +85,7 @@ func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap
 	}
 	defer h.Close()
 	done := make(chan error, 1)
-	go func() { done <- h.d.Run(genCtx) }()
+	go func() { done <- h.run(genCtx, log) }()
 	for {
 		select {
 		case err := <-done:
@@ -112,8 +113,27 @@ func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap
 type daemonHandle struct {
 	app       *app
 	d         *daemon.Daemon
+	elector   *lease.Elector // nil without ha.enabled
 	adminAddr string
 	closers   []func()
+}
+
+// run runs the daemon until ctx ends: at once for a single instance, or
+// for every leadership term this replica wins with ha.enabled. A standby
+// watches nothing and writes nothing; the leader stops writing before its
+// lease could have expired (see package lease).
+func (h *daemonHandle) run(ctx context.Context, log *zap.Logger) error {
+	if h.elector == nil {
+		return h.d.Run(ctx)
+	}
+	log.Info("campaigning for leadership", zap.String("identity", h.elector.Identity()), zap.String("unit", h.elector.Unit()))
+	return h.elector.Run(ctx, func(leaderCtx context.Context) {
+		log.Info("elected leader: watching sources and applying changes")
+		if err := h.d.Run(leaderCtx); err != nil {
+			log.Error("daemon stopped", zap.Error(err))
+		}
+		log.Info("leadership term over: stopped writing")
+	})
 }
 
 // Close stops the admin listener and closes the sources.
@@ -153,8 +173,18 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 	if err != nil {
 		return nil, usageError{err}
 	}
+	if cfg.HA.Enabled {
+		js, err := a.jetStream(ctx, cfg.HA.Source)
+		if err != nil {
+			return nil, err
+		}
+		h.elector, err = lease.New(ctx, js, lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}, log.Named("lease"), reg)
+		if err != nil {
+			return nil, fmt.Errorf("leader election: %w", err)
+		}
+	}
 	if cfg.Admin.Listen != "" {
-		addr, stop, err := serveAdmin(cfg, log, reg, h.d, a, time.Now())
+		addr, stop, err := serveAdmin(cfg, log, reg, h, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -162,19 +192,23 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 		h.closers = append(h.closers, stop)
 	}
 	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("sources", len(a.sources)),
-		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", false))
+		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", cfg.HA.Enabled))
+	if !cfg.HA.Enabled {
+		log.Info("running as a single instance (ha.enabled is false): do not run a second replica against the same Lightdash")
+	}
 	ok = true
 	return h, nil
 }
 
 // serveAdmin starts the admin listener; stop shuts it down.
-func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d *daemon.Daemon, a *app, started time.Time) (addr string, stop func(), err error) {
+func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, dh *daemonHandle, started time.Time) (addr string, stop func(), err error) {
+	d := dh.d
 	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
 		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
 	}
 	h := &admin.Handler{
-		Status:   func() admin.Status { return daemonStatus(cfg, d, a, started) },
-		Ready:    func() (bool, string) { return ready(cfg, d, a) },
+		Status:   func() admin.Status { return daemonStatus(cfg, dh, started) },
+		Ready:    func() (bool, string) { return ready(cfg, dh) },
 		Gatherer: reg,
 		Token:    cfg.Admin.Token.Reveal(),
 		Reconcile: func() error {
@@ -200,8 +234,14 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 	}, nil
 }
 
-func ready(cfg *config.Config, d *daemon.Daemon, a *app) (bool, string) {
-	for _, s := range a.sources {
+func ready(cfg *config.Config, h *daemonHandle) (bool, string) {
+	d := h.d
+	if h.elector != nil && !h.elector.IsLeader() {
+		// A standby is ready to take over, which is what it is for; it must
+		// not block a rolling update by never turning ready.
+		return true, ""
+	}
+	for _, s := range h.app.sources {
 		if _, ok := s.(worker.Watcher); ok && !d.Watching(s.Name()) {
 			return false, "source " + s.Name() + " is not connected"
 		}
@@ -216,9 +256,13 @@ func ready(cfg *config.Config, d *daemon.Daemon, a *app) (bool, string) {
 	return true, ""
 }
 
-func daemonStatus(cfg *config.Config, d *daemon.Daemon, a *app, started time.Time) admin.Status {
+func daemonStatus(cfg *config.Config, h *daemonHandle, started time.Time) admin.Status {
+	d := h.d
 	st := admin.Status{Version: versionString(), StartedAt: started, Now: time.Now(), DryRun: cfg.Sync.DryRun}
 	st.Leader = admin.Leader{Identity: hostname()}
+	if e := h.elector; e != nil {
+		st.Leader = admin.Leader{Enabled: true, IsLeader: e.IsLeader(), Identity: e.Identity(), Holder: e.Holder()}
+	}
 	for _, sc := range cfg.Sources {
 		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: d.Watching(sc.Name)})
 	}

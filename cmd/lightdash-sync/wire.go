@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -22,6 +25,9 @@ type app struct {
 	store   worker.StateStore
 	worker  *worker.Worker
 	closers []func()
+
+	reg    prometheus.Registerer
+	opened map[string]*natssource.Source // nats sources connected before the others
 }
 
 // Close releases connections, last opened first.
@@ -35,7 +41,7 @@ func (a *app) Close() {
 // and builds the worker. reg may be nil (one-shot commands have no
 // metrics endpoint).
 func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer, allowDeletions bool) (*app, error) {
-	a := &app{cfg: cfg, log: log}
+	a := &app{cfg: cfg, log: log, reg: reg, opened: map[string]*natssource.Source{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -46,11 +52,16 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 	if a.ld, err = newLightdash(cfg.Lightdash, log, reg); err != nil {
 		return nil, usageError{err}
 	}
-	if a.store, err = a.newStateStore(ctx); err != nil {
+	var cookieBackend worker.StateStore
+	if a.store, cookieBackend, err = a.newStateStores(ctx); err != nil {
 		return nil, err
 	}
-	cookies := &cookieStore{store: a.cookieBackend()}
+	cookies := &cookieStore{store: cookieBackend}
 	for _, sc := range cfg.Sources {
+		if src, ok := a.opened[sc.Name]; ok {
+			a.sources = append(a.sources, src)
+			continue
+		}
 		src, closer, err := newSource(ctx, sc, cookies, log, reg)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
@@ -154,4 +165,10 @@ func (c *cookieStore) SaveCookie(ctx context.Context, key string, cookie []byte)
 		st.Cookies[key] = cookie
 	}
 	return c.store.Save(ctx, st)
+}
+
+// shortHash is a short stable name for a string (a URL) in keys.
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
 }

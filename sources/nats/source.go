@@ -222,3 +222,7 @@ func backoffDelay(first, max time.Duration, attempt int) time.Duration {
 	d = min(d, max)
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
+
+// JetStream returns the source's JetStream context, so that the daemon can
+// keep its ownership state and leader lease on the same connection.
+func (s *Source) JetStream() jetstream.JetStream { return s.js }

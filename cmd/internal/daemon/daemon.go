@@ -151,7 +151,7 @@ func New(r Reconciler, watchers []Watched, cfg Config, log *zap.Logger, reg prom
 		requests: make(chan struct{}, 1),
 		conns:    map[string]time.Time{},
 	}
-	if d.m, err = newMetrics(reg, d.q); err != nil {
+	if d.m, err = newMetrics(reg, d); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -173,13 +173,38 @@ func (d *Daemon) Last() (*Run, time.Time) {
 	return d.last, d.lastOK
 }
 
+// queue returns the current term's queue.
+func (d *Daemon) queue() *queue.Queue {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.q
+}
+
 // QueueDepth is the pending and in-flight group count.
-func (d *Daemon) QueueDepth() (pending, inFlight int) { return d.q.Len(), d.q.InFlight() }
+func (d *Daemon) QueueDepth() (pending, inFlight int) {
+	q := d.queue()
+	return q.Len(), q.InFlight()
+}
 
 // Run runs until ctx ends: a full reconciliation at once, then events and
 // the schedule. On return nothing is in flight and every pending change
-// has been handed back to its source (NATS redelivers it).
+// has been handed back to its source (NATS redelivers it). Run may be
+// called again after it returns (a new leadership term), never twice at
+// once.
 func (d *Daemon) Run(ctx context.Context) error {
+	d.mu.Lock()
+	if d.running {
+		d.mu.Unlock()
+		return errors.New("daemon: Run is already running")
+	}
+	d.running = true
+	d.q = queue.New(d.cfg.Debounce, d.cfg.MaxDelay, d.cfg.QueueCapacity)
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.running = false
+		d.mu.Unlock()
+	}()
 	var wg sync.WaitGroup
 	changes := make(chan worker.Change)
 	watchCtx, stopWatch := context.WithCancel(ctx)

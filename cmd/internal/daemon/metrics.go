@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/lightdash-sync/lightdash-sync/worker/queue"
 )
 
 type metrics struct {
@@ -18,7 +16,7 @@ type metrics struct {
 	drift         prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer, q *queue.Queue) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lightdash_sync_events_received_total", Help: "Change events received from watchers, by source.",
@@ -54,9 +52,9 @@ func newMetrics(reg prometheus.Registerer, q *queue.Queue) (*metrics, error) {
 		return m, nil
 	}
 	cs := []prometheus.Collector{m.received, m.groupWork, m.eventLatency, m.watchRestarts, m.runs, m.duration, m.lastSuccess, m.skipped, m.drift,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_pending", Help: "Groups waiting in the work queue."}, func() float64 { return float64(q.Len()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_in_flight", Help: "Groups being reconciled."}, func() float64 { return float64(q.InFlight()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lightdash_sync_debounce_merges_total", Help: "Changes merged into an already pending group."}, func() float64 { return float64(q.Merges()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_pending", Help: "Groups waiting in the work queue."}, func() float64 { return float64(d.queue().Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_in_flight", Help: "Groups being reconciled."}, func() float64 { return float64(d.queue().InFlight()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lightdash_sync_debounce_merges_total", Help: "Changes merged into an already pending group."}, func() float64 { return float64(d.queue().Merges()) }),
 	}
 	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
