@@ -70,7 +70,7 @@ type options struct {
 
 func commands() []*command {
 	return []*command{
-		runCommand(), reconcileCommand(), planCommand(), checkCommand(), versionCommand(), demoCommand(),
+		runCommand(), reconcileCommand(), planCommand(), checkCommand(), versionCommand(), demoCommand(), healthCommand(),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,25 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(e.dir, "state.json")); err != nil {
 		t.Errorf("no state file after the run: %v", err)
+	}
+}
+
+func TestHealthCommand(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			w.Write([]byte("ok\n"))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	if code, out, errOut := runMain(t, "health", "--url", srv.URL+"/healthz"); code != exitOK {
+		t.Errorf("health against a live /healthz = %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := runMain(t, "health", "--url", srv.URL+"/nope"); code != exitFailure {
+		t.Errorf("health against a 404 = %d, want 1", code)
+	}
+	if code, _, _ := runMain(t, "health", "--url", "http://"+freeAddr(t)+"/healthz"); code != exitFailure {
+		t.Errorf("health against nothing = %d, want 1", code)
 	}
 }
