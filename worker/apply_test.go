@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
@@ -123,6 +124,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"no store", []worker.Source{e.dir}, c, nil, nil, "required"},
 		{"unknown policy", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Policy = "yolo" }, `unknown policy "yolo"`},
 		{"bad mapping", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Mapping.Rules[0].Case = "Title" }, `unknown case "Title"`},
+		{"negative cache age", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.CacheMaxAge = -time.Second }, "negative cache max age (-1s)"},
+		{"negative user refresh", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.UserRefreshInterval = -time.Second }, "user refresh interval (-1s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -106,8 +106,8 @@ func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *za
 	if err := opts.PlanOptions.Validate(); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
-	if opts.CacheMaxAge < 0 || opts.UserRefreshInterval < 0 || opts.InviteTTL < 0 {
-		return nil, errors.New("worker: negative cache max age, user refresh interval or invite TTL")
+	if opts.CacheMaxAge < 0 || opts.UserRefreshInterval < 0 {
+		return nil, fmt.Errorf("worker: negative cache max age (%s) or user refresh interval (%s)", opts.CacheMaxAge, opts.UserRefreshInterval)
 	}
 	mp, err := NewMapper(opts.Mapping)
 	if err != nil {
@@ -117,7 +117,7 @@ func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *za
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 4
 	}
-	if opts.InviteTTL == 0 {
+	if opts.InviteTTL <= 0 {
 		opts.InviteTTL = 7 * 24 * time.Hour
 	}
 	if opts.CacheMaxAge == 0 {
