@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/deploy/demo"
@@ -36,7 +37,7 @@ with the status page and metrics URLs printed, until Ctrl-C; --exit ends after
 the script.`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.BoolVar(&o.exitAfterScript, "exit", false, "exit after the scripted changes instead of running until Ctrl-C")
-			fs.StringVar(&o.logLevel, "log-level", "warn", "log level of the daemon's own logs (to stderr)")
+			fs.StringVar(&o.logLevel, "log-level", "error", "log level of the daemon's own logs (to stderr)")
 		},
 		run: runDemo,
 	}
@@ -50,6 +51,8 @@ type demoRun struct {
 	js     jetstream.JetStream
 	h      *daemonHandle
 	emails map[string]string // Lightdash user uuid → email
+	cfg    *config.Config
+	log    *zap.Logger
 	seq    map[string]uint64
 	n      int
 }
@@ -104,6 +107,7 @@ func runDemo(ctx context.Context, o *options) error {
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 
+	d.cfg, d.log = cfg, log
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if d.h, err = startDaemon(runCtx, cfg, log); err != nil {

@@ -82,16 +82,33 @@ func (d *demoRun) script(ctx context.Context) error {
 	if err := d.waitFor(ctx, "the deletion to reach the directory view", d.viewLacks("g-marketing")); err != nil {
 		return err
 	}
-	fmt.Fprintln(d.out, "   An event alone never deletes a Lightdash group: the full reconciliations decide, with the safety rules.")
-	for i := 1; i <= 2; i++ {
+	fmt.Fprintln(d.out, "   An event alone never deletes a Lightdash group: full reconciliations decide, under the safety rules.")
+	for i := 1; i <= 2 && d.group("dir-marketing") != nil; i++ {
 		if err := d.fullReconcile(ctx); err != nil {
 			return err
 		}
-		if d.group("dir-marketing") != nil {
-			fmt.Fprintf(d.out, "   full reconciliation %d: dir-marketing is absent from a complete read; kept (sync.safety.delete_after_reads: 2)\n", i)
-		} else {
-			fmt.Fprintf(d.out, "   full reconciliation %d: dir-marketing absent from 2 complete reads: deleted (policy sync)\n", i)
+		run, _ := d.h.d.Last()
+		switch res := run.Result; {
+		case d.group("dir-marketing") == nil:
+			fmt.Fprintf(d.out, "   full reconciliation %d: absent from %d complete reads: deleted (policy: sync)\n", i, i)
+		case res.Blocked:
+			fmt.Fprintf(d.out, "   full reconciliation %d: deletion HELD BACK: %s\n", i, res.BlockedReason)
+		default:
+			fmt.Fprintf(d.out, "   full reconciliation %d: absent from %d complete read(s); kept until sync.safety.delete_after_reads (%d)\n", i, i, d.cfg.Sync.Safety.DeleteAfterReads)
 		}
+	}
+	if d.group("dir-marketing") != nil {
+		fmt.Fprintln(d.out, "   An operator reviews the plan and runs: lightdash-sync reconcile --allow-deletions")
+		a, err := buildApp(ctx, d.cfg, d.log, nil, true)
+		if err != nil {
+			return err
+		}
+		res, err := a.worker.Reconcile(ctx)
+		a.Close()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(d.out, "   reconcile --allow-deletions: deleted %d group(s)\n", res.Summary.Deleted)
 	}
 	d.report(mark, start)
 	d.printGroups()

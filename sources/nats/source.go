@@ -176,7 +176,10 @@ func (s *Source) connOptions() ([]nats.Option, error) {
 		nats.CustomReconnectDelay(func(attempts int) time.Duration {
 			return backoffDelay(c.ReconnectWait, c.MaxReconnectWait, attempts)
 		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if nc.IsClosed() {
+				return // our own Close: nothing to reconnect to
+			}
 			s.log.Warn("nats disconnected; reconnecting", zap.Error(err))
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
