@@ -282,6 +282,9 @@ func daemonStatus(cfg *config.Config, h *daemonHandle, started time.Time) admin.
 			if res.Blocked {
 				r.Result, r.Blocked = "blocked", res.BlockedReason
 			}
+			if p := res.Plan; p != nil {
+				r.Unmatched, r.Conflicts, r.HeldBack, r.Problems = p.Unmatched, p.Conflicts, p.HeldBack, p.Problems
+			}
 			if len(res.Failures) > 0 {
 				r.Result = "failed"
 			}

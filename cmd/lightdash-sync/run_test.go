@@ -38,6 +38,19 @@ func httpGet(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
+func httpPost(url, token string) int {
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -84,7 +97,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	msg := natsgo.NewMsg("directory.groups")
 	msg.Header.Set("Nats-Msg-Id", "evt-run-1")
-	msg.Data = []byte(`{"specversion":"1.0","id":"evt-run-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"id":"u-ada","email":"ada@example.com"}]}}`)
+	msg.Data = []byte(`{"specversion":"1.0","id":"evt-run-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"id":"u-ada","email":"ada@example.com"},{"email":"nobody@example.com"}]}}`)
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
@@ -106,6 +119,19 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if code, body := httpGet(base + "/status"); code != 200 || !strings.Contains(body, "events") {
 		t.Errorf("/status = %d:\n%s", code, body)
 	}
+
+	// POST /reconcile needs the admin token; the requested run then shows
+	// the unmatched user on the status page.
+	if code := httpPost(base+"/reconcile", ""); code != 401 {
+		t.Errorf("POST /reconcile without the token = %d, want 401", code)
+	}
+	if code := httpPost(base+"/reconcile", "admin-secret-value-42"); code != 202 {
+		t.Errorf("POST /reconcile with the token = %d, want 202", code)
+	}
+	eventually(t, "the unmatched user on /status", func() bool {
+		_, body := httpGet(base + "/status")
+		return strings.Contains(body, "nobody@example.com")
+	})
 
 	cancel()
 	select {
@@ -138,5 +164,45 @@ func TestHealthCommand(t *testing.T) {
 	}
 	if code, _, _ := runMain(t, "health", "--url", "http://"+freeAddr(t)+"/healthz"); code != exitFailure {
 		t.Errorf("health against nothing = %d, want 1", code)
+	}
+}
+
+// TestRunDryRunWritesNothing runs the daemon with --dry-run: it reads,
+// plans and reports, and Lightdash receives no write.
+func TestRunDryRunWritesNothing(t *testing.T) {
+	e := newCheckEnv(t)
+	e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
+	addr := freeAddr(t)
+	cfgPath := e.config(t, e.ld.AdminToken())
+	b, _ := os.ReadFile(cfgPath)
+	cfg := strings.Replace(string(b), "admin:\n", "admin:\n  listen: "+addr+"\n", 1) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
+	os.WriteFile(cfgPath, []byte(cfg), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	go func() { exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &syncBuffer{}) }()
+	defer func() { cancel(); <-exited }()
+	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+
+	nc, err := natsgo.Connect(e.nats.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	msg := natsgo.NewMsg("directory.groups")
+	msg.Header.Set("Nats-Msg-Id", "evt-dry-1")
+	msg.Data = []byte(`{"specversion":"1.0","id":"evt-dry-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"email":"ada@example.com"}]}}`)
+	if _, err := js.PublishMsg(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the dry run to plan the event's group", func() bool {
+		_, body := httpGet("http://" + addr + "/metrics")
+		return strings.Contains(body, `lightdash_sync_group_reconciles_total{result="ok",source="events"} 1`)
+	})
+	if n := e.ld.WriteCount(); n != 0 {
+		t.Errorf("a dry run made %d Lightdash writes", n)
+	}
+	if _, body := httpGet("http://" + addr + "/status"); !strings.Contains(body, "dry run: nothing is written") {
+		t.Error("/status does not say it is a dry run")
 	}
 }

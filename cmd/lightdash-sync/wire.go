@@ -120,6 +120,7 @@ func workerOptions(cfg *config.Config) (worker.Options, error) {
 		},
 		Concurrency: cfg.Sync.Concurrency,
 		InviteTTL:   cfg.Identity.InviteExpiry,
+		DryRun:      cfg.Sync.DryRun,
 	}
 	if err := m.Validate(); err != nil {
 		return opts, fmt.Errorf("mapping: %w", err)
