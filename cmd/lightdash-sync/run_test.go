@@ -179,7 +179,9 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
-	go func() { exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &syncBuffer{}) }()
+	go func() {
+		exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &syncBuffer{})
+	}()
 	defer func() { cancel(); <-exited }()
 	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 
