@@ -118,9 +118,11 @@ func workerOptions(cfg *config.Config) (worker.Options, error) {
 				AbsentReads:              s.DeleteAfterReads,
 			},
 		},
-		Concurrency: cfg.Sync.Concurrency,
-		InviteTTL:   cfg.Identity.InviteExpiry,
-		DryRun:      cfg.Sync.DryRun,
+		Concurrency:         cfg.Sync.Concurrency,
+		InviteTTL:           cfg.Identity.InviteExpiry,
+		DryRun:              cfg.Sync.DryRun,
+		CacheMaxAge:         cfg.Sync.CacheMaxAge,
+		UserRefreshInterval: cfg.Sync.UserRefreshInterval,
 	}
 	if err := m.Validate(); err != nil {
 		return opts, fmt.Errorf("mapping: %w", err)

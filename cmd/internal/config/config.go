@@ -94,6 +94,12 @@ type Sync struct {
 	// Concurrency is how many groups are written to Lightdash at once.
 	Concurrency int    `yaml:"concurrency"`
 	Safety      Safety `yaml:"safety"`
+	// CacheMaxAge bounds how old the cached view of Lightdash that live
+	// changes are planned against may be; every full reconciliation
+	// refreshes it. UserRefreshInterval is the least time between two reads
+	// of the Lightdash users caused by directory emails the cache lacks.
+	CacheMaxAge         time.Duration `yaml:"cache_max_age"`
+	UserRefreshInterval time.Duration `yaml:"user_refresh_interval"`
 }
 
 // Safety holds the limits checked before anything is deleted.

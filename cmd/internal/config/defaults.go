@@ -17,9 +17,11 @@ func Default() *Config {
 		Mapping:  Mapping{MaxDepth: 10},
 		Identity: Identity{Unmatched: "skip", InviteExpiry: 7 * 24 * time.Hour},
 		Sync: Sync{
-			Policy:      "sync",
-			Membership:  "authoritative",
-			Concurrency: 4,
+			Policy:              "sync",
+			Membership:          "authoritative",
+			Concurrency:         4,
+			CacheMaxAge:         10 * time.Minute,
+			UserRefreshInterval: 30 * time.Second,
 			Safety: Safety{
 				DeleteGracePeriod:        time.Hour,
 				DeleteAfterReads:         2,

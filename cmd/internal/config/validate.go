@@ -290,6 +290,9 @@ func (c *Config) validatePolicy() error {
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		return c.errorf("sync.concurrency", "must be between 1 and 64")
 	}
+	if s.CacheMaxAge <= 0 || s.UserRefreshInterval <= 0 {
+		return c.errorf("sync.cache_max_age", "cache_max_age and user_refresh_interval must be positive")
+	}
 	sf := &s.Safety
 	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 {
 		return c.errorf("sync.safety", "limits must not be negative")
