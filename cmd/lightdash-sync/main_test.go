@@ -118,13 +118,14 @@ func TestVersion(t *testing.T) {
 // checkEnv is a working setup for check: the fake Lightdash and a real
 // embedded NATS server with JetStream.
 type checkEnv struct {
-	ld   *lightdashtest.Server
-	nats *server.Server
-	dir  string
+	ld    *lightdashtest.Server
+	nats  *server.Server
+	dir   string
+	admin string // the admin listener's address: a free port, never the default
 }
 
 func newCheckEnv(t *testing.T) *checkEnv {
-	e := &checkEnv{ld: lightdashtest.NewServer(), nats: natstest.RunServer(t), dir: t.TempDir()}
+	e := &checkEnv{ld: lightdashtest.NewServer(), nats: natstest.RunServer(t), dir: t.TempDir(), admin: freeAddr(t)}
 	t.Cleanup(e.ld.Close)
 	return e
 }
@@ -155,6 +156,7 @@ state:
   path: ` + filepath.Join(e.dir, "state.json") + `
 admin:
   token: admin-secret-value-42
+  listen: ` + e.admin + `
 `
 	p := filepath.Join(e.dir, "lightdash-sync.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {

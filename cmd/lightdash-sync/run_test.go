@@ -69,10 +69,10 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestRunDaemonEndToEnd(t *testing.T) {
 	e := newCheckEnv(t)
 	ada := e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
-	addr := freeAddr(t)
+	addr := e.admin
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
-	cfg := strings.Replace(string(b), "admin:\n", "admin:\n  listen: "+addr+"\n", 1) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
+	cfg := string(b) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -172,10 +172,10 @@ func TestHealthCommand(t *testing.T) {
 func TestRunDryRunWritesNothing(t *testing.T) {
 	e := newCheckEnv(t)
 	e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
-	addr := freeAddr(t)
+	addr := e.admin
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
-	cfg := strings.Replace(string(b), "admin:\n", "admin:\n  listen: "+addr+"\n", 1) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
+	cfg := string(b) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)

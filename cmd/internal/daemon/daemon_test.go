@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"context"
+	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,12 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
+	return newHarnessWith(t, cfg, nil)
+}
+
+// newHarnessWith lets a test wrap the HTTP transport between the worker and
+// the fake Lightdash (to slow one group's requests, say).
+func newHarnessWith(t *testing.T, cfg Config, wrap func(http.RoundTripper) http.RoundTripper) *harness {
 	t.Helper()
 	h := &harness{t: t, ld: lightdashtest.NewServer(), dir: memory.New("dir"), users: map[string]lightdash.OrgMember{}}
 	t.Cleanup(h.ld.Close)
@@ -39,7 +47,11 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada"}})
 	h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob"}})
 	var err error
-	h.client, err = lightdash.New(h.ld.URL(), h.ld.AdminToken(), lightdash.WithHTTPClient(h.ld.Client()))
+	hc := h.ld.Client()
+	if wrap != nil {
+		hc = &http.Client{Transport: wrap(hc.Transport)}
+	}
+	h.client, err = lightdash.New(h.ld.URL(), h.ld.AdminToken(), lightdash.WithHTTPClient(hc))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,4 +225,52 @@ func TestShutdownHandsBackPendingChanges(t *testing.T) {
 	if p, f := d2.QueueDepth(); p != 0 || f != 0 {
 		t.Errorf("after shutdown the queue holds %d pending, %d in flight", p, f)
 	}
+}
+
+// slowPaths delays requests whose path ends with one of the suffixes.
+type slowPaths struct {
+	next  http.RoundTripper
+	delay time.Duration
+	mu    sync.Mutex
+	slow  map[string]bool
+}
+
+func (s *slowPaths) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.mu.Lock()
+	slow := false
+	for suffix := range s.slow {
+		slow = slow || strings.HasSuffix(r.URL.Path, suffix)
+	}
+	s.mu.Unlock()
+	if slow {
+		select {
+		case <-time.After(s.delay):
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	return s.next.RoundTrip(r)
+}
+
+// TestSlowGroupDoesNotBlockOthers: while one group's Lightdash write is
+// slow, changes to other groups are applied.
+func TestSlowGroupDoesNotBlockOthers(t *testing.T) {
+	slow := &slowPaths{delay: 3 * time.Second, slow: map[string]bool{}}
+	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, Concurrency: 4},
+		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
+	for _, g := range h.ld.Groups() {
+		if g.Name == "analysts" {
+			slow.mu.Lock()
+			slow.slow["/groups/"+g.UUID] = true
+			slow.mu.Unlock()
+		}
+	}
+	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
+	h.waitFor("the slow group's write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
+	h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob", "cy"}})
+	h.waitFor("engineers to be applied", func() bool { return strings.Join(h.members("engineers"), ",") == "bob,cy" })
+	if got := strings.Join(h.members("analysts"), ","); got != "ada" {
+		t.Fatalf("analysts = %q while its write is still delayed; the test proves nothing", got)
+	}
+	h.waitFor("the slow group in the end", func() bool { return strings.Join(h.members("analysts"), ",") == "ada,dee" })
 }

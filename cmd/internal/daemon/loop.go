@@ -89,9 +89,18 @@ func (d *Daemon) dispatch(ctx, workCtx context.Context) {
 		}
 	}()
 	for {
+		// select picks at random among ready cases: check first, so no new
+		// work starts once shutdown began.
+		if ctx.Err() != nil {
+			return
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
+			return
+		}
+		if ctx.Err() != nil {
+			<-sem
 			return
 		}
 		changed := d.q.Changed()
