@@ -21,6 +21,10 @@ type Config struct {
 
 	// keyLines maps a dotted key to its line in the file, for errors.
 	keyLines map[string]int
+	// inline lists the keys of secrets written literally in the file;
+	// warnings is what Warnings returns.
+	inline   []string
+	warnings []string
 }
 
 // Log sets the log level and format.

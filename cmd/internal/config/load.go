@@ -45,7 +45,9 @@ func (e *Error) Error() string {
 // MaxFileSize bounds the configuration file; anything larger is a mistake.
 const MaxFileSize = 4 << 20
 
-// LoadFile reads, decodes and validates the configuration at path.
+// LoadFile reads, decodes and validates the configuration at path. A file
+// that holds secrets inline and is readable by group or others still loads,
+// with a warning in Config.Warnings.
 func LoadFile(path string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -66,6 +68,11 @@ func LoadFile(path string) (*Config, error) {
 			ce.File = path
 		}
 		return nil, err
+	}
+	if st, err := f.Stat(); err == nil {
+		if w := filePermissionWarning(path, st.Mode(), cfg.inline); w != "" {
+			cfg.warnings = append(cfg.warnings, w)
+		}
 	}
 	return cfg, nil
 }
@@ -107,6 +114,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := checkKeys(root, reflect.TypeOf(cfg).Elem(), "", lines, cfg.keyLines); err != nil {
 		return nil, err
 	}
+	cfg.inline = inlineSecrets(root, reflect.TypeOf(cfg).Elem(), "")
 	if err := expandEnv(root, "", lookup); err != nil {
 		return nil, err
 	}

@@ -84,9 +84,17 @@ type NATSSource struct {
 	Password     Secret `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
 
+	// CAFile verifies the server; CertFile/KeyFile are a client
+	// certificate. Either one makes the client insist on TLS, even with a
+	// nats:// URL.
 	CAFile   string `yaml:"ca_file"`
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
+	// AllowInsecure permits a plain-text connection (nats:// or ws://
+	// without ca_file or cert_file) to a non-loopback host. Without TLS the
+	// credentials and every directory event cross the network readable and
+	// forgeable.
+	AllowInsecure bool `yaml:"allow_insecure"`
 
 	// Stream holds the events; CreateStream creates it with Subjects when
 	// missing (otherwise the source binds to an existing stream).

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -205,6 +206,9 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 		if err != nil || !oneOf(u.Scheme, "nats", "tls", "ws", "wss") || u.Host == "" {
 			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not a nats:// or tls:// URL", raw)
 		}
+		if !natsEncrypted(u.Scheme, n) && !IsLoopbackHost(u.Hostname()) && !n.AllowInsecure {
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%s:// to %s without TLS would send the credentials and directory events unencrypted; use tls:// (or wss://), set ca_file, or set allow_insecure: true", u.Scheme, u.Hostname())
+		}
 	}
 	auth := 0
 	for _, set := range []bool{n.CredsFile != "", n.NKeySeedFile != "", n.Token != "", n.User != ""} {
@@ -228,6 +232,20 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 		return c.errorf(key+".cert_file", "cert_file and key_file go together")
 	}
 	return nil
+}
+
+// natsEncrypted reports whether a connection with this URL scheme is sure
+// to use TLS: tls:// and wss:// always do, and nats.go insists on TLS for
+// nats:// once a CA or client certificate is configured. A server that
+// merely offers TLS does not count: an attacker in the path can hide it.
+func natsEncrypted(scheme string, n *NATSSource) bool {
+	switch scheme {
+	case "tls", "wss":
+		return true
+	case "nats":
+		return n.CAFile != "" || n.CertFile != ""
+	}
+	return false
 }
 
 func (c *Config) validateMapping() error {
@@ -420,6 +438,9 @@ func (c *Config) readSecretFiles() error {
 	return nil
 }
 
+// maxSecretFile bounds a *_file secret: no token or password is this big.
+const maxSecretFile = 64 << 10
+
 // readSecretFile reads a secret, dropping one trailing newline as editors
 // and `kubectl create secret --from-file` leave them.
 func readSecretFile(path string) (string, error) {
@@ -427,12 +448,22 @@ func readSecretFile(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
 	}
-	if st.Size() > 64<<10 {
+	if st.Size() > maxSecretFile {
 		return "", fmt.Errorf("%s is larger than 64 KiB; is it the right file?", path)
 	}
-	b, err := os.ReadFile(path)
+	// Read through a limit too: a device or a file still growing reports
+	// a size that does not bound what it yields.
+	f, err := os.Open(path)
 	if err != nil {
 		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read %s: %v", path, unwrapPathError(err))
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("%s is larger than 64 KiB; is it the right file?", path)
 	}
 	v := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if v == "" {
