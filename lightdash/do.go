@@ -159,12 +159,11 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 		}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if out != nil && resp.StatusCode != http.StatusNoContent {
-			env := struct {
-				Results any `json:"results"`
-			}{Results: out}
-			if err := json.Unmarshal(data, &env); err != nil {
-				return resp.StatusCode, outcome{err: fmt.Errorf("%s %s: decode response: %w", req.method, req.endpoint, err)}
+		// A 204 where results are expected is a bad answer too, not an
+		// empty one.
+		if out != nil {
+			if err := decodeSuccess(resp.StatusCode, data, out); err != nil {
+				return resp.StatusCode, outcome{err: fmt.Errorf("%s %s: %w", req.method, req.endpoint, err)}
 			}
 		}
 		return resp.StatusCode, outcome{}

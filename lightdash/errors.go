@@ -93,8 +93,24 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// maxErrorExcerpt bounds how much of a non-JSON error body ends up in Message.
-const maxErrorExcerpt = 200
+// maxErrorExcerpt bounds how much of a non-JSON error body ends up in
+// Message; maxErrorMessage bounds the message of an error envelope.
+const (
+	maxErrorExcerpt = 200
+	maxErrorMessage = 1000
+)
+
+// printable replaces control characters and invalid UTF-8 with spaces or
+// U+FFFD, so a hostile or broken server cannot forge log lines or terminal
+// escapes through an error message.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\ufffd"))
+}
 
 // parseAPIError turns a non-2xx answer into an *APIError. It never fails:
 // whatever the body is, the caller gets the status code and something readable.
@@ -109,9 +125,10 @@ func parseAPIError(status int, body []byte) *APIError {
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
-		return &APIError{StatusCode: status, Name: env.Error.Name, Message: env.Error.Message, Data: env.Error.Data}
+		return &APIError{StatusCode: status, Name: printable(clip(env.Error.Name, 100)),
+			Message: printable(clip(env.Error.Message, maxErrorMessage)), Data: env.Error.Data}
 	}
-	msg := strings.TrimSpace(string(body))
+	msg := printable(strings.TrimSpace(string(body)))
 	if len(msg) > maxErrorExcerpt {
 		msg = msg[:maxErrorExcerpt]
 		for !utf8.ValidString(msg) {

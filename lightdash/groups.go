@@ -20,9 +20,7 @@ const (
 // non-admin token or a flag-off instance is not "no groups"; check WhoAmI and
 // GroupsEnabled first.
 func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
-	var page struct {
-		Data []GroupWithMembers `json:"data"`
-	}
+	var page groupPage
 	req := &request{
 		method: http.MethodGet, endpoint: epOrgGroups, path: epOrgGroups,
 		query: map[string][]string{"includeMembers": {strconv.Itoa(DefaultListLimit)}},
@@ -30,9 +28,10 @@ func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
 	if _, err := c.do(ctx, req, &page); err != nil {
 		return nil, fmt.Errorf("list lightdash groups: %w", err)
 	}
-	seen := make(map[string]struct{}, len(page.Data))
-	out := page.Data[:0]
-	for _, g := range page.Data {
+	data := *page.Data
+	seen := make(map[string]struct{}, len(data))
+	out := data[:0]
+	for _, g := range data {
 		if _, dup := seen[g.UUID]; dup {
 			continue
 		}

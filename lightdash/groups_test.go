@@ -118,9 +118,9 @@ func TestListsDeduplicateByUUID(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/api/v1/org/groups":
-			w.Write([]byte(`{"status":"ok","results":{"data":[{"uuid":"g1","name":"a","memberUuids":[],"members":[]},{"uuid":"g1","name":"a","memberUuids":[],"members":[]},{"uuid":"g2","name":"b","memberUuids":[],"members":[]}]}}`))
+			w.Write([]byte(`{"status":"ok","results":{"data":[{"uuid":"11111111-1111-4111-8111-111111111111","name":"a","memberUuids":[],"members":[]},{"uuid":"11111111-1111-4111-8111-111111111111","name":"a","memberUuids":[],"members":[]},{"uuid":"22222222-2222-4222-8222-222222222222","name":"b","memberUuids":[],"members":[]}]}}`))
 		case "/api/v1/org/users":
-			w.Write([]byte(`{"status":"ok","results":{"data":[{"userUuid":"u1","email":"a@x"},{"userUuid":"u1","email":"a@x"}],"extra":1}}`))
+			w.Write([]byte(`{"status":"ok","results":{"data":[{"userUuid":"33333333-3333-4333-8333-333333333333","email":"a@x"},{"userUuid":"33333333-3333-4333-8333-333333333333","email":"a@x"}],"extra":1}}`))
 		}
 	}))
 	defer ts.Close()

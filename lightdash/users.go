@@ -47,15 +47,14 @@ func (c *Client) Organization(ctx context.Context) (*Organization, error) {
 // ones included, in one unpaginated call (Lightdash pages are unordered, so
 // paging could skip or repeat users). Duplicates are removed by uuid.
 func (c *Client) ListUsers(ctx context.Context) ([]OrgMember, error) {
-	var page struct {
-		Data []OrgMember `json:"data"`
-	}
+	var page userPage
 	if _, err := c.do(ctx, &request{method: http.MethodGet, endpoint: "/api/v1/org/users", path: "/api/v1/org/users"}, &page); err != nil {
 		return nil, fmt.Errorf("list lightdash users: %w", err)
 	}
-	seen := make(map[string]struct{}, len(page.Data))
-	out := page.Data[:0]
-	for _, u := range page.Data {
+	data := *page.Data
+	seen := make(map[string]struct{}, len(data))
+	out := data[:0]
+	for _, u := range data {
 		if _, dup := seen[u.UserUUID]; dup {
 			continue
 		}
