@@ -8,9 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-	natsgo "github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
@@ -27,7 +24,8 @@ func demoCommand() *command {
 an embedded NATS server with JetStream, a SIMULATED Lightdash (an in-memory copy
 of Lightdash's groups API on a local port: not a real Lightdash) with a few
 users, and the demo directory shipped in deploy/demo/, published as
-directory-change events.
+directory-change events. With --ldap (when slapd is installed) the directory is
+a real local slapd seeded with the same data, followed with syncrepl.
 
 It runs the first reconciliation and prints the Lightdash groups, then makes a
 scripted series of directory changes (a user joins a group, a group is renamed,
@@ -37,6 +35,7 @@ with the status page and metrics URLs printed, until Ctrl-C; --exit ends after
 the script.`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.BoolVar(&o.exitAfterScript, "exit", false, "exit after the scripted changes instead of running until Ctrl-C")
+			fs.BoolVar(&o.demoLDAP, "ldap", false, "use a real local slapd (Debian package slapd) seeded with the demo directory instead of NATS events")
 			fs.StringVar(&o.logLevel, "log-level", "error", "log level of the daemon's own logs (to stderr)")
 		},
 		run: runDemo,
@@ -48,13 +47,11 @@ type demoRun struct {
 	out    io.Writer
 	dir    *demo.Directory
 	ld     *lightdashtest.Server
-	js     jetstream.JetStream
+	drv    demoDirectory
 	h      *daemonHandle
 	emails map[string]string // Lightdash user uuid → email
 	cfg    *config.Config
 	log    *zap.Logger
-	seq    map[string]uint64
-	n      int
 }
 
 func runDemo(ctx context.Context, o *options) error {
@@ -68,20 +65,20 @@ func runDemo(ctx context.Context, o *options) error {
 	}
 	defer os.RemoveAll(tmp)
 
-	ns, err := server.NewServer(&server.Options{ServerName: "demo", Host: "127.0.0.1", Port: server.RANDOM_PORT,
-		JetStream: true, StoreDir: tmp, NoLog: true, NoSigs: true})
+	var drv demoDirectory
+	if o.demoLDAP {
+		drv, err = newLDAPDemo(ctx, tmp, dir)
+	} else {
+		drv, err = newNATSDemo(tmp)
+	}
 	if err != nil {
-		return fmt.Errorf("embedded NATS: %w", err)
+		return err
 	}
-	go ns.Start()
-	defer ns.Shutdown()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		return fmt.Errorf("embedded NATS did not start")
-	}
+	defer drv.close()
 
 	ld := lightdashtest.NewServer(lightdashtest.WithOrganizationName("Demo (simulated)"))
 	defer ld.Close()
-	d := &demoRun{out: o.stdout, dir: dir, ld: ld, emails: map[string]string{}, seq: map[string]uint64{}}
+	d := &demoRun{out: o.stdout, dir: dir, ld: ld, drv: drv, emails: map[string]string{}}
 	for _, email := range dir.LightdashUsers {
 		u := ld.AddUser(email, lightdash.RoleViewer)
 		d.emails[u.UserUUID] = email
@@ -92,7 +89,7 @@ func runDemo(ctx context.Context, o *options) error {
 	cfg.Lightdash.URL = ld.URL()
 	cfg.Lightdash.Token = config.Secret(ld.AdminToken())
 	cfg.Lightdash.RateLimit, cfg.Lightdash.Burst = 50, 10
-	cfg.Sources = []config.Source{{Name: "hr-events", Type: "nats", NATS: &config.NATSSource{URLs: []string{ns.ClientURL()}, CreateStream: true}}}
+	cfg.Sources = []config.Source{drv.source()}
 	cfg.Mapping.Rules = []config.Rule{{Name: "everything", Prefix: "dir-"}}
 	cfg.Schedule.Debounce, cfg.Schedule.MaxDelay = 100*time.Millisecond, time.Second
 	cfg.Sync.Safety.DeleteGracePeriod, cfg.Sync.Safety.DeleteAfterReads = 0, 2
@@ -117,18 +114,9 @@ func runDemo(ctx context.Context, o *options) error {
 	done := make(chan error, 1)
 	go func() { done <- d.h.d.Run(runCtx) }()
 
-	nc, err := natsgo.Connect(ns.ClientURL())
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	if d.js, err = jetstream.New(nc); err != nil {
-		return err
-	}
-
 	fmt.Fprintf(d.out, "lightdash-sync demo: the real sync pipeline against a SIMULATED Lightdash\n")
-	fmt.Fprintf(d.out, "  simulated Lightdash (in-memory, local only): %s\n  embedded NATS JetStream: %s\n  directory: deploy/demo/directory.yaml (%d users, %d groups), published as events\n\n",
-		ld.URL(), ns.ClientURL(), len(dir.Users), len(dir.Groups))
+	fmt.Fprintf(d.out, "  simulated Lightdash (in-memory, local only): %s\n  directory: deploy/demo/directory.yaml (%d users, %d groups), %s\n\n",
+		ld.URL(), len(dir.Users), len(dir.Groups), drv.describe())
 	if err := d.script(ctx); err != nil {
 		return err
 	}

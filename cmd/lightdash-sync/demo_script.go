@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	natsgo "github.com/nats-io/nats.go"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 )
@@ -17,22 +15,10 @@ import (
 // script publishes the demo directory, then makes the scripted changes,
 // printing what each caused in the simulated Lightdash.
 func (d *demoRun) script(ctx context.Context) error {
-	fmt.Fprintln(d.out, "1. Publishing the directory as events and running the first full reconciliation")
+	fmt.Fprintln(d.out, "1. Loading the directory and running the first full reconciliation")
 	mark, start := len(d.ld.Requests()), time.Now()
-	for _, u := range d.dir.Users {
-		if err := d.publish(ctx, "user.upserted", u.ID, map[string]any{"id": u.ID, "email": u.Email, "displayName": u.Name}); err != nil {
-			return err
-		}
-	}
-	for _, g := range d.dir.Groups {
-		var members []map[string]string
-		for _, m := range g.Members {
-			members = append(members, map[string]string{"id": m})
-		}
-		data := map[string]any{"id": g.ID, "name": g.Name, "members": members, "memberGroups": g.Groups}
-		if err := d.publish(ctx, "group.upserted", g.ID, data); err != nil {
-			return err
-		}
+	if err := d.drv.seed(ctx, d.dir); err != nil {
+		return err
 	}
 	if err := d.waitFor(ctx, "every group to reach Lightdash", func() bool { return len(d.ld.Groups()) == len(d.dir.Groups) }); err != nil {
 		return err
@@ -44,20 +30,20 @@ func (d *demoRun) script(ctx context.Context) error {
 	d.printGroups()
 
 	steps := []struct {
-		title string
-		typ   string
-		id    string
-		data  map[string]any
-		until func() bool
+		title  string
+		change func() error
+		until  func() bool
 	}{
-		{"2. ada@example.com joins analysts", "group.members_added", "g-analysts",
-			map[string]any{"id": "g-analysts", "members": []map[string]string{{"id": "u-ada"}}},
+		{"2. ada@example.com joins analysts",
+			func() error { return d.drv.addMember(ctx, "g-analysts", "u-ada") },
 			func() bool { return d.hasMember("dir-analysts", "ada@example.com") }},
-		{"3. analysts is renamed to data-analysts (same group id: renamed in place, access kept)", "group.upserted", "g-analysts",
-			map[string]any{"id": "g-analysts", "name": "data-analysts", "members": []map[string]string{{"id": "u-grace"}, {"id": "u-katherine"}, {"id": "u-ada"}}},
+		{"3. analysts is renamed to data-analysts (same group id: renamed in place, access kept)",
+			func() error {
+				return d.drv.rename(ctx, "g-analysts", "data-analysts", []string{"u-grace", "u-katherine", "u-ada"})
+			},
 			func() bool { return d.group("dir-data-analysts") != nil && d.group("dir-analysts") == nil }},
-		{"4. grace@example.com is disabled in the directory", "user.upserted", "u-grace",
-			map[string]any{"id": "u-grace", "email": "grace@example.com", "enabled": false},
+		{"4. grace@example.com is disabled in the directory",
+			func() error { return d.drv.disableUser(ctx, "u-grace", "grace@example.com") },
 			func() bool {
 				return !d.hasMember("dir-data-analysts", "grace@example.com") && !d.hasMember("dir-data-all", "grace@example.com")
 			}},
@@ -65,7 +51,7 @@ func (d *demoRun) script(ctx context.Context) error {
 	for _, s := range steps {
 		fmt.Fprintf(d.out, "\n%s\n", s.title)
 		mark, start := len(d.ld.Requests()), time.Now()
-		if err := d.publish(ctx, s.typ, s.id, s.data); err != nil {
+		if err := s.change(); err != nil {
 			return err
 		}
 		if err := d.waitFor(ctx, s.title, s.until); err != nil {
@@ -76,7 +62,7 @@ func (d *demoRun) script(ctx context.Context) error {
 
 	fmt.Fprintln(d.out, "\n5. marketing is removed from the directory")
 	mark, start = len(d.ld.Requests()), time.Now()
-	if err := d.publish(ctx, "group.deleted", "g-marketing", map[string]any{"id": "g-marketing"}); err != nil {
+	if err := d.drv.deleteGroup(ctx, "g-marketing"); err != nil {
 		return err
 	}
 	if err := d.waitFor(ctx, "the deletion to reach the directory view", d.viewLacks("g-marketing")); err != nil {
@@ -113,25 +99,6 @@ func (d *demoRun) script(ctx context.Context) error {
 	d.report(mark, start)
 	d.printGroups()
 	return nil
-}
-
-// publish sends one CloudEvents directory event, as an HR system would.
-func (d *demoRun) publish(ctx context.Context, typ, id string, data map[string]any) error {
-	d.n++
-	d.seq[id]++
-	ev := map[string]any{
-		"specversion": "1.0", "id": fmt.Sprintf("demo-%d", d.n), "source": "/demo/hr", "type": "io.lightdash-sync." + typ,
-		"time": time.Now().UTC().Format(time.RFC3339Nano), "sequence": d.seq[id], "data": data,
-	}
-	b, err := json.Marshal(ev)
-	if err != nil {
-		return err
-	}
-	msg := natsgo.NewMsg("directory." + strings.SplitN(typ, ".", 2)[0] + "s")
-	msg.Header.Set("Nats-Msg-Id", ev["id"].(string))
-	msg.Data = b
-	_, err = d.js.PublishMsg(ctx, msg)
-	return err
 }
 
 func (d *demoRun) fullReconcile(ctx context.Context) error {

@@ -68,6 +68,9 @@ type Config struct {
 	LDAPS bool
 	// Port and LDAPSPort pin the listeners; zero picks free loopback ports.
 	Port, LDAPSPort int
+	// RefInt loads the refint overlay for member and uniqueMember, so
+	// renaming or deleting an entry updates the groups that name it.
+	RefInt bool
 	// SchemaDir and ModuleDir locate the OpenLDAP schema files and modules;
 	// /etc/ldap/schema and /usr/lib/ldap when empty.
 	SchemaDir string
@@ -316,6 +319,9 @@ include {{.SchemaDir}}/nis.schema
 modulepath {{.ModuleDir}}
 moduleload back_mdb
 moduleload syncprov
+{{- if .RefInt}}
+moduleload refint
+{{- end}}
 pidfile {{.Dir}}/slapd.pid
 argsfile {{.Dir}}/slapd.args
 {{- with .TLS}}
@@ -342,6 +348,15 @@ limits users size=unlimited size.pr=unlimited size.prtotal=unlimited
 {{- end}}
 access to attrs=userPassword by anonymous auth by * none
 access to * by * read
+
+{{- if .RefInt}}
+# refint keeps member values right when a member entry is renamed or
+# deleted, as production OpenLDAP setups do (a renamed nested group stays
+# nested).
+overlay refint
+refint_attributes member uniqueMember
+refint_nothing "{{.RootDN}}"
+{{- end}}
 
 overlay syncprov
 syncprov-checkpoint 1 1
