@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 )
 
