@@ -176,3 +176,25 @@ func isNil(v any) bool {
 	}
 	return false
 }
+
+// TestTrimNameMatchesJavaScript: Lightdash trims names with JavaScript's
+// trim, so the client must too, or a planned name and the stored one differ.
+func TestTrimNameMatchesJavaScript(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"  Sales\t\n", "Sales"},
+		{"\uFEFFSales\uFEFF", "Sales"},             // BOM: trimmed by JS, not by strings.TrimSpace
+		{"\u00a0\u2003\u3000Sales\u2028", "Sales"}, // NBSP, em space, ideographic space, line separator
+		{"\u0085Sales\u0085", "\u0085Sales\u0085"}, // NEL: strings.TrimSpace trims it, JS does not
+		{"Sa les", "Sa les"},
+		{"\u200bSales", "\u200bSales"}, // zero-width space is not whitespace in either
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := lightdash.TrimName(tt.in); got != tt.want {
+			t.Errorf("TrimName(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if _, err := lightdash.NormalizeName("\uFEFF \uFEFF"); !errors.Is(err, lightdash.ErrInvalidParameter) {
+		t.Errorf("NormalizeName of BOMs and a space: err = %v, want ErrInvalidParameter (empty after trimming)", err)
+	}
+}

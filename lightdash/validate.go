@@ -3,6 +3,7 @@ package lightdash
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -40,11 +41,22 @@ func checkUUID(what, s string) error {
 	return nil
 }
 
+// TrimName trims a group name exactly as Lightdash does: JavaScript's
+// String.prototype.trim, which differs from strings.TrimSpace in two runes.
+// It also strips U+FEFF (byte-order mark) and keeps U+0085 (NEL). A sync that
+// plans with strings.TrimSpace would want "\uFEFFSales" while Lightdash
+// stores "Sales", and rename it on every run.
+func TrimName(name string) string {
+	return strings.TrimFunc(name, func(r rune) bool {
+		return r == '\uFEFF' || (r != '\u0085' && unicode.IsSpace(r))
+	})
+}
+
 // NormalizeName trims a group name the way Lightdash does and checks it fits.
 // An empty name is refused: Lightdash would store "" on create and silently
 // ignore it on rename, neither of which a sync wants.
 func NormalizeName(name string) (string, error) {
-	n := strings.TrimSpace(name)
+	n := TrimName(name)
 	if n == "" {
 		return "", fmt.Errorf("group name %q is empty after trimming: %w", name, ErrInvalidParameter)
 	}

@@ -168,7 +168,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		errNoAccess(w)
 		return
 	}
-	name := strings.TrimSpace(*b.name)
+	name := lightdash.TrimName(*b.name) // JavaScript's trim, as Lightdash
 	if utf8.RuneCountInString(name) > lightdash.MaxNameLength {
 		errUnexpected(w)
 		return
@@ -264,7 +264,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 	}
 	newName := g.name
 	if b.name != nil && *b.name != "" {
-		newName = strings.TrimSpace(*b.name)
+		newName = lightdash.TrimName(*b.name)
 		if utf8.RuneCountInString(newName) > lightdash.MaxNameLength {
 			apiError(w, http.StatusInternalServerError, "UnexpectedDatabaseError", "Something went wrong.", nil)
 			return

@@ -76,7 +76,7 @@ func (s *Server) addUserLocked(o *org, email string, role lightdash.Role, pendin
 }
 
 func (s *Server) addGroupLocked(o *org, name string, members []string, by *user) (*group, error) {
-	n := strings.TrimSpace(name)
+	n := lightdash.TrimName(name)
 	if _, dup := o.byName[n]; dup {
 		return nil, fmt.Errorf("group %q already exists", n)
 	}
