@@ -91,6 +91,9 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 	if old != nil && old.isGroup != r.isGroup {
 		old = nil
 	}
+	if old != nil && t.key(old) != t.key(r) {
+		t.renameMember(t.key(old), t.key(r))
+	}
 	if r.isGroup {
 		changed := old == nil || old.ndn != r.ndn || old.groupName != r.groupName || !sameSet(old.members, r.members)
 		if !changed && !force {
@@ -115,6 +118,27 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 		keys = append(keys, t.key(old))
 	}
 	return &worker.Change{GroupIDs: t.containing(keys...), UserIDs: []string{r.id}, Reason: reason}
+}
+
+// renameMember rewrites member references from one key to another after
+// an entry was renamed, as the refint overlay (or AD) does on the server,
+// so that later changes to the renamed entry still name the groups that
+// nest it. Without refint on the server the reference dangles there; the
+// extra groups this names are only re-read, never trusted.
+func (t *tracker) renameMember(from, to string) {
+	for id, g := range t.recs {
+		if !g.isGroup || !slices.Contains(g.members, from) {
+			continue
+		}
+		c := *g
+		c.members = slices.Clone(g.members)
+		for i, m := range c.members {
+			if m == from {
+				c.members[i] = to
+			}
+		}
+		t.recs[id] = &c
+	}
 }
 
 // memberDiff names the users that joined or left, for logs.
