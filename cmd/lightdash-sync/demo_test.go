@@ -3,12 +3,22 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
 
 // TestDemo runs `lightdash-sync demo --exit`, the README's first command,
 // and checks that each scripted change reached the simulated Lightdash.
-func TestDemo(t *testing.T) {
-	code, out, errOut := runMain(t, "demo", "--exit")
+func TestDemo(t *testing.T) { testDemo(t) }
+
+// TestDemoLDAP runs the same script against a real slapd (demo --ldap).
+func TestDemoLDAP(t *testing.T) {
+	ldaptest.RequireSlapd(t)
+	testDemo(t, "--ldap")
+}
+
+func testDemo(t *testing.T, extra ...string) {
+	code, out, errOut := runMain(t, append([]string{"demo", "--exit"}, extra...)...)
 	if code != exitOK {
 		t.Fatalf("demo --exit exited %d:\n%s\n%s", code, out, errOut)
 	}
