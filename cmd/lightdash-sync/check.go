@@ -43,13 +43,9 @@ type checkResult struct {
 }
 
 func runCheck(ctx context.Context, o *options) error {
-	cfg, err := loadConfig(o)
+	cfg, log, err := setup(o)
 	if err != nil {
 		return err
-	}
-	log, err := newLogger(cfg.Log, o.stderr)
-	if err != nil {
-		return usageError{err}
 	}
 	results := []checkResult{{name: "configuration", detail: o.configPath}}
 	results = append(results, checkLightdash(ctx, cfg, log)...)

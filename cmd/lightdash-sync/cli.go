@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"go.uber.org/zap"
+
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 )
 
@@ -199,4 +201,23 @@ func loadConfig(o *options) (*config.Config, error) {
 		return nil, usageError{fmt.Errorf("after flags: %w", err)}
 	}
 	return cfg, nil
+}
+
+// setup loads the configuration and builds the logger, the first steps of
+// every command that reads the configuration.
+func setup(o *options) (*config.Config, *zap.Logger, error) {
+	cfg, err := loadConfig(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	log, err := newLogger(cfg.Log, o.stderr)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	if w := cfg.Warnings(); len(w) > 0 {
+		for _, msg := range w {
+			log.Warn(msg)
+		}
+	}
+	return cfg, log, nil
 }

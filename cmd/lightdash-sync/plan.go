@@ -39,13 +39,9 @@ func runPlan(ctx context.Context, o *options) error {
 	if o.output != "table" && o.output != "json" {
 		return usageError{fmt.Errorf("--output %q: want table or json", o.output)}
 	}
-	cfg, err := loadConfig(o)
+	cfg, log, err := setup(o)
 	if err != nil {
 		return err
-	}
-	log, err := newLogger(cfg.Log, o.stderr)
-	if err != nil {
-		return usageError{err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 	a, err := buildApp(ctx, cfg, log, nil, false)

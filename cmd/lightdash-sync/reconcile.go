@@ -39,13 +39,9 @@ configuration error.`,
 }
 
 func runReconcile(ctx context.Context, o *options) error {
-	cfg, err := loadConfig(o)
+	cfg, log, err := setup(o)
 	if err != nil {
 		return err
-	}
-	log, err := newLogger(cfg.Log, o.stderr)
-	if err != nil {
-		return usageError{err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 	a, err := buildApp(ctx, cfg, log, nil, o.allowDeletions)

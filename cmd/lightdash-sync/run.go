@@ -47,13 +47,9 @@ hands pending events back for redelivery, saves its state and exits 0.`,
 }
 
 func runDaemon(ctx context.Context, o *options) error {
-	cfg, err := loadConfig(o)
+	cfg, log, err := setup(o)
 	if err != nil {
 		return err
-	}
-	log, err := newLogger(cfg.Log, o.stderr)
-	if err != nil {
-		return usageError{err}
 	}
 	defer log.Sync() //nolint:errcheck // stderr
 
