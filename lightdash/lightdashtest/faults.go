@@ -114,8 +114,10 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 }
 
 // applyFault carries out f on the response and returns the status sent (0
-// when nothing was sent).
-func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, handle func(http.ResponseWriter)) int {
+// when nothing was sent). beforeDrop runs just before a dropped connection
+// is closed: the client reacts to the close at once, so anything the test
+// later reads (the request log) must be written first.
+func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, handle func(http.ResponseWriter), beforeDrop func()) int {
 	if f.After {
 		handle(httptest.NewRecorder()) // takes effect, answer discarded
 	}
@@ -129,10 +131,12 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, han
 	case f.Drop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
+				beforeDrop()
 				_ = conn.Close()
 				return 0
 			}
 		}
+		beforeDrop()
 		panic(http.ErrAbortHandler) // fallback: net/http aborts the response silently
 	}
 	if f.Status < 100 || f.Status > 999 {

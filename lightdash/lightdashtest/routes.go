@@ -66,8 +66,12 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 		}
 		if f, hit := s.pickFault(method, tmpl); hit {
 			entry.Fault = f.String()
-			entry.Status = s.applyFault(w, r, f, func(w http.ResponseWriter) { run(w) })
-			s.record(entry)
+			recorded := false
+			entry.Status = s.applyFault(w, r, f, func(w http.ResponseWriter) { run(w) },
+				func() { s.record(entry); recorded = true })
+			if !recorded {
+				s.record(entry)
+			}
 			return
 		}
 		entry.Status = run(w)
