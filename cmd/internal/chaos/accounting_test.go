@@ -1,0 +1,189 @@
+package chaos
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+)
+
+// reportMsgs are the log messages by which the daemon reports a Lightdash
+// call that failed for good (after its retries, or at once for a failure
+// that is not retried): a change that failed, a group's work put back, a
+// full reconciliation that could not read Lightdash.
+var reportMsgs = map[string]bool{
+	"lightdash change failed":    true,
+	"change failed; will retry":  true,
+	"full reconciliation failed": true,
+}
+
+// logTally counts one run's log lines that account for Lightdash faults.
+type logTally struct {
+	Lines, Retries, Reports int
+	ByMsg                   map[string]int
+	Unparsed                int
+}
+
+func tallyLog(path string) (logTally, error) {
+	t := logTally{ByMsg: map[string]int{}}
+	f, err := os.Open(path)
+	if err != nil {
+		return t, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		t.Lines++
+		var line struct {
+			Level, Msg string
+		}
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Unparsed++ // a Go runtime message, e.g. after SIGKILL nothing; kept for the count
+			continue
+		}
+		if line.Level == "warn" || line.Level == "error" {
+			t.ByMsg[line.Msg]++
+		}
+		switch {
+		case line.Msg == "retrying lightdash request":
+			t.Retries++
+		case reportMsgs[line.Msg]:
+			t.Reports++
+		}
+	}
+	return t, sc.Err()
+}
+
+// runAccount sets the faults the fake injected while one run was the
+// daemon against what that run retried or reported.
+type runAccount struct {
+	Run      int
+	Lived    time.Duration
+	Killed   bool
+	Faults   map[string]int // by kind, within the run's window
+	CutShort int            // faults in the last moments before a kill: the run died before it could react
+	Log      logTally
+	Requests int // Lightdash requests in the window
+}
+
+func (a runAccount) faultTotal() int {
+	n := 0
+	for _, c := range a.Faults {
+		n += c
+	}
+	return n
+}
+
+// cutShortWindow is how long before a kill a fault may be left unanswered:
+// a hang is logged by the fake when the client gives up (the 2 s timeout),
+// and the retry is logged right after; a kill inside that window ends the
+// story first.
+const cutShortWindow = 3 * time.Second
+
+// account splits the fake's request log into the runs' windows: from a
+// run's start to the next run's start (the last run's to the end).
+func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
+	out := make([]runAccount, len(runs))
+	for i, p := range runs {
+		p.mu.Lock()
+		killed := p.killed
+		p.mu.Unlock()
+		a := runAccount{Run: p.n, Killed: killed, Faults: map[string]int{}}
+		end := time.Now()
+		if i+1 < len(runs) {
+			end = runs[i+1].started
+		}
+		select {
+		case <-p.exited:
+			a.Lived = p.ended.Sub(p.started)
+		default:
+			a.Lived = time.Since(p.started)
+		}
+		for _, r := range reqs {
+			if r.Time.Before(p.started) || !r.Time.Before(end) {
+				continue
+			}
+			a.Requests++
+			if r.Fault == "" {
+				continue
+			}
+			if i+1 < len(runs) && r.Time.After(p.ended.Add(-cutShortWindow)) {
+				a.CutShort++
+				continue
+			}
+			a.Faults[faultKind(r.Fault)]++
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// metricSum adds up the samples of one metric whose labels contain every
+// one of match (e.g. `trigger="request"`), from a Prometheus text scrape.
+func metricSum(text, name string, match ...string) float64 {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		rest := line[len(name):]
+		if rest == "" || (rest[0] != '{' && rest[0] != ' ') {
+			continue // another metric sharing the prefix
+		}
+		labels, value := "", rest
+		if rest[0] == '{' {
+			end := strings.LastIndex(rest, "}")
+			if end < 0 {
+				continue
+			}
+			labels, value = rest[:end+1], rest[end+1:]
+		}
+		ok := true
+		for _, m := range match {
+			ok = ok && strings.Contains(labels, m)
+		}
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.Fields(value)[0], 64)
+		if err == nil {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// clientFailures is what the last run's Lightdash client counted as
+// failed attempts: 429, 5xx and transport errors (hangs timed out,
+// dropped or refused connections).
+func clientFailures(metrics string) float64 {
+	var n float64
+	for _, code := range []string{`code="429"`, `code="500"`, `code="502"`, `code="503"`, `code="504"`, `code="error"`} {
+		n += metricSum(metrics, "lightdash_requests_total", code)
+	}
+	return n
+}
+
+// scanSecrets reports every file that holds one of secrets.
+func scanSecrets(paths []string, secrets []string) []string {
+	var leaks []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			leaks = append(leaks, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				leaks = append(leaks, fmt.Sprintf("%s holds a secret (%d characters)", p, len(s)))
+			}
+		}
+	}
+	return leaks
+}

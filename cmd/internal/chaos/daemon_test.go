@@ -1,0 +1,319 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+)
+
+// proc is one run of the daemon subprocess. Each gets its own Lightdash
+// user and token, so the fake's request log tells the runs apart.
+type proc struct {
+	n                       int
+	cmd                     *exec.Cmd
+	user                    lightdash.OrgMember
+	token                   string
+	admin                   string // admin listener host:port
+	dir                     string
+	started                 time.Time
+	exited                  chan struct{}
+	ended                   time.Time // set before exited is closed
+	exitErr                 error
+	killed                  bool // by the test: SIGKILL or SIGTERM
+	scrapes                 int
+	lastMetrics, lastStatus string
+	mu                      sync.Mutex
+}
+
+func (p *proc) stderrPath() string { return filepath.Join(p.dir, "stderr.log") }
+func (p *proc) stdoutPath() string { return filepath.Join(p.dir, "stdout.log") }
+
+func (p *proc) metrics() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastMetrics
+}
+
+// supervisor keeps one daemon running, as a process manager
+// (Restart=always) would: it restarts the daemon when it exits, whether
+// the test killed it or it exited on its own.
+type supervisor struct {
+	bin      string
+	dir      string
+	ld       *lightdashtest.Server
+	config   func(p *proc) string // the YAML for one run
+	adminTok string
+	secrets  []string
+
+	mu       sync.Mutex
+	procs    []*proc
+	current  *proc
+	selfExit []string // runs that exited without being killed
+	leaks    []string // secrets seen in a scrape
+	startErr error
+	stopped  bool // no more restarts
+	wg       sync.WaitGroup
+}
+
+// stopRestarts makes run return once the current daemon exits.
+func (s *supervisor) stopRestarts() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stopped = true
+}
+
+// run starts daemons until ctx ends.
+func (s *supervisor) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		p, err := s.start()
+		if err != nil {
+			s.mu.Lock()
+			s.startErr = err
+			s.mu.Unlock()
+			return
+		}
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.scrape(ctx, p) }()
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.exited:
+		}
+		p.mu.Lock()
+		killed := p.killed
+		p.mu.Unlock()
+		s.mu.Lock()
+		stopped := s.stopped
+		s.mu.Unlock()
+		if stopped {
+			return
+		}
+		if !killed {
+			s.mu.Lock()
+			s.selfExit = append(s.selfExit, fmt.Sprintf("run %d exited on its own after %s: %v", p.n, p.ended.Sub(p.started).Round(time.Millisecond), p.exitErr))
+			s.mu.Unlock()
+			select { // RestartSec=1
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (s *supervisor) start() (*proc, error) {
+	s.mu.Lock()
+	n := len(s.procs) + 1
+	s.mu.Unlock()
+	p := &proc{n: n, dir: filepath.Join(s.dir, fmt.Sprintf("run-%02d", n)), exited: make(chan struct{})}
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
+		return nil, err
+	}
+	p.user = s.ld.AddUser(fmt.Sprintf("daemon-%02d@ops.invalid", n), lightdash.RoleAdmin)
+	p.token = s.ld.AddToken(p.user.UserUUID)
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	p.admin = addr
+	cfgPath := filepath.Join(p.dir, "lightdash-sync.yaml")
+	if err := os.WriteFile(filepath.Join(p.dir, "lightdash-token"), []byte(p.token), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cfgPath, []byte(s.config(p)), 0o600); err != nil {
+		return nil, err
+	}
+	stdout, err := os.Create(p.stdoutPath())
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := os.Create(p.stderrPath())
+	if err != nil {
+		stdout.Close()
+		return nil, err
+	}
+	p.cmd = exec.Command(s.bin, "run", "--config", cfgPath)
+	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
+	p.cmd.Dir = p.dir
+	s.mu.Lock()
+	s.secrets = append(s.secrets, p.token)
+	s.mu.Unlock()
+	if err := p.cmd.Start(); err != nil {
+		stdout.Close()
+		stderr.Close()
+		return nil, fmt.Errorf("start run %d: %w", n, err)
+	}
+	p.started = time.Now()
+	go func() {
+		p.exitErr = p.cmd.Wait()
+		stdout.Close()
+		stderr.Close()
+		p.ended = time.Now()
+		close(p.exited)
+	}()
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.current = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// signal sends sig to the running daemon and waits for it to exit. It
+// returns the run, or nil when none was running.
+func (s *supervisor) signal(sig syscall.Signal) *proc {
+	s.mu.Lock()
+	p := s.current
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	p.mu.Lock()
+	p.killed = true
+	p.mu.Unlock()
+	_ = p.cmd.Process.Signal(sig)
+	<-p.exited
+	return p
+}
+
+// running returns the current run once it is up (its admin listener
+// answers), or nil if ctx ends first.
+func (s *supervisor) running(ctx context.Context) *proc {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		p := s.current
+		s.mu.Unlock()
+		if p != nil {
+			select {
+			case <-p.exited:
+			default:
+				if code, _ := httpGet(ctx, "http://"+p.admin+"/healthz"); code == 200 {
+					return p
+				}
+			}
+		}
+		sleep(ctx, 100*time.Millisecond)
+	}
+	return nil
+}
+
+// killAll ends every run still alive; used at cleanup.
+func (s *supervisor) killAll() {
+	s.mu.Lock()
+	procs := append([]*proc(nil), s.procs...)
+	s.mu.Unlock()
+	for _, p := range procs {
+		select {
+		case <-p.exited:
+		default:
+			p.mu.Lock()
+			p.killed = true
+			p.mu.Unlock()
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	s.wg.Wait()
+}
+
+func (s *supervisor) runs() []*proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*proc(nil), s.procs...)
+}
+
+// scrape reads /metrics, /status and /status.json of p every half second
+// while it lives, keeps the last metrics and checks every answer for
+// secrets.
+func (s *supervisor) scrape(ctx context.Context, p *proc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.exited:
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+		for _, path := range []string{"/metrics", "/status", "/status.json"} {
+			code, body := httpGet(ctx, "http://"+p.admin+path)
+			if code != 200 {
+				continue
+			}
+			s.checkSecrets(fmt.Sprintf("run %d %s", p.n, path), body)
+			p.mu.Lock()
+			p.scrapes++
+			switch path {
+			case "/metrics":
+				p.lastMetrics = body
+			case "/status.json":
+				p.lastStatus = body
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+func (s *supervisor) checkSecrets(where, text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sec := range s.secrets {
+		if strings.Contains(text, sec) {
+			s.leaks = append(s.leaks, fmt.Sprintf("%s holds a secret (%d characters)", where, len(sec)))
+		}
+	}
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+var httpClient = &http.Client{Timeout: 5 * time.Second}
+
+func httpGet(ctx context.Context, url string) (int, string) {
+	return httpDo(ctx, "GET", url, "")
+}
+
+func httpDo(ctx context.Context, method, url, bearer string) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
