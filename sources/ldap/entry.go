@@ -3,6 +3,7 @@ package ldap
 import (
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -143,21 +144,44 @@ func (d decoder) idFilter(id string) (string, error) {
 }
 
 // normDN makes DNs comparable: parsed, attribute types and values lower
-// cased, no spaces between RDNs. An unparsable DN is only lower cased.
+// cased, the values of a multi-valued RDN sorted, no spaces between RDNs,
+// and every value escaped again (RFC 4514). The escaping matters: without
+// it "cn=alice\,ou=people,dc=x" (one RDN whose value holds a comma) and
+// "cn=alice,ou=people,dc=x" would compare equal, and an entry someone can
+// name could stand in for another. An unparsable DN is only lower cased
+// and marked so that it equals no parsable one.
 func normDN(dn string) string {
 	p, err := goldap.ParseDN(dn)
 	if err != nil {
-		return strings.ToLower(strings.TrimSpace(dn))
+		return "\\invalid:" + strings.ToLower(strings.TrimSpace(dn))
 	}
 	rdns := make([]string, len(p.RDNs))
 	for i, r := range p.RDNs {
 		parts := make([]string, len(r.Attributes))
 		for j, a := range r.Attributes {
-			parts[j] = strings.ToLower(a.Type) + "=" + strings.ToLower(a.Value)
+			parts[j] = (&goldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: strings.ToLower(a.Value)}).String()
 		}
+		sort.Strings(parts)
 		rdns[i] = strings.Join(parts, "+")
 	}
 	return strings.Join(rdns, ",")
+}
+
+// underDN reports whether the normalised DN n is nbase or below it. A
+// plain suffix test is not enough: in "cn=x\,ou=groups,dc=x" the text
+// ",ou=groups,dc=x" follows an escaped comma, inside a value.
+func underDN(n, nbase string) bool {
+	if nbase == "" || n == nbase {
+		return true
+	}
+	if !strings.HasSuffix(n, ","+nbase) {
+		return false
+	}
+	backslashes := 0
+	for i := len(n) - len(nbase) - 2; i >= 0 && n[i] == '\\'; i-- {
+		backslashes++
+	}
+	return backslashes%2 == 0
 }
 
 // decode builds a record; members come from attrs (which may hold the

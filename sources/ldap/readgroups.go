@@ -152,21 +152,15 @@ func (r *reader) lookupDNs(kind, base, scope string, filter func(string) string,
 	want := map[string]bool{}
 	var filters []string
 	for _, ndn := range ndns {
-		if ndn != nbase && !strings.HasSuffix(ndn, ","+nbase) {
+		if !underDN(ndn, nbase) {
 			continue
 		}
-		p, err := goldap.ParseDN(ndn)
-		if err != nil || len(p.RDNs) == 0 {
+		f, ok := rdnFilter(ndn)
+		if !ok {
 			continue
 		}
-		var f strings.Builder
-		f.WriteString("(&")
-		for _, a := range p.RDNs[0].Attributes {
-			f.WriteString("(" + goldap.EscapeFilter(a.Type) + "=" + goldap.EscapeFilter(a.Value) + ")")
-		}
-		f.WriteString(")")
 		want[ndn] = true
-		filters = append(filters, f.String())
+		filters = append(filters, f)
 	}
 	var out []*record
 	for _, chunk := range chunks(filters) {
@@ -183,4 +177,21 @@ func (r *reader) lookupDNs(kind, base, scope string, filter func(string) string,
 		out = append(out, r.decodeAll(keep, group)...)
 	}
 	return out, nil
+}
+
+// rdnFilter is an escaped filter matching the first RDN of a DN: the
+// cheapest search that finds the entry, whatever its DN holds. ok is false
+// for a DN that does not parse.
+func rdnFilter(dn string) (string, bool) {
+	p, err := goldap.ParseDN(dn)
+	if err != nil || len(p.RDNs) == 0 {
+		return "", false
+	}
+	var f strings.Builder
+	f.WriteString("(&")
+	for _, a := range p.RDNs[0].Attributes {
+		f.WriteString("(" + goldap.EscapeFilter(a.Type) + "=" + goldap.EscapeFilter(a.Value) + ")")
+	}
+	f.WriteString(")")
+	return f.String(), true
 }

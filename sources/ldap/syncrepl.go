@@ -57,8 +57,10 @@ func (s *Source) inScope(e *goldap.Entry, group bool) bool {
 	if group {
 		base = s.cfg.GroupBaseDN
 	}
-	n, nb := normDN(e.DN), normDN(base)
-	return nb == "" || n == nb || strings.HasSuffix(n, ","+nb)
+	if base == "" {
+		return true
+	}
+	return underDN(normDN(e.DN), normDN(base))
 }
 
 func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- worker.Change) error {
