@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // Manifests are the objects of a kustomization, decoded strictly.
@@ -54,6 +57,52 @@ func (m *Manifests) load(dir string) error {
 		if err := m.add(path, data); err != nil {
 			return err
 		}
+	}
+	for i, p := range k.Patches {
+		data := []byte(p.Patch)
+		if p.Path != "" {
+			if data, err = os.ReadFile(filepath.Join(dir, p.Path)); err != nil {
+				return err
+			}
+		}
+		if err := m.patch(data); err != nil {
+			return fmt.Errorf("%s/kustomization.yaml: patches[%d]: %w", dir, i, err)
+		}
+	}
+	return nil
+}
+
+// patch applies a strategic-merge delete patch, the only kind these
+// overlays use; any other patch is refused rather than ignored, so the
+// checks never look at objects that differ from what kustomize builds.
+func (m *Manifests) patch(data []byte) error {
+	var p struct {
+		Patch    string `json:"$patch"`
+		Kind     string `json:"kind"`
+		Metadata struct {
+			Name string `json:"name"`
+		} `json:"metadata"`
+	}
+	if err := yaml.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	if p.Patch != "delete" {
+		return fmt.Errorf("only $patch: delete patches are understood by this check")
+	}
+	name := func(o metav1.Object) bool {
+		return o != nil && !reflect.ValueOf(o).IsNil() && o.GetName() == p.Metadata.Name
+	}
+	switch {
+	case p.Kind == "Deployment" && name(m.Deployment):
+		m.Deployment = nil
+	case p.Kind == "Service" && name(m.Service):
+		m.Service = nil
+	case p.Kind == "PodDisruptionBudget" && name(m.PDB):
+		m.PDB = nil
+	case p.Kind == "CronJob" && name(m.CronJob):
+		m.CronJob = nil
+	default:
+		return fmt.Errorf("delete patch: no %s %q to delete", p.Kind, p.Metadata.Name)
 	}
 	return nil
 }
