@@ -113,7 +113,9 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 			if r.Fault == "" {
 				continue
 			}
-			if i+1 < len(runs) && r.Time.After(p.ended.Add(-cutShortWindow)) {
+			// Around a kill the request log cannot tell the dying run from
+			// the new one: a hang ends when the dead run's socket closes.
+			if (i+1 < len(runs) && r.Time.After(p.ended.Add(-cutShortWindow))) || (i > 0 && r.Time.Before(p.started.Add(time.Second))) {
 				a.CutShort++
 				continue
 			}
