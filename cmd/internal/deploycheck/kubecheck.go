@@ -3,6 +3,7 @@ package deploycheck
 import (
 	"fmt"
 	"net"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -16,8 +17,21 @@ import (
 // cronjob overlay decode strictly into the API types, and agree with each
 // other and with the binary.
 func CheckKubernetes(deploy string, b *Binary) error {
+	secret, err := os.ReadFile(filepath.Join(deploy, "kubernetes", "secret.example.yaml"))
+	if err != nil {
+		return err
+	}
 	base, err := LoadManifests(filepath.Join(deploy, "kubernetes", "base"))
 	if err != nil {
+		return err
+	}
+	// The Secret is an example beside the kustomizations, never applied
+	// by them (that would overwrite the real one with placeholders); the
+	// pods must still find in it every key they read.
+	if base.Secret != nil {
+		return fmt.Errorf("kubernetes/base: the base creates a Secret; applying it would overwrite the real one")
+	}
+	if err := base.add("kubernetes/secret.example.yaml", secret); err != nil {
 		return err
 	}
 	if err := checkBase(base, b); err != nil {
@@ -25,6 +39,9 @@ func CheckKubernetes(deploy string, b *Binary) error {
 	}
 	cron, err := LoadManifests(filepath.Join(deploy, "kubernetes", "cronjob"))
 	if err != nil {
+		return err
+	}
+	if err := cron.add("kubernetes/secret.example.yaml", secret); err != nil {
 		return err
 	}
 	if err := checkCronJob(cron, b); err != nil {

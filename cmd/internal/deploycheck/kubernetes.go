@@ -1,29 +1,33 @@
 package deploycheck
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 )
 
-// DecodeStrict decodes one Kubernetes manifest into a typed API object.
-// An unknown or misspelt field is an error, as it would be for
-// `kubectl apply --validate=strict`, so a manifest cannot drift into
-// something the API server would silently drop.
+// DecodeStrict decodes one Kubernetes manifest into a typed API object
+// the way the API server does with strict field validation
+// (`kubectl apply --validate=strict`): field names match case-sensitively
+// (encoding/json alone would take stringdata for stringData), and an
+// unknown or repeated field is an error, so a manifest cannot drift into
+// something the server would silently drop.
 func DecodeStrict(data []byte, into any) error {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		return fmt.Errorf("yaml: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(into); err != nil {
+	strict, err := kjson.UnmarshalStrict(js, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
 		return fmt.Errorf("decode %T: %w", into, err)
+	}
+	if len(strict) > 0 {
+		return fmt.Errorf("decode %T: %w", into, errors.Join(strict...))
 	}
 	return nil
 }
