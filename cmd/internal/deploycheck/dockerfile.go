@@ -25,14 +25,16 @@ func ParseDockerfile(data string) ([]Instruction, error) {
 	start := 0
 	for i, line := range strings.Split(data, "\n") {
 		trimmed := strings.TrimSpace(line)
-		if strings.HasPrefix(trimmed, "#") || (trimmed == "" && cur.Len() == 0) {
+		// Comments and blank lines are skipped, inside a continuation too,
+		// as Docker does.
+		if strings.HasPrefix(trimmed, "#") || trimmed == "" {
 			continue
 		}
 		if cur.Len() == 0 {
 			start = i + 1
 		}
 		if strings.HasSuffix(trimmed, "\\") {
-			cur.WriteString(strings.TrimSuffix(trimmed, "\\") + " ")
+			cur.WriteString(strings.TrimSpace(strings.TrimSuffix(trimmed, "\\")) + " ")
 			continue
 		}
 		cur.WriteString(trimmed)

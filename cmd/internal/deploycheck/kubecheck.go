@@ -62,6 +62,9 @@ func checkBase(m *Manifests, b *Binary) error {
 		return fmt.Errorf("Deployment: want at least 2 replicas for leader election")
 	}
 	pod := &d.Spec.Template
+	if d.Spec.Selector == nil {
+		return fmt.Errorf("Deployment: no selector")
+	}
 	sel, err := labelsSelect(d.Spec.Selector.MatchLabels, pod.Labels)
 	if err != nil || !sel {
 		return fmt.Errorf("Deployment: selector %v does not select the pod labels %v", d.Spec.Selector.MatchLabels, pod.Labels)
@@ -151,6 +154,9 @@ type podArgs struct {
 // --config points, finds every *_file secret mounted from the Secret,
 // and is locked down.
 func checkPod(m *Manifests, spec *corev1.PodSpec, b *Binary, subcommand string) (*corev1.Container, podArgs, error) {
+	if m.ConfigMap == nil || m.Secret == nil {
+		return nil, podArgs{}, fmt.Errorf("the pods need the ConfigMap and the Secret")
+	}
 	if len(spec.Containers) != 1 {
 		return nil, podArgs{}, fmt.Errorf("want one container, got %d", len(spec.Containers))
 	}

@@ -85,8 +85,12 @@ func CheckSeedLDIF(deploy string) error {
 		for _, m := range e.Attrs["mail"] {
 			emailDN[m] = e.DN
 		}
-		if oc := e.Attrs["objectclass"]; len(oc) > 0 && oc[0] == "groupOfNames" {
-			cnDN[e.Attrs["cn"][0]] = e.DN
+		if contains(e.Attrs["objectclass"], "groupOfNames") {
+			cn := e.Attrs["cn"]
+			if len(cn) != 1 {
+				return fmt.Errorf("seed.ldif: %s: want one cn, got %v", e.DN, cn)
+			}
+			cnDN[cn[0]] = e.DN
 		}
 	}
 	for _, u := range d.Users {

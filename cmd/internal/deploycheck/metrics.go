@@ -13,9 +13,10 @@ import (
 )
 
 // RegisteredMetrics reads every non-test Go file under root and returns
-// the names of the Prometheus metrics they define: each
+// the names of the series the Prometheus metrics they define expose: each
 // prometheus.*Opts{Namespace, Subsystem, Name} literal, joined as the
-// client library joins them. A Name that is a helper function's parameter
+// client library joins them, with _bucket, _sum and _count for
+// histograms and _sum and _count for summaries. A Name that is a helper function's parameter
 // (counter := func(name, help string) ...) is resolved through the string
 // literals the helper is called with in the same file.
 func RegisteredMetrics(root string) (map[string]bool, error) {
@@ -38,7 +39,10 @@ func RegisteredMetrics(root string) (map[string]bool, error) {
 			return err
 		}
 		for _, n := range fileMetrics(file) {
-			names[n] = true
+			names[n.name] = true
+			for _, suffix := range seriesSuffixes[n.opts] {
+				names[n.name+suffix] = true
+			}
 		}
 		return nil
 	})
@@ -51,12 +55,20 @@ func RegisteredMetrics(root string) (map[string]bool, error) {
 	return names, nil
 }
 
-func fileMetrics(file *ast.File) []string {
-	var out []string
+// seriesSuffixes are the extra series each kind of metric exposes.
+var seriesSuffixes = map[string][]string{
+	"HistogramOpts": {"_bucket", "_sum", "_count"},
+	"SummaryOpts":   {"_sum", "_count"},
+}
+
+type metricDef struct{ name, opts string }
+
+func fileMetrics(file *ast.File) []metricDef {
+	var out []metricDef
 	// helpers maps a func-literal variable to where its Name parameter is.
 	type helper struct {
-		prefix string
-		arg    int
+		prefix, opts string
+		arg          int
 	}
 	helpers := map[string]helper{}
 	ast.Inspect(file, func(n ast.Node) bool {
@@ -74,7 +86,7 @@ func fileMetrics(file *ast.File) []string {
 			if prefix, name, ok := optsLiteral(n); ok && name.ident != "" {
 				for i, p := range params {
 					if p == name.ident {
-						helpers[id.Name] = helper{prefix, i}
+						helpers[id.Name] = helper{prefix, name.opts, i}
 					}
 				}
 			}
@@ -84,13 +96,13 @@ func fileMetrics(file *ast.File) []string {
 	})
 	ast.Inspect(file, func(n ast.Node) bool {
 		if prefix, name, ok := optsLiteral(n); ok && name.lit != "" {
-			out = append(out, prefix+name.lit)
+			out = append(out, metricDef{prefix + name.lit, name.opts})
 		}
 		if call, ok := n.(*ast.CallExpr); ok {
 			if id, ok := call.Fun.(*ast.Ident); ok {
 				if h, ok := helpers[id.Name]; ok && h.arg < len(call.Args) {
 					if s, ok := stringLit(call.Args[h.arg]); ok {
-						out = append(out, h.prefix+s)
+						out = append(out, metricDef{h.prefix + s, h.opts})
 					}
 				}
 			}
@@ -110,7 +122,9 @@ func paramNames(ft *ast.FuncType) []string {
 	return names
 }
 
-type nameValue struct{ lit, ident string }
+// nameValue is an Opts literal's Name (a string literal or an
+// identifier) and the Opts type (CounterOpts, HistogramOpts, ...).
+type nameValue struct{ lit, ident, opts string }
 
 // optsLiteral recognises prometheus.XxxOpts{...} and returns the
 // Namespace_Subsystem_ prefix and the Name field.
@@ -127,6 +141,7 @@ func optsLiteral(n ast.Node) (prefix string, name nameValue, ok bool) {
 		return "", nameValue{}, false
 	}
 	var ns, sub string
+	name.opts = sel.Sel.Name
 	for _, e := range cl.Elts {
 		kv, isKV := e.(*ast.KeyValueExpr)
 		if !isKV {
@@ -173,23 +188,16 @@ func MetricRefs(expr string) []string {
 	return metricRefRE.FindAllString(expr, -1)
 }
 
-// CheckMetricRefs checks that every lightdash_* name in expr is a metric
-// the code registers (a histogram's _bucket, _sum and _count series
-// included) and that expr uses at least one.
+// CheckMetricRefs checks that every lightdash_* name in expr is a series
+// the code exposes (known, from RegisteredMetrics) and that expr uses at
+// least one.
 func CheckMetricRefs(expr string, known map[string]bool) error {
 	refs := MetricRefs(expr)
 	if len(refs) == 0 {
 		return fmt.Errorf("uses no lightdash metric: %s", expr)
 	}
 	for _, r := range refs {
-		if known[r] {
-			continue
-		}
-		base := r
-		for _, suf := range []string{"_bucket", "_sum", "_count"} {
-			base = strings.TrimSuffix(base, suf)
-		}
-		if base == r || !known[base] {
+		if !known[r] {
 			return fmt.Errorf("metric %s is not registered by the code", r)
 		}
 	}
