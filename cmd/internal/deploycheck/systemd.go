@@ -75,7 +75,7 @@ var knownDirectives = map[string][]string{
 		"ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc", "ProcSubset", "RestrictNamespaces",
 		"RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute", "RemoveIPC", "KeyringMode",
 		"DevicePolicy", "CapabilityBoundingSet", "AmbientCapabilities", "RestrictAddressFamilies", "SystemCallArchitectures",
-		"SystemCallFilter", "SystemCallErrorNumber", "UMask", "ReadWritePaths", "IPAddressDeny", "IPAddressAllow"},
+		"SystemCallFilter", "SystemCallErrorNumber", "UMask", "ReadWritePaths", "IPAddressDeny", "IPAddressAllow", "PrivateMounts"},
 	"Timer":   {"OnCalendar", "OnBootSec", "OnUnitActiveSec", "RandomizedDelaySec", "Persistent", "Unit", "AccuracySec"},
 	"Install": {"WantedBy", "RequiredBy", "Alias"},
 }
