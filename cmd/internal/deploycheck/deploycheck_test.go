@@ -17,6 +17,7 @@ var (
 	root   = filepath.Join("..", "..", "..")
 	deploy = filepath.Join(root, "deploy")
 	bin    *deploycheck.Binary
+	exe    string // the built binary
 )
 
 // TestMain builds the real binary once: the checks compare the artefacts
@@ -34,7 +35,7 @@ func run(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	exe := filepath.Join(tmp, "lightdash-sync")
+	exe = filepath.Join(tmp, "lightdash-sync")
 	build := exec.CommandContext(ctx, "go", "build", "-o", exe, deploycheck.MainDir)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
