@@ -158,21 +158,7 @@ func (e *natsEnv) DeleteGroup(ctx context.Context, groupID string) error {
 
 // WatchReady returns at once: the consumer is durable, so an event
 // published before Watch pulls is still delivered to it.
-func (e *natsEnv) WatchReady(ctx context.Context) error {
-	go func() {
-		for i := 0; i < 6; i++ {
-			time.Sleep(time.Duration(i) * time.Second)
-			cons, err := e.js.Consumer(context.Background(), testStream, e.src.cfg.Durable)
-			if err != nil {
-				fmt.Println("DEBUG", err)
-				continue
-			}
-			info, _ := cons.Info(context.Background())
-			fmt.Printf("DEBUG %d waiting=%d ackpending=%d pending=%d delivered=%d ackfloor=%d redeliv=%d\n", i, info.NumWaiting, info.NumAckPending, info.NumPending, info.Delivered.Stream, info.AckFloor.Stream, info.NumRedelivered)
-		}
-	}()
-	return nil
-}
+func (e *natsEnv) WatchReady(context.Context) error { return nil }
 
 // Settle waits until the consumer has acknowledged every event published.
 // The view is written by Watch, so when the suite is not watching, Settle

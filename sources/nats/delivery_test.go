@@ -136,3 +136,49 @@ func TestWatchEndsWhenSourceClosed(t *testing.T) {
 		t.Fatal("Watch still running after Close")
 	}
 }
+
+// TestRestartedWatchGetsFetchedAheadEvents: events the pull fetched ahead
+// while the daemon was busy are handed back when Watch stops, so the next
+// Watch gets them at once, not after AckWait (30s here, beyond waitFor).
+func TestRestartedWatchGetsFetchedAheadEvents(t *testing.T) {
+	srv := runServer(t)
+	h := start(t, srv, testConfig(srv))
+	for _, id := range []string{"a", "b", "c"} {
+		h.publish(ev(TypeGroupUpserted, id, Data{Name: id}))
+	}
+	// Nobody reads the changes: Watch holds "a" and has fetched "b" and "c".
+	deadline := time.Now().Add(waitFor)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Durable)
+		var info *jetstream.ConsumerInfo
+		if err == nil {
+			info, err = c.Info(ctx)
+		}
+		cancel()
+		if err == nil && info.NumAckPending == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the three events were not all delivered: info=%+v err=%v", info, err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	h.stop()
+	if err := <-h.watched; err != nil {
+		t.Fatalf("Watch: %v", err)
+	}
+	wctx, stop := context.WithCancel(context.Background())
+	h.stop = stop
+	go func() { h.watched <- h.src.Watch(wctx, h.changes) }()
+
+	got := map[string]bool{}
+	for len(got) < 3 {
+		c := h.next()
+		c.Done(nil)
+		for _, g := range c.GroupIDs {
+			got[g] = true
+		}
+	}
+	h.consumerSettled()
+}

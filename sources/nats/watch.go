@@ -83,7 +83,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
-	defer it.Stop()
+	defer s.release(it)
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -93,6 +93,32 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 			return handled, err
 		}
 		handled++
+	}
+}
+
+// releaseWait bounds how long release waits for the server to confirm
+// that the pull subscription is gone.
+const releaseWait = 5 * time.Second
+
+// release ends a pull subscription and hands back what it fetched ahead.
+// Stop alone would unsubscribe later, in the library's goroutine, and drop
+// the buffered messages: an event delivered to the old subscription
+// meanwhile, or waiting in its buffer, would be redelivered only after
+// AckWait, although the next consume starts at once. Draining instead
+// unsubscribes, flushes, and lets the buffered messages be naked, so the
+// next pull gets them now.
+func (s *Source) release(it jetstream.MessagesContext) {
+	it.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
+	defer cancel()
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			return // drained, closed, or given up after releaseWait
+		}
+		if err := msg.Nak(); err != nil {
+			s.log.Debug("nak message fetched ahead", zap.Error(err))
+		}
 	}
 }
 
