@@ -2,6 +2,7 @@ package lightdashtest
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -123,6 +124,11 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, han
 	}
 	switch {
 	case f.Hang:
+		// Read the body first: net/http notices that the client gave up
+		// only once the handler has consumed the request body, so an unread
+		// PATCH or POST body would keep the hang (and its log entry) alive
+		// until the fake closes.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
 		select {
 		case <-r.Context().Done():
 		case <-s.done:
