@@ -108,6 +108,12 @@ const releaseWait = 5 * time.Second
 // unsubscribes, flushes, and lets the buffered messages be naked, so the
 // next pull gets them now.
 func (s *Source) release(it jetstream.MessagesContext) {
+	if !s.nc.IsConnected() {
+		// Nothing can be naked or unsubscribed now; the server forgets the
+		// subscription with the connection and redelivers after AckWait.
+		it.Stop()
+		return
+	}
 	it.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
 	defer cancel()
