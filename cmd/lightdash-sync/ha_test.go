@@ -21,6 +21,7 @@ type replica struct {
 	user   lightdash.OrgMember // its token's user: the fake's log tells replicas apart
 	addr   string
 	cancel context.CancelFunc
+	config string
 	exited chan struct{} // closed when Main returned
 	code   int
 	stderr *syncBuffer
@@ -69,6 +70,7 @@ admin: {listen: "` + r.addr + `"}
 `
 		path := filepath.Join(dir, "lightdash-sync.yaml")
 		os.WriteFile(path, []byte(cfg), 0o600)
+		r.config = path
 		ctx, cancel := context.WithCancel(context.Background())
 		r.cancel = cancel
 		go func() {
@@ -150,5 +152,21 @@ admin: {listen: "` + r.addr + `"}
 	}
 	if n := len(e.ld.Groups()); n != 2 {
 		t.Errorf("%d groups in Lightdash, want 2 (no duplicates after the handover)", n)
+	}
+
+	// A scheduled reconcile takes the same lease: it refuses to write
+	// beside the running leader, and runs once the leader is gone.
+	writes := e.ld.WriteCount()
+	code, _, errOut := runMain(t, "reconcile", "--config", b.config)
+	if code != exitFailure || !strings.Contains(errOut, "holds the lease") {
+		t.Errorf("reconcile beside a running leader: exit %d %q, want 1 and a refusal", code, errOut)
+	}
+	if n := e.ld.WriteCount(); n != writes {
+		t.Errorf("the refused reconcile made %d writes", n-writes)
+	}
+	b.cancel()
+	<-b.exited
+	if code, out, errOut := runMain(t, "reconcile", "--config", b.config); code != exitOK {
+		t.Errorf("reconcile with no daemon running: exit %d\n%s\n%s", code, out, errOut)
 	}
 }

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -63,20 +65,59 @@ func runReconcile(ctx context.Context, o *options) error {
 		return nil
 	}
 
-	var res *worker.Result
+	var p *worker.Plan
 	if o.planFile != "" {
-		p, err := readPlanFile(o.planFile)
-		if err != nil {
+		if p, err = readPlanFile(o.planFile); err != nil {
 			return usageError{err}
 		}
-		res, err = a.worker.ApplySaved(ctx, p)
-		if err != nil {
-			return err
+	}
+	apply := func(ctx context.Context) (*worker.Result, error) {
+		if p != nil {
+			return a.worker.ApplySaved(ctx, p)
 		}
-	} else if res, err = a.worker.Reconcile(ctx); err != nil {
+		return a.worker.Reconcile(ctx)
+	}
+	var res *worker.Result
+	if cfg.HA.Enabled {
+		res, err = asLeader(ctx, a, log, apply)
+	} else {
+		res, err = apply(ctx)
+	}
+	if err != nil {
 		return err
 	}
 	return reportResult(o, res)
+}
+
+// asLeader runs f holding the same lease the daemons campaign for, so a
+// scheduled reconcile never writes at the same time as a running daemon.
+// It waits two lease lifetimes for the lease, then gives up.
+func asLeader(ctx context.Context, a *app, log *zap.Logger, f func(context.Context) (*worker.Result, error)) (*worker.Result, error) {
+	cfg := a.cfg
+	js, err := a.jetStream(ctx, cfg.HA.Source)
+	if err != nil {
+		return nil, err
+	}
+	el, err := lease.New(ctx, js, lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}, log.Named("lease"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 2*cfg.HA.LeaseTTL+5*time.Second)
+	defer cancel()
+	var res *worker.Result
+	var ferr error
+	ran := false
+	if err := el.Run(wait, func(leaderCtx context.Context) {
+		ran = true
+		res, ferr = f(leaderCtx)
+		cancel()
+	}); err != nil {
+		return nil, err
+	}
+	if !ran {
+		return nil, fmt.Errorf("another replica (%s) holds the lease for this Lightdash; reconcile does not write beside a running daemon: send it SIGUSR1 or POST /reconcile instead", el.Holder())
+	}
+	return res, ferr
 }
 
 // reportResult prints the summary and turns failures or a block into exit 1.
