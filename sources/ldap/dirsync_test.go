@@ -132,9 +132,16 @@ func TestDirSyncRecordedResponses(t *testing.T) {
 	if !slices.Equal(got[:6], []string{"", "c1", "c2", "c3", "c4", "c4"}) {
 		t.Fatalf("cookies sent: got %q", got)
 	}
-	saved, _ := cookies.LoadCookie(context.Background(), s.cfg.CookieKey)
-	if string(saved) != "c5" {
-		t.Fatalf("saved cookie: got %q, want c5", saved)
+	// The cookie is saved only after the change was taken, so the watcher
+	// may still be saving it.
+	for deadline := time.Now().Add(eventTimeout); ; time.Sleep(time.Millisecond) {
+		saved, _ := cookies.LoadCookie(context.Background(), s.cfg.CookieKey)
+		if string(saved) == "c5" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saved cookie: got %q, want c5", saved)
+		}
 	}
 	rec.mu.Lock()
 	closed := rec.closed
