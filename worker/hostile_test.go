@@ -152,7 +152,7 @@ func TestNameLightdashTrimsDifferently(t *testing.T) {
 
 // trimFixed mirrors workerTrimsLikeLightdash in mapping_fuzz_test.go
 // (another package): flip both with the fix.
-const trimFixed = false
+const trimFixed = true
 
 func hasBlockingProblem(p *worker.Plan, groupID string) bool {
 	for _, pr := range p.Problems {
@@ -190,4 +190,4 @@ func TestBaseDNRuleRespectsEscapes(t *testing.T) {
 }
 
 // dnFixed is flipped with the fix TestBaseDNRuleRespectsEscapes describes.
-const dnFixed = false
+const dnFixed = true

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // Case is how a rule changes the case of a directory group's name.
@@ -142,7 +144,7 @@ func NewMapper(m Mapping) (*Mapper, error) {
 			errs = append(errs, fmt.Errorf("%s.case: unknown case %q (want keep, lower or upper)", cr.where, r.Case))
 		}
 		if r.Target != "" {
-			if reason := invalidName(strings.TrimSpace(r.Target)); reason != "" {
+			if reason := invalidName(lightdash.TrimName(r.Target)); reason != "" {
 				errs = append(errs, fmt.Errorf("%s.target: %s", cr.where, reason))
 			}
 			if r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || (r.Case != "" && r.Case != CaseKeep) {
@@ -158,7 +160,7 @@ func NewMapper(m Mapping) (*Mapper, error) {
 		if strings.TrimSpace(o.Group) == "" {
 			errs = append(errs, fmt.Errorf("mapping.overrides[%d].group: empty", i))
 		}
-		if reason := invalidName(strings.TrimSpace(o.Name)); reason != "" {
+		if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
 			errs = append(errs, fmt.Errorf("mapping.overrides[%d].name: %s", i, reason))
 		}
 	}
@@ -183,7 +185,7 @@ func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, ok bool) 
 	}
 	for _, o := range m.m.Overrides {
 		if (o.Source == "" || o.Source == source) && newMatcher([]string{o.Group}).match(g) {
-			return strings.TrimSpace(o.Name), groupKey(source, g.ID), true
+			return lightdash.TrimName(o.Name), groupKey(source, g.ID), true
 		}
 	}
 	for _, r := range m.rules {
@@ -191,7 +193,7 @@ func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, ok bool) 
 			continue
 		}
 		if r.Target != "" {
-			t := strings.TrimSpace(r.Target)
+			t := lightdash.TrimName(r.Target)
 			return t, "target:" + t, true
 		}
 		return r.render(g.Name), groupKey(source, g.ID), true
@@ -204,8 +206,7 @@ func (r *compiledRule) selects(source string, g DirGroup) bool {
 		return false
 	}
 	if r.baseDN != "" {
-		dn := normDN(g.DN)
-		if dn != r.baseDN && !strings.HasSuffix(dn, ","+r.baseDN) {
+		if !WithinDN(normDN(g.DN), r.baseDN) {
 			return false
 		}
 	}
@@ -228,7 +229,7 @@ func (r *compiledRule) render(name string) string {
 	case CaseUpper:
 		name = strings.ToUpper(name)
 	}
-	return strings.TrimSpace(r.Prefix + name + r.Suffix)
+	return lightdash.TrimName(r.Prefix + name + r.Suffix)
 }
 
 // groupKey is the ownership key of a one-to-one mapped group: stable across
@@ -259,19 +260,8 @@ func (m matcher) match(g DirGroup) bool {
 	return g.DN != "" && m.dns[normDN(g.DN)]
 }
 
-// normDN lowercases a DN and drops spaces around separators so that
-// "CN=Sales, OU=Groups" and "cn=sales,ou=groups" compare equal.
-func normDN(dn string) string {
-	parts := strings.Split(strings.ToLower(strings.TrimSpace(dn)), ",")
-	for i, p := range parts {
-		kv := strings.SplitN(p, "=", 2)
-		for j := range kv {
-			kv[j] = strings.TrimSpace(kv[j])
-		}
-		parts[i] = strings.Join(kv, "=")
-	}
-	return strings.Join(parts, ",")
-}
+// normDN is NormalizeDN, for matching rules' DNs.
+func normDN(dn string) string { return NormalizeDN(dn) }
 
 // MaxNameLength is Lightdash's limit on group names (varchar(255)); a
 // longer name makes the server answer 500.

@@ -72,4 +72,4 @@ func FuzzMappingRules(f *testing.F) {
 // workerTrimsLikeLightdash is false while worker trims names with
 // strings.TrimSpace rather than lightdash.TrimName (see
 // TestNameLightdashTrimsDifferently); the fix flips it.
-const workerTrimsLikeLightdash = false
+const workerTrimsLikeLightdash = true

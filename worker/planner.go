@@ -42,7 +42,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	for i := range cur.Groups {
 		g := &cur.Groups[i]
 		byUUID[g.UUID] = g
-		byName[strings.TrimSpace(g.Name)] = g
+		byName[lightdash.TrimName(g.Name)] = g
 	}
 	held := map[string]bool{}
 	for _, pr := range d.Problems {

@@ -3,7 +3,6 @@ package ldap
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -143,46 +142,11 @@ func (d decoder) idFilter(id string) (string, error) {
 	return "(" + d.cfg.IDAttribute + "=" + goldap.EscapeFilter(id) + ")", nil
 }
 
-// normDN makes DNs comparable: parsed, attribute types and values lower
-// cased, the values of a multi-valued RDN sorted, no spaces between RDNs,
-// and every value escaped again (RFC 4514). The escaping matters: without
-// it "cn=alice\,ou=people,dc=x" (one RDN whose value holds a comma) and
-// "cn=alice,ou=people,dc=x" would compare equal, and an entry someone can
-// name could stand in for another. An unparsable DN is only lower cased
-// and marked so that it equals no parsable one.
-func normDN(dn string) string {
-	p, err := goldap.ParseDN(dn)
-	if err != nil {
-		return "\\invalid:" + strings.ToLower(strings.TrimSpace(dn))
-	}
-	rdns := make([]string, len(p.RDNs))
-	for i, r := range p.RDNs {
-		parts := make([]string, len(r.Attributes))
-		for j, a := range r.Attributes {
-			parts[j] = (&goldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: strings.ToLower(a.Value)}).String()
-		}
-		sort.Strings(parts)
-		rdns[i] = strings.Join(parts, "+")
-	}
-	return strings.Join(rdns, ",")
-}
+// normDN makes DNs comparable; see worker.NormalizeDN.
+func normDN(dn string) string { return worker.NormalizeDN(dn) }
 
-// underDN reports whether the normalised DN n is nbase or below it. A
-// plain suffix test is not enough: in "cn=x\,ou=groups,dc=x" the text
-// ",ou=groups,dc=x" follows an escaped comma, inside a value.
-func underDN(n, nbase string) bool {
-	if nbase == "" || n == nbase {
-		return true
-	}
-	if !strings.HasSuffix(n, ","+nbase) {
-		return false
-	}
-	backslashes := 0
-	for i := len(n) - len(nbase) - 2; i >= 0 && n[i] == '\\'; i-- {
-		backslashes++
-	}
-	return backslashes%2 == 0
-}
+// underDN reports whether the normalised DN n is nbase or below it.
+func underDN(n, nbase string) bool { return worker.WithinDN(n, nbase) }
 
 // decode builds a record; members come from attrs (which may hold the
 // merged result of range retrieval).

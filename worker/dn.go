@@ -1,0 +1,52 @@
+package worker
+
+import (
+	"sort"
+	"strings"
+
+	goldap "github.com/go-ldap/ldap/v3"
+)
+
+// NormalizeDN makes distinguished names comparable: parsed (RFC 4514),
+// attribute types and values lower cased, the values of a multi-valued RDN
+// sorted, no spaces between RDNs, and every value escaped again. The
+// escaping matters: without it "cn=alice\,ou=people,dc=x" (one RDN whose
+// value holds a comma) and "cn=alice,ou=people,dc=x" would compare equal,
+// and an entry someone can name could stand in for another. An
+// unparsable DN is only lower cased and marked so that it equals no
+// parsable one. The worker only parses DNs here (for mapping rules); the
+// LDAP source uses the same function so both sides agree.
+func NormalizeDN(dn string) string {
+	p, err := goldap.ParseDN(dn)
+	if err != nil {
+		return "\\invalid:" + strings.ToLower(strings.TrimSpace(dn))
+	}
+	rdns := make([]string, len(p.RDNs))
+	for i, r := range p.RDNs {
+		parts := make([]string, len(r.Attributes))
+		for j, a := range r.Attributes {
+			parts[j] = (&goldap.AttributeTypeAndValue{Type: strings.ToLower(a.Type), Value: strings.ToLower(a.Value)}).String()
+		}
+		sort.Strings(parts)
+		rdns[i] = strings.Join(parts, "+")
+	}
+	return strings.Join(rdns, ",")
+}
+
+// WithinDN reports whether the normalised DN n is nbase or below it (both
+// from NormalizeDN). A plain suffix test is not enough: in
+// "cn=x\,ou=groups,dc=x" the text ",ou=groups,dc=x" follows an escaped
+// comma, inside a value.
+func WithinDN(n, nbase string) bool {
+	if nbase == "" || n == nbase {
+		return true
+	}
+	if !strings.HasSuffix(n, ","+nbase) {
+		return false
+	}
+	backslashes := 0
+	for i := len(n) - len(nbase) - 2; i >= 0 && n[i] == '\\'; i-- {
+		backslashes++
+	}
+	return backslashes%2 == 0
+}
