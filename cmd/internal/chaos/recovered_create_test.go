@@ -1,0 +1,67 @@
+package chaos
+
+import (
+	"context"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+)
+
+// TestRecoveredCreateIsCounted is a gap the chaos run found in package
+// lightdash (reported to the lead, not fixed here: not this package's
+// code). When a create's answer is lost (a 502 or a dropped connection
+// after Lightdash made the group), do() in lightdash/do.go asks
+// recoverCreate, finds the group and returns success without counting
+// anything: no lightdash_retries_total, no log line. The outcome is right
+// (no duplicate group), but the injected failure is silently absorbed,
+// while issue 10 asks that the run's own counters show every failure as
+// retried or reported. Fix: in do(), when recoverCreate reports done,
+// count it (c.Metrics.retry(method, endpoint, "recovered") or a counter of
+// its own) and log it at info, as the retry path does.
+func TestRecoveredCreateIsCounted(t *testing.T) {
+	ld := lightdashtest.NewServer()
+	defer ld.Close()
+	ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502, After: true})
+
+	core, logs := observer.New(zap.InfoLevel)
+	reg := prometheus.NewRegistry()
+	c, err := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithRegisterer(reg), lightdash.WithLogger(zap.New(core)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateGroup(context.Background(), "recovered", nil); err != nil {
+		t.Fatalf("CreateGroup after a lost answer: %v", err)
+	}
+	if n := len(ld.Groups()); n != 1 {
+		t.Fatalf("%d groups, want exactly 1 (the create must not be repeated)", n)
+	}
+	faults := 0
+	for _, r := range ld.Requests() {
+		if r.Fault != "" {
+			faults++
+		}
+	}
+	var retries float64
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "lightdash_retries_total" {
+			for _, m := range mf.GetMetric() {
+				retries += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if faults != 1 {
+		t.Fatalf("%d faults injected, want 1", faults)
+	}
+	if retries == 0 && logs.Len() == 0 {
+		t.Errorf("the lost answer to a create was recovered without a trace: lightdash_retries_total = %v and no log line; want it counted (got %d faults injected)", retries, faults)
+	}
+}
