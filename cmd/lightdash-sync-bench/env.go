@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+)
+
+// daemonConfig is what the generated lightdash-sync.yaml says.
+type daemonConfig struct {
+	LightdashURL, Token string
+	LDAPURL             string
+	BindDN, BindPW      string
+	Suffix              string
+	NATSURL             string // adds a nats source when set
+	Concurrency         int
+	RateLimit           float64
+	Debounce            time.Duration
+	StatePath           string
+	AdminListen         string
+}
+
+// yaml renders the configuration file.
+func (c daemonConfig) yaml() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `log:
+  level: warn
+  format: json
+lightdash:
+  url: %s
+  token: %s
+  timeout: 120s
+  rate_limit: %g
+  burst: %d
+sources:
+`, c.LightdashURL, c.Token, c.RateLimit, c.Concurrency)
+	if c.LDAPURL != "" {
+		fmt.Fprintf(&b, `  - name: corp
+    type: ldap
+    ldap:
+      urls: [%s]
+      bind_dn: %s
+      bind_password: %s
+      schema: openldap
+      user_base_dn: ou=people,%s
+      group_base_dn: ou=groups,%s
+      page_size: 1000
+      timeout: 600s
+      watch: syncrepl
+`, c.LDAPURL, c.BindDN, c.BindPW, c.Suffix, c.Suffix)
+	}
+	if c.NATSURL != "" {
+		fmt.Fprintf(&b, `  - name: events
+    type: nats
+    nats:
+      urls: [%s]
+      create_stream: true
+      stream: DIRECTORY
+      subjects: ["directory.>"]
+`, c.NATSURL)
+	}
+	maxDelay := max(10*time.Second, c.Debounce)
+	fmt.Fprintf(&b, `mapping:
+  rules:
+    - name: everything
+identity:
+  unmatched: skip
+sync:
+  concurrency: %d
+  safety:
+    max_group_deletes_percent: 100
+    max_group_deletes: 1000000
+    max_member_removals: 100000000
+    max_member_removals_percent: 100
+schedule:
+  reconcile: "@every 24h"
+  debounce: %s
+  max_delay: %s
+state:
+  type: file
+  path: %s
+admin:
+  listen: "%s"
+`, c.Concurrency, c.Debounce, maxDelay, c.StatePath, c.AdminListen)
+	return b.String()
+}
+
+// env is one benchmark environment: a seeded slapd, the binary under test
+// and a scratch directory.
+type env struct {
+	dir    string
+	bin    string
+	slapd  *ldaptest.Process
+	dirGen *Directory
+}
+
+// buildBinary compiles cmd/lightdash-sync into dir (or uses given).
+func buildBinary(ctx context.Context, dir, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	out := filepath.Join(dir, "lightdash-sync")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "github.com/lightdash-sync/lightdash-sync/cmd/lightdash-sync")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build lightdash-sync: %w\n%s", err, b)
+	}
+	return out, nil
+}
+
+// newFake starts a fake Lightdash holding the matched users.
+func newFake(d *Directory, latency time.Duration) *lightdashtest.Server {
+	ld := lightdashtest.NewServer(lightdashtest.WithSeed(d.Size.Seed), lightdashtest.WithShuffle(false))
+	for i := range d.Size.Users {
+		if matched(i) {
+			ld.AddUser(userEmail(i), lightdash.RoleMember)
+		}
+	}
+	ld.SetLatency(latency)
+	return ld
+}
+
+// procResult is one finished subprocess.
+type procResult struct {
+	Wall   time.Duration
+	MaxRSS int64 // bytes
+	Stdout string
+}
+
+// runOnce runs `lightdash-sync ARGS --config cfg` to the end.
+func runOnce(ctx context.Context, bin, cfgPath string, args ...string) (procResult, error) {
+	args = append(args, "--config", cfgPath)
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	res := procResult{Wall: time.Since(start), Stdout: out.String()}
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			res.MaxRSS = ru.Maxrss * 1024
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("lightdash-sync %s: %w\nstdout: %s\nstderr: %s", args[0], err, tail(out.String()), tail(errb.String()))
+	}
+	return res, nil
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return "..." + s[len(s)-2000:]
+	}
+	return s
+}
+
+// daemon is a running `lightdash-sync run`.
+type daemon struct {
+	cmd    *exec.Cmd
+	admin  string
+	stderr *lockedWriter
+	done   chan error
+}
+
+func startDaemon(ctx context.Context, bin, cfgPath, admin string) (*daemon, error) {
+	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
+	d := &daemon{cmd: cmd, admin: admin, stderr: &lockedWriter{}, done: make(chan error, 1)}
+	cmd.Stderr = d.stderr
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 30 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start daemon: %w", err)
+	}
+	go func() { d.done <- cmd.Wait() }()
+	return d, nil
+}
+
+// waitReady polls /readyz until the first full reconciliation succeeded.
+func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.done:
+			return fmt.Errorf("daemon exited: %v\n%s", err, tail(d.stderr.String()))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		resp, err := http.Get("http://" + d.admin + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("daemon not ready after %s\n%s", timeout, tail(d.stderr.String()))
+}
+
+// peakRSS reads VmHWM of the running daemon, in bytes.
+func (d *daemon) peakRSS() (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}
+
+// stop ends the daemon with SIGTERM and waits.
+func (d *daemon) stop() error {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		return err
+	case <-time.After(40 * time.Second):
+		_ = d.cmd.Process.Kill()
+		return errors.New("daemon did not stop in 40s")
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	natssrc "github.com/lightdash-sync/lightdash-sync/sources/nats"
+)
+
+// natsGroups is how many groups the NATS events are spread over, so that
+// most events coalesce with others of their group.
+const natsGroups = 100
+
+// runNATS measures NATS event throughput through the daemon: N
+// members_added events are published to an embedded JetStream before the
+// daemon starts; the figure is N over the time from the first delivery to
+// the last acknowledgement. The floor is publishing them (JetStream's own
+// pace on this machine).
+func (h *harness) runNATS(ctx context.Context) (Row, error) {
+	dir, err := os.MkdirTemp(h.work, "nats-")
+	if err != nil {
+		return Row{}, err
+	}
+	ns, err := server.NewServer(&server.Options{ServerName: "bench", Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, JetStream: true, StoreDir: filepath.Join(dir, "js")})
+	if err != nil {
+		return Row{}, fmt.Errorf("nats server: %w", err)
+	}
+	ns.Start()
+	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		return Row{}, fmt.Errorf("nats server not ready")
+	}
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		return Row{}, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return Row{}, err
+	}
+	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "DIRECTORY", Subjects: []string{"directory.>"}})
+	if err != nil {
+		return Row{}, fmt.Errorf("create stream: %w", err)
+	}
+	n := h.opt.Events
+	pubStart := time.Now()
+	now := time.Now().UTC()
+	for i := range n {
+		g := i % natsGroups
+		u := (i * 7) % h.dir.Size.Users
+		if !matched(u) {
+			u++
+		}
+		e := &natssrc.Event{ID: fmt.Sprintf("ev-%d", i), Source: "/bench", Type: natssrc.TypeMembersAdded, Time: now,
+			Data: natssrc.Data{ID: fmt.Sprintf("grp-%03d", g), Name: fmt.Sprintf("events-%03d", g), Members: []natssrc.Member{{Email: userEmail(u)}}}}
+		if _, err := natssrc.Publish(ctx, js, fmt.Sprintf("directory.group.grp-%03d", g), e); err != nil {
+			return Row{}, err
+		}
+	}
+	pub := time.Since(pubStart)
+	h.logf("published %d events in %s", n, pub.Round(time.Millisecond))
+
+	ld := newFake(h.dir, h.opt.Latencies[0])
+	defer ld.Close()
+	admin, err := freeAddr()
+	if err != nil {
+		return Row{}, err
+	}
+	cfg := daemonConfig{LightdashURL: ld.URL(), Token: ld.AdminToken(), NATSURL: ns.ClientURL(),
+		Concurrency: h.opt.Concurrency, RateLimit: h.opt.Rate, Debounce: 500 * time.Millisecond,
+		StatePath: filepath.Join(dir, "state.json"), AdminListen: admin}
+	cfgPath := filepath.Join(dir, "lightdash-sync.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
+		return Row{}, err
+	}
+	dm, err := startDaemon(ctx, h.bin, cfgPath, admin)
+	if err != nil {
+		return Row{}, err
+	}
+	defer dm.stop() //nolint:errcheck // a failed stop shows in the figures
+	var first, done time.Time
+	deadline := time.Now().Add(h.opt.ReadyTimeout)
+	for time.Now().Before(deadline) {
+		c, err := stream.Consumer(ctx, "lightdash-sync")
+		if err == nil {
+			info, err := c.Info(ctx)
+			if err == nil {
+				if first.IsZero() && info.Delivered.Consumer > 0 {
+					first = time.Now()
+				}
+				if info.AckFloor.Stream >= uint64(n) && info.NumAckPending == 0 && info.NumPending == 0 {
+					done = time.Now()
+					break
+				}
+			}
+		}
+		select {
+		case err := <-dm.done:
+			return Row{}, fmt.Errorf("daemon exited: %v\n%s", err, tail(dm.stderr.String()))
+		case <-ctx.Done():
+			return Row{}, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if done.IsZero() {
+		return Row{}, fmt.Errorf("nats: events not all acknowledged within %s\n%s", h.opt.ReadyTimeout, tail(dm.stderr.String()))
+	}
+	elapsed := done.Sub(first)
+	// Let the last coalesced writes land, then count.
+	time.Sleep(time.Second + 4*h.opt.Latencies[0])
+	reads, _, writes := counts(ld)
+	rss, _ := dm.peakRSS()
+	groups := 0
+	for _, g := range ld.Groups() {
+		if len(g.Name) > 7 && g.Name[:7] == "events-" {
+			groups++
+		}
+	}
+	if groups != natsGroups {
+		h.errorf("nats: %d event groups in Lightdash, want %d", groups, natsGroups)
+	}
+	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
+		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
+		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes)}, nil
+}
