@@ -30,6 +30,8 @@ type Options struct {
 	Out          string // table or markdown
 	Scenarios    map[string]bool
 	Bin          string // lightdash-sync binary; built when empty
+	ColdBin      string // binary for the cold reconciliation only; Bin when empty
+	RunTimeout   time.Duration
 	Work         string // scratch directory; a temp dir when empty
 	ReadyTimeout time.Duration
 	Verbose      io.Writer // progress; nil for none
@@ -78,6 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.Out, "out", "table", "table or markdown")
 	fs.StringVar(&scen, "scenarios", "all", "all, or some of "+strings.Join(allScenarios, ","))
 	fs.StringVar(&o.Bin, "bin", "", "lightdash-sync binary (built from this module when empty)")
+	fs.StringVar(&o.ColdBin, "cold-bin", "", "binary for the cold reconciliation only (to prime the state when -bin cannot finish it in time); the row says so")
+	fs.DurationVar(&o.RunTimeout, "run-timeout", 9*time.Minute, "longest one reconcile subprocess may run; a killed run reports the writes it made")
 	fs.StringVar(&o.Work, "work", "", "scratch directory (a temporary one, removed after, when empty)")
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 10*time.Minute, "how long the daemon may take to become ready")
 	verbose := fs.Bool("v", false, "print progress to stderr")

@@ -73,11 +73,22 @@ func (h *harness) runReconciles(ctx context.Context, latency time.Duration, want
 	var rows []Row
 	run := func(name string, wantWrites int) (Row, error) {
 		ld.ResetRequests()
-		res, err := runOnce(ctx, h.bin, cfgPath, "reconcile")
+		bin := h.bin
+		if name == "cold" && h.opt.ColdBin != "" {
+			bin = h.opt.ColdBin
+		}
+		rctx, cancel := context.WithTimeout(ctx, h.opt.RunTimeout)
+		res, err := runOnce(rctx, bin, cfgPath, "reconcile")
+		cancel()
+		reads, lists, writes := counts(ld)
 		if err != nil {
+			if rctx.Err() != nil {
+				r := Row{Scenario: name + " (killed)", Latency: latency, Ours: res.Wall, Reads: reads, Lists: lists, Writes: writes, WantWrites: wantWrites, PeakRSS: res.MaxRSS,
+					Note: fmt.Sprintf("killed after -run-timeout %s with %d of %d writes made", h.opt.RunTimeout, writes, wantWrites)}
+				return r, fmt.Errorf("%s at %s: killed after %s with %d of %d writes made", name, latency, h.opt.RunTimeout, writes, wantWrites)
+			}
 			return Row{}, err
 		}
-		reads, lists, writes := counts(ld)
 		fl, err := measureLightdash(ctx, ld.URL(), ld.AdminToken())
 		if err != nil {
 			return Row{}, err
@@ -95,10 +106,15 @@ func (h *harness) runReconciles(ctx context.Context, latency time.Duration, want
 	}
 	if want["cold"] || want["warm"] || want["changed"] {
 		r, err := run("cold", d.Size.Groups)
+		if r.Scenario != "" {
+			if h.opt.ColdBin != "" {
+				r.Scenario += " (-cold-bin)"
+			}
+			rows = append(rows, r)
+		}
 		if err != nil {
 			return rows, err
 		}
-		rows = append(rows, r)
 	}
 	if want["warm"] {
 		r, err := run("warm", 0)
