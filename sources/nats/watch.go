@@ -83,13 +83,15 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
-	defer s.release(it)
+	var unhanded jetstream.Msg // taken but not handed over when ctx ended
+	defer func() { s.release(it, unhanded) }()
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			return handled, fmt.Errorf("next message: %w", err)
 		}
 		if err := s.handle(ctx, msg, changes); err != nil {
+			unhanded = msg
 			return handled, err
 		}
 		handled++
@@ -100,19 +102,26 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 // that the pull subscription is gone.
 const releaseWait = 5 * time.Second
 
-// release ends a pull subscription and hands back what it fetched ahead.
-// Stop alone would unsubscribe later, in the library's goroutine, and drop
-// the buffered messages: an event delivered to the old subscription
-// meanwhile, or waiting in its buffer, would be redelivered only after
-// AckWait, although the next consume starts at once. Draining instead
-// unsubscribes, flushes, and lets the buffered messages be naked, so the
-// next pull gets them now.
-func (s *Source) release(it jetstream.MessagesContext) {
+// release ends a pull subscription and hands back held (the message
+// taken but not handed over, if any) and what it fetched ahead. Stop alone
+// would unsubscribe later, in the library's goroutine, and drop the
+// buffered messages, which the server would redeliver only after AckWait,
+// although the next consume starts at once. So release drains: the
+// library unsubscribes and flushes, and Next yields the buffered messages
+// until the flush came back, that is until the server has dropped the
+// subscription's pull requests. Only then are the messages naked: naked
+// earlier, they could be redelivered to the pull request still open and
+// be lost in the same way.
+func (s *Source) release(it jetstream.MessagesContext, held jetstream.Msg) {
 	if !s.nc.IsConnected() {
 		// Nothing can be naked or unsubscribed now; the server forgets the
 		// subscription with the connection and redelivers after AckWait.
 		it.Stop()
 		return
+	}
+	var back []jetstream.Msg
+	if held != nil {
+		back = append(back, held)
 	}
 	it.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
@@ -120,16 +129,20 @@ func (s *Source) release(it jetstream.MessagesContext) {
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
-			return // drained, closed, or given up after releaseWait
+			break // drained, closed, or given up after releaseWait
 		}
+		back = append(back, msg)
+	}
+	for _, msg := range back {
 		if err := msg.Nak(); err != nil {
-			s.log.Debug("nak message fetched ahead", zap.Error(err))
+			s.log.Debug("nak message on release", zap.Error(err))
 		}
 	}
 }
 
 // handle processes one message. It returns an error only when ctx ended
-// while handing the change over.
+// before the change was handed over; the message is then neither acked
+// nor naked, and the caller hands it back (release).
 func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- worker.Change) error {
 	meta, err := msg.Metadata()
 	if err != nil { // not a JetStream message: cannot happen on a pull consumer
@@ -148,8 +161,7 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 
 	res, err := s.view.apply(ctx, e)
 	if err != nil && ctx.Err() != nil {
-		_ = msg.Nak() // stopping: the next consumer takes it
-		return ctx.Err()
+		return ctx.Err() // stopping: release naks it for the next consumer
 	}
 	if err != nil {
 		s.m.viewErrors.Inc()
@@ -199,7 +211,7 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 	case changes <- ch:
 		return nil
 	case <-ctx.Done():
-		_ = msg.Nak() // hand it to the next consumer now rather than after AckWait
+		// release naks it, for the next consumer now rather than after AckWait.
 		return ctx.Err()
 	}
 }
