@@ -94,6 +94,11 @@ func (c *Client) do(ctx context.Context, req *request, out any) (result, error) 
 				return res, fmt.Errorf("check whether the failed create took effect: %w (after %v)", err, oc.err)
 			}
 			if done {
+				// The failure is absorbed, not hidden: count and log it
+				// like a retry, so every failure shows in the metrics.
+				c.Metrics.retry(req.method, req.endpoint, "recovered")
+				c.log.Info("lightdash create answered with an error but took effect; using the created object",
+					zap.String("method", req.method), zap.String("endpoint", req.endpoint), zap.String("reason", oc.reason))
 				res.recovered = true
 				return res, nil
 			}
