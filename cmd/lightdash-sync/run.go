@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -238,8 +239,8 @@ func ready(cfg *config.Config, h *daemonHandle) (bool, string) {
 		return true, ""
 	}
 	for _, s := range h.app.sources {
-		if _, ok := s.(worker.Watcher); ok && !d.Watching(s.Name()) {
-			return false, "source " + s.Name() + " is not connected"
+		if up, why := sourceUp(d, s); !up {
+			return false, "source " + s.Name() + " " + why
 		}
 	}
 	_, lastOK := d.Last()
@@ -259,8 +260,9 @@ func daemonStatus(cfg *config.Config, h *daemonHandle, started time.Time) admin.
 	if e := h.elector; e != nil {
 		st.Leader = admin.Leader{Enabled: true, IsLeader: e.IsLeader(), Identity: e.Identity(), Holder: e.Holder()}
 	}
-	for _, sc := range cfg.Sources {
-		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: d.Watching(sc.Name)})
+	for i, sc := range cfg.Sources {
+		up, why := sourceUp(d, h.app.sources[i])
+		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why})
 	}
 	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
 	run, lastOK := d.Last()
@@ -288,6 +290,25 @@ func daemonStatus(cfg *config.Config, h *daemonHandle, started time.Time) admin.
 		st.LastReconcile = r
 	}
 	return st
+}
+
+// connectionReporter is implemented by sources that know their connection
+// state (NATS).
+type connectionReporter interface {
+	Connected() bool
+	State() string
+}
+
+// sourceUp says whether a source is usable: its watcher runs and, when it
+// can tell, its connection is up.
+func sourceUp(d *daemon.Daemon, s worker.Source) (bool, string) {
+	if _, ok := s.(worker.Watcher); ok && !d.Watching(s.Name()) {
+		return false, "is not watching"
+	}
+	if c, ok := s.(connectionReporter); ok && !c.Connected() {
+		return false, "is " + strings.ToLower(c.State())
+	}
+	return true, ""
 }
 
 func hostname() string {

@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
 
 func freeAddr(t *testing.T) string {
@@ -132,6 +133,16 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 		_, body := httpGet(base + "/status")
 		return strings.Contains(body, "nobody@example.com")
 	})
+
+	// NATS goes away: /readyz says so, /healthz stays up.
+	natstest.Shutdown(e.nats)
+	eventually(t, "/readyz to report the lost connection", func() bool {
+		code, body := httpGet(base + "/readyz")
+		return code == 503 && strings.Contains(body, "source events is")
+	})
+	if code, _ := httpGet(base + "/healthz"); code != 200 {
+		t.Errorf("/healthz = %d with NATS down; the process is alive", code)
+	}
 
 	cancel()
 	select {
