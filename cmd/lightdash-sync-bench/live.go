@@ -33,6 +33,13 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
 		return Row{}, err
 	}
+	if h.opt.ColdBin != "" {
+		// Prime the state and Lightdash so the daemon starts warm.
+		h.logf("priming with -cold-bin")
+		if _, err := runOnce(ctx, h.opt.ColdBin, cfgPath, "reconcile"); err != nil {
+			return Row{}, fmt.Errorf("prime with -cold-bin: %w", err)
+		}
+	}
 	dm, err := startDaemon(ctx, h.bin, cfgPath, admin)
 	if err != nil {
 		return Row{}, err
