@@ -25,6 +25,7 @@ var reportMsgs = map[string]bool{
 // logTally counts one run's log lines that account for Lightdash faults.
 type logTally struct {
 	Lines, Retries, Reports int
+	Timeouts                int // retries after the client's timeout: the hangs, as the daemon saw them
 	ByMsg                   map[string]int
 	Unparsed                int
 }
@@ -41,7 +42,7 @@ func tallyLog(path string) (logTally, error) {
 	for sc.Scan() {
 		t.Lines++
 		var line struct {
-			Level, Msg string
+			Level, Msg, Error string
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Unparsed++ // a Go runtime message, e.g. after SIGKILL nothing; kept for the count
@@ -53,6 +54,9 @@ func tallyLog(path string) (logTally, error) {
 		switch {
 		case line.Msg == "retrying lightdash request":
 			t.Retries++
+			if strings.Contains(line.Error, "context deadline exceeded") {
+				t.Timeouts++
+			}
 		case reportMsgs[line.Msg]:
 			t.Reports++
 		}
@@ -65,7 +69,7 @@ func tallyLog(path string) (logTally, error) {
 type runAccount struct {
 	Run      int
 	Lived    time.Duration
-	Killed   bool
+	Stopped  bool           // by the test: SIGKILL, or SIGTERM for the last
 	Faults   map[string]int // by kind, within the run's window
 	CutShort int            // faults in the last moments before a kill: the run died before it could react
 	Log      logTally
@@ -94,7 +98,7 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 		p.mu.Lock()
 		killed := p.killed
 		p.mu.Unlock()
-		a := runAccount{Run: p.n, Killed: killed, Faults: map[string]int{}}
+		a := runAccount{Run: p.n, Stopped: killed, Faults: map[string]int{}}
 		end := time.Now()
 		if i+1 < len(runs) {
 			end = runs[i+1].started

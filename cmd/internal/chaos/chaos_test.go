@@ -74,6 +74,7 @@ type figures struct {
 	SelfExits         []string           `json:"daemon_self_exits"`
 	RetriesLogged     int                `json:"retries_logged"`
 	ReportsLogged     int                `json:"failures_reported_in_logs"`
+	TimeoutsLogged    int                `json:"client_timeouts_retried"`
 	FaultDuration     string             `json:"fault_phase"`
 	TimeToConverge    string             `json:"time_to_converge"`
 	TimeToRequestRun  string             `json:"time_to_requested_reconciliation"`

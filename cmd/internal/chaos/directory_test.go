@@ -41,7 +41,7 @@ func seedLDIF(sc scenario, rng *mrand.Rand) ([]byte, map[string]map[int]bool) {
 	for g := range sc.Groups {
 		cn := groupCN(g)
 		members := map[int]bool{}
-		for n := 1 + rng.IntN(12); len(members) < n; {
+		for n := min(1+rng.IntN(12), sc.Users); len(members) < n; {
 			members[rng.IntN(sc.Users)] = true
 		}
 		model[cn] = members
@@ -157,7 +157,7 @@ func (d *driver) change(ctx context.Context) {
 
 func (d *driver) createGroup(ctx context.Context, cn string) {
 	members := map[int]bool{}
-	for n := 1 + d.rng.IntN(5); len(members) < n; {
+	for n := min(1+d.rng.IntN(5), d.users); len(members) < n; {
 		members[d.rng.IntN(d.users)] = true
 	}
 	req := goldap.NewAddRequest(groupDN(cn), nil)

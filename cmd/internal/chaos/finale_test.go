@@ -128,8 +128,9 @@ func checkAccounting(t *testing.T, sup *supervisor, ld *lightdashtest.Server, fi
 		fig.FaultsCutShort += a.CutShort
 		fig.RetriesLogged += tally.Retries
 		fig.ReportsLogged += tally.Reports
-		t.Logf("run %2d: lived %6s, killed=%v, %5d requests, faults %v (+%d cut short by the kill); log: %d retries, %d reports, warnings/errors %v",
-			a.Run, a.Lived.Round(100*time.Millisecond), a.Killed, a.Requests, a.Faults, a.CutShort, tally.Retries, tally.Reports, tally.ByMsg)
+		fig.TimeoutsLogged += tally.Timeouts
+		t.Logf("run %2d: lived %6s, stopped=%v, %5d requests, faults %v (+%d cut short by the kill); log: %d retries, %d reports, warnings/errors %v",
+			a.Run, a.Lived.Round(100*time.Millisecond), a.Stopped, a.Requests, a.Faults, a.CutShort, tally.Retries, tally.Reports, tally.ByMsg)
 		if f := a.faultTotal(); f > tally.Retries+tally.Reports {
 			t.Errorf("run %d met %d Lightdash faults but logged only %d retries and %d failures: some went unreported", a.Run, f, tally.Retries, tally.Reports)
 		}

@@ -1,0 +1,101 @@
+package chaos
+
+import (
+	mrand "math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestMetricSum(t *testing.T) {
+	text := `# HELP lightdash_retries_total Requests retried.
+# TYPE lightdash_retries_total counter
+lightdash_retries_total{endpoint="/a",method="GET",reason="503"} 2
+lightdash_retries_total{endpoint="/b",method="PATCH",reason="network"} 3
+lightdash_retries_totally_different 100
+lightdash_sync_reconcile_runs_total{result="ok",trigger="request"} 1
+lightdash_sync_reconcile_runs_total{result="failed",trigger="request"} 4
+lightdash_sync_reconcile_runs_total{result="ok",trigger="start-up"} 7
+lightdash_sync_queue_pending 5
+`
+	for _, tc := range []struct {
+		name  string
+		match []string
+		want  float64
+	}{
+		{"lightdash_retries_total", nil, 5},
+		{"lightdash_retries_total", []string{`method="PATCH"`}, 3},
+		{"lightdash_sync_reconcile_runs_total", []string{`trigger="request"`}, 5},
+		{"lightdash_sync_reconcile_runs_total", []string{`trigger="request"`, `result="ok"`}, 1},
+		{"lightdash_sync_queue_pending", nil, 5},
+		{"lightdash_absent_total", nil, 0},
+	} {
+		if got := metricSum(text, tc.name, tc.match...); got != tc.want {
+			t.Errorf("metricSum(%s, %v) = %v, want %v", tc.name, tc.match, got, tc.want)
+		}
+	}
+}
+
+func TestFaultKind(t *testing.T) {
+	for in, want := range map[string]string{
+		"500": "5xx", "504 after handling": "5xx after handling", "429": "429",
+		"hang": "hang", "drop": "drop", "drop after handling": "drop after handling",
+	} {
+		if got := faultKind(in); got != want {
+			t.Errorf("faultKind(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The timeline is what -chaos.seed replays: the same seed must give the
+// same faults, all of them inside the run, every cut and outage ended.
+func TestTimeline(t *testing.T) {
+	for _, sc := range []scenario{shortScenario, longScenario} {
+		a := timeline(sc, mrand.New(mrand.NewPCG(7, 4)))
+		b := timeline(sc, mrand.New(mrand.NewPCG(7, 4)))
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: the same seed gave two timelines", sc.Name)
+		}
+		count := map[eventKind]int{}
+		var lastKill time.Duration
+		for i, ev := range a {
+			count[ev.Kind]++
+			if ev.At <= 0 || ev.At >= sc.Duration {
+				t.Errorf("%s: %s is outside the run (%s)", sc.Name, ev, sc.Duration)
+			}
+			if i > 0 && ev.At < a[i-1].At {
+				t.Errorf("%s: %s comes before %s", sc.Name, ev, a[i-1])
+			}
+			if ev.Kind == evKill {
+				lastKill = ev.At
+			}
+		}
+		want := map[eventKind]int{evKill: sc.Kills, evNATSRestart: sc.NATSRestarts, evSlapdRestart: sc.SlapdRestarts,
+			evCutLDAP: sc.LDAPCuts, evRestoreLDAP: sc.LDAPCuts, evOutageStart: 1, evOutageEnd: 1}
+		if !reflect.DeepEqual(count, want) {
+			t.Errorf("%s: events %v, want %v", sc.Name, count, want)
+		}
+		if lastKill > sc.Duration*3/4 {
+			t.Errorf("%s: last kill at %s, want it in the first 75%% so the last run meets faults", sc.Name, lastKill)
+		}
+	}
+	if sc := longScenario; sc.Kills < 10 || sc.Changes+sc.NewGroups < 1000 || sc.Groups+sc.NewGroups < 200 || sc.Outage < 30*time.Second {
+		t.Errorf("the long scenario is below issue 10's minimums: %+v", sc)
+	}
+}
+
+func TestSeedLDIFModel(t *testing.T) {
+	sc := scenario{Users: 10, Groups: 5}
+	ldif, model := seedLDIF(sc, mrand.New(mrand.NewPCG(1, 1)))
+	if len(model) != 5 {
+		t.Fatalf("%d groups in the model, want 5", len(model))
+	}
+	for cn, members := range model {
+		if len(members) < 1 {
+			t.Errorf("%s has no member; groupOfNames needs one", cn)
+		}
+	}
+	if len(ldif) == 0 {
+		t.Fatal("empty LDIF")
+	}
+}
