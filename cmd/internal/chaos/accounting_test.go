@@ -22,16 +22,27 @@ var reportMsgs = map[string]bool{
 	"full reconciliation failed": true,
 }
 
+// recoveredMsg starts the line the client logs when a create's answer
+// was lost but the group was made: the failure is absorbed, and counted
+// as a retry with reason "recovered".
+const recoveredMsg = "lightdash create answered with an error but took effect"
+
+var opMethod = map[string]string{"create": "POST", "update": "PATCH", "delete": "DELETE", "invite": "POST"}
+
 // logTally counts one run's log lines that account for Lightdash faults.
 type logTally struct {
 	Lines, Retries, Reports int
 	Timeouts                int // retries after the client's timeout: the hangs, as the daemon saw them
 	ByMsg                   map[string]int
-	Unparsed                int
+	// RetriesBy and ReportsBy count the same lines by HTTP method: a
+	// retry line names it; a failed change names its op (create: POST,
+	// update: PATCH, delete: DELETE); a failed read names GET in its error.
+	RetriesBy, ReportsBy map[string]int
+	Unparsed             int
 }
 
 func tallyLog(path string) (logTally, error) {
-	t := logTally{ByMsg: map[string]int{}}
+	t := logTally{ByMsg: map[string]int{}, RetriesBy: map[string]int{}, ReportsBy: map[string]int{}}
 	f, err := os.Open(path)
 	if err != nil {
 		return t, err
@@ -42,7 +53,7 @@ func tallyLog(path string) (logTally, error) {
 	for sc.Scan() {
 		t.Lines++
 		var line struct {
-			Level, Msg, Error string
+			Level, Msg, Error, Method, Op string
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			t.Unparsed++ // a Go runtime message, e.g. after SIGKILL nothing; kept for the count
@@ -52,13 +63,20 @@ func tallyLog(path string) (logTally, error) {
 			t.ByMsg[line.Msg]++
 		}
 		switch {
-		case line.Msg == "retrying lightdash request":
+		case line.Msg == "retrying lightdash request" || strings.HasPrefix(line.Msg, recoveredMsg):
 			t.Retries++
+			t.RetriesBy[line.Method]++
 			if strings.Contains(line.Error, "context deadline exceeded") {
 				t.Timeouts++
 			}
 		case reportMsgs[line.Msg]:
 			t.Reports++
+			switch {
+			case line.Op != "":
+				t.ReportsBy[opMethod[line.Op]]++
+			case strings.Contains(line.Error, "GET /"):
+				t.ReportsBy["GET"]++
+			}
 		}
 	}
 	return t, sc.Err()
@@ -71,9 +89,22 @@ type runAccount struct {
 	Lived    time.Duration
 	Stopped  bool           // by the test: SIGKILL, or SIGTERM for the last
 	Faults   map[string]int // by kind, within the run's window
+	FaultsBy map[string]int // the same by HTTP method
 	CutShort int            // faults in the last moments before a kill: the run died before it could react
 	Log      logTally
 	Requests int // Lightdash requests in the window
+}
+
+// unaccounted returns, by HTTP method, the faults that neither a retry nor
+// a failure report of that method covers.
+func (a runAccount) unaccounted() map[string]int {
+	out := map[string]int{}
+	for m, n := range a.FaultsBy {
+		if miss := n - a.Log.RetriesBy[m] - a.Log.ReportsBy[m]; miss > 0 {
+			out[m] = miss
+		}
+	}
+	return out
 }
 
 func (a runAccount) faultTotal() int {
@@ -98,7 +129,7 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 		p.mu.Lock()
 		killed := p.killed
 		p.mu.Unlock()
-		a := runAccount{Run: p.n, Stopped: killed, Faults: map[string]int{}}
+		a := runAccount{Run: p.n, Stopped: killed, Faults: map[string]int{}, FaultsBy: map[string]int{}}
 		end := time.Now()
 		if i+1 < len(runs) {
 			end = runs[i+1].started
@@ -124,6 +155,7 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 				continue
 			}
 			a.Faults[faultKind(r.Fault)]++
+			a.FaultsBy[r.Method]++
 		}
 		out[i] = a
 	}

@@ -10,15 +10,13 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
 
-// TestFakeLogsHungRequestWithBody is a bug the chaos run found in
-// lightdashtest (reported to the lead, not fixed here: not this package's
-// code). A Hang fault on a request with a body (PATCH, POST) never ends when
-// the client gives up: net/http only notices a closed connection once the
-// handler has read the body, and the hang does not read it. The request
-// then reaches the request log only when the fake is closed, so a test
-// counting injected hangs (the chaos test's accounting) misses them.
-// Fix: in faults.go applyFault, drain r.Body (io.Copy(io.Discard, r.Body))
-// before waiting in the Hang case.
+// TestFakeLogsHungRequestWithBody guards a bug the chaos run found in
+// lightdashtest (fixed there in 9c239e3). A Hang fault on a request with a
+// body (PATCH, POST) never ended when the client gave up: net/http only
+// notices a closed connection once the handler has read the body, and the
+// hang did not read it. The request then reached the request log only when
+// the fake was closed, so the chaos test's accounting missed every hung
+// PATCH. The fake now drains the body before hanging.
 func TestFakeLogsHungRequestWithBody(t *testing.T) {
 	ld := lightdashtest.NewServer()
 	defer ld.Close()

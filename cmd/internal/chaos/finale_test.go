@@ -122,6 +122,7 @@ func checkAccounting(t *testing.T, sup *supervisor, ld *lightdashtest.Server, fi
 			continue
 		}
 		a.Log = tally
+		accts[i] = a
 		for k, n := range a.Faults {
 			fig.FaultsByKind[k] += n
 		}
@@ -129,10 +130,14 @@ func checkAccounting(t *testing.T, sup *supervisor, ld *lightdashtest.Server, fi
 		fig.RetriesLogged += tally.Retries
 		fig.ReportsLogged += tally.Reports
 		fig.TimeoutsLogged += tally.Timeouts
-		t.Logf("run %2d: lived %6s, stopped=%v, %5d requests, faults %v (+%d cut short by the kill); log: %d retries, %d reports, warnings/errors %v",
-			a.Run, a.Lived.Round(100*time.Millisecond), a.Stopped, a.Requests, a.Faults, a.CutShort, tally.Retries, tally.Reports, tally.ByMsg)
+		t.Logf("run %2d: lived %6s, stopped=%v, %5d requests, faults %v (+%d cut short by the kill); log: %d retries %v, %d reports %v; warnings/errors %v",
+			a.Run, a.Lived.Round(100*time.Millisecond), a.Stopped, a.Requests, a.Faults, a.CutShort, tally.Retries, tally.RetriesBy, tally.Reports, tally.ReportsBy, tally.ByMsg)
 		if f := a.faultTotal(); f > tally.Retries+tally.Reports {
 			t.Errorf("run %d met %d Lightdash faults but logged only %d retries and %d failures: some went unreported", a.Run, f, tally.Retries, tally.Reports)
+		}
+		if miss := a.unaccounted(); len(miss) > 0 {
+			t.Errorf("run %d: faults by method %v, retries logged %v, failures reported %v: %v went neither retried nor reported",
+				a.Run, a.FaultsBy, tally.RetriesBy, tally.ReportsBy, miss)
 		}
 		// A killed run cannot act after it died: a change that took
 		// effect later would mean two writers.

@@ -2,6 +2,7 @@ package chaos
 
 import (
 	mrand "math/rand/v2"
+	"os"
 	"reflect"
 	"testing"
 	"time"
@@ -97,5 +98,37 @@ func TestSeedLDIFModel(t *testing.T) {
 	}
 	if len(ldif) == 0 {
 		t.Fatal("empty LDIF")
+	}
+}
+
+// The accounting a run's log gives: every fault must be matched by a
+// retry or a report of the same HTTP method.
+func TestTallyLogAndUnaccounted(t *testing.T) {
+	log := `{"level":"info","logger":"lightdash","msg":"retrying lightdash request","method":"PATCH","endpoint":"/api/v1/groups/{groupUuid}","reason":"network","error":"PATCH /x: context deadline exceeded"}
+{"level":"info","logger":"lightdash","msg":"retrying lightdash request","method":"GET","endpoint":"/api/v1/org/groups","reason":"503"}
+{"level":"info","logger":"lightdash","msg":"lightdash create answered with an error but took effect; using the created object","method":"POST","endpoint":"/api/v1/org/groups"}
+{"level":"warn","logger":"worker","msg":"lightdash change failed","op":"update","error":"update lightdash group u: lightdash: 500"}
+{"level":"error","logger":"daemon","msg":"full reconciliation failed","error":"list lightdash groups: GET /api/v1/org/groups: giving up after 6 attempts: 503"}
+not json: a Go runtime line
+`
+	path := t.TempDir() + "/stderr.log"
+	if err := os.WriteFile(path, []byte(log), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tally, err := tallyLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tally.Retries != 3 || tally.Reports != 2 || tally.Timeouts != 1 || tally.Unparsed != 1 {
+		t.Errorf("tally = %+v, want 3 retries, 2 reports, 1 timeout, 1 unparsed", tally)
+	}
+	wantRetries := map[string]int{"PATCH": 1, "GET": 1, "POST": 1}
+	wantReports := map[string]int{"PATCH": 1, "GET": 1}
+	if !reflect.DeepEqual(tally.RetriesBy, wantRetries) || !reflect.DeepEqual(tally.ReportsBy, wantReports) {
+		t.Errorf("by method: retries %v, reports %v; want %v, %v", tally.RetriesBy, tally.ReportsBy, wantRetries, wantReports)
+	}
+	a := runAccount{FaultsBy: map[string]int{"PATCH": 2, "GET": 2, "POST": 2}, Log: tally}
+	if got, want := a.unaccounted(), map[string]int{"POST": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unaccounted() = %v, want %v", got, want)
 	}
 }
