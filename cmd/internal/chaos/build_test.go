@@ -27,7 +27,11 @@ func binary(t *testing.T) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "lightdash-sync")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", buildPath,
+		goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+		if _, err := os.Stat(goTool); err != nil {
+			goTool = "go" // a relocated toolchain: whatever is on PATH
+		}
+		cmd := exec.Command(goTool, "build", "-o", buildPath,
 			"github.com/lightdash-sync/lightdash-sync/cmd/lightdash-sync")
 		cmd.Dir = "../../.." // the module root
 		buildOut, buildErr = cmd.CombinedOutput()
