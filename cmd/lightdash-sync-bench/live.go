@@ -57,22 +57,37 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	if err != nil {
 		return Row{}, err
 	}
-	groups := d.Changeable(h.opt.Changes)
+	groups := d.Changeable(h.opt.Changes + 1)
+	// A warm-up change, not counted: the watch may still be catching up
+	// (a syncrepl refresh of the whole directory) after /readyz.
+	warm := groups[len(groups)-1]
+	wreq := ldap.NewModifyRequest(d.groupDN(warm), nil)
+	wreq.Add("member", []string{d.userDN(d.NewMember(warm, 6999))})
+	before := len(ld.Requests())
+	t0 := time.Now()
+	if err := conn.Modify(wreq); err != nil {
+		return Row{}, fmt.Errorf("modify %s: %w", d.groupDN(warm), err)
+	}
+	if _, err := waitWrite(ctx, ld, before, h.opt.ReadyTimeout); err != nil {
+		return Row{}, fmt.Errorf("warm-up change: %w\n%s", err, tail(dm.stderr.String()))
+	}
+	warmup := time.Since(t0)
+	time.Sleep(2*latency + 100*time.Millisecond)
 	ld.ResetRequests()
 	var lat, modify []time.Duration
 	reads := 0
 	for i := range h.opt.Changes {
-		g := groups[i%len(groups)]
+		g := groups[i%(len(groups)-1)]
 		u := d.NewMember(g, 7000+i+int(debounce/time.Millisecond)+int(latency/time.Millisecond)*131)
 		req := ldap.NewModifyRequest(d.groupDN(g), nil)
 		req.Add("member", []string{d.userDN(u)})
 		before := len(ld.Requests())
-		t0 := time.Now()
+		t0 = time.Now()
 		if err := conn.Modify(req); err != nil {
 			return Row{}, fmt.Errorf("modify %s: %w", d.groupDN(g), err)
 		}
 		modify = append(modify, time.Since(t0))
-		at, err := waitWrite(ctx, ld, before, 30*time.Second)
+		at, err := waitWrite(ctx, ld, before, time.Minute)
 		if err != nil {
 			return Row{}, fmt.Errorf("change %d (%s): %w\n%s", i, groupName(g), err, tail(dm.stderr.String()))
 		}
@@ -97,7 +112,7 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	return Row{
 		Scenario: fmt.Sprintf("live change p99, debounce %s", debounce), Latency: latency,
 		Ours: p(0.99), Floor: floor + debounce, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss,
-		Note: fmt.Sprintf("%d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s + debounce", len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
+		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s + debounce", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
 	}, nil
 }
 
