@@ -63,6 +63,8 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	warm := groups[len(groups)-1]
 	wreq := ldap.NewModifyRequest(d.groupDN(warm), nil)
 	wreq.Add("member", []string{d.userDN(d.NewMember(warm, 6999))})
+	ld.ResetRequests() // keep the log short: it is copied on every poll
+	h.logf("daemon ready; warm-up change")
 	before := len(ld.Requests())
 	t0 := time.Now()
 	if err := conn.Modify(wreq); err != nil {
@@ -72,6 +74,7 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 		return Row{}, fmt.Errorf("warm-up change: %w\n%s", err, tail(dm.stderr.String()))
 	}
 	warmup := time.Since(t0)
+	h.logf("warm-up change written after %s", ms(warmup))
 	time.Sleep(2*latency + 100*time.Millisecond)
 	ld.ResetRequests()
 	var lat, modify []time.Duration
