@@ -34,6 +34,9 @@ type applier struct {
 	// of Lightdash was wrong: 404 (group gone), 400 (unknown member), 409
 	// (name taken).
 	stale atomic.Bool
+	// intentErr is set when the create intents could not be saved; no
+	// create is sent then.
+	intentErr error
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -92,8 +95,23 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 	}
 	forEach(ctx, w.opts.Concurrency, p.Deletes, a.delete)
 	forEach(ctx, w.opts.Concurrency, p.Updates, a.update)
+	// Record every create's intent in one save before the first create:
+	// if an answer is lost, the next run finds the group by name and
+	// adopts it instead of creating a duplicate.
+	if len(p.Creates) > 0 {
+		a.intentErr = a.commit(ctx, func(st *State) {
+			for _, c := range p.Creates {
+				if o := st.Groups[c.Key]; o == nil || o.Creating() || (c.Replaces != "" && o.UUID == c.Replaces) {
+					st.Groups[c.Key] = &OwnedGroup{Name: c.Name}
+				}
+			}
+		})
+	}
 	forEach(ctx, w.opts.Concurrency, p.Creates, a.create)
 	a.bookkeeping(ctx, p)
+	if err := a.flush(ctx); err != nil {
+		a.fail("", "state", "save", err)
+	}
 	return a.res, a.stale.Load()
 }
 
@@ -123,10 +141,28 @@ func (a *applier) fail(key, name, op string, err error) {
 	a.w.log.Warn("lightdash change failed", zap.String("op", op), zap.String("group", name), zap.String("key", key), zap.Error(err))
 }
 
-// commit changes the worker's state and saves it, under the state lock:
-// concurrent runs each change their own groups' entries and save the
+// saveEvery bounds how long a recorded change may wait in memory before
+// the state is saved. Saving after every write cost a whole-state write
+// (and fsync) per group: quadratic in a cold run over thousands of groups.
+const saveEvery = time.Second
+
+// commit changes the worker's state and saves it now, under the state
+// lock: for what must be durable before a Lightdash call (create intents).
+// Concurrent runs each change their own groups' entries and save the
 // whole, so a save always carries every run's updates.
 func (a *applier) commit(ctx context.Context, change func(st *State)) error {
+	return a.change(ctx, change, true)
+}
+
+// record changes the worker's state after a Lightdash write. The save may
+// wait up to saveEvery (flush saves at the end of every apply): if the
+// process dies in between, the next run re-plans those groups from
+// Lightdash itself, and created groups are adopted through their intents.
+func (a *applier) record(ctx context.Context, change func(st *State)) error {
+	return a.change(ctx, change, false)
+}
+
+func (a *applier) change(ctx context.Context, change func(st *State), durable bool) error {
 	w := a.w
 	w.stateMu.Lock()
 	defer w.stateMu.Unlock()
@@ -134,9 +170,31 @@ func (a *applier) commit(ctx context.Context, change func(st *State)) error {
 		w.state = NewState()
 	}
 	change(w.state)
-	if err := w.store.Save(ctx, w.state); err != nil {
+	w.stateDirty = true
+	if !durable && time.Since(w.stateSaved) < saveEvery {
+		return nil
+	}
+	return w.saveLocked(ctx)
+}
+
+// flush saves the state if a recorded change is not saved yet.
+func (a *applier) flush(ctx context.Context) error {
+	w := a.w
+	w.stateMu.Lock()
+	defer w.stateMu.Unlock()
+	if !w.stateDirty || w.state == nil {
+		return nil
+	}
+	return w.saveLocked(ctx)
+}
+
+func (w *Worker) saveLocked(ctx context.Context) error {
+	// A save is worth finishing even when the run's context ended: it
+	// records writes Lightdash already made.
+	if err := w.store.Save(context.WithoutCancel(ctx), w.state); err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
+	w.stateDirty, w.stateSaved = false, time.Now()
 	return nil
 }
 
@@ -162,7 +220,7 @@ func (a *applier) delete(ctx context.Context, d DeleteGroup) {
 		return
 	}
 	a.w.view.dropGroup(d.UUID)
-	if err := a.commit(ctx, func(st *State) { delete(st.Groups, d.Key) }); err != nil {
+	if err := a.record(ctx, func(st *State) { delete(st.Groups, d.Key) }); err != nil {
 		a.fail(d.Key, d.Name, "delete", err)
 		return
 	}
@@ -224,7 +282,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 			a.w.view.putGroup(*g)
 		}
 	}
-	err := a.commit(ctx, func(st *State) {
+	err := a.record(ctx, func(st *State) {
 		if u.AdoptFrom != "" {
 			delete(st.Groups, u.AdoptFrom)
 		}
@@ -257,10 +315,8 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		a.fail(c.Key, c.Name, "create", errOwnership)
 		return
 	}
-	// Record the intent first: if the answer is lost, the next run finds
-	// the group by name and adopts it instead of creating a duplicate.
-	if err := a.commit(ctx, func(st *State) { st.Groups[c.Key] = &OwnedGroup{Name: c.Name} }); err != nil {
-		a.fail(c.Key, c.Name, "create", err)
+	if a.intentErr != nil {
+		a.fail(c.Key, c.Name, "create", a.intentErr)
 		return
 	}
 	members := applyDiff(c.Members, a.inviteeUUIDs(c.Invitees), nil)
@@ -293,7 +349,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		var ae *lightdash.APIError
 		if errors.As(err, &ae) && ae.StatusCode < 500 {
 			// Refused outright: nothing was created, drop the intent.
-			_ = a.commit(ctx, func(st *State) {
+			_ = a.record(ctx, func(st *State) {
 				if o := st.Groups[c.Key]; o != nil && o.Creating() {
 					delete(st.Groups, c.Key)
 				}
@@ -303,7 +359,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		return
 	}
 	a.w.view.putGroup(got)
-	if err := a.commit(ctx, func(st *State) {
+	if err := a.record(ctx, func(st *State) {
 		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: sorted(got.MemberUUIDs)}
 	}); err != nil {
 		a.fail(c.Key, c.Name, "create", err)
@@ -346,7 +402,7 @@ func (a *applier) bookkeeping(ctx context.Context, p *Plan) {
 	if len(p.Absent) == 0 && len(p.Reappeared) == 0 && len(p.Forgets) == 0 {
 		return
 	}
-	err := a.commit(ctx, func(st *State) {
+	err := a.record(ctx, func(st *State) {
 		for _, f := range p.Forgets {
 			delete(st.Groups, f.Key)
 		}

@@ -82,7 +82,11 @@ type Worker struct {
 	// guards it and its saves, so concurrent runs never save over each
 	// other's updates.
 	stateMu sync.Mutex
-	state   *State
+	// stateDirty is set when state holds a change not yet saved;
+	// stateSaved is when it was last saved (both under stateMu).
+	stateDirty bool
+	stateSaved time.Time
+	state      *State
 }
 
 // New checks opts and builds a Worker.

@@ -1,0 +1,56 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// TestColdRunSavesStateAFewTimes: creating many groups saves the state a
+// handful of times (the intents before the first create, then at most
+// once a second, then at the end), not once or twice per group: a
+// whole-state save per write made cold runs quadratic. The state saved
+// last still records every group.
+func TestColdRunSavesStateAFewTimes(t *testing.T) {
+	e := newEnv(t)
+	const n = 60
+	var groups []worker.DirGroup
+	for i := 0; i < n; i++ {
+		groups = append(groups, worker.DirGroup{ID: fmt.Sprintf("g%d", i), DN: fmt.Sprintf("cn=team%d,ou=groups,dc=corp", i), Name: fmt.Sprintf("team%d", i), MemberUsers: []string{"u-ann"}})
+	}
+	e.dir.Replace(groups, []worker.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
+	store := &worker.MemoryStore{}
+	w, err := worker.New([]worker.Source{e.dir}, e.client(e.ld.AdminToken(), 3), store, e.options(), nil, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Reconcile(context.Background())
+	if err != nil || res.Summary.Created != n {
+		t.Fatalf("Reconcile = %+v, %v; want %d created", res, err, n)
+	}
+	if got := store.Saves(); got > 4 {
+		t.Errorf("creating %d groups saved the state %d times, want a handful", n, got)
+	}
+	st, err := store.Load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owned := 0
+	for _, o := range st.Groups {
+		if !o.Creating() {
+			owned++
+		}
+	}
+	if owned != n {
+		t.Errorf("the saved state owns %d confirmed groups, want %d", owned, n)
+	}
+	// And a second run has nothing to do.
+	res, err = w.Reconcile(context.Background())
+	if err != nil || res.Summary.Created+res.Summary.Updated != 0 {
+		t.Errorf("second run = %+v, %v; want no writes", res.Summary, err)
+	}
+}
