@@ -90,7 +90,12 @@ type runAccount struct {
 	Stopped  bool           // by the test: SIGKILL, or SIGTERM for the last
 	Faults   map[string]int // by kind, within the run's window
 	FaultsBy map[string]int // the same by HTTP method
-	CutShort int            // faults in the last moments before a kill: the run died before it could react
+	// Replayed counts dropped GETs that net/http's Transport itself sent
+	// again at once on a new connection (it does so for idempotent
+	// methods on a reused connection, below the client's retry loop and
+	// its metrics); the fake's log shows the replay right after the drop.
+	Replayed map[string]int
+	CutShort int // faults in the last moments before a kill: the run died before it could react
 	Log      logTally
 	Requests int // Lightdash requests in the window
 }
@@ -100,11 +105,43 @@ type runAccount struct {
 func (a runAccount) unaccounted() map[string]int {
 	out := map[string]int{}
 	for m, n := range a.FaultsBy {
-		if miss := n - a.Log.RetriesBy[m] - a.Log.ReportsBy[m]; miss > 0 {
+		if miss := n - a.Log.RetriesBy[m] - a.Log.ReportsBy[m] - a.Replayed[m]; miss > 0 {
 			out[m] = miss
 		}
 	}
 	return out
+}
+
+// replayWindow bounds how soon net/http's Transport replays a request
+// whose reused connection was dropped: at once, with no backoff (the
+// client's own retries wait at least its minimum backoff).
+const replayWindow = 50 * time.Millisecond
+
+// replayed reports whether reqs[i], a dropped GET, was sent again at once
+// by net/http's Transport: the same method and path follows within
+// replayWindow.
+func replayed(reqs []lightdashtest.Request, i int) bool {
+	r := reqs[i]
+	if r.Method != "GET" || !strings.HasPrefix(r.Fault, "drop") {
+		return false
+	}
+	for _, next := range reqs[i+1:] {
+		if next.Time.Sub(r.Time) > replayWindow {
+			return false
+		}
+		if next.Method == r.Method && next.Path == r.Path && next.Query == r.Query {
+			return true
+		}
+	}
+	return false
+}
+
+func (a runAccount) replayTotal() int {
+	n := 0
+	for _, c := range a.Replayed {
+		n += c
+	}
+	return n
 }
 
 func (a runAccount) faultTotal() int {
@@ -129,7 +166,7 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 		p.mu.Lock()
 		killed := p.killed
 		p.mu.Unlock()
-		a := runAccount{Run: p.n, Stopped: killed, Faults: map[string]int{}, FaultsBy: map[string]int{}}
+		a := runAccount{Run: p.n, Stopped: killed, Faults: map[string]int{}, FaultsBy: map[string]int{}, Replayed: map[string]int{}}
 		end := time.Now()
 		if i+1 < len(runs) {
 			end = runs[i+1].started
@@ -140,7 +177,7 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 		default:
 			a.Lived = time.Since(p.started)
 		}
-		for _, r := range reqs {
+		for j, r := range reqs {
 			if r.Time.Before(p.started) || !r.Time.Before(end) {
 				continue
 			}
@@ -156,6 +193,9 @@ func account(runs []*proc, reqs []lightdashtest.Request) []runAccount {
 			}
 			a.Faults[faultKind(r.Fault)]++
 			a.FaultsBy[r.Method]++
+			if replayed(reqs, j) {
+				a.Replayed[r.Method]++
+			}
 		}
 		out[i] = a
 	}

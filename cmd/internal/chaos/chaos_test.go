@@ -56,29 +56,30 @@ func hostPort(t *testing.T, rawURL string) string {
 
 // figures is what a run measured; docs/reliability.md quotes them.
 type figures struct {
-	Scenario          string             `json:"scenario"`
-	Seed              uint64             `json:"seed"`
-	Groups            int                `json:"groups"`
-	Users             int                `json:"users"`
-	MemberAdds        int                `json:"member_adds"`
-	MemberRemoves     int                `json:"member_removes"`
-	GroupsCreated     int                `json:"groups_created"`
-	DriverRetries     int                `json:"driver_retries"`
-	Events            map[string]int     `json:"events"`
-	FaultsByKind      map[string]int     `json:"lightdash_faults_by_kind"`
-	FaultsCutShort    int                `json:"lightdash_faults_cut_short_by_kill"`
-	LightdashRequests int                `json:"lightdash_requests"`
-	OutageRefused     int64              `json:"outage_connections_refused"`
-	LDAPRefused       int64              `json:"ldap_connections_refused"`
-	Runs              int                `json:"daemon_runs"`
-	SelfExits         []string           `json:"daemon_self_exits"`
-	RetriesLogged     int                `json:"retries_logged"`
-	ReportsLogged     int                `json:"failures_reported_in_logs"`
-	TimeoutsLogged    int                `json:"client_timeouts_retried"`
-	FaultDuration     string             `json:"fault_phase"`
-	TimeToConverge    string             `json:"time_to_converge"`
-	TimeToRequestRun  string             `json:"time_to_requested_reconciliation"`
-	LastRun           map[string]float64 `json:"last_run"`
+	Scenario            string             `json:"scenario"`
+	Seed                uint64             `json:"seed"`
+	Groups              int                `json:"groups"`
+	Users               int                `json:"users"`
+	MemberAdds          int                `json:"member_adds"`
+	MemberRemoves       int                `json:"member_removes"`
+	GroupsCreated       int                `json:"groups_created"`
+	DriverRetries       int                `json:"driver_retries"`
+	Events              map[string]int     `json:"events"`
+	FaultsByKind        map[string]int     `json:"lightdash_faults_by_kind"`
+	FaultsCutShort      int                `json:"lightdash_faults_cut_short_by_kill"`
+	LightdashRequests   int                `json:"lightdash_requests"`
+	OutageRefused       int64              `json:"outage_connections_refused"`
+	LDAPRefused         int64              `json:"ldap_connections_refused"`
+	Runs                int                `json:"daemon_runs"`
+	SelfExits           []string           `json:"daemon_self_exits"`
+	RetriesLogged       int                `json:"retries_logged"`
+	ReportsLogged       int                `json:"failures_reported_in_logs"`
+	TimeoutsLogged      int                `json:"client_timeouts_retried"`
+	ReplayedByTransport int                `json:"dropped_gets_replayed_by_net_http"`
+	FaultDuration       string             `json:"fault_phase"`
+	TimeToConverge      string             `json:"time_to_converge"`
+	TimeToRequestRun    string             `json:"time_to_requested_reconciliation"`
+	LastRun             map[string]float64 `json:"last_run"`
 }
 
 // TestChaos is issue 10's "Faults" test: see the package documentation.

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
 
 func TestMetricSum(t *testing.T) {
@@ -130,5 +132,30 @@ not json: a Go runtime line
 	a := runAccount{FaultsBy: map[string]int{"PATCH": 2, "GET": 2, "POST": 2}, Log: tally}
 	if got, want := a.unaccounted(), map[string]int{"POST": 1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("unaccounted() = %v, want %v", got, want)
+	}
+}
+
+// A dropped GET that the fake sees again at once was replayed by
+// net/http's Transport; a later one, or a dropped PATCH, was not.
+func TestReplayed(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 23, 0, 0, 0, time.UTC)
+	reqs := []lightdashtest.Request{
+		{Method: "GET", Path: "/a", Fault: "drop", Time: t0},
+		{Method: "GET", Path: "/a", Status: 200, Time: t0.Add(time.Millisecond)},
+		{Method: "GET", Path: "/b", Fault: "drop after handling", Time: t0.Add(time.Second)},
+		{Method: "GET", Path: "/b", Status: 200, Time: t0.Add(2 * time.Second)},
+		{Method: "PATCH", Path: "/c", Fault: "drop", Time: t0.Add(3 * time.Second)},
+		{Method: "PATCH", Path: "/c", Status: 200, Time: t0.Add(3*time.Second + time.Millisecond)},
+		{Method: "GET", Path: "/d", Fault: "503", Time: t0.Add(4 * time.Second)},
+		{Method: "GET", Path: "/d", Status: 200, Time: t0.Add(4*time.Second + time.Millisecond)},
+	}
+	var got []int
+	for i := range reqs {
+		if replayed(reqs, i) {
+			got = append(got, i)
+		}
+	}
+	if !reflect.DeepEqual(got, []int{0}) {
+		t.Errorf("replayed at %v, want only [0]", got)
 	}
 }
