@@ -28,6 +28,20 @@ const (
 	WatchNone     = "none"
 )
 
+// Nested group modes.
+const (
+	// NestedWalk reads each group's member attribute and reports member
+	// groups as DirGroup.MemberGroups; the worker flattens them.
+	NestedWalk = "walk"
+	// NestedInChain asks Active Directory for each group's flattened user
+	// members with LDAP_MATCHING_RULE_IN_CHAIN (one search per group).
+	NestedInChain = "in_chain"
+)
+
+// MatchingRuleInChain is Active Directory's LDAP_MATCHING_RULE_IN_CHAIN:
+// memberOf with it matches every user below a group, however deep.
+const MatchingRuleInChain = "1.2.840.113556.1.4.1941"
+
 // Member value kinds.
 const (
 	MemberValueDN  = "dn"  // member attribute values are DNs (member, uniqueMember)
@@ -113,6 +127,12 @@ type Config struct {
 	Disabled       string
 	DisabledAttr   string
 	DisabledValues []string
+
+	// NestedGroups is how nesting is expanded: "walk" (default) follows
+	// member groups; "in_chain" asks the server for each group's flattened
+	// users with LDAP_MATCHING_RULE_IN_CHAIN (Active Directory only; one
+	// search per group). See the package documentation.
+	NestedGroups string
 
 	// Watch is auto (default), syncrepl, dirsync, poll or none.
 	Watch string
@@ -208,6 +228,7 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.ConnectTimeout, 10*time.Second)
 	orDefault(&c.OperationTimeout, 60*time.Second)
 	orDefault(&c.Watch, WatchAuto)
+	orDefault(&c.NestedGroups, NestedWalk)
 	orDefault(&c.PollInterval, 30*time.Second)
 	orDefault(&c.FullReadInterval, 10*time.Minute)
 	orDefault(&c.ReconnectMin, time.Second)
@@ -276,6 +297,15 @@ func (c *Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("disabled: %q (want none, ad or attribute)", c.Disabled)
+	}
+	switch c.NestedGroups {
+	case NestedWalk:
+	case NestedInChain:
+		if c.MemberValue != MemberValueDN {
+			return errors.New("nestedGroups: in_chain needs DN member values (memberValue dn); memberUid groups do not nest")
+		}
+	default:
+		return fmt.Errorf("nestedGroups: %q (want walk or in_chain)", c.NestedGroups)
 	}
 	switch c.Watch {
 	case WatchAuto, WatchSyncrepl, WatchDirSync, WatchPoll, WatchNone:

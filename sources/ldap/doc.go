@@ -24,6 +24,28 @@
 // and their members; members are looked up in batches by their RDN
 // ((|(uid=a)(uid=b)...)) and matched on the full DN.
 //
+// # Nested groups
+//
+// nested_groups: walk (the default) is described above: member groups
+// are read like any group and the worker flattens them. nested_groups:
+// in_chain is for Active Directory only: each group's flattened users are
+// found with one paged search per group under the user base,
+// (&<user classes><user_filter>(memberOf:1.2.840.113556.1.4.1941:=<group
+// DN, escaped>)) (LDAP_MATCHING_RULE_IN_CHAIN), and the group's
+// MemberUsers are those users with no MemberGroups, so the worker's
+// flattening has nothing to do; ReadGroups reads no nested group. The
+// cost is one search per group: in_chain suits a few large, deeply
+// nested groups; walk suits many groups (it reads everything in two paged
+// searches). The usual completeness rules apply to every chain search (a
+// size limit makes the snapshot incomplete; another error fails the read,
+// saying the server must support the rule). A server that does not know
+// the rule may instead answer with nobody, as OpenLDAP does: so a group
+// whose direct member users are missing from its chain result makes the
+// snapshot incomplete (ReadGroups checks this only when the result is
+// empty, to spend no extra search on a working server). A user removed
+// from a group between the two searches does the same for one read.
+// Watching is unchanged: the watcher still tracks direct members.
+//
 // # Watching
 //
 // Watch mode "syncrepl" runs an RFC 4533 refreshAndPersist search over
@@ -98,6 +120,7 @@
 //	disabled               none | ad (userAccountControl bit 2) | attribute (none; 389ds attribute; AD ad) [Disabled]
 //	disabled_attribute     with disabled: attribute (389ds nsAccountLock) [DisabledAttr]
 //	disabled_values        values meaning disabled, case-insensitive (389ds "true") [DisabledValues]
+//	nested_groups          walk | in_chain: expand nesting by walking member groups, or with AD's LDAP_MATCHING_RULE_IN_CHAIN (walk) [NestedGroups]
 //	watch                  auto | syncrepl | dirsync | poll | none (auto) [Watch]
 //	poll_interval          poll and dirsync interval (30s) [PollInterval]
 //	full_read_interval     poll mode full read, to find deletions (10m) [FullReadInterval]
@@ -141,8 +164,7 @@
 //	      watch: dirsync
 //	      poll_interval: 1m
 //
-// Not done: LDAP_MATCHING_RULE_IN_CHAIN for nested AD groups (nesting is
-// walked through member DNs instead), uSNChanged for polling, SASL binds.
+// Not done: uSNChanged for polling, SASL binds.
 //
 // # Metrics
 //

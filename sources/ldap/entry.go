@@ -24,6 +24,11 @@ type record struct {
 	// groups
 	groupName string
 	members   []string // raw member values: normalised DNs or user names
+	// chained is set in in_chain mode once chainUsers holds every user
+	// below the group (normalised DNs); members still hold the direct
+	// values, which the watcher's tracker needs to name parent groups.
+	chained    bool
+	chainUsers []string
 	// entry is the decoded entry, kept so a DirSync delta (changed
 	// attributes only) can be merged into it.
 	entry *goldap.Entry

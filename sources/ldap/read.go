@@ -100,14 +100,45 @@ func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	r := &reader{s: s, conn: c}
-	users, groups, err := r.readAll()
+	snap, err := r.snapshot()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
+	return snap, err
+}
+
+// snapshot reads everything and, in in_chain mode, each group's flattened
+// users, then assembles the snapshot.
+func (r *reader) snapshot() (*worker.Snapshot, error) {
+	users, groups, err := r.readAll()
 	if err != nil {
 		return nil, err
 	}
-	return s.build(users, groups, r.reasons), nil
+	if r.s.cfg.NestedGroups == NestedInChain {
+		isUser := map[string]bool{}
+		for _, u := range users {
+			isUser[u.ndn] = true
+		}
+		extra, err := r.expandChains(groups, func(ndns []string, _ bool) ([]string, error) {
+			var out []string
+			for _, n := range ndns {
+				if isUser[n] {
+					out = append(out, n)
+				}
+			}
+			return out, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range extra {
+			if !isUser[u.ndn] { // read truncated by a limit: keep the members found
+				isUser[u.ndn] = true
+				users = append(users, u)
+			}
+		}
+	}
+	return r.s.build(users, groups, r.reasons), nil
 }
 
 // readAll reads and decodes every user and group.
@@ -174,11 +205,17 @@ func (s *Source) build(users, groups []*record, reasons []string) *worker.Snapsh
 		seen[g.id] = true
 		dg := worker.DirGroup{ID: g.id, DN: g.dn, Name: g.groupName}
 		mu, mg := map[string]bool{}, map[string]bool{}
-		for _, m := range g.members {
+		members := g.members
+		if g.chained {
+			// Already flat: only users, so MemberGroups stays nil and the
+			// worker's flattening has nothing to do.
+			members = g.chainUsers
+		}
+		for _, m := range members {
 			if id, ok := userByKey[m]; ok && !mu[id] {
 				mu[id] = true
 				dg.MemberUsers = append(dg.MemberUsers, id)
-			} else if id, ok := groupByDN[m]; ok && !mg[id] && id != g.id {
+			} else if id, ok := groupByDN[m]; ok && !g.chained && !mg[id] && id != g.id {
 				mg[id] = true
 				dg.MemberGroups = append(dg.MemberGroups, id)
 			} else if !ok {

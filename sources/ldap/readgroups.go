@@ -25,34 +25,60 @@ func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Sna
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	r := &reader{s: s, conn: c}
-	users, groups, err := r.readGroups(groupIDs)
+	snap, err := r.groupsSnapshot(groupIDs)
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
+	}
+	return snap, err
+}
+
+// groupsSnapshot reads the named groups and their members: walking the
+// nesting, or in in_chain mode asking for each named group's flattened
+// users (no nested group is needed then: MemberGroups is nil).
+func (r *reader) groupsSnapshot(groupIDs []string) (*worker.Snapshot, error) {
+	named, err := r.namedGroups(groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	var users, groups []*record
+	if r.s.cfg.NestedGroups == NestedInChain {
+		groups = named
+		users, err = r.expandChains(groups, r.directUsers)
+	} else {
+		users, groups, err = r.walkGroups(named)
 	}
 	if err != nil {
 		return nil, err
 	}
-	return s.build(users, groups, r.reasons), nil
+	return r.s.build(users, groups, r.reasons), nil
 }
 
-func (r *reader) readGroups(groupIDs []string) (users, groups []*record, err error) {
+// namedGroups reads groups by id, in batches.
+func (r *reader) namedGroups(groupIDs []string) ([]*record, error) {
 	cfg := &r.s.cfg
 	var filters []string
 	for _, id := range groupIDs {
 		f, err := r.s.dec.idFilter(id)
 		if err != nil {
-			return nil, nil, fmt.Errorf("group id %q: %w", id, err)
+			return nil, fmt.Errorf("group id %q: %w", id, err)
 		}
 		filters = append(filters, f)
 	}
-	var level []*record
+	var out []*record
 	for _, chunk := range chunks(filters) {
 		es, err := r.search("groups", cfg.GroupBaseDN, cfg.GroupScope, r.s.groupFilter("(|"+strings.Join(chunk, "")+")"))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		level = append(level, r.decodeAll(es, true)...)
+		out = append(out, r.decodeAll(es, true)...)
 	}
+	return out, nil
+}
+
+// walkGroups follows member groups level by level from the named groups,
+// looking members up in batches by RDN.
+func (r *reader) walkGroups(level []*record) (users, groups []*record, err error) {
+	cfg := &r.s.cfg
 	seenGroup := map[string]bool{}
 	seenUser := map[string]bool{}
 	looked := map[string]bool{} // member keys already looked up

@@ -167,11 +167,20 @@ func TestMetricsSharedBetweenSources(t *testing.T) {
 	}
 }
 
-// recordedSearcher replays responses to base searches, keyed by the
-// requested attribute, as an Active Directory server sent them.
+// recordedSearcher replays responses as an Active Directory server sent
+// them: base searches keyed by the requested attribute, paged searches
+// keyed by the exact filter (an unrecorded filter is an error).
 type recordedSearcher struct {
 	responses map[string]*goldap.SearchResult
 	asked     []string
+	paged     map[string]recordedPage
+	filters   []string
+}
+
+// recordedPage is the answer to one paged search: entries read, then err.
+type recordedPage struct {
+	res *goldap.SearchResult
+	err error
 }
 
 func (r *recordedSearcher) Search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
@@ -183,8 +192,13 @@ func (r *recordedSearcher) Search(req *goldap.SearchRequest) (*goldap.SearchResu
 	return res, nil
 }
 
-func (r *recordedSearcher) SearchWithPaging(*goldap.SearchRequest, uint32) (*goldap.SearchResult, error) {
-	return nil, errors.New("not recorded")
+func (r *recordedSearcher) SearchWithPaging(req *goldap.SearchRequest, _ uint32) (*goldap.SearchResult, error) {
+	r.filters = append(r.filters, req.Filter)
+	p, ok := r.paged[req.Filter]
+	if !ok {
+		return nil, errors.New("not recorded: " + req.Filter)
+	}
+	return p.res, p.err
 }
 
 func members(prefix string, from, to int) []string {
