@@ -284,6 +284,11 @@ admin: {listen: "%s", token_file: %s}
 	}
 
 	// A graceful stop of the last run, then the accounting.
+	// The last run's counters, once every faulted request has ended: a
+	// hang started just before the faults stopped ends at the client's
+	// timeout, and its retry is counted then.
+	sleep(ctx, time.Until(faultsStopped.Add(2*sc.LightdashTimeout+time.Second)))
+	sup.scrapeOnce(ctx, last)
 	sup.stopRestarts()
 	sup.signal(syscall.SIGTERM)
 	<-supDone

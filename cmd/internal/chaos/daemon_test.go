@@ -238,6 +238,27 @@ func (s *supervisor) runs() []*proc {
 	return append([]*proc(nil), s.procs...)
 }
 
+// scrapeOnce reads /metrics, /status and /status.json of p once, keeps
+// the metrics and status and checks every answer for secrets.
+func (s *supervisor) scrapeOnce(ctx context.Context, p *proc) {
+	for _, path := range []string{"/metrics", "/status", "/status.json"} {
+		code, body := httpGet(ctx, "http://"+p.admin+path)
+		if code != 200 {
+			continue
+		}
+		s.checkSecrets(fmt.Sprintf("run %d %s", p.n, path), body)
+		p.mu.Lock()
+		p.scrapes++
+		switch path {
+		case "/metrics":
+			p.lastMetrics = body
+		case "/status.json":
+			p.lastStatus = body
+		}
+		p.mu.Unlock()
+	}
+}
+
 // scrape reads /metrics, /status and /status.json of p every half second
 // while it lives, keeps the last metrics and checks every answer for
 // secrets.
@@ -250,22 +271,7 @@ func (s *supervisor) scrape(ctx context.Context, p *proc) {
 			return
 		case <-time.After(500 * time.Millisecond):
 		}
-		for _, path := range []string{"/metrics", "/status", "/status.json"} {
-			code, body := httpGet(ctx, "http://"+p.admin+path)
-			if code != 200 {
-				continue
-			}
-			s.checkSecrets(fmt.Sprintf("run %d %s", p.n, path), body)
-			p.mu.Lock()
-			p.scrapes++
-			switch path {
-			case "/metrics":
-				p.lastMetrics = body
-			case "/status.json":
-				p.lastStatus = body
-			}
-			p.mu.Unlock()
-		}
+		s.scrapeOnce(ctx, p)
 	}
 }
 
