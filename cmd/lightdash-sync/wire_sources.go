@@ -68,6 +68,7 @@ func ldapConfig(name string, l *config.LDAPSource) ldap.Config {
 		Disabled:             l.Disabled,
 		DisabledAttr:         l.DisabledAttribute,
 		DisabledValues:       l.DisabledValues,
+		NestedGroups:         l.NestedGroups,
 		Watch:                l.Watch,
 		PollInterval:         l.PollInterval,
 		FullReadInterval:     l.FullReadInterval,

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-policy.yaml", "sync.policy", 13, `"delete-everything" is not a policy`},
 		{"plain-http.yaml", "lightdash.url", 2, "unencrypted"},
 		{"plain-ldap.yaml", "sources[0].ldap.urls[0]", 8, "start_tls"},
+		{"bad-nested-groups.yaml", "sources[0].ldap.nested_groups", 14, `"chain" is not a nested group mode (want walk or in_chain)`},
 		{"bad-cron.yaml", "schedule.reconcile", 13, "not a cron expression"},
 		{"bad-regex.yaml", "mapping.rules[0].name_regex", 12, "invalid regular expression"},
 		{"unknown-rule-source.yaml", "mapping.rules[0].source", 12, `no source is named "crop"`},
@@ -96,6 +98,53 @@ func TestMinimalConfigGetsDefaults(t *testing.T) {
 	}
 	if cfg.Sync.Policy != "sync" || cfg.Schedule.Reconcile != "@hourly" || cfg.Admin.Listen != "127.0.0.1:9464" {
 		t.Errorf("defaults not applied: sync=%+v schedule=%+v admin=%+v", cfg.Sync, cfg.Schedule, cfg.Admin)
+	}
+}
+
+func TestNestedGroups(t *testing.T) {
+	const doc = `
+lightdash:
+  url: https://lightdash.example.com
+  token: abc
+sources:
+  - name: corp
+    type: ldap
+    ldap:
+      urls: [ldaps://ldap.example.com]
+      anonymous: true
+      user_base_dn: ou=people,dc=example,dc=com
+      group_base_dn: ou=groups,dc=example,dc=com
+%s
+mapping:
+  rules:
+    - name: all
+`
+	cases := []struct {
+		extra string // more lines under ldap:
+		want  string // the mode loaded, or "" for an error
+		msg   string // with the error: a fragment of the message
+	}{
+		{"", "walk", ""},
+		{"      nested_groups: walk", "walk", ""},
+		{"      schema: activedirectory\n      nested_groups: in_chain", "in_chain", ""},
+		{"      nested_groups: IN_CHAIN", "", `"IN_CHAIN" is not a nested group mode`},
+		{"      schema: rfc2307\n      nested_groups: in_chain", "", "member_value: dn"},
+		{"      member_value: uid\n      nested_groups: in_chain", "", "member_value: dn"},
+	}
+	for _, tt := range cases {
+		cfg, err := Parse([]byte(fmt.Sprintf(doc, tt.extra)), testEnv)
+		if tt.want != "" {
+			if err != nil {
+				t.Errorf("%q: %v", tt.extra, err)
+			} else if got := cfg.Sources[0].LDAP.NestedGroups; got != tt.want {
+				t.Errorf("%q: nested_groups = %q, want %q", tt.extra, got, tt.want)
+			}
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Key != "sources[0].ldap.nested_groups" || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("%q: error %v, want one naming sources[0].ldap.nested_groups with %q", tt.extra, err, tt.msg)
+		}
 	}
 }
 

@@ -59,6 +59,9 @@ func ldapDefaults(l *LDAPSource) {
 	if l.Watch == "" {
 		l.Watch = "auto"
 	}
+	if l.NestedGroups == "" {
+		l.NestedGroups = "walk"
+	}
 	if l.PollInterval == 0 {
 		l.PollInterval = time.Minute
 	}

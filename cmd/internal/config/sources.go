@@ -62,6 +62,11 @@ type LDAPSource struct {
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	Timeout        time.Duration `yaml:"timeout"`
 
+	// NestedGroups is how nested groups are expanded: walk (follow member
+	// groups; default) or in_chain (Active Directory's
+	// LDAP_MATCHING_RULE_IN_CHAIN, one search per group).
+	NestedGroups string `yaml:"nested_groups"`
+
 	// Watch is how live changes are followed: auto, syncrepl, dirsync,
 	// poll or none.
 	Watch        string        `yaml:"watch"`

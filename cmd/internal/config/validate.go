@@ -185,6 +185,12 @@ func (c *Config) validateLDAP(key string, l *LDAPSource) error {
 	if l.Disabled == "attribute" && (l.DisabledAttribute == "" || len(l.DisabledValues) == 0) {
 		return c.errorf(key+".disabled_attribute", "disabled: attribute needs disabled_attribute and disabled_values")
 	}
+	if !oneOf(l.NestedGroups, "walk", "in_chain") {
+		return c.errorf(key+".nested_groups", "%q is not a nested group mode (want walk or in_chain)", l.NestedGroups)
+	}
+	if l.NestedGroups == "in_chain" && (l.MemberValue == "uid" || (l.MemberValue == "" && l.Schema == "rfc2307")) {
+		return c.errorf(key+".nested_groups", "in_chain needs DN member values (member_value: dn); memberUid groups do not nest")
+	}
 	if !oneOf(l.Watch, "auto", "syncrepl", "dirsync", "poll", "none") {
 		return c.errorf(key+".watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", l.Watch)
 	}
