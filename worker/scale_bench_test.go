@@ -1,0 +1,74 @@
+package worker
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// scaleFixture is the issue-9 directory size: 100,000 users in 10,000
+// groups of 50, with Lightdash holding every group with one member missing.
+func scaleFixture() (*Snapshot, Current, *State) {
+	const nUsers, nGroups, perGroup = 100000, 10000, 50
+	snap := &Snapshot{Source: "corp", Complete: true}
+	var cur Current
+	for i := 0; i < nUsers; i++ {
+		snap.Users = append(snap.Users, DirUser{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("user%d@example.com", i)})
+		cur.Users = append(cur.Users, lightdash.OrgMember{UserUUID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), Email: fmt.Sprintf("user%d@example.com", i), IsActive: true})
+	}
+	st := NewState()
+	for g := 0; g < nGroups; g++ {
+		dg := DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
+		lg := lightdash.GroupWithMembers{Group: lightdash.Group{UUID: fmt.Sprintf("%08d-1111-4000-8000-000000000000", g), Name: "ad-" + dg.Name}}
+		var added []string
+		for m := 0; m < perGroup; m++ {
+			u := (g*perGroup + m) % nUsers
+			dg.MemberUsers = append(dg.MemberUsers, fmt.Sprint("u", u))
+			if m > 0 {
+				lg.MemberUUIDs = append(lg.MemberUUIDs, cur.Users[u].UserUUID)
+				added = append(added, cur.Users[u].UserUUID)
+			}
+		}
+		snap.Groups = append(snap.Groups, dg)
+		cur.Groups = append(cur.Groups, lg)
+		st.Groups[groupKey("corp", dg.ID)] = &OwnedGroup{UUID: lg.UUID, Name: lg.Name, AddedMembers: added}
+	}
+	return snap, cur, st
+}
+
+// BenchmarkMapAndPlanScale maps and plans the issue-9 size (100k users,
+// 10k groups, 500k memberships): the pure part of every reconciliation.
+func BenchmarkMapAndPlanScale(b *testing.B) {
+	snap, cur, st := scaleFixture()
+	mp, err := NewMapper(Mapping{Rules: []Rule{{Prefix: "ad-"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := ComputePlan(mp.Map(snap), cur, st, PlanOptions{}, t0)
+		if len(p.Updates) != len(snap.Groups) {
+			b.Fatalf("%d updates, want %d", len(p.Updates), len(snap.Groups))
+		}
+	}
+}
+
+// BenchmarkFileStoreSaveScale saves the state of 10,000 owned groups with
+// their added members — what Apply does after every single write (twice
+// per created group), so a cold reconciliation costs groups × this.
+func BenchmarkFileStoreSaveScale(b *testing.B) {
+	_, _, st := scaleFixture()
+	fs := NewFileStore(filepath.Join(b.TempDir(), "state.json"))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := fs.Save(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
