@@ -101,7 +101,19 @@ func TestChaos(t *testing.T) {
 	bin := binary(t)
 	outDir := *outFlag
 	if outDir == "" {
-		outDir = t.TempDir()
+		// Kept when the test fails: a storm is hard to replay exactly, so
+		// its logs are the evidence.
+		var err error
+		if outDir, err = os.MkdirTemp("", "lightdash-sync-chaos-"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the daemons' logs, configs and the fake's request log are kept in %s", outDir)
+				return
+			}
+			os.RemoveAll(outDir)
+		})
 	} else if err := os.MkdirAll(outDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -127,6 +139,11 @@ func TestChaos(t *testing.T) {
 	// has an account; one group was made by hand and must survive.
 	ld := lightdashtest.NewServer(lightdashtest.WithSeed(seed))
 	t.Cleanup(ld.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			saveRequests(t, filepath.Join(outDir, "lightdash-requests.jsonl"), ld.Requests())
+		}
+	})
 	ldProxy, err := NewProxy(hostPort(t, ld.URL()))
 	if err != nil {
 		t.Fatal(err)
@@ -274,9 +291,7 @@ admin: {listen: "%s", token_file: %s}
 	got, count := lightdashGroups(ld)
 	checkState(t, want, got, count, manual)
 	reqs := ld.Requests()
-	if *outFlag != "" {
-		saveRequests(t, filepath.Join(outDir, "lightdash-requests.jsonl"), reqs)
-	}
+	saveRequests(t, filepath.Join(outDir, "lightdash-requests.jsonl"), reqs)
 	for _, r := range reqs {
 		if r.Method == "DELETE" && r.Endpoint == "/api/v1/groups/{groupUuid}" {
 			t.Errorf("a group was deleted (%s, status %d), but the directory deleted none", r.Path, r.Status)
@@ -301,9 +316,7 @@ admin: {listen: "%s", token_file: %s}
 
 	b, _ := json.MarshalIndent(fig, "", "  ")
 	t.Logf("figures:\n%s", b)
-	if *outFlag != "" {
-		_ = os.WriteFile(filepath.Join(outDir, "figures.json"), b, 0o600)
-	}
+	_ = os.WriteFile(filepath.Join(outDir, "figures.json"), b, 0o600)
 }
 
 // saveRequests writes the fake's request log, one JSON object a line.

@@ -147,6 +147,7 @@ func (s *supervisor) start() (*proc, error) {
 	p.cmd = exec.Command(s.bin, "run", "--config", cfgPath)
 	p.cmd.Stdout, p.cmd.Stderr = stdout, stderr
 	p.cmd.Dir = p.dir
+	dieWithTest(p.cmd)
 	s.mu.Lock()
 	s.secrets = append(s.secrets, p.token)
 	s.mu.Unlock()
