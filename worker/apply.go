@@ -37,6 +37,9 @@ type applier struct {
 	// intentErr is set when the create intents could not be saved; no
 	// create is sent then.
 	intentErr error
+	// priorIntent names the creates whose intent an earlier run left:
+	// written by the intent save, read by create afterwards.
+	priorIntent map[string]bool
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -65,7 +68,7 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // reports a failure that says the cached view was wrong.
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
-		invited: map[string]string{}, partial: p.Partial}
+		invited: map[string]string{}, partial: p.Partial, priorIntent: map[string]bool{}}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -101,7 +104,11 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 	if len(p.Creates) > 0 {
 		a.intentErr = a.commit(ctx, func(st *State) {
 			for _, c := range p.Creates {
-				if o := st.Groups[c.Key]; o == nil || o.Creating() || (c.Replaces != "" && o.UUID == c.Replaces) {
+				o := st.Groups[c.Key]
+				if o != nil && o.Creating() && o.Name == c.Name {
+					a.priorIntent[c.Key] = true
+				}
+				if o == nil || o.Creating() || (c.Replaces != "" && o.UUID == c.Replaces) {
 					st.Groups[c.Key] = &OwnedGroup{Name: c.Name}
 				}
 			}
@@ -347,7 +354,12 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		got = *adopted
 	default:
 		var ae *lightdash.APIError
-		if errors.As(err, &ae) && ae.StatusCode < 500 {
+		// A 409 on an event's create whose intent an earlier attempt left
+		// is most likely that attempt's group (its answer was lost): keep
+		// the intent, so the next full run adopts the group by name
+		// instead of reporting it as a conflict forever.
+		ours := errors.Is(err, lightdash.ErrAlreadyExists) && a.priorIntent[c.Key]
+		if errors.As(err, &ae) && ae.StatusCode < 500 && !ours {
 			// Refused outright: nothing was created, drop the intent.
 			_ = a.record(ctx, func(st *State) {
 				if o := st.Groups[c.Key]; o != nil && o.Creating() {

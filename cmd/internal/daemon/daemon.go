@@ -44,7 +44,9 @@ type Config struct {
 	// @every 15m) in Location (UTC when nil). Empty means @hourly.
 	Schedule string
 	Location *time.Location
-	// Debounce and MaxDelay shape the coalescing of bursts (500ms, 10s).
+	// Debounce and MaxDelay shape the coalescing of bursts. Debounce 0
+	// applies each change as soon as it is seen (the configuration's
+	// default is 500ms); MaxDelay is raised to at least Debounce.
 	Debounce time.Duration
 	MaxDelay time.Duration
 	// QueueCapacity bounds the pending groups (10000); Concurrency the
@@ -68,11 +70,11 @@ func (c Config) withDefaults() Config {
 	if c.Location == nil {
 		c.Location = time.UTC
 	}
-	if c.Debounce == 0 {
-		c.Debounce = 500 * time.Millisecond
+	if c.Debounce < 0 {
+		c.Debounce = 0
 	}
 	if c.MaxDelay < c.Debounce {
-		c.MaxDelay = max(c.Debounce, 10*time.Second)
+		c.MaxDelay = c.Debounce
 	}
 	if c.QueueCapacity <= 0 {
 		c.QueueCapacity = 10000
