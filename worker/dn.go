@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"errors"
 	"sort"
 	"strings"
 
@@ -18,6 +19,15 @@ import (
 // LDAP source uses the same function so both sides agree.
 func NormalizeDN(dn string) string {
 	p, err := goldap.ParseDN(dn)
+	if err == nil {
+		for _, r := range p.RDNs {
+			for _, a := range r.Attributes {
+				if !ValidAttributeType(a.Type) {
+					err = errInvalidType
+				}
+			}
+		}
+	}
 	if err != nil {
 		return "\\invalid:" + strings.ToLower(strings.TrimSpace(dn))
 	}
@@ -49,4 +59,23 @@ func WithinDN(n, nbase string) bool {
 		backslashes++
 	}
 	return backslashes%2 == 0
+}
+
+var errInvalidType = errors.New("attribute type is not a descriptor or OID")
+
+// ValidAttributeType reports whether t is an LDAP attribute type as RFC
+// 4512 spells one: a descriptor (ASCII letters, digits and hyphens) or a
+// numeric OID. go-ldap parses others but cannot write them back, so a DN
+// with one is treated as unparsable.
+func ValidAttributeType(t string) bool {
+	if t == "" {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }

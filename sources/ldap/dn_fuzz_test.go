@@ -7,6 +7,8 @@ import (
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // dnSeeds are DNs with everything RFC 4514 lets a value hold.
@@ -42,6 +44,18 @@ func lowered(d *goldap.DN) [][]string {
 	return out
 }
 
+// validTypes reports whether every attribute type of d is one LDAP allows.
+func validTypes(d *goldap.DN) bool {
+	for _, r := range d.RDNs {
+		for _, a := range r.Attributes {
+			if !worker.ValidAttributeType(a.Type) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 func equalRDNs(a, b [][]string) bool {
 	return slices.EqualFunc(a, b, func(x, y []string) bool { return slices.Equal(x, y) })
 }
@@ -62,6 +76,12 @@ func FuzzNormDN(f *testing.F) {
 		if errA != nil {
 			if errB == nil && na == nb {
 				t.Fatalf("unparsable %q and DN %q normalise alike: %q", a, b, na)
+			}
+			return
+		}
+		if !validTypes(pa) {
+			if !strings.HasPrefix(na, "\\invalid:") {
+				t.Fatalf("normDN(%q) = %q; a DN with an attribute type that is not a descriptor or OID must normalise as unparsable", a, na)
 			}
 			return
 		}
