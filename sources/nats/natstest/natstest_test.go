@@ -35,7 +35,17 @@ func TestRestartKeepsStreams(t *testing.T) {
 	if s.ClientURL() != url {
 		t.Fatalf("restarted on %s, want %s", s.ClientURL(), url)
 	}
-	st, err := js.Stream(ctx, "T")
+	// The client reconnects on its own; a request sent while it does can
+	// be lost, so ask again (each try bounded) until the deadline.
+	var st jetstream.Stream
+	for {
+		try, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err = js.Stream(try, "T")
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatalf("stream after restart: %v", err)
 	}
