@@ -109,34 +109,26 @@ func (l *InviteLink) check() error {
 	return nil
 }
 
-// groupPage is the results of GET /api/v1/org/groups.
-type groupPage struct {
-	Data *[]GroupWithMembers `json:"data"`
+// page is the results of a list endpoint: GET /api/v1/org/groups
+// (groupPage) or GET /api/v1/org/users (userPage). Each item is checked.
+type page[T any, PT interface {
+	*T
+	check() error
+}] struct {
+	Data *[]T `json:"data"`
 }
 
-func (p *groupPage) check() error {
+type (
+	groupPage = page[GroupWithMembers, *GroupWithMembers]
+	userPage  = page[OrgMember, *OrgMember]
+)
+
+func (p *page[T, PT]) check() error {
 	if p.Data == nil {
 		return errors.New("no data list")
 	}
 	for i := range *p.Data {
-		if err := (*p.Data)[i].check(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// userPage is the results of GET /api/v1/org/users.
-type userPage struct {
-	Data *[]OrgMember `json:"data"`
-}
-
-func (p *userPage) check() error {
-	if p.Data == nil {
-		return errors.New("no data list")
-	}
-	for i := range *p.Data {
-		if err := (*p.Data)[i].check(); err != nil {
+		if err := PT(&(*p.Data)[i]).check(); err != nil {
 			return err
 		}
 	}

@@ -334,19 +334,29 @@ func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, me *us
 	ok(w, http.StatusOK, members)
 }
 
-// addGroupMember is PUT /api/v1/groups/{groupUuid}/members/{userUuid}: 201
-// when added, 204 when already a member or not in the organization at all.
-func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, me *user) {
+// memberTarget resolves the group and the user uuid of a
+// /groups/{groupUuid}/members/{userUuid} request, answering the error
+// itself (a non-UUID reaches Postgres in Lightdash: 500).
+func (s *Server) memberTarget(w http.ResponseWriter, r *http.Request, me *user) (*group, string, bool) {
 	g, found := s.groupFor(w, r, me)
 	if !found {
-		return
+		return nil, "", false
 	}
 	id := r.PathValue("userUuid")
 	if !validUUID(id) {
 		errUnexpected(w)
+		return nil, "", false
+	}
+	return g, strings.ToLower(id), true
+}
+
+// addGroupMember is PUT /api/v1/groups/{groupUuid}/members/{userUuid}: 201
+// when added, 204 when already a member or not in the organization at all.
+func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, me *user) {
+	g, id, found := s.memberTarget(w, r, me)
+	if !found {
 		return
 	}
-	id = strings.ToLower(id)
 	u, inOrg := g.org.users[id]
 	if _, member := g.members[id]; member || !inOrg {
 		w.WriteHeader(http.StatusNoContent)
@@ -359,16 +369,10 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, me *user
 // removeGroupMember is DELETE /api/v1/groups/{groupUuid}/members/{userUuid}:
 // 200 when removed, 204 when not a member.
 func (s *Server) removeGroupMember(w http.ResponseWriter, r *http.Request, me *user) {
-	g, found := s.groupFor(w, r, me)
+	g, id, found := s.memberTarget(w, r, me)
 	if !found {
 		return
 	}
-	id := r.PathValue("userUuid")
-	if !validUUID(id) {
-		errUnexpected(w)
-		return
-	}
-	id = strings.ToLower(id)
 	if _, member := g.members[id]; !member {
 		w.WriteHeader(http.StatusNoContent)
 		return
