@@ -18,6 +18,13 @@ type Config struct {
 	State     State     `yaml:"state"`
 	HA        HA        `yaml:"ha"`
 	Admin     Admin     `yaml:"admin"`
+	// Targets, instead of Lightdash, lists several Lightdash organizations
+	// or instances kept in step with the same sources; see Units.
+	Targets []Target `yaml:"targets,omitempty"`
+
+	// TargetName names the unit this Config is, in a Config returned by
+	// Units; "" for a configuration without targets.
+	TargetName string `yaml:"-"`
 
 	// keyLines maps a dotted key to its line in the file, for errors.
 	keyLines map[string]int

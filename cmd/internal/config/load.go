@@ -121,6 +121,9 @@ func Parse(data []byte, lookup func(string) (string, bool)) (*Config, error) {
 	if err := root.Decode(cfg); err != nil {
 		return nil, typeError(err, lines)
 	}
+	if err := cfg.decodeTargets(lines); err != nil {
+		return nil, err
+	}
 	cfg.sourceDefaults()
 	if err := cfg.readSecretFiles(); err != nil {
 		return nil, err

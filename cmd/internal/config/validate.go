@@ -16,7 +16,7 @@ import (
 // Validate checks every setting and returns the first problem as an
 // *Error naming its key (and line, when the file gave the key).
 func (c *Config) Validate() error {
-	checks := []func() error{c.validateLog, c.validateLightdash, c.validateSources, c.validateMapping, c.validatePolicy, c.validateSchedule, c.validateState, c.validateAdmin}
+	checks := []func() error{c.validateLog, c.validateTargets, c.validateSources, c.validateUnits, c.validateSchedule, c.validateState, c.validateAdmin}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -61,35 +61,36 @@ func (c *Config) validateLog() error {
 	return nil
 }
 
-func (c *Config) validateLightdash() error {
-	l := &c.Lightdash
+// validateLightdash checks a lightdash section; prefix is "" or
+// "targets[N]." and starts every key named.
+func (c *Config) validateLightdash(prefix string, l *Lightdash) error {
 	if l.URL == "" {
-		return c.errorf("lightdash.url", "required: the Lightdash instance's base URL, e.g. https://app.lightdash.cloud")
+		return c.errorf(prefix+"lightdash.url", "required: the Lightdash instance's base URL, e.g. https://app.lightdash.cloud")
 	}
 	u, err := url.Parse(l.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c.errorf("lightdash.url", "%q is not an http(s) URL", l.URL)
+		return c.errorf(prefix+"lightdash.url", "%q is not an http(s) URL", l.URL)
 	}
 	if u.User != nil {
-		return c.errorf("lightdash.url", "must not carry credentials; use lightdash.token")
+		return c.errorf(prefix+"lightdash.url", "must not carry credentials; use lightdash.token")
 	}
 	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecureHTTP {
-		return c.errorf("lightdash.url", "plain http:// to %s would send the token unencrypted; use https:// or set lightdash.allow_insecure_http: true", u.Hostname())
+		return c.errorf(prefix+"lightdash.url", "plain http:// to %s would send the token unencrypted; use https:// or set lightdash.allow_insecure_http: true", u.Hostname())
 	}
 	if l.Token == "" {
-		return c.errorf("lightdash.token", "required: set lightdash.token (e.g. ${LIGHTDASH_TOKEN}) or lightdash.token_file")
+		return c.errorf(prefix+"lightdash.token", "required: set lightdash.token (e.g. ${LIGHTDASH_TOKEN}) or lightdash.token_file")
 	}
 	if l.Timeout <= 0 {
-		return c.errorf("lightdash.timeout", "must be positive")
+		return c.errorf(prefix+"lightdash.timeout", "must be positive")
 	}
 	if l.RateLimit <= 0 {
-		return c.errorf("lightdash.rate_limit", "must be positive (requests per second)")
+		return c.errorf(prefix+"lightdash.rate_limit", "must be positive (requests per second)")
 	}
 	if l.Burst < 1 {
-		return c.errorf("lightdash.burst", "must be at least 1")
+		return c.errorf(prefix+"lightdash.burst", "must be at least 1")
 	}
 	if l.MaxRetries < 0 {
-		return c.errorf("lightdash.max_retries", "must not be negative")
+		return c.errorf(prefix+"lightdash.max_retries", "must not be negative")
 	}
 	return nil
 }
@@ -254,19 +255,20 @@ func natsEncrypted(scheme string, n *NATSSource) bool {
 	return false
 }
 
-func (c *Config) validateMapping() error {
-	if len(c.Mapping.Rules) == 0 && len(c.Mapping.Overrides) == 0 {
-		return c.errorf("mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
+// validateMapping checks a mapping section; prefix is "" or "targets[N].".
+func (c *Config) validateMapping(prefix string, m *Mapping) error {
+	if len(m.Rules) == 0 && len(m.Overrides) == 0 {
+		return c.errorf(prefix+"mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
 	}
-	if c.Mapping.MaxDepth < 1 || c.Mapping.MaxDepth > 100 {
-		return c.errorf("mapping.max_depth", "must be between 1 and 100")
+	if m.MaxDepth < 1 || m.MaxDepth > 100 {
+		return c.errorf(prefix+"mapping.max_depth", "must be between 1 and 100")
 	}
 	sources := map[string]bool{}
 	for _, s := range c.Sources {
 		sources[s.Name] = true
 	}
-	for i, r := range c.Mapping.Rules {
-		key := fmt.Sprintf("mapping.rules[%d]", i)
+	for i, r := range m.Rules {
+		key := prefix + fmt.Sprintf("mapping.rules[%d]", i)
 		if r.Source != "" && !sources[r.Source] {
 			return c.errorf(key+".source", "no source is named %q", r.Source)
 		}
@@ -285,8 +287,8 @@ func (c *Config) validateMapping() error {
 			return c.errorf(key+".target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
 		}
 	}
-	for i, o := range c.Mapping.Overrides {
-		key := fmt.Sprintf("mapping.overrides[%d]", i)
+	for i, o := range m.Overrides {
+		key := prefix + fmt.Sprintf("mapping.overrides[%d]", i)
 		if o.Source != "" && !sources[o.Source] {
 			return c.errorf(key+".source", "no source is named %q", o.Source)
 		}
@@ -300,33 +302,34 @@ func (c *Config) validateMapping() error {
 	return nil
 }
 
-func (c *Config) validatePolicy() error {
-	if !oneOf(c.Identity.Unmatched, "skip", "invite") {
-		return c.errorf("identity.unmatched", "%q is not a policy (want skip or invite)", c.Identity.Unmatched)
+// validatePolicy checks an identity and a sync section; each prefix is ""
+// or "targets[N].".
+func (c *Config) validatePolicy(idPrefix string, id *Identity, sPrefix string, s *Sync) error {
+	if !oneOf(id.Unmatched, "skip", "invite") {
+		return c.errorf(idPrefix+"identity.unmatched", "%q is not a policy (want skip or invite)", id.Unmatched)
 	}
-	s := &c.Sync
 	if !oneOf(s.Policy, "sync", "upsert-only", "create-only") {
-		return c.errorf("sync.policy", "%q is not a policy (want sync, upsert-only or create-only)", s.Policy)
+		return c.errorf(sPrefix+"sync.policy", "%q is not a policy (want sync, upsert-only or create-only)", s.Policy)
 	}
 	if !oneOf(s.Membership, "authoritative", "preserve-manual") {
-		return c.errorf("sync.membership", "%q is not a membership mode (want authoritative or preserve-manual)", s.Membership)
+		return c.errorf(sPrefix+"sync.membership", "%q is not a membership mode (want authoritative or preserve-manual)", s.Membership)
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
-		return c.errorf("sync.concurrency", "must be between 1 and 64")
+		return c.errorf(sPrefix+"sync.concurrency", "must be between 1 and 64")
 	}
 	if s.CacheMaxAge <= 0 || s.UserRefreshInterval <= 0 {
-		return c.errorf("sync.cache_max_age", "cache_max_age and user_refresh_interval must be positive")
+		return c.errorf(sPrefix+"sync.cache_max_age", "cache_max_age and user_refresh_interval must be positive")
 	}
 	sf := &s.Safety
 	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 {
-		return c.errorf("sync.safety", "limits must not be negative")
+		return c.errorf(sPrefix+"sync.safety", "limits must not be negative")
 	}
 	for _, p := range []struct {
 		k string
 		v float64
 	}{{"max_group_deletes_percent", sf.MaxGroupDeletesPercent}, {"max_member_removals_percent", sf.MaxMemberRemovalsPercent}} {
 		if p.v < 0 || p.v > 100 {
-			return c.errorf("sync.safety."+p.k, "must be between 0 and 100")
+			return c.errorf(sPrefix+"sync.safety."+p.k, "must be between 0 and 100")
 		}
 	}
 	return nil
@@ -415,6 +418,10 @@ func (c *Config) readSecretFiles() error {
 	pairs := []pair{
 		{"lightdash.token", &c.Lightdash.Token, c.Lightdash.TokenFile},
 		{"admin.token", &c.Admin.Token, c.Admin.TokenFile},
+	}
+	for i := range c.Targets {
+		t := &c.Targets[i]
+		pairs = append(pairs, pair{fmt.Sprintf("targets[%d].lightdash.token", i), &t.Lightdash.Token, t.Lightdash.TokenFile})
 	}
 	for i := range c.Sources {
 		s := &c.Sources[i]
