@@ -98,3 +98,35 @@ func TestFileStoreSaveErrors(t *testing.T) {
 		t.Errorf("Save with a cancelled context: %v", err)
 	}
 }
+
+// Saves are compact JSON; a file written indented by an earlier build
+// still loads.
+func TestFileStoreCompactAndIndentedFiles(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state.json")
+	fs := NewFileStore(path)
+	s := NewState()
+	s.Groups["group:corp/1"] = &OwnedGroup{UUID: "u1", Name: "Eng", AddedMembers: []string{"a"}}
+	if err := fs.Save(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(string(b), "\n"); got != 1 || strings.Contains(string(b), "  ") {
+		t.Errorf("saved %q, want one compact line", b)
+	}
+	indented := "{\n  \"version\": 1,\n  \"groups\": {\n    \"group:corp/1\": {\n      \"uuid\": \"u1\",\n      \"name\": \"Eng\",\n" +
+		"      \"addedMembers\": [\n        \"a\"\n      ]\n    }\n  }\n}\n"
+	if err := os.WriteFile(path, []byte(indented), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fs.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, s) {
+		t.Errorf("indented file loaded as %+v, want %+v", got, s)
+	}
+}
