@@ -45,6 +45,14 @@ type Config struct {
 	RenewEvery time.Duration
 	// Clock reads the time; default time.Now. Waiting uses real timers.
 	Clock func() time.Time
+	// AcquireDelay, when set, is asked before each attempt to take a free
+	// (released or expired) lease; the elector waits that long first and
+	// then takes the lease only if nobody did meanwhile (the write is still
+	// a compare-and-set on the revision it read). A replica that already
+	// leads other units returns a longer delay, so replicas campaigning for
+	// several units spread them out instead of one winning all. It does
+	// not delay renewals.
+	AcquireDelay func() time.Duration
 }
 
 // withDefaults returns cfg with defaults filled in, or an error naming the

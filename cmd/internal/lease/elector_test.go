@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -246,4 +247,34 @@ func TestUnitsAreIndependent(t *testing.T) {
 	if !one.IsLeader() {
 		t.Error("unit one lost its leader when unit two elected one")
 	}
+}
+
+// TestAcquireDelayYieldsAFreeLease: a replica whose AcquireDelay is long
+// (it already leads other units) leaves a free lease to one that has
+// none, although it started campaigning first; after its delay its
+// compare-and-set finds the lease taken and it stays a standby.
+func TestAcquireDelayYieldsAFreeLease(t *testing.T) {
+	s := newServer(t)
+	var ts terms
+	var asked atomic.Int32
+	busy := fast
+	busy.AcquireDelay = func() time.Duration { asked.Add(1); return 2 * fast.RenewEvery }
+	a := start(t, s, busy, "a", &ts)
+	b := start(t, s, fast, "b", &ts)
+	waitLeader(t, 5*time.Second, b)
+	time.Sleep(2 * fast.TTL)
+	if a.IsLeader() || !b.IsLeader() {
+		t.Fatalf("%s, want only b leading", names(a, b))
+	}
+	if asked.Load() == 0 {
+		t.Error("AcquireDelay was never asked")
+	}
+	if n := ts.count("a"); n != 0 {
+		t.Errorf("a led %d terms, want none", n)
+	}
+	ts.assertNoOverlap(t)
+	// Alone, the delayed replica still takes the lease, after its delay.
+	b.Stop()
+	waitLeader(t, 5*time.Second, a)
+	ts.assertNoOverlap(t)
 }

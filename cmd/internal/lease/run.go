@@ -106,6 +106,18 @@ func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, 
 		}
 		expected = msg.Sequence
 	}
+	if e.cfg.AcquireDelay != nil {
+		if d := e.cfg.AcquireDelay(); d > 0 {
+			if !sleep(ctx, d) {
+				return 0, time.Time{}, false
+			}
+			// The read is old now; the compare-and-set below still refuses
+			// if anyone wrote meanwhile. Give the write its own timeout.
+			cancel()
+			opCtx, cancel = context.WithTimeout(ctx, e.cfg.TTL-margin(e.cfg.TTL))
+			defer cancel()
+		}
+	}
 	sent = e.cfg.Clock()
 	val, err := record{Holder: e.cfg.Identity, Expires: sent.Add(e.cfg.TTL)}.encode()
 	if err != nil {
