@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"flag"
-	"fmt"
 	mrand "math/rand/v2"
 	"net/url"
 	"os"
@@ -99,24 +98,7 @@ func TestChaos(t *testing.T) {
 	t.Logf("chaos %s scenario, seed %d (replay the same changes and fault timing with -chaos.seed %d)", sc.Name, seed, seed)
 	rng := func(stream uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, stream)) }
 	bin := binary(t)
-	outDir := *outFlag
-	if outDir == "" {
-		// Kept when the test fails: a storm is hard to replay exactly, so
-		// its logs are the evidence.
-		var err error
-		if outDir, err = os.MkdirTemp("", "lightdash-sync-chaos-"); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if t.Failed() {
-				t.Logf("the daemons' logs, configs and the fake's request log are kept in %s", outDir)
-				return
-			}
-			os.RemoveAll(outDir)
-		})
-	} else if err := os.MkdirAll(outDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	outDir := outputDir(t, "")
 	fig := figures{Scenario: sc.Name, Seed: seed, Events: map[string]int{}}
 
 	// The directory, behind a proxy that can cut the daemon off from it.
@@ -172,40 +154,10 @@ func TestChaos(t *testing.T) {
 	bindFile, adminFile := secretFile("bind-password", bindPassword), secretFile("admin-token", adminToken)
 	sup := &supervisor{bin: bin, dir: outDir, ld: ld, adminTok: adminToken,
 		secrets: []string{ld.AdminToken(), bindPassword, adminToken}}
-	sup.config = func(p *proc) string {
-		return fmt.Sprintf(`log: {level: info, format: json}
-lightdash:
-  url: "http://%s"
-  token_file: %s
-  timeout: %s
-  rate_limit: 50
-  burst: 20
-sources:
-  - name: corp
-    type: ldap
-    ldap:
-      urls: ["ldap://%s"]
-      bind_dn: "%s"
-      bind_password_file: %s
-      user_base_dn: %s
-      group_base_dn: %s
-      watch: syncrepl
-      connect_timeout: 3s
-      timeout: 20s
-  - name: events
-    type: nats
-    nats: {urls: ["%s"], create_stream: true}
-mapping:
-  rules: [{name: corp, source: corp, prefix: "%s"}]
-sync:
-  safety: {max_member_removals: 100000, max_member_removals_percent: 100}
-state: {type: nats, source: events}
-ha: {enabled: true, source: events, lease_ttl: %s}
-schedule: {debounce: 100ms, max_delay: 1s}
-admin: {listen: "%s", token_file: %s}
-`, ldProxy.Addr(), filepath.Join(p.dir, "lightdash-token"), sc.LightdashTimeout, ldapProxy.Addr(), slapd.ReaderDN(), bindFile,
-			peopleDN, groupsDN, natsURL, prefix, sc.LeaseTTL, p.admin, adminFile)
-	}
+	sup.config = daemonSettings{
+		LightdashAddr: ldProxy.Addr(), LDAPAddr: ldapProxy.Addr(), BindDN: slapd.ReaderDN(), BindFile: bindFile,
+		NATSURL: natsURL, AdminTokenFile: adminFile, LightdashTimeout: sc.LightdashTimeout, LeaseTTL: sc.LeaseTTL,
+	}.yaml
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); sup.killAll() })
 	supDone := make(chan struct{})

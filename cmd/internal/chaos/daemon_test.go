@@ -171,6 +171,15 @@ func (s *supervisor) start() (*proc, error) {
 	return p, nil
 }
 
+// follow makes p the run that signal and running address. The handover
+// test starts its replicas itself (no restart loop) and points the
+// supervisor at whichever one leads.
+func (s *supervisor) follow(p *proc) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.current = p
+}
+
 // signal sends sig to the running daemon and waits for it to exit. It
 // returns the run, or nil when none was running.
 func (s *supervisor) signal(sig syscall.Signal) *proc {

@@ -1,0 +1,386 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
+)
+
+// handoverScenario sizes the handover test. Each round kills the leader
+// KillAfter into the round, measures the standby's takeover, restarts the
+// killed replica and watches it stay standby for Watch.
+type handoverScenario struct {
+	scenario
+	Rounds    int
+	KillAfter time.Duration
+	Watch     time.Duration
+	Every     time.Duration // one directory change every Every
+}
+
+var (
+	shortHandover = handoverScenario{
+		scenario: scenario{Name: "short", Users: 60, Groups: 24, NewGroups: 4, Converge: time.Minute,
+			LeaseTTL: 3 * time.Second, LightdashTimeout: 2 * time.Second},
+		Rounds: 1, KillAfter: 3 * time.Second, Watch: 5 * time.Second, Every: 50 * time.Millisecond,
+	}
+	longHandover = handoverScenario{
+		scenario: scenario{Name: "long", Users: 200, Groups: 100, NewGroups: 12, Converge: 2 * time.Minute,
+			LeaseTTL: 3 * time.Second, LightdashTimeout: 2 * time.Second},
+		Rounds: 6, KillAfter: 3 * time.Second, Watch: 5 * time.Second, Every: 50 * time.Millisecond,
+	}
+)
+
+// takeoverBound is the configured takeover time: a standby takes over a
+// lease whose holder died once it has seen the same revision for the TTL,
+// and it looks every RenewEvery (the default, TTL/3). See package lease.
+func takeoverBound(ttl time.Duration) time.Duration { return ttl + ttl/3 }
+
+// TestHandover is issue 7's "two daemons on one NATS: only the leader
+// writes, killing it hands over within the configured time and nothing is
+// lost". Two `lightdash-sync run` subprocesses share one embedded NATS
+// (state and leader lease) and follow one slapd; while a driver changes
+// the directory, the leader is SIGKILLed and the standby must take over
+// within the lease's bound, the killed replica comes back and must stay
+// standby, and in the fake's request log no two replicas ever wrote
+// interleaved. After the changes stop, one requested reconciliation later,
+// Lightdash must equal the directory.
+func TestHandover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the handover test runs two daemons for half a minute; not in -short mode")
+	}
+	ldaptest.RequireSlapd(t)
+	hs := shortHandover
+	if *longFlag {
+		hs = longHandover
+	}
+	seed := *seedFlag
+	if seed == 0 {
+		seed = mrand.Uint64()
+	}
+	t.Logf("handover %s scenario, seed %d (-chaos.seed %d replays its changes)", hs.Name, seed, seed)
+	rng := func(stream uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, stream)) }
+	bin := binary(t)
+	outDir := outputDir(t, "handover")
+
+	bindPassword := "bind-" + randomHex(12)
+	ldif, model := seedLDIF(hs.scenario, rng(1))
+	slapd := ldaptest.Start(t, ldaptest.WithSeed(ldif), func(c *ldaptest.Config) { c.ReaderPassword = bindPassword })
+	ns := natstest.RunServer(t)
+	ld := lightdashtest.NewServer(lightdashtest.WithSeed(seed))
+	t.Cleanup(ld.Close)
+	t.Cleanup(func() {
+		if t.Failed() {
+			saveRequests(t, filepath.Join(outDir, "lightdash-requests.jsonl"), ld.Requests())
+		}
+	})
+	var manualMembers []string
+	for i := range hs.Users {
+		m := ld.AddUser(userEmail(i), lightdash.RoleViewer)
+		if i < 3 {
+			manualMembers = append(manualMembers, m.UserUUID)
+		}
+	}
+	manual, err := ld.AddGroup("manual-keep", manualMembers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminToken := "admin-" + randomHex(12)
+	bindFile, adminFile := filepath.Join(outDir, "bind-password"), filepath.Join(outDir, "admin-token")
+	for path, v := range map[string]string{bindFile: bindPassword, adminFile: adminToken} {
+		if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sup := &supervisor{bin: bin, dir: outDir, ld: ld, adminTok: adminToken,
+		secrets: []string{ld.AdminToken(), bindPassword, adminToken}}
+	sup.config = daemonSettings{
+		LightdashAddr: hostPort(t, ld.URL()), LDAPAddr: hostPort(t, slapd.URL()), BindDN: slapd.ReaderDN(), BindFile: bindFile,
+		NATSURL: ns.ClientURL(), AdminTokenFile: adminFile, LightdashTimeout: hs.LightdashTimeout, LeaseTTL: hs.LeaseTTL,
+	}.yaml
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); sup.killAll() })
+	start := func() *proc {
+		t.Helper()
+		p, err := sup.start()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sup.wg.Add(1)
+		go func() { defer sup.wg.Done(); sup.scrape(ctx, p) }()
+		return p
+	}
+
+	// Both replicas start together: exactly one wins the lease and
+	// catches up, the other is a ready standby.
+	a, b := start(), start()
+	leader, standby := waitOneLeader(t, ctx, sup, a, b, hs.Converge)
+	terms := []*proc{leader} // the runs that led, in order
+	if got, _ := lightdashGroups(ld); len(got) != hs.Groups+1 {
+		t.Fatalf("after start-up Lightdash has %d groups, want %d", len(got), hs.Groups+1)
+	}
+
+	// The directory changes all along, at a steady pace.
+	roundTime := hs.KillAfter + takeoverBound(hs.LeaseTTL) + 3*time.Second + hs.Watch
+	span := time.Duration(hs.Rounds) * roundTime
+	drv := &driver{slapd: slapd, rng: rng(2), users: hs.Users, model: model}
+	streamCtx, stopStream := context.WithCancel(ctx)
+	streamDone := make(chan struct{})
+	go func() {
+		defer close(streamDone)
+		drv.run(streamCtx, scenario{Groups: hs.Groups, NewGroups: hs.NewGroups, Changes: int(span / hs.Every)}, span)
+	}()
+
+	bound := takeoverBound(hs.LeaseTTL)
+	var takeovers []time.Duration
+	for round := 1; round <= hs.Rounds; round++ {
+		sleep(ctx, hs.KillAfter)
+		sup.follow(leader)
+		if sup.signal(syscall.SIGKILL) != leader {
+			t.Fatalf("round %d: run %d (the leader) was not running when it was to be killed:\n%s", round, leader.n, tail([]*proc{leader}, 30))
+		}
+		ledAt, ok := waitLeader(ctx, standby, leader.ended.Add(4*bound))
+		if !ok {
+			t.Fatalf("round %d: run %d did not take over within %s of run %d's SIGKILL:\n%s", round, standby.n, 4*bound, leader.n, tail([]*proc{standby}, 30))
+		}
+		took := ledAt.Sub(leader.ended)
+		takeovers = append(takeovers, took)
+		t.Logf("round %d: run %d (leader) SIGKILLed; run %d led %s later (configured bound: lease TTL %s + renew interval %s = %s)",
+			round, leader.n, standby.n, took.Round(10*time.Millisecond), hs.LeaseTTL, hs.LeaseTTL/3, bound)
+		// Generous slack: the daemons share two loaded cores with -race tests.
+		if took > 2*bound {
+			t.Errorf("round %d: takeover took %s, more than twice the configured %s", round, took.Round(10*time.Millisecond), bound)
+		}
+		terms = append(terms, standby)
+		leader = standby
+		sup.follow(leader)
+
+		// The killed replica comes back and must stay standby while the
+		// leader lives, for longer than a takeover would take.
+		standby = start()
+		sup.follow(leader)
+		if !waitReady(ctx, standby, hs.Converge) {
+			t.Fatalf("round %d: restarted run %d never became ready:\n%s", round, standby.n, tail([]*proc{standby}, 30))
+		}
+		watchStandby(t, ctx, leader, standby, hs.Watch)
+	}
+	stopStream()
+	<-streamDone
+	stopped := time.Now()
+	adds, removes, created, retried := drv.counts()
+	t.Logf("changes stopped: %d member adds, %d removes, %d groups created (%d driver retries)", adds, removes, created, retried)
+
+	// Nothing lost: one requested reconciliation later, Lightdash equals
+	// the directory.
+	want, err := readDirectory(slapd)
+	if err != nil {
+		t.Fatalf("read the directory: %v", err)
+	}
+	if len(want) != hs.Groups+created {
+		t.Fatalf("slapd holds %d groups, the driver made %d", len(want), hs.Groups+created)
+	}
+	sup.follow(leader)
+	if _, _, equalAfter := requestReconcile(t, ctx, sup, hs.scenario, ld, want, stopped); equalAfter >= 0 {
+		t.Logf("Lightdash equalled the directory %s after the changes stopped", equalAfter.Round(10*time.Millisecond))
+	}
+	got, count := lightdashGroups(ld)
+	checkState(t, want, got, count, manual)
+
+	// Graceful stops, then the request log.
+	for _, p := range []*proc{standby, leader} {
+		sup.follow(p)
+		sup.signal(syscall.SIGTERM)
+		if p.exitErr != nil {
+			t.Errorf("run %d exited with %v on SIGTERM, want 0:\n%s", p.n, p.exitErr, tail([]*proc{p}, 20))
+		}
+	}
+	reqs := ld.Requests()
+	checkWriters(t, reqs, sup.runs(), terms)
+	for _, r := range reqs {
+		if r.Method == "DELETE" {
+			t.Errorf("%s %s (status %d): the directory deleted nothing", r.Method, r.Path, r.Status)
+		}
+	}
+	var files []string
+	for _, p := range sup.runs() {
+		files = append(files, p.stdoutPath(), p.stderrPath())
+	}
+	for _, leak := range append(scanSecrets(files, sup.secrets), sup.leaks...) {
+		t.Errorf("secret leaked: %s", leak)
+	}
+	t.Logf("takeover times after SIGKILL: %v (bound %s); %d Lightdash requests", roundAll(takeovers), bound, len(reqs))
+}
+
+// waitOneLeader waits until one of a and b leads and has finished its
+// start-up reconciliation while the other is a ready standby.
+func waitOneLeader(t *testing.T, ctx context.Context, sup *supervisor, a, b *proc, within time.Duration) (leader, standby *proc) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for wctx.Err() == nil {
+		la, lb := isLeader(wctx, a), isLeader(wctx, b)
+		if la && lb {
+			t.Fatalf("runs %d and %d both lead", a.n, b.n)
+		}
+		if la != lb {
+			leader, standby = a, b
+			if lb {
+				leader, standby = b, a
+			}
+			if waitReady(wctx, leader, within) && waitReady(wctx, standby, within) {
+				t.Logf("run %d leads, run %d is a ready standby", leader.n, standby.n)
+				return leader, standby
+			}
+		}
+		sleep(wctx, 100*time.Millisecond)
+	}
+	t.Fatalf("no single ready leader within %s:\n%s", within, tail(sup.runs(), 30))
+	return nil, nil
+}
+
+// waitLeader polls p's /status.json until it leads, and returns when it
+// first saw it lead, or false at deadline.
+func waitLeader(ctx context.Context, p *proc, deadline time.Time) (time.Time, bool) {
+	wctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	for wctx.Err() == nil {
+		if isLeader(wctx, p) {
+			return time.Now(), true
+		}
+		sleep(wctx, 25*time.Millisecond)
+	}
+	return time.Time{}, false
+}
+
+// waitReady polls p's /readyz until it answers 200.
+func waitReady(ctx context.Context, p *proc, within time.Duration) bool {
+	wctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	for wctx.Err() == nil {
+		if code, _ := httpGet(wctx, "http://"+p.admin+"/readyz"); code == 200 {
+			return true
+		}
+		select {
+		case <-p.exited:
+			return false
+		default:
+		}
+		sleep(wctx, 100*time.Millisecond)
+	}
+	return false
+}
+
+// watchStandby checks, for d, that standby never leads. The leader should
+// lead throughout; a gap is logged (a renewal that missed its cutoff on a
+// loaded machine ends a term safely), not failed.
+func watchStandby(t *testing.T, ctx context.Context, leader, standby *proc, d time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	gaps := 0
+	for wctx.Err() == nil {
+		if isLeader(wctx, standby) {
+			t.Errorf("restarted run %d leads beside the live leader run %d", standby.n, leader.n)
+			return
+		}
+		if !isLeader(wctx, leader) && wctx.Err() == nil {
+			gaps++
+		}
+		sleep(wctx, 100*time.Millisecond)
+	}
+	if gaps > 0 {
+		t.Logf("run %d did not report leading in %d polls while run %d was watched", leader.n, gaps, standby.n)
+	}
+	t.Logf("restarted run %d stayed standby for %s beside leader run %d", standby.n, d, leader.n)
+}
+
+// checkWriters reads the fake's request log: the writes of the daemon runs
+// must come in one block per leadership term, in the order the terms
+// happened (run a's writes, then run b's, never a, b, a: that would be two
+// writers at once), no run that never led writes at all, and a killed run
+// writes nothing after it died (1 s for a request already on the wire).
+func checkWriters(t *testing.T, reqs []lightdashtest.Request, runs []*proc, terms []*proc) {
+	t.Helper()
+	problems, notes := writerProblems(reqs, runs, terms)
+	for _, n := range notes {
+		t.Log(n)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+}
+
+// writerProblems is checkWriters without the testing.T, so that a test can
+// show it catches interleaved writers. notes say where the writes passed
+// from one run to the next and how many each made.
+func writerProblems(reqs []lightdashtest.Request, runs []*proc, terms []*proc) (problems, notes []string) {
+	byUser := map[string]*proc{}
+	for _, p := range runs {
+		byUser[p.user.UserUUID] = p
+	}
+	order := map[*proc]int{}
+	for i, p := range terms {
+		order[p] = i + 1
+	}
+	var prev *proc
+	var prevLast time.Time
+	done := map[*proc]bool{}
+	writes := map[*proc]int{}
+	for _, r := range reqs {
+		p := byUser[r.UserUUID]
+		if p == nil || !r.IsWrite() {
+			continue
+		}
+		writes[p]++
+		if !p.ended.IsZero() && r.Time.After(p.ended.Add(time.Second)) {
+			problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s, after it died at %s", p.n, r.Method, r.Path,
+				r.Time.Format(time.RFC3339Nano), p.ended.Format(time.RFC3339Nano)))
+		}
+		if p == prev {
+			prevLast = r.Time
+			continue
+		}
+		switch {
+		case order[p] == 0:
+			problems = append(problems, fmt.Sprintf("run %d, which never led, wrote %s %s at %s", p.n, r.Method, r.Path, r.Time.Format(time.RFC3339Nano)))
+		case done[p]:
+			problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s after run %d had written (last at %s): two writers interleaved",
+				p.n, r.Method, r.Path, r.Time.Format(time.RFC3339Nano), prev.n, prevLast.Format(time.RFC3339Nano)))
+		case prev != nil && order[p] < order[prev]:
+			problems = append(problems, fmt.Sprintf("run %d wrote at %s after run %d, but led before it", p.n, r.Time.Format(time.RFC3339Nano), prev.n))
+		case prev != nil:
+			notes = append(notes, fmt.Sprintf("writes pass from run %d (last at %s) to run %d (first at %s, %s later)", prev.n,
+				prevLast.Format("15:04:05.000"), p.n, r.Time.Format("15:04:05.000"), r.Time.Sub(prevLast).Round(time.Millisecond)))
+		}
+		if prev != nil {
+			done[prev] = true
+		}
+		prev, prevLast = p, r.Time
+	}
+	summary := "writes by run:"
+	for _, p := range runs {
+		summary += fmt.Sprintf(" run %d %d;", p.n, writes[p])
+	}
+	notes = append(notes, summary)
+	if len(terms) > 1 && writes[terms[len(terms)-1]] == 0 {
+		problems = append(problems, fmt.Sprintf("the last leader, run %d, made no writes: the test saw no work after the takeover", terms[len(terms)-1].n))
+	}
+	return problems, notes
+}
+
+func roundAll(ds []time.Duration) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.Round(10 * time.Millisecond).String()
+	}
+	return out
+}
