@@ -1,0 +1,153 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// Preflight checks that the groups feature is on and the token is an admin.
+func (w *Worker) Preflight(ctx context.Context) error {
+	return preflightWith(ctx, w.ld)
+}
+
+func preflightWith(ctx context.Context, ld Lightdash) error {
+	on, err := ld.GroupsEnabled(ctx)
+	if err != nil {
+		return fmt.Errorf("preflight: read groups feature flag: %w", err)
+	}
+	if !on {
+		return fmt.Errorf("preflight: %w", ErrGroupsDisabled)
+	}
+	me, err := ld.WhoAmI(ctx)
+	if err != nil {
+		return fmt.Errorf("preflight: read token user: %w", err)
+	}
+	if me == nil {
+		return errors.New("preflight: read token user: empty answer")
+	}
+	if me.Role != lightdash.RoleAdmin {
+		return fmt.Errorf("preflight: %w (role %q)", ErrNotAdmin, me.Role)
+	}
+	return nil
+}
+
+// readSources takes a snapshot of every source, one after the other (a
+// deployment has one or two; each is a long paged read of its own).
+func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
+	var snaps []*Snapshot
+	for _, s := range w.sources {
+		snap, err := s.Snapshot(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read source %s: %w", s.Name(), err)
+		}
+		if snap == nil {
+			return nil, fmt.Errorf("read source %s: no snapshot and no error", s.Name())
+		}
+		if snap.Source == "" {
+			snap.Source = s.Name()
+		}
+		snaps = append(snaps, snap)
+	}
+	return snaps, nil
+}
+
+// read is a full read: every source, Lightdash (reloading the cached view)
+// and the state as stored. The three are independent and run at once, so
+// a full run waits for the slowest (usually the directory dump or the
+// groups list), not for their sum. The first error cancels the others.
+func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
+	in := &inputs{}
+	var g group
+	g.start(ctx)
+	g.do(func(ctx context.Context) (err error) { in.snaps, err = w.readSources(ctx); return err })
+	g.do(func(ctx context.Context) (err error) { in.cur, err = w.readLightdash(ctx, ld); return err })
+	g.do(func(ctx context.Context) (err error) { in.state, err = w.loadState(ctx, true); return err })
+	if err := g.wait(); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// readLightdash reads what a plan needs from Lightdash into the view: the
+// users and the groups with their members, two calls made at once.
+//
+// The preflight (feature flag and token role, two more calls) runs only
+// when the groups list is empty. That empty list is the one answer that
+// cannot be trusted: a token that is not an org admin, or an instance
+// whose user-groups-enabled flag is off, is answered 200 with an empty
+// list however many groups exist (API-NOTES §5 and §8, observed on
+// release 0.2340.1; the fake does the same), and planning against it
+// would create duplicates or delete everything owned. A non-empty list
+// already proves what the preflight checks: only a token with the Group
+// ability (admin, or a custom role with manage:Group) sees any group, and
+// a flag-off instance lists none. So a warm run (Lightdash holds groups)
+// makes exactly its two list calls, in the daemon and in a one-shot
+// reconcile alike, and an empty list is checked every time, however
+// recently a preflight passed: the flag or the role may have changed
+// since. Should a Lightdash release list groups with the flag off, the
+// plan is still made against the true list; its writes to
+// /api/v1/groups/{uuid} then fail with Lightdash's "Group service is not
+// enabled", which the result reports.
+func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, error) {
+	var cur Current
+	start := w.view.begin()
+	var g group
+	g.start(ctx)
+	g.do(func(ctx context.Context) (err error) {
+		if cur.Users, err = ld.ListUsers(ctx); err != nil {
+			return fmt.Errorf("list lightdash users: %w", err)
+		}
+		return nil
+	})
+	g.do(func(ctx context.Context) (err error) {
+		if cur.Groups, err = ld.ListGroups(ctx); err != nil {
+			return fmt.Errorf("list lightdash groups: %w", err)
+		}
+		return nil
+	})
+	if err := g.wait(); err != nil {
+		return Current{}, err
+	}
+	if len(cur.Groups) == 0 {
+		if err := preflightWith(ctx, ld); err != nil {
+			w.view.invalidate()
+			return Current{}, err
+		}
+	}
+	w.view.set(cur, start, w.opts.Now())
+	return cur, nil
+}
+
+// group runs functions concurrently and keeps the first error, cancelling
+// the context the others run with (errgroup's shape, without the module).
+type group struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+	err    error
+}
+
+func (g *group) start(ctx context.Context) {
+	g.ctx, g.cancel = context.WithCancel(ctx)
+}
+
+func (g *group) do(f func(ctx context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		if err := f(g.ctx); err != nil {
+			g.once.Do(func() { g.err = err; g.cancel() })
+		}
+	}()
+}
+
+func (g *group) wait() error {
+	g.wg.Wait()
+	g.cancel()
+	return g.err
+}
