@@ -54,14 +54,16 @@
 // Blocked until run with PlanOptions.AllowDeletions. ReconcileGroups, used
 // for change events, never deletes. Preflight refuses to plan when the
 // groups feature is off or the token is not an admin, because Lightdash then
-// answers an empty group list that is not the truth.
+// answers an empty group list that is not the truth. It runs whenever the
+// groups list read is empty: a non-empty list proves both already.
 //
 // # Cost
 //
 // Every Lightdash call costs the server a bcrypt check of the token
 // (about 50 ms), so calls are what the worker economises. A full run
-// (Reconcile) makes four reads (feature flag, token user, users, groups
-// with all members) and one write per changed group: a create with its
+// (Reconcile) makes two reads, made at once (users, groups with all
+// members; plus feature flag and token user when no group is listed), and
+// one write per changed group: a create with its
 // members, or one PATCH carrying the new name and the full, de-duplicated
 // member list. Lightdash diffs PATCH member lists against at most 10,000
 // current members, so groups larger than that are not supported.
@@ -72,15 +74,16 @@
 //
 // # The cached view and its guards
 //
-// The view holds the preflight result, the users and every group with its
-// members. Every full read (Reconcile, Plan, ApplySaved) reloads it; every
+// The view holds the users (with their index by email) and every group
+// with its members. Every full read (Reconcile, Plan, ApplySaved) reloads it; every
 // write of the worker updates it in place from Lightdash's answer (a
 // create or PATCH returns the group with its member uuids; a delete drops
 // it; an invite adds the pending user). Changes made in Lightdash by
 // others are seen at the next full run, or sooner through these guards:
 //
 //   - Age: a view older than Options.CacheMaxAge (10 minutes) is read
-//     again, preflight included, before an event uses it.
+//     again before an event uses it (with the preflight if it lists no
+//     group).
 //   - Unknown users: when a directory member's email matches no cached
 //     user, the users are read again before planning, at most once per
 //     Options.UserRefreshInterval (30 seconds), so that a burst of events

@@ -147,32 +147,11 @@ func (v *view) addUser(u lightdash.OrgMember) {
 	v.users = append(v.users, u)
 }
 
-// readLightdash reads what a plan needs from Lightdash, into the view:
-// preflight (when asked), users and groups.
-func (w *Worker) readLightdash(ctx context.Context, ld Lightdash, preflight bool) (Current, error) {
-	var cur Current
-	if preflight {
-		if err := preflightWith(ctx, ld); err != nil {
-			w.view.invalidate()
-			return cur, err
-		}
-	}
-	start := w.view.begin()
-	var err error
-	if cur.Users, err = ld.ListUsers(ctx); err != nil {
-		return cur, fmt.Errorf("list lightdash users: %w", err)
-	}
-	if cur.Groups, err = ld.ListGroups(ctx); err != nil {
-		return cur, fmt.Errorf("list lightdash groups: %w", err)
-	}
-	w.view.set(cur, start, w.opts.Now())
-	return cur, nil
-}
-
 // viewFor returns the view to plan d against, reading Lightdash only when
 // it must:
 //   - the view was never loaded, was invalidated, or is older than
-//     Options.CacheMaxAge: preflight, users and groups are read again;
+//     Options.CacheMaxAge: users and groups are read again (and the
+//     preflight made if the groups list is empty, see readLightdash);
 //   - a member of d has an email no cached user has: the users are read
 //     again, at most once per Options.UserRefreshInterval, so a flood of
 //     events about people without a Lightdash account does not become a
@@ -185,7 +164,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 	now := w.opts.Now()
 	if !w.view.fresh(now, w.opts.CacheMaxAge) {
 		w.log.Debug("reading Lightdash: cached view missing or too old")
-		return w.readLightdash(ctx, ld, true)
+		return w.readLightdash(ctx, ld)
 	}
 	cur := w.view.current()
 	if unknown := unknownMembers(d, cur.Users); unknown != "" && now.Sub(w.view.usersReadAt()) >= w.opts.UserRefreshInterval {
