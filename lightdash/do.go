@@ -152,25 +152,26 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 			reason:    "network",
 		}
 	}
-	data, err := c.readBody(resp)
-	if err != nil {
-		// The status line arrived but the body did not: retryable, and a
-		// create may have happened.
-		return resp.StatusCode, outcome{
-			err:       fmt.Errorf("%s %s: read response: %w", req.method, req.endpoint, err),
-			retry:     !errors.Is(err, errBodyTooLarge),
-			ambiguous: true,
-			reason:    "network",
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 && out != nil {
+		// A 204 where results are expected is a bad answer too, not an
+		// empty one. decodeBody resets out first: an earlier attempt may
+		// have filled part of it before its body broke.
+		err := c.decodeBody(resp, out)
+		var rerr *readError
+		switch {
+		case err == nil:
+			return resp.StatusCode, outcome{}
+		case errors.As(err, &rerr):
+			return resp.StatusCode, readFailure(req, rerr.err)
+		default:
+			return resp.StatusCode, outcome{err: fmt.Errorf("%s %s: %w", req.method, req.endpoint, err)}
 		}
 	}
+	data, err := c.readBody(resp)
+	if err != nil {
+		return resp.StatusCode, readFailure(req, err)
+	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		// A 204 where results are expected is a bad answer too, not an
-		// empty one.
-		if out != nil {
-			if err := decodeSuccess(resp.StatusCode, data, out); err != nil {
-				return resp.StatusCode, outcome{err: fmt.Errorf("%s %s: %w", req.method, req.endpoint, err)}
-			}
-		}
 		return resp.StatusCode, outcome{}
 	}
 	apiErr := parseAPIError(resp.StatusCode, data)
@@ -191,22 +192,16 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 	return resp.StatusCode, oc
 }
 
-var errBodyTooLarge = errors.New("response body too large")
-
-// readBody reads at most MaxResponseBytes, then drains a little more and
-// closes, so the connection can be reused when the body was small.
-func (c *Client) readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	limit := c.maxBody()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
+// readFailure classifies a body that could not be read: the status line
+// arrived but the body did not, so it is retryable (unless it was too large,
+// which a retry does not change), and a create may have happened.
+func readFailure(req *request, err error) outcome {
+	return outcome{
+		err:       fmt.Errorf("%s %s: read response: %w", req.method, req.endpoint, err),
+		retry:     !errors.Is(err, errBodyTooLarge),
+		ambiguous: true,
+		reason:    "network",
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: more than %d bytes", errBodyTooLarge, limit)
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	return data, nil
 }
 
 // isDialError reports a failure to connect at all: the server cannot have

@@ -112,21 +112,28 @@ func printable(s string) string {
 	}, strings.ToValidUTF8(s, "\ufffd"))
 }
 
+// errorObject is the "error" member of Lightdash's error envelope.
+type errorObject struct {
+	StatusCode int             `json:"statusCode"`
+	Name       string          `json:"name"`
+	Message    string          `json:"message"`
+	Data       json.RawMessage `json:"data"`
+}
+
+func (e *errorObject) apiError(status int) *APIError {
+	return &APIError{StatusCode: status, Name: printable(clip(e.Name, 100)),
+		Message: printable(clip(e.Message, maxErrorMessage)), Data: e.Data}
+}
+
 // parseAPIError turns a non-2xx answer into an *APIError. It never fails:
 // whatever the body is, the caller gets the status code and something readable.
 func parseAPIError(status int, body []byte) *APIError {
 	var env struct {
-		Status string `json:"status"`
-		Error  *struct {
-			StatusCode int             `json:"statusCode"`
-			Name       string          `json:"name"`
-			Message    string          `json:"message"`
-			Data       json.RawMessage `json:"data"`
-		} `json:"error"`
+		Status string       `json:"status"`
+		Error  *errorObject `json:"error"`
 	}
 	if err := json.Unmarshal(body, &env); err == nil && env.Error != nil {
-		return &APIError{StatusCode: status, Name: printable(clip(env.Error.Name, 100)),
-			Message: printable(clip(env.Error.Message, maxErrorMessage)), Data: env.Error.Data}
+		return env.Error.apiError(status)
 	}
 	msg := printable(strings.TrimSpace(string(body)))
 	if len(msg) > maxErrorExcerpt {

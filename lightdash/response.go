@@ -2,7 +2,6 @@ package lightdash
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -18,37 +17,6 @@ var ErrBadResponse = errors.New("malformed lightdash response")
 // answer from garbage that happens to decode.
 type checker interface {
 	check() error
-}
-
-// decodeSuccess reads a 2xx body: the envelope {"status":"ok","results":T}
-// with non-null results of out's shape, checked when out is a checker.
-func decodeSuccess(status int, data []byte, out any) error {
-	var env struct {
-		Status  string          `json:"status"`
-		Results json.RawMessage `json:"results"`
-	}
-	if err := json.Unmarshal(data, &env); err != nil {
-		return fmt.Errorf("%w: status %d with a body that is not a JSON envelope (%s): %w", ErrBadResponse, status, excerpt(data), err)
-	}
-	switch env.Status {
-	case "ok":
-	case "error":
-		return fmt.Errorf("%w: status %d with an error envelope: %w", ErrBadResponse, status, parseAPIError(status, data))
-	default:
-		return fmt.Errorf("%w: status %d with envelope status %q, want \"ok\"", ErrBadResponse, status, clip(env.Status, 40))
-	}
-	if len(env.Results) == 0 || bytes.Equal(env.Results, []byte("null")) {
-		return fmt.Errorf("%w: status %d without results", ErrBadResponse, status)
-	}
-	if err := json.Unmarshal(env.Results, out); err != nil {
-		return fmt.Errorf("%w: results: %w", ErrBadResponse, err)
-	}
-	if c, ok := out.(checker); ok {
-		if err := c.check(); err != nil {
-			return fmt.Errorf("%w: results: %w", ErrBadResponse, err)
-		}
-	}
-	return nil
 }
 
 // excerpt is a short, printable start of a body for an error message.
@@ -105,32 +73,6 @@ func (u *User) check() error {
 func (l *InviteLink) check() error {
 	if !ValidUUID(l.UserUUID) {
 		return fmt.Errorf("invited user uuid %q is not a uuid", clip(l.UserUUID, 40))
-	}
-	return nil
-}
-
-// page is the results of a list endpoint: GET /api/v1/org/groups
-// (groupPage) or GET /api/v1/org/users (userPage). Each item is checked.
-type page[T any, PT interface {
-	*T
-	check() error
-}] struct {
-	Data *[]T `json:"data"`
-}
-
-type (
-	groupPage = page[GroupWithMembers, *GroupWithMembers]
-	userPage  = page[OrgMember, *OrgMember]
-)
-
-func (p *page[T, PT]) check() error {
-	if p.Data == nil {
-		return errors.New("no data list")
-	}
-	for i := range *p.Data {
-		if err := PT(&(*p.Data)[i]).check(); err != nil {
-			return err
-		}
 	}
 	return nil
 }

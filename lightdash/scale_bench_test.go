@@ -1,0 +1,192 @@
+package lightdash_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+)
+
+// Full size of docs/benchmarks.md: 100,000 users, 10,000 groups, 500,000
+// memberships (50 per group, every user in 5 groups).
+const (
+	scaleUsers   = 100_000
+	scaleGroups  = 10_000
+	scalePerGrp  = 50
+	scaleMembers = scaleGroups * scalePerGrp
+)
+
+// scaleBodies are the users and groups list answers of a full-size
+// lightdashtest instance, taken once and replayed byte for byte: replaying
+// them keeps the fake's own allocations (it encodes 100+ MB per list) out of
+// the client's numbers, which is what these benchmarks measure.
+var scaleBodies = sync.OnceValues(func() (map[string][]byte, error) {
+	srv := lightdashtest.NewServer(lightdashtest.WithSeed(1))
+	defer srv.Close()
+	uuids := make([]string, scaleUsers)
+	for i := range uuids {
+		uuids[i] = srv.AddUser(fmt.Sprintf("user%06d@example.com", i), lightdash.RoleMember).UserUUID
+	}
+	members := make([]string, scalePerGrp)
+	for g := range scaleGroups {
+		for k := range members {
+			members[k] = uuids[(g*scalePerGrp+k)%scaleUsers]
+		}
+		if _, err := srv.AddGroup(fmt.Sprintf("group-%05d", g), members...); err != nil {
+			return nil, err
+		}
+	}
+	bodies := map[string][]byte{}
+	for _, p := range []string{"/api/v1/org/users", "/api/v1/org/groups?includeMembers=1000000"} {
+		req, err := http.NewRequest(http.MethodGet, srv.URL()+p, nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "ApiKey "+srv.AdminToken())
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("GET %s: %d %v", p, resp.StatusCode, err)
+		}
+		bodies[req.URL.Path] = b
+	}
+	return bodies, nil
+})
+
+// scaleClient is a client of a server replaying scaleBodies.
+func scaleClient(b *testing.B) *lightdash.Client {
+	b.Helper()
+	bodies, err := scaleBodies()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := bodies[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(body)
+	}))
+	b.Cleanup(ts.Close)
+	c, err := lightdash.New(ts.URL, "ldpat_bench", lightdash.WithTimeout(-1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(bodies["/api/v1/org/groups"]))/1e6, "groups-body-MB")
+	return c
+}
+
+// heapPeak samples the heap's object bytes (live and not yet swept) while
+// running: an indicative peak, since a sample can miss the top.
+type heapPeak struct {
+	stop chan struct{}
+	done chan struct{}
+	max  atomic.Uint64
+}
+
+func startHeapPeak() *heapPeak {
+	p := &heapPeak{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		t := time.NewTicker(200 * time.Microsecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			if v := s[0].Value.Uint64(); v > p.max.Load() {
+				p.max.Store(v)
+			}
+			select {
+			case <-p.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return p
+}
+
+func (p *heapPeak) end() uint64 {
+	close(p.stop)
+	<-p.done
+	return p.max.Load()
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// BenchmarkListGroupsScale reads the full-size group list (10,000 groups
+// with 500,000 memberships) and reports, besides B/op, what the result keeps
+// on the heap (retained-MB: heap after GC with the result held, minus before)
+// and the sampled peak heap above that baseline during the call (peak-MB).
+//
+//	go test -run '^$' -bench 'Scale' -benchtime 3x -count 3 ./lightdash/
+func BenchmarkListGroupsScale(b *testing.B) {
+	c := scaleClient(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var retained, peak float64
+	for b.Loop() {
+		base := heapAfterGC()
+		p := startHeapPeak()
+		gs, err := c.ListGroups(ctx)
+		top := p.end()
+		if err != nil || len(gs) != scaleGroups {
+			b.Fatalf("got %d groups, %v", len(gs), err)
+		}
+		retained += float64(heapAfterGC() - base)
+		peak += float64(top - base)
+		runtime.KeepAlive(gs)
+	}
+	b.ReportMetric(retained/float64(b.N)/1e6, "retained-MB")
+	b.ReportMetric(peak/float64(b.N)/1e6, "peak-MB")
+}
+
+// BenchmarkReadLightdashScale is what the worker holds after reading
+// Lightdash: the users and the groups, both kept.
+func BenchmarkReadLightdashScale(b *testing.B) {
+	c := scaleClient(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	var retained, peak float64
+	for b.Loop() {
+		base := heapAfterGC()
+		p := startHeapPeak()
+		us, err := c.ListUsers(ctx)
+		if err != nil || len(us) != scaleUsers+1 {
+			b.Fatalf("got %d users, %v", len(us), err)
+		}
+		gs, err := c.ListGroups(ctx)
+		top := p.end()
+		if err != nil || len(gs) != scaleGroups {
+			b.Fatalf("got %d groups, %v", len(gs), err)
+		}
+		retained += float64(heapAfterGC() - base)
+		peak += float64(top - base)
+		runtime.KeepAlive(us)
+		runtime.KeepAlive(gs)
+	}
+	b.ReportMetric(retained/float64(b.N)/1e6, "retained-MB")
+	b.ReportMetric(peak/float64(b.N)/1e6, "peak-MB")
+}
