@@ -40,6 +40,7 @@ type dirSyncWatcher struct {
 
 func (s *Source) watchDirSync(ctx context.Context, changes chan<- worker.Change) error {
 	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	w.tr.keepEntries = true // deltas are merged into the last full entry
 	var err error
 	if w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey); err != nil {
 		return fmt.Errorf("ldap watch: load cookie: %w", err)
@@ -51,7 +52,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- worker.Change)
 			s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
 		}
 		for _, r := range append(users, groups...) {
-			w.tr.apply(r, false, "")
+			w.tr.fill(r)
 		}
 	}
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
@@ -131,7 +132,7 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 		}
 		s.metrics.entries.WithLabelValues(s.cfg.Name, "dirsync").Add(float64(len(res.Entries)))
 		for _, e := range res.Entries {
-			ch, err := w.decode(e)
+			ch, err := w.decode(e, initial)
 			if err != nil {
 				s.log.Warn("ldap dirsync: skipping entry", zap.String("dn", e.DN), zap.Error(err))
 				continue
@@ -159,8 +160,10 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 
 // decode turns one DirSync entry into a change. Deleted objects carry
 // isDeleted=TRUE; other entries carry only changed attributes (plus
-// objectGUID), merged here into the last full entry seen.
-func (w *dirSyncWatcher) decode(e *goldap.Entry) (*worker.Change, error) {
+// objectGUID), merged here into the last full entry seen. In the initial
+// round (initial) an entry only fills the tracker: nothing is reported
+// from it, so no change is worked out.
+func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*worker.Change, error) {
 	id, err := w.s.dec.entryID(e)
 	if err != nil {
 		return nil, err
@@ -189,6 +192,10 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry) (*worker.Change, error) {
 	rec, err := w.s.dec.decode(merged, group)
 	if err != nil {
 		return nil, err
+	}
+	if initial {
+		w.tr.fill(rec)
+		return nil, nil
 	}
 	return w.tr.apply(rec, false, "dirsync change"), nil
 }

@@ -70,8 +70,11 @@ func (p *poller) round(ctx context.Context) error {
 		for _, r := range append(users, groups...) {
 			seen[r.id] = true
 			p.note(r.entry)
-			ch := p.tr.apply(r, false, "poll full read")
-			if p.loaded && !s.send(ctx, p.changes, ch, WatchPoll) {
+			if !p.loaded { // first read: only learn; the full reconciliation covers it
+				p.tr.fill(r)
+				continue
+			}
+			if !s.send(ctx, p.changes, p.tr.apply(r, false, "poll full read"), WatchPoll) {
 				return nil
 			}
 		}

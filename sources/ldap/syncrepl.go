@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -114,28 +113,35 @@ type refresh struct {
 	mode   refreshMode
 	full   bool            // no cookie: every existing entry is sent
 	seen   map[string]bool // ids sent or named present
-	held   *worker.Change
+	held   *heldChange     // nil until a change is held
 	cookie []byte
 }
 
-func mergeChange(into *worker.Change, ch *worker.Change) *worker.Change {
-	if into == nil {
-		return &worker.Change{GroupIDs: slices.Clone(ch.GroupIDs), UserIDs: slices.Clone(ch.UserIDs), Reason: "syncrepl refresh"}
-	}
-	into.GroupIDs = union(into.GroupIDs, ch.GroupIDs)
-	into.UserIDs = union(into.UserIDs, ch.UserIDs)
-	return into
+// heldChange is the union of the changes of one refresh phase. It is kept
+// as sets and sorted once when sent: a refresh reporting every entry,
+// merged one by one into sorted slices, cost O(entries²).
+type heldChange struct {
+	groups, users map[string]bool
 }
 
-func union(a, b []string) []string {
-	set := map[string]bool{}
-	for _, x := range a {
-		set[x] = true
+func (h *heldChange) add(ch *worker.Change) {
+	for _, g := range ch.GroupIDs {
+		h.groups[g] = true
 	}
-	for _, x := range b {
-		set[x] = true
+	for _, u := range ch.UserIDs {
+		h.users[u] = true
 	}
-	return sortedKeys(set)
+}
+
+func (h *heldChange) change() *worker.Change {
+	c := &worker.Change{Reason: "syncrepl refresh"}
+	if len(h.groups) > 0 {
+		c.GroupIDs = sortedKeys(h.groups)
+	}
+	if len(h.users) > 0 {
+		c.UserIDs = sortedKeys(h.users)
+	}
+	return c
 }
 
 // report sends a change, or holds it while a refresh is running.
@@ -144,7 +150,10 @@ func (w *syncWatcher) report(ctx context.Context, r *refresh, ch *worker.Change)
 		return true
 	}
 	if r.active {
-		r.held = mergeChange(r.held, ch)
+		if r.held == nil {
+			r.held = &heldChange{groups: map[string]bool{}, users: map[string]bool{}}
+		}
+		r.held.add(ch)
 		return true
 	}
 	return w.emit(ctx, ch)
@@ -165,7 +174,7 @@ func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte)
 // endRefresh sends the held change, then saves the newest cookie.
 func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) bool {
 	r.active = false
-	if r.held != nil && !w.emit(ctx, r.held) {
+	if r.held != nil && !w.emit(ctx, r.held.change()) {
 		return false
 	}
 	r.held = nil
@@ -217,7 +226,7 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	// The tracker already holds what the broken refresh sent, so the next
 	// one will not see it as a difference: report it now. The cookie was
 	// not saved, so a restart replays the refresh.
-	if r.held != nil && !w.emit(ctx, r.held) {
+	if r.held != nil && !w.emit(ctx, r.held.change()) {
 		return nil
 	}
 	if err == nil {
@@ -258,10 +267,11 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 				break // out of scope
 			}
 			r.seen[rec.id] = true
-			ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
 			if r.active && r.mode == refreshSilent {
-				ch = nil // first load: the worker's full reconciliation covers it
+				w.tr.fill(rec) // first load: the worker's full reconciliation covers it
+				break
 			}
+			ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
 		case goldap.SyncStateDelete:
 			ch = w.tr.remove(id, "syncrepl delete")
 		}
@@ -369,7 +379,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 		return err
 	}
 	for _, r := range append(users, groups...) {
-		w.tr.apply(r, false, "")
+		w.tr.fill(r)
 	}
 	// A user deleted while we were away may be reported only by its
 	// absence (present phase), and we never knew its id. Groups that still

@@ -10,13 +10,26 @@ import (
 // tracker is the watcher's memory of the last seen users and groups,
 // keyed by id. Changes are computed against it: a syncrepl or DirSync
 // message carries one entry (or only its id, for a delete), and the groups
-// it affects are found here.
+// it affects are found here, through the index in tracker_index.go.
+//
+// The tracker owns the records it is given: it swaps their key and member
+// strings for equal shared copies and, unless keepEntries is set, drops
+// their decoded entry. It never changes a record in any other way once
+// stored (renameMember stores copies).
 type tracker struct {
 	uidMode bool
-	recs    map[string]*record
+	// keepEntries keeps each record's decoded entry, which DirSync needs to
+	// merge a delta into; the other watchers let it go (at 100,000 entries
+	// it is most of the tracker's memory).
+	keepEntries bool
+	recs        map[string]*record
+	keys        map[string]*keyEntry // member key -> the groups listing it and the records it names
+	groupCount  int
 }
 
-func newTracker(uidMode bool) *tracker { return &tracker{uidMode: uidMode, recs: map[string]*record{}} }
+func newTracker(uidMode bool) *tracker {
+	return &tracker{uidMode: uidMode, recs: map[string]*record{}, keys: map[string]*keyEntry{}}
+}
 
 func (t *tracker) empty() bool { return len(t.recs) == 0 }
 
@@ -30,25 +43,22 @@ func (t *tracker) key(r *record) string {
 
 // containing returns the groups whose members include any of keys, plus
 // every group above them (a nested change changes the flattened parents).
+// It costs in proportion to the groups it returns and their parents.
 func (t *tracker) containing(keys ...string) []string {
-	want := map[string]bool{}
+	found := map[string]bool{}
+	want := make([]string, 0, len(keys))
 	for _, k := range keys {
 		if k != "" {
-			want[k] = true
+			want = append(want, k)
 		}
 	}
-	found := map[string]bool{}
 	for len(want) > 0 {
-		next := map[string]bool{}
-		for _, g := range t.recs {
-			if !g.isGroup || found[g.id] {
-				continue
-			}
-			for _, m := range g.members {
-				if want[m] {
-					found[g.id] = true
-					next[g.ndn] = true
-					break
+		var next []string
+		for _, k := range want {
+			for id := range t.holders(k) {
+				if !found[id] {
+					found[id] = true
+					next = append(next, t.recs[id].ndn)
 				}
 			}
 		}
@@ -81,18 +91,32 @@ func sameUser(a, b worker.DirUser) bool {
 		a.Disabled == b.Disabled && slices.Equal(a.AltEmails, b.AltEmails)
 }
 
+// store records r in place of the record with its id and returns that
+// record (nil when new). A changed key is followed into the groups that
+// list the old one (see renameMember).
+func (t *tracker) store(r *record) *record {
+	old := t.recs[r.id]
+	t.replace(old, r)
+	if old != nil && old.isGroup == r.isGroup {
+		if from, to := t.key(old), t.key(r); from != to {
+			t.renameMember(from, to)
+		}
+	}
+	return old
+}
+
+// fill records r without working out what it changed: the first load of
+// a session, whose entries the worker's full reconciliation covers.
+func (t *tracker) fill(r *record) { t.store(r) }
+
 // apply records r and returns the change it makes, or nil when nothing a
 // group depends on changed. force reports a change even so (an entry sent
 // during a resumed refresh changed while we were away, but the tracker
 // was filled after the change).
 func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
-	old := t.recs[r.id]
-	t.recs[r.id] = r
+	old := t.store(r)
 	if old != nil && old.isGroup != r.isGroup {
 		old = nil
-	}
-	if old != nil && t.key(old) != t.key(r) {
-		t.renameMember(t.key(old), t.key(r))
 	}
 	if r.isGroup {
 		changed := old == nil || old.ndn != r.ndn || old.groupName != r.groupName || !sameSet(old.members, r.members)
@@ -124,12 +148,16 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 // an entry was renamed, as the refint overlay (or AD) does on the server,
 // so that later changes to the renamed entry still name the groups that
 // nest it. Without refint on the server the reference dangles there; the
-// extra groups this names are only re-read, never trusted.
+// extra groups this names are only re-read, never trusted. Only the
+// groups listing from are touched, and they are copied, not changed in
+// place: the records may still be read elsewhere.
 func (t *tracker) renameMember(from, to string) {
-	for id, g := range t.recs {
-		if !g.isGroup || !slices.Contains(g.members, from) {
-			continue
-		}
+	ids := make([]string, 0, len(t.holders(from)))
+	for id := range t.holders(from) {
+		ids = append(ids, id)
+	}
+	for _, id := range ids {
+		g := t.recs[id]
 		c := *g
 		c.members = slices.Clone(g.members)
 		for i, m := range c.members {
@@ -137,11 +165,13 @@ func (t *tracker) renameMember(from, to string) {
 				c.members[i] = to
 			}
 		}
-		t.recs[id] = &c
+		t.replace(g, &c)
 	}
 }
 
-// memberDiff names the users that joined or left, for logs.
+// memberDiff names the users that joined or left, for logs. Keys are
+// resolved through the index, so it costs in proportion to the two
+// member lists, not to the directory.
 func (t *tracker) memberDiff(old, r *record) []string {
 	before := map[string]bool{}
 	if old != nil {
@@ -153,21 +183,22 @@ func (t *tracker) memberDiff(old, r *record) []string {
 	for _, m := range r.members {
 		after[m] = true
 	}
-	diff := map[string]bool{}
+	ids := map[string]bool{}
+	note := func(k string) {
+		for _, id := range t.owners(k) {
+			if !t.recs[id].isGroup {
+				ids[id] = true
+			}
+		}
+	}
 	for m := range before {
 		if !after[m] {
-			diff[m] = true
+			note(m)
 		}
 	}
 	for m := range after {
 		if !before[m] {
-			diff[m] = true
-		}
-	}
-	ids := map[string]bool{}
-	for _, u := range t.recs {
-		if !u.isGroup && diff[t.key(u)] {
-			ids[u.id] = true
+			note(m)
 		}
 	}
 	return sortedKeys(ids)
@@ -179,14 +210,14 @@ func (t *tracker) memberDiff(old, r *record) []string {
 func (t *tracker) remove(id, reason string) *worker.Change {
 	old, ok := t.recs[id]
 	if !ok {
-		all := map[string]bool{}
+		if t.groupCount == 0 {
+			return nil
+		}
+		all := make(map[string]bool, t.groupCount)
 		for _, g := range t.recs {
 			if g.isGroup {
 				all[g.id] = true
 			}
-		}
-		if len(all) == 0 {
-			return nil
 		}
 		return &worker.Change{GroupIDs: sortedKeys(all), Reason: reason + " (unknown entry)"}
 	}
@@ -194,7 +225,7 @@ func (t *tracker) remove(id, reason string) *worker.Change {
 	for _, g := range t.containing(t.key(old)) {
 		groups[g] = true
 	}
-	delete(t.recs, id)
+	t.replace(old, nil)
 	if old.isGroup {
 		groups[id] = true
 		return &worker.Change{GroupIDs: sortedKeys(groups), Reason: reason}
@@ -205,16 +236,14 @@ func (t *tracker) remove(id, reason string) *worker.Change {
 // prune removes every record not in seen (a present phase or full read
 // names everything that still exists) and returns the changes.
 func (t *tracker) prune(seen map[string]bool, reason string) []*worker.Change {
-	var out []*worker.Change
-	for _, id := range sortedKeys(func() map[string]bool {
-		m := map[string]bool{}
-		for id := range t.recs {
-			if !seen[id] {
-				m[id] = true
-			}
+	gone := map[string]bool{}
+	for id := range t.recs {
+		if !seen[id] {
+			gone[id] = true
 		}
-		return m
-	}()) {
+	}
+	var out []*worker.Change
+	for _, id := range sortedKeys(gone) {
 		if c := t.remove(id, reason); c != nil {
 			out = append(out, c)
 		}
@@ -224,29 +253,23 @@ func (t *tracker) prune(seen map[string]bool, reason string) []*worker.Change {
 
 // dangling returns the groups with a member that matches no known user or
 // group: one deleted while we were away, or one outside the bases (named
-// needlessly, which is harmless for a trigger).
+// needlessly, which is harmless for a trigger), and every group above them.
 func (t *tracker) dangling() []string {
-	known := map[string]bool{}
-	for _, r := range t.recs {
-		known[t.key(r)] = true
-	}
 	out := map[string]bool{}
-	for _, g := range t.recs {
-		if !g.isGroup {
+	var ndns []string
+	for _, e := range t.keys {
+		if len(e.owners) > 0 {
 			continue
 		}
-		for _, m := range g.members {
-			if known[m] {
-				continue
+		for id := range e.groups {
+			if !out[id] {
+				out[id] = true
+				ndns = append(ndns, t.recs[id].ndn)
 			}
-			out[g.id] = true
-			break
 		}
 	}
-	for _, id := range sortedKeys(out) {
-		for _, p := range t.containing(t.recs[id].ndn) {
-			out[p] = true
-		}
+	for _, p := range t.containing(ndns...) {
+		out[p] = true
 	}
 	return sortedKeys(out)
 }

@@ -1,0 +1,190 @@
+package ldap
+
+// The tracker's indexes. A syncrepl refresh sends every entry of the
+// directory and each one asks "which groups list this key, and which
+// groups list those?"; scanning every group for that made one refresh
+// cost O(entries × memberships) (issue 9: ~5·10¹⁰ steps at 100,000 users
+// and 500,000 memberships). The index answers it in time proportional to
+// the groups named, and doubles as the interner of member strings.
+//
+// Invariants, kept by replace (the only writer of recs):
+//   - keys[k].groups holds id exactly when recs[id] is a group listing k;
+//   - keys[k].owners holds id exactly when recs[id] exists and key(recs[id]) == k;
+//   - keys[k] exists only while one of the two is non-empty, and keys[k].key
+//     is the one copy of k that every stored record uses.
+
+// keyEntry is what the tracker knows about one member key.
+type keyEntry struct {
+	key    string              // canonical copy of the key, shared by the records
+	groups map[string]struct{} // ids of the groups that list key; nil when none
+	owners []string            // ids of the records whose key is key (almost always one)
+}
+
+func (e *keyEntry) unused() bool { return len(e.groups) == 0 && len(e.owners) == 0 }
+
+// entry returns the entry for k, creating it (with k as the canonical
+// copy) when it is new.
+func (t *tracker) entry(k string) *keyEntry {
+	e := t.keys[k]
+	if e == nil {
+		e = &keyEntry{key: k}
+		t.keys[k] = e
+	}
+	return e
+}
+
+// release drops the entry of k once nothing refers to it, so the index
+// and the interned strings shrink with the directory.
+func (t *tracker) release(k string) {
+	if e := t.keys[k]; e != nil && e.unused() {
+		delete(t.keys, k)
+	}
+}
+
+// setOf is the distinct member keys of a group record (nil for a user).
+func setOf(r *record) map[string]struct{} {
+	if r == nil || !r.isGroup {
+		return nil
+	}
+	s := make(map[string]struct{}, len(r.members))
+	for _, m := range r.members {
+		s[m] = struct{}{}
+	}
+	return s
+}
+
+// replace stores r in place of old (either may be nil; both have the same
+// id) and keeps the indexes in step. The new record's key and members are
+// swapped for the canonical copies, so the tracker keeps one string per
+// distinct key however many groups list it.
+func (t *tracker) replace(old, r *record) {
+	var id string
+	switch {
+	case r != nil:
+		id = r.id
+	case old != nil:
+		id = old.id
+	default:
+		return
+	}
+	// Owners: the record's own key.
+	oldKey, newKey := "", ""
+	if old != nil {
+		oldKey = t.key(old)
+	}
+	if r != nil {
+		newKey = t.key(r)
+	}
+	if old != nil && (r == nil || oldKey != newKey) {
+		if e := t.keys[oldKey]; e != nil {
+			e.owners = removeString(e.owners, id)
+		}
+	}
+	if r != nil {
+		e := t.entry(newKey)
+		if old == nil || oldKey != newKey {
+			e.owners = append(e.owners, id)
+		}
+		t.setKey(r, e.key)
+	}
+	// Groups: the keys the record lists as members.
+	if r != nil && r.isGroup && old != nil && old.isGroup && sameSlice(old.members, r.members) {
+		for i, m := range r.members { // the same keys: only share the strings
+			r.members[i] = t.keys[m].key
+		}
+	} else {
+		before := setOf(old)
+		if len(before) > 0 {
+			after := setOf(r)
+			for m := range before {
+				if _, kept := after[m]; kept {
+					continue
+				}
+				if e := t.keys[m]; e != nil {
+					delete(e.groups, id)
+				}
+			}
+		}
+		if r != nil && r.isGroup {
+			for i, m := range r.members {
+				e := t.entry(m)
+				if _, had := before[m]; !had {
+					if e.groups == nil {
+						e.groups = map[string]struct{}{}
+					}
+					e.groups[id] = struct{}{}
+				}
+				r.members[i] = e.key
+			}
+		}
+		for m := range before {
+			t.release(m)
+		}
+	}
+	if old != nil {
+		t.release(oldKey)
+	}
+	if r == nil {
+		delete(t.recs, id)
+		if old.isGroup {
+			t.groupCount--
+		}
+		return
+	}
+	if r.isGroup && (old == nil || !old.isGroup) {
+		t.groupCount++
+	} else if !r.isGroup && old != nil && old.isGroup {
+		t.groupCount--
+	}
+	if !t.keepEntries {
+		r.entry = nil
+	}
+	t.recs[id] = r
+}
+
+// setKey makes r's key field the canonical string k (equal to it).
+func (t *tracker) setKey(r *record, k string) {
+	if !r.isGroup && t.uidMode {
+		r.name = k
+	} else {
+		r.ndn = k
+	}
+}
+
+func sameSlice(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// removeString deletes the first x from xs, keeping the rest in order.
+func removeString(xs []string, x string) []string {
+	for i, y := range xs {
+		if y == x {
+			return append(xs[:i], xs[i+1:]...)
+		}
+	}
+	return xs
+}
+
+// holders returns the ids of the groups that list k.
+func (t *tracker) holders(k string) map[string]struct{} {
+	if e := t.keys[k]; e != nil {
+		return e.groups
+	}
+	return nil
+}
+
+// owners returns the ids of the records whose key is k.
+func (t *tracker) owners(k string) []string {
+	if e := t.keys[k]; e != nil {
+		return e.owners
+	}
+	return nil
+}
