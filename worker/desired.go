@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -63,8 +64,10 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 	d := &Desired{Complete: true}
 	type acc struct {
 		DesiredGroup
-		keys    map[string]bool // one-to-one keys of contributors
-		members map[string]Member
+		keys map[string]bool // one-to-one keys of contributors
+		// merged is set when several directory groups feed the group:
+		// only then can Members hold one user twice.
+		merged  bool
 		blocked bool
 	}
 	byName := map[string]*acc{}
@@ -100,11 +103,14 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			a := byName[name]
 			if a == nil {
-				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name},
-					keys: map[string]bool{}, members: map[string]Member{}}
+				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name, Members: make([]Member, 0, len(members))},
+					keys: map[string]bool{}}
 				byName[name] = a
 				order = append(order, name)
-			} else if a.Key != key {
+			} else {
+				a.merged = true
+			}
+			if a.Key != key {
 				// Two different keys want one name: a union only when allowed.
 				if !m.m.AllowMerge {
 					a.blocked = true
@@ -117,7 +123,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 				a.blocked = true
 			}
 			for _, u := range members {
-				a.members[s.Source+"\x00"+u.ID] = Member{Source: s.Source, DirUser: u}
+				a.Members = append(a.Members, Member{Source: s.Source, DirUser: *u})
 			}
 		}
 	}
@@ -148,15 +154,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			continue
 		}
-		for _, mem := range a.members {
-			a.Members = append(a.Members, mem)
-		}
-		sort.Slice(a.Members, func(i, j int) bool {
-			if a.Members[i].Source != a.Members[j].Source {
-				return a.Members[i].Source < a.Members[j].Source
-			}
-			return a.Members[i].ID < a.Members[j].ID
-		})
+		a.Members = sortMembers(a.Members, a.merged)
 		d.Groups = append(d.Groups, a.DesiredGroup)
 	}
 	if !d.Complete {
@@ -165,31 +163,68 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 	return d
 }
 
-// flattener resolves nested groups within one snapshot.
+// sortMembers sorts members by source and id. When dedup is set (several
+// directory groups fed them), one user met twice is kept once: the last
+// met, as the map this replaced kept it.
+func sortMembers(ms []Member, dedup bool) []Member {
+	slices.SortStableFunc(ms, func(a, b Member) int {
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if !dedup || len(ms) < 2 {
+		return ms
+	}
+	out := ms[:0]
+	for i := range ms {
+		if i+1 < len(ms) && ms[i+1].Source == ms[i].Source && ms[i+1].ID == ms[i].ID {
+			continue
+		}
+		out = append(out, ms[i])
+	}
+	clear(ms[len(out):])
+	return out
+}
+
+// flattener resolves nested groups within one snapshot. Users are known by
+// their index in the snapshot, so that a walk marks the users it has seen
+// in one reused slice (stamped with the walk's number) rather than a new
+// map per group: mapping 10,000 groups used to allocate more than the
+// snapshot itself.
 type flattener struct {
+	s        *Snapshot
 	groups   map[string]*DirGroup
-	users    map[string]DirUser
+	users    map[string]int32 // user id → index in s.Users
+	seen     []uint32         // per user index: the walk that last took it
+	walk     uint32
 	maxDepth int
 	complete bool
 }
 
 func newFlattener(s *Snapshot, maxDepth int) *flattener {
-	f := &flattener{groups: map[string]*DirGroup{}, users: map[string]DirUser{}, maxDepth: maxDepth, complete: s.Complete}
+	f := &flattener{s: s, groups: make(map[string]*DirGroup, len(s.Groups)), users: make(map[string]int32, len(s.Users)),
+		seen: make([]uint32, len(s.Users)), maxDepth: maxDepth, complete: s.Complete}
 	for i := range s.Groups {
 		f.groups[s.Groups[i].ID] = &s.Groups[i]
 	}
-	for _, u := range s.Users {
-		f.users[u.ID] = u
+	for i := range s.Users {
+		f.users[s.Users[i].ID] = int32(i)
 	}
 	return f
 }
 
 // members returns the enabled users of group id and every group nested
-// below it. A cycle is reported but harmless (each group is visited once);
-// going deeper than maxDepth is blocking because members would be missing.
-func (f *flattener) members(id string) (users []DirUser, problems []string, blocking bool) {
-	seen := map[string]bool{}
-	visited := map[string]bool{}
+// below it, each once, pointing into the snapshot. A cycle is reported but
+// harmless (each group is visited once); going deeper than maxDepth is
+// blocking because members would be missing.
+func (f *flattener) members(id string) (users []*DirUser, problems []string, blocking bool) {
+	f.walk++
+	if f.walk == 0 { // wrapped: forget every old stamp
+		clear(f.seen)
+		f.walk = 1
+	}
+	var visited map[string]bool // only for nested groups
 	var walk func(gid string, depth int, path []string)
 	walk = func(gid string, depth int, path []string) {
 		g := f.groups[gid]
@@ -199,18 +234,27 @@ func (f *flattener) members(id string) (users []DirUser, problems []string, bloc
 			}
 			return
 		}
-		visited[gid] = true
+		if users == nil {
+			users = make([]*DirUser, 0, len(g.MemberUsers))
+		}
 		for _, uid := range g.MemberUsers {
-			u, ok := f.users[uid]
+			i, ok := f.users[uid]
 			switch {
 			case !ok:
 				problems = append(problems, fmt.Sprintf("member user %s of group %s is not in the snapshot", uid, gid))
-			case u.Disabled, seen[uid]:
+			case f.s.Users[i].Disabled, f.seen[i] == f.walk:
 			default:
-				seen[uid] = true
-				users = append(users, u)
+				f.seen[i] = f.walk
+				users = append(users, &f.s.Users[i])
 			}
 		}
+		if len(g.MemberGroups) == 0 {
+			return
+		}
+		if visited == nil {
+			visited = map[string]bool{}
+		}
+		visited[gid] = true
 		for _, child := range g.MemberGroups {
 			if inPath(path, child) || child == gid {
 				problems = append(problems, fmt.Sprintf("nesting cycle: %s -> %s", strings.Join(append(path, gid), " -> "), child))

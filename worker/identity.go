@@ -19,23 +19,33 @@ import (
 //     user already in an owned group is removed like any non-member.
 type identities struct {
 	byEmail map[string]lightdash.OrgMember
-	known   map[string]bool // every org member uuid
 }
 
 func newIdentities(users []lightdash.OrgMember) *identities {
-	id := &identities{byEmail: map[string]lightdash.OrgMember{}, known: map[string]bool{}}
+	id := &identities{byEmail: make(map[string]lightdash.OrgMember, len(users))}
 	for _, u := range users {
-		id.known[u.UserUUID] = true
-		e := normEmail(u.Email)
-		if e == "" {
-			continue
-		}
-		if old, dup := id.byEmail[e]; dup && usable(old) && !usable(u) {
-			continue // prefer the usable account if Lightdash somehow has two
-		}
-		id.byEmail[e] = u
+		id.add(u)
 	}
 	return id
+}
+
+// add indexes one more user (an invite's pending user).
+func (id *identities) add(u lightdash.OrgMember) {
+	e := normEmail(u.Email)
+	if e == "" {
+		return
+	}
+	if old, dup := id.byEmail[e]; dup && usable(old) && !usable(u) {
+		return // prefer the usable account if Lightdash somehow has two
+	}
+	id.byEmail[e] = u
+}
+
+// knows reports whether any Lightdash user, usable or not, has email e
+// (normalised).
+func (id *identities) knows(e string) bool {
+	_, ok := id.byEmail[e]
+	return ok
 }
 
 func usable(u lightdash.OrgMember) bool { return u.IsActive || u.IsPending }
@@ -49,12 +59,25 @@ type resolution struct {
 	invite string // the email to invite, under the invite policy
 }
 
-func (id *identities) resolve(u DirUser, policy UnmatchedPolicy) resolution {
-	var deactivated string
-	for _, e := range append([]string{u.Email}, u.AltEmails...) {
-		e = normEmail(e)
+// emailAt returns u's i-th address (Email, then AltEmails), normalised;
+// it avoids building a slice per member in the planner's hot loop.
+func emailAt(u *DirUser, i int) string {
+	if i == 0 {
+		return normEmail(u.Email)
+	}
+	return normEmail(u.AltEmails[i-1])
+}
+
+func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
+	var deactivated, first string
+	n := 1 + len(u.AltEmails)
+	for i := 0; i < n; i++ {
+		e := emailAt(u, i)
 		if e == "" {
 			continue
+		}
+		if first == "" {
+			first = e
 		}
 		m, ok := id.byEmail[e]
 		if !ok {
@@ -70,13 +93,6 @@ func (id *identities) resolve(u DirUser, policy UnmatchedPolicy) resolution {
 	}
 	if deactivated != "" {
 		return resolution{reason: "Lightdash user " + deactivated + " is deactivated"}
-	}
-	first := ""
-	for _, e := range append([]string{u.Email}, u.AltEmails...) {
-		if e = normEmail(e); e != "" {
-			first = e
-			break
-		}
 	}
 	if first == "" {
 		return resolution{reason: "directory user has no email"}

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -73,12 +74,13 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			continue
 		}
 		c := &candidate{dg: dg}
-		wantSet := map[string]bool{}
-		invSet := map[string]bool{}
-		for _, m := range dg.Members {
-			r := ids.resolve(m.DirUser, opts.Unmatched)
+		want := make([]string, 0, len(dg.Members))
+		var invSet map[string]bool
+		for i := range dg.Members {
+			m := &dg.Members[i]
+			r := ids.resolve(&m.DirUser, opts.Unmatched)
 			if r.uuid != "" {
-				wantSet[r.uuid] = true
+				want = append(want, r.uuid)
 				continue
 			}
 			uk := m.Source + "\x00" + m.ID
@@ -90,12 +92,16 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			}
 			u.Groups = append(u.Groups, dg.Name)
 			if r.invite != "" && !invSet[r.invite] {
+				if invSet == nil {
+					invSet = map[string]bool{}
+				}
 				invSet[r.invite] = true
 				c.invitees = append(c.invitees, r.invite)
-				inviteFor[r.invite] = m
+				inviteFor[r.invite] = *m
 			}
 		}
-		c.want = sortedKeys(wantSet)
+		slices.Sort(want)
+		c.want = slices.Compact(want)
 		sort.Strings(c.invitees)
 		owned := st.Groups[dg.Key]
 
@@ -312,7 +318,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		case c.upd != nil:
 			c.upd.Invitees = c.invitees
 			if len(c.upd.Add) > 0 || len(c.upd.Remove) > 0 || len(c.upd.Invitees) > 0 {
-				c.upd.Members = applyDiff(c.cur, c.upd.Add, c.upd.Remove)
+				c.upd.Members = c.members()
 			}
 			if !c.upd.Writes() && !c.upd.Adopt {
 				continue

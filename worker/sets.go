@@ -1,6 +1,9 @@
 package worker
 
-import "sort"
+import (
+	"slices"
+	"sort"
+)
 
 // applyDiff returns the sorted, de-duplicated member list cur - remove + add:
 // Lightdash answers 400 to a PATCH with a duplicate uuid.
@@ -43,4 +46,77 @@ func equalSets(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// The helpers below work on sorted, de-duplicated lists and return new
+// ones; nil stands for the empty list.
+
+// sortedUnique returns a sorted copy of l without duplicates.
+func sortedUnique(l []string) []string {
+	if len(l) == 0 {
+		return nil
+	}
+	out := slices.Clone(l)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// minus returns a − b.
+func minus(a, b []string) []string {
+	var out []string
+	j := 0
+	for _, x := range a {
+		for j < len(b) && b[j] < x {
+			j++
+		}
+		if j < len(b) && b[j] == x {
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
+}
+
+// intersect returns a ∩ b.
+func intersect(a, b []string) []string {
+	var out []string
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+// union returns a ∪ b.
+func union(a, b []string) []string {
+	if len(a)+len(b) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case a[i] > b[j]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
 }
