@@ -17,7 +17,8 @@ import (
 )
 
 // handoverScenario sizes the handover test. Each round kills the leader
-// KillAfter into the round, measures the standby's takeover, restarts the
+// KillAfter into the round (plus up to a second drawn from the seed, so
+// that kills fall at any phase of the leader's renewals and writes), measures the standby's takeover, restarts the
 // killed replica and watches it stay standby for Watch.
 type handoverScenario struct {
 	scenario
@@ -130,7 +131,7 @@ func TestHandover(t *testing.T) {
 	}
 
 	// The directory changes all along, at a steady pace.
-	roundTime := hs.KillAfter + takeoverBound(hs.LeaseTTL) + 3*time.Second + hs.Watch
+	roundTime := hs.KillAfter + time.Second + takeoverBound(hs.LeaseTTL) + 3*time.Second + hs.Watch
 	span := time.Duration(hs.Rounds) * roundTime
 	drv := &driver{slapd: slapd, rng: rng(2), users: hs.Users, model: model}
 	streamCtx, stopStream := context.WithCancel(ctx)
@@ -142,8 +143,9 @@ func TestHandover(t *testing.T) {
 
 	bound := takeoverBound(hs.LeaseTTL)
 	var takeovers []time.Duration
+	jitter := rng(3)
 	for round := 1; round <= hs.Rounds; round++ {
-		sleep(ctx, hs.KillAfter)
+		sleep(ctx, hs.KillAfter+time.Duration(jitter.Int64N(int64(time.Second))))
 		sup.follow(leader)
 		if sup.signal(syscall.SIGKILL) != leader {
 			t.Fatalf("round %d: run %d (the leader) was not running when it was to be killed:\n%s", round, leader.n, tail([]*proc{leader}, 30))
