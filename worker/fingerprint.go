@@ -1,89 +1,276 @@
 package worker
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"sort"
+	"hash"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
+
+// Fingerprints are the sha256 of a canonical JSON form of a plan's inputs.
+// The JSON is streamed into the hash rather than marshalled whole (at
+// 100,000 users and 500,000 memberships that was a 30 MB document per
+// run), and it is byte for byte what encoding/json made of the structures
+// below, so fingerprints of plans saved by earlier builds still match:
+//
+//	directory: [{"Source","Complete","Groups":[{"ID","DN","Name","Users","Groups"}],
+//	             "Users":[{"ID","Email","Alt","Disabled"}]}]   (sources by name, groups and users by id)
+//	lightdash: {"Users":[{"UUID","Email","Active","Pending"}],"Groups":[{"UUID","Name","Members"}]}
+//
+// Member lists are sorted; empty lists are null, as encoding/json writes
+// nil slices.
 
 // fingerprintSnapshots hashes the directory content a plan depends on, in
 // a canonical order: sources give groups, users and members in no
 // particular order, and the hash must not change with it.
 func fingerprintSnapshots(snaps []*Snapshot) string {
-	type user struct {
-		ID, Email, Alt string
-		Disabled       bool
-	}
-	type group struct {
-		ID, DN, Name  string
-		Users, Groups []string
-	}
-	type src struct {
-		Source   string
-		Complete bool
-		Groups   []group
-		Users    []user
-	}
-	var all []src
+	var live []*Snapshot
 	for _, s := range snaps {
-		if s == nil {
-			continue
+		if s != nil {
+			live = append(live, s)
 		}
-		x := src{Source: s.Source, Complete: s.Complete}
-		for _, g := range s.Groups {
-			x.Groups = append(x.Groups, group{ID: g.ID, DN: g.DN, Name: g.Name, Users: sorted(g.MemberUsers), Groups: sorted(g.MemberGroups)})
-		}
-		sort.Slice(x.Groups, func(i, j int) bool { return x.Groups[i].ID < x.Groups[j].ID })
-		for _, u := range s.Users {
-			x.Users = append(x.Users, user{ID: u.ID, Email: strings.ToLower(u.Email), Alt: strings.ToLower(strings.Join(u.AltEmails, ",")), Disabled: u.Disabled})
-		}
-		sort.Slice(x.Users, func(i, j int) bool { return x.Users[i].ID < x.Users[j].ID })
-		all = append(all, x)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Source < all[j].Source })
-	return hashJSON(all)
+	slices.SortStableFunc(live, func(a, b *Snapshot) int { return strings.Compare(a.Source, b.Source) })
+	j := newJSONHash()
+	if live == nil {
+		j.raw("null")
+		return j.sum()
+	}
+	var scratch []string
+	j.raw("[")
+	for si, s := range live {
+		if si > 0 {
+			j.raw(",")
+		}
+		j.raw(`{"Source":`)
+		j.str(s.Source)
+		j.raw(`,"Complete":`)
+		j.bool(s.Complete)
+		j.raw(`,"Groups":`)
+		groups := byKey(len(s.Groups), func(i int) string { return s.Groups[i].ID })
+		if groups == nil {
+			j.raw("null")
+		} else {
+			j.raw("[")
+			for n, i := range groups {
+				g := &s.Groups[i]
+				if n > 0 {
+					j.raw(",")
+				}
+				j.raw(`{"ID":`)
+				j.str(g.ID)
+				j.raw(`,"DN":`)
+				j.str(g.DN)
+				j.raw(`,"Name":`)
+				j.str(g.Name)
+				j.raw(`,"Users":`)
+				scratch = j.sortedList(scratch, g.MemberUsers)
+				j.raw(`,"Groups":`)
+				scratch = j.sortedList(scratch, g.MemberGroups)
+				j.raw("}")
+			}
+			j.raw("]")
+		}
+		j.raw(`,"Users":`)
+		users := byKey(len(s.Users), func(i int) string { return s.Users[i].ID })
+		if users == nil {
+			j.raw("null")
+		} else {
+			j.raw("[")
+			for n, i := range users {
+				u := &s.Users[i]
+				if n > 0 {
+					j.raw(",")
+				}
+				j.raw(`{"ID":`)
+				j.str(u.ID)
+				j.raw(`,"Email":`)
+				j.str(strings.ToLower(u.Email))
+				j.raw(`,"Alt":`)
+				j.str(strings.ToLower(strings.Join(u.AltEmails, ",")))
+				j.raw(`,"Disabled":`)
+				j.bool(u.Disabled)
+				j.raw("}")
+			}
+			j.raw("]")
+		}
+		j.raw("}")
+	}
+	j.raw("]")
+	return j.sum()
 }
 
 // fingerprintLightdash hashes the Lightdash users and groups a plan depends on.
 func fingerprintLightdash(cur Current) string {
-	type user struct {
-		UUID, Email     string
-		Active, Pending bool
+	j := newJSONHash()
+	j.raw(`{"Users":`)
+	users := byKey(len(cur.Users), func(i int) string { return cur.Users[i].UserUUID })
+	if users == nil {
+		j.raw("null")
+	} else {
+		j.raw("[")
+		for n, i := range users {
+			u := &cur.Users[i]
+			if n > 0 {
+				j.raw(",")
+			}
+			j.raw(`{"UUID":`)
+			j.str(u.UserUUID)
+			j.raw(`,"Email":`)
+			j.str(strings.ToLower(u.Email))
+			j.raw(`,"Active":`)
+			j.bool(u.IsActive)
+			j.raw(`,"Pending":`)
+			j.bool(u.IsPending)
+			j.raw("}")
+		}
+		j.raw("]")
 	}
-	type group struct {
-		UUID, Name string
-		Members    []string
+	j.raw(`,"Groups":`)
+	groups := byKey(len(cur.Groups), func(i int) string { return cur.Groups[i].UUID })
+	if groups == nil {
+		j.raw("null")
+	} else {
+		var scratch []string
+		j.raw("[")
+		for n, i := range groups {
+			g := &cur.Groups[i]
+			if n > 0 {
+				j.raw(",")
+			}
+			j.raw(`{"UUID":`)
+			j.str(g.UUID)
+			j.raw(`,"Name":`)
+			j.str(g.Name)
+			j.raw(`,"Members":`)
+			scratch = j.sortedList(scratch, g.MemberUUIDs)
+			j.raw("}")
+		}
+		j.raw("]")
 	}
-	var us []user
-	for _, u := range cur.Users {
-		us = append(us, user{UUID: u.UserUUID, Email: strings.ToLower(u.Email), Active: u.IsActive, Pending: u.IsPending})
+	j.raw("}")
+	return j.sum()
+}
+
+// byKey returns the indexes 0..n-1 ordered by key (stable), or nil when n is 0.
+func byKey(n int, key func(i int) string) []int {
+	if n == 0 {
+		return nil
 	}
-	sort.Slice(us, func(i, j int) bool { return us[i].UUID < us[j].UUID })
-	var gs []group
-	for _, g := range cur.Groups {
-		gs = append(gs, group{UUID: g.UUID, Name: g.Name, Members: sorted(g.MemberUUIDs)})
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
 	}
-	sort.Slice(gs, func(i, j int) bool { return gs[i].UUID < gs[j].UUID })
-	return hashJSON(struct {
-		Users  []user
-		Groups []group
-	}{us, gs})
+	slices.SortStableFunc(idx, func(a, b int) int { return strings.Compare(key(a), key(b)) })
+	return idx
 }
 
 func sorted(l []string) []string {
 	out := append([]string(nil), l...)
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
-func hashJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		// Plain structs of strings and bools always marshal.
-		panic("worker: fingerprint: " + err.Error())
+// jsonHash writes JSON into a sha256 through a buffer.
+type jsonHash struct {
+	h hash.Hash
+	w *bufio.Writer
+}
+
+func newJSONHash() *jsonHash {
+	h := sha256.New()
+	return &jsonHash{h: h, w: bufio.NewWriterSize(h, 64<<10)}
+}
+
+func (j *jsonHash) raw(s string) { _, _ = j.w.WriteString(s) }
+
+func (j *jsonHash) bool(b bool) { j.raw(strconv.FormatBool(b)) }
+
+func (j *jsonHash) str(s string) {
+	_, _ = j.w.Write(appendJSONString(j.w.AvailableBuffer(), s))
+}
+
+// sortedList writes l sorted (null when empty), sorting in scratch, which
+// it returns for reuse.
+func (j *jsonHash) sortedList(scratch, l []string) []string {
+	if len(l) == 0 {
+		j.raw("null")
+		return scratch
 	}
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
+	scratch = append(scratch[:0], l...)
+	slices.Sort(scratch)
+	j.raw("[")
+	for i, s := range scratch {
+		if i > 0 {
+			j.raw(",")
+		}
+		j.str(s)
+	}
+	j.raw("]")
+	return scratch
+}
+
+func (j *jsonHash) sum() string {
+	_ = j.w.Flush() // a hash's Write never fails
+	return "sha256:" + hex.EncodeToString(j.h.Sum(nil))
+}
+
+// appendJSONString appends s as encoding/json.Marshal writes a string:
+// HTML-safe (<, > and & escaped), invalid UTF-8 replaced by U+FFFD, and
+// U+2028 and U+2029 escaped. TestAppendJSONStringMatchesEncodingJSON
+// holds it to the standard library.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
