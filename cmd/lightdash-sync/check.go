@@ -26,10 +26,12 @@ with OK or FAIL and the reason, then the effective configuration with every
 secret masked. Writes nothing anywhere.
 
 Exits 0 when every check passes, 1 when one fails, 2 when the configuration
-itself is invalid.`,
+itself is invalid. With several targets (config targets:) it checks every
+target's Lightdash (--target NAME: only that one's) and the shared sources.`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			configFlags(fs, o)
 			fs.BoolVar(&o.showConfig, "show-config", true, "print the effective configuration (secrets masked)")
+			targetFlag(fs, o)
 		},
 		run: runCheck,
 	}
@@ -47,8 +49,20 @@ func runCheck(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	units, err := selectUnits(cfg, o.target)
+	if err != nil {
+		return err
+	}
 	results := []checkResult{{name: "configuration", detail: o.configPath}}
-	results = append(results, checkLightdash(ctx, cfg, log)...)
+	for _, u := range units {
+		r := checkLightdash(ctx, u, log)
+		if u.TargetName != "" {
+			for i := range r {
+				r[i].name = "[" + u.TargetName + "] " + r[i].name
+			}
+		}
+		results = append(results, r...)
+	}
 	results = append(results, checkSources(ctx, cfg, log)...)
 
 	failed := printChecks(o.stdout, results)

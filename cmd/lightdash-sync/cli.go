@@ -55,6 +55,8 @@ type options struct {
 	logLevel   string
 	logFormat  string
 	dryRun     bool
+	// reconcile, plan, check: the one target to run
+	target string
 
 	// plan
 	output           string

@@ -112,7 +112,7 @@ func runDemo(ctx context.Context, o *options) error {
 	}
 	defer d.h.Close()
 	done := make(chan error, 1)
-	go func() { done <- d.h.d.Run(runCtx) }()
+	go func() { done <- d.h.units[0].d.Run(runCtx) }()
 
 	fmt.Fprintf(d.out, "lightdash-sync demo: the real sync pipeline against a SIMULATED Lightdash\n")
 	fmt.Fprintf(d.out, "  simulated Lightdash (in-memory, local only): %s\n  directory: deploy/demo/directory.yaml (%d users, %d groups), %s\n\n",

@@ -72,7 +72,7 @@ func (d *demoRun) script(ctx context.Context) error {
 		if err := d.fullReconcile(ctx); err != nil {
 			return err
 		}
-		run, _ := d.h.d.Last()
+		run, _ := d.h.units[0].d.Last()
 		switch res := run.Result; {
 		case d.group("dir-marketing") == nil:
 			fmt.Fprintf(d.out, "   full reconciliation %d: absent from %d complete reads: deleted (policy: sync)\n", i, i)
@@ -101,12 +101,12 @@ func (d *demoRun) script(ctx context.Context) error {
 }
 
 func (d *demoRun) fullReconcile(ctx context.Context) error {
-	before, _ := d.h.d.Last()
-	d.h.d.RequestReconcile()
-	if err := d.waitFor(ctx, "a full reconciliation", func() bool { run, _ := d.h.d.Last(); return run != before }); err != nil {
+	before, _ := d.h.units[0].d.Last()
+	d.h.units[0].d.RequestReconcile()
+	if err := d.waitFor(ctx, "a full reconciliation", func() bool { run, _ := d.h.units[0].d.Last(); return run != before }); err != nil {
 		return err
 	}
-	run, _ := d.h.d.Last()
+	run, _ := d.h.units[0].d.Last()
 	if run.Err != nil {
 		return fmt.Errorf("full reconciliation: %w", run.Err)
 	}
@@ -120,7 +120,7 @@ func (d *demoRun) fullReconcile(ctx context.Context) error {
 // each step's report counts exactly the calls that step caused.
 func (d *demoRun) waitFor(ctx context.Context, what string, cond func() bool) error {
 	deadline := time.Now().Add(30 * time.Second)
-	idle := func() bool { p, f := d.h.d.QueueDepth(); return p == 0 && f == 0 }
+	idle := func() bool { p, f := d.h.units[0].d.QueueDepth(); return p == 0 && f == 0 }
 	for !cond() || !idle() {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("demo: timed out waiting for %s", what)
@@ -136,7 +136,7 @@ func (d *demoRun) waitFor(ctx context.Context, what string, cond func() bool) er
 
 func (d *demoRun) viewLacks(groupID string) func() bool {
 	return func() bool {
-		snap, err := d.h.app.sources[0].Snapshot(context.Background())
+		snap, err := d.h.units[0].app.sources[0].Snapshot(context.Background())
 		if err != nil {
 			return false
 		}

@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -24,12 +28,16 @@ that 'reconcile --plan FILE' can apply exactly it later (it refuses if the
 directory or Lightdash changed in between).
 
 With --detailed-exitcode the exit code says what the plan holds, as Terraform's
-does: 0 nothing to do, 2 changes pending, 1 error.`,
+does: 0 nothing to do, 2 changes pending, 1 error.
+
+With several targets (config targets:) it plans each in turn and exits with
+the worst result; --target NAME plans only that one (needed with --out).`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			configFlags(fs, o)
 			fs.StringVar(&o.output, "output", "table", "output format: table or json")
 			fs.StringVar(&o.outFile, "out", "", "also save the plan as JSON to this file")
 			fs.BoolVar(&o.detailedExitCode, "detailed-exitcode", false, "exit 0 when there are no changes, 2 when changes are pending, 1 on error")
+			targetFlag(fs, o)
 		},
 		run: runPlan,
 	}
@@ -44,6 +52,16 @@ func runPlan(ctx context.Context, o *options) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // stderr
+	if o.outFile != "" && o.target == "" && len(cfg.Targets) > 1 {
+		return usageError{errors.New("--out saves one target's plan: add --target NAME")}
+	}
+	return forEachUnit(o, cfg, log, func(cfg *config.Config, log *zap.Logger) error {
+		return planUnit(ctx, o, cfg, log)
+	})
+}
+
+// planUnit plans one target.
+func planUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger) error {
 	a, err := buildApp(ctx, cfg, log, nil, false)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -29,12 +30,15 @@ safety threshold held them back. --dry-run plans and logs but writes nothing.
 
 Exits 0 when everything was applied, 1 when any change failed or the run was
 blocked by a safety limit (additions are still applied), 2 on a usage or
-configuration error.`,
+configuration error. With several targets (config targets:) it reconciles
+each in turn, going on after a failure, and exits with the worst result;
+--target NAME reconciles only that one.`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			configFlags(fs, o)
 			fs.BoolVar(&o.dryRun, "dry-run", false, "plan and log, but write nothing (sync.dry_run)")
 			fs.StringVar(&o.planFile, "plan", "", "apply this saved plan (from plan --out) instead of computing one")
 			fs.BoolVar(&o.allowDeletions, "allow-deletions", false, "apply deletions and removals a safety threshold held back, this run only")
+			targetFlag(fs, o)
 		},
 		run: runReconcile,
 	}
@@ -46,6 +50,16 @@ func runReconcile(ctx context.Context, o *options) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // stderr
+	if o.planFile != "" && o.target == "" && len(cfg.Targets) > 1 {
+		return usageError{errors.New("--plan applies one target's plan: add --target NAME")}
+	}
+	return forEachUnit(o, cfg, log, func(cfg *config.Config, log *zap.Logger) error {
+		return reconcileUnit(ctx, o, cfg, log)
+	})
+}
+
+// reconcileUnit reconciles one target.
+func reconcileUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger) error {
 	a, err := buildApp(ctx, cfg, log, nil, o.allowDeletions)
 	if err != nil {
 		return err

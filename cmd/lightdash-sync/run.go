@@ -20,7 +20,6 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -89,7 +88,7 @@ func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap
 			return nil, err
 		case <-usr1:
 			log.Info("SIGUSR1: full reconciliation requested")
-			h.d.RequestReconcile()
+			_ = h.requestReconcile("")
 		case <-hup:
 			next, err := loadConfig(o)
 			if err != nil {
@@ -105,32 +104,57 @@ func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap
 	}
 }
 
-// daemonHandle is a daemon built from a configuration, with its admin
-// listener up, ready to Run.
+// daemonHandle is the daemon built from a configuration: one unit per
+// Lightdash target, and the admin listener up, ready to run.
 type daemonHandle struct {
-	app       *app
-	d         *daemon.Daemon
-	elector   *lease.Elector // nil without ha.enabled
+	units     []*unit
 	adminAddr string
 	closers   []func()
 }
 
-// run runs the daemon until ctx ends: at once for a single instance, or
-// for every leadership term this replica wins with ha.enabled. A standby
-// watches nothing and writes nothing; the leader stops writing before its
-// lease could have expired (see package lease).
+// run runs every unit until ctx ends. A unit whose loop fails stops the
+// others, as a single target's failure always stopped the daemon.
 func (h *daemonHandle) run(ctx context.Context, log *zap.Logger) error {
-	if h.elector == nil {
-		return h.d.Run(ctx)
+	if len(h.units) == 1 {
+		return h.units[0].run(ctx)
 	}
-	log.Info("campaigning for leadership", zap.String("identity", h.elector.Identity()), zap.String("unit", h.elector.Unit()))
-	return h.elector.Run(ctx, func(leaderCtx context.Context) {
-		log.Info("elected leader: watching sources and applying changes")
-		if err := h.d.Run(leaderCtx); err != nil {
-			log.Error("daemon stopped", zap.Error(err))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(h.units))
+	for _, u := range h.units {
+		go func() {
+			err := u.run(ctx)
+			if err != nil {
+				err = fmt.Errorf("target %s: %w", u.name, err)
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var all []error
+	for range h.units {
+		if err := <-errs; err != nil {
+			all = append(all, err)
 		}
-		log.Info("leadership term over: stopped writing")
-	})
+	}
+	return errors.Join(all...)
+}
+
+// requestReconcile asks every unit, or the one named target, for a full
+// reconciliation.
+func (h *daemonHandle) requestReconcile(target string) error {
+	for _, u := range h.units {
+		if target == "" || u.name == target {
+			u.d.RequestReconcile()
+			if target != "" {
+				return nil
+			}
+		}
+	}
+	if target != "" {
+		return fmt.Errorf("%w: %q", admin.ErrUnknownTarget, target)
+	}
+	return nil
 }
 
 // Close stops the admin listener and closes the sources.
@@ -140,45 +164,28 @@ func (h *daemonHandle) Close() {
 	}
 }
 
-// startDaemon builds the app and the daemon and starts the admin listener.
+// startDaemon builds one unit per target and starts the admin listener.
 func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*daemonHandle, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	a, err := buildApp(ctx, cfg, log, reg, false)
-	if err != nil {
-		return nil, err
-	}
-	h := &daemonHandle{app: a, closers: []func(){a.Close}}
+	h := &daemonHandle{}
 	ok := false
 	defer func() {
 		if !ok {
 			h.Close()
 		}
 	}()
-	loc, _ := cfg.Schedule.Location()
-	var watched []daemon.Watched
-	for _, s := range a.sources {
-		if w, ok := s.(worker.Watcher); ok {
-			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
-		}
-	}
-	h.d, err = daemon.New(a.worker, watched, daemon.Config{
-		Schedule: cfg.Schedule.Reconcile, Location: loc,
-		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
-		Concurrency: cfg.Sync.Concurrency,
-	}, log.Named("daemon"), reg)
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if cfg.HA.Enabled {
-		js, err := a.jetStream(ctx, cfg.HA.Source)
+	spread := &spreader{}
+	for _, ucfg := range cfg.Units() {
+		u, err := startUnit(ctx, ucfg, log, reg, spread)
 		if err != nil {
+			if ucfg.TargetName != "" {
+				err = fmt.Errorf("target %s: %w", ucfg.TargetName, err)
+			}
 			return nil, err
 		}
-		h.elector, err = lease.New(ctx, js, lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}, log.Named("lease"), reg)
-		if err != nil {
-			return nil, fmt.Errorf("leader election: %w", err)
-		}
+		h.closers = append(h.closers, u.app.Close)
+		h.units = append(h.units, u)
 	}
 	if cfg.Admin.Listen != "" {
 		addr, stop, err := serveAdmin(cfg, log, reg, h, time.Now())
@@ -188,8 +195,8 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 		h.adminAddr = addr
 		h.closers = append(h.closers, stop)
 	}
-	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("sources", len(a.sources)),
-		zap.Int("watched", len(watched)), zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", cfg.HA.Enabled))
+	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("targets", len(h.units)), zap.Int("sources", len(cfg.Sources)),
+		zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", cfg.HA.Enabled))
 	if !cfg.HA.Enabled {
 		log.Info("running as a single instance (ha.enabled is false): do not run a second replica against the same Lightdash")
 	}
@@ -199,19 +206,15 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 
 // serveAdmin starts the admin listener; stop shuts it down.
 func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, dh *daemonHandle, started time.Time) (addr string, stop func(), err error) {
-	d := dh.d
 	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
 		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
 	}
 	h := &admin.Handler{
-		Status:   func() admin.Status { return daemonStatus(cfg, dh, started) },
-		Ready:    func() (bool, string) { return ready(cfg, dh) },
-		Gatherer: reg,
-		Token:    cfg.Admin.Token.Reveal(),
-		Reconcile: func() error {
-			d.RequestReconcile()
-			return nil
-		},
+		Status:          func() admin.Status { return dh.status(cfg, started) },
+		Ready:           func() (bool, string) { return dh.ready(cfg) },
+		Gatherer:        reg,
+		Token:           cfg.Admin.Token.Reveal(),
+		ReconcileTarget: dh.requestReconcile,
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
@@ -229,67 +232,6 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
-}
-
-func ready(cfg *config.Config, h *daemonHandle) (bool, string) {
-	d := h.d
-	if h.elector != nil && !h.elector.IsLeader() {
-		// A standby is ready to take over, which is what it is for; it must
-		// not block a rolling update by never turning ready.
-		return true, ""
-	}
-	for _, s := range h.app.sources {
-		if up, why := sourceUp(d, s); !up {
-			return false, "source " + s.Name() + " " + why
-		}
-	}
-	_, lastOK := d.Last()
-	if lastOK.IsZero() {
-		return false, "no successful full reconciliation yet"
-	}
-	if age := time.Since(lastOK); age > cfg.Admin.ReadyMaxAge {
-		return false, "last successful full reconciliation was " + age.Round(time.Second).String() + " ago (admin.ready_max_age " + cfg.Admin.ReadyMaxAge.String() + ")"
-	}
-	return true, ""
-}
-
-func daemonStatus(cfg *config.Config, h *daemonHandle, started time.Time) admin.Status {
-	d := h.d
-	st := admin.Status{Version: versionString(), StartedAt: started, Now: time.Now(), DryRun: cfg.Sync.DryRun}
-	st.Leader = admin.Leader{Identity: hostname()}
-	if e := h.elector; e != nil {
-		st.Leader = admin.Leader{Enabled: true, IsLeader: e.IsLeader(), Identity: e.Identity(), Holder: e.Holder()}
-	}
-	for i, sc := range cfg.Sources {
-		up, why := sourceUp(d, h.app.sources[i])
-		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why})
-	}
-	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
-	run, lastOK := d.Last()
-	st.LastSuccess = lastOK
-	if run != nil {
-		r := &admin.Reconcile{Started: run.Started, Duration: run.Duration.Round(time.Millisecond).String(), Result: "ok"}
-		if run.Err != nil {
-			r.Result, r.Error = "failed", run.Err.Error()
-		}
-		if res := run.Result; res != nil {
-			s := res.Summary
-			r.Summary = map[string]int{"created": s.Created, "renamed": s.Renamed, "updated": s.Updated, "deleted": s.Deleted,
-				"members added": s.MembersAdded, "members removed": s.MembersRemoved, "unmatched users": s.Unmatched,
-				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls)}
-			if res.Blocked {
-				r.Result, r.Blocked = "blocked", res.BlockedReason
-			}
-			if p := res.Plan; p != nil {
-				r.Unmatched, r.Conflicts, r.HeldBack, r.Problems = p.Unmatched, p.Conflicts, p.HeldBack, p.Problems
-			}
-			if len(res.Failures) > 0 {
-				r.Result = "failed"
-			}
-		}
-		st.LastReconcile = r
-	}
-	return st
 }
 
 // connectionReporter is implemented by sources that know their connection

@@ -62,7 +62,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 			a.sources = append(a.sources, src)
 			continue
 		}
-		src, closer, err := newSource(ctx, sc, cookies, log, reg)
+		src, closer, err := newSource(ctx, sc, cfg.TargetName, cookies, log, reg)
 		if err != nil {
 			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 		}

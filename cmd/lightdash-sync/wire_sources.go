@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -15,10 +16,18 @@ import (
 
 // newSource connects one configured source. The returned func, when not
 // nil, closes it.
-func newSource(ctx context.Context, sc config.Source, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (worker.Source, func(), error) {
+// target names the unit ("" without targets) so that units keep their
+// LDAP cookies apart.
+func newSource(ctx context.Context, sc config.Source, target string, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (worker.Source, func(), error) {
 	switch sc.Type {
 	case "ldap":
-		src, err := ldap.New(ldapConfig(sc.Name, sc.LDAP), cookies, log.Named("ldap"), reg)
+		lc := ldapConfig(sc.Name, sc.LDAP)
+		if target != "" {
+			// The ldap package's own key, with the target appended: each
+			// unit runs its own syncrepl or DirSync session.
+			lc.CookieKey = "ldap/" + sc.Name + "/" + strings.ToLower(lc.GroupBaseDN) + "|" + strings.ToLower(lc.UserBaseDN) + "/" + target
+		}
+		src, err := ldap.New(lc, cookies, log.Named("ldap"), reg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -102,7 +111,7 @@ func natsConfig(name string, n *config.NATSSource) natssource.Config {
 
 // pingSource connects to a source and reads it once, for check.
 func pingSource(ctx context.Context, sc config.Source, log *zap.Logger) (string, error) {
-	src, closer, err := newSource(ctx, sc, nil, log, nil)
+	src, closer, err := newSource(ctx, sc, "", nil, log, nil)
 	if err != nil {
 		return "", err
 	}

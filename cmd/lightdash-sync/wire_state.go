@@ -12,9 +12,17 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/worker/natsstate"
 )
 
-// stateKey names this Lightdash target's entries in a shared bucket, so
-// several targets (organizations, instances) can share one NATS.
-func stateKey(cfg *config.Config) string { return "target-" + shortHash(cfg.Lightdash.URL) }
+// stateKey names this Lightdash target's entries in a shared bucket and
+// its lease, so several targets (organizations, instances) can share one
+// NATS. A named target (config targets:) appends its name: two
+// organizations on one instance URL must not share state or a lease.
+func stateKey(cfg *config.Config) string {
+	k := "target-" + shortHash(cfg.Lightdash.URL)
+	if cfg.TargetName != "" {
+		k += "-" + cfg.TargetName
+	}
+	return k
+}
 
 // newStateStore opens the ownership state store the configuration names,
 // and the store the sources' cookies are kept in: a separate document,

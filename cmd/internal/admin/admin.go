@@ -9,6 +9,7 @@ package admin
 import (
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ import (
 
 // Status is a point-in-time view of the daemon for /status.
 type Status struct {
+	// Target names the Lightdash target this status is for; empty for a
+	// configuration without targets. Lightdash is the target's URL.
+	Target    string    `json:"target,omitempty"`
+	Lightdash string    `json:"lightdash,omitempty"`
 	Version   string    `json:"version"`
 	StartedAt time.Time `json:"startedAt"`
 	Now       time.Time `json:"now"`
@@ -32,7 +37,15 @@ type Status struct {
 	// last succeeded.
 	LastReconcile *Reconcile `json:"lastReconcile,omitempty"`
 	LastSuccess   time.Time  `json:"lastSuccess,omitempty"`
+	// Targets, with several Lightdash targets, holds each one's status
+	// (leader or standby, sources, last reconciliation); the fields above
+	// then only summarise the process.
+	Targets []Status `json:"targets,omitempty"`
 }
+
+// ErrUnknownTarget is returned by Handler.ReconcileTarget for a target
+// name the configuration does not have; POST /reconcile answers 404.
+var ErrUnknownTarget = errors.New("no such target")
 
 // Leader is the high-availability state.
 type Leader struct {
@@ -81,6 +94,9 @@ type Handler struct {
 	Ready func() (bool, string)
 	// Reconcile asks for a full reconciliation now; nil disables the endpoint.
 	Reconcile func() error
+	// ReconcileTarget, when set, is used instead of Reconcile with the
+	// request's ?target= ("" for every target).
+	ReconcileTarget func(target string) error
 	// Token guards POST /reconcile; empty refuses every such request.
 	Token string
 	// Gatherer serves /metrics; nil means none.
@@ -122,7 +138,7 @@ func (h *Handler) ServeMux() *http.ServeMux {
 }
 
 func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
-	if h.Reconcile == nil {
+	if h.Reconcile == nil && h.ReconcileTarget == nil {
 		http.Error(w, "reconcile on demand is not enabled", http.StatusNotFound)
 		return
 	}
@@ -136,7 +152,17 @@ func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	if err := h.Reconcile(); err != nil {
+	var err error
+	if h.ReconcileTarget != nil {
+		err = h.ReconcileTarget(r.URL.Query().Get("target"))
+	} else {
+		err = h.Reconcile()
+	}
+	switch {
+	case errors.Is(err, ErrUnknownTarget):
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return
+	case err != nil:
 		http.Error(w, err.Error(), http.StatusConflict)
 		return
 	}

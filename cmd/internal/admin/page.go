@@ -21,7 +21,11 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3}.bad{color:#b00}.ok{color:#070}</style></head>
 <body><h1>lightdash-sync</h1>
 <p>Version {{.Version}} · started {{.StartedAt.Format "2006-01-02 15:04:05 MST"}} · now {{.Now.Format "2006-01-02 15:04:05 MST"}}{{if .DryRun}} · <b>dry run: nothing is written</b>{{end}}</p>
-<h2>Leadership</h2>
+{{if .Targets}}{{range .Targets}}<h2 class="target">Target {{.Target}} ({{.Lightdash}})</h2>
+{{template "unit" .}}{{end}}{{else}}{{template "unit" .}}{{end}}
+<p><a href="/status.json">status.json</a> · <a href="/metrics">metrics</a> · <a href="/readyz">readyz</a></p>
+</body></html>
+{{define "unit"}}<h2>Leadership</h2>
 {{if .Leader.Enabled}}<p>This replica ({{.Leader.Identity}}) is {{if .Leader.IsLeader}}<b class="ok">the leader</b>{{else}}a standby; leader: {{.Leader.Holder}}{{end}}.</p>
 {{else}}<p>Single instance (no leader election configured).</p>{{end}}
 <h2>Sources</h2>
@@ -45,9 +49,7 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 <h3>Problems ({{len .Problems}})</h3>
 {{if .Problems}}<ul>{{range .Problems}}<li>{{if .Name}}{{.Name}}: {{end}}{{.Reason}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 {{else}}<p>None yet.</p>{{end}}
-<p><a href="/status.json">status.json</a> · <a href="/metrics">metrics</a> · <a href="/readyz">readyz</a></p>
-</body></html>
-`))
+{{end}}`))
 
 func (h *Handler) serveStatusPage(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
