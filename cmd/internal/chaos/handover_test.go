@@ -190,9 +190,24 @@ func TestHandover(t *testing.T) {
 	if len(want) != hs.Groups+created {
 		t.Fatalf("slapd holds %d groups, the driver made %d", len(want), hs.Groups+created)
 	}
+	// First from events alone (the new leader's start-up reconciliation
+	// and syncrepl from the cookie the old one saved): a change made while
+	// nobody led must not wait for the next scheduled reconciliation.
+	eventsEqual := waitEqual(ctx, ld, want, hs.Converge)
+	if eventsEqual < 0 {
+		t.Errorf("events alone did not bring Lightdash to the directory within %s of the changes stopping", hs.Converge)
+	} else {
+		t.Logf("from events alone, Lightdash equalled the directory %s after the changes stopped", eventsEqual.Round(10*time.Millisecond))
+	}
 	sup.follow(leader)
-	if _, _, equalAfter := requestReconcile(t, ctx, sup, hs.scenario, ld, want, stopped); equalAfter >= 0 {
-		t.Logf("Lightdash equalled the directory %s after the changes stopped", equalAfter.Round(10*time.Millisecond))
+	const drift = "lightdash_sync_drift_changes_total"
+	_, before := httpGet(ctx, "http://"+leader.admin+"/metrics")
+	requestReconcile(t, ctx, sup, hs.scenario, ld, want, stopped)
+	_, after := httpGet(ctx, "http://"+leader.admin+"/metrics")
+	fixed := metricSum(after, drift) - metricSum(before, drift)
+	t.Logf("the requested reconciliation fixed %v changes events had missed", fixed)
+	if eventsEqual >= 0 && fixed != 0 {
+		t.Errorf("%s went up by %v in the requested reconciliation, after events had already made Lightdash equal the directory", drift, fixed)
 	}
 	got, count := lightdashGroups(ld)
 	checkState(t, want, got, count, manual)
@@ -220,6 +235,21 @@ func TestHandover(t *testing.T) {
 		t.Errorf("secret leaked: %s", leak)
 	}
 	t.Logf("takeover times after SIGKILL: %v (bound %s); %d Lightdash requests", roundAll(takeovers), bound, len(reqs))
+}
+
+// waitEqual polls the fake until it equals want and returns how long that
+// took, or -1 if it did not within d.
+func waitEqual(ctx context.Context, ld *lightdashtest.Server, want map[string][]string, d time.Duration) time.Duration {
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for wctx.Err() == nil {
+		if got, count := lightdashGroups(ld); equalState(want, got, count) {
+			return time.Since(start)
+		}
+		sleep(wctx, 50*time.Millisecond)
+	}
+	return -1
 }
 
 // waitOneLeader waits until one of a and b leads and has finished its
