@@ -1,12 +1,22 @@
-// Package chaos holds the fault-injection test of the daemon (issue 10,
-// "Faults"): the real lightdash-sync binary runs as a subprocess, so that
-// SIGKILL is real, against a real slapd reached through a TCP proxy, an
-// embedded NATS server with JetStream and the fake Lightdash, while a
-// stream of directory changes and faults (Lightdash errors, hangs, dropped
-// connections and outages, killed daemons, restarted NATS and slapd, a cut
-// network) runs. At the end, Lightdash must equal the directory.
+// Package chaos holds the fault-injection tests of the daemon. Both run
+// the real lightdash-sync binary as subprocesses, so that SIGKILL is real,
+// against a real slapd, an embedded NATS server with JetStream and the
+// fake Lightdash.
+//
+// TestChaos (issue 10, "Faults") runs one daemon, restarted whenever it
+// dies, through a stream of directory changes and faults (Lightdash
+// errors, hangs, dropped connections and outages, killed daemons,
+// restarted NATS and slapd, a cut network to LDAP). At the end, Lightdash
+// must equal the directory and every injected fault must have been
+// retried or reported.
+//
+// TestHandover (issue 7, high availability) runs two replicas with leader
+// election on one NATS, kills the leader mid-stream and checks that the
+// standby takes over within the lease's bound, that the fake's request
+// log never shows two replicas writing interleaved, and that nothing is
+// lost.
 //
 // The only non-test code is Proxy, the TCP proxy that cuts and restores a
 // network path; everything else lives in the _test files. See
-// docs/reliability.md for the figures of a long run and how to run it.
+// docs/reliability.md for the figures and how to run them.
 package chaos

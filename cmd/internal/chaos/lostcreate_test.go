@@ -14,7 +14,7 @@ import (
 // TestEventCreateAfterLostAnswerIsNotOrphaned reproduces a bug a short
 // chaos run found (seed 7678838521401244650: a group created during the
 // run, ldap-team-038, ended with 1 member of 4, after two failed creates
-// and two "conflict" warnings); it fails until fixed.
+// and two "conflict" warnings); fixed in 04b1072, it guards the fix.
 //
 // An event's create is carried out by Lightdash but answered with a 500
 // (the fake's "500 after handling"). The client does not retry a 500 on a
@@ -25,7 +25,7 @@ import (
 // nothing was created, drop the intent", and deletes the intent. From then
 // on the group exists, unowned: every run reports a conflict and never
 // updates it, so its members stay frozen.
-// Fix: on a 409 in an event run, do not drop a Creating intent whose
+// The fix: on a 409 in an event run, do not drop a Creating intent whose
 // name matches; leave it for the full run (which adopts a Creating group
 // of the same name), or refresh the view and adopt as a full run does.
 func TestEventCreateAfterLostAnswerIsNotOrphaned(t *testing.T) {
