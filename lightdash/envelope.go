@@ -19,12 +19,13 @@ type streamer interface {
 
 // decodeSuccess reads a 2xx body from r: the envelope
 // {"status":"ok","results":T} with non-null results of out's shape, checked
-// when out is a checker. It accepts and refuses exactly what decoding the
-// whole body with json.Unmarshal would (keys match case-insensitively, the
-// last of a repeated key wins, nothing may follow the envelope), with one
-// difference in wording only: results that come before "status" and do not
-// fit out are reported as bad results even if "status" would have said
-// "error". Either way the error matches ErrBadResponse.
+// when out is a checker. It accepts and refuses what decoding the whole body
+// with json.Unmarshal would (keys match case-insensitively, the last of a
+// repeated key wins, nothing may follow the envelope; envelope_test.go holds
+// the two side by side), but results are decoded as they stream past, before
+// "status" may have been seen, so results that do not fit out are reported
+// as bad results even where "status" says "error". Either way the error
+// matches ErrBadResponse.
 //
 // out is reset first, so nothing from an earlier, failed attempt survives.
 func decodeSuccess(status int, r *bodyReader, out any) error {
@@ -63,7 +64,7 @@ func decodeSuccess(status int, r *bodyReader, out any) error {
 				if err := dec.Decode(&envStatus); err != nil {
 					return notEnvelope(unexpectedEOF(err))
 				}
-			case strings.EqualFold(k, "results") && (envStatus == "" || envStatus == "ok"):
+			case strings.EqualFold(k, "results"):
 				reset(out)
 				if haveResults, err = decodeResults(dec, out); err != nil {
 					return badResults(err)
@@ -73,7 +74,7 @@ func decodeSuccess(status int, r *bodyReader, out any) error {
 				if err := dec.Decode(&errRaw); err != nil {
 					return notEnvelope(unexpectedEOF(err))
 				}
-			default: // results after a status that is not "ok" are never used
+			default:
 				if err := skipValue(dec); err != nil {
 					return notEnvelope(unexpectedEOF(err))
 				}
@@ -133,25 +134,12 @@ func envelopeError(status int, errRaw json.RawMessage, head []byte) *APIError {
 	return parseAPIError(status, head)
 }
 
-// skipValue reads past the next value without keeping it: unknown members
-// such as "pagination" cost nothing however large they are.
+// skipValue reads past the next value. Unknown members are small
+// (pagination); reading them whole keeps json.Unmarshal's limits, such as
+// its nesting depth.
 func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			depth++
-		case json.Delim('}'), json.Delim(']'):
-			depth--
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
+	var raw json.RawMessage
+	return dec.Decode(&raw)
 }
 
 // reset zeroes what out points to.

@@ -13,6 +13,10 @@ type interner struct {
 	// strs holds the few values shared by every item: organization
 	// uuids, roles.
 	strs map[string]string
+	// members and uuids are scratch arrays that group member lists are
+	// decoded into before being copied out (GroupWithMembers.decodeItem).
+	members []GroupMember
+	uuids   []string
 }
 
 func newInterner() *interner {

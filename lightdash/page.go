@@ -12,14 +12,19 @@ import (
 // are decoded one at a time from the body, each checked as it arrives and
 // its strings interned, so a list is never held as raw JSON too.
 type page[T any, PT item[T]] struct {
-	Data *[]T `json:"data"`
+	Data *[]T
+	// bad is the first item of Data that failed its check. It fails the
+	// page only at the end, as json.Unmarshal-then-check did: a repeated
+	// "data" replaces the list and its verdict.
+	bad error
 }
 
-// item is what a page needs of its element type.
+// item is what a page needs of its element type: decodeItem decodes one
+// item from dec and interns its strings; check tells a usable item.
 type item[T any] interface {
 	*T
+	decodeItem(dec *json.Decoder, in *interner) error
 	check() error
-	intern(in *interner)
 }
 
 type (
@@ -27,13 +32,13 @@ type (
 	userPage  = page[OrgMember, *OrgMember]
 )
 
-// check: a list answer without its list is not an empty list. The items
-// were checked while streaming.
+// check: a list answer without its list is not an empty list, and every
+// item must be usable (checked while streaming).
 func (p *page[T, PT]) check() error {
 	if p.Data == nil {
 		return errors.New("no data list")
 	}
-	return nil
+	return p.bad
 }
 
 // decodeStream reads {"data":[...], ...}; other members (pagination) are
@@ -71,7 +76,7 @@ func (p *page[T, PT]) decodeStream(dec *json.Decoder) (bool, error) {
 }
 
 func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
-	p.Data = nil
+	p.Data, p.bad = nil, nil
 	tok, err := dec.Token()
 	if err != nil {
 		return err
@@ -88,17 +93,61 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 		var zero T
 		items = append(items, zero)
 		it := PT(&items[i])
-		if err := dec.Decode(it); err != nil {
+		if err := it.decodeItem(dec, in); err != nil {
 			return fmt.Errorf("item %d: %w", i, err)
 		}
-		if err := it.check(); err != nil {
-			return err
+		if p.bad == nil {
+			p.bad = it.check()
 		}
-		it.intern(in)
 	}
 	if _, err := dec.Token(); err != nil { // the closing ']'
 		return err
 	}
 	p.Data = &items
 	return nil
+}
+
+func (m *OrgMember) decodeItem(dec *json.Decoder, in *interner) error {
+	if err := dec.Decode(m); err != nil {
+		return err
+	}
+	m.intern(in)
+	return nil
+}
+
+// decodeItem decodes a group's member lists into the interner's scratch
+// arrays, then copies them into arrays of their exact length: decoding
+// straight into the group would leave each list in an array grown by
+// doubling (a quarter or more unused at 50 members) and make 7 garbage
+// arrays per list on the way.
+func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
+	// json decodes into the elements already in the array, so a field
+	// missing from this group must not show the previous group's value.
+	clear(in.members[:cap(in.members)])
+	clear(in.uuids[:cap(in.uuids)])
+	g.Members, g.MemberUUIDs = in.members[:0], in.uuids[:0]
+	if err := dec.Decode(g); err != nil {
+		return err
+	}
+	g.Members, in.members = settle(g.Members, in.members)
+	g.MemberUUIDs, in.uuids = settle(g.MemberUUIDs, in.uuids)
+	g.intern(in)
+	return nil
+}
+
+// settle moves s, decoded into scratch, to an array of its own of exactly
+// its length, and returns the array to decode the next item into (json may
+// have grown it). nil, absent and empty lists come out as json.Unmarshal
+// would have left them: nil for null or absent, empty for [].
+func settle[S ~[]E, E any](s, scratch S) (S, S) {
+	if len(s) == 0 {
+		if s == nil || (cap(s) > 0 && cap(scratch) > 0 && &s[:1][0] == &scratch[:1][0]) {
+			// null, or the key was absent and json left the scratch alone.
+			return nil, scratch
+		}
+		return S{}, scratch
+	}
+	out := make(S, len(s))
+	copy(out, s)
+	return out, s[:0]
 }
