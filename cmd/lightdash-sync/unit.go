@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -69,7 +69,9 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 		}
 		lc := lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}
 		if spread != nil {
-			lc.AcquireDelay = func() time.Duration { return spreadDelay(spread.leading(), cfg.HA.LeaseTTL/3) }
+			// The lease polls every TTL/3 (its default RenewEvery).
+			poll := cfg.HA.LeaseTTL / 3
+			lc.AcquireDelay = func() time.Duration { return spread.delay(cfg.TargetName, time.Now(), poll) }
 		}
 		u.elector, err = lease.New(ctx, js, lc, log.Named("lease"), ureg)
 		if err != nil {
@@ -92,8 +94,8 @@ func (u *unit) run(ctx context.Context) error {
 	u.log.Info("campaigning for leadership", zap.String("identity", u.elector.Identity()), zap.String("unit", u.elector.Unit()))
 	return u.elector.Run(ctx, func(leaderCtx context.Context) {
 		if u.spread != nil {
-			u.spread.n.Add(1)
-			defer u.spread.n.Add(-1)
+			u.spread.elected(u.name)
+			defer u.spread.ended()
 		}
 		u.log.Info("elected leader: watching sources and applying changes")
 		if err := u.d.Run(leaderCtx); err != nil {
@@ -103,25 +105,69 @@ func (u *unit) run(ctx context.Context) error {
 	})
 }
 
-// spreader counts the units this replica leads, for spreadDelay.
-type spreader struct{ n atomic.Int32 }
+// spreader counts, for one replica, the units it leads and the ones it
+// is about to take, so that each unit's lease waits according to the
+// others (see spreadDelay).
+type spreader struct {
+	mu      sync.Mutex
+	leading int
+	// claims holds, per unit, until when its attempt to take a free lease
+	// counts as pending: units of one replica that find their leases free
+	// at the same moment must not all go at once.
+	claims map[string]time.Time
+}
 
-func (s *spreader) leading() int { return int(s.n.Load()) }
+// delay is unit's lease AcquireDelay at now; poll is the lease's poll
+// interval. A zero answer means the elector attempts at once, so the
+// attempt is claimed for one poll: the replica's other units count it
+// until its outcome is known.
+func (s *spreader) delay(unit string, now time.Time, poll time.Duration) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	busy := s.leading
+	for other, until := range s.claims {
+		if other != unit && now.Before(until) {
+			busy++
+		}
+	}
+	d := spreadDelay(busy, 2*poll)
+	if d == 0 {
+		if s.claims == nil {
+			s.claims = map[string]time.Time{}
+		}
+		s.claims[unit] = now.Add(poll)
+	}
+	return d
+}
+
+// elected counts a won term; its claim is settled.
+func (s *spreader) elected(unit string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leading++
+	delete(s.claims, unit)
+}
+
+// ended counts a term's end.
+func (s *spreader) ended() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leading--
+}
 
 // maxSpreadSteps caps spreadDelay: a replica leading many units still
-// takes a free lease nobody else takes within about one lease TTL.
-const maxSpreadSteps = 3
+// takes a free lease nobody else takes.
+const maxSpreadSteps = 2
 
-// spreadDelay is how long a replica that leads `leading` units waits
-// before taking a free lease: one step (the lease's poll interval, a
-// third of its TTL) per unit led, at most maxSpreadSteps. A replica
-// leading fewer units polls within one step, so it gets there first;
-// every replica campaigning for every unit then spreads M targets over
-// N replicas instead of one replica winning them all. A replica leading
-// nothing takes a free lease at once.
-func spreadDelay(leading int, step time.Duration) time.Duration {
-	if leading <= 0 || step <= 0 {
+// spreadDelay is how long a replica that leads (or is taking) `busy`
+// other units must have seen a lease free before it takes it: one step
+// per unit, at most maxSpreadSteps. The step is two lease polls, so a
+// replica with fewer units, which polls within one, gets there first; M
+// targets then spread over N replicas instead of one replica winning
+// them all. A replica with nothing to do takes a free lease at once.
+func spreadDelay(busy int, step time.Duration) time.Duration {
+	if busy <= 0 || step <= 0 {
 		return 0
 	}
-	return time.Duration(min(leading, maxSpreadSteps)) * step
+	return time.Duration(min(busy, maxSpreadSteps)) * step
 }

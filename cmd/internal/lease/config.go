@@ -45,13 +45,12 @@ type Config struct {
 	RenewEvery time.Duration
 	// Clock reads the time; default time.Now. Waiting uses real timers.
 	Clock func() time.Time
-	// AcquireDelay, when set, is asked before each attempt to take a free
-	// (released or expired) lease; the elector waits that long first and
-	// then takes the lease only if nobody did meanwhile (the write is still
-	// a compare-and-set on the revision it read). A replica that already
-	// leads other units returns a longer delay, so replicas campaigning for
-	// several units spread them out instead of one winning all. It does
-	// not delay renewals.
+	// AcquireDelay, when set, is asked at every poll that finds the lease
+	// free (released or expired): the elector takes it only once it has
+	// seen it free for that long. A replica that already leads other units
+	// answers a longer delay, so an idle replica gets there first and
+	// replicas campaigning for several units spread them out instead of
+	// one winning all. Zero means at once; renewals are never delayed.
 	AcquireDelay func() time.Duration
 }
 

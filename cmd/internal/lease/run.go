@@ -24,12 +24,12 @@ func (e *Elector) Run(ctx context.Context, onElected func(leaderCtx context.Cont
 		return ErrRunning
 	}
 	defer e.running.Store(false)
-	var seen observation
+	var seen, free observation
 	for ctx.Err() == nil {
-		rev, sent, ok := e.campaign(ctx, &seen)
+		rev, sent, ok := e.campaign(ctx, &seen, &free)
 		if ok {
 			e.lead(ctx, rev, sent, onElected)
-			seen = observation{}
+			seen, free = observation{}, observation{}
 		}
 		if !sleep(ctx, e.cfg.RenewEvery) {
 			break
@@ -56,8 +56,10 @@ func (o *observation) observe(rev uint64, now time.Time, ttl time.Duration) bool
 }
 
 // campaign makes one attempt at the lease. On success it returns the
-// revision written and the time measured before the write was sent.
-func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, sent time.Time, ok bool) {
+// revision written and the time measured before the write was sent. seen
+// tracks a holder's revision (to tell a dead one), free since when the
+// lease has been free (for AcquireDelay).
+func (e *Elector) campaign(ctx context.Context, seen, free *observation) (rev uint64, sent time.Time, ok bool) {
 	opCtx, cancel := context.WithTimeout(ctx, e.cfg.TTL-margin(e.cfg.TTL))
 	defer cancel()
 	msg, err := e.stream.GetLastMsgForSubject(opCtx, e.subject)
@@ -81,6 +83,7 @@ func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, 
 		// know yet, so wait as for a live holder.
 		e.setHolder("")
 		if !seen.observe(msg.Sequence, now, e.cfg.TTL) {
+			*free = observation{}
 			e.natsOK()
 			return 0, time.Time{}, false
 		}
@@ -93,6 +96,7 @@ func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, 
 		case derr != nil:
 			e.setHolder("?")
 			if !seen.observe(msg.Sequence, now, e.cfg.TTL) {
+				*free = observation{}
 				e.natsOK()
 				return 0, time.Time{}, false
 			}
@@ -100,6 +104,7 @@ func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, 
 			e.setHolder(r.Holder)
 			stale := seen.observe(msg.Sequence, now, e.cfg.TTL)
 			if !stale || now.Before(r.Expires) {
+				*free = observation{}
 				e.natsOK()
 				return 0, time.Time{}, false
 			}
@@ -107,15 +112,12 @@ func (e *Elector) campaign(ctx context.Context, seen *observation) (rev uint64, 
 		expected = msg.Sequence
 	}
 	if e.cfg.AcquireDelay != nil {
-		if d := e.cfg.AcquireDelay(); d > 0 {
-			if !sleep(ctx, d) {
-				return 0, time.Time{}, false
-			}
-			// The read is old now; the compare-and-set below still refuses
-			// if anyone wrote meanwhile. Give the write its own timeout.
-			cancel()
-			opCtx, cancel = context.WithTimeout(ctx, e.cfg.TTL-margin(e.cfg.TTL))
-			defer cancel()
+		// Asked afresh at every poll, so a replica that meanwhile won
+		// another unit waits longer; measured from when this replica first
+		// saw the lease free at this revision.
+		if d := e.cfg.AcquireDelay(); d > 0 && !free.observe(expected, now, d) {
+			e.natsOK()
+			return 0, time.Time{}, false
 		}
 	}
 	sent = e.cfg.Clock()
