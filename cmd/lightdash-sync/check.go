@@ -63,7 +63,9 @@ func runCheck(ctx context.Context, o *options) error {
 		}
 		results = append(results, r...)
 	}
-	results = append(results, checkSources(ctx, cfg, log)...)
+	// The sources as the first unit uses them: with targets, its own durable
+	// consumer names, so check creates no consumer that nobody reads.
+	results = append(results, checkSources(ctx, units[0], log)...)
 
 	failed := printChecks(o.stdout, results)
 	if o.showConfig {

@@ -399,6 +399,14 @@ func TestReconcileTarget(t *testing.T) {
 			t.Errorf("each target keeps its own state file: %v", err)
 		}
 	}
+	code, out, errOut = runMain(t, "check", "--config", path, "--show-config=false")
+	if code != exitOK || !strings.Contains(out, "[x] lightdash token") || !strings.Contains(out, "[y] lightdash token") {
+		t.Errorf("check: exit %d, want 0 and both targets' tokens checked:\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = runMain(t, "check", "--config", path, "--show-config=false", "--target", "y")
+	if code != exitOK || strings.Contains(out, "[x]") || !strings.Contains(out, "[y] lightdash token") {
+		t.Errorf("check --target y: exit %d, want 0 and only y checked:\n%s", code, out)
+	}
 	// A failing target does not stop the next, and the exit code is the worst.
 	e.ld["x"].Close()
 	code, out, _ = runMain(t, "plan", "--config", path)

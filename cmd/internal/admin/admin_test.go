@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -120,5 +121,57 @@ func TestReconcileNeedsToken(t *testing.T) {
 				t.Errorf("GET /reconcile = %d, want 405", code)
 			}
 		})
+	}
+}
+
+func TestTargetsStatusAndReconcile(t *testing.T) {
+	var asked []string
+	h := &Handler{
+		Status: func() Status {
+			return Status{Version: "v", Targets: []Status{
+				{Target: "prod", Lightdash: "https://prod.example.com", Leader: Leader{Enabled: true, IsLeader: true, Identity: "r1"}},
+				{Target: "staging", Lightdash: "https://staging.example.com", Leader: Leader{Enabled: true, Identity: "r1", Holder: "r2"}},
+			}}
+		},
+		Ready: func() (bool, string) { return true, "" },
+		Token: "tok",
+		ReconcileTarget: func(target string) error {
+			if target != "" && target != "prod" && target != "staging" {
+				return fmt.Errorf("%w: %q", ErrUnknownTarget, target)
+			}
+			asked = append(asked, target)
+			return nil
+		},
+	}
+	srv := httptest.NewServer(h.ServeMux())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Target prod (https://prod.example.com)", "Target staging", "a standby; leader: r2", "the leader"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/status lacks %q", want)
+		}
+	}
+	for _, tt := range []struct {
+		query string
+		want  int
+	}{{"", 202}, {"?target=staging", 202}, {"?target=nope", 404}} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/reconcile"+tt.query, nil)
+		req.Header.Set("Authorization", "Bearer tok")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("POST /reconcile%s: got %d, want %d", tt.query, resp.StatusCode, tt.want)
+		}
+	}
+	if fmt.Sprint(asked) != "[ staging]" {
+		t.Errorf("reconciliations asked for %q, want every target then staging", asked)
 	}
 }
