@@ -25,6 +25,12 @@ func FuzzParse(f *testing.F) {
 			f.Add(b)
 		}
 	}
+	targets, _ := filepath.Glob("testdata/targets/*.yaml")
+	for _, name := range targets {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
 	if b, err := os.ReadFile("../../../deploy/config.example.yaml"); err == nil {
 		f.Add(b)
 	}

@@ -29,6 +29,10 @@ func TestBadTargets(t *testing.T) {
 		{"wrong-type.yaml", "targets[0].lightdash.rate_limit", 14, `"fast" is a string, want float64`},
 		{"bad-rule-source.yaml", "targets[0].mapping.rules[0].source", 12, `no source is named "crop"`},
 		{"no-mapping.yaml", "mapping.rules", 0, "at least one rule"},
+		{"token-and-file.yaml", "targets[0].lightdash.token", 13, "give targets[0].lightdash.token or targets[0].lightdash.token_file, not both"},
+		{"unreadable-token-file.yaml", "targets[0].lightdash.token_file", 13, "cannot read /nonexistent/lightdash-prod-token"},
+		{"null-target.yaml", "targets", 9, "at least one target"},
+		{"scalar-target.yaml", "targets[0]", 10, "wrong type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
