@@ -37,7 +37,11 @@ The admin listener (admin.listen, default 127.0.0.1:9464) serves /healthz,
 configuration that does not load is rejected and the running one goes on.
 
 On SIGTERM it stops taking events, lets in-flight work finish (up to 30s),
-hands pending events back for redelivery, saves its state and exits 0.`,
+hands pending events back for redelivery, saves its state and exits 0.
+
+With several targets (config targets:) each target is an independent unit with
+its own sources, state and, with ha.enabled, lease; replicas share the targets.
+POST /reconcile?target=NAME reconciles one.`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			configFlags(fs, o)
 			fs.BoolVar(&o.dryRun, "dry-run", false, "plan and log, but write nothing (sync.dry_run)")
