@@ -55,7 +55,7 @@ func (t *tracker) containing(keys ...string) []string {
 	for len(want) > 0 {
 		var next []string
 		for _, k := range want {
-			for id := range t.holders(k) {
+			for id := range t.holders(k).all() {
 				if !found[id] {
 					found[id] = true
 					next = append(next, t.recs[id].ndn)
@@ -152,10 +152,7 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 // groups listing from are touched, and they are copied, not changed in
 // place: the records may still be read elsewhere.
 func (t *tracker) renameMember(from, to string) {
-	ids := make([]string, 0, len(t.holders(from)))
-	for id := range t.holders(from) {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(t.holders(from).all()) // replace changes the set
 	for _, id := range ids {
 		g := t.recs[id]
 		c := *g
@@ -261,7 +258,7 @@ func (t *tracker) dangling() []string {
 		if len(e.owners) > 0 {
 			continue
 		}
-		for id := range e.groups {
+		for id := range e.groups.all() {
 			if !out[id] {
 				out[id] = true
 				ndns = append(ndns, t.recs[id].ndn)

@@ -15,12 +15,12 @@ package ldap
 
 // keyEntry is what the tracker knows about one member key.
 type keyEntry struct {
-	key    string              // canonical copy of the key, shared by the records
-	groups map[string]struct{} // ids of the groups that list key; nil when none
-	owners []string            // ids of the records whose key is key (almost always one)
+	key    string   // canonical copy of the key, shared by the records
+	groups idSet    // ids of the groups that list key
+	owners []string // ids of the records whose key is key (almost always one)
 }
 
-func (e *keyEntry) unused() bool { return len(e.groups) == 0 && len(e.owners) == 0 }
+func (e *keyEntry) unused() bool { return e.groups.len() == 0 && len(e.owners) == 0 }
 
 // entry returns the entry for k, creating it (with k as the canonical
 // copy) when it is new.
@@ -101,7 +101,7 @@ func (t *tracker) replace(old, r *record) {
 					continue
 				}
 				if e := t.keys[m]; e != nil {
-					delete(e.groups, id)
+					e.groups.remove(id)
 				}
 			}
 		}
@@ -109,10 +109,7 @@ func (t *tracker) replace(old, r *record) {
 			for i, m := range r.members {
 				e := t.entry(m)
 				if _, had := before[m]; !had {
-					if e.groups == nil {
-						e.groups = map[string]struct{}{}
-					}
-					e.groups[id] = struct{}{}
+					e.groups.add(id)
 				}
 				r.members[i] = e.key
 			}
@@ -173,10 +170,10 @@ func removeString(xs []string, x string) []string {
 	return xs
 }
 
-// holders returns the ids of the groups that list k.
-func (t *tracker) holders(k string) map[string]struct{} {
+// holders returns the ids of the groups that list k (nil when none).
+func (t *tracker) holders(k string) *idSet {
 	if e := t.keys[k]; e != nil {
-		return e.groups
+		return &e.groups
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ func checkIndex(t *testing.T, tr *tracker, when string) {
 			t.Errorf("%s: entry %q is kept although nothing refers to it", when, k)
 		}
 		got := map[string]bool{}
-		for id := range e.groups {
+		for id := range e.groups.all() {
 			got[id] = true
 		}
 		if want := groups[k]; !reflect.DeepEqual(got, want) && (len(got) > 0 || len(want) > 0) {
