@@ -142,8 +142,15 @@ func skipValue(dec *json.Decoder) error {
 	return dec.Decode(&raw)
 }
 
+// resetter is implemented by results that keep settings across a reset.
+type resetter interface{ reset() }
+
 // reset zeroes what out points to.
 func reset(out any) {
+	if r, ok := out.(resetter); ok {
+		r.reset()
+		return
+	}
 	if v := reflect.ValueOf(out); v.Kind() == reflect.Pointer && !v.IsNil() {
 		v.Elem().SetZero()
 	}

@@ -18,9 +18,13 @@ const (
 // ONE call (includeMembers makes Lightdash attach every member of every group).
 // The order is whatever the server gives: none. An empty list from a
 // non-admin token or a flag-off instance is not "no groups"; check WhoAmI and
-// GroupsEnabled first.
+// GroupsEnabled first. With MemberUUIDsOnly set, Members is left nil.
+//
+// The answer is decoded as it arrives, never held whole (it is some 85 MB at
+// 10,000 groups and 500,000 memberships), and within it each user's uuid,
+// email and names are one shared string however many groups name them.
 func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
-	var page groupPage
+	page := groupPage{uuidsOnly: c.MemberUUIDsOnly}
 	req := &request{
 		method: http.MethodGet, endpoint: epOrgGroups, path: epOrgGroups,
 		query: map[string][]string{"includeMembers": {strconv.Itoa(DefaultListLimit)}},

@@ -17,6 +17,8 @@ type interner struct {
 	// decoded into before being copied out (GroupWithMembers.decodeItem).
 	members []GroupMember
 	uuids   []string
+	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
+	uuidsOnly bool
 }
 
 func newInterner() *interner {

@@ -13,6 +13,8 @@ import (
 // its strings interned, so a list is never held as raw JSON too.
 type page[T any, PT item[T]] struct {
 	Data *[]T
+	// uuidsOnly skips the members of groups (Client.MemberUUIDsOnly).
+	uuidsOnly bool
 	// bad is the first item of Data that failed its check. It fails the
 	// page only at the end, as json.Unmarshal-then-check did: a repeated
 	// "data" replaces the list and its verdict.
@@ -31,6 +33,9 @@ type (
 	groupPage = page[GroupWithMembers, *GroupWithMembers]
 	userPage  = page[OrgMember, *OrgMember]
 )
+
+// reset empties the page for a new attempt, keeping how it decodes.
+func (p *page[T, PT]) reset() { p.Data, p.bad = nil, nil }
 
 // check: a list answer without its list is not an empty list, and every
 // item must be usable (checked while streaming).
@@ -88,6 +93,7 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 		return fmt.Errorf("json: cannot unmarshal %s into a list", describe(tok))
 	}
 	in := newInterner()
+	in.uuidsOnly = p.uuidsOnly
 	items := make([]T, 0, 64)
 	for i := 0; dec.More(); i++ {
 		var zero T
@@ -125,11 +131,19 @@ func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 	// missing from this group must not show the previous group's value.
 	clear(in.members[:cap(in.members)])
 	clear(in.uuids[:cap(in.uuids)])
-	g.Members, g.MemberUUIDs = in.members[:0], in.uuids[:0]
-	if err := dec.Decode(g); err != nil {
-		return err
+	if in.uuidsOnly {
+		s := groupUUIDsOnly{MemberUUIDs: in.uuids[:0]}
+		if err := dec.Decode(&s); err != nil {
+			return err
+		}
+		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs
+	} else {
+		g.Members, g.MemberUUIDs = in.members[:0], in.uuids[:0]
+		if err := dec.Decode(g); err != nil {
+			return err
+		}
+		g.Members, in.members = settle(g.Members, in.members)
 	}
-	g.Members, in.members = settle(g.Members, in.members)
 	g.MemberUUIDs, in.uuids = settle(g.MemberUUIDs, in.uuids)
 	g.intern(in)
 	return nil
@@ -150,4 +164,11 @@ func settle[S ~[]E, E any](s, scratch S) (S, S) {
 	out := make(S, len(s))
 	copy(out, s)
 	return out, s[:0]
+}
+
+// groupUUIDsOnly is GroupWithMembers without the member summaries: json
+// skips "members" instead of decoding it.
+type groupUUIDsOnly struct {
+	Group
+	MemberUUIDs []string `json:"memberUuids"`
 }

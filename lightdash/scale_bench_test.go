@@ -190,3 +190,16 @@ func BenchmarkReadLightdashScale(b *testing.B) {
 	b.ReportMetric(retained/float64(b.N)/1e6, "retained-MB")
 	b.ReportMetric(peak/float64(b.N)/1e6, "peak-MB")
 }
+
+// BenchmarkListGroupsScaleCPU is BenchmarkListGroupsScale without the
+// forced collections and the heap sampler, for the time per call.
+func BenchmarkListGroupsScaleCPU(b *testing.B) {
+	c := scaleClient(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if gs, err := c.ListGroups(ctx); err != nil || len(gs) != scaleGroups {
+			b.Fatalf("got %d groups, %v", len(gs), err)
+		}
+	}
+}

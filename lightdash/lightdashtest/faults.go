@@ -11,7 +11,7 @@ import (
 
 // Fault is one injected failure. Method and Endpoint (a path template such
 // as "/api/v1/org/groups") restrict which requests it hits; empty means any.
-// Exactly one of Status, Drop or Hang should be set.
+// Exactly one of Status, Drop, Hang or Cut should be set.
 type Fault struct {
 	Method   string
 	Endpoint string
@@ -30,6 +30,11 @@ type Fault struct {
 	// After lets the request take effect first and then fails it: the
 	// "create succeeded but the answer was lost" case.
 	After bool
+	// Cut handles the request, sends the answer's status line, headers and
+	// the first half of its body, then closes the connection: a body lost
+	// mid-way, which a client reading from the stream sees only after it
+	// has started decoding.
+	Cut bool
 }
 
 func (f Fault) matches(method, endpoint string) bool {
@@ -43,6 +48,8 @@ func (f Fault) String() string {
 		s = "hang"
 	case f.Drop:
 		s = "drop"
+	case f.Cut:
+		s = "cut"
 	default:
 		s = strconv.Itoa(f.Status)
 	}
@@ -119,10 +126,24 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 // is closed: the client reacts to the close at once, so anything the test
 // later reads (the request log) must be written first.
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, handle func(http.ResponseWriter), beforeDrop func()) int {
-	if f.After {
-		handle(httptest.NewRecorder()) // takes effect, answer discarded
+	var rec *httptest.ResponseRecorder
+	if f.After || f.Cut {
+		rec = httptest.NewRecorder()
+		handle(rec) // takes effect, answer discarded (or cut)
 	}
 	switch {
+	case f.Cut:
+		body := rec.Body.Bytes()
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body[:len(body)/2])
+		_ = http.NewResponseController(w).Flush()
+		beforeDrop()
+		panic(http.ErrAbortHandler) // net/http closes the connection
+
 	case f.Hang:
 		// Read the body first: net/http notices that the client gave up
 		// only once the handler has consumed the request body, so an unread

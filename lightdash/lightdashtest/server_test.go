@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -291,5 +292,28 @@ func TestFaultWithoutStatusIs500(t *testing.T) {
 	srv.FailNext(lightdashtest.Fault{})
 	if st := get(t, srv, "/api/v1/org"); st != 500 {
 		t.Errorf("got %d, want 500", st)
+	}
+}
+
+// A cut answer has the real status and a Content-Length, but the body
+// stops half-way and the connection closes: reading it fails.
+func TestCutFault(t *testing.T) {
+	srv := lightdashtest.NewServer()
+	defer srv.Close()
+	srv.AddUser("bob@example.com", lightdash.RoleEditor)
+	srv.FailNext(lightdashtest.Fault{Endpoint: "/api/v1/org/users", Cut: true})
+	req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/org/users", nil)
+	req.Header.Set("Authorization", "ApiKey "+srv.AdminToken())
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !errors.Is(err, io.ErrUnexpectedEOF) || len(body) == 0 || int64(len(body)) >= resp.ContentLength {
+		t.Errorf("got %d with %d of %d bytes and %v, want 200, half the body and io.ErrUnexpectedEOF", resp.StatusCode, len(body), resp.ContentLength, err)
+	}
+	if log := srv.Requests(); len(log) != 1 || log[0].Fault != "cut" {
+		t.Errorf("got log %+v, want the cut request", log)
 	}
 }
