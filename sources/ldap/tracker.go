@@ -24,11 +24,12 @@ type tracker struct {
 	keepEntries bool
 	recs        map[string]*record
 	keys        map[string]*keyEntry // member key -> the groups listing it and the records it names
-	groupCount  int
+	groupIDs    map[string]bool
+	allGroups   []string // groupIDs sorted; nil when stale
 }
 
 func newTracker(uidMode bool) *tracker {
-	return &tracker{uidMode: uidMode, recs: map[string]*record{}, keys: map[string]*keyEntry{}}
+	return &tracker{uidMode: uidMode, recs: map[string]*record{}, keys: map[string]*keyEntry{}, groupIDs: map[string]bool{}}
 }
 
 func (t *tracker) empty() bool { return len(t.recs) == 0 }
@@ -207,16 +208,13 @@ func (t *tracker) memberDiff(old, r *record) []string {
 func (t *tracker) remove(id, reason string) *worker.Change {
 	old, ok := t.recs[id]
 	if !ok {
-		if t.groupCount == 0 {
+		if len(t.groupIDs) == 0 {
 			return nil
 		}
-		all := make(map[string]bool, t.groupCount)
-		for _, g := range t.recs {
-			if g.isGroup {
-				all[g.id] = true
-			}
+		if t.allGroups == nil { // kept: a refresh may name many unknown ids in a row
+			t.allGroups = sortedKeys(t.groupIDs)
 		}
-		return &worker.Change{GroupIDs: sortedKeys(all), Reason: reason + " (unknown entry)"}
+		return &worker.Change{GroupIDs: slices.Clone(t.allGroups), Reason: reason + " (unknown entry)"}
 	}
 	groups := map[string]bool{}
 	for _, g := range t.containing(t.key(old)) {

@@ -121,17 +121,17 @@ func (t *tracker) replace(old, r *record) {
 	if old != nil {
 		t.release(oldKey)
 	}
+	wasGroup, isGroup := old != nil && old.isGroup, r != nil && r.isGroup
+	if wasGroup && !isGroup {
+		delete(t.groupIDs, id)
+		t.allGroups = nil
+	} else if isGroup && !wasGroup {
+		t.groupIDs[id] = true
+		t.allGroups = nil
+	}
 	if r == nil {
 		delete(t.recs, id)
-		if old.isGroup {
-			t.groupCount--
-		}
 		return
-	}
-	if r.isGroup && (old == nil || !old.isGroup) {
-		t.groupCount++
-	} else if !r.isGroup && old != nil && old.isGroup {
-		t.groupCount--
 	}
 	if !t.keepEntries {
 		r.entry = nil

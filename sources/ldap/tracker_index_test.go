@@ -25,21 +25,24 @@ func checkIndex(t *testing.T, tr *tracker, when string) {
 		}
 		m[k][id] = true
 	}
-	nGroups := 0
+	groupIDs := map[string]bool{}
 	for id, r := range tr.recs {
 		if id != r.id {
 			t.Fatalf("%s: record %q stored under %q", when, r.id, id)
 		}
 		add(owners, tr.key(r), id)
 		if r.isGroup {
-			nGroups++
+			groupIDs[id] = true
 			for _, m := range r.members {
 				add(groups, m, id)
 			}
 		}
 	}
-	if tr.groupCount != nGroups {
-		t.Errorf("%s: groupCount = %d, want %d", when, tr.groupCount, nGroups)
+	if !reflect.DeepEqual(tr.groupIDs, groupIDs) {
+		t.Errorf("%s: group ids %v, want %v", when, tr.groupIDs, groupIDs)
+	}
+	if tr.allGroups != nil && !slices.Equal(tr.allGroups, sortedKeys(groupIDs)) {
+		t.Errorf("%s: stale list of all groups %v, want %v", when, tr.allGroups, sortedKeys(groupIDs))
 	}
 	for k, e := range tr.keys {
 		if e.key != k {
