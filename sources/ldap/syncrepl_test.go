@@ -147,6 +147,23 @@ func TestSyncreplLiveChanges(t *testing.T) {
 	w.waitChange(t, "user deleted", dave, eng, sales)
 }
 
+// TestSyncreplFirstRefreshOnlyFills: the refresh of a session without a
+// cookie sends the whole directory, which only fills the tracker (the
+// worker's full reconciliation covers it); the tracker is still complete
+// enough to name a nested user's parent groups afterwards.
+func TestSyncreplFirstRefreshOnlyFills(t *testing.T) {
+	srv := startDirectory(t)
+	w := startWatch(t, newSource(t, syncConfig(srv)))
+	w.waitReady(t)
+	if n := len(w.changes); n != 0 {
+		t.Fatalf("the first refresh reported %d changes, want none: %+v", n, <-w.changes)
+	}
+	gid := func(cn string) string { return srv.EntryUUID("cn=" + cn + "," + groups) }
+	carol := userIDsByUID(srv, "carol")[0]
+	srv.Replace("uid=carol,"+people, map[string][]string{"mail": {"carol@elsewhere.example.com"}})
+	w.waitChange(t, "nested user changed", carol, gid("platform"), gid("engineering"))
+}
+
 func TestSyncreplResumesFromSavedCookie(t *testing.T) {
 	srv := startDirectory(t)
 	cookies := NewMemoryCookieStore()
