@@ -1,5 +1,7 @@
 package ldap
 
+import "slices"
+
 // The tracker's indexes. A syncrepl refresh sends every entry of the
 // directory and each one asks "which groups list this key, and which
 // groups list those?"; scanning every group for that made one refresh
@@ -11,7 +13,9 @@ package ldap
 //   - keys[k].groups holds id exactly when recs[id] is a group listing k;
 //   - keys[k].owners holds id exactly when recs[id] exists and key(recs[id]) == k;
 //   - keys[k] exists only while one of the two is non-empty, and keys[k].key
-//     is the one copy of k that every stored record uses.
+//     is the one copy of k that every stored record uses;
+//   - groupIDs holds exactly the ids of the group records, and allGroups,
+//     when not nil, is groupIDs sorted.
 
 // keyEntry is what the tracker knows about one member key.
 type keyEntry struct {
@@ -67,66 +71,14 @@ func (t *tracker) replace(old, r *record) {
 	default:
 		return
 	}
-	// Owners: the record's own key.
-	oldKey, newKey := "", ""
-	if old != nil {
-		oldKey = t.key(old)
-	}
-	if r != nil {
-		newKey = t.key(r)
-	}
-	if old != nil && (r == nil || oldKey != newKey) {
-		if e := t.keys[oldKey]; e != nil {
-			e.owners = removeString(e.owners, id)
+	t.reindexKey(id, old, r)
+	t.reindexMembers(id, old, r)
+	if wasGroup, isGroup := old != nil && old.isGroup, r != nil && r.isGroup; wasGroup != isGroup {
+		if isGroup {
+			t.groupIDs[id] = true
+		} else {
+			delete(t.groupIDs, id)
 		}
-	}
-	if r != nil {
-		e := t.entry(newKey)
-		if old == nil || oldKey != newKey {
-			e.owners = append(e.owners, id)
-		}
-		t.setKey(r, e.key)
-	}
-	// Groups: the keys the record lists as members.
-	if r != nil && r.isGroup && old != nil && old.isGroup && sameSlice(old.members, r.members) {
-		for i, m := range r.members { // the same keys: only share the strings
-			r.members[i] = t.keys[m].key
-		}
-	} else {
-		before := setOf(old)
-		if len(before) > 0 {
-			after := setOf(r)
-			for m := range before {
-				if _, kept := after[m]; kept {
-					continue
-				}
-				if e := t.keys[m]; e != nil {
-					e.groups.remove(id)
-				}
-			}
-		}
-		if r != nil && r.isGroup {
-			for i, m := range r.members {
-				e := t.entry(m)
-				if _, had := before[m]; !had {
-					e.groups.add(id)
-				}
-				r.members[i] = e.key
-			}
-		}
-		for m := range before {
-			t.release(m)
-		}
-	}
-	if old != nil {
-		t.release(oldKey)
-	}
-	wasGroup, isGroup := old != nil && old.isGroup, r != nil && r.isGroup
-	if wasGroup && !isGroup {
-		delete(t.groupIDs, id)
-		t.allGroups = nil
-	} else if isGroup && !wasGroup {
-		t.groupIDs[id] = true
 		t.allGroups = nil
 	}
 	if r == nil {
@@ -139,6 +91,67 @@ func (t *tracker) replace(old, r *record) {
 	t.recs[id] = r
 }
 
+// reindexKey moves id from the owners of old's key to those of r's.
+func (t *tracker) reindexKey(id string, old, r *record) {
+	oldKey, newKey := "", ""
+	if old != nil {
+		oldKey = t.key(old)
+	}
+	if r != nil {
+		newKey = t.key(r)
+	}
+	moved := old == nil || r == nil || oldKey != newKey
+	if old != nil && moved {
+		if e := t.keys[oldKey]; e != nil {
+			e.owners = removeString(e.owners, id)
+		}
+	}
+	if r != nil {
+		e := t.entry(newKey)
+		if moved {
+			e.owners = append(e.owners, id)
+		}
+		t.setKey(r, e.key)
+	}
+	if old != nil {
+		t.release(oldKey)
+	}
+}
+
+// reindexMembers moves id from the groups listing keys only old lists to
+// those listing keys only r lists; keys both list are left alone.
+func (t *tracker) reindexMembers(id string, old, r *record) {
+	if r != nil && r.isGroup && old != nil && old.isGroup && slices.Equal(old.members, r.members) {
+		for i, m := range r.members { // the same keys: only share the strings
+			if e := t.keys[m]; e != nil {
+				r.members[i] = e.key
+			}
+		}
+		return
+	}
+	before := setOf(old)
+	if len(before) > 0 {
+		after := setOf(r)
+		for m := range before {
+			if _, kept := after[m]; !kept && t.keys[m] != nil {
+				t.keys[m].groups.remove(id)
+			}
+		}
+	}
+	if r != nil && r.isGroup {
+		for i, m := range r.members {
+			e := t.entry(m)
+			if _, had := before[m]; !had {
+				e.groups.add(id)
+			}
+			r.members[i] = e.key
+		}
+	}
+	for m := range before {
+		t.release(m)
+	}
+}
+
 // setKey makes r's key field the canonical string k (equal to it).
 func (t *tracker) setKey(r *record, k string) {
 	if !r.isGroup && t.uidMode {
@@ -146,18 +159,6 @@ func (t *tracker) setKey(r *record, k string) {
 	} else {
 		r.ndn = k
 	}
-}
-
-func sameSlice(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // removeString deletes the first x from xs, keeping the rest in order.
