@@ -68,7 +68,7 @@ var scaleBodies = sync.OnceValues(func() (map[string][]byte, error) {
 })
 
 // scaleClient is a client of a server replaying scaleBodies.
-func scaleClient(b *testing.B) *lightdash.Client {
+func scaleClient(b *testing.B, opts ...lightdash.Option) *lightdash.Client {
 	b.Helper()
 	bodies, err := scaleBodies()
 	if err != nil {
@@ -84,11 +84,10 @@ func scaleClient(b *testing.B) *lightdash.Client {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(ts.Close)
-	c, err := lightdash.New(ts.URL, "ldpat_bench", lightdash.WithTimeout(-1))
+	c, err := lightdash.New(ts.URL, "ldpat_bench", append([]lightdash.Option{lightdash.WithTimeout(-1)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.ReportMetric(float64(len(bodies["/api/v1/org/groups"]))/1e6, "groups-body-MB")
 	return c
 }
 
@@ -136,14 +135,29 @@ func heapAfterGC() uint64 {
 	return m.HeapAlloc
 }
 
+// scaleModes are the client settings the Scale benchmarks compare.
+var scaleModes = []struct {
+	name string
+	opts []lightdash.Option
+}{
+	{"default", nil},
+	{"uuids-only", []lightdash.Option{lightdash.WithMemberUUIDsOnly(true)}},
+}
+
 // BenchmarkListGroupsScale reads the full-size group list (10,000 groups
-// with 500,000 memberships) and reports, besides B/op, what the result keeps
-// on the heap (retained-MB: heap after GC with the result held, minus before)
-// and the sampled peak heap above that baseline during the call (peak-MB).
+// with 500,000 memberships, an 84 MB body) and reports, besides B/op, what
+// the result keeps on the heap (retained-MB: heap after GC with the result
+// held, minus before) and the sampled peak heap above that baseline during
+// the call (peak-MB).
 //
 //	go test -run '^$' -bench 'Scale' -benchtime 3x -count 3 ./lightdash/
 func BenchmarkListGroupsScale(b *testing.B) {
-	c := scaleClient(b)
+	for _, m := range scaleModes {
+		b.Run(m.name, func(b *testing.B) { benchListGroups(b, scaleClient(b, m.opts...)) })
+	}
+}
+
+func benchListGroups(b *testing.B, c *lightdash.Client) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	var retained, peak float64
@@ -166,7 +180,12 @@ func BenchmarkListGroupsScale(b *testing.B) {
 // BenchmarkReadLightdashScale is what the worker holds after reading
 // Lightdash: the users and the groups, both kept.
 func BenchmarkReadLightdashScale(b *testing.B) {
-	c := scaleClient(b)
+	for _, m := range scaleModes {
+		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m.opts...)) })
+	}
+}
+
+func benchReadLightdash(b *testing.B, c *lightdash.Client) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	var retained, peak float64
