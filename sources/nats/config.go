@@ -58,6 +58,19 @@ type Config struct {
 	// AckWait/3, so it only bounds how long a crashed consumer keeps an
 	// event from the others. Zero means 5m.
 	AckWait time.Duration
+	// MaxAckPending bounds the events delivered and not yet acknowledged.
+	// An event is acknowledged only after its group has been reconciled
+	// (debounce, Lightdash write, state save), so this is the window a
+	// burst flows through: with the JetStream default, 1,000, a burst of
+	// 50,000 events went through at ~1,000 per reconciliation cycle. It
+	// should hold a realistic burst many times over (then a whole burst is
+	// in flight and coalesced into one reconciliation per group) yet stay
+	// bounded, since every event in flight is held in memory (a few hundred
+	// bytes plus its body) and kept alive by InProgress signals. A changed
+	// value updates the durable consumer at the next start. Zero means
+	// DefaultMaxAckPending; negative values (JetStream's "unlimited") are
+	// refused.
+	MaxAckPending int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
 	// DeadLetterSubject. Zero means 10.
 	MaxDeliver int
@@ -82,6 +95,9 @@ type Config struct {
 const (
 	DefaultDurable  = "lightdash-sync"
 	DefaultKVBucket = "lightdash-sync-view"
+	// DefaultMaxAckPending is 10× a burst of 2,000 events (a reorganisation
+	// touching every group of a mid-sized directory at once).
+	DefaultMaxAckPending = 20000
 )
 
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
@@ -106,6 +122,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = 5 * time.Minute
+	}
+	if c.MaxAckPending == 0 {
+		c.MaxAckPending = DefaultMaxAckPending
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 10
@@ -157,6 +176,9 @@ func (c Config) Validate() error {
 	if c.CredsFile != "" && c.NKeySeedFile != "" {
 		bad("creds_file and nkey_seed_file: set one, not both")
 	}
+	if c.MaxAckPending < 1 {
+		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
+	}
 	if c.MaxDeliver < 1 {
 		bad("max_deliver: must be at least 1")
 	}
@@ -191,9 +213,9 @@ func (c Config) String() string {
 	case c.User != "":
 		auth = "user " + c.User + " with password"
 	}
-	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s view_bucket=%s dead_letter=%q",
+	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d view_bucket=%s dead_letter=%q",
 		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
-		c.Durable, c.KVBucket, c.DeadLetterSubject)
+		c.Durable, c.MaxAckPending, c.KVBucket, c.DeadLetterSubject)
 }
 
 // subjectMatches reports whether the literal subject s matches the pattern

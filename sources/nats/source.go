@@ -159,6 +159,7 @@ func (s *Source) ensureConsumer(ctx context.Context) (jetstream.Consumer, error)
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        c.AckWait,
+		MaxAckPending:  c.MaxAckPending,
 		MaxDeliver:     c.MaxDeliver,
 		FilterSubjects: c.Subjects,
 	})
