@@ -15,8 +15,9 @@ import (
 // ReadGroups read, since NATS has no directory to read in full. It lives
 // in JetStream, so it survives restarts of the source and of the server.
 type view struct {
-	kv  jetstream.KeyValue
-	idx *index
+	kv    jetstream.KeyValue
+	idx   *index
+	cache *recordCache // what this process last wrote, to skip the read before a write
 }
 
 func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view, error) {
@@ -35,7 +36,7 @@ func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view
 	if err != nil {
 		return nil, fmt.Errorf("open key-value bucket %q: %w", bucket, err)
 	}
-	v := &view{kv: kv, idx: newIndex()}
+	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize)}
 	recs, _, err := v.readAll(ctx)
 	if err != nil {
 		return nil, err
@@ -101,61 +102,11 @@ type applied struct {
 	UserIDs  []string
 }
 
-// apply writes the state after e, unless e is stale. It is idempotent: a
-// redelivered event (the one last applied) writes nothing and reports the
-// same groups again, so the failed apply it stands for is retried. Writes
-// are compare-and-set on the entry's revision, so two instances sharing
-// the bucket cannot lose each other's updates.
-func (v *view) apply(ctx context.Context, e *Event) (applied, error) {
-	kind := kindUser
-	if e.Type.IsGroup() {
-		kind = kindGroup
-	}
-	key := kvKey(kind, e.Data.ID)
-	for attempt := 0; ; attempt++ {
-		cur, rev, err := v.get(ctx, key)
-		if err != nil && rev == 0 {
-			return applied{}, err
-		}
-		// An unparsable entry (rev > 0, err set) is overwritten by the event.
-		if cur != nil && cur.EventID != e.ID && cur.stale(e) {
-			return applied{Stale: true}, nil
-		}
-		var oldEmail string
-		if cur != nil {
-			oldEmail = cur.Email
-		}
-		n := cur
-		if cur == nil || cur.EventID != e.ID {
-			n = next(cur, e)
-			b, err := json.Marshal(n)
-			if err != nil {
-				return applied{}, fmt.Errorf("encode view entry: %w", err)
-			}
-			if rev == 0 {
-				_, err = v.kv.Create(ctx, key, b)
-			} else {
-				_, err = v.kv.Update(ctx, key, b, rev)
-			}
-			if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-				if attempt < 5 {
-					continue // someone else wrote it first: re-read and decide again
-				}
-			}
-			if err != nil {
-				return applied{}, fmt.Errorf("write view entry: %w", err)
-			}
-		}
-		return v.changed(e, n, oldEmail), nil
-	}
-}
-
-// changed updates the index with n and lists what the event may have
-// changed: the group and every group it is nested in, or every group the
-// user is (or was, under an old email) a member of.
-func (v *view) changed(e *Event, n *record, oldEmail string) applied {
+// affected lists what an event may have changed, from the index: the
+// group and every group it is nested in, or every group the user is (or
+// was, under oldEmail) a member of.
+func (v *view) affected(e *Event, n *record, oldEmail string) applied {
 	if n.Kind == kindGroup {
-		v.idx.put(n)
 		var users []string // the members a delta changed
 		if e.Type == TypeMembersAdded || e.Type == TypeMembersRemoved {
 			for _, m := range e.Data.Members {
@@ -165,6 +116,5 @@ func (v *view) changed(e *Event, n *record, oldEmail string) applied {
 		return applied{GroupIDs: v.idx.groupsContaining([]string{n.ID}, nil), UserIDs: users}
 	}
 	keys := v.idx.userKeys(n.ID, oldEmail, n.Email)
-	v.idx.put(n)
 	return applied{GroupIDs: v.idx.groupsContaining(nil, keys), UserIDs: []string{n.ID}}
 }

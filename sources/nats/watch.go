@@ -27,9 +27,20 @@ const (
 	HeaderSubject    = "Lightdash-Sync-Subject"
 )
 
-// pullBuffer bounds the messages fetched ahead. Buffered messages' ack
-// timers run while the daemon is busy, so the buffer stays small.
-const pullBuffer = 16
+// pullBuffer bounds the messages fetched ahead, and so the events applied
+// to the view in one batch. A burst is read and written in batches (one
+// view read and write per group per batch, the groups concurrently), so a
+// batch must be big enough to coalesce and overlap; fetched-ahead
+// messages' ack deadlines run while the daemon is busy, which AckWait
+// (minutes) covers, and they are held in memory, which bounds it: a few
+// hundred bytes for a typical event, pullBuffer × max_event_bytes at
+// worst.
+const pullBuffer = 256
+
+// batchLinger is how long a batch waits for one more event once the
+// fetched-ahead ones are taken: long enough for the next pull to land
+// during a burst, short against the live latency of a single event.
+const batchLinger = time.Millisecond
 
 // Watch consumes the stream until ctx is done, and returns nil then; it
 // returns an error only if the source is closed under it. For each event:
@@ -44,11 +55,17 @@ const pullBuffer = 16
 //     error wrapping context.Canceled, is a shutdown: plain nak, no dead
 //     letter.
 //
+// Events are taken in batches of what has been fetched (see applyAll);
+// changes are still sent one per event, in stream order, each only after
+// its event is in the view.
+//
 // Sending blocks while the daemon is busy; that is the backpressure.
 // Connection loss and server restarts are retried inside with backoff.
 func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+	held := newInflight()
+	go held.run(ctx, s.log, s.cfg.AckWait/3)
 	for attempt := 0; ; attempt++ {
-		handled, err := s.consume(ctx, changes)
+		handled, err := s.consume(ctx, changes, held)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -72,7 +89,7 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 
 // consume runs one pull subscription until it fails or ctx ends, and
 // says how many messages it handled.
-func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (handled int, err error) {
+func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held *inflight) (handled int, err error) {
 	// Re-declaring the consumer on every (re)start also repairs a consumer
 	// deleted by an operator or lost with a non-persistent server.
 	cons, err := s.ensureConsumer(ctx)
@@ -83,18 +100,33 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
-	var unhanded jetstream.Msg // taken but not handed over when ctx ended
+	var unhanded []jetstream.Msg // taken but not handed over when ctx ended
 	defer func() { s.release(it, unhanded) }()
+	batch := make([]jetstream.Msg, 0, pullBuffer)
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			return handled, fmt.Errorf("next message: %w", err)
 		}
-		if err := s.handle(ctx, msg, changes); err != nil {
-			unhanded = msg
+		batch = append(batch[:0], msg)
+		var nextErr error
+		for len(batch) < pullBuffer {
+			m, err := it.Next(jetstream.NextMaxWait(batchLinger))
+			if err != nil {
+				if !errors.Is(err, nats.ErrTimeout) {
+					nextErr = err // handle what was taken first
+				}
+				break
+			}
+			batch = append(batch, m)
+		}
+		if unhanded, err = s.handleBatch(ctx, batch, changes, held); err != nil {
 			return handled, err
 		}
-		handled++
+		handled += len(batch)
+		if nextErr != nil {
+			return handled, fmt.Errorf("next message: %w", nextErr)
+		}
 	}
 }
 
@@ -102,7 +134,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change) (han
 // that the pull subscription is gone.
 const releaseWait = 5 * time.Second
 
-// release ends a pull subscription and hands back held (the message
+// release ends a pull subscription and hands back held (the messages
 // taken but not handed over, if any) and what it fetched ahead. Stop alone
 // would unsubscribe later, in the library's goroutine, and drop the
 // buffered messages, which the server would redeliver only after AckWait,
@@ -112,17 +144,14 @@ const releaseWait = 5 * time.Second
 // subscription's pull requests. Only then are the messages naked: naked
 // earlier, they could be redelivered to the pull request still open and
 // be lost in the same way.
-func (s *Source) release(it jetstream.MessagesContext, held jetstream.Msg) {
+func (s *Source) release(it jetstream.MessagesContext, held []jetstream.Msg) {
 	if !s.nc.IsConnected() {
 		// Nothing can be naked or unsubscribed now; the server forgets the
 		// subscription with the connection and redelivers after AckWait.
 		it.Stop()
 		return
 	}
-	var back []jetstream.Msg
-	if held != nil {
-		back = append(back, held)
-	}
+	back := held
 	it.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
 	defer cancel()
@@ -140,53 +169,87 @@ func (s *Source) release(it jetstream.MessagesContext, held jetstream.Msg) {
 	}
 }
 
-// handle processes one message. It returns an error only when ctx ended
-// before the change was handed over; the message is then neither acked
-// nor naked, and the caller hands it back (release).
-func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- worker.Change) error {
-	meta, err := msg.Metadata()
-	if err != nil { // not a JetStream message: cannot happen on a pull consumer
-		s.log.Error("message without JetStream metadata", zap.Error(err))
-		return nil
-	}
-	e, err := s.dec.Decode(msg.Data())
-	if err != nil {
-		s.poison(msg, meta, err)
-		return nil
-	}
-	typ := e.Type.Short()
-	s.m.received.WithLabelValues(typ).Inc()
-	log := s.log.With(zap.String("event_id", e.ID), zap.String("type", typ),
-		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
+// taken is a decoded message of a batch.
+type taken struct {
+	msg  jetstream.Msg
+	meta *jetstream.MsgMetadata
+	e    *Event
+}
 
-	res, err := s.view.apply(ctx, e)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err() // stopping: release naks it for the next consumer
-	}
-	if err != nil {
-		s.m.viewErrors.Inc()
-		log.Warn("update view", zap.Error(err))
-		s.failed(log, msg, meta, e, fmt.Errorf("update view: %w", err))
-		return nil
-	}
-	if res.Stale {
-		s.m.stale.WithLabelValues(typ).Inc()
-		log.Debug("stale event ignored")
-		if err := msg.Ack(); err != nil {
-			log.Warn("ack stale event", zap.Error(err))
+// handleBatch processes fetched messages in stream order. It returns an
+// error only when ctx ended before every change was handed over, with the
+// messages neither settled nor handed over, which the caller hands back
+// (release).
+func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- worker.Change, held *inflight) ([]jetstream.Msg, error) {
+	items := make([]taken, 0, len(msgs))
+	events := make([]*Event, 0, len(msgs))
+	for _, msg := range msgs {
+		meta, err := msg.Metadata()
+		if err != nil { // not a JetStream message: cannot happen on a pull consumer
+			s.log.Error("message without JetStream metadata", zap.Error(err))
+			continue
 		}
-		return nil
+		e, err := s.dec.Decode(msg.Data())
+		if err != nil {
+			s.poison(msg, meta, err)
+			continue
+		}
+		s.m.received.WithLabelValues(e.Type.Short()).Inc()
+		items = append(items, taken{msg: msg, meta: meta, e: e})
+		events = append(events, e)
 	}
+	outs := s.view.applyAll(ctx, events)
+	for i, it := range items {
+		if ctx.Err() != nil {
+			// Stopping: release naks the rest for the next consumer, which
+			// finds whatever was written already applied.
+			return msgsOf(items[i:]), ctx.Err()
+		}
+		typ := it.e.Type.Short()
+		log := s.log.With(zap.String("event_id", it.e.ID), zap.String("type", typ),
+			zap.Uint64("stream_seq", it.meta.Sequence.Stream), zap.Uint64("delivery", it.meta.NumDelivered))
+		switch o := outs[i]; {
+		case o.err != nil:
+			s.m.viewErrors.Inc()
+			log.Warn("update view", zap.Error(o.err))
+			s.failed(log, it.msg, it.meta, it.e, fmt.Errorf("update view: %w", o.err))
+		case o.Stale:
+			s.m.stale.WithLabelValues(typ).Inc()
+			log.Debug("stale event ignored")
+			if err := it.msg.Ack(); err != nil {
+				log.Warn("ack stale event", zap.Error(err))
+			}
+		default:
+			if err := s.handOver(ctx, log, it, o.applied, changes, held); err != nil {
+				return msgsOf(items[i:]), err
+			}
+		}
+	}
+	return nil, nil
+}
+
+func msgsOf(items []taken) []jetstream.Msg {
+	out := make([]jetstream.Msg, len(items))
+	for i, it := range items {
+		out[i] = it.msg
+	}
+	return out
+}
+
+// handOver sends the change for an applied event; its Done settles the
+// message. It returns ctx's error if ctx ended first; the message is then
+// neither acked nor naked.
+func (s *Source) handOver(ctx context.Context, log *zap.Logger, it taken, res applied, changes chan<- worker.Change, held *inflight) error {
+	msg, typ := it.msg, it.e.Type.Short()
 	var once sync.Once
-	done := make(chan struct{})
 	ch := worker.Change{
 		Source:   s.cfg.Name,
 		GroupIDs: res.GroupIDs,
 		UserIDs:  res.UserIDs,
-		Reason:   "nats " + typ + " " + e.ID,
+		Reason:   "nats " + typ + " " + it.e.ID,
 		Done: func(err error) {
 			once.Do(func() {
-				close(done)
+				held.remove(msg)
 				if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
 					// Shutting down, not failing: hand the event to the next
 					// consumer without spending a delivery on a dead letter.
@@ -195,7 +258,7 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 					return
 				}
 				if err != nil {
-					s.failed(log, msg, meta, e, err)
+					s.failed(log, msg, it.meta, it.e, err)
 					return
 				}
 				if aerr := msg.Ack(); aerr != nil {
@@ -206,35 +269,14 @@ func (s *Source) handle(ctx context.Context, msg jetstream.Msg, changes chan<- w
 			})
 		},
 	}
-	go s.keepAlive(ctx, log, msg, done)
+	held.add(msg)
 	select {
 	case changes <- ch:
 		return nil
 	case <-ctx.Done():
+		held.remove(msg)
 		// release naks it, for the next consumer now rather than after AckWait.
 		return ctx.Err()
-	}
-}
-
-// keepAlive tells the server the event is still being worked on, every
-// third of AckWait, until Done is called or Watch stops. The daemon may
-// hold a change a while (debounce, a busy queue, a slow Lightdash); without
-// this the event would be redelivered meanwhile. AckWait then only bounds
-// how long a crashed consumer keeps an event from the others.
-func (s *Source) keepAlive(ctx context.Context, log *zap.Logger, msg jetstream.Msg, done <-chan struct{}) {
-	t := time.NewTicker(s.cfg.AckWait / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := msg.InProgress(); err != nil {
-				log.Debug("extend ack deadline", zap.Error(err))
-			}
-		}
 	}
 }
 
