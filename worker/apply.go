@@ -83,6 +83,7 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 		return a.res, false
 	}
 
+	var pending []lightdash.OrgMember
 	for _, inv := range p.Invites {
 		link, err := ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteTTL))
 		if err == nil && (link == nil || link.UserUUID == "") {
@@ -93,9 +94,10 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 			continue
 		}
 		a.invited[inv.Email] = link.UserUUID
-		w.view.addUser(lightdash.OrgMember{UserUUID: link.UserUUID, Email: inv.Email, OrganizationUUID: link.OrganizationUUID, IsPending: true})
+		pending = append(pending, lightdash.OrgMember{UserUUID: link.UserUUID, Email: inv.Email, OrganizationUUID: link.OrganizationUUID, IsPending: true})
 		s.Invited++
 	}
+	w.view.addUsers(pending)
 	forEach(ctx, w.opts.Concurrency, p.Deletes, a.delete)
 	forEach(ctx, w.opts.Concurrency, p.Updates, a.update)
 	// Record every create's intent in one save before the first create:

@@ -15,8 +15,14 @@ import (
 // among 500 (5,000 users) after a full run, as the daemon does for each
 // event. lightdash-calls/op is the figure that matters (each call costs
 // the Lightdash server a bcrypt check): it should be 1, the write.
-func BenchmarkReconcileGroupsEvent(b *testing.B) {
-	const nUsers, nGroups = 5000, 500
+func BenchmarkReconcileGroupsEvent(b *testing.B) { benchmarkEvent(b, 5000, 500) }
+
+// BenchmarkReconcileGroupsEventScale is one event at the issue-9 size of
+// Lightdash (100,000 users, 10,000 groups): what an event costs beyond its
+// own group grows with the view, and should not.
+func BenchmarkReconcileGroupsEventScale(b *testing.B) { benchmarkEvent(b, 100000, 10000) }
+
+func benchmarkEvent(b *testing.B, nUsers, nGroups int) {
 	ld := lightdashtest.NewServer(lightdashtest.WithSeed(1))
 	defer ld.Close()
 	dir := memory.New("corp")

@@ -1,6 +1,8 @@
 package worker
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
@@ -17,28 +19,48 @@ import (
 //     since adding them grants nothing and hides a directory/Lightdash
 //     mismatch someone should look at. In authoritative mode a deactivated
 //     user already in an owned group is removed like any non-member.
+//
+// An index is built once per users list and kept in the cached view, so a
+// change event does not rebuild it (at 100,000 users that was most of an
+// event's CPU). It is never changed once shared: with adds a copy.
 type identities struct {
-	byEmail map[string]lightdash.OrgMember
+	users   []lightdash.OrgMember
+	byEmail map[string]int32 // normalised email → index in users
 }
 
 func newIdentities(users []lightdash.OrgMember) *identities {
-	id := &identities{byEmail: make(map[string]lightdash.OrgMember, len(users))}
-	for _, u := range users {
-		id.add(u)
+	id := &identities{users: users, byEmail: make(map[string]int32, len(users))}
+	for i := range users {
+		id.index(int32(i))
 	}
 	return id
 }
 
-// add indexes one more user (an invite's pending user).
-func (id *identities) add(u lightdash.OrgMember) {
+// index adds users[i] to byEmail.
+func (id *identities) index(i int32) {
+	u := &id.users[i]
 	e := normEmail(u.Email)
 	if e == "" {
 		return
 	}
-	if old, dup := id.byEmail[e]; dup && usable(old) && !usable(u) {
+	if old, dup := id.byEmail[e]; dup && usable(id.users[old]) && !usable(*u) {
 		return // prefer the usable account if Lightdash somehow has two
 	}
-	id.byEmail[e] = u
+	id.byEmail[e] = i
+}
+
+// withAll returns a new index that also holds us (invites' pending
+// users); id itself is unchanged, so plans reading it concurrently are not
+// disturbed.
+func (id *identities) withAll(us []lightdash.OrgMember) *identities {
+	n := &identities{users: append(slices.Clip(id.users), us...), byEmail: maps.Clone(id.byEmail)}
+	if n.byEmail == nil {
+		n.byEmail = map[string]int32{}
+	}
+	for i := len(id.users); i < len(n.users); i++ {
+		n.index(int32(i))
+	}
+	return n
 }
 
 // knows reports whether any Lightdash user, usable or not, has email e
@@ -79,11 +101,12 @@ func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
 		if first == "" {
 			first = e
 		}
-		m, ok := id.byEmail[e]
+		i, ok := id.byEmail[e]
 		if !ok {
 			continue
 		}
-		if !usable(m) {
+		m := &id.users[i]
+		if !usable(*m) {
 			if deactivated == "" {
 				deactivated = e
 			}

@@ -15,6 +15,17 @@ import (
 type Current struct {
 	Users  []lightdash.OrgMember
 	Groups []lightdash.GroupWithMembers
+	// ids indexes Users by email when the cached view already has the
+	// index; ComputePlan builds it otherwise.
+	ids *identities
+}
+
+// identities returns the index of the users by email.
+func (c Current) identities() *identities {
+	if c.ids != nil {
+		return c.ids
+	}
+	return newIdentities(c.Users)
 }
 
 // ComputePlan is the pure heart of the worker: from what the directory
@@ -51,9 +62,9 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			held[pr.Key] = true
 		}
 	}
-	ownerOf := map[string]string{} // Lightdash uuid → owning key
-	for _, k := range sortedKeys(st.Groups) {
-		if u := st.Groups[k].UUID; u != "" && ownerOf[u] == "" {
+	ownerOf := make(map[string]string, len(st.Groups)) // Lightdash uuid → owning key (the least, if several)
+	for k, o := range st.Groups {
+		if u := o.UUID; u != "" && (ownerOf[u] == "" || k < ownerOf[u]) {
 			ownerOf[u] = k
 		}
 	}
@@ -61,7 +72,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	for _, dg := range d.Groups {
 		desiredKeys[dg.Key] = true
 	}
-	ids := newIdentities(cur.Users)
+	ids := cur.identities()
 	unmatched := map[string]*UnmatchedUser{}
 	var unmatchedOrder []string
 	inviteFor := map[string]Member{}
@@ -216,14 +227,20 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	var deletes []DeleteGroup
 	var deleteAbsent []AbsentGroup
 	ownedLive, memberships := 0, 0
-	for _, k := range sortedKeys(st.Groups) {
-		o := st.Groups[k]
-		g := byUUID[o.UUID]
-		if g != nil {
+	for _, o := range st.Groups {
+		if g := byUUID[o.UUID]; g != nil {
 			ownedLive++
 			memberships += len(g.MemberUUIDs)
 		}
-		if desiredKeys[k] || held[k] || transferred[k] || d.Partial {
+	}
+	var phaseB []string // a partial plan deletes nothing: no need to sort
+	if !d.Partial {
+		phaseB = sortedKeys(st.Groups)
+	}
+	for _, k := range phaseB {
+		o := st.Groups[k]
+		g := byUUID[o.UUID]
+		if desiredKeys[k] || held[k] || transferred[k] {
 			continue
 		}
 		switch {

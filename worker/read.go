@@ -118,6 +118,7 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 			return Current{}, err
 		}
 	}
+	cur.ids = newIdentities(cur.Users) // outside the view's lock; shared with it
 	w.view.set(cur, start, w.opts.Now())
 	return cur, nil
 }

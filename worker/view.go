@@ -3,7 +3,8 @@ package worker
 import (
 	"context"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,10 +13,10 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
-// view is the worker's cached picture of Lightdash: the preflight result,
-// the users and every group with its members. Each Lightdash call costs
-// the server a bcrypt check of the token (about 50 ms), so change events
-// plan against this view and make only their write.
+// view is the worker's cached picture of Lightdash: the users (indexed by
+// email) and every group with its members. Each Lightdash call costs the
+// server a bcrypt check of the token (about 50 ms), so change events plan
+// against this view and make only their write.
 //
 // The view is loaded by every full read (Reconcile, Plan, ApplySaved),
 // updated in place from the answers of the worker's own writes, and
@@ -23,13 +24,20 @@ import (
 // Lightdash is seen at the latest then; until then the guards catch what
 // would make a write wrong (see Worker.viewFor and the retry in
 // ReconcileGroups).
+//
+// current hands out the view's users, index and sorted groups without
+// copying them (at 100,000 users a copy per event cost more than the
+// event), so they are never edited in place: new users replace the index,
+// and a write drops the sorted groups, rebuilt from the map by the next
+// current (a sort of the groups, not of the users).
 type view struct {
 	mu       sync.Mutex
 	valid    bool
-	loadedAt time.Time // preflight, users and groups read
+	loadedAt time.Time // users and groups read
 	usersAt  time.Time // users last read
-	users    []lightdash.OrgMember
+	ids      *identities
 	groups   map[string]lightdash.GroupWithMembers // by uuid
+	sorted   []lightdash.GroupWithMembers          // groups by uuid; nil after a change
 	// seq counts writes through the view; touched records, per group
 	// uuid, the seq of its last write. A reload that started before a
 	// write keeps the written group rather than its own older read.
@@ -46,13 +54,18 @@ func (v *view) begin() int64 {
 
 // set replaces the view with a read that started at write sequence start.
 // Groups written since then keep their written form (or stay deleted).
+// cur.ids is the index of cur.Users when the caller built it already.
 func (v *view) set(cur Current, start int64, now time.Time) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
+	ids := cur.ids
+	if ids == nil {
+		ids = newIdentities(cur.Users)
+	}
 	fresh := make(map[string]lightdash.GroupWithMembers, len(cur.Groups))
 	for _, g := range cur.Groups {
 		fresh[g.UUID] = g
 	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	for uuid, s := range v.touched {
 		if s <= start {
 			delete(v.touched, uuid)
@@ -64,16 +77,16 @@ func (v *view) set(cur Current, start int64, now time.Time) {
 			delete(fresh, uuid)
 		}
 	}
-	v.users = append([]lightdash.OrgMember(nil), cur.Users...)
-	v.groups = fresh
+	v.ids = ids
+	v.groups, v.sorted = fresh, nil
 	v.valid, v.loadedAt, v.usersAt = true, now, now
 }
 
 // setUsers replaces the users only.
-func (v *view) setUsers(users []lightdash.OrgMember, now time.Time) {
+func (v *view) setUsers(ids *identities, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.users = append([]lightdash.OrgMember(nil), users...)
+	v.ids = ids
 	v.usersAt = now
 }
 
@@ -98,29 +111,38 @@ func (v *view) invalidate() {
 	v.valid = false
 }
 
-// current returns a copy to plan with. Groups are sorted by uuid so plans
-// do not depend on map order; their member slices are shared, which is
-// safe because the view replaces a group's slice and never edits it.
+// current returns what to plan with: the view's own users, index and
+// groups (sorted by uuid, so plans do not depend on map order), shared,
+// not copied. That is safe because the view replaces them and never edits
+// them in place; the caller must not edit them either (ComputePlan does
+// not). Member slices are shared the same way.
 func (v *view) current() Current {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	cur := Current{Users: append([]lightdash.OrgMember(nil), v.users...), Groups: make([]lightdash.GroupWithMembers, 0, len(v.groups))}
-	for _, g := range v.groups {
-		cur.Groups = append(cur.Groups, g)
+	if v.sorted == nil && len(v.groups) > 0 {
+		v.sorted = make([]lightdash.GroupWithMembers, 0, len(v.groups))
+		for _, g := range v.groups {
+			v.sorted = append(v.sorted, g)
+		}
+		slices.SortFunc(v.sorted, func(a, b lightdash.GroupWithMembers) int { return strings.Compare(a.UUID, b.UUID) })
 	}
-	sort.Slice(cur.Groups, func(i, j int) bool { return cur.Groups[i].UUID < cur.Groups[j].UUID })
+	cur := Current{Groups: v.sorted, ids: v.ids}
+	if v.ids != nil {
+		cur.Users = slices.Clip(v.ids.users)
+	}
 	return cur
 }
 
 // putGroup records a group as a write's answer returned it.
 func (v *view) putGroup(g lightdash.GroupWithMembers) {
+	g.MemberUUIDs = slices.Clone(g.MemberUUIDs)
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.groups == nil {
 		v.groups = map[string]lightdash.GroupWithMembers{}
 	}
-	g.MemberUUIDs = append([]string(nil), g.MemberUUIDs...)
 	v.groups[g.UUID] = g
+	v.sorted = nil
 	v.touchLocked(g.UUID)
 }
 
@@ -129,6 +151,7 @@ func (v *view) dropGroup(uuid string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.groups, uuid)
+	v.sorted = nil
 	v.touchLocked(uuid)
 }
 
@@ -140,11 +163,18 @@ func (v *view) touchLocked(uuid string) {
 	v.touched[uuid] = v.seq
 }
 
-// addUser records a pending user made by an invite.
-func (v *view) addUser(u lightdash.OrgMember) {
+// addUsers records the pending users made by invites, in one new index.
+func (v *view) addUsers(us []lightdash.OrgMember) {
+	if len(us) == 0 {
+		return
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.users = append(v.users, u)
+	ids := v.ids
+	if ids == nil {
+		ids = newIdentities(nil)
+	}
+	v.ids = ids.withAll(us)
 }
 
 // viewFor returns the view to plan d against, reading Lightdash only when
@@ -167,36 +197,35 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 		return w.readLightdash(ctx, ld)
 	}
 	cur := w.view.current()
-	if unknown := unknownMembers(d, cur.Users); unknown != "" && now.Sub(w.view.usersReadAt()) >= w.opts.UserRefreshInterval {
+	if unknown := unknownMembers(d, cur.identities()); unknown != "" && now.Sub(w.view.usersReadAt()) >= w.opts.UserRefreshInterval {
 		w.log.Debug("reading Lightdash users: a directory user has no cached account", zap.String("email", unknown))
 		users, err := ld.ListUsers(ctx)
 		if err != nil {
 			return cur, fmt.Errorf("list lightdash users: %w", err)
 		}
-		w.view.setUsers(users, now)
-		cur.Users = users
+		ids := newIdentities(users)
+		w.view.setUsers(ids, now)
+		cur.Users, cur.ids = users, ids
 	}
 	return cur, nil
 }
 
 // unknownMembers returns the first email of a member of d that matches no
 // Lightdash user at all, or "".
-func unknownMembers(d *Desired, users []lightdash.OrgMember) string {
-	known := make(map[string]bool, len(users))
-	for _, u := range users {
-		known[normEmail(u.Email)] = true
-	}
+func unknownMembers(d *Desired, ids *identities) string {
 	for _, g := range d.Groups {
-		for _, m := range g.Members {
+		for i := range g.Members {
+			u := &g.Members[i].DirUser
 			first, found := "", false
-			for _, e := range append([]string{m.Email}, m.AltEmails...) {
-				if e = normEmail(e); e == "" {
+			for k := 0; k < 1+len(u.AltEmails); k++ {
+				e := emailAt(u, k)
+				if e == "" {
 					continue
 				}
 				if first == "" {
 					first = e
 				}
-				if known[e] {
+				if ids.knows(e) {
 					found = true
 					break
 				}

@@ -3,6 +3,8 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,9 +124,45 @@ func TestUnknownMembers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &Desired{Groups: []DesiredGroup{{Members: []Member{{DirUser: tt.member}}}}}
-			if got := unknownMembers(d, users); got != tt.want {
+			if got := unknownMembers(d, newIdentities(users)); got != tt.want {
 				t.Errorf("unknownMembers %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// current shares the view's slices and index without copying, so writes
+// and invites must replace them, never edit them: a plan holding an
+// earlier current sees it unchanged.
+func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	var v view
+	users := []lightdash.OrgMember{{UserUUID: "u1", Email: "a@x", IsActive: true}}
+	v.set(Current{Users: users, Groups: []lightdash.GroupWithMembers{grp("b", "u1"), grp("a"), grp("c")}}, v.begin(), now)
+	before := v.current()
+	if got := []string{before.Groups[0].UUID, before.Groups[1].UUID, before.Groups[2].UUID}; strings.Join(got, ",") != "a,b,c" {
+		t.Fatalf("groups %v, want sorted by uuid", got)
+	}
+	v.putGroup(grp("b", "u1", "u2"))
+	v.putGroup(grp("aa"))
+	v.dropGroup("c")
+	v.addUsers([]lightdash.OrgMember{{UserUUID: "u2", Email: "B@x", IsPending: true}})
+
+	if len(before.Groups) != 3 || before.Groups[1].UUID != "b" || len(before.Groups[1].MemberUUIDs) != 1 || before.Groups[2].UUID != "c" {
+		t.Errorf("earlier current changed: %+v", before.Groups)
+	}
+	if len(before.Users) != 1 || before.identities().knows("b@x") {
+		t.Error("earlier current's users changed")
+	}
+	after := v.current()
+	var got []string
+	for _, g := range after.Groups {
+		got = append(got, fmt.Sprintf("%s%v", g.UUID, g.MemberUUIDs))
+	}
+	if want := "a[],aa[],b[u1 u2]"; strings.Join(got, ",") != want {
+		t.Errorf("groups %v, want %s", got, want)
+	}
+	if r := after.identities().resolve(&DirUser{Email: "b@X"}, UnmatchedSkip); r.uuid != "u2" {
+		t.Errorf("invited user resolves to %+v, want u2", r)
 	}
 }
