@@ -45,7 +45,8 @@ func (c *Client) Organization(ctx context.Context) (*Organization, error) {
 
 // ListUsers returns every user of the organization, pending and deactivated
 // ones included, in one unpaginated call (Lightdash pages are unordered, so
-// paging could skip or repeat users). Duplicates are removed by uuid.
+// paging could skip or repeat users). Duplicates are removed by uuid. The
+// answer is decoded as it arrives, never held whole.
 func (c *Client) ListUsers(ctx context.Context) ([]OrgMember, error) {
 	var page userPage
 	if _, err := c.do(ctx, &request{method: http.MethodGet, endpoint: "/api/v1/org/users", path: "/api/v1/org/users"}, &page); err != nil {
