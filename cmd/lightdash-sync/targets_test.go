@@ -13,6 +13,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
@@ -63,6 +64,31 @@ func TestSpreaderClaims(t *testing.T) {
 		if got := st.do(); got != st.want {
 			t.Errorf("%s: got %v, want %v", st.what, got, st.want)
 		}
+	}
+}
+
+// TestUnitKeys: a named target appends its name to everything a unit
+// writes beside others (state and lease key, LDAP cookie key); the
+// unnamed unit keeps the keys it always had.
+func TestUnitKeys(t *testing.T) {
+	sc := config.Source{Name: "corp", Type: "ldap", LDAP: &config.LDAPSource{GroupBaseDN: "OU=Groups,DC=Example", UserBaseDN: "ou=people,dc=example"}}
+	lc := unitLDAPConfig(sc, "")
+	if lc.CookieKey != "" {
+		t.Errorf("unnamed unit: cookie key %q, want the ldap package's default", lc.CookieKey)
+	}
+	// The ldap package's default key (ldap.Config.CookieKey), then the name.
+	want := "ldap/corp/ou=groups,dc=example|ou=people,dc=example/prod"
+	if got := unitLDAPConfig(sc, "prod").CookieKey; got != want {
+		t.Errorf("cookie key of target prod: got %q, want %q", got, want)
+	}
+	single := &config.Config{Lightdash: config.Lightdash{URL: "https://bi.example.com"}}
+	prod := &config.Config{Lightdash: config.Lightdash{URL: "https://bi.example.com"}, TargetName: "prod"}
+	staging := &config.Config{Lightdash: config.Lightdash{URL: "https://bi.example.com"}, TargetName: "staging"}
+	if got := stateKey(single); got != "target-"+shortHash("https://bi.example.com") {
+		t.Errorf("unnamed unit: state key %q changed", got)
+	}
+	if stateKey(prod) == stateKey(staging) || !strings.HasSuffix(stateKey(prod), "-prod") {
+		t.Errorf("two organizations on one URL share a key: %q, %q", stateKey(prod), stateKey(staging))
 	}
 }
 

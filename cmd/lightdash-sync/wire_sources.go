@@ -21,13 +21,7 @@ import (
 func newSource(ctx context.Context, sc config.Source, target string, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (worker.Source, func(), error) {
 	switch sc.Type {
 	case "ldap":
-		lc := ldapConfig(sc.Name, sc.LDAP)
-		if target != "" {
-			// The ldap package's own key, with the target appended: each
-			// unit runs its own syncrepl or DirSync session.
-			lc.CookieKey = "ldap/" + sc.Name + "/" + strings.ToLower(lc.GroupBaseDN) + "|" + strings.ToLower(lc.UserBaseDN) + "/" + target
-		}
-		src, err := ldap.New(lc, cookies, log.Named("ldap"), reg)
+		src, err := ldap.New(unitLDAPConfig(sc, target), cookies, log.Named("ldap"), reg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -40,6 +34,18 @@ func newSource(ctx context.Context, sc config.Source, target string, cookies lda
 		return src, src.Close, nil
 	}
 	return nil, nil, fmt.Errorf("unknown source type %q", sc.Type)
+}
+
+// unitLDAPConfig is the LDAP source's configuration for one unit: with a
+// target name, the cookie key is the ldap package's own (see
+// ldap.Config.CookieKey) with "/target" appended, since each unit runs its
+// own syncrepl or DirSync session. Without one it is left to the package.
+func unitLDAPConfig(sc config.Source, target string) ldap.Config {
+	lc := ldapConfig(sc.Name, sc.LDAP)
+	if target != "" {
+		lc.CookieKey = "ldap/" + sc.Name + "/" + strings.ToLower(lc.GroupBaseDN) + "|" + strings.ToLower(lc.UserBaseDN) + "/" + target
+	}
+	return lc
 }
 
 func ldapConfig(name string, l *config.LDAPSource) ldap.Config {
