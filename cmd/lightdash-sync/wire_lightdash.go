@@ -32,6 +32,10 @@ func newLightdash(c config.Lightdash, log *zap.Logger, reg prometheus.Registerer
 		lightdash.WithRateLimit(c.RateLimit, c.Burst),
 		lightdash.WithLogger(log.Named("lightdash")),
 		lightdash.WithUserAgent("lightdash-sync/" + versionString()),
+		// The sync reads only the member uuids of a group; skipping the
+		// per-member summaries keeps the groups list at a third of the
+		// memory at 500k memberships (lightdash BenchmarkListGroupsScale).
+		lightdash.WithMemberUUIDsOnly(true),
 	}
 	if c.MaxRetries == 0 {
 		opts = append(opts, lightdash.WithRetries(-1, 0, 0))
