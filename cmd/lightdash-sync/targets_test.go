@@ -92,6 +92,14 @@ func TestUnitKeys(t *testing.T) {
 	}
 }
 
+// TestNATSConfigWiring: settings reach the NATS source as configured.
+func TestNATSConfigWiring(t *testing.T) {
+	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3})
+	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 {
+		t.Errorf("got durable %q, max ack pending %d, max deliver %d; want lightdash-sync-prod, 500, 3", got.Durable, got.MaxAckPending, got.MaxDeliver)
+	}
+}
+
 // targetsEnv is one NATS and two fake Lightdash instances, x and y.
 type targetsEnv struct {
 	nats   *server.Server

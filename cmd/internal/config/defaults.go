@@ -84,6 +84,9 @@ func natsDefaults(n *NATSSource) {
 	if n.AckWait == 0 {
 		n.AckWait = 60 * time.Second
 	}
+	if n.MaxAckPending == 0 {
+		n.MaxAckPending = 20000
+	}
 	if n.MaxDeliver == 0 {
 		n.MaxDeliver = 10
 	}

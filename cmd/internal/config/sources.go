@@ -111,6 +111,10 @@ type NATSSource struct {
 	AckWait    time.Duration   `yaml:"ack_wait"`
 	MaxDeliver int             `yaml:"max_deliver"`
 	Backoff    []time.Duration `yaml:"backoff"`
+	// MaxAckPending bounds the events delivered and not yet acknowledged:
+	// the window a burst flows through, since an event is acknowledged
+	// only once its group is in step.
+	MaxAckPending int `yaml:"max_ack_pending"`
 	// DeadLetterSubject receives events that failed MaxDeliver times.
 	DeadLetterSubject string `yaml:"dead_letter_subject"`
 	// MaxEventBytes rejects larger events as poison.

@@ -182,3 +182,37 @@ func TestUnitPath(t *testing.T) {
 		}
 	}
 }
+
+func TestNATSMaxAckPending(t *testing.T) {
+	doc := func(v string) []byte {
+		return []byte(`lightdash: {url: "https://a.example.com", token: x}
+sources:
+  - name: events
+    type: nats
+    nats:
+      urls: [nats://127.0.0.1:4222]
+` + v + `mapping: {rules: [{name: all}]}
+`)
+	}
+	for _, tt := range []struct {
+		line string
+		want int
+		err  string
+	}{
+		{"", 20000, ""},
+		{"      max_ack_pending: 500\n", 500, ""},
+		{"      max_ack_pending: -1\n", 0, "sources[0].nats.max_ack_pending: must be at least 1"},
+	} {
+		cfg, err := Parse(doc(tt.line), testEnv)
+		switch {
+		case tt.err != "":
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: got %v, want an error %q", tt.line, err, tt.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", tt.line, err)
+		case cfg.Sources[0].NATS.MaxAckPending != tt.want:
+			t.Errorf("%q: got %d, want %d", tt.line, cfg.Sources[0].NATS.MaxAckPending, tt.want)
+		}
+	}
+}

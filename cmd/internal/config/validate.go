@@ -229,6 +229,9 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 	if n.User != "" && n.Password == "" {
 		return c.errorf(key+".password", "required with user: set password or password_file")
 	}
+	if n.MaxAckPending < 1 {
+		return c.errorf(key+".max_ack_pending", "must be at least 1")
+	}
 	if n.MaxDeliver < 1 {
 		return c.errorf(key+".max_deliver", "must be at least 1")
 	}
