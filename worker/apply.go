@@ -295,7 +295,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		if u.AdoptFrom != "" {
 			delete(st.Groups, u.AdoptFrom)
 		}
-		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: added}
+		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added)}
 	})
 	if err != nil {
 		a.fail(u.Key, u.Name, "update", err)
@@ -374,7 +374,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 	}
 	a.w.view.putGroup(got)
 	if err := a.record(ctx, func(st *State) {
-		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: sorted(got.MemberUUIDs)}
+		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(sorted(got.MemberUUIDs))}
 	}); err != nil {
 		a.fail(c.Key, c.Name, "create", err)
 		return

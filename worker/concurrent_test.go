@@ -27,6 +27,9 @@ func TestConcurrentReconcileGroups(t *testing.T) {
 		{Name: "shared", NameRegex: "^Shared", Target: "ad-Shared"},
 		{Name: "teams", BaseDN: "ou=groups,dc=corp", Prefix: "ad-"},
 	}}
+	// preserve-manual records added members, one more thing concurrent
+	// saves could lose (authoritative mode records none).
+	opts.Membership = worker.MembershipPreserveManual
 	w := e.worker(opts)
 
 	user := func(i int) string { return fmt.Sprintf("p%02d", i) }

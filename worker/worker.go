@@ -166,9 +166,23 @@ func (w *Worker) loadState(ctx context.Context, fresh bool) (*State, error) {
 		if st.Groups == nil {
 			st.Groups = map[string]*OwnedGroup{}
 		}
+		for _, g := range st.Groups {
+			if g != nil {
+				g.AddedMembers = w.keepAdded(g.AddedMembers)
+			}
+		}
 		w.state = st
 	}
 	return w.state.Clone(), nil
+}
+
+// keepAdded returns the added members to record in the state: none in
+// authoritative mode, which never reads them (see OwnedGroup.AddedMembers).
+func (w *Worker) keepAdded(added []string) []string {
+	if w.opts.Membership == MembershipAuthoritative {
+		return nil
+	}
+	return added
 }
 
 // compute maps the snapshots (unless d is given) and plans.
