@@ -107,6 +107,11 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 		if cur.Groups, err = ld.ListGroups(ctx); err != nil {
 			return fmt.Errorf("list lightdash groups: %w", err)
 		}
+		// Only the member uuids are used; the member summaries (email
+		// and names of 500,000 memberships at directory scale) are let go.
+		for i := range cur.Groups {
+			cur.Groups[i].Members = nil
+		}
 		return nil
 	})
 	if err := g.wait(); err != nil {

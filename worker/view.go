@@ -136,6 +136,7 @@ func (v *view) current() Current {
 // putGroup records a group as a write's answer returned it.
 func (v *view) putGroup(g lightdash.GroupWithMembers) {
 	g.MemberUUIDs = slices.Clone(g.MemberUUIDs)
+	g.Members = nil // only the uuids are used
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.groups == nil {

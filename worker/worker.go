@@ -186,13 +186,27 @@ func (w *Worker) keepAdded(added []string) []string {
 }
 
 // compute maps the snapshots (unless d is given) and plans.
+//
+// A full plan's fingerprints are hashed while the plan is computed (they
+// read the same inputs and change nothing). Afterwards the snapshots and
+// the Lightdash lists are dropped from in: the plan, the view and the
+// state hold what applying needs, and at directory scale the inputs are
+// the largest thing a run holds while its writes go out.
 func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	partial := d != nil
-	if d == nil {
+	var fp Fingerprints
+	var hashed sync.WaitGroup
+	if !partial {
+		snaps, cur := in.snaps, in.cur
+		hashed.Go(func() {
+			fp = Fingerprints{Directory: fingerprintSnapshots(snaps), Lightdash: fingerprintLightdash(cur)}
+		})
 		d = w.mapper.Map(in.snaps...)
 	}
 	d.Partial = partial
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, w.opts.Now())
+	hashed.Wait()
+	in.snaps, in.cur = nil, Current{}
 	lvl := zap.InfoLevel
 	if partial {
 		// Event plans cover a few groups: the gauges describe full runs.
@@ -200,7 +214,7 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 			lvl = zap.DebugLevel
 		}
 	} else {
-		p.Fingerprints = Fingerprints{Directory: fingerprintSnapshots(in.snaps), Lightdash: fingerprintLightdash(in.cur)}
+		p.Fingerprints = fp
 		w.m.observePlan(p)
 	}
 	for _, pr := range p.Problems {
