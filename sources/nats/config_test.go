@@ -35,6 +35,8 @@ func TestConfigValidate(t *testing.T) {
 		{"user without password", func(c *Config) { c.User = "u" }, "password"},
 		{"creds and seed", func(c *Config) { c.CredsFile, c.NKeySeedFile = "a", "b" }, "creds_file"},
 		{"zero backoff", func(c *Config) { c.Backoff = []time.Duration{0} }, "backoff[0]"},
+		{"unlimited ack pending", func(c *Config) { c.MaxAckPending = -1 }, "max_ack_pending"},
+		{"small ack pending", func(c *Config) { c.MaxAckPending = 1 }, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

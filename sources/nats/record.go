@@ -101,6 +101,13 @@ func next(r *record, e *Event) *record {
 // email only gains the id when an event names both. Maps keep it linear:
 // full-list events carry thousands of members.
 func mergeMembers(have, add []Member) []Member {
+	if len(add) == 1 {
+		return mergeOne(have, add[0])
+	}
+	return mergeMany(have, add)
+}
+
+func mergeMany(have, add []Member) []Member {
 	out := slices.Clone(have)
 	byID, byEmail := map[string]int{}, map[string]int{}
 	remember := func(i int) {
@@ -142,6 +149,48 @@ func mergeMembers(have, add []Member) []Member {
 		remember(i)
 	}
 	return out
+}
+
+// mergeOne is mergeMembers for a single member, the usual delta: the same
+// matches found by scanning, since building the maps for one lookup costs
+// more than the scan, and a burst of deltas on a big group does it per
+// event.
+func mergeOne(have []Member, m Member) []Member {
+	i, found := -1, false
+	if m.ID != "" {
+		for j := len(have) - 1; j >= 0; j-- { // the map kept the last index with an id
+			if have[j].ID == m.ID {
+				i, found = j, true
+				break
+			}
+		}
+	}
+	if !found && m.Email != "" {
+		email := strings.ToLower(m.Email)
+		for j := range have { // and the first with an email
+			if have[j].Email != "" && strings.ToLower(have[j].Email) == email {
+				if m.ID == "" || have[j].ID == "" {
+					i, found = j, true
+				}
+				break
+			}
+		}
+	}
+	switch {
+	case !found:
+		out := make([]Member, len(have), len(have)+1)
+		copy(out, have)
+		return append(out, m)
+	case m.ID != "" && (have[i].ID == "" || m.Email != ""):
+		out := slices.Clone(have)
+		out[i].ID = m.ID
+		if m.Email != "" {
+			out[i].Email = m.Email
+		}
+		return out
+	default:
+		return slices.Clone(have)
+	}
 }
 
 // removeMembers drops every member of have that one of del names, by id
