@@ -14,16 +14,24 @@ import (
 // writes.
 type index struct {
 	mu          sync.Mutex
-	parents     map[string]map[string]struct{} // "id:u", "email:a@b", "group:g" → group ids
-	keysOfGroup map[string][]string            // group id → keys above it contributed
-	userByEmail map[string]string              // lower-case email → user id
-	emailsOf    map[string][]string            // user id → its lower-case emails
+	parents     map[ikey]map[string]struct{} // member id, lower-case email or nested group → group ids
+	keysOfGroup map[string][]ikey            // group id → keys above it contributed, in member order
+	userByEmail map[string]string            // lower-case email → user id
+	emailsOf    map[string][]string          // user id → its lower-case emails
+}
+
+// ikey is what a group refers to: a member by id or by email, or a nested
+// group. A struct rather than a prefixed string, so that indexing a big
+// group allocates no key.
+type ikey struct {
+	kind byte // 'i' member id, 'e' lower-case email, 'g' group id
+	v    string
 }
 
 func newIndex() *index {
 	return &index{
-		parents:     map[string]map[string]struct{}{},
-		keysOfGroup: map[string][]string{},
+		parents:     map[ikey]map[string]struct{}{},
+		keysOfGroup: map[string][]ikey{},
 		userByEmail: map[string]string{},
 		emailsOf:    map[string][]string{},
 	}
@@ -47,35 +55,59 @@ func (x *index) put(r *record) {
 		}
 		return
 	}
-	for _, k := range x.keysOfGroup[r.ID] {
-		delete(x.parents[k], r.ID)
-		if len(x.parents[k]) == 0 {
-			delete(x.parents, k)
-		}
-	}
-	delete(x.keysOfGroup, r.ID)
+	old := x.keysOfGroup[r.ID]
 	if r.Deleted {
+		for _, k := range old {
+			x.unlink(k, r.ID)
+		}
+		delete(x.keysOfGroup, r.ID)
 		return
 	}
-	var keys []string
+	keys := make([]ikey, 0, len(old)+1)
 	for _, m := range r.Members {
 		if m.ID != "" {
-			keys = append(keys, "id:"+m.ID)
+			keys = append(keys, ikey{'i', m.ID})
 		}
 		if m.Email != "" {
-			keys = append(keys, "email:"+strings.ToLower(m.Email))
+			keys = append(keys, ikey{'e', strings.ToLower(m.Email)})
 		}
 	}
 	for _, g := range r.MemberGroups {
-		keys = append(keys, "group:"+g)
+		keys = append(keys, ikey{'g', g})
 	}
-	for _, k := range keys {
+	// Only the difference is applied. The usual change, members added at
+	// the end, leaves the old keys a prefix of the new ones; a big group
+	// then costs a comparison per member, not two map updates.
+	p := 0
+	for p < len(old) && p < len(keys) && old[p] == keys[p] {
+		p++
+	}
+	if p < len(old) {
+		kept := make(map[ikey]struct{}, len(keys)) // all of them: a key may repeat
+		for _, k := range keys {
+			kept[k] = struct{}{}
+		}
+		for _, k := range old[p:] {
+			if _, ok := kept[k]; !ok {
+				x.unlink(k, r.ID)
+			}
+		}
+	}
+	for _, k := range keys[p:] {
 		if x.parents[k] == nil {
 			x.parents[k] = map[string]struct{}{}
 		}
 		x.parents[k][r.ID] = struct{}{}
 	}
 	x.keysOfGroup[r.ID] = keys
+}
+
+// unlink records that group no longer refers to k.
+func (x *index) unlink(k ikey, group string) {
+	delete(x.parents[k], group)
+	if len(x.parents[k]) == 0 {
+		delete(x.parents, k)
+	}
 }
 
 // userIDByEmail returns the id of the user whose primary email is e.
@@ -88,13 +120,13 @@ func (x *index) userIDByEmail(e string) (string, bool) {
 
 // userKeys are the index keys under which groups refer to user id: its id
 // and its emails (old ones included, passed by the caller).
-func (x *index) userKeys(id string, emails ...string) []string {
+func (x *index) userKeys(id string, emails ...string) []ikey {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	keys := []string{"id:" + id}
+	keys := []ikey{{'i', id}}
 	for _, e := range append(slices.Clone(x.emailsOf[id]), emails...) {
 		if e != "" {
-			keys = append(keys, "email:"+strings.ToLower(e))
+			keys = append(keys, ikey{'e', strings.ToLower(e)})
 		}
 	}
 	return keys
@@ -102,7 +134,7 @@ func (x *index) userKeys(id string, emails ...string) []string {
 
 // groupsContaining returns the groups that hold any of keys directly, and
 // every group above those, sorted. start groups are included too.
-func (x *index) groupsContaining(start []string, keys []string) []string {
+func (x *index) groupsContaining(start []string, keys []ikey) []string {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	seen := map[string]bool{}
@@ -124,7 +156,7 @@ func (x *index) groupsContaining(start []string, keys []string) []string {
 	for len(queue) > 0 {
 		g := queue[0]
 		queue = queue[1:]
-		for p := range x.parents["group:"+g] {
+		for p := range x.parents[ikey{'g', g}] {
 			add(p)
 		}
 	}
