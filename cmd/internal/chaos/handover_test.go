@@ -2,7 +2,6 @@ package chaos
 
 import (
 	"context"
-	"fmt"
 	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
@@ -333,80 +332,6 @@ func watchStandby(t *testing.T, ctx context.Context, leader, standby *proc, d ti
 		t.Logf("run %d did not report leading in %d polls while run %d was watched", leader.n, gaps, standby.n)
 	}
 	t.Logf("restarted run %d stayed standby for %s beside leader run %d", standby.n, d, leader.n)
-}
-
-// checkWriters reads the fake's request log: the writes of the daemon runs
-// must come in one block per leadership term, in the order the terms
-// happened (run a's writes, then run b's, never a, b, a: that would be two
-// writers at once), no run that never led writes at all, and a killed run
-// writes nothing after it died (1 s for a request already on the wire).
-func checkWriters(t *testing.T, reqs []lightdashtest.Request, runs []*proc, terms []*proc) {
-	t.Helper()
-	problems, notes := writerProblems(reqs, runs, terms)
-	for _, n := range notes {
-		t.Log(n)
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
-}
-
-// writerProblems is checkWriters without the testing.T, so that a test can
-// show it catches interleaved writers. notes say where the writes passed
-// from one run to the next and how many each made.
-func writerProblems(reqs []lightdashtest.Request, runs []*proc, terms []*proc) (problems, notes []string) {
-	byUser := map[string]*proc{}
-	for _, p := range runs {
-		byUser[p.user.UserUUID] = p
-	}
-	order := map[*proc]int{}
-	for i, p := range terms {
-		order[p] = i + 1
-	}
-	var prev *proc
-	var prevLast time.Time
-	done := map[*proc]bool{}
-	writes := map[*proc]int{}
-	for _, r := range reqs {
-		p := byUser[r.UserUUID]
-		if p == nil || !r.IsWrite() {
-			continue
-		}
-		writes[p]++
-		if !p.ended.IsZero() && r.Time.After(p.ended.Add(time.Second)) {
-			problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s, after it died at %s", p.n, r.Method, r.Path,
-				r.Time.Format(time.RFC3339Nano), p.ended.Format(time.RFC3339Nano)))
-		}
-		if p == prev {
-			prevLast = r.Time
-			continue
-		}
-		switch {
-		case order[p] == 0:
-			problems = append(problems, fmt.Sprintf("run %d, which never led, wrote %s %s at %s", p.n, r.Method, r.Path, r.Time.Format(time.RFC3339Nano)))
-		case done[p]:
-			problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s after run %d had written (last at %s): two writers interleaved",
-				p.n, r.Method, r.Path, r.Time.Format(time.RFC3339Nano), prev.n, prevLast.Format(time.RFC3339Nano)))
-		case prev != nil && order[p] < order[prev]:
-			problems = append(problems, fmt.Sprintf("run %d wrote at %s after run %d, but led before it", p.n, r.Time.Format(time.RFC3339Nano), prev.n))
-		case prev != nil:
-			notes = append(notes, fmt.Sprintf("writes pass from run %d (last at %s) to run %d (first at %s, %s later)", prev.n,
-				prevLast.Format("15:04:05.000"), p.n, r.Time.Format("15:04:05.000"), r.Time.Sub(prevLast).Round(time.Millisecond)))
-		}
-		if prev != nil {
-			done[prev] = true
-		}
-		prev, prevLast = p, r.Time
-	}
-	summary := "writes by run:"
-	for _, p := range runs {
-		summary += fmt.Sprintf(" run %d %d;", p.n, writes[p])
-	}
-	notes = append(notes, summary)
-	if len(terms) > 1 && writes[terms[len(terms)-1]] == 0 {
-		problems = append(problems, fmt.Sprintf("the last leader, run %d, made no writes: the test saw no work after the takeover", terms[len(terms)-1].n))
-	}
-	return problems, notes
 }
 
 func roundAll(ds []time.Duration) []string {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
 
@@ -158,38 +157,5 @@ func TestReplayed(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, []int{0}) {
 		t.Errorf("replayed at %v, want only [0]", got)
-	}
-}
-
-// The handover test's writer check must catch two replicas writing
-// interleaved, a standby writing, and a write after death; and pass a
-// clean handover.
-func TestWriterProblems(t *testing.T) {
-	t0 := time.Date(2026, 11, 26, 2, 0, 0, 0, time.UTC)
-	a := &proc{n: 1, user: lightdash.OrgMember{UserUUID: "ua"}, ended: t0.Add(5 * time.Second)}
-	b := &proc{n: 2, user: lightdash.OrgMember{UserUUID: "ub"}, ended: t0.Add(20 * time.Second)}
-	c := &proc{n: 3, user: lightdash.OrgMember{UserUUID: "uc"}, ended: t0.Add(20 * time.Second)}
-	w := func(user string, sec float64) lightdashtest.Request {
-		return lightdashtest.Request{Method: "PATCH", Path: "/g", Status: 200, UserUUID: user, Time: t0.Add(time.Duration(sec * float64(time.Second)))}
-	}
-	read := lightdashtest.Request{Method: "GET", Path: "/g", Status: 200, UserUUID: "uc", Time: t0.Add(11 * time.Second)}
-	for _, tc := range []struct {
-		name string
-		reqs []lightdashtest.Request
-		want int
-	}{
-		{"clean handover", []lightdashtest.Request{w("ua", 1), w("ua", 4), read, w("ub", 9), w("ub", 12)}, 0},
-		{"interleaved", []lightdashtest.Request{w("ua", 1), w("ub", 2), w("ua", 3), w("ub", 9)}, 2},
-		{"standby writes", []lightdashtest.Request{w("ua", 1), w("ub", 9), w("uc", 12)}, 1},
-		{"out of order", []lightdashtest.Request{w("ub", 1), w("ua", 2)}, 1},
-		{"after death", []lightdashtest.Request{w("ua", 1), w("ua", 7), w("ub", 9)}, 1},
-		{"no work after the takeover", []lightdashtest.Request{w("ua", 1)}, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			problems, _ := writerProblems(tc.reqs, []*proc{a, b, c}, []*proc{a, b})
-			if len(problems) != tc.want {
-				t.Errorf("got %d problems %q, want %d", len(problems), problems, tc.want)
-			}
-		})
 	}
 }
