@@ -179,7 +179,9 @@ type taken struct {
 // handleBatch processes fetched messages in stream order. It returns an
 // error only when ctx ended before every change was handed over, with the
 // messages neither settled nor handed over, which the caller hands back
-// (release).
+// (release). A decoded message is in held, kept alive, from here until it
+// is settled: the daemon may leave the batch waiting on the changes
+// channel for a while.
 func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- worker.Change, held *inflight) ([]jetstream.Msg, error) {
 	items := make([]taken, 0, len(msgs))
 	events := make([]*Event, 0, len(msgs))
@@ -195,6 +197,7 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 			continue
 		}
 		s.m.received.WithLabelValues(e.Type.Short()).Inc()
+		held.add(msg)
 		items = append(items, taken{msg: msg, meta: meta, e: e})
 		events = append(events, e)
 	}
@@ -203,43 +206,55 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 		if ctx.Err() != nil {
 			// Stopping: release naks the rest for the next consumer, which
 			// finds whatever was written already applied.
-			return msgsOf(items[i:]), ctx.Err()
+			return s.handBack(items[i:], held), ctx.Err()
 		}
-		typ := it.e.Type.Short()
-		log := s.log.With(zap.String("event_id", it.e.ID), zap.String("type", typ),
-			zap.Uint64("stream_seq", it.meta.Sequence.Stream), zap.Uint64("delivery", it.meta.NumDelivered))
 		switch o := outs[i]; {
 		case o.err != nil:
+			held.remove(it.msg)
+			log := s.eventLog(it)
 			s.m.viewErrors.Inc()
 			log.Warn("update view", zap.Error(o.err))
 			s.failed(log, it.msg, it.meta, it.e, fmt.Errorf("update view: %w", o.err))
 		case o.Stale:
-			s.m.stale.WithLabelValues(typ).Inc()
-			log.Debug("stale event ignored")
+			held.remove(it.msg)
+			s.m.stale.WithLabelValues(it.e.Type.Short()).Inc()
+			if ce := s.log.Check(zap.DebugLevel, "stale event ignored"); ce != nil {
+				ce.Write(zap.String("event_id", it.e.ID), zap.Uint64("stream_seq", it.meta.Sequence.Stream))
+			}
 			if err := it.msg.Ack(); err != nil {
-				log.Warn("ack stale event", zap.Error(err))
+				s.eventLog(it).Warn("ack stale event", zap.Error(err))
 			}
 		default:
-			if err := s.handOver(ctx, log, it, o.applied, changes, held); err != nil {
-				return msgsOf(items[i:]), err
+			if err := s.handOver(ctx, it, o.applied, changes, held); err != nil {
+				return s.handBack(items[i:], held), err
 			}
 		}
 	}
 	return nil, nil
 }
 
-func msgsOf(items []taken) []jetstream.Msg {
+// handBack takes items out of held and returns their messages, for
+// release to nak.
+func (s *Source) handBack(items []taken, held *inflight) []jetstream.Msg {
 	out := make([]jetstream.Msg, len(items))
 	for i, it := range items {
+		held.remove(it.msg)
 		out[i] = it.msg
 	}
 	return out
 }
 
+// eventLog is the logger for one event. It is built only when there is
+// something to log: tens of thousands of events may be in flight.
+func (s *Source) eventLog(it taken) *zap.Logger {
+	return s.log.With(zap.String("event_id", it.e.ID), zap.String("type", it.e.Type.Short()),
+		zap.Uint64("stream_seq", it.meta.Sequence.Stream), zap.Uint64("delivery", it.meta.NumDelivered))
+}
+
 // handOver sends the change for an applied event; its Done settles the
-// message. It returns ctx's error if ctx ended first; the message is then
-// neither acked nor naked.
-func (s *Source) handOver(ctx context.Context, log *zap.Logger, it taken, res applied, changes chan<- worker.Change, held *inflight) error {
+// message and takes it out of held. It returns ctx's error if ctx ended
+// first; the message is then neither acked nor naked.
+func (s *Source) handOver(ctx context.Context, it taken, res applied, changes chan<- worker.Change, held *inflight) error {
 	msg, typ := it.msg, it.e.Type.Short()
 	var once sync.Once
 	ch := worker.Change{
@@ -253,28 +268,26 @@ func (s *Source) handOver(ctx context.Context, log *zap.Logger, it taken, res ap
 				if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
 					// Shutting down, not failing: hand the event to the next
 					// consumer without spending a delivery on a dead letter.
-					log.Info("change abandoned at shutdown; event will be redelivered", zap.Error(err))
+					s.eventLog(it).Info("change abandoned at shutdown; event will be redelivered", zap.Error(err))
 					_ = msg.Nak()
 					return
 				}
 				if err != nil {
-					s.failed(log, msg, it.meta, it.e, err)
+					s.failed(s.eventLog(it), msg, it.meta, it.e, err)
 					return
 				}
 				if aerr := msg.Ack(); aerr != nil {
-					log.Warn("ack event", zap.Error(aerr))
+					s.eventLog(it).Warn("ack event", zap.Error(aerr))
 					return
 				}
 				s.m.applied.WithLabelValues(typ).Inc()
 			})
 		},
 	}
-	held.add(msg)
 	select {
 	case changes <- ch:
 		return nil
 	case <-ctx.Done():
-		held.remove(msg)
 		// release naks it, for the next consumer now rather than after AckWait.
 		return ctx.Err()
 	}
