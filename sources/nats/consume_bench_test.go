@@ -190,3 +190,50 @@ func publishBurst(ctx context.Context, b *testing.B, url string, events, groups 
 		b.Fatalf("stream holds %v events (%v), want %d", info, err, events)
 	}
 }
+
+// BenchmarkReadGroups: what the daemon reads after a burst, 100 groups of
+// 200 members, half of them described by a user.upserted (each such member
+// is a key-value read).
+//
+//	go test -run '^$' -bench BenchmarkReadGroups -count 3 ./sources/nats/
+func BenchmarkReadGroups(b *testing.B) {
+	srv := natstest.RunServer(b)
+	ctx := context.Background()
+	src, err := New(ctx, Config{Name: "bench", URLs: []string{srv.ClientURL()}, Stream: testStream,
+		Subjects: []string{"directory.>"}, CreateStream: true}, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	var events []*Event
+	ids := make([]string, 100)
+	for g := range ids {
+		ids[g] = fmt.Sprintf("g-%d", g)
+		up := &Event{ID: "up-" + ids[g], Type: TypeGroupUpserted, Time: time.Now(), Data: Data{ID: ids[g], Name: ids[g]}}
+		for m := range 200 {
+			up.Data.Members = append(up.Data.Members, Member{ID: fmt.Sprintf("u-%d", g*200+m)})
+		}
+		events = append(events, up)
+	}
+	for u := 0; u < 100*200; u += 2 {
+		id := fmt.Sprintf("u-%d", u)
+		events = append(events, &Event{ID: "up-" + id, Type: TypeUserUpserted, Time: time.Now(),
+			Data: Data{ID: id, Email: id + "@example.com"}})
+	}
+	for i := 0; i < len(events); i += 256 {
+		for _, o := range src.view.applyAll(ctx, events[i:min(i+256, len(events))]) {
+			if o.err != nil {
+				b.Fatal(o.err)
+			}
+		}
+	}
+	for b.Loop() {
+		snap, err := src.ReadGroups(ctx, ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(snap.Groups) != 100 || len(snap.Users) != 100*200 {
+			b.Fatalf("%d groups, %d users", len(snap.Groups), len(snap.Users))
+		}
+	}
+}

@@ -2,9 +2,11 @@ package nats
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -141,11 +143,12 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup,
 		live[id] = true
 		queue = append(queue, r.MemberGroups...)
 	}
+	users, err := v.readUsers(ctx, recs)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read member users: %w", err)
+	}
 	res := &resolver{
-		user: func(id string) (*record, error) {
-			r, _, err := v.get(ctx, kvKey(kindUser, id))
-			return r, err
-		},
+		user:    func(id string) (*record, error) { return users[id], nil },
 		byEmail: v.idx.userIDByEmail,
 		users:   map[string]*worker.DirUser{},
 	}
@@ -159,4 +162,50 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup,
 	}
 	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	return groups, res.userList(), nil
+}
+
+// readUsers reads the user record of every member of groups, nil for
+// members no user event described. The reads are independent and one
+// round trip each, so they overlap (viewWriters at a time): a burst names
+// groups of hundreds of members, read one after the other they took
+// seconds.
+func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*record, error) {
+	var ids []string
+	seen := map[string]bool{}
+	for _, g := range groups {
+		for _, m := range g.Members {
+			id := m.ID
+			if id == "" {
+				var ok bool
+				if id, ok = v.idx.userIDByEmail(m.Email); !ok {
+					id = strings.ToLower(m.Email)
+				}
+			}
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	recs := make([]*record, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, viewWriters)
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			recs[i], _, errs[i] = v.get(ctx, kvKey(kindUser, id))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	out := make(map[string]*record, len(ids))
+	for i, id := range ids {
+		out[id] = recs[i]
+	}
+	return out, nil
 }
