@@ -166,7 +166,7 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup,
 
 // readUsers reads the user record of every member of groups, nil for
 // members no user event described. The reads are independent and one
-// round trip each, so they overlap (viewWriters at a time): a burst names
+// round trip each, so they overlap (viewConcurrency at a time): a burst names
 // groups of hundreds of members, read one after the other they took
 // seconds.
 func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*record, error) {
@@ -190,7 +190,7 @@ func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*rec
 	recs := make([]*record, len(ids))
 	errs := make([]error, len(ids))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, viewWriters)
+	sem := make(chan struct{}, viewConcurrency)
 	for i, id := range ids {
 		sem <- struct{}{}
 		wg.Add(1)

@@ -11,11 +11,11 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// viewWriters bounds the keys of one batch read and written at once. The
-// round trips to the server, not the CPU, are what a burst waits on, so
-// they are overlapped; the bound keeps one batch from flooding the
-// connection.
-const viewWriters = 32
+// viewConcurrency bounds the keys read or written at once, by a batch of
+// events or by ReadGroups. The round trips to the server, not the CPU, are
+// what they wait on, so they are overlapped; the bound keeps one batch
+// from flooding the connection.
+const viewConcurrency = 32
 
 // outcome is what applying one event of a batch did.
 type outcome struct {
@@ -58,7 +58,7 @@ func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 	errs := make(map[string]error)
 	var mu sync.Mutex // errs
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, viewWriters)
+	sem := make(chan struct{}, viewConcurrency)
 	for _, k := range keys {
 		idx := byKey[k]
 		sem <- struct{}{}

@@ -63,7 +63,9 @@ const batchLinger = time.Millisecond
 // Connection loss and server restarts are retried inside with backoff.
 func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
 	held := newInflight()
-	go held.run(ctx, s.log, s.cfg.AckWait/3)
+	keepAlive, stop := context.WithCancel(ctx)
+	defer stop() // also when the source is closed under Watch
+	go held.run(keepAlive, s.log, s.cfg.AckWait/3)
 	for attempt := 0; ; attempt++ {
 		handled, err := s.consume(ctx, changes, held)
 		if ctx.Err() != nil {
