@@ -36,7 +36,7 @@ func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view
 	if err != nil {
 		return nil, fmt.Errorf("open key-value bucket %q: %w", bucket, err)
 	}
-	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize)}
+	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize, recordCacheMembers)}
 	recs, _, err := v.readAll(ctx)
 	if err != nil {
 		return nil, err

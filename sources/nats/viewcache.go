@@ -2,9 +2,14 @@ package nats
 
 import "sync"
 
-// recordCacheSize bounds the records remembered: enough for the groups
-// and users a burst touches, small against the view of a whole directory.
-const recordCacheSize = 4096
+// recordCacheSize and recordCacheMembers bound the records remembered:
+// enough for the groups and users a burst touches, small against the view
+// of a whole directory (the member strings are shared with the index; a
+// remembered member costs its slice entry, 32 bytes).
+const (
+	recordCacheSize    = 4096
+	recordCacheMembers = 250000
+)
 
 // recordCache remembers the records this process last wrote, with their
 // revisions, so that the next write to the same key can skip the read: a
@@ -16,9 +21,11 @@ const recordCacheSize = 4096
 // never modified once built (next returns a new one), so sharing them is
 // safe.
 type recordCache struct {
-	mu   sync.Mutex
-	max  int
-	recs map[string]cached
+	mu        sync.Mutex
+	max       int // records
+	maxWeight int // members and nested groups, over all records
+	weight    int
+	recs      map[string]cached
 }
 
 type cached struct {
@@ -26,9 +33,11 @@ type cached struct {
 	rev uint64
 }
 
-func newRecordCache(max int) *recordCache {
-	return &recordCache{max: max, recs: make(map[string]cached)}
+func newRecordCache(max, maxWeight int) *recordCache {
+	return &recordCache{max: max, maxWeight: maxWeight, recs: make(map[string]cached)}
 }
+
+func weight(r *record) int { return 1 + len(r.Members) + len(r.MemberGroups) }
 
 func (c *recordCache) get(key string) (*record, uint64, bool) {
 	c.mu.Lock()
@@ -37,22 +46,36 @@ func (c *recordCache) get(key string) (*record, uint64, bool) {
 	return e.rec, e.rev, ok
 }
 
-// put remembers r at rev; when full it forgets an arbitrary entry (map
-// order), which costs that key one read later.
+// put remembers r at rev; when full it forgets arbitrary entries (map
+// order), which costs each of those keys one read later. A record heavier
+// than the whole cache is not remembered.
 func (c *recordCache) put(key string, r *record, rev uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.recs[key]; !ok && len(c.recs) >= c.max {
-		for k := range c.recs {
-			delete(c.recs, k)
+	c.drop(key)
+	w := weight(r)
+	if w > c.maxWeight {
+		return
+	}
+	for k := range c.recs {
+		if len(c.recs) < c.max && c.weight+w <= c.maxWeight {
 			break
 		}
+		c.drop(k)
 	}
 	c.recs[key] = cached{rec: r, rev: rev}
+	c.weight += w
 }
 
 func (c *recordCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.recs, key)
+	c.drop(key)
+}
+
+func (c *recordCache) drop(key string) {
+	if e, ok := c.recs[key]; ok {
+		c.weight -= weight(e.rec)
+		delete(c.recs, key)
+	}
 }
