@@ -36,12 +36,6 @@ func (f *inflight) remove(m jetstream.Msg) {
 	f.mu.Unlock()
 }
 
-func (f *inflight) len() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.msgs)
-}
-
 // run extends the ack deadline of every held event each interval until
 // ctx ends. The signals are plain publishes, buffered by the client, so a
 // tick costs one pass over the held events and no round trip.
@@ -68,8 +62,10 @@ func (f *inflight) run(ctx context.Context, log *zap.Logger, interval time.Durat
 				failed++
 			}
 		}
+		n := len(held)
+		clear(held) // settled messages are not kept until the next tick
 		if failed > 0 {
-			log.Debug("extend ack deadlines", zap.Int("failed", failed), zap.Int("held", len(held)))
+			log.Debug("extend ack deadlines", zap.Int("failed", failed), zap.Int("held", n))
 		}
 	}
 }
