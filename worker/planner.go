@@ -49,8 +49,8 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	p := &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
 		Problems: append([]Problem(nil), d.Problems...)}
 
-	byUUID := map[string]*lightdash.GroupWithMembers{}
-	byName := map[string]*lightdash.GroupWithMembers{}
+	byUUID := make(map[string]*lightdash.GroupWithMembers, len(cur.Groups))
+	byName := make(map[string]*lightdash.GroupWithMembers, len(cur.Groups))
 	for i := range cur.Groups {
 		g := &cur.Groups[i]
 		byUUID[g.UUID] = g
@@ -68,7 +68,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			ownerOf[u] = k
 		}
 	}
-	desiredKeys := map[string]bool{}
+	desiredKeys := make(map[string]bool, len(d.Groups))
 	for _, dg := range d.Groups {
 		desiredKeys[dg.Key] = true
 	}

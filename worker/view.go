@@ -28,8 +28,9 @@ import (
 // current hands out the view's users, index and sorted groups without
 // copying them (at 100,000 users a copy per event cost more than the
 // event), so they are never edited in place: new users replace the index,
-// and a write drops the sorted groups, rebuilt from the map by the next
-// current (a sort of the groups, not of the users).
+// and a write replaces the sorted groups by an edited copy (a copy, not a
+// sort) — or, when current has not been asked since the last write (a
+// full run's many writes), leaves them to be rebuilt by the next current.
 type view struct {
 	mu       sync.Mutex
 	valid    bool
@@ -37,7 +38,8 @@ type view struct {
 	usersAt  time.Time // users last read
 	ids      *identities
 	groups   map[string]lightdash.GroupWithMembers // by uuid
-	sorted   []lightdash.GroupWithMembers          // groups by uuid; nil after a change
+	sorted   []lightdash.GroupWithMembers          // groups by uuid, or nil: rebuilt by current
+	shared   bool                                  // sorted was handed out since it was made
 	// seq counts writes through the view; touched records, per group
 	// uuid, the seq of its last write. A reload that started before a
 	// write keeps the written group rather than its own older read.
@@ -50,6 +52,11 @@ func (v *view) begin() int64 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return v.seq
+}
+
+// findGroup returns where uuid is or would be in groups (sorted by uuid).
+func findGroup(groups []lightdash.GroupWithMembers, uuid string) (int, bool) {
+	return slices.BinarySearchFunc(groups, uuid, func(g lightdash.GroupWithMembers, u string) int { return strings.Compare(g.UUID, u) })
 }
 
 // set replaces the view with a read that started at write sequence start.
@@ -78,7 +85,7 @@ func (v *view) set(cur Current, start int64, now time.Time) {
 		}
 	}
 	v.ids = ids
-	v.groups, v.sorted = fresh, nil
+	v.groups, v.sorted, v.shared = fresh, nil, false
 	v.valid, v.loadedAt, v.usersAt = true, now, now
 }
 
@@ -126,6 +133,7 @@ func (v *view) current() Current {
 		}
 		slices.SortFunc(v.sorted, func(a, b lightdash.GroupWithMembers) int { return strings.Compare(a.UUID, b.UUID) })
 	}
+	v.shared = true
 	cur := Current{Groups: v.sorted, ids: v.ids}
 	if v.ids != nil {
 		cur.Users = slices.Clip(v.ids.users)
@@ -143,7 +151,17 @@ func (v *view) putGroup(g lightdash.GroupWithMembers) {
 		v.groups = map[string]lightdash.GroupWithMembers{}
 	}
 	v.groups[g.UUID] = g
-	v.sorted = nil
+	if v.sorted != nil && v.shared {
+		i, found := findGroup(v.sorted, g.UUID)
+		sorted := make([]lightdash.GroupWithMembers, 0, len(v.sorted)+1)
+		sorted = append(append(sorted, v.sorted[:i]...), g)
+		if found {
+			i++
+		}
+		v.sorted, v.shared = append(sorted, v.sorted[i:]...), false
+	} else {
+		v.sorted = nil
+	}
 	v.touchLocked(g.UUID)
 }
 
@@ -152,7 +170,11 @@ func (v *view) dropGroup(uuid string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	delete(v.groups, uuid)
-	v.sorted = nil
+	if i, found := findGroup(v.sorted, uuid); found && v.shared {
+		v.sorted, v.shared = slices.Concat(v.sorted[:i], v.sorted[i+1:]), false
+	} else if found {
+		v.sorted = nil
+	}
 	v.touchLocked(uuid)
 }
 

@@ -165,4 +165,19 @@ func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
 	if r := after.identities().resolve(&DirUser{Email: "b@X"}, UnmatchedSkip); r.uuid != "u2" {
 		t.Errorf("invited user resolves to %+v, want u2", r)
 	}
+
+	// Writes after a current edit a copy of the sorted groups.
+	v.dropGroup("a")
+	v.putGroup(grp("ab", "u1"))
+	v.putGroup(grp("b"))
+	if len(after.Groups) != 3 || after.Groups[0].UUID != "a" || len(after.Groups[2].MemberUUIDs) != 2 {
+		t.Errorf("earlier current changed: %+v", after.Groups)
+	}
+	got = nil
+	for _, g := range v.current().Groups {
+		got = append(got, fmt.Sprintf("%s%v", g.UUID, g.MemberUUIDs))
+	}
+	if want := "aa[],ab[u1],b[]"; strings.Join(got, ",") != want {
+		t.Errorf("groups %v, want %s", got, want)
+	}
 }
