@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,6 +174,11 @@ func TestBurstKeepsStreamOrder(t *testing.T) {
 		}
 		if len(snap.Groups) != 1 {
 			t.Fatalf("change %d: the view holds %+v for %v", i, snap.Groups, c.GroupIDs)
+		}
+		// The event is in the view before its change is sent (the view may
+		// be further on: a later removal of the same member).
+		if added := fmt.Sprintf("u%d", i); i%10 != 9 && (i+3)%10 != 9 && !slices.Contains(snap.Groups[0].MemberUsers, added) {
+			t.Fatalf("change %d: %s not yet in the view: %v", i, added, snap.Groups[0].MemberUsers)
 		}
 		c.Done(nil)
 	}
