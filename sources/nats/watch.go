@@ -27,15 +27,22 @@ const (
 	HeaderSubject    = "Lightdash-Sync-Subject"
 )
 
-// pullBuffer bounds the messages fetched ahead, and so the events applied
-// to the view in one batch. A burst is read and written in batches (one
-// view read and write per group per batch, the groups concurrently), so a
-// batch must be big enough to coalesce and overlap; fetched-ahead
-// messages' ack deadlines run while the daemon is busy, which AckWait
-// (minutes) covers, and they are held in memory, which bounds it: a few
-// hundred bytes for a typical event, pullBuffer × max_event_bytes at
-// worst.
+// pullBuffer bounds the messages fetched ahead. A burst is read and
+// written in batches (one view write per group per batch, the groups
+// concurrently), which the fetched-ahead messages feed; their ack
+// deadlines run while the daemon is busy, which AckWait (minutes) covers,
+// and they are held in memory, which bounds the buffer: a few hundred
+// bytes for a typical event, pullBuffer × max_event_bytes at worst.
 const pullBuffer = 256
+
+// maxBatch and maxBatchBytes bound a batch: it goes on taking events as
+// the pull refills while they keep coming, since the more events of a
+// burst a batch holds, the fewer writes per event (one per group per
+// batch), up to 4 MiB of events held at once.
+const (
+	maxBatch      = 1024
+	maxBatchBytes = 4 << 20
+)
 
 // batchLinger is how long a batch waits for one more event once the
 // fetched-ahead ones are taken: long enough for the next pull to land
@@ -104,15 +111,16 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held
 	}
 	var unhanded []jetstream.Msg // taken but not handed over when ctx ended
 	defer func() { s.release(it, unhanded) }()
-	batch := make([]jetstream.Msg, 0, pullBuffer)
+	batch := make([]jetstream.Msg, 0, maxBatch)
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			return handled, fmt.Errorf("next message: %w", err)
 		}
 		batch = append(batch[:0], msg)
+		size := len(msg.Data())
 		var nextErr error
-		for len(batch) < pullBuffer {
+		for len(batch) < maxBatch && size < maxBatchBytes {
 			m, err := it.Next(jetstream.NextMaxWait(batchLinger))
 			if err != nil {
 				if !errors.Is(err, nats.ErrTimeout) {
@@ -121,6 +129,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held
 				break
 			}
 			batch = append(batch, m)
+			size += len(m.Data())
 		}
 		if unhanded, err = s.handleBatch(ctx, batch, changes, held); err != nil {
 			return handled, err
