@@ -2,17 +2,12 @@ package chaos
 
 import (
 	"context"
-	mrand "math/rand/v2"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
 
 // handoverScenario sizes the handover test. Each round kills the leader
@@ -63,86 +58,21 @@ func TestHandover(t *testing.T) {
 	if *longFlag {
 		hs = longHandover
 	}
-	seed := *seedFlag
-	if seed == 0 {
-		seed = mrand.Uint64()
-	}
-	t.Logf("handover %s scenario, seed %d (-chaos.seed %d replays its changes)", hs.Name, seed, seed)
-	rng := func(stream uint64) *mrand.Rand { return mrand.New(mrand.NewPCG(seed, stream)) }
-	bin := binary(t)
-	outDir := outputDir(t, "handover")
-
-	bindPassword := "bind-" + randomHex(12)
-	ldif, model := seedLDIF(hs.scenario, rng(1))
-	slapd := ldaptest.Start(t, ldaptest.WithSeed(ldif), func(c *ldaptest.Config) { c.ReaderPassword = bindPassword })
-	ns := natstest.RunServer(t)
-	ld := lightdashtest.NewServer(lightdashtest.WithSeed(seed))
-	t.Cleanup(ld.Close)
-	t.Cleanup(func() {
-		if t.Failed() {
-			saveRequests(t, filepath.Join(outDir, "lightdash-requests.jsonl"), ld.Requests())
-		}
-	})
-	var manualMembers []string
-	for i := range hs.Users {
-		m := ld.AddUser(userEmail(i), lightdash.RoleViewer)
-		if i < 3 {
-			manualMembers = append(manualMembers, m.UserUUID)
-		}
-	}
-	manual, err := ld.AddGroup("manual-keep", manualMembers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminToken := "admin-" + randomHex(12)
-	bindFile, adminFile := filepath.Join(outDir, "bind-password"), filepath.Join(outDir, "admin-token")
-	for path, v := range map[string]string{bindFile: bindPassword, adminFile: adminToken} {
-		if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sup := &supervisor{bin: bin, dir: outDir, ld: ld, adminTok: adminToken,
-		secrets: []string{ld.AdminToken(), bindPassword, adminToken}}
-	sup.config = daemonSettings{
-		LightdashAddr: hostPort(t, ld.URL()), LDAPAddr: hostPort(t, slapd.URL()), BindDN: slapd.ReaderDN(), BindFile: bindFile,
-		NATSURL: ns.ClientURL(), AdminTokenFile: adminFile, LightdashTimeout: hs.LightdashTimeout, LeaseTTL: hs.LeaseTTL,
-	}.yaml
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); sup.killAll() })
-	start := func() *proc {
-		t.Helper()
-		p, err := sup.start()
-		if err != nil {
-			t.Fatal(err)
-		}
-		sup.wg.Add(1)
-		go func() { defer sup.wg.Done(); sup.scrape(ctx, p) }()
-		return p
-	}
+	r := newHARig(t, "handover", hs.scenario, nil)
+	ctx, sup, ld := r.ctx, r.sup, r.ld
 
 	// Both replicas start together: exactly one wins the lease and
 	// catches up, the other is a ready standby.
-	a, b := start(), start()
-	leader, standby := waitOneLeader(t, ctx, sup, a, b, hs.Converge)
+	leader, standby := r.startPair()
 	terms := []*proc{leader} // the runs that led, in order
-	if got, _ := lightdashGroups(ld); len(got) != hs.Groups+1 {
-		t.Fatalf("after start-up Lightdash has %d groups, want %d", len(got), hs.Groups+1)
-	}
 
 	// The directory changes all along, at a steady pace.
 	roundTime := hs.KillAfter + time.Second + takeoverBound(hs.LeaseTTL) + 3*time.Second + hs.Watch
-	span := time.Duration(hs.Rounds) * roundTime
-	drv := &driver{slapd: slapd, rng: rng(2), users: hs.Users, model: model}
-	streamCtx, stopStream := context.WithCancel(ctx)
-	streamDone := make(chan struct{})
-	go func() {
-		defer close(streamDone)
-		drv.run(streamCtx, scenario{Groups: hs.Groups, NewGroups: hs.NewGroups, Changes: int(span / hs.Every)}, span)
-	}()
+	stopChanges := r.changes(time.Duration(hs.Rounds)*roundTime, hs.Every)
 
 	bound := takeoverBound(hs.LeaseTTL)
 	var takeovers []time.Duration
-	jitter := rng(3)
+	jitter := r.rng(3)
 	for round := 1; round <= hs.Rounds; round++ {
 		sleep(ctx, hs.KillAfter+time.Duration(jitter.Int64N(int64(time.Second))))
 		sup.follow(leader)
@@ -167,28 +97,19 @@ func TestHandover(t *testing.T) {
 
 		// The killed replica comes back and must stay standby while the
 		// leader lives, for longer than a takeover would take.
-		standby = start()
+		standby = r.start()
 		sup.follow(leader)
 		if !waitReady(ctx, standby, hs.Converge) {
 			t.Fatalf("round %d: restarted run %d never became ready:\n%s", round, standby.n, tail([]*proc{standby}, 30))
 		}
 		watchStandby(t, ctx, leader, standby, hs.Watch)
 	}
-	stopStream()
-	<-streamDone
+	_, _, created, _ := stopChanges()
 	stopped := time.Now()
-	adds, removes, created, retried := drv.counts()
-	t.Logf("changes stopped: %d member adds, %d removes, %d groups created (%d driver retries)", adds, removes, created, retried)
 
 	// Nothing lost: one requested reconciliation later, Lightdash equals
 	// the directory.
-	want, err := readDirectory(slapd)
-	if err != nil {
-		t.Fatalf("read the directory: %v", err)
-	}
-	if len(want) != hs.Groups+created {
-		t.Fatalf("slapd holds %d groups, the driver made %d", len(want), hs.Groups+created)
-	}
+	want := r.directory(created)
 	// First from events alone (the new leader's start-up reconciliation
 	// and syncrepl from the cookie the old one saved): a change made while
 	// nobody led must not wait for the next scheduled reconciliation.
@@ -209,30 +130,13 @@ func TestHandover(t *testing.T) {
 		t.Errorf("%s went up by %v in the requested reconciliation, after events had already made Lightdash equal the directory", drift, fixed)
 	}
 	got, count := lightdashGroups(ld)
-	checkState(t, want, got, count, manual)
+	checkState(t, want, got, count, r.manual)
 
 	// Graceful stops, then the request log.
-	for _, p := range []*proc{standby, leader} {
-		sup.follow(p)
-		sup.signal(syscall.SIGTERM)
-		if p.exitErr != nil {
-			t.Errorf("run %d exited with %v on SIGTERM, want 0:\n%s", p.n, p.exitErr, tail([]*proc{p}, 20))
-		}
-	}
+	r.stop(standby, leader)
 	reqs := ld.Requests()
 	checkWriters(t, reqs, sup.runs(), terms)
-	for _, r := range reqs {
-		if r.Method == "DELETE" {
-			t.Errorf("%s %s (status %d): the directory deleted nothing", r.Method, r.Path, r.Status)
-		}
-	}
-	var files []string
-	for _, p := range sup.runs() {
-		files = append(files, p.stdoutPath(), p.stderrPath())
-	}
-	for _, leak := range append(scanSecrets(files, sup.secrets), sup.leaks...) {
-		t.Errorf("secret leaked: %s", leak)
-	}
+	r.checkOutputs(reqs)
 	t.Logf("takeover times after SIGKILL: %v (bound %s); %d Lightdash requests", roundAll(takeovers), bound, len(reqs))
 }
 
