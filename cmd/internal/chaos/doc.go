@@ -1,4 +1,4 @@
-// Package chaos holds the fault-injection tests of the daemon. Both run
+// Package chaos holds the fault-injection tests of the daemon. All run
 // the real lightdash-sync binary as subprocesses, so that SIGKILL is real,
 // against a real slapd, an embedded NATS server with JetStream and the
 // fake Lightdash.
@@ -15,6 +15,13 @@
 // standby takes over within the lease's bound, that the fake's request
 // log never shows two replicas writing interleaved, and that nothing is
 // lost.
+//
+// TestFlapping (issue 10, "never two writers at once") runs two replicas,
+// each reaching NATS through its own Proxy, and moves leadership again and
+// again without killing anyone: the lease key deleted, overwritten with
+// garbage or by another holder, the leader's NATS path cut. The replicas'
+// logs give each one's leadership terms; in the fake's request log no
+// replica may write outside its own terms or inside the other's.
 //
 // The only non-test code is Proxy, the TCP proxy that cuts and restores a
 // network path; everything else lives in the _test files. See

@@ -233,6 +233,9 @@ func TestFlapping(t *testing.T) {
 	for _, o := range rep.Overlaps {
 		t.Logf("term windows overlap: %s", o)
 	}
+	if len(problems) > 0 {
+		t.Logf("%d writes by an old leader inside the next leader's term, %d by a new leader while the old one's term was not over", rep.Stale, rep.Early)
+	}
 	t.Logf("%d moves forced in %s (%s); the logs show %d terms, %d moves, %d to the other replica; %d writes checked in %d terms; closest write to the other replica's term: %s",
 		moves, flapped.Round(100*time.Millisecond), pushSummary(counts), rep.Terms, rep.Moves, rep.Handovers, rep.Writes, rep.WrittenTerms, rep.Closest.Round(time.Millisecond))
 	if rep.Moves < fs.Moves {

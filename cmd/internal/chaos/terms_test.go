@@ -100,6 +100,8 @@ type overlapReport struct {
 	Handovers    int           // moves to another run
 	WrittenTerms int           // terms with at least one write
 	Closest      time.Duration // the smallest gap between a write and another run's term
+	Stale        int           // writes of an old leader inside a later term of another run
+	Early        int           // writes of a new leader inside an earlier term of another run, not yet over
 	Overlaps     []string      // term windows that overlap (logged, not failed: see termProblems)
 }
 
@@ -164,8 +166,15 @@ func termProblems(reqs []lightdashtest.Request, runs []*proc, terms []term) (pro
 				continue
 			}
 			if r.Time.After(tm.start.Add(logGrain)) && r.Time.Before(tm.end.Add(-logGrain)) {
-				problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s, inside run %d's leadership term (%s to %s): two writers at once",
-					p.n, r.Method, r.Path, clock(r.Time), tm.run.n, clock(tm.start), clock(tm.end)))
+				if own >= 0 && sorted[own].start.Before(tm.start) {
+					rep.Stale++
+					problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s, %s after run %d's term began (%s to %s): the old leader still wrote in the new one's term",
+						p.n, r.Method, r.Path, clock(r.Time), r.Time.Sub(tm.start).Round(time.Millisecond), tm.run.n, clock(tm.start), clock(tm.end)))
+				} else {
+					rep.Early++
+					problems = append(problems, fmt.Sprintf("run %d wrote %s %s at %s, inside run %d's earlier term (%s to %s), not yet over: two writers at once",
+						p.n, r.Method, r.Path, clock(r.Time), tm.run.n, clock(tm.start), clock(tm.end)))
+				}
 				continue
 			}
 			gap := tm.start.Sub(r.Time)
@@ -202,29 +211,44 @@ func TestTermProblems(t *testing.T) {
 	}
 	read := lightdashtest.Request{Method: "GET", Path: "/g", Status: 200, UserUUID: "ub", Time: at(1000)}
 	for _, tc := range []struct {
-		name string
-		reqs []lightdashtest.Request
-		want int
+		name         string
+		reqs         []lightdashtest.Request
+		want         int
+		stale, early int
 	}{
-		{"clean alternation", []lightdashtest.Request{w("ua", 10), read, w("ua", 2990), w("ub", 4100), w("ua", 8000), w("ub", 14000)}, 0},
-		{"at the log's grain", []lightdashtest.Request{w("ua", 3001), w("ub", 3999), w("ub", 7001), w("ua", 7999)}, 0},
-		{"old leader writes in the new term", []lightdashtest.Request{w("ua", 100), w("ub", 4100), w("ua", 4200)}, 2},
-		{"new leader writes in the old term", []lightdashtest.Request{w("ua", 100), w("ub", 2500), w("ub", 4100)}, 2},
-		{"standby writes between terms", []lightdashtest.Request{w("ua", 100), w("ub", 3500)}, 1},
-		{"write after the last term", []lightdashtest.Request{w("ub", 15500)}, 1},
+		{"clean alternation", []lightdashtest.Request{w("ua", 10), read, w("ua", 2990), w("ub", 4100), w("ua", 8000), w("ub", 14000)}, 0, 0, 0},
+		{"at the log's grain", []lightdashtest.Request{w("ua", 3001), w("ub", 3999), w("ub", 7001), w("ua", 7999)}, 0, 0, 0},
+		// Outside its own terms too: a run's terms do not overlap its writes here.
+		{"old leader writes in the new term", []lightdashtest.Request{w("ua", 100), w("ub", 4100), w("ua", 4200)}, 2, 0, 1},
+		{"new leader writes in the old term", []lightdashtest.Request{w("ua", 100), w("ub", 2500), w("ub", 4100)}, 2, 0, 1},
+		{"standby writes between terms", []lightdashtest.Request{w("ua", 100), w("ub", 3500)}, 1, 0, 0},
+		{"write after the last term", []lightdashtest.Request{w("ub", 15500)}, 1, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			problems, rep := termProblems(tc.reqs, []*proc{a, b}, terms)
 			if len(problems) != tc.want {
 				t.Errorf("got %d problems %q, want %d", len(problems), problems, tc.want)
 			}
+			if rep.Stale != tc.stale || rep.Early != tc.early {
+				t.Errorf("stale %d, early %d; want %d and %d", rep.Stale, rep.Early, tc.stale, tc.early)
+			}
 			if rep.Moves != 3 || rep.Handovers != 3 {
 				t.Errorf("moves %d, handovers %d; want 3 and 3", rep.Moves, rep.Handovers)
 			}
 		})
 	}
-	if _, rep := termProblems(nil, []*proc{a, b}, append(terms, term{b, at(2000), at(2500)})); len(rep.Overlaps) != 1 {
-		t.Errorf("overlapping windows: %q, want one", rep.Overlaps)
+
+	// As a lost lease looks when the old leader's loop ends late: a's
+	// term runs to 5 s, b's begins at 4 s.
+	late := []term{{a, at(0), at(5000)}, {b, at(4000), at(7000)}}
+	problems, rep := termProblems([]lightdashtest.Request{w("ua", 100), w("ub", 4100), w("ua", 4500)}, []*proc{a, b}, late)
+	if len(problems) != 2 || rep.Stale != 1 || rep.Early != 1 || len(rep.Overlaps) != 1 {
+		t.Errorf("late end: problems %q, stale %d, early %d, overlaps %q; want 2 problems, 1 stale, 1 early, 1 overlap", problems, rep.Stale, rep.Early, rep.Overlaps)
+	}
+	// The same windows with no write in the overlap pass (and are noted).
+	problems, rep = termProblems([]lightdashtest.Request{w("ua", 100), w("ub", 5100)}, []*proc{a, b}, late)
+	if len(problems) != 0 || len(rep.Overlaps) != 1 {
+		t.Errorf("late end, no write in the overlap: problems %q, overlaps %q; want none and one", problems, rep.Overlaps)
 	}
 }
 
