@@ -72,3 +72,45 @@ func BenchmarkFileStoreSaveScale(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFileStoreSaveScaleAuthoritative is the same save in the default
+// membership mode, whose state records no added members.
+func BenchmarkFileStoreSaveScaleAuthoritative(b *testing.B) {
+	_, _, st := scaleFixture()
+	for _, g := range st.Groups {
+		g.AddedMembers = nil
+	}
+	fs := NewFileStore(filepath.Join(b.TempDir(), "state.json"))
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := fs.Save(ctx, st); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFingerprintScale hashes the issue-9 directory and Lightdash as
+// every full plan does: "marshal" is the encoding/json form it replaced
+// (kept in fingerprint_test.go as the reference), "stream" the current one.
+func BenchmarkFingerprintScale(b *testing.B) {
+	snap, cur, _ := scaleFixture()
+	snaps := []*Snapshot{snap}
+	for _, bb := range []struct {
+		name     string
+		dir      func([]*Snapshot) string
+		lightdsh func(Current) string
+	}{
+		{"marshal", marshalFingerprintSnapshots, marshalFingerprintLightdash},
+		{"stream", fingerprintSnapshots, fingerprintLightdash},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				_ = bb.dir(snaps)
+				_ = bb.lightdsh(cur)
+			}
+		})
+	}
+}
