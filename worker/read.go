@@ -35,22 +35,30 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 	return nil
 }
 
-// readSources takes a snapshot of every source, one after the other (a
-// deployment has one or two; each is a long paged read of its own).
+// readSources takes a snapshot of every source, all at once (each is a
+// long paged read of its own server); the first failure cancels the rest.
 func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
-	var snaps []*Snapshot
-	for _, s := range w.sources {
-		snap, err := s.Snapshot(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read source %s: %w", s.Name(), err)
-		}
-		if snap == nil {
-			return nil, fmt.Errorf("read source %s: no snapshot and no error", s.Name())
-		}
-		if snap.Source == "" {
-			snap.Source = s.Name()
-		}
-		snaps = append(snaps, snap)
+	snaps := make([]*Snapshot, len(w.sources))
+	var g group
+	g.start(ctx)
+	for i, s := range w.sources {
+		g.do(func(ctx context.Context) error {
+			snap, err := s.Snapshot(ctx)
+			if err != nil {
+				return fmt.Errorf("read source %s: %w", s.Name(), err)
+			}
+			if snap == nil {
+				return fmt.Errorf("read source %s: no snapshot and no error", s.Name())
+			}
+			if snap.Source == "" {
+				snap.Source = s.Name()
+			}
+			snaps[i] = snap
+			return nil
+		})
+	}
+	if err := g.wait(); err != nil {
+		return nil, err
 	}
 	return snaps, nil
 }
