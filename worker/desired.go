@@ -237,6 +237,12 @@ func (f *flattener) members(id string) (users []*DirUser, problems []string, blo
 		if users == nil {
 			users = make([]*DirUser, 0, len(g.MemberUsers))
 		}
+		if depth > 0 || len(g.MemberGroups) > 0 { // a lone group needs no map
+			if visited == nil {
+				visited = map[string]bool{}
+			}
+			visited[gid] = true
+		}
 		for _, uid := range g.MemberUsers {
 			i, ok := f.users[uid]
 			switch {
@@ -248,13 +254,6 @@ func (f *flattener) members(id string) (users []*DirUser, problems []string, blo
 				users = append(users, &f.s.Users[i])
 			}
 		}
-		if len(g.MemberGroups) == 0 {
-			return
-		}
-		if visited == nil {
-			visited = map[string]bool{}
-		}
-		visited[gid] = true
 		for _, child := range g.MemberGroups {
 			if inPath(path, child) || child == gid {
 				problems = append(problems, fmt.Sprintf("nesting cycle: %s -> %s", strings.Join(append(path, gid), " -> "), child))

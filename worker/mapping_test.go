@@ -292,3 +292,31 @@ func TestNormDN(t *testing.T) {
 		t.Errorf("normDN: %q != %q", got[0], got[1])
 	}
 }
+
+// A group reached twice through nesting (a diamond) is walked once: its
+// members appear once and its problems are reported once.
+func TestMappingDiamondNesting(t *testing.T) {
+	m, _ := NewMapper(Mapping{Rules: []Rule{{Include: []string{"top"}}}})
+	s := &Snapshot{Source: "corp", Complete: true,
+		Groups: []DirGroup{
+			{ID: "top", Name: "Top", MemberGroups: []string{"b", "c"}},
+			{ID: "b", Name: "B", MemberGroups: []string{"d"}},
+			{ID: "c", Name: "C", MemberGroups: []string{"d"}, MemberUsers: []string{"u1"}},
+			{ID: "d", Name: "D", MemberUsers: []string{"u1", "u2", "ghost"}},
+		},
+		Users: []DirUser{{ID: "u1", Email: "u1@x"}, {ID: "u2", Email: "u2@x"}},
+	}
+	d := m.Map(s)
+	if got := mapped(d)["Top"]; got != "group:corp/top: u1,u2" {
+		t.Errorf("Top = %q, want u1,u2 once each", got)
+	}
+	var ghost int
+	for _, p := range d.Problems {
+		if strings.Contains(p.Reason, "ghost") {
+			ghost++
+		}
+	}
+	if ghost != 1 {
+		t.Errorf("problems %+v: the missing user is reported %d times, want once", d.Problems, ghost)
+	}
+}
