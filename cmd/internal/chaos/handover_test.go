@@ -63,7 +63,7 @@ func TestHandover(t *testing.T) {
 
 	// Both replicas start together: exactly one wins the lease and
 	// catches up, the other is a ready standby.
-	leader, standby := r.startPair()
+	leader, standby := r.startPair(0)
 	terms := []*proc{leader} // the runs that led, in order
 
 	// The directory changes all along, at a steady pace.

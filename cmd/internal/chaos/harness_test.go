@@ -115,12 +115,16 @@ func (r *haRig) start() *proc {
 	return p
 }
 
-// startPair starts two replicas together and waits until exactly one
-// leads and has caught up (Lightdash holds every seeded group) while the
-// other is a ready standby.
-func (r *haRig) startPair() (leader, standby *proc) {
+// startPair starts two replicas, the second stagger after the first, and
+// waits until exactly one leads and has caught up (Lightdash holds every
+// seeded group) while the other is a ready standby. A replica polls the
+// lease in step with its start (or its last term), so stagger sets how
+// far apart the two replicas' polls fall.
+func (r *haRig) startPair(stagger time.Duration) (leader, standby *proc) {
 	r.t.Helper()
-	a, b := r.start(), r.start()
+	a := r.start()
+	sleep(r.ctx, stagger)
+	b := r.start()
 	leader, standby = waitOneLeader(r.t, r.ctx, r.sup, a, b, r.sc.Converge)
 	if got, _ := lightdashGroups(r.ld); len(got) != r.sc.Groups+1 {
 		r.t.Fatalf("after start-up Lightdash has %d groups, want %d", len(got), r.sc.Groups+1)
