@@ -93,13 +93,13 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			ref := GroupRef{Source: s.Source, ID: g.ID, Name: g.Name}
 			if reason := invalidName(name); reason != "" {
-				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: g.ID, Name: name,
+				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: clipForReport(g.ID), Name: clipForReport(name),
 					Reason: "invalid Lightdash name: " + reason, Blocking: true})
 				continue
 			}
 			members, probs, blocking := fl.members(g.ID)
 			for _, p := range probs {
-				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: g.ID, Name: name, Reason: p, Blocking: blocking})
+				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: clipForReport(g.ID), Name: clipForReport(name), Reason: p, Blocking: blocking})
 			}
 			a := byName[name]
 			if a == nil {
@@ -134,7 +134,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			if len(a.From) > 1 && !m.m.AllowMerge && !strings.HasPrefix(a.Key, "target:") {
 				var ids []string
 				for _, f := range a.From {
-					ids = append(ids, f.Source+"/"+f.ID)
+					ids = append(ids, f.Source+"/"+clipForReport(f.ID))
 				}
 				d.Problems = append(d.Problems, Problem{Key: a.Key, Name: name, Blocking: true,
 					Reason: fmt.Sprintf("directory groups %s all map to this name and allowMerge is off", strings.Join(ids, ", "))})

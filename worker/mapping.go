@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
@@ -279,6 +280,30 @@ func invalidName(name string) string {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
 			return fmt.Sprintf("name contains control character %U", r)
 		}
+		// Bidi embeddings, overrides and isolates make a name display as
+		// something else in Lightdash's UI ("\u202etxt.exe" shows as
+		// "exe.txt"). The NATS event decoder refuses them too, so a name is
+		// treated alike whichever source it comes from.
+		if (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+			return fmt.Sprintf("name contains bidirectional control character %U", r)
+		}
 	}
 	return ""
+}
+
+// clipForReport shortens a directory value quoted in a Problem (and from
+// there in logs, /status and saved plans): a 10,000-character name is
+// reported by its first MaxNameLength characters, not echoed whole.
+func clipForReport(s string) string {
+	if len(s) <= MaxNameLength { // bytes ≥ runes: the common case costs nothing
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == MaxNameLength {
+			return s[:i] + fmt.Sprintf("… (%d characters)", utf8.RuneCountInString(s))
+		}
+		n++
+	}
+	return s
 }
