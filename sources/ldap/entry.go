@@ -30,8 +30,11 @@ type record struct {
 	chained    bool
 	chainUsers []string
 	// entry is the decoded entry, kept so a DirSync delta (changed
-	// attributes only) can be merged into it.
+	// attributes only) can be merged into it. Full reads drop it.
 	entry *goldap.Entry
+	// stamp is the later of modifyTimestamp and createTimestamp, when
+	// read: the poller's high-water mark.
+	stamp string
 }
 
 // decoder turns entries into records according to the configuration.
@@ -160,7 +163,7 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &record{id: id, dn: e.DN, ndn: normDN(e.DN), isGroup: group, entry: e}
+	r := &record{id: id, dn: e.DN, ndn: normDN(e.DN), isGroup: group, entry: e, stamp: timestamp(e)}
 	if group {
 		r.groupName = attrValue(e, d.cfg.GroupNameAttribute)
 		if r.groupName == "" {
@@ -240,4 +243,11 @@ func attrValue(e *goldap.Entry, name string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// timestamp is the later of an entry's modifyTimestamp and createTimestamp
+// (GeneralizedTime in one format compares as a string), or "".
+func timestamp(e *goldap.Entry) string {
+	m, c := e.GetAttributeValue("modifyTimestamp"), e.GetAttributeValue("createTimestamp")
+	return max(m, c)
 }

@@ -69,7 +69,7 @@ func (p *poller) round(ctx context.Context) error {
 		seen := map[string]bool{}
 		for _, r := range append(users, groups...) {
 			seen[r.id] = true
-			p.note(r.entry)
+			p.note(r.stamp)
 			if !p.loaded { // first read: only learn; the full reconciliation covers it
 				p.tr.fill(r)
 				continue
@@ -113,7 +113,7 @@ func (p *poller) round(ctx context.Context) error {
 			return err
 		}
 		for _, rec := range r.decodeAll(es, q.group) {
-			p.note(rec.entry)
+			p.note(rec.stamp)
 			if !s.send(ctx, p.changes, p.tr.apply(rec, false, "poll modify"), WatchPoll) {
 				return nil
 			}
@@ -124,13 +124,8 @@ func (p *poller) round(ctx context.Context) error {
 
 // note advances the high-water mark. GeneralizedTime strings in the same
 // layout order like the times they spell.
-func (p *poller) note(e *goldap.Entry) {
-	if e == nil {
-		return
-	}
-	for _, a := range []string{"modifyTimestamp", "createTimestamp"} {
-		if v := e.GetAttributeValue(a); v > p.since {
-			p.since = v
-		}
+func (p *poller) note(stamp string) {
+	if stamp > p.since {
+		p.since = stamp
 	}
 }

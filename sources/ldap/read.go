@@ -18,7 +18,6 @@ import (
 // behaviour (range retrieval) replay recorded responses through it.
 type searcher interface {
 	Search(*goldap.SearchRequest) (*goldap.SearchResult, error)
-	SearchWithPaging(*goldap.SearchRequest, uint32) (*goldap.SearchResult, error)
 }
 
 // reader performs one read over one connection and remembers why the
@@ -51,24 +50,56 @@ func (s *Source) userFilter(extra string) string {
 	return "(&" + classFilter(s.cfg.UserObjectClasses) + s.cfg.UserFilter + extra + ")"
 }
 
-// search runs a paged search. Limits, referrals and partial results are
-// recorded as incompleteness with whatever was read; other failures are
-// returned as errors.
+// search runs a paged search and returns every entry. Limits, referrals
+// and partial results are recorded as incompleteness with whatever was
+// read; other failures are returned as errors. For the full reads, which
+// can be the whole directory, searchRecords decodes page by page instead.
 func (r *reader) search(kind, base, scope, filter string) ([]*goldap.Entry, error) {
+	var entries []*goldap.Entry
+	err := r.searchPages(kind, base, scope, filter, func(page []*goldap.Entry) {
+		entries = append(entries, page...)
+	})
+	return entries, err
+}
+
+// searchRecords is search followed by decodeAll, one page at a time, so
+// that the decoded entries of a page (and the packets their values are
+// sliced from) are garbage before the next page arrives: collecting the
+// 110,000 entries of a full read first held every packet of it, 440 MB of
+// a 1.3 GB peak (docs/benchmarks.md). The records keep no entry.
+func (r *reader) searchRecords(kind, base, scope, filter string, group bool) ([]*record, error) {
+	var out []*record
+	err := r.searchPages(kind, base, scope, filter, func(page []*goldap.Entry) {
+		for _, rec := range r.decodeAll(page, group) {
+			rec.entry = nil
+			out = append(out, rec)
+		}
+	})
+	return out, err
+}
+
+// searchPages runs a paged search, handing each page's entries to fn as
+// it arrives, with the accounting and error classification of search.
+func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap.Entry)) error {
 	sc, err := parseScope(scope)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	req := goldap.NewSearchRequest(base, sc, goldap.NeverDerefAliases, 0, 0, false, filter, r.s.dec.attributes(), nil)
-	res, err := r.conn.SearchWithPaging(req, r.s.cfg.PageSize)
-	var entries []*goldap.Entry
-	if res != nil {
-		entries = res.Entries
-		if len(res.Referrals) > 0 {
-			r.incomplete("%s: %d referral(s) not followed (first %s)", kind, len(res.Referrals), res.Referrals[0])
+	n, referrals := 0, 0
+	firstReferral := ""
+	err = pagedSearch(r.conn, req, r.s.cfg.PageSize, func(res *goldap.SearchResult) {
+		n += len(res.Entries)
+		if len(res.Referrals) > 0 && referrals == 0 {
+			firstReferral = res.Referrals[0]
 		}
+		referrals += len(res.Referrals)
+		fn(res.Entries)
+	})
+	if referrals > 0 {
+		r.incomplete("%s: %d referral(s) not followed (first %s)", kind, referrals, firstReferral)
 	}
-	r.s.metrics.entries.WithLabelValues(r.s.cfg.Name, kind).Add(float64(len(entries)))
+	r.s.metrics.entries.WithLabelValues(r.s.cfg.Name, kind).Add(float64(n))
 	result := "ok"
 	defer func() { r.s.metrics.searches.WithLabelValues(r.s.cfg.Name, kind, result).Inc() }()
 	if err != nil {
@@ -78,14 +109,37 @@ func (r *reader) search(kind, base, scope, filter string) ([]*goldap.Entry, erro
 			case goldap.LDAPResultSizeLimitExceeded, goldap.LDAPResultTimeLimitExceeded,
 				goldap.LDAPResultAdminLimitExceeded, goldap.LDAPResultReferral, 9 /* partialResults (LDAPv2, AD) */ :
 				result = "incomplete"
-				r.incomplete("%s: %s after %d entries (%s)", kind, goldap.LDAPResultCodeMap[le.ResultCode], len(entries), strings.TrimSpace(le.Err.Error()))
-				return entries, nil
+				r.incomplete("%s: %s after %d entries (%s)", kind, goldap.LDAPResultCodeMap[le.ResultCode], n, strings.TrimSpace(le.Err.Error()))
+				return nil
 			}
 		}
 		result = "error"
-		return entries, fmt.Errorf("search %s under %q: %w", kind, base, err)
+		return fmt.Errorf("search %s under %q: %w", kind, base, err)
 	}
-	return entries, nil
+	return nil
+}
+
+// pagedSearch runs req with the simple paged results control (RFC 2696)
+// the way go-ldap's SearchWithPaging does, but hands each page to fn as
+// it arrives instead of appending every page's entries to one result. fn
+// also gets the partial page that came with an error.
+func pagedSearch(conn searcher, req *goldap.SearchRequest, size uint32, fn func(*goldap.SearchResult)) error {
+	ctl := goldap.NewControlPaging(size)
+	req.Controls = append(req.Controls, ctl)
+	for {
+		res, err := conn.Search(req)
+		if res != nil {
+			fn(res)
+		}
+		if err != nil || res == nil {
+			return err
+		}
+		p, ok := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
+		if !ok || len(p.Cookie) == 0 {
+			return nil
+		}
+		ctl.SetCookie(p.Cookie)
+	}
 }
 
 // Snapshot reads every configured user and group with paged searches and
@@ -144,15 +198,15 @@ func (r *reader) snapshot() (*worker.Snapshot, error) {
 // readAll reads and decodes every user and group.
 func (r *reader) readAll() (users, groups []*record, err error) {
 	cfg := &r.s.cfg
-	ue, err := r.search("users", cfg.UserBaseDN, cfg.UserScope, r.s.userFilter(""))
+	users, err = r.searchRecords("users", cfg.UserBaseDN, cfg.UserScope, r.s.userFilter(""), false)
 	if err != nil {
 		return nil, nil, err
 	}
-	ge, err := r.search("groups", cfg.GroupBaseDN, cfg.GroupScope, r.s.groupFilter(""))
+	groups, err = r.searchRecords("groups", cfg.GroupBaseDN, cfg.GroupScope, r.s.groupFilter(""), true)
 	if err != nil {
 		return nil, nil, err
 	}
-	return r.decodeAll(ue, false), r.decodeAll(ge, true), nil
+	return users, groups, nil
 }
 
 func (r *reader) decodeAll(entries []*goldap.Entry, group bool) []*record {

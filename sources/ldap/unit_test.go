@@ -184,21 +184,21 @@ type recordedPage struct {
 }
 
 func (r *recordedSearcher) Search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	if goldap.FindControl(req.Controls, goldap.ControlTypePaging) != nil {
+		// A paged search: one recorded page, answered without a cookie.
+		r.filters = append(r.filters, req.Filter)
+		p, ok := r.paged[req.Filter]
+		if !ok {
+			return nil, errors.New("not recorded: " + req.Filter)
+		}
+		return p.res, p.err
+	}
 	r.asked = append(r.asked, req.Attributes[0])
 	res, ok := r.responses[req.Attributes[0]]
 	if !ok {
 		return nil, errors.New("unexpected request " + req.Attributes[0])
 	}
 	return res, nil
-}
-
-func (r *recordedSearcher) SearchWithPaging(req *goldap.SearchRequest, _ uint32) (*goldap.SearchResult, error) {
-	r.filters = append(r.filters, req.Filter)
-	p, ok := r.paged[req.Filter]
-	if !ok {
-		return nil, errors.New("not recorded: " + req.Filter)
-	}
-	return p.res, p.err
 }
 
 func members(prefix string, from, to int) []string {
