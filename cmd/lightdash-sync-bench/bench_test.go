@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,17 +78,22 @@ func TestFlagsRejectBadInput(t *testing.T) {
 		{"-scenarios", "cold,bogus"},
 		{"-concurrency", "0"},
 		{"-changes", "0"},
+		{"-child-env", "GOMEMLIMIT"},
+		{"-child-env", "=250MiB"},
 	} {
 		if _, err := parseFlags(args, new(strings.Builder)); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
-	o, err := parseFlags([]string{"-latency", "0,20ms", "-scenarios", "cold,warm"}, new(strings.Builder))
+	o, err := parseFlags([]string{"-latency", "0,20ms", "-scenarios", "cold,warm", "-child-env", "GOMEMLIMIT=250MiB, GOGC=50"}, new(strings.Builder))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(o.Latencies) != 2 || o.Latencies[1] != 20*time.Millisecond || !o.Scenarios["warm"] || o.Scenarios["live"] {
 		t.Errorf("parsed %+v", o)
+	}
+	if !slices.Equal(o.ChildEnv, []string{"GOMEMLIMIT=250MiB", "GOGC=50"}) {
+		t.Errorf("-child-env parsed as %q", o.ChildEnv)
 	}
 }
 

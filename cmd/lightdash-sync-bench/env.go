@@ -141,9 +141,10 @@ type procResult struct {
 }
 
 // runOnce runs `lightdash-sync ARGS --config cfg` to the end.
-func runOnce(ctx context.Context, bin, cfgPath string, args ...string) (procResult, error) {
+func runOnce(ctx context.Context, env []string, bin, cfgPath string, args ...string) (procResult, error) {
 	args = append(args, "--config", cfgPath)
 	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = childEnv(env)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -175,8 +176,9 @@ type daemon struct {
 	done   chan error
 }
 
-func startDaemon(ctx context.Context, bin, cfgPath, admin string) (*daemon, error) {
+func startDaemon(ctx context.Context, env []string, bin, cfgPath, admin string) (*daemon, error) {
 	cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
+	cmd.Env = childEnv(env)
 	d := &daemon{cmd: cmd, admin: admin, stderr: &lockedWriter{}, done: make(chan error, 1)}
 	cmd.Stderr = d.stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
@@ -246,4 +248,14 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// childEnv is this process's environment plus extra (-child-env), which
+// wins: GOMEMLIMIT for the binary under test must not slow the harness's
+// own floor measurements.
+func childEnv(extra []string) []string {
+	if len(extra) == 0 {
+		return nil // inherit
+	}
+	return append(os.Environ(), extra...)
 }

@@ -36,11 +36,11 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	if h.opt.ColdBin != "" {
 		// Prime the state and Lightdash so the daemon starts warm.
 		h.logf("priming with -cold-bin")
-		if _, err := runOnce(ctx, h.opt.ColdBin, cfgPath, "reconcile"); err != nil {
+		if _, err := runOnce(ctx, h.opt.ChildEnv, h.opt.ColdBin, cfgPath, "reconcile"); err != nil {
 			return Row{}, fmt.Errorf("prime with -cold-bin: %w", err)
 		}
 	}
-	dm, err := startDaemon(ctx, h.bin, cfgPath, admin)
+	dm, err := startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
 	if err != nil {
 		return Row{}, err
 	}

@@ -34,6 +34,7 @@ type Options struct {
 	RunTimeout   time.Duration
 	Work         string // scratch directory; a temp dir when empty
 	ReadyTimeout time.Duration
+	ChildEnv     []string  // extra NAME=value for the binary under test (-child-env)
 	Verbose      io.Writer // progress; nil for none
 }
 
@@ -84,6 +85,8 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.DurationVar(&o.RunTimeout, "run-timeout", 9*time.Minute, "longest one reconcile subprocess may run; a killed run reports the writes it made")
 	fs.StringVar(&o.Work, "work", "", "scratch directory (a temporary one, removed after, when empty)")
 	fs.DurationVar(&o.ReadyTimeout, "ready-timeout", 10*time.Minute, "how long the daemon may take to become ready")
+	var childEnv string
+	fs.StringVar(&childEnv, "child-env", "", "comma-separated NAME=value set for the binary under test only, e.g. GOMEMLIMIT=250MiB")
 	verbose := fs.Bool("v", false, "print progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -97,6 +100,15 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.Scenarios, err = scenarios(scen); err != nil {
 		return o, err
+	}
+	for _, kv := range strings.Split(childEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" {
+			return o, fmt.Errorf("-child-env: %q is not NAME=value", kv)
+		}
+		o.ChildEnv = append(o.ChildEnv, kv)
 	}
 	if o.Out != "table" && o.Out != "markdown" {
 		return o, fmt.Errorf("-out: %q is not table or markdown", o.Out)

@@ -81,7 +81,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
 		return Row{}, err
 	}
-	dm, err := startDaemon(ctx, h.bin, cfgPath, admin)
+	dm, err := startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
 	if err != nil {
 		return Row{}, err
 	}

@@ -78,7 +78,7 @@ func (h *harness) runReconciles(ctx context.Context, latency time.Duration, want
 			bin = h.opt.ColdBin
 		}
 		rctx, cancel := context.WithTimeout(ctx, h.opt.RunTimeout)
-		res, err := runOnce(rctx, bin, cfgPath, "reconcile")
+		res, err := runOnce(rctx, h.opt.ChildEnv, bin, cfgPath, "reconcile")
 		cancel()
 		reads, lists, writes := counts(ld)
 		if err != nil {
