@@ -58,6 +58,10 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 		Schedule: cfg.Schedule.Reconcile, Location: loc,
 		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
 		Concurrency: cfg.Sync.Concurrency,
+		// Under HA, Run's context is a leadership term: in-flight work
+		// must stop with it, not drain past it (cmd/internal/chaos
+		// TestFlapping caught late PATCHes after a NATS cut).
+		AbortOnStop: cfg.HA.Enabled,
 	}, log.Named("daemon"), ureg)
 	if err != nil {
 		return nil, usageError{err}

@@ -56,6 +56,15 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight work may finish after the
 	// context ends (30s); what is still pending is handed back.
 	ShutdownTimeout time.Duration
+	// AbortOnStop cancels in-flight work the moment Run's context ends,
+	// instead of giving it ShutdownTimeout to finish. Set it when that
+	// context is a leadership term: once the term is over another replica
+	// may be writing, and a write finished "gracefully" afterwards (say a
+	// reconcile that was blocked on a cut NATS connection and resumes when
+	// it heals) would interleave with the new leader's and could undo them.
+	// The work is handed back instead: NATS redelivers it, and the next
+	// leader's start-up reconciliation covers the rest.
+	AbortOnStop bool
 	// RetryDelay is how long a failed group waits before it is tried again
 	// (30s); sources with their own redelivery (NATS) also retry.
 	RetryDelay time.Duration
@@ -224,7 +233,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.enqueue(watchCtx, changes)
 	}()
 
-	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workParent := context.WithoutCancel(ctx)
+	if d.cfg.AbortOnStop {
+		workParent = ctx
+	}
+	workCtx, stopWork := context.WithCancel(workParent)
 	defer stopWork()
 	done := make(chan struct{})
 	go func() {

@@ -229,10 +229,11 @@ func TestShutdownHandsBackPendingChanges(t *testing.T) {
 
 // slowPaths delays requests whose path ends with one of the suffixes.
 type slowPaths struct {
-	next  http.RoundTripper
-	delay time.Duration
-	mu    sync.Mutex
-	slow  map[string]bool
+	next      http.RoundTripper
+	delay     time.Duration
+	mu        sync.Mutex
+	slow      map[string]bool
+	cancelled int // requests given up because their context ended
 }
 
 func (s *slowPaths) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -246,10 +247,42 @@ func (s *slowPaths) RoundTrip(r *http.Request) (*http.Response, error) {
 		select {
 		case <-time.After(s.delay):
 		case <-r.Context().Done():
+			s.mu.Lock()
+			s.cancelled++
+			s.mu.Unlock()
 			return nil, r.Context().Err()
 		}
 	}
 	return s.next.RoundTrip(r)
+}
+
+// TestTermEndAbortsInFlightWork: with AbortOnStop (a leadership term), a
+// Lightdash write still waiting when the term ends is cancelled at once,
+// not finished after it: the next leader may already be writing. Without
+// it, the one-hour ShutdownTimeout would keep Run (and the write) going.
+func TestTermEndAbortsInFlightWork(t *testing.T) {
+	slow := &slowPaths{delay: time.Hour, slow: map[string]bool{}}
+	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, ShutdownTimeout: time.Hour, AbortOnStop: true},
+		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
+	for _, g := range h.ld.Groups() {
+		if g.Name == "analysts" {
+			slow.mu.Lock()
+			slow.slow["/groups/"+g.UUID] = true
+			slow.mu.Unlock()
+		}
+	}
+	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
+	h.waitFor("the write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
+	h.stop() // fails the test if Run has not returned within 30 s
+	slow.mu.Lock()
+	cancelled := slow.cancelled
+	slow.mu.Unlock()
+	if cancelled == 0 {
+		t.Error("the held write was never cancelled")
+	}
+	if got := strings.Join(h.members("analysts"), ","); got != "ada" {
+		t.Errorf("analysts = %q after the term ended: the write went through", got)
+	}
 }
 
 // TestSlowGroupDoesNotBlockOthers: while one group's Lightdash write is
