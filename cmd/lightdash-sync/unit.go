@@ -102,8 +102,25 @@ func (u *unit) run(ctx context.Context) error {
 			defer u.spread.ended()
 		}
 		u.log.Info("elected leader: watching sources and applying changes")
+		// Every Lightdash call runs under leaderCtx (daemon AbortOnStop),
+		// so none starts once it ends: that instant, logged here, is when
+		// this replica stops writing to Lightdash. Winding down (sources
+		// closing, a state save waiting out a NATS reconnect, which the
+		// state's revision check fences) can take seconds more; the line
+		// after Run returns says when that is done.
+		var once sync.Once
+		writesEnded := func() {
+			once.Do(func() {
+				u.log.Info("leadership term ended: no more Lightdash writes", zap.NamedError("cause", context.Cause(leaderCtx)))
+			})
+		}
+		stop := context.AfterFunc(leaderCtx, writesEnded)
 		if err := u.d.Run(leaderCtx); err != nil {
 			u.log.Error("daemon stopped", zap.Error(err))
+		}
+		stop()
+		if leaderCtx.Err() != nil {
+			writesEnded() // waits for the AfterFunc's line if it is being written: the lines stay in order
 		}
 		u.log.Info("leadership term over: stopped writing")
 	})

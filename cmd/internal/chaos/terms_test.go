@@ -27,9 +27,16 @@ type term struct {
 // cmd/lightdash-sync/unit.go). The unit's own "elected leader: watching
 // sources and applying changes" follows the lease's line at once; the
 // earlier one makes the window wider, so the check stricter.
+//
+// termWritesEndMsg, written the instant the term's context ends (every
+// Lightdash call runs under it), closes the term when it comes first: the
+// loop can take seconds more to return (a state save waiting out a NATS
+// reconnect), and the claim under test is that no Lightdash write of the
+// term lands after that instant.
 const (
-	termStartMsg = "lease: elected leader"
-	termEndMsg   = "leadership term over: stopped writing"
+	termStartMsg     = "lease: elected leader"
+	termWritesEndMsg = "leadership term ended: no more Lightdash writes"
+	termEndMsg       = "leadership term over: stopped writing"
 )
 
 // logTimeLayout is the daemon's JSON log time (zap's ISO8601 encoder):
@@ -51,7 +58,7 @@ func readTerms(p *proc) ([]term, error) {
 	}
 	defer f.Close()
 	var terms []term
-	open := false
+	open, closedEarly := false, false
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
@@ -59,7 +66,7 @@ func readTerms(p *proc) ([]term, error) {
 			Msg  string `json:"msg"`
 			Time string `json:"time"`
 		}
-		if json.Unmarshal(sc.Bytes(), &line) != nil || (line.Msg != termStartMsg && line.Msg != termEndMsg) {
+		if json.Unmarshal(sc.Bytes(), &line) != nil || (line.Msg != termStartMsg && line.Msg != termEndMsg && line.Msg != termWritesEndMsg) {
 			continue
 		}
 		at, err := time.Parse(logTimeLayout, line.Time)
@@ -71,7 +78,12 @@ func readTerms(p *proc) ([]term, error) {
 			return nil, fmt.Errorf("run %d: elected again at %s before its term from %s was over", p.n, line.Time, terms[len(terms)-1].start.Format(logTimeLayout))
 		case line.Msg == termStartMsg:
 			terms = append(terms, term{run: p, start: at})
-			open = true
+			open, closedEarly = true, false
+		case line.Msg == termEndMsg && !open && closedEarly:
+			closedEarly = false // the writes ended earlier; the loop only now
+		case line.Msg == termWritesEndMsg && open:
+			terms[len(terms)-1].end = at
+			open, closedEarly = false, true
 		case !open:
 			return nil, fmt.Errorf("run %d: term over at %s without an election", p.n, line.Time)
 		default:
@@ -262,6 +274,9 @@ func TestReadTerms(t *testing.T) {
 {"level":"info","time":"2026-11-26T02:00:01.251Z","msg":"elected leader: watching sources and applying changes"}
 {"level":"info","time":"2026-11-26T02:00:04.007Z","msg":"leadership term over: stopped writing"}
 not json
+{"level":"info","time":"2026-11-26T02:00:05.000Z","logger":"lease","msg":"lease: elected leader","revision":6}
+{"level":"info","time":"2026-11-26T02:00:05.100Z","msg":"leadership term ended: no more Lightdash writes","cause":"lease: leadership lost"}
+{"level":"info","time":"2026-11-26T02:00:05.900Z","msg":"leadership term over: stopped writing"}
 {"level":"info","time":"2026-11-26T02:00:06.000Z","logger":"lease","msg":"lease: elected leader","revision":9}
 `
 	if err := os.WriteFile(p.stderrPath(), []byte(log), 0o600); err != nil {
@@ -272,7 +287,11 @@ not json
 		t.Fatal(err)
 	}
 	d := func(s string) time.Time { v, _ := time.Parse(time.RFC3339Nano, s); return v }
-	want := []term{{p, d("2026-11-26T02:00:01.25Z"), d("2026-11-26T02:00:04.007Z")}, {p, d("2026-11-26T02:00:06Z"), ended}}
+	want := []term{
+		{p, d("2026-11-26T02:00:01.25Z"), d("2026-11-26T02:00:04.007Z")},
+		{p, d("2026-11-26T02:00:05Z"), d("2026-11-26T02:00:05.1Z")}, // the writes ended before the loop returned
+		{p, d("2026-11-26T02:00:06Z"), ended},
+	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d terms %v, want %d", len(got), got, len(want))
 	}
