@@ -139,23 +139,92 @@ func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap
 // the way go-ldap's SearchWithPaging does, but hands each page to fn as
 // it arrives instead of appending every page's entries to one result. fn
 // also gets the partial page that came with an error.
+//
+// Over a real connection (a streamer) fn gets each entry as it is read
+// instead: a page of 1,000 groups of 50 members is ~45 MB of BER packets
+// when held whole (every constructed packet keeps a copy of its
+// children's bytes), the largest thing alive at the peak of a full read.
 func pagedSearch(conn searcher, req *goldap.SearchRequest, size uint32, fn func(*goldap.SearchResult)) error {
 	ctl := goldap.NewControlPaging(size)
 	req.Controls = append(req.Controls, ctl)
+	st, stream := conn.(streamer)
 	for {
-		res, err := conn.Search(req)
-		if res != nil {
-			fn(res)
+		var controls []goldap.Control
+		if stream {
+			var err error
+			if controls, err = streamPage(st, req, fn); err != nil {
+				return err
+			}
+		} else {
+			res, err := conn.Search(req)
+			if res != nil {
+				fn(res)
+			}
+			if err != nil || res == nil {
+				return err
+			}
+			controls = res.Controls
 		}
-		if err != nil || res == nil {
-			return err
-		}
-		p, ok := goldap.FindControl(res.Controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
+		p, ok := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
 		if !ok || len(p.Cookie) == 0 {
 			return nil
 		}
 		ctl.SetCookie(p.Cookie)
 	}
+}
+
+// streamer is the part of *ldap.Conn that hands a search's entries over
+// one at a time as they arrive.
+type streamer interface {
+	SearchAsync(ctx context.Context, req *goldap.SearchRequest, bufferSize int) goldap.Response
+}
+
+// streamPage runs one page of a paged search, handing fn each entry and
+// referral as it arrives, and returns the page's controls. The response
+// is always drained: go-ldap ends it when the search is done or the
+// connection fails (Snapshot closes the connection when its context
+// ends), and reports a result code other than success as the same
+// *ldap.Error Search returns.
+//
+// An entry with a ranged attribute (AD range retrieval) is handed over
+// only once the page is drained, with the page's last entries: fn then
+// searches the same connection for the rest of the range, and that
+// answer could not be delivered while go-ldap waits for this search's
+// next entry to be taken.
+func streamPage(st streamer, req *goldap.SearchRequest, fn func(*goldap.SearchResult)) ([]goldap.Control, error) {
+	resp := st.SearchAsync(context.Background(), req, 0)
+	var controls []goldap.Control
+	var later []*goldap.Entry
+	one := &goldap.SearchResult{Entries: make([]*goldap.Entry, 1)}
+	for resp.Next() {
+		if e := resp.Entry(); e != nil {
+			if ranged(e) {
+				later = append(later, e)
+			} else {
+				one.Entries[0] = e
+				fn(one)
+				one.Entries[0] = nil
+			}
+		}
+		if ref := resp.Referral(); ref != "" {
+			fn(&goldap.SearchResult{Referrals: []string{ref}})
+		}
+		controls = append(controls, resp.Controls()...)
+	}
+	if len(later) > 0 {
+		fn(&goldap.SearchResult{Entries: later})
+	}
+	return controls, resp.Err()
+}
+
+// ranged reports whether e holds an attribute sent in ranges.
+func ranged(e *goldap.Entry) bool {
+	for _, a := range e.Attributes {
+		if _, _, _, ok := parseRange(a.Name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Snapshot reads every configured user and group with paged searches and

@@ -1,0 +1,125 @@
+package ldap
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"testing"
+
+	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+)
+
+// A real connection streams full reads entry by entry.
+var _ streamer = (*goldap.Conn)(nil)
+
+// pageOnly hides SearchAsync, so pagedSearch takes whole pages.
+type pageOnly struct{ searcher }
+
+// TestStreamedReadMatchesPagedRead reads one directory entry by entry and
+// page by page, over several pages, and wants the same snapshot.
+func TestStreamedReadMatchesPagedRead(t *testing.T) {
+	srv := ldaptest.Start(t, ldaptest.WithSeed(manyUsers(250)))
+	cfg := baseConfig(srv)
+	cfg.PageSize = 40
+	s := newSource(t, cfg)
+	c, err := s.dial(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	streamed, err := (&reader{s: s, conn: c}).snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	paged, err := (&reader{s: s, conn: pageOnly{c}}).snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(streamed.Users) != 250 || !streamed.Complete {
+		t.Fatalf("streamed: %d users complete=%v (%s), want 250 complete", len(streamed.Users), streamed.Complete, streamed.IncompleteReason)
+	}
+	if !reflect.DeepEqual(streamed.Users, paged.Users) || !reflect.DeepEqual(streamed.Groups, paged.Groups) {
+		t.Fatalf("streamed and paged reads differ:\nstreamed %+v\npaged    %+v", streamed.Groups, paged.Groups)
+	}
+}
+
+// streamedSearcher answers the paged search as a stream of entries and the
+// range searches from rec; a range search while the stream is not drained
+// would deadlock a real connection, so it fails the test.
+type streamedSearcher struct {
+	t         *testing.T
+	entries   []*goldap.Entry
+	rec       *recordedSearcher
+	streaming bool
+}
+
+func (s *streamedSearcher) Search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	if s.streaming {
+		s.t.Errorf("search for %v while a streamed search is not drained", req.Attributes)
+	}
+	return s.rec.Search(req)
+}
+
+func (s *streamedSearcher) SearchAsync(_ context.Context, _ *goldap.SearchRequest, _ int) goldap.Response {
+	s.streaming = true
+	return &fakeResponse{s: s, entries: s.entries}
+}
+
+type fakeResponse struct {
+	s       *streamedSearcher
+	entries []*goldap.Entry
+	entry   *goldap.Entry
+}
+
+func (r *fakeResponse) Next() bool {
+	if len(r.entries) == 0 {
+		r.s.streaming = false
+		return false
+	}
+	r.entry, r.entries = r.entries[0], r.entries[1:]
+	return true
+}
+func (r *fakeResponse) Entry() *goldap.Entry       { return r.entry }
+func (r *fakeResponse) Referral() string           { return "" }
+func (r *fakeResponse) Controls() []goldap.Control { return nil }
+func (r *fakeResponse) Err() error                 { return nil }
+
+func TestStreamDefersRangedEntries(t *testing.T) {
+	const dn = "CN=Big,OU=Groups,DC=corp,DC=example"
+	guid := func(b byte) []byte { return []byte{b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} }
+	group := func(dn string, id byte, attrs ...*goldap.EntryAttribute) *goldap.Entry {
+		return &goldap.Entry{DN: dn, Attributes: append([]*goldap.EntryAttribute{
+			{Name: "objectClass", Values: []string{"group"}},
+			{Name: "objectGUID", Values: []string{string(guid(id))}, ByteValues: [][]byte{guid(id)}},
+		}, attrs...)}
+	}
+	rec := &recordedSearcher{responses: map[string]*goldap.SearchResult{
+		"member;range=2-*": {Entries: []*goldap.Entry{{DN: dn, Attributes: []*goldap.EntryAttribute{{Name: "member;range=2-*", Values: []string{"CN=c"}}}}}},
+	}}
+	st := &streamedSearcher{t: t, rec: rec, entries: []*goldap.Entry{
+		group("CN=A,OU=Groups,DC=corp,DC=example", 1, &goldap.EntryAttribute{Name: "member", Values: []string{"CN=a"}}),
+		group(dn, 2, &goldap.EntryAttribute{Name: "member;range=0-1", Values: []string{"CN=a", "CN=b"}}),
+		group("CN=C,OU=Groups,DC=corp,DC=example", 3),
+	}}
+	s, err := New(Config{URLs: []string{"ldap://x"}, Anonymous: true, GroupBaseDN: "dc=x", UserBaseDN: "dc=x", Schema: PresetActiveDirectory}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reader{s: s, conn: st}
+	recs, err := r.searchRecords("groups", "dc=x", "sub", "(objectClass=group)", true)
+	if err != nil || len(r.reasons) > 0 {
+		t.Fatalf("read: %v %v", err, r.reasons)
+	}
+	var dns []string
+	for _, g := range recs {
+		dns = append(dns, g.dn)
+	}
+	if want := []string{"CN=A,OU=Groups,DC=corp,DC=example", "CN=C,OU=Groups,DC=corp,DC=example", dn}; !slices.Equal(dns, want) {
+		t.Fatalf("groups: got %v, want %v (the ranged one after the stream)", dns, want)
+	}
+	if got := len(recs[2].members); got != 3 {
+		t.Fatalf("Big: got %d members, want 3 (two in the entry, one by range retrieval)", got)
+	}
+}
