@@ -37,7 +37,9 @@ The admin listener (admin.listen, default 127.0.0.1:9464) serves /healthz,
 configuration that does not load is rejected and the running one goes on.
 
 On SIGTERM it stops taking events, lets in-flight work finish (up to 30s),
-hands pending events back for redelivery, saves its state and exits 0.
+hands pending events back for redelivery, saves its state and exits 0. With
+ha.enabled in-flight work is handed back at once instead: the leadership term
+is over, and another replica may already be writing.
 
 With several targets (config targets:) each target is an independent unit with
 its own sources, state and, with ha.enabled, lease; replicas share the targets.
