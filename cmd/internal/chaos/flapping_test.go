@@ -259,8 +259,8 @@ func TestFlapping(t *testing.T) {
 	if len(problems) > 0 {
 		t.Logf("%d writes by an old leader inside the next leader's term, %d by a new leader while the old one's term was not over", rep.Stale, rep.Early)
 	}
-	t.Logf("%d moves forced in %s (%s); the logs show %d terms, %d moves, %d to the other replica; %d writes checked in %d terms; closest write to the other replica's term: %s",
-		moves, flapped.Round(100*time.Millisecond), pushSummary(counts), rep.Terms, rep.Moves, rep.Handovers, rep.Writes, rep.WrittenTerms, closest(rep.Closest))
+	t.Logf("%d moves forced in %s (%s); the logs show %d terms, %d moves, %d to the other replica; %d writes checked in %d terms; closest write to the other replica's term: %s; latest write after its own term's end (on the wire): %s",
+		moves, flapped.Round(100*time.Millisecond), pushSummary(counts), rep.Terms, rep.Moves, rep.Handovers, rep.Writes, rep.WrittenTerms, closest(rep.Closest), rep.Latest)
 	if rep.Moves < fs.Moves {
 		t.Errorf("the logs show %d moves, want at least %d: the flapping did not happen", rep.Moves, fs.Moves)
 	}
