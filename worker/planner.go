@@ -89,7 +89,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		var invSet map[string]bool
 		for i := range dg.Members {
 			m := &dg.Members[i]
-			r := ids.resolve(&m.DirUser, opts.Unmatched)
+			r := ids.resolve(m.DirUser, opts.Unmatched)
 			if r.uuid != "" {
 				want = append(want, r.uuid)
 				continue

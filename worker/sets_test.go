@@ -54,7 +54,9 @@ func TestSortedSetOperations(t *testing.T) {
 }
 
 func TestSortMembersDeduplicatesMerged(t *testing.T) {
-	m := func(src, id, email string) Member { return Member{Source: src, DirUser: DirUser{ID: id, Email: email}} }
+	m := func(src, id, email string) Member {
+		return Member{Source: src, DirUser: &DirUser{ID: id, Email: email}}
+	}
 	in := []Member{m("hr", "1", "x"), m("corp", "2", "a"), m("corp", "1", "old"), m("corp", "1", "new")}
 	got := sortMembers(slices.Clone(in), true)
 	want := []Member{m("corp", "1", "new"), m("corp", "2", "a"), m("hr", "1", "x")}

@@ -238,7 +238,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 func unknownMembers(d *Desired, ids *identities) string {
 	for _, g := range d.Groups {
 		for i := range g.Members {
-			u := &g.Members[i].DirUser
+			u := g.Members[i].DirUser
 			first, found := "", false
 			for k := 0; k < 1+len(u.AltEmails); k++ {
 				e := emailAt(u, k)
