@@ -249,6 +249,9 @@ func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
 // snapshot reads everything and, in in_chain mode, each group's flattened
 // users, then assembles the snapshot.
 func (r *reader) snapshot() (*worker.Snapshot, error) {
+	if r.s.cfg.NestedGroups != NestedInChain {
+		return r.streamSnapshot()
+	}
 	users, groups, err := r.readAll()
 	if err != nil {
 		return nil, err
@@ -278,6 +281,29 @@ func (r *reader) snapshot() (*worker.Snapshot, error) {
 		}
 	}
 	return r.s.build(users, groups, r.reasons), nil
+}
+
+// streamSnapshot is snapshot without in_chain: each user goes into the
+// snapshot as it is decoded, so a full read never holds a record per user
+// (a DirUser and its id, DNs, name and timestamp again: ~260 bytes each,
+// against the DirUser's 96), and the snapshot's users are not a second
+// copy made at the end.
+func (r *reader) streamSnapshot() (*worker.Snapshot, error) {
+	cfg := &r.s.cfg
+	b := r.s.newBuilder()
+	err := r.searchPages("users", cfg.UserBaseDN, cfg.UserScope, r.s.userFilter(""), func(page []*goldap.Entry) {
+		for _, u := range r.decodeAll(page, false) {
+			b.addUser(u)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	groups, err := r.searchRecords("groups", cfg.GroupBaseDN, cfg.GroupScope, r.s.groupFilter(""), true)
+	if err != nil {
+		return nil, err
+	}
+	return b.finish(groups, r.reasons), nil
 }
 
 // readAll reads and decodes every user and group.
@@ -319,23 +345,47 @@ func (r *reader) decodeAll(entries []*goldap.Entry, group bool) []*record {
 
 // build resolves member values to ids and assembles the snapshot.
 func (s *Source) build(users, groups []*record, reasons []string) *worker.Snapshot {
-	snap := &worker.Snapshot{Source: s.cfg.Name, Users: []worker.DirUser{}, Groups: []worker.DirGroup{}}
-	userByKey := map[string]string{}
-	seen := map[string]bool{}
+	b := s.newBuilder()
 	for _, u := range users {
-		if seen[u.id] {
-			continue
-		}
-		seen[u.id] = true
-		snap.Users = append(snap.Users, u.user)
-		if s.cfg.MemberValue == MemberValueUID {
-			if u.name != "" {
-				userByKey[u.name] = u.id
-			}
-		} else {
-			userByKey[u.ndn] = u.id
-		}
+		b.addUser(u)
 	}
+	return b.finish(groups, reasons)
+}
+
+// builder assembles a snapshot: users one at a time (a full read adds each
+// as it is decoded), then the groups, whose member values are resolved
+// against the users added.
+type builder struct {
+	s         *Source
+	snap      *worker.Snapshot
+	userByKey map[string]string // member key → user id
+	seen      map[string]bool   // ids taken: the first entry with an id wins
+}
+
+func (s *Source) newBuilder() *builder {
+	return &builder{s: s, snap: &worker.Snapshot{Source: s.cfg.Name, Users: []worker.DirUser{}, Groups: []worker.DirGroup{}},
+		userByKey: map[string]string{}, seen: map[string]bool{}}
+}
+
+// addUser adds u unless a user or group with its id was added before.
+func (b *builder) addUser(u *record) {
+	if b.seen[u.id] {
+		return
+	}
+	b.seen[u.id] = true
+	b.snap.Users = append(b.snap.Users, u.user)
+	if b.s.cfg.MemberValue == MemberValueUID {
+		if u.name != "" {
+			b.userByKey[u.name] = u.id
+		}
+	} else {
+		b.userByKey[u.ndn] = u.id
+	}
+}
+
+// finish adds the groups, resolving their members, and sorts the snapshot.
+func (b *builder) finish(groups []*record, reasons []string) *worker.Snapshot {
+	s, snap, userByKey, seen := b.s, b.snap, b.userByKey, b.seen
 	groupByDN := map[string]string{}
 	for _, g := range groups {
 		groupByDN[g.ndn] = g.id

@@ -43,6 +43,17 @@ func TestStreamedReadMatchesPagedRead(t *testing.T) {
 	if !reflect.DeepEqual(streamed.Users, paged.Users) || !reflect.DeepEqual(streamed.Groups, paged.Groups) {
 		t.Fatalf("streamed and paged reads differ:\nstreamed %+v\npaged    %+v", streamed.Groups, paged.Groups)
 	}
+	// The snapshot built user by user as the read goes equals the one
+	// built from every record at the end (the watchers' full read).
+	r := &reader{s: s, conn: c}
+	users, groups, err := r.readAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := s.build(users, groups, r.reasons)
+	if !reflect.DeepEqual(streamed.Users, whole.Users) || !reflect.DeepEqual(streamed.Groups, whole.Groups) || whole.Complete != streamed.Complete {
+		t.Fatalf("snapshot built as read and from all records differ:\nas read %+v\nwhole   %+v", streamed.Groups, whole.Groups)
+	}
 }
 
 // streamedSearcher answers the paged search as a stream of entries and the
