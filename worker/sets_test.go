@@ -35,7 +35,11 @@ func TestSortedSetOperations(t *testing.T) {
 	}
 	for range 2000 {
 		a, b := randList(), randList()
+		a0 := slices.Clone(a)
 		sa, sb := sortedUnique(a), sortedUnique(b)
+		if !slices.Equal(a, a0) {
+			t.Fatalf("sortedUnique changed its argument %v to %v", a0, a)
+		}
 		checks := []struct {
 			op        string
 			got, want []string
