@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -138,4 +139,23 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("%+v: no error", bad)
 		}
 	}
+}
+
+// TestRunOnceRSSIsTheChilds: the peak RSS of a one-shot child is its own,
+// not this process's. (getrusage maxrss of a vfork-started child includes
+// the parent's high-water mark; it made every one-shot figure ~400 MB
+// too high before.)
+func TestRunOnceRSSIsTheChilds(t *testing.T) {
+	held := make([]byte, 300<<20)
+	for i := range held {
+		held[i] = byte(i)
+	}
+	res, err := runOnce(context.Background(), nil, "/bin/sh", "unused", "-c", "sleep 0.3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.MaxRSS <= 0 || res.MaxRSS > 100<<20 {
+		t.Errorf("a shell sleeping reports peak RSS %d MB while the harness holds %d MB", res.MaxRSS>>20, len(held)>>20)
+	}
+	runtime.KeepAlive(held)
 }

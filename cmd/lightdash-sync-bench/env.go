@@ -148,13 +148,39 @@ func runOnce(ctx context.Context, env []string, bin, cfgPath string, args ...str
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
-	err := cmd.Run()
-	res := procResult{Wall: time.Since(start), Stdout: out.String()}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			res.MaxRSS = ru.Maxrss * 1024
-		}
+	err := cmd.Start()
+	var peak int64
+	if err == nil {
+		// Peak RSS is the child's VmHWM, polled while it runs. Not the
+		// rusage maxrss of the reaped child: Go starts children with
+		// vfork, and on Linux a child's maxrss then includes this
+		// harness's own high-water mark (400 MB held here made /bin/true
+		// report 402 MB), which inflated every one-shot figure before
+		// this change. Polling misses at most the growth of the child's
+		// last 10 ms, when it is writing its state and exiting.
+		stop := make(chan struct{})
+		polled := make(chan int64, 1)
+		go func() {
+			var max int64
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			for {
+				if v, err := vmHWM(cmd.Process.Pid); err == nil && v > max {
+					max = v
+				}
+				select {
+				case <-stop:
+					polled <- max
+					return
+				case <-t.C:
+				}
+			}
+		}()
+		err = cmd.Wait()
+		close(stop)
+		peak = <-polled
 	}
+	res := procResult{Wall: time.Since(start), Stdout: out.String(), MaxRSS: peak}
 	if err != nil {
 		return res, fmt.Errorf("lightdash-sync %s: %w\nstdout: %s\nstderr: %s", args[0], err, tail(out.String()), tail(errb.String()))
 	}
@@ -213,8 +239,11 @@ func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
 }
 
 // peakRSS reads VmHWM of the running daemon, in bytes.
-func (d *daemon) peakRSS() (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+func (d *daemon) peakRSS() (int64, error) { return vmHWM(d.cmd.Process.Pid) }
+
+// vmHWM reads a running process's peak resident set size, in bytes.
+func vmHWM(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
