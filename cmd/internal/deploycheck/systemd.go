@@ -75,7 +75,8 @@ var knownDirectives = map[string][]string{
 		"ProtectControlGroups", "ProtectClock", "ProtectHostname", "ProtectProc", "ProcSubset", "RestrictNamespaces",
 		"RestrictRealtime", "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute", "RemoveIPC", "KeyringMode",
 		"DevicePolicy", "CapabilityBoundingSet", "AmbientCapabilities", "RestrictAddressFamilies", "SystemCallArchitectures",
-		"SystemCallFilter", "SystemCallErrorNumber", "UMask", "ReadWritePaths", "IPAddressDeny", "IPAddressAllow", "PrivateMounts"},
+		"SystemCallFilter", "SystemCallErrorNumber", "UMask", "ReadWritePaths", "IPAddressDeny", "IPAddressAllow", "PrivateMounts",
+		"MemoryMax", "MemoryHigh"},
 	"Timer":   {"OnCalendar", "OnBootSec", "OnUnitActiveSec", "RandomizedDelaySec", "Persistent", "Unit", "AccuracySec"},
 	"Install": {"WantedBy", "RequiredBy", "Alias"},
 }
