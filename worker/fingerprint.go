@@ -51,53 +51,33 @@ func fingerprintSnapshots(snaps []*Snapshot) string {
 		j.raw(`,"Complete":`)
 		j.bool(s.Complete)
 		j.raw(`,"Groups":`)
-		groups := byKey(len(s.Groups), func(i int) string { return s.Groups[i].ID })
-		if groups == nil {
-			j.raw("null")
-		} else {
-			j.raw("[")
-			for n, i := range groups {
-				g := &s.Groups[i]
-				if n > 0 {
-					j.raw(",")
-				}
-				j.raw(`{"ID":`)
-				j.str(g.ID)
-				j.raw(`,"DN":`)
-				j.str(g.DN)
-				j.raw(`,"Name":`)
-				j.str(g.Name)
-				j.raw(`,"Users":`)
-				scratch = j.sortedList(scratch, g.MemberUsers)
-				j.raw(`,"Groups":`)
-				scratch = j.sortedList(scratch, g.MemberGroups)
-				j.raw("}")
-			}
-			j.raw("]")
-		}
+		j.array(len(s.Groups), func(i int) string { return s.Groups[i].ID }, func(i int) {
+			g := &s.Groups[i]
+			j.raw(`{"ID":`)
+			j.str(g.ID)
+			j.raw(`,"DN":`)
+			j.str(g.DN)
+			j.raw(`,"Name":`)
+			j.str(g.Name)
+			j.raw(`,"Users":`)
+			scratch = j.sortedList(scratch, g.MemberUsers)
+			j.raw(`,"Groups":`)
+			scratch = j.sortedList(scratch, g.MemberGroups)
+			j.raw("}")
+		})
 		j.raw(`,"Users":`)
-		users := byKey(len(s.Users), func(i int) string { return s.Users[i].ID })
-		if users == nil {
-			j.raw("null")
-		} else {
-			j.raw("[")
-			for n, i := range users {
-				u := &s.Users[i]
-				if n > 0 {
-					j.raw(",")
-				}
-				j.raw(`{"ID":`)
-				j.str(u.ID)
-				j.raw(`,"Email":`)
-				j.str(strings.ToLower(u.Email))
-				j.raw(`,"Alt":`)
-				j.str(strings.ToLower(strings.Join(u.AltEmails, ",")))
-				j.raw(`,"Disabled":`)
-				j.bool(u.Disabled)
-				j.raw("}")
-			}
-			j.raw("]")
-		}
+		j.array(len(s.Users), func(i int) string { return s.Users[i].ID }, func(i int) {
+			u := &s.Users[i]
+			j.raw(`{"ID":`)
+			j.str(u.ID)
+			j.raw(`,"Email":`)
+			j.str(strings.ToLower(u.Email))
+			j.raw(`,"Alt":`)
+			j.str(strings.ToLower(strings.Join(u.AltEmails, ",")))
+			j.raw(`,"Disabled":`)
+			j.bool(u.Disabled)
+			j.raw("}")
+		})
 		j.raw("}")
 	}
 	j.raw("]")
@@ -108,50 +88,30 @@ func fingerprintSnapshots(snaps []*Snapshot) string {
 func fingerprintLightdash(cur Current) string {
 	j := newJSONHash()
 	j.raw(`{"Users":`)
-	users := byKey(len(cur.Users), func(i int) string { return cur.Users[i].UserUUID })
-	if users == nil {
-		j.raw("null")
-	} else {
-		j.raw("[")
-		for n, i := range users {
-			u := &cur.Users[i]
-			if n > 0 {
-				j.raw(",")
-			}
-			j.raw(`{"UUID":`)
-			j.str(u.UserUUID)
-			j.raw(`,"Email":`)
-			j.str(strings.ToLower(u.Email))
-			j.raw(`,"Active":`)
-			j.bool(u.IsActive)
-			j.raw(`,"Pending":`)
-			j.bool(u.IsPending)
-			j.raw("}")
-		}
-		j.raw("]")
-	}
+	j.array(len(cur.Users), func(i int) string { return cur.Users[i].UserUUID }, func(i int) {
+		u := &cur.Users[i]
+		j.raw(`{"UUID":`)
+		j.str(u.UserUUID)
+		j.raw(`,"Email":`)
+		j.str(strings.ToLower(u.Email))
+		j.raw(`,"Active":`)
+		j.bool(u.IsActive)
+		j.raw(`,"Pending":`)
+		j.bool(u.IsPending)
+		j.raw("}")
+	})
 	j.raw(`,"Groups":`)
-	groups := byKey(len(cur.Groups), func(i int) string { return cur.Groups[i].UUID })
-	if groups == nil {
-		j.raw("null")
-	} else {
-		var scratch []string
-		j.raw("[")
-		for n, i := range groups {
-			g := &cur.Groups[i]
-			if n > 0 {
-				j.raw(",")
-			}
-			j.raw(`{"UUID":`)
-			j.str(g.UUID)
-			j.raw(`,"Name":`)
-			j.str(g.Name)
-			j.raw(`,"Members":`)
-			scratch = j.sortedList(scratch, g.MemberUUIDs)
-			j.raw("}")
-		}
-		j.raw("]")
-	}
+	var scratch []string
+	j.array(len(cur.Groups), func(i int) string { return cur.Groups[i].UUID }, func(i int) {
+		g := &cur.Groups[i]
+		j.raw(`{"UUID":`)
+		j.str(g.UUID)
+		j.raw(`,"Name":`)
+		j.str(g.Name)
+		j.raw(`,"Members":`)
+		scratch = j.sortedList(scratch, g.MemberUUIDs)
+		j.raw("}")
+	})
 	j.raw("}")
 	return j.sum()
 }
@@ -192,6 +152,24 @@ func (j *jsonHash) bool(b bool) { j.raw(strconv.FormatBool(b)) }
 
 func (j *jsonHash) str(s string) {
 	_, _ = j.w.Write(appendJSONString(j.w.AvailableBuffer(), s))
+}
+
+// array writes the n items as a JSON array ordered by key (stable), each
+// written by item; null when n is 0, as encoding/json writes a nil slice.
+func (j *jsonHash) array(n int, key func(i int) string, item func(i int)) {
+	idx := byKey(n, key)
+	if idx == nil {
+		j.raw("null")
+		return
+	}
+	j.raw("[")
+	for k, i := range idx {
+		if k > 0 {
+			j.raw(",")
+		}
+		item(i)
+	}
+	j.raw("]")
 }
 
 // sortedList writes l sorted (null when empty), sorting in scratch, which
