@@ -99,13 +99,9 @@ func (c *Config) validateTargets() error {
 	for i := range c.Targets {
 		t := &c.Targets[i]
 		key := fmt.Sprintf("targets[%d]", i)
-		if !targetNameRE.MatchString(t.Name) {
-			return c.errorf(key+".name", "%q is not a valid target name (lowercase letters, digits and -, starting with a letter or digit, at most 63)", t.Name)
+		if err := c.uniqueName(key+".name", "target", t.Name, targetNameRE, "lowercase letters, digits and -, starting with a letter or digit, at most 63", names); err != nil {
+			return err
 		}
-		if names[t.Name] {
-			return c.errorf(key+".name", "target %q is defined twice", t.Name)
-		}
-		names[t.Name] = true
 		if err := c.validateLightdash(key+".", &t.Lightdash); err != nil {
 			return err
 		}

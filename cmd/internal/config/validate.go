@@ -107,6 +107,19 @@ func IsLoopbackHost(host string) bool {
 
 var sourceNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
+// uniqueName checks a source's or target's name against its pattern and
+// the names seen so far, and records it.
+func (c *Config) uniqueName(key, kind, name string, re *regexp.Regexp, rule string, seen map[string]bool) error {
+	if !re.MatchString(name) {
+		return c.errorf(key, "%q is not a valid %s name (%s)", name, kind, rule)
+	}
+	if seen[name] {
+		return c.errorf(key, "%s %q is defined twice", kind, name)
+	}
+	seen[name] = true
+	return nil
+}
+
 func (c *Config) validateSources() error {
 	if len(c.Sources) == 0 {
 		return c.errorf("sources", "required: at least one source (ldap or nats)")
@@ -115,13 +128,9 @@ func (c *Config) validateSources() error {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		key := fmt.Sprintf("sources[%d]", i)
-		if !sourceNameRE.MatchString(s.Name) {
-			return c.errorf(key+".name", "%q is not a valid source name (lowercase letters, digits, - and _, at most 63)", s.Name)
+		if err := c.uniqueName(key+".name", "source", s.Name, sourceNameRE, "lowercase letters, digits, - and _, at most 63", names); err != nil {
+			return err
 		}
-		if names[s.Name] {
-			return c.errorf(key+".name", "source %q is defined twice", s.Name)
-		}
-		names[s.Name] = true
 		switch s.Type {
 		case "ldap":
 			if s.LDAP == nil || s.NATS != nil {
