@@ -27,6 +27,7 @@ type daemonConfig struct {
 	BindDN, BindPW      string
 	Suffix              string
 	NATSURL             string // adds a nats source when set
+	MaxAckPending       int    // nats max_ack_pending; 0: the product default
 	Concurrency         int
 	RateLimit           float64
 	Debounce            time.Duration
@@ -72,6 +73,9 @@ sources:
       stream: DIRECTORY
       subjects: ["directory.>"]
 `, c.NATSURL)
+		if c.MaxAckPending > 0 {
+			fmt.Fprintf(&b, "      max_ack_pending: %d\n", c.MaxAckPending)
+		}
 	}
 	maxDelay := max(10*time.Second, c.Debounce)
 	fmt.Fprintf(&b, `mapping:

@@ -21,21 +21,24 @@ import (
 // Options are the harness's flags.
 type Options struct {
 	Size
-	Latencies    []time.Duration
-	Debounces    []time.Duration
-	Changes      int
-	Events       int
-	Concurrency  int
-	Rate         float64
-	Out          string // table or markdown
-	Scenarios    map[string]bool
-	Bin          string // lightdash-sync binary; built when empty
-	ColdBin      string // binary for the cold reconciliation only; Bin when empty
-	RunTimeout   time.Duration
-	Work         string // scratch directory; a temp dir when empty
-	ReadyTimeout time.Duration
-	ChildEnv     []string  // extra NAME=value for the binary under test (-child-env)
-	Verbose      io.Writer // progress; nil for none
+	Latencies []time.Duration
+	Debounces []time.Duration
+	Changes   int
+	Events    int
+	// MaxAckPending is the NATS source's max_ack_pending (0: the
+	// product's default).
+	MaxAckPending int
+	Concurrency   int
+	Rate          float64
+	Out           string // table or markdown
+	Scenarios     map[string]bool
+	Bin           string // lightdash-sync binary; built when empty
+	ColdBin       string // binary for the cold reconciliation only; Bin when empty
+	RunTimeout    time.Duration
+	Work          string // scratch directory; a temp dir when empty
+	ReadyTimeout  time.Duration
+	ChildEnv      []string  // extra NAME=value for the binary under test (-child-env)
+	Verbose       io.Writer // progress; nil for none
 }
 
 var allScenarios = []string{"cold", "warm", "changed", "live", "nats"}
@@ -76,6 +79,7 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&deb, "debounce", "0,500ms", "daemon debounce values for the live-change scenario")
 	fs.IntVar(&o.Changes, "changes", 200, "live changes per debounce value")
 	fs.IntVar(&o.Events, "events", 50000, "NATS events to publish")
+	fs.IntVar(&o.MaxAckPending, "max-ack-pending", 0, "the NATS source's max_ack_pending (0: the product default)")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "sync.concurrency (and lightdash.burst)")
 	fs.Float64Var(&o.Rate, "rate", 1000, "lightdash.rate_limit, requests per second")
 	fs.StringVar(&o.Out, "out", "table", "table or markdown")

@@ -74,7 +74,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	cfg := daemonConfig{LightdashURL: ld.URL(), Token: ld.AdminToken(), NATSURL: ns.ClientURL(),
+	cfg := daemonConfig{LightdashURL: ld.URL(), Token: ld.AdminToken(), NATSURL: ns.ClientURL(), MaxAckPending: h.opt.MaxAckPending,
 		Concurrency: h.opt.Concurrency, RateLimit: h.opt.Rate, Debounce: 500 * time.Millisecond,
 		StatePath: filepath.Join(dir, "state.json"), AdminListen: admin}
 	cfgPath := filepath.Join(dir, "lightdash-sync.yaml")
@@ -129,5 +129,12 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	}
 	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
 		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
-		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes)}, nil
+		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
+}
+
+func ackWindow(n int) string {
+	if n <= 0 {
+		return "default"
+	}
+	return fmt.Sprint(n)
 }
