@@ -24,7 +24,7 @@
 // events of a batch for one group or user are folded into its entry in
 // stream order and written once, the entries concurrently, and the changes
 // still go out one per event, in stream order, each after its write. Since
-// acks wait for the daemon's apply, MaxAckPending (default 20,000) is the
+// acks wait for the daemon's apply, MaxAckPending (default 100,000) is the
 // window a burst flows through; one ticker keeps every held event in
 // progress.
 //
@@ -52,7 +52,7 @@
 //	    create_stream: false        # bind to the stream ops created
 //	    consumer: lightdash-sync
 //	    ack_wait: 5m                # longer than a Lightdash apply
-//	    max_ack_pending: 20000      # events in flight, waiting for their group's apply
+//	    max_ack_pending: 100000     # events in flight, waiting for their group's apply
 //	    max_deliver: 10
 //	    backoff: [1s, 5s, 30s, 2m, 10m]
 //	    dead_letter_subject: directory.dead

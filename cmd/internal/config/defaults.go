@@ -85,7 +85,7 @@ func natsDefaults(n *NATSSource) {
 		n.AckWait = 60 * time.Second
 	}
 	if n.MaxAckPending == 0 {
-		n.MaxAckPending = 20000
+		n.MaxAckPending = 100000
 	}
 	if n.MaxDeliver == 0 {
 		n.MaxDeliver = 10

@@ -199,7 +199,7 @@ sources:
 		want int
 		err  string
 	}{
-		{"", 20000, ""},
+		{"", 100000, ""},
 		{"      max_ack_pending: 500\n", 500, ""},
 		{"      max_ack_pending: -1\n", 0, "sources[0].nats.max_ack_pending: must be at least 1"},
 	} {
