@@ -39,7 +39,7 @@ var drifts = []drift{
 	{"readiness path", "kubernetes/base/deployment.yaml", "path: /readyz", "path: /ready", "kubernetes", "readinessProbe path /ready"},
 	{"writable root", "kubernetes/base/deployment.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "kubernetes", "readOnlyRootFilesystem"},
 	{"capabilities kept", "kubernetes/base/deployment.yaml", `drop: ["ALL"]`, `drop: ["NET_RAW"]`, "kubernetes", "drop ALL"},
-	{"no memory limit", "kubernetes/base/deployment.yaml", "              memory: 1Gi\n", "", "kubernetes", "no memory limit"},
+	{"no memory limit", "kubernetes/base/deployment.yaml", "              memory: 512Mi\n", "", "kubernetes", "no memory limit"},
 	{"admin on loopback", "kubernetes/base/configmap.yaml", "listen: 0.0.0.0:9464", "listen: 127.0.0.1:9464", "kubernetes", "binds 127.0.0.1"},
 	{"admin port differs", "kubernetes/base/configmap.yaml", "listen: 0.0.0.0:9464", "listen: 0.0.0.0:9000", "kubernetes", "admin.listen port is 9000"},
 	{"config key misspelt", "kubernetes/base/configmap.yaml", "rate_limit: 5", "rate_limt: 5", "kubernetes", "unknown key"},
