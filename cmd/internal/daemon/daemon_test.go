@@ -256,6 +256,17 @@ func (s *slowPaths) RoundTrip(r *http.Request) (*http.Response, error) {
 	return s.next.RoundTrip(r)
 }
 
+// group slows the requests to the named Lightdash group's endpoints.
+func (s *slowPaths) group(h *harness, name string) {
+	for _, g := range h.ld.Groups() {
+		if g.Name == name {
+			s.mu.Lock()
+			s.slow["/groups/"+g.UUID] = true
+			s.mu.Unlock()
+		}
+	}
+}
+
 // TestTermEndAbortsInFlightWork: with AbortOnStop (a leadership term), a
 // Lightdash write still waiting when the term ends is cancelled at once,
 // not finished after it: the next leader may already be writing. Without
@@ -264,13 +275,7 @@ func TestTermEndAbortsInFlightWork(t *testing.T) {
 	slow := &slowPaths{delay: time.Hour, slow: map[string]bool{}}
 	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, ShutdownTimeout: time.Hour, AbortOnStop: true},
 		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
-	for _, g := range h.ld.Groups() {
-		if g.Name == "analysts" {
-			slow.mu.Lock()
-			slow.slow["/groups/"+g.UUID] = true
-			slow.mu.Unlock()
-		}
-	}
+	slow.group(h, "analysts")
 	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
 	h.waitFor("the write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
 	h.stop() // fails the test if Run has not returned within 30 s
@@ -291,13 +296,7 @@ func TestSlowGroupDoesNotBlockOthers(t *testing.T) {
 	slow := &slowPaths{delay: 3 * time.Second, slow: map[string]bool{}}
 	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, Concurrency: 4},
 		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
-	for _, g := range h.ld.Groups() {
-		if g.Name == "analysts" {
-			slow.mu.Lock()
-			slow.slow["/groups/"+g.UUID] = true
-			slow.mu.Unlock()
-		}
-	}
+	slow.group(h, "analysts")
 	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
 	h.waitFor("the slow group's write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
 	h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob", "cy"}})
