@@ -63,14 +63,21 @@ func (c *Config) decodeTargets(lines map[int]string) error {
 			return typeError(err, lines)
 		}
 		prefix := fmt.Sprintf("targets[%d].", i)
+		// A key given with no value ("lightdash:" and nothing after it)
+		// decodes as null and sets its pointer to nil: the target then
+		// has an empty lightdash section (validation names what is
+		// missing) and inherits the others.
+		if doc.Lightdash == nil {
+			doc.Lightdash = &def
+		}
 		t.Name, t.Lightdash = doc.Name, *doc.Lightdash
-		if _, ok := c.keyLines[prefix+"mapping"]; ok {
+		if _, ok := c.keyLines[prefix+"mapping"]; ok && doc.Mapping != nil {
 			t.Mapping = doc.Mapping
 		}
-		if _, ok := c.keyLines[prefix+"identity"]; ok {
+		if _, ok := c.keyLines[prefix+"identity"]; ok && doc.Identity != nil {
 			t.Identity = doc.Identity
 		}
-		if _, ok := c.keyLines[prefix+"sync"]; ok {
+		if _, ok := c.keyLines[prefix+"sync"]; ok && doc.Sync != nil {
 			t.Sync = doc.Sync
 		}
 		t.node = nil

@@ -33,6 +33,8 @@ func TestBadTargets(t *testing.T) {
 		{"unreadable-token-file.yaml", "targets[0].lightdash.token_file", 13, "cannot read /nonexistent/lightdash-prod-token"},
 		{"null-target.yaml", "targets", 9, "at least one target"},
 		{"scalar-target.yaml", "targets[0]", 10, "wrong type"},
+		// "lightdash:" with nothing after it (a fuzz find: it panicked).
+		{"null-sections.yaml", "targets[1].lightdash.url", 13, "required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
