@@ -175,46 +175,57 @@ func (c *Config) Units() []*Config {
 	}
 	out := make([]*Config, 0, len(c.Targets))
 	for _, t := range c.Targets {
-		u := *c
-		u.Targets = nil
-		u.TargetName = t.Name
-		u.Lightdash = t.Lightdash
-		if t.Mapping != nil {
-			u.Mapping = *t.Mapping
-		}
-		if t.Identity != nil {
-			u.Identity = *t.Identity
-		}
-		if t.Sync != nil {
-			u.Sync = *t.Sync
-		}
-		u.Sources = make([]Source, len(c.Sources))
-		for i, s := range c.Sources {
-			if s.NATS != nil {
-				n := *s.NATS
-				n.Consumer += "-" + t.Name
-				s.NATS = &n
-			}
-			if s.LDAP != nil {
-				l := *s.LDAP
-				s.LDAP = &l
-			}
-			u.Sources[i] = s
-		}
-		if u.State.Type == "file" {
-			u.State.Path = unitPath(c.State.Path, t.Name)
-		}
-		out = append(out, &u)
+		out = append(out, c.unit(t))
 	}
 	return out
 }
 
+// unit is target t's unit (see Units).
+func (c *Config) unit(t Target) *Config {
+	u := *c
+	u.Targets = nil
+	u.TargetName = t.Name
+	u.Lightdash = t.Lightdash
+	if t.Mapping != nil {
+		u.Mapping = *t.Mapping
+	}
+	if t.Identity != nil {
+		u.Identity = *t.Identity
+	}
+	if t.Sync != nil {
+		u.Sync = *t.Sync
+	}
+	u.Sources = make([]Source, len(c.Sources))
+	for i, s := range c.Sources {
+		if s.NATS != nil {
+			n := *s.NATS
+			n.Consumer += "-" + t.Name
+			s.NATS = &n
+		}
+		if s.LDAP != nil {
+			l := *s.LDAP
+			s.LDAP = &l
+		}
+		u.Sources[i] = s
+	}
+	if u.State.Type == "file" {
+		u.State.Path = unitPath(c.State.Path, t.Name)
+	}
+	return &u
+}
+
 // Unit returns the unit named name, or nil. The single unit of a
-// configuration without targets is named "".
+// configuration without targets is named "". Only that unit is built.
 func (c *Config) Unit(name string) *Config {
-	for _, u := range c.Units() {
-		if u.TargetName == name {
-			return u
+	if len(c.Targets) == 0 {
+		if name == "" {
+			return c
+		}
+		return nil
+	}
+	for _, t := range c.Targets {
+		if t.Name == name {
+			return c.unit(t)
 		}
 	}
 	return nil
@@ -223,9 +234,12 @@ func (c *Config) Unit(name string) *Config {
 // TargetNames lists the units' names in configuration order ("" for a
 // configuration without targets).
 func (c *Config) TargetNames() []string {
-	var out []string
-	for _, u := range c.Units() {
-		out = append(out, u.TargetName)
+	if len(c.Targets) == 0 {
+		return []string{""}
+	}
+	out := make([]string, len(c.Targets))
+	for i, t := range c.Targets {
+		out[i] = t.Name
 	}
 	return out
 }
