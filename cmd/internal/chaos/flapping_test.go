@@ -211,7 +211,7 @@ func TestFlapping(t *testing.T) {
 		sleep(ctx, (renew+renew/8-phase)%renew)
 	}
 	flapped := time.Since(flapStart)
-	_, _, created, _ := stopChanges()
+	created := stopChanges()
 	stopped := time.Now()
 
 	// Converged: the last leader, asked for one full reconciliation, makes

@@ -104,7 +104,7 @@ func TestHandover(t *testing.T) {
 		}
 		watchStandby(t, ctx, leader, standby, hs.Watch)
 	}
-	_, _, created, _ := stopChanges()
+	created := stopChanges()
 	stopped := time.Now()
 
 	// Nothing lost: one requested reconciliation later, Lightdash equals
