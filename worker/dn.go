@@ -124,8 +124,7 @@ func ValidAttributeType(t string) bool {
 		return false
 	}
 	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+		if c := t[i]; !isAlpha(c) && !isDigit(c) && c != '-' && c != '.' {
 			return false
 		}
 	}
