@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -189,17 +188,9 @@ func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*rec
 	}
 	recs := make([]*record, len(ids))
 	errs := make([]error, len(ids))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, viewConcurrency)
-	for i, id := range ids {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			recs[i], _, errs[i] = v.get(ctx, kvKey(kindUser, id))
-		}()
-	}
-	wg.Wait()
+	concurrently(len(ids), func(i int) {
+		recs[i], _, errs[i] = v.get(ctx, kvKey(kindUser, ids[i]))
+	})
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

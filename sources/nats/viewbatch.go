@@ -17,6 +17,22 @@ import (
 // from flooding the connection.
 const viewConcurrency = 32
 
+// concurrently calls fn(i) for every i in [0, n), at most viewConcurrency
+// at a time, and returns once every call has returned.
+func concurrently(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, viewConcurrency)
+	for i := range n {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(i)
+		}()
+	}
+	wg.Wait()
+}
+
 // outcome is what applying one event of a batch did.
 type outcome struct {
 	applied
@@ -57,31 +73,24 @@ func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 	steps := make([]step, len(events))
 	errs := make(map[string]error)
 	var mu sync.Mutex // errs
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, viewConcurrency)
-	for _, k := range keys {
+	concurrently(len(keys), func(n int) {
+		k := keys[n]
 		idx := byKey[k]
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			evs := make([]*Event, len(idx))
-			for j, i := range idx {
-				evs[j] = events[i]
-			}
-			st, err := v.fold(ctx, k, evs)
-			if err != nil {
-				mu.Lock()
-				errs[k] = err
-				mu.Unlock()
-				return
-			}
-			for j, i := range idx {
-				steps[i] = st[j] // distinct indexes per key: no two goroutines share one
-			}
-		}()
-	}
-	wg.Wait()
+		evs := make([]*Event, len(idx))
+		for j, i := range idx {
+			evs[j] = events[i]
+		}
+		st, err := v.fold(ctx, k, evs)
+		if err != nil {
+			mu.Lock()
+			errs[k] = err
+			mu.Unlock()
+			return
+		}
+		for j, i := range idx {
+			steps[i] = st[j] // distinct indexes per key: no two goroutines share one
+		}
+	})
 	// The index takes each key's state after the batch, once, and every
 	// event's change is computed against it. Computed one event at a time,
 	// a change could also name a group related to it only in the middle of
