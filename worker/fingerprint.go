@@ -129,12 +129,6 @@ func byKey(n int, key func(i int) string) []int {
 	return idx
 }
 
-func sorted(l []string) []string {
-	out := append([]string(nil), l...)
-	slices.Sort(out)
-	return out
-}
-
 // jsonHash writes JSON into a sha256 through a buffer.
 type jsonHash struct {
 	h hash.Hash

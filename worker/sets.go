@@ -48,6 +48,13 @@ func equalSets(a, b []string) bool {
 	return true
 }
 
+// sorted returns a sorted copy of l, duplicates kept.
+func sorted(l []string) []string {
+	out := append([]string(nil), l...)
+	slices.Sort(out)
+	return out
+}
+
 // The helpers below work on sorted, de-duplicated lists and return new
 // ones; nil stands for the empty list.
 
