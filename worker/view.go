@@ -63,10 +63,7 @@ func findGroup(groups []lightdash.GroupWithMembers, uuid string) (int, bool) {
 // Groups written since then keep their written form (or stay deleted).
 // cur.ids is the index of cur.Users when the caller built it already.
 func (v *view) set(cur Current, start int64, now time.Time) {
-	ids := cur.ids
-	if ids == nil {
-		ids = newIdentities(cur.Users)
-	}
+	ids := cur.identities()
 	fresh := make(map[string]lightdash.GroupWithMembers, len(cur.Groups))
 	for _, g := range cur.Groups {
 		fresh[g.UUID] = g
