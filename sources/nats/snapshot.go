@@ -27,13 +27,7 @@ func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, erro
 	dg := worker.DirGroup{ID: g.ID, Name: g.Name}
 	member := make(map[string]bool, len(g.Members))
 	for _, m := range g.Members {
-		id, email := m.ID, m.Email
-		if id == "" {
-			var ok bool
-			if id, ok = r.byEmail(email); !ok {
-				id = strings.ToLower(email)
-			}
-		}
+		id, email := memberUserID(m, r.byEmail), m.Email
 		if _, seen := r.users[id]; !seen {
 			u, err := r.user(id)
 			if err != nil {
@@ -62,6 +56,18 @@ func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, erro
 		}
 	}
 	return dg, nil
+}
+
+// memberUserID is the user a member stands for: its id, else the user
+// byEmail finds by its email, else the lower-cased email.
+func memberUserID(m Member, byEmail func(email string) (string, bool)) string {
+	if m.ID != "" {
+		return m.ID
+	}
+	if id, ok := byEmail(m.Email); ok {
+		return id
+	}
+	return strings.ToLower(m.Email)
 }
 
 func dirUser(u *record) *worker.DirUser {
@@ -173,14 +179,7 @@ func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*rec
 	seen := map[string]bool{}
 	for _, g := range groups {
 		for _, m := range g.Members {
-			id := m.ID
-			if id == "" {
-				var ok bool
-				if id, ok = v.idx.userIDByEmail(m.Email); !ok {
-					id = strings.ToLower(m.Email)
-				}
-			}
-			if !seen[id] {
+			if id := memberUserID(m, v.idx.userIDByEmail); !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
 			}
