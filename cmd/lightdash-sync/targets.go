@@ -23,14 +23,13 @@ func selectUnits(cfg *config.Config, target string) ([]*config.Config, error) {
 	if target == "" {
 		return cfg.Units(), nil
 	}
-	if u := cfg.Unit(target); u != nil && u.TargetName != "" {
+	if u := cfg.Unit(target); u != nil {
 		return []*config.Config{u}, nil
 	}
-	names := cfg.TargetNames()
-	if len(names) == 1 && names[0] == "" {
+	if len(cfg.Targets) == 0 {
 		return nil, usageError{fmt.Errorf("--target %q: the configuration has no targets (it uses lightdash:)", target)}
 	}
-	return nil, usageError{fmt.Errorf("--target %q: no such target (targets: %s)", target, strings.Join(names, ", "))}
+	return nil, usageError{fmt.Errorf("--target %q: no such target (targets: %s)", target, strings.Join(cfg.TargetNames(), ", "))}
 }
 
 // forEachUnit runs f for every selected unit in turn, going on after a
