@@ -17,23 +17,19 @@ import (
 // members by id that no user.upserted described are kept with the email
 // their group event gave, if any.
 type resolver struct {
-	user    func(id string) (*record, error) // nil, nil when unknown
-	byEmail func(email string) (string, bool)
+	userRecs map[string]*record // user records by id; absent when unknown
+	byEmail  func(email string) (string, bool)
 
 	users map[string]*worker.DirUser
 }
 
-func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, error) {
+func (r *resolver) group(g *record, live map[string]bool) worker.DirGroup {
 	dg := worker.DirGroup{ID: g.ID, Name: g.Name}
 	member := make(map[string]bool, len(g.Members))
 	for _, m := range g.Members {
 		id, email := memberUserID(m, r.byEmail), m.Email
 		if _, seen := r.users[id]; !seen {
-			u, err := r.user(id)
-			if err != nil {
-				return dg, err
-			}
-			switch {
+			switch u := r.userRecs[id]; {
 			case u != nil && u.Deleted:
 				continue
 			case u != nil:
@@ -55,7 +51,7 @@ func (r *resolver) group(g *record, live map[string]bool) (worker.DirGroup, erro
 			dg.MemberGroups = append(dg.MemberGroups, sub)
 		}
 	}
-	return dg, nil
+	return dg
 }
 
 // memberUserID is the user a member stands for: its id, else the user
@@ -104,9 +100,9 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 		}
 	}
 	res := &resolver{
-		user:    func(id string) (*record, error) { return userRecs[id], nil },
-		byEmail: func(e string) (string, bool) { id, ok := byEmail[strings.ToLower(e)]; return id, ok },
-		users:   map[string]*worker.DirUser{},
+		userRecs: userRecs,
+		byEmail:  func(e string) (string, bool) { id, ok := byEmail[strings.ToLower(e)]; return id, ok },
+		users:    map[string]*worker.DirUser{},
 	}
 	for _, u := range userRecs {
 		if !u.Deleted {
@@ -115,8 +111,7 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 	}
 	for _, r := range recs {
 		if r.Kind == kindGroup && !r.Deleted {
-			g, _ := res.group(r, live) // lookups from maps cannot fail
-			groups = append(groups, g)
+			groups = append(groups, res.group(r, live))
 		}
 	}
 	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
@@ -153,17 +148,13 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup,
 		return nil, nil, fmt.Errorf("read member users: %w", err)
 	}
 	res := &resolver{
-		user:    func(id string) (*record, error) { return users[id], nil },
-		byEmail: v.idx.userIDByEmail,
-		users:   map[string]*worker.DirUser{},
+		userRecs: users,
+		byEmail:  v.idx.userIDByEmail,
+		users:    map[string]*worker.DirUser{},
 	}
 	groups := make([]worker.DirGroup, 0, len(recs))
 	for _, r := range recs {
-		g, err := res.group(r, live)
-		if err != nil {
-			return nil, nil, fmt.Errorf("read member users: %w", err)
-		}
-		groups = append(groups, g)
+		groups = append(groups, res.group(r, live))
 	}
 	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	return groups, res.userList(), nil
