@@ -62,9 +62,11 @@ type step struct {
 // each other's updates; a conflict re-reads the key and folds again.
 func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 	var keys []string
+	keyOf := make([]string, len(events))
 	byKey := map[string][]int{}
 	for i, e := range events {
 		k := eventKey(e)
+		keyOf[i] = k
 		if _, ok := byKey[k]; !ok {
 			keys = append(keys, k)
 		}
@@ -111,8 +113,8 @@ func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 	out := make([]outcome, len(events))
 	for i, e := range events {
 		switch st := steps[i]; {
-		case errs[eventKey(e)] != nil:
-			out[i].err = errs[eventKey(e)]
+		case errs[keyOf[i]] != nil:
+			out[i].err = errs[keyOf[i]]
 		case st.stale:
 			out[i].Stale = true
 		default:
