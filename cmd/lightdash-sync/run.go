@@ -216,11 +216,11 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
 	}
 	h := &admin.Handler{
-		Status:          func() admin.Status { return dh.status(cfg, started) },
-		Ready:           func() (bool, string) { return dh.ready(cfg) },
-		Gatherer:        reg,
-		Token:           cfg.Admin.Token.Reveal(),
-		ReconcileTarget: dh.requestReconcile,
+		Status:    func() admin.Status { return dh.status(cfg, started) },
+		Ready:     func() (bool, string) { return dh.ready(cfg) },
+		Gatherer:  reg,
+		Token:     cfg.Admin.Token.Reveal(),
+		Reconcile: dh.requestReconcile,
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {

@@ -43,7 +43,7 @@ type Status struct {
 	Targets []Status `json:"targets,omitempty"`
 }
 
-// ErrUnknownTarget is returned by Handler.ReconcileTarget for a target
+// ErrUnknownTarget is returned by Handler.Reconcile for a target
 // name the configuration does not have; POST /reconcile answers 404.
 var ErrUnknownTarget = errors.New("no such target")
 
@@ -92,11 +92,9 @@ type Handler struct {
 	Status func() Status
 	// Ready reports whether the daemon is ready, and why not.
 	Ready func() (bool, string)
-	// Reconcile asks for a full reconciliation now; nil disables the endpoint.
-	Reconcile func() error
-	// ReconcileTarget, when set, is used instead of Reconcile with the
-	// request's ?target= ("" for every target).
-	ReconcileTarget func(target string) error
+	// Reconcile asks for a full reconciliation now of the request's
+	// ?target= ("" for every target); nil disables the endpoint.
+	Reconcile func(target string) error
 	// Token guards POST /reconcile; empty refuses every such request.
 	Token string
 	// Gatherer serves /metrics; nil means none.
@@ -138,7 +136,7 @@ func (h *Handler) ServeMux() *http.ServeMux {
 }
 
 func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
-	if h.Reconcile == nil && h.ReconcileTarget == nil {
+	if h.Reconcile == nil {
 		http.Error(w, "reconcile on demand is not enabled", http.StatusNotFound)
 		return
 	}
@@ -152,13 +150,7 @@ func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	var err error
-	if h.ReconcileTarget != nil {
-		err = h.ReconcileTarget(r.URL.Query().Get("target"))
-	} else {
-		err = h.Reconcile()
-	}
-	switch {
+	switch err := h.Reconcile(r.URL.Query().Get("target")); {
 	case errors.Is(err, ErrUnknownTarget):
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

@@ -50,7 +50,7 @@ func TestEndpoints(t *testing.T) {
 			}
 		},
 		Ready:     func() (bool, string) { return ready, "no successful full reconciliation yet" },
-		Reconcile: func() error { requested++; return nil },
+		Reconcile: func(string) error { requested++; return nil },
 		Token:     "admin-secret",
 		Gatherer:  reg,
 	}
@@ -105,7 +105,7 @@ func TestReconcileNeedsToken(t *testing.T) {
 			h := &Handler{
 				Status:    func() Status { return Status{} },
 				Ready:     func() (bool, string) { return true, "" },
-				Reconcile: func() error { calls++; return tt.recErr },
+				Reconcile: func(string) error { calls++; return tt.recErr },
 				Token:     tt.token,
 			}
 			srv := httptest.NewServer(h.ServeMux())
@@ -135,7 +135,7 @@ func TestTargetsStatusAndReconcile(t *testing.T) {
 		},
 		Ready: func() (bool, string) { return true, "" },
 		Token: "tok",
-		ReconcileTarget: func(target string) error {
+		Reconcile: func(target string) error {
 			if target != "" && target != "prod" && target != "staging" {
 				return fmt.Errorf("%w: %q", ErrUnknownTarget, target)
 			}
