@@ -103,7 +103,9 @@ func (t *tracker) reindexKey(id string, old, r *record) {
 	moved := old == nil || r == nil || oldKey != newKey
 	if old != nil && moved {
 		if e := t.keys[oldKey]; e != nil {
-			e.owners = removeString(e.owners, id)
+			if i := slices.Index(e.owners, id); i >= 0 {
+				e.owners = slices.Delete(e.owners, i, i+1)
+			}
 		}
 	}
 	if r != nil {
@@ -159,16 +161,6 @@ func (t *tracker) setKey(r *record, k string) {
 	} else {
 		r.ndn = k
 	}
-}
-
-// removeString deletes the first x from xs, keeping the rest in order.
-func removeString(xs []string, x string) []string {
-	for i, y := range xs {
-		if y == x {
-			return append(xs[:i], xs[i+1:]...)
-		}
-	}
-	return xs
 }
 
 // holders returns the ids of the groups that list k (nil when none).
