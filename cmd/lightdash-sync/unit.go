@@ -72,11 +72,9 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 			return nil, err
 		}
 		lc := lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}
-		if spread != nil {
-			// The lease polls every TTL/3 (its default RenewEvery).
-			poll := cfg.HA.LeaseTTL / 3
-			lc.AcquireDelay = func() time.Duration { return spread.delay(cfg.TargetName, time.Now(), poll) }
-		}
+		// The lease polls every TTL/3 (its default RenewEvery).
+		poll := cfg.HA.LeaseTTL / 3
+		lc.AcquireDelay = func() time.Duration { return spread.delay(cfg.TargetName, time.Now(), poll) }
 		u.elector, err = lease.New(ctx, js, lc, log.Named("lease"), ureg)
 		if err != nil {
 			return nil, fmt.Errorf("leader election: %w", err)
@@ -97,10 +95,8 @@ func (u *unit) run(ctx context.Context) error {
 	}
 	u.log.Info("campaigning for leadership", zap.String("identity", u.elector.Identity()), zap.String("unit", u.elector.Unit()))
 	return u.elector.Run(ctx, func(leaderCtx context.Context) {
-		if u.spread != nil {
-			u.spread.elected(u.name)
-			defer u.spread.ended()
-		}
+		u.spread.elected(u.name)
+		defer u.spread.ended()
 		u.log.Info("elected leader: watching sources and applying changes")
 		// Every Lightdash call runs under leaderCtx (daemon AbortOnStop),
 		// so none starts once it ends: that instant, logged here, is when
