@@ -26,6 +26,10 @@ type reader struct {
 	s       *Source
 	conn    searcher
 	reasons []string
+	// keepEntries keeps each record's decoded entry: DirSync merges its
+	// deltas (changed attributes only) into the last full entry. Other
+	// reads drop them, since an entry's values hold its packet alive.
+	keepEntries bool
 	// keys holds one copy of each member key and DN decoded in this read:
 	// 500,000 member values name ~110,000 entries, so sharing them keeps a
 	// full read's records at a fraction of the size.
@@ -82,12 +86,15 @@ func (r *reader) search(kind, base, scope, filter string) ([]*goldap.Entry, erro
 // that the decoded entries of a page (and the packets their values are
 // sliced from) are garbage before the next page arrives: collecting the
 // 110,000 entries of a full read first held every packet of it, 440 MB of
-// a 1.3 GB peak (docs/benchmarks.md). The records keep no entry.
+// a 1.3 GB peak (docs/benchmarks.md). The records keep no entry unless
+// r.keepEntries.
 func (r *reader) searchRecords(kind, base, scope, filter string, group bool) ([]*record, error) {
 	var out []*record
 	err := r.searchPages(kind, base, scope, filter, func(page []*goldap.Entry) {
 		for _, rec := range r.decodeAll(page, group) {
-			rec.entry = nil
+			if !r.keepEntries {
+				rec.entry = nil
+			}
 			out = append(out, rec)
 		}
 	})

@@ -283,7 +283,7 @@ func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
 
 // load fills the tracker with a full read.
 func (w *syncWatcher) load(ctx context.Context) error {
-	users, groups, err := w.s.readRecords(ctx)
+	users, groups, err := w.s.readRecords(ctx, false)
 	if errors.Is(err, errIncomplete) {
 		w.s.log.Warn("ldap syncrepl: the initial read was incomplete; changes to unread entries name every group", zap.Error(err))
 	} else if err != nil {
@@ -305,7 +305,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 
 // readRecords reads every user and group as records over a fresh
 // connection with the operation timeout.
-func (s *Source) readRecords(ctx context.Context) (users, groups []*record, err error) {
+func (s *Source) readRecords(ctx context.Context, keepEntries bool) (users, groups []*record, err error) {
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, nil, err
@@ -313,7 +313,7 @@ func (s *Source) readRecords(ctx context.Context) (users, groups []*record, err 
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	r := &reader{s: s, conn: c}
+	r := &reader{s: s, conn: c, keepEntries: keepEntries}
 	users, groups, err = r.readAll()
 	if err == nil && len(r.reasons) > 0 {
 		err = fmt.Errorf("%w: %s", errIncomplete, strings.Join(r.reasons, "; "))
