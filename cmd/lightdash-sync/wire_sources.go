@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -37,13 +36,13 @@ func newSource(ctx context.Context, sc config.Source, target string, cookies lda
 }
 
 // unitLDAPConfig is the LDAP source's configuration for one unit: with a
-// target name, the cookie key is the ldap package's own (see
-// ldap.Config.CookieKey) with "/target" appended, since each unit runs its
+// target name, the cookie key is the ldap package's default
+// (ldap.Config.DefaultCookieKey) with "/target" appended, since each unit runs its
 // own syncrepl or DirSync session. Without one it is left to the package.
 func unitLDAPConfig(sc config.Source, target string) ldap.Config {
 	lc := ldapConfig(sc.Name, sc.LDAP)
 	if target != "" {
-		lc.CookieKey = "ldap/" + sc.Name + "/" + strings.ToLower(lc.GroupBaseDN) + "|" + strings.ToLower(lc.UserBaseDN) + "/" + target
+		lc.CookieKey = lc.DefaultCookieKey() + "/" + target
 	}
 	return lc
 }

@@ -319,9 +319,15 @@ func (c *Config) validate() error {
 		return errors.New("reconnectMax: must not be below reconnectMin")
 	}
 	if c.CookieKey == "" {
-		c.CookieKey = "ldap/" + c.Name + "/" + strings.ToLower(c.GroupBaseDN) + "|" + strings.ToLower(c.UserBaseDN)
+		c.CookieKey = c.DefaultCookieKey()
 	}
 	return nil
+}
+
+// DefaultCookieKey is the CookieKey used when none is set: the source's
+// name and its bases, so a changed base starts a fresh session.
+func (c *Config) DefaultCookieKey() string {
+	return "ldap/" + c.Name + "/" + strings.ToLower(c.GroupBaseDN) + "|" + strings.ToLower(c.UserBaseDN)
 }
 
 func parseScope(s string) (int, error) {
