@@ -48,6 +48,10 @@ type outcome struct {
 	retryAfter time.Duration
 }
 
+// abandonedMsg is logged when an attempt failed and the caller's context
+// had ended meanwhile, so the request is given up without a retry.
+const abandonedMsg = "lightdash request failed and was not retried: the caller gave up"
+
 func (c *Client) do(ctx context.Context, req *request, out any) (result, error) {
 	var res result
 	if err := c.init(); err != nil {
@@ -74,7 +78,13 @@ func (c *Client) do(ctx context.Context, req *request, out any) (result, error) 
 			return res, nil
 		}
 		if ctx.Err() != nil {
-			return res, fmt.Errorf("%s %s: %w", req.method, req.endpoint, ctx.Err())
+			// The caller gave up (another read of the same run failed, a
+			// shutdown, the end of a leadership term) as this attempt
+			// failed. Say so: the failure is neither retried nor reported
+			// by the caller, whose error is about something else.
+			c.log.Info(abandonedMsg, zap.String("method", req.method), zap.String("endpoint", req.endpoint),
+				zap.Int("attempt", attempt+1), zap.Error(oc.err))
+			return res, fmt.Errorf("%s %s: %w (the attempt had failed: %v)", req.method, req.endpoint, ctx.Err(), oc.err)
 		}
 		if !oc.retry || attempt >= maxRetries {
 			if attempt > 0 && oc.retry {

@@ -22,6 +22,11 @@ var reportMsgs = map[string]bool{
 	"full reconciliation failed": true,
 }
 
+// abandonedMsg is what the client logs when an attempt failed as its
+// caller gave up (another read of the same run had failed): not retried,
+// and reported by this line, which names the method.
+const abandonedMsg = "lightdash request failed and was not retried: the caller gave up"
+
 // recoveredMsg starts the line the client logs when a create's answer
 // was lost but the group was made: the failure is absorbed, and counted
 // as a retry with reason "recovered".
@@ -69,6 +74,9 @@ func tallyLog(path string) (logTally, error) {
 			if strings.Contains(line.Error, "context deadline exceeded") {
 				t.Timeouts++
 			}
+		case line.Msg == abandonedMsg:
+			t.Reports++
+			t.ReportsBy[line.Method]++
 		case reportMsgs[line.Msg]:
 			t.Reports++
 			switch {

@@ -111,6 +111,7 @@ func TestTallyLogAndUnaccounted(t *testing.T) {
 {"level":"info","logger":"lightdash","msg":"lightdash create answered with an error but took effect; using the created object","method":"POST","endpoint":"/api/v1/org/groups"}
 {"level":"warn","logger":"worker","msg":"lightdash change failed","op":"update","error":"update lightdash group u: lightdash: 500"}
 {"level":"error","logger":"daemon","msg":"full reconciliation failed","error":"list lightdash groups: GET /api/v1/org/groups: giving up after 6 attempts: 503"}
+{"level":"info","logger":"lightdash","msg":"lightdash request failed and was not retried: the caller gave up","method":"GET","endpoint":"/api/v1/org/users","error":"dropped"}
 not json: a Go runtime line
 `
 	path := t.TempDir() + "/stderr.log"
@@ -121,15 +122,15 @@ not json: a Go runtime line
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tally.Retries != 3 || tally.Reports != 2 || tally.Timeouts != 1 || tally.Unparsed != 1 {
-		t.Errorf("tally = %+v, want 3 retries, 2 reports, 1 timeout, 1 unparsed", tally)
+	if tally.Retries != 3 || tally.Reports != 3 || tally.Timeouts != 1 || tally.Unparsed != 1 {
+		t.Errorf("tally = %+v, want 3 retries, 3 reports, 1 timeout, 1 unparsed", tally)
 	}
 	wantRetries := map[string]int{"PATCH": 1, "GET": 1, "POST": 1}
-	wantReports := map[string]int{"PATCH": 1, "GET": 1}
+	wantReports := map[string]int{"PATCH": 1, "GET": 2} // the failed full reconciliation, the abandoned read
 	if !reflect.DeepEqual(tally.RetriesBy, wantRetries) || !reflect.DeepEqual(tally.ReportsBy, wantReports) {
 		t.Errorf("by method: retries %v, reports %v; want %v, %v", tally.RetriesBy, tally.ReportsBy, wantRetries, wantReports)
 	}
-	a := runAccount{FaultsBy: map[string]int{"PATCH": 2, "GET": 2, "POST": 2}, Log: tally}
+	a := runAccount{FaultsBy: map[string]int{"PATCH": 2, "GET": 3, "POST": 2}, Log: tally}
 	if got, want := a.unaccounted(), map[string]int{"POST": 1}; !reflect.DeepEqual(got, want) {
 		t.Errorf("unaccounted() = %v, want %v", got, want)
 	}
