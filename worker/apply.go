@@ -288,7 +288,11 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 				return
 			}
 			name = g.Name
-			a.w.view.putGroup(*g)
+			var sent []string
+			if upd.Members != nil {
+				sent = *upd.Members
+			}
+			a.w.view.putGroup(*g, sent)
 		}
 	}
 	err := a.record(ctx, func(st *State) {
@@ -372,7 +376,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
-	a.w.view.putGroup(got)
+	a.w.view.putGroup(got, members)
 	if err := a.record(ctx, func(st *State) {
 		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(sorted(got.MemberUUIDs))}
 	}); err != nil {

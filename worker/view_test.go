@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
@@ -23,7 +24,7 @@ func TestViewReloadKeepsWritesMadeDuringIt(t *testing.T) {
 	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("a", "u1"), grp("b", "u1"), grp("c")}}, v.begin(), now)
 
 	start := v.begin()
-	v.putGroup(grp("a", "u1", "u2")) // written while the reload was reading
+	v.putGroup(grp("a", "u1", "u2"), nil) // written while the reload was reading
 	v.dropGroup("b")
 	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("a", "u1"), grp("b", "u1"), grp("c", "u3")}}, start, now)
 
@@ -143,8 +144,8 @@ func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
 	if got := []string{before.Groups[0].UUID, before.Groups[1].UUID, before.Groups[2].UUID}; strings.Join(got, ",") != "a,b,c" {
 		t.Fatalf("groups %v, want sorted by uuid", got)
 	}
-	v.putGroup(grp("b", "u1", "u2"))
-	v.putGroup(grp("aa"))
+	v.putGroup(grp("b", "u1", "u2"), nil)
+	v.putGroup(grp("aa"), nil)
 	v.dropGroup("c")
 	v.addUsers([]lightdash.OrgMember{{UserUUID: "u2", Email: "B@x", IsPending: true}})
 
@@ -168,8 +169,8 @@ func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
 
 	// Writes after a current edit a copy of the sorted groups.
 	v.dropGroup("a")
-	v.putGroup(grp("ab", "u1"))
-	v.putGroup(grp("b"))
+	v.putGroup(grp("ab", "u1"), nil)
+	v.putGroup(grp("b"), nil)
 	if len(after.Groups) != 3 || after.Groups[0].UUID != "a" || len(after.Groups[2].MemberUUIDs) != 2 {
 		t.Errorf("earlier current changed: %+v", after.Groups)
 	}
@@ -179,5 +180,35 @@ func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
 	}
 	if want := "aa[],ab[u1],b[]"; strings.Join(got, ",") != want {
 		t.Errorf("groups %v, want %s", got, want)
+	}
+}
+
+// TestPutGroupKeepsTheViewsStrings: a write's answer is decoded into
+// fresh strings; the view keeps the equal strings it already holds (the
+// members sent, or the group's previous members), so that a run writing
+// every group does not keep a second copy of every member uuid.
+func TestPutGroupKeepsTheViewsStrings(t *testing.T) {
+	fresh := func(s string) string { return string([]byte(s)) } // equal, not the same memory
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	u1, u2, u3 := "uuid-1", "uuid-2", "uuid-3"
+	var v view
+	v.set(Current{Groups: []lightdash.GroupWithMembers{grp("old", u1)}}, v.begin(), time.Now())
+
+	answer := grp("new", fresh(u1), fresh(u2), "uuid-unknown")
+	v.putGroup(answer, []string{u1, u2})
+	// A rename: no members sent, the answer lists the previous ones.
+	v.putGroup(grp("old", fresh(u1)), nil)
+	// The answer's own slice may be changed by its owner afterwards.
+	answer.MemberUUIDs[0] = u3
+
+	got := map[string][]string{}
+	for _, g := range v.current().Groups {
+		got[g.UUID] = g.MemberUUIDs
+	}
+	if m := got["new"]; len(m) != 3 || !same(m[0], u1) || !same(m[1], u2) || m[2] != "uuid-unknown" {
+		t.Errorf("new group's members %q: want the sent strings themselves, and unknown uuids kept", m)
+	}
+	if m := got["old"]; len(m) != 1 || !same(m[0], u1) {
+		t.Errorf("renamed group's members %q: want the previous members' strings", m)
 	}
 }
