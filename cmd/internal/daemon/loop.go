@@ -221,7 +221,7 @@ func (d *Daemon) runFull(ctx context.Context, trigger string) {
 	d.log.Info("full reconciliation starting", zap.String("trigger", trigger))
 	res, err := d.r.Reconcile(ctx)
 	took := d.cfg.Now().Sub(start)
-	run := &Run{Trigger: trigger, Started: start, Duration: took, Result: res, Err: err}
+	run := &Run{Trigger: trigger, Started: start, Duration: took, Result: forStatus(res), Err: err}
 	outcome := "ok"
 	switch {
 	case err != nil:
@@ -251,6 +251,23 @@ func (d *Daemon) runFull(ctx context.Context, trigger string) {
 		d.m.lastSuccess.Set(float64(d.lastOK.Unix()))
 	}
 	d.mu.Unlock()
+}
+
+// forStatus is what Last keeps of a run's result until the next run: all
+// but the plan's actions. /status shows the summary, failures and the
+// plan's findings (unmatched users, conflicts, held back, problems); the
+// actions of a start-up run that created every group hold each group's
+// member list, which at 10,000 groups was the largest thing the daemon
+// kept afterwards (docs/benchmarks.md).
+func forStatus(res *worker.Result) *worker.Result {
+	if res == nil || res.Plan == nil {
+		return res
+	}
+	r, p := *res, *res.Plan
+	p.Creates, p.Updates, p.Deletes, p.Invites = nil, nil, nil, nil
+	p.Reappeared, p.Absent, p.Forgets = nil, nil, nil
+	r.Plan = &p
+	return &r
 }
 
 // Drift counts the writes a full reconciliation made: with every event

@@ -1,0 +1,29 @@
+package daemon
+
+import (
+	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// TestLastKeepsFindingsNotActions: /status reads the plan's findings from
+// the last run; the actions (every group's members after a start-up that
+// created them all) are not kept until the next run.
+func TestLastKeepsFindingsNotActions(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.dir.SetUser(worker.DirUser{ID: "zed", Email: "zed@nowhere.example.com"}) // no Lightdash user
+	h.dir.SetGroup(worker.DirGroup{ID: "g3", Name: "new team", MemberUsers: []string{"zed", "cy"}})
+	h.d.RequestReconcile()
+	h.waitFor("a run that created the new group", func() bool {
+		run, _ := h.d.Last()
+		return run != nil && run.Trigger != "start-up" && run.Result != nil && run.Result.Summary.Created == 1
+	})
+	run, _ := h.d.Last()
+	p := run.Result.Plan
+	if p == nil || len(p.Unmatched) != 1 || p.Unmatched[0].Email != "zed@nowhere.example.com" {
+		t.Fatalf("last run's plan findings: %+v, want zed unmatched", p)
+	}
+	if len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Invites) != 0 {
+		t.Errorf("last run keeps its actions: %d creates, %d updates", len(p.Creates), len(p.Updates))
+	}
+}
