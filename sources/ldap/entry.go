@@ -3,6 +3,7 @@ package ldap
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -21,12 +22,17 @@ type record struct {
 	// chained is set in in_chain mode once chainUsers holds every user
 	// below the group (normalised DNs); members still hold the direct
 	// values, which the watcher's tracker needs to name parent groups.
-	// (Next to isGroup: the two bools share a word, and a record is 256
-	// bytes, not 288, for each of a tracker's 110,000 entries.)
+	// (Next to isGroup: the two bools share a word; a record is 176
+	// bytes, for each of a tracker's 110,000 entries.)
 	chained bool
 	// users
 	name string // UserNameAttribute (memberUid matching)
-	user worker.DirUser
+	// user is what a snapshot lists. The tracker lets it go: sum is all
+	// it needs to tell a change.
+	// (A pointer: held in the record, it made every record, groups too,
+	// 80 bytes larger.)
+	user *worker.DirUser
+	sum  userSum
 	// groups
 	groupName  string
 	members    []string // raw member values: normalised DNs or user names
@@ -171,6 +177,17 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 		if r.groupName == "" {
 			r.groupName = e.DN
 		}
+		n := 0
+		for _, a := range e.Attributes {
+			for _, m := range d.cfg.MemberAttributes {
+				if strings.EqualFold(a.Name, m) {
+					n += len(a.Values)
+				}
+			}
+		}
+		if n > 0 {
+			r.members = make([]string, 0, n) // exact: a tracker keeps 500,000 of them
+		}
 		for _, a := range d.cfg.MemberAttributes {
 			for _, v := range attrValues(e, a) {
 				r.members = append(r.members, d.memberKey(v))
@@ -196,8 +213,45 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.user = u
+	r.setUser(u)
 	return r, nil
+}
+
+// setUser sets the record's user and its sum.
+func (r *record) setUser(u worker.DirUser) {
+	r.user, r.sum = &u, sumUser(&u)
+}
+
+// userSum stands for a user's fields in the tracker, which needs to know
+// only whether a user changed, not how: the fields of 100,000 users were
+// a fifth of the tracker's memory. Two different users summing the same
+// (a 2⁻⁶⁴ chance) would cost one change's trigger, which the next full
+// reconciliation makes up for.
+type userSum uint64
+
+var userSumSeed = maphash.MakeSeed()
+
+func sumUser(u *worker.DirUser) userSum {
+	var h maphash.Hash
+	h.SetSeed(userSumSeed)
+	field := func(s string) { // length first, so fields cannot run into each other
+		var n [binary.MaxVarintLen64]byte
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(s)))])
+		h.WriteString(s)
+	}
+	field(u.ID)
+	field(u.DN)
+	field(u.Email)
+	field(u.DisplayName)
+	if u.Disabled {
+		field("disabled")
+	} else {
+		field("")
+	}
+	for _, a := range u.AltEmails {
+		field(a)
+	}
+	return userSum(h.Sum64())
 }
 
 // memberKey is how a member value is matched against users and groups.

@@ -14,6 +14,7 @@ type metrics struct {
 	entries   *prometheus.CounterVec
 	changes   *prometheus.CounterVec
 	reconnect *prometheus.CounterVec
+	shared    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "lightdash_sync_ldap_reconnects_total",
 			Help: "Times the change watcher lost its connection and reconnected.",
 		}, []string{"source"}),
+		shared: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lightdash_sync_ldap_shared_snapshots_total",
+			Help: "Full reads served from the change watcher's own start-up read of the directory instead of a second read.",
+		}, []string{"source"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -55,6 +60,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if err == nil {
 		m.reconnect, err = register(reg, m.reconnect)
+	}
+	if err == nil {
+		m.shared, err = register(reg, m.shared)
 	}
 	return m, err
 }

@@ -236,8 +236,12 @@ func ranged(e *goldap.Entry) bool {
 
 // Snapshot reads every configured user and group with paged searches and
 // resolves member DNs against the users read; nested groups appear as
-// MemberGroups.
+// MemberGroups. After ExpectWatch, the first Snapshot may instead be the
+// watcher's own read of the directory (share.go).
 func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+	if snap, err := s.await(ctx); snap != nil || err != nil {
+		return snap, err
+	}
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, err
@@ -380,7 +384,7 @@ func (b *builder) addUser(u *record) {
 		return
 	}
 	b.seen[u.id] = true
-	b.snap.Users = append(b.snap.Users, u.user)
+	b.snap.Users = append(b.snap.Users, *u.user)
 	if b.s.cfg.MemberValue == MemberValueUID {
 		if u.name != "" {
 			b.userByKey[u.name] = u.id

@@ -26,6 +26,9 @@ type Source struct {
 	// refresh phase ends, so tests change the directory only once the
 	// watcher is in its persist phase.
 	onRefreshDone func()
+	// share hands the watcher's first read to the start-up Snapshot
+	// (share.go).
+	share handoff
 }
 
 func (s *Source) hookRefreshDone() {

@@ -73,6 +73,7 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- worker.Change
 	rejected := 0
 	for ctx.Err() == nil {
 		err := w.session(ctx, bo)
+		s.decline() // the session ended before it could hand its read over
 		if ctx.Err() != nil {
 			break
 		}
@@ -108,6 +109,10 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 			}
 			r.mode = refreshEmitAll
 		}
+	}
+	if r.mode == refreshSilent && r.full && s.refreshShareable() && s.expecting() {
+		// The start-up snapshot, built as the refresh goes (share.go).
+		r.snap = s.newBuilder()
 	}
 	c, err := s.dial(ctx, false) // no read timeout on a persistent search
 	if err != nil {
@@ -172,6 +177,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			rec, err := w.record(entry)
 			if err != nil {
 				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
+				if r.active {
+					r.problems = append(r.problems, err.Error())
+				}
 				break
 			}
 			if rec == nil {
@@ -179,6 +187,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			}
 			r.seen[rec.id] = true
 			if r.active && r.mode == refreshSilent {
+				if r.snap != nil && !rec.isGroup {
+					r.snap.addUser(rec) // before fill lets the user go
+				}
 				w.tr.fill(rec) // first load: the worker's full reconciliation covers it
 				break
 			}
@@ -205,7 +216,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 		case goldap.SyncInfoRefreshPresent:
 			w.cookieSeen(ctx, r, ctl.RefreshPresent.Cookie)
 			// The present phase named every entry that still exists.
-			if !w.pruneUnseen(ctx, r) {
+			if r.active && !w.pruneUnseen(ctx, r) {
 				return false
 			}
 			if ctl.RefreshPresent.RefreshDone && r.active {
@@ -284,11 +295,16 @@ func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
 // load fills the tracker with a full read.
 func (w *syncWatcher) load(ctx context.Context) error {
 	users, groups, err := w.s.readRecords(ctx, false)
+	var reasons []string
 	if errors.Is(err, errIncomplete) {
 		w.s.log.Warn("ldap syncrepl: the initial read was incomplete; changes to unread entries name every group", zap.Error(err))
+		reasons = []string{strings.TrimPrefix(err.Error(), errIncomplete.Error()+": ")}
 	} else if err != nil {
 		return err
 	}
+	// This is the paged read Snapshot makes; what the refresh then sends
+	// reaches the daemon as changes. (Before fill, which lets the users go.)
+	w.s.offer("full read before resuming syncrepl", func() *worker.Snapshot { return w.s.build(users, groups, reasons) })
 	for _, r := range append(users, groups...) {
 		w.tr.fill(r)
 	}

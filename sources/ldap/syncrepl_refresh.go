@@ -26,6 +26,12 @@ type refresh struct {
 	seen   map[string]bool // ids sent or named present
 	held   *heldChange     // nil until a change is held
 	cookie []byte
+	// problems are the entries the refresh sent that could not be
+	// decoded, as a read would report them.
+	problems []string
+	// snap, when not nil, collects the users of a refresh without a
+	// cookie for the start-up snapshot (share.go).
+	snap *builder
 }
 
 // heldChange is the union of the changes of one refresh phase. It is kept
@@ -85,6 +91,14 @@ func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte)
 // endRefresh sends the held change, then saves the newest cookie.
 func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) bool {
 	r.active = false
+	if b := r.snap; b != nil {
+		// The tracker holds every entry in scope, as the server sent it.
+		r.snap = nil
+		w.s.offer("syncrepl refresh", func() *worker.Snapshot { return w.s.finishFromTracker(b, w.tr, r.problems) })
+	}
+	w.s.decline()
+	// Only a refresh reads seen; the persist phase would only grow it.
+	r.seen = map[string]bool{}
 	if r.held != nil && !w.emit(ctx, r.held.change()) {
 		return false
 	}

@@ -13,9 +13,10 @@ import (
 // it affects are found here, through the index in tracker_index.go.
 //
 // The tracker owns the records it is given: it swaps their key and member
-// strings for equal shared copies and, unless keepEntries is set, drops
-// their decoded entry. It never changes a record in any other way once
-// stored (renameMember stores copies).
+// strings for equal shared copies, drops their poll stamp and user (their
+// sum stays) and, unless keepEntries is set, their decoded entry. It
+// never changes a record in any other way once stored (renameMember stores
+// copies).
 type tracker struct {
 	uidMode bool
 	// keepEntries keeps each record's decoded entry, which DirSync needs to
@@ -87,11 +88,6 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(x, y)
 }
 
-func sameUser(a, b worker.DirUser) bool {
-	return a.ID == b.ID && a.DN == b.DN && a.Email == b.Email && a.DisplayName == b.DisplayName &&
-		a.Disabled == b.Disabled && slices.Equal(a.AltEmails, b.AltEmails)
-}
-
 // store records r in place of the record with its id and returns that
 // record (nil when new). A changed key is followed into the groups that
 // list the old one (see renameMember).
@@ -134,7 +130,7 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 		}
 		return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
 	}
-	changed := old == nil || old.ndn != r.ndn || old.name != r.name || !sameUser(old.user, r.user)
+	changed := old == nil || old.ndn != r.ndn || old.name != r.name || old.sum != r.sum
 	if !changed && !force {
 		return nil
 	}

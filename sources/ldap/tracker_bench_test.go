@@ -30,8 +30,9 @@ func scaleDirectory(users, groups, memberships int, nested float64, seed uint64)
 		id, uid, mail := fmt.Sprintf("u-%06d", i), fmt.Sprintf("u%06d", i), fmt.Sprintf("u%06d@example.com", i)
 		e := &goldap.Entry{DN: userDN(i), Attributes: []*goldap.EntryAttribute{attr("objectClass", "inetOrgPerson"),
 			attr("uid", uid), attr("cn", "User "+uid), attr("mail", mail), attr("entryUUID", id)}}
-		out = append(out, &record{id: id, dn: e.DN, ndn: userDN(i), name: uid, entry: e,
-			user: worker.DirUser{ID: id, DN: e.DN, Email: mail}})
+		u := &record{id: id, dn: e.DN, ndn: userDN(i), name: uid, entry: e}
+		u.setUser(worker.DirUser{ID: id, DN: e.DN, Email: mail})
+		out = append(out, u)
 	}
 	per := memberships / groups
 	recs := make([]*record, groups)
@@ -142,7 +143,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 		t := filled()
 		u := userByNDN(recs, child.members[0])
 		changed := *u
-		changed.user.Email = "changed@example.com"
+		changed.setUser(worker.DirUser{ID: u.id, DN: u.dn, Email: "changed@example.com"})
 		for i := 0; b.Loop(); i++ {
 			next := &changed
 			if i%2 == 1 {

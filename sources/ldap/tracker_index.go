@@ -85,6 +85,9 @@ func (t *tracker) replace(old, r *record) {
 		delete(t.recs, id)
 		return
 	}
+	// The poller reads stamps as records are decoded, and changes are
+	// told by the user's sum: neither is needed from here.
+	r.stamp, r.user = "", nil
 	if !t.keepEntries {
 		r.entry = nil
 	}

@@ -104,7 +104,7 @@ func sameRecords(t *testing.T, got *tracker, want *refTracker, when string) {
 	for id, w := range want.recs {
 		g := got.recs[id]
 		if g == nil || g.ndn != w.ndn || g.name != w.name || g.isGroup != w.isGroup ||
-			g.groupName != w.groupName || !slices.Equal(g.members, w.members) || !sameUser(g.user, w.user) {
+			g.groupName != w.groupName || !slices.Equal(g.members, w.members) || g.sum != w.sum {
 			t.Fatalf("%s: record %q = %+v, want %+v", when, id, g, w)
 		}
 	}
@@ -122,7 +122,7 @@ func (s recordSpec) record() *record {
 	r := &record{id: s.id, dn: s.ndn, ndn: s.ndn, isGroup: s.isGroup, name: s.name, groupName: s.groupName,
 		members: slices.Clone(s.members)}
 	if !s.isGroup {
-		r.user = worker.DirUser{ID: s.id, DN: s.ndn, Email: s.name + "@x", Disabled: s.disabled}
+		r.setUser(worker.DirUser{ID: s.id, DN: s.ndn, Email: s.name + "@x", Disabled: s.disabled})
 	}
 	return r
 }

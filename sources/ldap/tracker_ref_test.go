@@ -83,7 +83,7 @@ func (t *refTracker) apply(r *record, force bool, reason string) *worker.Change 
 		}
 		return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
 	}
-	changed := old == nil || old.ndn != r.ndn || old.name != r.name || !sameUser(old.user, r.user)
+	changed := old == nil || old.ndn != r.ndn || old.name != r.name || old.sum != r.sum
 	if !changed && !force {
 		return nil
 	}

@@ -11,7 +11,8 @@ import (
 // a change to one of its members still names the group above it.
 func TestTrackerFollowsRenamedNestedGroup(t *testing.T) {
 	tr := newTracker(false)
-	user := &record{id: "u1", ndn: "uid=grace,ou=people,dc=x", user: worker.DirUser{ID: "u1", Email: "grace@x"}}
+	user := &record{id: "u1", ndn: "uid=grace,ou=people,dc=x"}
+	user.setUser(worker.DirUser{ID: "u1", Email: "grace@x"})
 	child := &record{id: "g-child", isGroup: true, ndn: "cn=analysts,ou=groups,dc=x", groupName: "analysts", members: []string{user.ndn}}
 	parent := &record{id: "g-parent", isGroup: true, ndn: "cn=all,ou=groups,dc=x", groupName: "all", members: []string{child.ndn}}
 	for _, r := range []*record{user, child, parent} {
@@ -23,7 +24,7 @@ func TestTrackerFollowsRenamedNestedGroup(t *testing.T) {
 		t.Fatalf("rename change = %+v, want both groups", ch)
 	}
 	disabled := *user
-	disabled.user.Disabled = true
+	disabled.setUser(worker.DirUser{ID: "u1", Email: "grace@x", Disabled: true})
 	ch := tr.apply(&disabled, false, "disable")
 	if ch == nil || !slices.Equal(ch.GroupIDs, []string{"g-child", "g-parent"}) {
 		t.Errorf("after the rename, a member change names %+v, want the renamed group and the group above it", ch)

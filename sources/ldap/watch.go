@@ -23,6 +23,9 @@ const (
 // the server advertises). Connection failures are retried forever with
 // backoff and jitter; Watch returns nil when ctx ends.
 func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+	// Whatever happens, a Snapshot still waiting for this watcher's
+	// first read (share.go) is not left waiting once Watch returns.
+	defer s.decline()
 	mode := s.cfg.Watch
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	for mode == WatchAuto {
@@ -36,6 +39,9 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 		if !bo.sleep(ctx) {
 			return nil
 		}
+	}
+	if mode != WatchSyncrepl {
+		s.decline()
 	}
 	switch mode {
 	case WatchNone:

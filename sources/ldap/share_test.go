@@ -1,0 +1,242 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// snapshotAsync starts src.Snapshot and returns where its answer arrives.
+func snapshotAsync(src *Source) <-chan snapResult {
+	out := make(chan snapResult, 1)
+	go func() {
+		snap, err := src.Snapshot(context.Background())
+		out <- snapResult{snap, err}
+	}()
+	return out
+}
+
+type snapResult struct {
+	snap *worker.Snapshot
+	err  error
+}
+
+func (r snapResult) get(t *testing.T) *worker.Snapshot {
+	t.Helper()
+	if r.err != nil {
+		t.Fatalf("Snapshot: %v", r.err)
+	}
+	return r.snap
+}
+
+func waitSnap(t *testing.T, ch <-chan snapResult) *worker.Snapshot {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r.get(t)
+	case <-time.After(eventTimeout):
+		t.Fatal("Snapshot did not return")
+		return nil
+	}
+}
+
+// sameSnapshot compares two snapshots but for when they were read.
+func sameSnapshot(t *testing.T, got, want *worker.Snapshot) {
+	t.Helper()
+	g, w := *got, *want
+	g.ReadAt, w.ReadAt = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(g, w) {
+		t.Fatalf("snapshot differs from a read of the directory:\n got  %+v\n want %+v", g, w)
+	}
+	if len(g.Users) == 0 || len(g.Groups) == 0 {
+		t.Fatalf("empty snapshot: %d users, %d groups", len(g.Users), len(g.Groups))
+	}
+}
+
+// read is a plain read by a source nobody watches.
+func read(t *testing.T, cfg Config) *worker.Snapshot {
+	t.Helper()
+	snap, err := newSource(t, cfg).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return snap
+}
+
+func pagedReads(src *Source) float64 {
+	return value(src.metrics.searches.WithLabelValues(src.cfg.Name, "users", "ok"))
+}
+
+func shared(src *Source) float64 {
+	return value(src.metrics.shared.WithLabelValues(src.cfg.Name))
+}
+
+func value(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestSnapshotSharesTheFirstRefresh: after ExpectWatch, a Snapshot that
+// starts before the watcher (as the daemon's start-up reconciliation may)
+// waits for the refresh of a session without a cookie and is built from
+// it, equal to a read of the directory, without a read of its own.
+func TestSnapshotSharesTheFirstRefresh(t *testing.T) {
+	srv := startDirectory(t)
+	want := read(t, syncConfig(srv))
+	src := newSource(t, syncConfig(srv))
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	time.Sleep(50 * time.Millisecond) // the Snapshot is waiting before Watch starts
+	w := startWatch(t, src)
+	sameSnapshot(t, waitSnap(t, got), want)
+	if n := pagedReads(src); n != 0 {
+		t.Errorf("the source made %v paged reads of users, want 0: the snapshot came from the refresh", n)
+	}
+	if n := shared(src); n != 1 {
+		t.Errorf("shared snapshots metric = %v, want 1", n)
+	}
+	// The watcher goes on: a change after the hand-over is reported.
+	w.waitReady(t)
+	carol := userIDsByUID(srv, "carol")[0]
+	srv.Replace("uid=carol,"+people, map[string][]string{"mail": {"carol@later.example.com"}})
+	w.waitChange(t, "change after the hand-over", carol)
+	// Only the first Snapshot is shared; the next reads the directory.
+	if _, err := src.Snapshot(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := pagedReads(src); n != 1 {
+		t.Errorf("a second Snapshot made %v paged reads of users, want 1", n)
+	}
+}
+
+// TestSnapshotSharesTheResumeRead: a session resuming from a cookie reads
+// the directory before its refresh; that read is the start-up snapshot,
+// and what changed while the daemon was down still arrives as changes.
+func TestSnapshotSharesTheResumeRead(t *testing.T) {
+	srv := startDirectory(t)
+	cookies := NewMemoryCookieStore()
+	first, err := New(syncConfig(srv), cookies, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := startWatch(t, first)
+	w.waitReady(t)
+	w.stop()
+
+	gid := func(cn string) string { return srv.EntryUUID("cn=" + cn + "," + groups) }
+	srv.Replace("cn=sales,"+groups, map[string][]string{"uniqueMember": {"uid=dave," + people, "uid=alice," + people}})
+	want := read(t, syncConfig(srv))
+
+	src, err := New(syncConfig(srv), cookies, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	w2 := startWatch(t, src)
+	sameSnapshot(t, waitSnap(t, got), want)
+	if n := pagedReads(src); n != 1 {
+		t.Errorf("paged reads of users = %v, want 1 (the watcher's, shared)", n)
+	}
+	if n := shared(src); n != 1 {
+		t.Errorf("shared snapshots metric = %v, want 1", n)
+	}
+	w2.waitGroups(t, "change made while stopped", gid("sales"))
+}
+
+// TestSnapshotReadsWhenItCannotShare: whenever the watcher cannot offer
+// its read, a Snapshot waiting for it reads the directory itself, and one
+// that comes late does not get an old read.
+func TestSnapshotReadsWhenItCannotShare(t *testing.T) {
+	srv := startDirectory(t)
+	for _, tc := range []struct {
+		name  string
+		cfg   func(*Config)
+		late  bool // Snapshot called once the refresh is over
+		watch bool // start Watch at all
+	}{
+		{name: "one-level user scope: the refresh sees more than the read", cfg: func(c *Config) { c.UserScope = "one" }, watch: true},
+		{name: "poll mode", cfg: func(c *Config) { c.Watch = WatchPoll; c.PollInterval = time.Hour }, watch: true},
+		{name: "no watch mode", cfg: func(c *Config) { c.Watch = WatchNone }},
+		{name: "snapshot after the refresh", cfg: func(*Config) {}, late: true, watch: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := syncConfig(srv)
+			tc.cfg(&cfg)
+			want := read(t, cfg)
+			src := newSource(t, cfg)
+			src.ExpectWatch()
+			var got <-chan snapResult
+			if !tc.late {
+				got = snapshotAsync(src)
+			}
+			if tc.watch {
+				w := startWatch(t, src)
+				if tc.late {
+					w.waitReady(t)
+					got = snapshotAsync(src)
+				}
+			}
+			sameSnapshot(t, waitSnap(t, got), want)
+			if n := pagedReads(src); n < 1 {
+				t.Errorf("paged reads of users = %v, want at least 1: the snapshot must be read", n)
+			}
+			if n := shared(src); n != 0 {
+				t.Errorf("shared snapshots metric = %v, want 0", n)
+			}
+		})
+	}
+}
+
+// TestSnapshotWaitEndsWithItsContext: a Snapshot waiting for a watcher
+// that never starts ends with its context.
+func TestSnapshotWaitEndsWithItsContext(t *testing.T) {
+	srv := startDirectory(t)
+	src := newSource(t, syncConfig(srv))
+	src.ExpectWatch()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := src.Snapshot(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Snapshot: %v, want the context's deadline", err)
+	}
+	// The abandoned wait does not capture the next Snapshot's answer.
+	got := snapshotAsync(src)
+	startWatch(t, src)
+	sameSnapshot(t, waitSnap(t, got), read(t, syncConfig(srv)))
+	if n := shared(src); n != 1 {
+		t.Errorf("shared snapshots metric = %v, want 1", n)
+	}
+}
+
+// TestSnapshotWaitEndsWhenTheWatcherFails: a watcher that cannot reach
+// its server declines, and the waiting Snapshot reports its own failure
+// instead of waiting through the watcher's reconnects.
+func TestSnapshotWaitEndsWhenTheWatcherFails(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := syncConfig(srv)
+	cfg.Watch = WatchSyncrepl
+	cfg.URLs = []string{"ldap://127.0.0.1:1"}
+	cfg.ConnectTimeout = time.Second
+	src := newSource(t, cfg)
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	startWatch(t, src)
+	select {
+	case r := <-got:
+		if r.err == nil {
+			t.Fatal("Snapshot of an unreachable server succeeded")
+		}
+	case <-time.After(eventTimeout):
+		t.Fatal("Snapshot still waiting for a watcher that cannot connect")
+	}
+}

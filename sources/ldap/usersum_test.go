@@ -1,0 +1,41 @@
+package ldap
+
+import (
+	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
+
+// TestUserSumTellsEveryField: the tracker tells a user's change by its sum
+// alone, so every field a snapshot carries must change it, and nothing
+// else may.
+func TestUserSumTellsEveryField(t *testing.T) {
+	base := worker.DirUser{ID: "u1", DN: "uid=ada,ou=people,dc=x", Email: "ada@x", DisplayName: "Ada", AltEmails: []string{"a@x"}}
+	same := base
+	same.AltEmails = []string{"a@x"} // equal, not the same slice
+	if sumUser(&base) != sumUser(&same) {
+		t.Fatal("equal users sum differently")
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*worker.DirUser)
+	}{
+		{"id", func(u *worker.DirUser) { u.ID = "u2" }},
+		{"dn", func(u *worker.DirUser) { u.DN = "uid=ada2,ou=people,dc=x" }},
+		{"email", func(u *worker.DirUser) { u.Email = "ada2@x" }},
+		{"display name", func(u *worker.DirUser) { u.DisplayName = "Ada L." }},
+		{"disabled", func(u *worker.DirUser) { u.Disabled = true }},
+		{"alt email added", func(u *worker.DirUser) { u.AltEmails = append(u.AltEmails, "b@x") }},
+		{"alt email gone", func(u *worker.DirUser) { u.AltEmails = nil }},
+		// Without lengths, "Ada"+"a@x" and "Ad"+"aa@x" would run together.
+		{"text moved between fields", func(u *worker.DirUser) { u.DisplayName, u.AltEmails = "Ad", []string{"aa@x"} }},
+		{"email moved to alt", func(u *worker.DirUser) { u.Email, u.AltEmails = "", []string{"ada@x", "a@x"} }},
+	} {
+		u := base
+		u.AltEmails = append([]string(nil), base.AltEmails...)
+		tc.edit(&u)
+		if sumUser(&u) == sumUser(&base) {
+			t.Errorf("%s: the sum did not change", tc.name)
+		}
+	}
+}
