@@ -58,6 +58,7 @@ func runDaemon(ctx context.Context, o *options) error {
 		return err
 	}
 	defer log.Sync() //nolint:errcheck // stderr
+	tuneGC(os.Getenv, log)
 
 	hup := make(chan os.Signal, 1)
 	usr1 := make(chan os.Signal, 1)
