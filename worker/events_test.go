@@ -164,6 +164,40 @@ func TestEventUnknownUserRefreshesUsersAtMostOncePerInterval(t *testing.T) {
 	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,fay,gus")
 }
 
+// TestEventKnownUnmatchedUserDoesNotRereadUsers: a member the last full
+// run found without a Lightdash account (zed) does not make an event read
+// the 100,000 users again each interval; a member new since does. Once
+// zed has an account, the next full run finds it.
+func TestEventKnownUnmatchedUserDoesNotRereadUsers(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.UserRefreshInterval = 30 * time.Second
+	w := e.worker(opts)
+	e.reconcile(w)
+
+	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann"}})
+	e.now = e.now.Add(31 * time.Second)
+	e.ld.ResetRequests()
+	res := e.reconcileGroups(w, salesGroup)
+	e.wantRequests(reqPatch)
+	if res.Summary.Unmatched != 1 {
+		t.Errorf("unmatched %d, want zed", res.Summary.Unmatched)
+	}
+
+	// hal is new to the directory: the users are read for him.
+	e.dir.SetUser(worker.DirUser{ID: "u-hal", Email: "hal@example.com"})
+	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann", "u-hal"}})
+	e.now = e.now.Add(31 * time.Second)
+	e.ld.ResetRequests()
+	e.reconcileGroups(w, salesGroup)
+	e.wantRequests(reqUsers)
+
+	// zed gets an account; the next full run adds him.
+	e.uuid["zed"] = e.ld.AddUser("zed@example.com", lightdash.RoleViewer).UserUUID
+	e.reconcile(w)
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: ann,dan,zed")
+}
+
 func TestEventCacheTooOldIsReadAgain(t *testing.T) {
 	e := newEnv(t)
 	opts := e.options()

@@ -45,6 +45,45 @@ type view struct {
 	// write keeps the written group rather than its own older read.
 	seq     int64
 	touched map[string]int64
+	// missing holds the emails of directory users that the last full run
+	// found with no Lightdash account, while ids still lacks them. An
+	// event naming only these does not read the users again (see viewFor).
+	missing map[string]bool
+}
+
+// keepMissingLocked drops from missing the emails ids knows.
+func (v *view) keepMissingLocked(ids *identities) {
+	for e := range v.missing {
+		if ids != nil && ids.knows(e) {
+			delete(v.missing, e)
+		}
+	}
+}
+
+// noteMissing records emails that no cached user has (a full run's
+// unmatched users).
+func (v *view) noteMissing(emails []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ids == nil {
+		return
+	}
+	for _, e := range emails {
+		if e = normEmail(e); e != "" && !v.ids.knows(e) {
+			if v.missing == nil {
+				v.missing = map[string]bool{}
+			}
+			v.missing[e] = true
+		}
+	}
+}
+
+// isMissing reports whether the last full run found no account for e
+// (normalised).
+func (v *view) isMissing(e string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.missing[e]
 }
 
 // begin returns the write sequence a reload starting now must respect.
@@ -82,6 +121,7 @@ func (v *view) set(cur Current, start int64, now time.Time) {
 		}
 	}
 	v.ids = ids
+	v.keepMissingLocked(ids)
 	v.groups, v.sorted, v.shared = fresh, nil, false
 	v.valid, v.loadedAt, v.usersAt = true, now, now
 }
@@ -91,6 +131,7 @@ func (v *view) setUsers(ids *identities, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.ids = ids
+	v.keepMissingLocked(ids)
 	v.usersAt = now
 }
 
@@ -229,7 +270,12 @@ func (v *view) addUsers(us []lightdash.OrgMember) {
 //   - a member of d has an email no cached user has: the users are read
 //     again, at most once per Options.UserRefreshInterval, so a flood of
 //     events about people without a Lightdash account does not become a
-//     flood of calls. They are still reported as unmatched.
+//     flood of calls. They are still reported as unmatched. Members the
+//     last full run already found without an account do not count: at
+//     100,000 users a read of the users took ~0.7 s, which every event
+//     naming one of the directory's long-unmatched users paid once per
+//     interval (docs/benchmarks.md). Whether they have an account since is
+//     seen by the next full run or cached-view reload.
 //
 // refreshMu keeps concurrent events from reading the same thing twice.
 func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current, error) {
@@ -241,7 +287,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 		return w.readLightdash(ctx, ld)
 	}
 	cur := w.view.current()
-	if unknown := unknownMembers(d, cur.identities()); unknown != "" && now.Sub(w.view.usersReadAt()) >= w.opts.UserRefreshInterval {
+	if unknown := unknownMembers(d, cur.identities(), w.view.isMissing); unknown != "" && now.Sub(w.view.usersReadAt()) >= w.opts.UserRefreshInterval {
 		w.log.Debug("reading Lightdash users: a directory user has no cached account", zap.String("email", unknown))
 		users, err := ld.ListUsers(ctx)
 		if err != nil {
@@ -255,8 +301,8 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 }
 
 // unknownMembers returns the first email of a member of d that matches no
-// Lightdash user at all, or "".
-func unknownMembers(d *Desired, ids *identities) string {
+// Lightdash user at all and that known (when not nil) does not hold, or "".
+func unknownMembers(d *Desired, ids *identities, known func(email string) bool) string {
 	for _, g := range d.Groups {
 		for i := range g.Members {
 			u := g.Members[i].DirUser
@@ -274,7 +320,7 @@ func unknownMembers(d *Desired, ids *identities) string {
 					break
 				}
 			}
-			if first != "" && !found {
+			if first != "" && !found && (known == nil || !known(first)) {
 				return first
 			}
 		}

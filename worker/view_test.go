@@ -125,7 +125,7 @@ func TestUnknownMembers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &Desired{Groups: []DesiredGroup{{Members: []Member{{DirUser: &tt.member}}}}}
-			if got := unknownMembers(d, newIdentities(users)); got != tt.want {
+			if got := unknownMembers(d, newIdentities(users), nil); got != tt.want {
 				t.Errorf("unknownMembers %q, want %q", got, tt.want)
 			}
 		})

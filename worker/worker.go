@@ -216,6 +216,12 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	} else {
 		p.Fingerprints = fp
 		w.m.observePlan(p)
+		// Events need not read the users again for these (viewFor).
+		emails := make([]string, len(p.Unmatched))
+		for i, u := range p.Unmatched {
+			emails[i] = u.Email
+		}
+		w.view.noteMissing(emails)
 	}
 	for _, pr := range p.Problems {
 		w.log.Warn("mapping problem", zap.String("key", pr.Key), zap.String("group", pr.Name), zap.String("reason", pr.Reason), zap.Bool("blocking", pr.Blocking))
