@@ -223,20 +223,24 @@ func TestSnapshotWaitEndsWithItsContext(t *testing.T) {
 // instead of waiting through the watcher's reconnects.
 func TestSnapshotWaitEndsWhenTheWatcherFails(t *testing.T) {
 	srv := startDirectory(t)
-	cfg := syncConfig(srv)
-	cfg.Watch = WatchSyncrepl
-	cfg.URLs = []string{"ldap://127.0.0.1:1"}
-	cfg.ConnectTimeout = time.Second
-	src := newSource(t, cfg)
-	src.ExpectWatch()
-	got := snapshotAsync(src)
-	startWatch(t, src)
-	select {
-	case r := <-got:
-		if r.err == nil {
-			t.Fatal("Snapshot of an unreachable server succeeded")
-		}
-	case <-time.After(eventTimeout):
-		t.Fatal("Snapshot still waiting for a watcher that cannot connect")
+	for _, mode := range []string{WatchSyncrepl, WatchAuto} { // auto fails earlier, reading the root DSE
+		t.Run(mode, func(t *testing.T) {
+			cfg := syncConfig(srv)
+			cfg.Watch = mode
+			cfg.URLs = []string{"ldap://127.0.0.1:1"}
+			cfg.ConnectTimeout = time.Second
+			src := newSource(t, cfg)
+			src.ExpectWatch()
+			got := snapshotAsync(src)
+			startWatch(t, src)
+			select {
+			case r := <-got:
+				if r.err == nil {
+					t.Fatal("Snapshot of an unreachable server succeeded")
+				}
+			case <-time.After(eventTimeout):
+				t.Fatal("Snapshot still waiting for a watcher that cannot connect")
+			}
+		})
 	}
 }

@@ -36,6 +36,7 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 			break
 		}
 		s.log.Warn("ldap watch: cannot read the root DSE, retrying", zap.Error(err))
+		s.decline() // a Snapshot waiting for this watcher's read makes its own
 		if !bo.sleep(ctx) {
 			return nil
 		}
