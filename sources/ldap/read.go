@@ -117,6 +117,7 @@ func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap
 			firstReferral = res.Referrals[0]
 		}
 		referrals += len(res.Referrals)
+		r.s.share.alive() // a Snapshot may be waiting for this read (share.go)
 		fn(res.Entries)
 	})
 	if referrals > 0 {

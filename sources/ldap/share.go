@@ -3,7 +3,10 @@ package ldap
 import (
 	"context"
 	"sync"
+	"sync/atomic"
+	"time"
 
+	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
@@ -17,32 +20,52 @@ import (
 // peak memory (docs/benchmarks.md). handoff lets the watcher hand its
 // read to that Snapshot instead.
 //
-// The snapshot is handed over only at the point where the tracker holds
-// exactly what the server sent and nothing the watcher derived, so it is
-// the read Snapshot would have made:
-//   - after a refresh without a cookie, which sends every entry in scope;
-//     only offered when both scopes are "sub", since that refresh sees the
-//     whole subtree of each base;
-//   - after the full read (Source.readRecords, the same paged searches as
+// The snapshot is what the server sent in that read, taken before the
+// watcher derives anything from it, so it is the read Snapshot would have
+// made:
+//   - a refresh without a cookie sends every entry in scope: its users as
+//     they arrive, its groups from the tracker when it ends. Only offered
+//     when both scopes are subtree scopes under the watcher's search base,
+//     since that refresh sees whole subtrees. Referrals and entries that
+//     cannot be decoded make it incomplete, as they make a read. (An entry
+//     changed while the refresh runs may be sent twice; the snapshot then
+//     holds one version or the other, as a paged read across the change
+//     would.)
+//   - the full read (Source.readRecords, the same paged searches as
 //     Snapshot) that a resumed session makes before its refresh; the
 //     refresh's changes then reach the daemon as changes.
 //
 // It is handed only to a Snapshot already waiting (a late one reads for
 // itself, never from an old read) and only once per ExpectWatch. If the
 // watcher cannot offer one (another watch mode, a failed session, the
-// watch ending) the waiting Snapshot reads the directory itself.
+// watch ending, a read that cannot be shared) or makes no progress for
+// OperationTimeout, the waiting Snapshot reads the directory itself.
 type handoff struct {
 	mu      sync.Mutex
-	expect  bool                  // ExpectWatch was called and nothing offered or declined since
-	waiting chan *worker.Snapshot // the Snapshot waiting for the read; nil when none
+	expect  bool         // ExpectWatch was called and nothing offered or declined since
+	waiting chan offered // the Snapshot waiting for the read; nil when none
+	// progress is when the watcher last showed progress (unix nanos): a
+	// persistent search has no read timeout, so a stalled one would
+	// otherwise hold the start-up reconciliation for ever.
+	progress atomic.Int64
 }
+
+// offered is a watcher's read and what it was, or nil: read for yourself.
+type offered struct {
+	snap *worker.Snapshot
+	how  string
+}
+
+// alive records progress of the watcher's read.
+func (h *handoff) alive() { h.progress.Store(time.Now().UnixNano()) }
 
 // ExpectWatch tells the source that Watch is about to start (the daemon
 // calls it before starting its watchers), so that the first Snapshot,
 // which may run before Watch begins, waits for the watcher's first read
 // of the directory rather than making a second one beside it. It has no
-// effect when the configuration cannot share that read (watch mode dirsync,
-// poll or none; in_chain nesting).
+// effect with watch mode dirsync, poll or none, or in_chain nesting; with
+// a read that turns out not to be shareable the Snapshot waits only until
+// the watcher's session starts.
 func (s *Source) ExpectWatch() {
 	switch s.cfg.Watch {
 	case WatchAuto, WatchSyncrepl:
@@ -66,20 +89,57 @@ func (s *Source) await(ctx context.Context) (*worker.Snapshot, error) {
 		h.mu.Unlock()
 		return nil, nil
 	}
-	ch := make(chan *worker.Snapshot, 1)
+	ch := make(chan offered, 1)
 	h.waiting = ch
 	h.mu.Unlock()
-	select {
-	case snap := <-ch:
-		return snap, nil
-	case <-ctx.Done():
+	h.alive()
+	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.OperationTimeout/4)))
+	defer tick.Stop()
+	// stop ends the wait; if the watcher has already offered its read
+	// (offer sends while holding mu), that read is taken anyway. giveUp
+	// also stops later Snapshots waiting for this watcher.
+	stop := func(giveUp bool) (offered, bool) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		if h.waiting == ch {
 			h.waiting = nil
+			h.expect = h.expect && !giveUp
+			return offered{}, false
 		}
-		h.mu.Unlock()
-		return nil, ctx.Err()
+		return <-ch, true
 	}
+	var o offered
+wait:
+	for {
+		select {
+		case o = <-ch:
+			break wait
+		case <-ctx.Done():
+			var ok bool
+			if o, ok = stop(false); !ok {
+				return nil, ctx.Err()
+			}
+			break wait
+		case <-tick.C:
+			if time.Since(time.Unix(0, h.progress.Load())) < s.cfg.OperationTimeout {
+				continue
+			}
+			var ok bool
+			if o, ok = stop(true); !ok {
+				s.log.Warn("ldap snapshot: the change watcher's read made no progress; reading the directory instead",
+					zap.Duration("for", s.cfg.OperationTimeout))
+				return nil, nil
+			}
+			break wait
+		}
+	}
+	if o.snap != nil {
+		s.metrics.shared.WithLabelValues(s.cfg.Name).Inc()
+		s.log.Info("ldap snapshot taken from the watcher's read instead of reading the directory again",
+			zap.String("read", o.how), zap.Int("users", len(o.snap.Users)), zap.Int("groups", len(o.snap.Groups)),
+			zap.Bool("complete", o.snap.Complete))
+	}
+	return o.snap, nil
 }
 
 // offer hands the snapshot build makes to a waiting Snapshot, if there is
@@ -97,13 +157,8 @@ func (s *Source) offer(how string, build func() *worker.Snapshot) {
 	if h.waiting == nil {
 		return
 	}
-	snap := build()
-	h.waiting <- snap
+	h.waiting <- offered{snap: build(), how: how}
 	h.waiting = nil
-	s.metrics.shared.WithLabelValues(s.cfg.Name).Inc()
-	s.log.Info("ldap snapshot taken from the watcher's read instead of reading the directory again",
-		zap.String("read", how), zap.Int("users", len(snap.Users)), zap.Int("groups", len(snap.Groups)),
-		zap.Bool("complete", snap.Complete))
 }
 
 // decline ends the expectation without a snapshot: a waiting Snapshot
@@ -114,7 +169,7 @@ func (s *Source) decline() {
 	defer h.mu.Unlock()
 	h.expect = false
 	if h.waiting != nil {
-		h.waiting <- nil
+		h.waiting <- offered{}
 		h.waiting = nil
 	}
 }
@@ -129,8 +184,7 @@ func (s *Source) expecting() bool {
 
 // finishFromTracker completes a snapshot whose users b was given as the
 // refresh sent them (the tracker keeps only their sums) with the groups
-// the tracker holds, sharing its strings. Only valid while the tracker
-// holds exactly what the server sent (see handoff).
+// the tracker holds, sharing its strings.
 func (s *Source) finishFromTracker(b *builder, t *tracker, reasons []string) *worker.Snapshot {
 	var groups []*record
 	for _, r := range t.recs {
@@ -142,7 +196,18 @@ func (s *Source) finishFromTracker(b *builder, t *tracker, reasons []string) *wo
 }
 
 // refreshShareable reports whether a refresh without a cookie sees what
-// Snapshot's searches see: the whole subtree under each base.
+// Snapshot's searches see: the whole subtree under each base, both under
+// the watcher's search base.
 func (s *Source) refreshShareable() bool {
-	return s.cfg.UserScope == "sub" && s.cfg.GroupScope == "sub" && s.cfg.UserBaseDN != "" && s.cfg.GroupBaseDN != ""
+	for _, sc := range []string{s.cfg.UserScope, s.cfg.GroupScope} {
+		if v, err := parseScope(sc); err != nil || v != goldap.ScopeWholeSubtree {
+			return false
+		}
+	}
+	base := s.watchBase()
+	if base == "" || s.cfg.UserBaseDN == "" || s.cfg.GroupBaseDN == "" {
+		return false
+	}
+	nb := normDN(base)
+	return underDN(normDN(s.cfg.UserBaseDN), nb) && underDN(normDN(s.cfg.GroupBaseDN), nb)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,6 +72,18 @@ func read(t *testing.T, cfg Config) *worker.Snapshot {
 	return snap
 }
 
+// wantReads checks how many paged reads of the users src made and how
+// many snapshots it took from its watcher.
+func wantReads(t *testing.T, src *Source, paged, sharedSnaps float64) {
+	t.Helper()
+	if n := pagedReads(src); n != paged {
+		t.Errorf("paged reads of users = %v, want %v", n, paged)
+	}
+	if n := shared(src); n != sharedSnaps {
+		t.Errorf("snapshots taken from the watcher = %v, want %v", n, sharedSnaps)
+	}
+}
+
 func pagedReads(src *Source) float64 {
 	return value(src.metrics.searches.WithLabelValues(src.cfg.Name, "users", "ok"))
 }
@@ -99,12 +113,7 @@ func TestSnapshotSharesTheFirstRefresh(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the Snapshot is waiting before Watch starts
 	w := startWatch(t, src)
 	sameSnapshot(t, waitSnap(t, got), want)
-	if n := pagedReads(src); n != 0 {
-		t.Errorf("the source made %v paged reads of users, want 0: the snapshot came from the refresh", n)
-	}
-	if n := shared(src); n != 1 {
-		t.Errorf("shared snapshots metric = %v, want 1", n)
-	}
+	wantReads(t, src, 0, 1) // the snapshot came from the refresh
 	// The watcher goes on: a change after the hand-over is reported.
 	w.waitReady(t)
 	carol := userIDsByUID(srv, "carol")[0]
@@ -124,14 +133,7 @@ func TestSnapshotSharesTheFirstRefresh(t *testing.T) {
 // and what changed while the daemon was down still arrives as changes.
 func TestSnapshotSharesTheResumeRead(t *testing.T) {
 	srv := startDirectory(t)
-	cookies := NewMemoryCookieStore()
-	first, err := New(syncConfig(srv), cookies, nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := startWatch(t, first)
-	w.waitReady(t)
-	w.stop()
+	cookies := cookieSaved(t, srv)
 
 	gid := func(cn string) string { return srv.EntryUUID("cn=" + cn + "," + groups) }
 	srv.Replace("cn=sales,"+groups, map[string][]string{"uniqueMember": {"uid=dave," + people, "uid=alice," + people}})
@@ -145,12 +147,7 @@ func TestSnapshotSharesTheResumeRead(t *testing.T) {
 	got := snapshotAsync(src)
 	w2 := startWatch(t, src)
 	sameSnapshot(t, waitSnap(t, got), want)
-	if n := pagedReads(src); n != 1 {
-		t.Errorf("paged reads of users = %v, want 1 (the watcher's, shared)", n)
-	}
-	if n := shared(src); n != 1 {
-		t.Errorf("shared snapshots metric = %v, want 1", n)
-	}
+	wantReads(t, src, 1, 1) // the watcher's read, shared
 	w2.waitGroups(t, "change made while stopped", gid("sales"))
 }
 
@@ -243,4 +240,53 @@ func TestSnapshotWaitEndsWhenTheWatcherFails(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSharedSnapshotIsIncompleteAsAReadIs: entries the refresh sends that
+// cannot be decoded (here every group: they have no sn, the id attribute)
+// make the shared snapshot incomplete with the reasons a read gives.
+func TestSharedSnapshotIsIncompleteAsAReadIs(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := syncConfig(srv)
+	cfg.IDAttribute = "sn"
+	want := read(t, cfg)
+	if want.Complete {
+		t.Fatal("fixture: a read with sn as the id should be incomplete")
+	}
+	src := newSource(t, cfg)
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	startWatch(t, src)
+	snap := waitSnap(t, got)
+	wantReads(t, src, 0, 1)
+	if snap.Complete {
+		t.Fatal("shared snapshot complete; a read of the same directory is not")
+	}
+	// The refresh sends entries in its own order: compare the reasons as sets.
+	reasons := func(s *worker.Snapshot) []string {
+		r := strings.Split(s.IncompleteReason, "; ")
+		slices.Sort(r)
+		return r
+	}
+	if g, w := reasons(snap), reasons(want); !slices.Equal(g, w) {
+		t.Errorf("reasons:\n got  %q\n want %q", g, w)
+	}
+	snap.IncompleteReason, want.IncompleteReason = "", ""
+	snap.ReadAt, want.ReadAt = time.Time{}, time.Time{}
+	if !reflect.DeepEqual(snap, want) || len(snap.Users) == 0 {
+		t.Errorf("snapshot differs from a read of the directory:\n got  %+v\n want %+v", snap, want)
+	}
+}
+
+// TestSnapshotStopsWaitingForAStalledWatcher: a watcher that shows no
+// progress for OperationTimeout (here: never started) no longer holds the
+// Snapshot, which reads the directory itself.
+func TestSnapshotStopsWaitingForAStalledWatcher(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := syncConfig(srv)
+	cfg.OperationTimeout = 300 * time.Millisecond
+	src := newSource(t, cfg)
+	src.ExpectWatch()
+	sameSnapshot(t, waitSnap(t, snapshotAsync(src)), read(t, syncConfig(srv)))
+	wantReads(t, src, 1, 0)
 }

@@ -110,9 +110,11 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 			r.mode = refreshEmitAll
 		}
 	}
-	if r.mode == refreshSilent && r.full && s.refreshShareable() && s.expecting() {
+	if r.mode == refreshSilent && s.refreshShareable() && s.expecting() {
 		// The start-up snapshot, built as the refresh goes (share.go).
 		r.snap = s.newBuilder()
+	} else {
+		s.decline() // nothing to share (a resumed session offered its read in load)
 	}
 	c, err := s.dial(ctx, false) // no read timeout on a persistent search
 	if err != nil {
@@ -129,6 +131,12 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	defer cancel()
 	resp := c.Syncrepl(sctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, w.cookie, false)
 	for resp.Next() {
+		if ref := resp.Referral(); ref != "" && r.active {
+			r.problems = append(r.problems, "syncrepl refresh: referral not followed ("+ref+")")
+		}
+		if r.snap != nil {
+			s.share.alive()
+		}
 		for _, ctl := range resp.Controls() {
 			if !w.handle(ctx, r, bo, resp.Entry(), ctl) {
 				return nil
@@ -172,7 +180,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 		var ch *worker.Change
 		switch ctl.State {
 		case goldap.SyncStatePresent:
-			r.seen[id] = true
+			if r.active {
+				r.seen[id] = true
+			}
 		case goldap.SyncStateAdd, goldap.SyncStateModify:
 			rec, err := w.record(entry)
 			if err != nil {
@@ -185,7 +195,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			if rec == nil {
 				break // out of scope
 			}
-			r.seen[rec.id] = true
+			if r.active {
+				r.seen[rec.id] = true
+			}
 			if r.active && r.mode == refreshSilent {
 				if r.snap != nil && !rec.isGroup {
 					r.snap.addUser(rec) // before fill lets the user go
@@ -226,7 +238,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			for _, u := range ctl.SyncIdSet.SyncUUIDs {
 				id := strings.ToLower(u.String())
 				if !ctl.SyncIdSet.RefreshDeletes {
-					r.seen[id] = true
+					if r.active {
+						r.seen[id] = true
+					}
 					continue
 				}
 				if !w.report(ctx, r, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {

@@ -23,7 +23,7 @@ type refresh struct {
 	active bool
 	mode   refreshMode
 	full   bool            // no cookie: every existing entry is sent
-	seen   map[string]bool // ids sent or named present
+	seen   map[string]bool // ids sent or named present while active
 	held   *heldChange     // nil until a change is held
 	cookie []byte
 	// problems are the entries the refresh sent that could not be
@@ -92,13 +92,12 @@ func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte)
 func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) bool {
 	r.active = false
 	if b := r.snap; b != nil {
-		// The tracker holds every entry in scope, as the server sent it.
+		// The tracker holds the refresh's groups as the server sent them.
 		r.snap = nil
 		w.s.offer("syncrepl refresh", func() *worker.Snapshot { return w.s.finishFromTracker(b, w.tr, r.problems) })
 	}
 	w.s.decline()
-	// Only a refresh reads seen; the persist phase would only grow it.
-	r.seen = map[string]bool{}
+	r.seen = nil // only a refresh uses it (every write and read checks r.active)
 	if r.held != nil && !w.emit(ctx, r.held.change()) {
 		return false
 	}

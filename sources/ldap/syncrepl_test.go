@@ -164,8 +164,11 @@ func TestSyncreplFirstRefreshOnlyFills(t *testing.T) {
 	w.waitChange(t, "nested user changed", carol, gid("platform"), gid("engineering"))
 }
 
-func TestSyncreplResumesFromSavedCookie(t *testing.T) {
-	srv := startDirectory(t)
+// cookieSaved runs a watcher on srv until its first refresh ends and
+// returns the store holding the cookie it saved, as a daemon that ran
+// once leaves it.
+func cookieSaved(t *testing.T, srv *ldaptest.Server) CookieStore {
+	t.Helper()
 	cookies := NewMemoryCookieStore()
 	first, err := New(syncConfig(srv), cookies, nil, nil)
 	if err != nil {
@@ -174,11 +177,16 @@ func TestSyncreplResumesFromSavedCookie(t *testing.T) {
 	w := startWatch(t, first)
 	w.waitReady(t)
 	w.stop()
-	cfg := syncConfig(srv)
-	saved, _ := cookies.LoadCookie(context.Background(), first.cfg.CookieKey)
-	if len(saved) == 0 {
+	if saved, _ := cookies.LoadCookie(context.Background(), first.cfg.CookieKey); len(saved) == 0 {
 		t.Fatal("no cookie saved after the refresh")
 	}
+	return cookies
+}
+
+func TestSyncreplResumesFromSavedCookie(t *testing.T) {
+	srv := startDirectory(t)
+	cookies := cookieSaved(t, srv)
+	cfg := syncConfig(srv)
 
 	// The daemon is down; the directory changes.
 	gid := func(cn string) string { return srv.EntryUUID("cn=" + cn + "," + groups) }

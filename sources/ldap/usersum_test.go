@@ -1,6 +1,7 @@
 package ldap
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/worker"
@@ -10,6 +11,10 @@ import (
 // alone, so every field a snapshot carries must change it, and nothing
 // else may.
 func TestUserSumTellsEveryField(t *testing.T) {
+	// A field added to DirUser must be added to sumUser and to the table.
+	if n := reflect.TypeFor[worker.DirUser]().NumField(); n != 6 {
+		t.Fatalf("DirUser has %d fields; sumUser and this test know 6", n)
+	}
 	base := worker.DirUser{ID: "u1", DN: "uid=ada,ou=people,dc=x", Email: "ada@x", DisplayName: "Ada", AltEmails: []string{"a@x"}}
 	same := base
 	same.AltEmails = []string{"a@x"} // equal, not the same slice
