@@ -60,11 +60,12 @@ func (v *view) keepMissingLocked(ids *identities) {
 	}
 }
 
-// noteMissing records emails that no cached user has (a full run's
-// unmatched users).
-func (v *view) noteMissing(emails []string) {
+// setMissing replaces missing with the emails, of a full run's unmatched
+// users, that no cached user has.
+func (v *view) setMissing(emails []string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	v.missing = nil
 	if v.ids == nil {
 		return
 	}

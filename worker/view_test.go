@@ -212,3 +212,22 @@ func TestPutGroupKeepsTheViewsStrings(t *testing.T) {
 		t.Errorf("renamed group's members %q: want the previous members' strings", m)
 	}
 }
+
+// TestViewMissingIsTheLastFullRuns: each full run replaces the emails
+// known to have no account, and a read of the users drops those it finds.
+func TestViewMissingIsTheLastFullRuns(t *testing.T) {
+	var v view
+	v.set(Current{Users: []lightdash.OrgMember{{UserUUID: "u1", Email: "ann@x"}}}, v.begin(), time.Now())
+	v.setMissing([]string{"Zed@X ", "ann@x", ""})
+	if !v.isMissing("zed@x") || v.isMissing("ann@x") {
+		t.Fatalf("after a full run: zed missing %v (want true), ann missing %v (want false: she has an account)", v.isMissing("zed@x"), v.isMissing("ann@x"))
+	}
+	v.setMissing([]string{"yan@x"})
+	if v.isMissing("zed@x") || !v.isMissing("yan@x") {
+		t.Errorf("the next full run's set does not replace the last: zed %v, yan %v", v.isMissing("zed@x"), v.isMissing("yan@x"))
+	}
+	v.setUsers(newIdentities([]lightdash.OrgMember{{UserUUID: "u2", Email: "yan@x"}}), time.Now())
+	if v.isMissing("yan@x") {
+		t.Error("yan has an account in the users read since, but is still missing")
+	}
+}

@@ -221,7 +221,7 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 		for i, u := range p.Unmatched {
 			emails[i] = u.Email
 		}
-		w.view.noteMissing(emails)
+		w.view.setMissing(emails)
 	}
 	for _, pr := range p.Problems {
 		w.log.Warn("mapping problem", zap.String("key", pr.Key), zap.String("group", pr.Name), zap.String("reason", pr.Reason), zap.Bool("blocking", pr.Blocking))
