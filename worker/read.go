@@ -4,7 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
@@ -39,10 +40,9 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 // long paged read of its own server); the first failure cancels the rest.
 func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
 	snaps := make([]*Snapshot, len(w.sources))
-	var g group
-	g.start(ctx)
+	g, ctx := errgroup.WithContext(ctx)
 	for i, s := range w.sources {
-		g.do(func(ctx context.Context) error {
+		g.Go(func() error {
 			snap, err := s.Snapshot(ctx)
 			if err != nil {
 				return fmt.Errorf("read source %s: %w", s.Name(), err)
@@ -57,7 +57,7 @@ func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
 			return nil
 		})
 	}
-	if err := g.wait(); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return snaps, nil
@@ -69,12 +69,11 @@ func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
 // groups list), not for their sum. The first error cancels the others.
 func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	in := &inputs{}
-	var g group
-	g.start(ctx)
-	g.do(func(ctx context.Context) (err error) { in.snaps, err = w.readSources(ctx); return err })
-	g.do(func(ctx context.Context) (err error) { in.cur, err = w.readLightdash(ctx, ld); return err })
-	g.do(func(ctx context.Context) (err error) { in.state, err = w.loadState(ctx, true); return err })
-	if err := g.wait(); err != nil {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { in.snaps, err = w.readSources(ctx); return err })
+	g.Go(func() (err error) { in.cur, err = w.readLightdash(ctx, ld); return err })
+	g.Go(func() (err error) { in.state, err = w.loadState(ctx, true); return err })
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return in, nil
@@ -103,16 +102,15 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, error) {
 	var cur Current
 	start := w.view.begin()
-	var g group
-	g.start(ctx)
-	g.do(func(ctx context.Context) (err error) {
-		if cur.Users, err = ld.ListUsers(ctx); err != nil {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		if cur.Users, err = ld.ListUsers(gctx); err != nil {
 			return fmt.Errorf("list lightdash users: %w", err)
 		}
 		return nil
 	})
-	g.do(func(ctx context.Context) (err error) {
-		if cur.Groups, err = ld.ListGroups(ctx); err != nil {
+	g.Go(func() (err error) {
+		if cur.Groups, err = ld.ListGroups(gctx); err != nil {
 			return fmt.Errorf("list lightdash groups: %w", err)
 		}
 		// Only the member uuids are used; the member summaries (email
@@ -122,7 +120,7 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 		}
 		return nil
 	})
-	if err := g.wait(); err != nil {
+	if err := g.Wait(); err != nil {
 		return Current{}, err
 	}
 	if len(cur.Groups) == 0 {
@@ -136,32 +134,3 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	return cur, nil
 }
 
-// group runs functions concurrently and keeps the first error, cancelling
-// the context the others run with (errgroup's shape, without the module).
-type group struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	err    error
-}
-
-func (g *group) start(ctx context.Context) {
-	g.ctx, g.cancel = context.WithCancel(ctx)
-}
-
-func (g *group) do(f func(ctx context.Context) error) {
-	g.wg.Add(1)
-	go func() {
-		defer g.wg.Done()
-		if err := f(g.ctx); err != nil {
-			g.once.Do(func() { g.err = err; g.cancel() })
-		}
-	}()
-}
-
-func (g *group) wait() error {
-	g.wg.Wait()
-	g.cancel()
-	return g.err
-}
