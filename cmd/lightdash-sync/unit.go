@@ -72,8 +72,7 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 			return nil, err
 		}
 		lc := lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}
-		// The lease polls every TTL/3 (its default RenewEvery).
-		poll := cfg.HA.LeaseTTL / 3
+		poll := lease.DefaultRenewEvery(cfg.HA.LeaseTTL) // lc leaves RenewEvery at its default
 		lc.AcquireDelay = func() time.Duration { return spread.delay(cfg.TargetName, time.Now(), poll) }
 		u.elector, err = lease.New(ctx, js, lc, log.Named("lease"), ureg)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
 
@@ -206,7 +207,7 @@ func TestFlapping(t *testing.T) {
 		// leader renews, and after losing polls, in step with its election;
 		// pushing just after one of its ticks lets the other replica's poll
 		// come first, so most pushes hand leadership over.
-		renew := fs.LeaseTTL / 3
+		renew := lease.DefaultRenewEvery(fs.LeaseTTL)
 		phase := time.Since(ledAt) % renew
 		sleep(ctx, (renew+renew/8-phase)%renew)
 	}

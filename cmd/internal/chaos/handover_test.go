@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
@@ -38,7 +39,7 @@ var (
 // takeoverBound is the configured takeover time: a standby takes over a
 // lease whose holder died once it has seen the same revision for the TTL,
 // and it looks every RenewEvery (the default, TTL/3). See package lease.
-func takeoverBound(ttl time.Duration) time.Duration { return ttl + ttl/3 }
+func takeoverBound(ttl time.Duration) time.Duration { return ttl + lease.DefaultRenewEvery(ttl) }
 
 // TestHandover is issue 7's "two daemons on one NATS: only the leader
 // writes, killing it hands over within the configured time and nothing is
@@ -86,7 +87,7 @@ func TestHandover(t *testing.T) {
 		took := ledAt.Sub(leader.ended)
 		takeovers = append(takeovers, took)
 		t.Logf("round %d: run %d (leader) SIGKILLed; run %d led %s later (configured bound: lease TTL %s + renew interval %s = %s)",
-			round, leader.n, standby.n, took.Round(10*time.Millisecond), hs.LeaseTTL, hs.LeaseTTL/3, bound)
+			round, leader.n, standby.n, took.Round(10*time.Millisecond), hs.LeaseTTL, lease.DefaultRenewEvery(hs.LeaseTTL), bound)
 		// Generous slack: the daemons share two loaded cores with -race tests.
 		if took > 2*bound {
 			t.Errorf("round %d: takeover took %s, more than twice the configured %s", round, took.Round(10*time.Millisecond), bound)

@@ -83,7 +83,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("lease: ttl %v is shorter than the %v NATS allows", cfg.TTL, minTTL)
 	}
 	if cfg.RenewEvery == 0 {
-		cfg.RenewEvery = cfg.TTL / 3
+		cfg.RenewEvery = DefaultRenewEvery(cfg.TTL)
 	}
 	if cfg.RenewEvery <= 0 || cfg.RenewEvery >= cfg.TTL-margin(cfg.TTL) {
 		return cfg, fmt.Errorf("lease: renew_every %v must be positive and shorter than ttl - ttl/5 (%v)", cfg.RenewEvery, cfg.TTL-margin(cfg.TTL))
@@ -96,3 +96,7 @@ func (cfg Config) withDefaults() (Config, error) {
 
 // margin is how long before its lease could expire a leader stops acting.
 func margin(ttl time.Duration) time.Duration { return ttl / 5 }
+
+// DefaultRenewEvery is how often a lease of ttl is renewed, and a standby
+// polls it, when Config.RenewEvery is not set.
+func DefaultRenewEvery(ttl time.Duration) time.Duration { return ttl / 3 }
