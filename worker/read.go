@@ -133,4 +133,3 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	w.view.set(cur, start, w.opts.Now())
 	return cur, nil
 }
-
