@@ -173,6 +173,11 @@ func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Fatalf("after start-up, ldap-engineering = %s", got)
 	}
+	// The start-up reconciliation took the syncrepl watcher's read
+	// instead of reading the directory a second time (sources/ldap share.go).
+	if _, m := httpGet("http://" + addr + "/metrics"); !strings.Contains(m, `lightdash_sync_ldap_shared_snapshots_total{source="corp"} 1`) {
+		t.Errorf("the start-up snapshot was not the watcher's read; metrics:\n%s", grepLines(m, "lightdash_sync_ldap_"))
+	}
 
 	before := len(e.ld.Requests())
 	e.slapd.Modify(&goldap.ModifyRequest{DN: engineering, Changes: []goldap.Change{{Operation: goldap.AddAttribute, Modification: goldap.PartialAttribute{Type: "member", Vals: []string{"uid=dave,ou=people,dc=example,dc=com"}}}}})
@@ -185,4 +190,15 @@ func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 		}
 		t.Errorf("the change cost %d Lightdash requests (%s), want exactly the one PATCH", len(reqs), strings.Join(got, ", "))
 	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
