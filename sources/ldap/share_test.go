@@ -290,3 +290,53 @@ func TestSnapshotStopsWaitingForAStalledWatcher(t *testing.T) {
 	sameSnapshot(t, waitSnap(t, snapshotAsync(src)), read(t, syncConfig(srv)))
 	wantReads(t, src, 1, 0)
 }
+
+// TestRefreshShareable: a cookie-less refresh stands in for a read only
+// when both searches are subtree searches under the watcher's base.
+func TestRefreshShareable(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		users, grps string
+		uScope, gSc string
+		wantShared  bool
+	}{
+		{"both sub under a common base", "ou=people,dc=x", "ou=groups,dc=x", "sub", "sub", true},
+		{"subtree spelled out, any case", "ou=people,dc=x", "ou=groups,dc=x", "SubTree", "sub", true},
+		{"one-level users", "ou=people,dc=x", "ou=groups,dc=x", "one", "sub", false},
+		{"base groups", "ou=people,dc=x", "ou=groups,dc=x", "sub", "base", false},
+		{"no common suffix: no watch base", "ou=people,dc=x", "ou=groups,dc=y", "sub", "sub", false},
+		{"no user base", "", "ou=groups,dc=x", "sub", "sub", false},
+		{"unparsable user base: the watch base is the group base", "people", "ou=groups,dc=x", "sub", "sub", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Source{cfg: Config{UserBaseDN: tc.users, GroupBaseDN: tc.grps, UserScope: tc.uScope, GroupScope: tc.gSc}}
+			if got := s.refreshShareable(); got != tc.wantShared {
+				t.Errorf("refreshShareable = %v, want %v (watch base %q)", got, tc.wantShared, s.watchBase())
+			}
+		})
+	}
+}
+
+// TestSharedSnapshotReportsReferrals: a referral the refresh sends (here
+// a referral object under the people base) makes the shared snapshot
+// incomplete, as it makes a read.
+func TestSharedSnapshotReportsReferrals(t *testing.T) {
+	srv := startDirectory(t)
+	const ref = "ldap://127.0.0.1:1/ou=remote,dc=example,dc=com"
+	srv.Add("ou=remote,"+people, map[string][]string{"objectClass": {"referral", "extensibleObject"}, "ou": {"remote"}, "ref": {ref}})
+	cfg := syncConfig(srv)
+	want := read(t, cfg)
+	src := newSource(t, cfg)
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	startWatch(t, src)
+	snap := waitSnap(t, got)
+	wantReads(t, src, 0, 1)
+	for what, s := range map[string]*worker.Snapshot{"read": want, "shared": snap} {
+		if s.Complete || !strings.Contains(s.IncompleteReason, ref) {
+			t.Errorf("%s snapshot: complete %v, reason %q; want incomplete, naming the referral", what, s.Complete, s.IncompleteReason)
+		}
+	}
+	snap.IncompleteReason, want.IncompleteReason = "", ""
+	sameSnapshot(t, snap, want)
+}
