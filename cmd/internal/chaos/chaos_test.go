@@ -169,7 +169,7 @@ func TestChaos(t *testing.T) {
 	ready := false
 	for !ready && waitCtx.Err() == nil {
 		if p := sup.running(waitCtx); p != nil {
-			code, _ := httpGet(waitCtx, "http://"+p.admin+"/readyz")
+			code, _ := httpGet(waitCtx, p.url("/readyz"))
 			ready = code == 200
 		}
 		sleep(waitCtx, 200*time.Millisecond)

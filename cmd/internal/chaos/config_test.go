@@ -54,9 +54,9 @@ sync:
 state: {type: nats, source: events}
 ha: {enabled: true, source: events, lease_ttl: %s}
 schedule: {debounce: 100ms, max_delay: 1s}
-admin: {listen: "%s", token_file: %s}
+admin: {listen: "127.0.0.1:0", token_file: %s}
 `, s.LightdashAddr, filepath.Join(p.dir, "lightdash-token"), s.LightdashTimeout, s.LDAPAddr, s.BindDN, s.BindFile,
-		peopleDN, groupsDN, s.NATSURL, prefix, s.LeaseTTL, p.admin, s.AdminTokenFile)
+		peopleDN, groupsDN, s.NATSURL, prefix, s.LeaseTTL, s.AdminTokenFile)
 }
 
 // outputDir is where a test keeps its daemons' logs and configs: under

@@ -2,9 +2,9 @@ package chaos
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,7 +25,8 @@ type proc struct {
 	cmd                     *exec.Cmd
 	user                    lightdash.OrgMember
 	token                   string
-	admin                   string // admin listener host:port
+	admin                   string // admin listener host:port, once known: see adminAddr
+	adminMu                 sync.Mutex
 	dir                     string
 	started                 time.Time
 	exited                  chan struct{}
@@ -38,7 +39,36 @@ type proc struct {
 }
 
 func (p *proc) stderrPath() string { return filepath.Join(p.dir, "stderr.log") }
-func (p *proc) stdoutPath() string { return filepath.Join(p.dir, "stdout.log") }
+
+// adminAddr is the run's admin listener address, read from its log line
+// "admin listener up", or "" until that is written. Each run binds
+// 127.0.0.1:0 itself: a port picked free here could be taken by another
+// test's process before the run bound it (a run once failed to bind one,
+// and the test read another daemon's /status.json on that port).
+func (p *proc) adminAddr() string {
+	p.adminMu.Lock()
+	defer p.adminMu.Unlock()
+	if p.admin != "" {
+		return p.admin
+	}
+	b, _ := os.ReadFile(p.stderrPath())
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.Contains(line, `"admin listener up"`) {
+			continue
+		}
+		var l struct {
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Addr != "" {
+			p.admin = l.Addr
+		}
+	}
+	return p.admin
+}
+
+// url is the admin URL of path on this run.
+func (p *proc) url(path string) string { return "http://" + p.adminAddr() + path }
+func (p *proc) stdoutPath() string     { return filepath.Join(p.dir, "stdout.log") }
 
 func (p *proc) metrics() string {
 	p.mu.Lock()
@@ -123,11 +153,6 @@ func (s *supervisor) start() (*proc, error) {
 	}
 	p.user = s.ld.AddUser(fmt.Sprintf("daemon-%02d@ops.invalid", n), lightdash.RoleAdmin)
 	p.token = s.ld.AddToken(p.user.UserUUID)
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	p.admin = addr
 	cfgPath := filepath.Join(p.dir, "lightdash-sync.yaml")
 	if err := os.WriteFile(filepath.Join(p.dir, "lightdash-token"), []byte(p.token), 0o600); err != nil {
 		return nil, err
@@ -213,7 +238,7 @@ func (s *supervisor) running(ctx context.Context) *proc {
 			select {
 			case <-p.exited:
 			default:
-				if code, _ := httpGet(ctx, "http://"+p.admin+"/healthz"); code == 200 {
+				if code, _ := httpGet(ctx, p.url("/healthz")); code == 200 {
 					return p
 				}
 			}
@@ -252,7 +277,7 @@ func (s *supervisor) runs() []*proc {
 // the metrics and status and checks every answer for secrets.
 func (s *supervisor) scrapeOnce(ctx context.Context, p *proc) {
 	for _, path := range []string{"/metrics", "/status", "/status.json"} {
-		code, body := httpGet(ctx, "http://"+p.admin+path)
+		code, body := httpGet(ctx, p.url(path))
 		if code != 200 {
 			continue
 		}
@@ -293,15 +318,6 @@ func (s *supervisor) checkSecrets(where, text string) {
 			s.leaks = append(s.leaks, fmt.Sprintf("%s holds a secret (%d characters)", where, len(sec)))
 		}
 	}
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
 
 var httpClient = &http.Client{Timeout: 5 * time.Second}

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +12,20 @@ import (
 )
 
 func isLeader(ctx context.Context, p *proc) bool {
-	code, body := httpGet(ctx, "http://"+p.admin+"/status.json")
+	code, body := httpGet(ctx, p.url("/status.json"))
 	if code != 200 {
 		return false
 	}
 	var st struct {
 		Leader struct {
-			IsLeader bool `json:"isLeader"`
+			IsLeader bool   `json:"isLeader"`
+			Identity string `json:"identity"`
 		} `json:"leader"`
 	}
-	return json.Unmarshal([]byte(body), &st) == nil && st.Leader.IsLeader
+	// The identity (host-pid) proves the answer is this run's, not another
+	// process's that has the port since this run ended.
+	return json.Unmarshal([]byte(body), &st) == nil && st.Leader.IsLeader &&
+		strings.HasSuffix(st.Leader.Identity, fmt.Sprintf("-%d", p.cmd.Process.Pid))
 }
 
 func equalState(want, got map[string][]string, count map[string]int) bool {
@@ -64,9 +69,9 @@ func requestReconcile(t *testing.T, ctx context.Context, sup *supervisor, sc sce
 			sleep(dctx, 200*time.Millisecond)
 			continue
 		}
-		_, before := httpGet(dctx, "http://"+p.admin+"/metrics")
+		_, before := httpGet(dctx, p.url("/metrics"))
 		n0, ok0 := metricSum(before, runs, `trigger="request"`), metricSum(before, runs, `trigger="request"`, `result="ok"`)
-		if code, body := httpDo(dctx, "POST", "http://"+p.admin+"/reconcile", sup.adminTok); code/100 != 2 {
+		if code, body := httpDo(dctx, "POST", p.url("/reconcile"), sup.adminTok); code/100 != 2 {
 			t.Fatalf("POST /reconcile with the admin token: %d %s", code, body)
 		}
 		t.Logf("asked run %d for a full reconciliation, %s after the faults stopped", p.n, time.Since(since).Round(time.Millisecond))
@@ -77,11 +82,11 @@ func requestReconcile(t *testing.T, ctx context.Context, sup *supervisor, sc sce
 				t.Fatalf("run %d exited (%v) during the requested reconciliation:\n%s", p.n, p.exitErr, tail([]*proc{p}, 30))
 			default:
 			}
-			code, m := httpGet(dctx, "http://"+p.admin+"/metrics")
+			code, m := httpGet(dctx, p.url("/metrics"))
 			if code == 200 && metricSum(m, runs, `trigger="request"`) > n0 {
 				took := time.Since(since)
 				if metricSum(m, runs, `trigger="request"`, `result="ok"`) <= ok0 {
-					_, st := httpGet(dctx, "http://"+p.admin+"/status.json")
+					_, st := httpGet(dctx, p.url("/status.json"))
 					t.Errorf("the requested reconciliation did not succeed:\n%s", st)
 				}
 				checkEqual()

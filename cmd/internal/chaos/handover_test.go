@@ -122,9 +122,9 @@ func TestHandover(t *testing.T) {
 	}
 	sup.follow(leader)
 	const drift = "lightdash_sync_drift_changes_total"
-	_, before := httpGet(ctx, "http://"+leader.admin+"/metrics")
+	_, before := httpGet(ctx, leader.url("/metrics"))
 	requestReconcile(t, ctx, sup, hs.scenario, ld, want, stopped)
-	_, after := httpGet(ctx, "http://"+leader.admin+"/metrics")
+	_, after := httpGet(ctx, leader.url("/metrics"))
 	fixed := metricSum(after, drift) - metricSum(before, drift)
 	t.Logf("the requested reconciliation fixed %v changes events had missed", fixed)
 	if eventsEqual >= 0 && fixed != 0 {
@@ -202,7 +202,7 @@ func waitReady(ctx context.Context, p *proc, within time.Duration) bool {
 	wctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	for wctx.Err() == nil {
-		if code, _ := httpGet(wctx, "http://"+p.admin+"/readyz"); code == 200 {
+		if code, _ := httpGet(wctx, p.url("/readyz")); code == 200 {
 			return true
 		}
 		select {
