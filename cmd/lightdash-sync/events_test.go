@@ -23,6 +23,7 @@ type eventEnv struct {
 	js     jetstream.JetStream
 	emails map[string]string // Lightdash uuid → email
 	n      int
+	addr   string // the admin listener
 }
 
 func newEventEnv(t *testing.T, extraConfig string) *eventEnv {
@@ -47,7 +48,8 @@ func newEventEnv(t *testing.T, extraConfig string) *eventEnv {
 			t.Errorf("run exited %d:\n%s", code, stderr.String())
 		}
 	})
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.admin + "/readyz"); return code == 200 })
+	e.addr = adminAddr(t, stderr)
+	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.addr + "/readyz"); return code == 200 })
 	nc, err := natsgo.Connect(e.nats.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +89,7 @@ func (e *eventEnv) members(name string) string {
 
 func (e *eventEnv) reconcileNow(t *testing.T) {
 	t.Helper()
-	if code := httpPost("http://"+e.admin+"/reconcile", "admin-secret-value-42"); code != 202 {
+	if code := httpPost("http://"+e.addr+"/reconcile", "admin-secret-value-42"); code != 202 {
 		t.Fatalf("POST /reconcile = %d", code)
 	}
 }

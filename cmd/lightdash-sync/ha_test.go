@@ -48,7 +48,7 @@ func TestTwoReplicasOnlyTheLeaderWrites(t *testing.T) {
 	e := newCheckEnv(t)
 	ada := e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
 	start := func(name string) *replica {
-		r := &replica{name: name, user: e.ld.AddUser(name+"@ops.example.com", lightdash.RoleAdmin), addr: freeAddr(t), exited: make(chan struct{}), stderr: &syncBuffer{}}
+		r := &replica{name: name, user: e.ld.AddUser(name+"@ops.example.com", lightdash.RoleAdmin), exited: make(chan struct{}), stderr: &syncBuffer{}}
 		dir := filepath.Join(e.dir, name)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ mapping: {rules: [{name: all}]}
 state: {type: nats, source: events}
 ha: {enabled: true, source: events, lease_ttl: 3s}
 schedule: {debounce: 10ms, max_delay: 100ms}
-admin: {listen: "` + r.addr + `"}
+admin: {listen: "127.0.0.1:0"}
 `
 		path := filepath.Join(dir, "lightdash-sync.yaml")
 		os.WriteFile(path, []byte(cfg), 0o600)
@@ -78,6 +78,7 @@ admin: {listen: "` + r.addr + `"}
 			close(r.exited)
 		}()
 		t.Cleanup(func() { cancel(); <-r.exited })
+		r.addr = adminAddr(t, r.stderr)
 		return r
 	}
 	writesBy := func(r *replica) int {

@@ -152,8 +152,7 @@ func TestPlanAndReconcileAgainstSlapd(t *testing.T) {
 // request once the start-up reconciliation has read everything.
 func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 	e := newLDAPEnv(t)
-	addr := freeAddr(t)
-	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \""+addr+"\"}\n")
+	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\"}\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	var stderr syncBuffer
@@ -169,6 +168,7 @@ func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 			t.Error("run did not stop")
 		}
 	}()
+	addr := adminAddr(t, &stderr)
 	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Fatalf("after start-up, ldap-engineering = %s", got)

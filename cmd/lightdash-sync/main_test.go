@@ -121,11 +121,11 @@ type checkEnv struct {
 	ld    *lightdashtest.Server
 	nats  *server.Server
 	dir   string
-	admin string // the admin listener's address: a free port, never the default
+	admin string // admin.listen: a port the daemon picks (read it with adminAddr), never the default
 }
 
 func newCheckEnv(t *testing.T) *checkEnv {
-	e := &checkEnv{ld: lightdashtest.NewServer(), nats: natstest.RunServer(t), dir: t.TempDir(), admin: freeAddr(t)}
+	e := &checkEnv{ld: lightdashtest.NewServer(), nats: natstest.RunServer(t), dir: t.TempDir(), admin: "127.0.0.1:0"}
 	t.Cleanup(e.ld.Close)
 	return e
 }

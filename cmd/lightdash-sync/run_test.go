@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,27 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// adminAddrRE finds the address in the "admin listener up" line, JSON or
+// console format.
+var adminAddrRE = regexp.MustCompile(`admin listener up.*"addr":\s*"([^"]+)"`)
+
+// adminAddr waits for a daemon started with admin.listen 127.0.0.1:0 to
+// log the address it bound and returns it. Daemons under test pick their
+// own port: one picked free beforehand can be taken by another test
+// package's process before the daemon binds it (cmd/internal/chaos once
+// read another daemon's status that way).
+func adminAddr(t *testing.T, stderr *syncBuffer) string {
+	t.Helper()
+	var addr string
+	eventually(t, "the admin listener's address in the log", func() bool {
+		if m := adminAddrRE.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		}
+		return addr != ""
+	})
+	return addr
 }
 
 func httpGet(url string) (int, string) {
@@ -70,7 +92,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func TestRunDaemonEndToEnd(t *testing.T) {
 	e := newCheckEnv(t)
 	ada := e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
-	addr := e.admin
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
 	cfg := string(b) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
@@ -84,7 +105,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &stdout, &stderr) }()
 
-	base := "http://" + addr
+	base := "http://" + adminAddr(t, &stderr)
 	eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
 	if code, body := httpGet(base + "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
@@ -183,17 +204,18 @@ func TestHealthCommand(t *testing.T) {
 func TestRunDryRunWritesNothing(t *testing.T) {
 	e := newCheckEnv(t)
 	e.ld.AddUser("ada@example.com", lightdash.RoleViewer)
-	addr := e.admin
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
 	cfg := string(b) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
+	var stderr syncBuffer
 	go func() {
-		exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &syncBuffer{})
+		exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &stderr)
 	}()
 	defer func() { cancel(); <-exited }()
+	addr := adminAddr(t, &stderr)
 	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 
 	nc, err := natsgo.Connect(e.nats.ClientURL())

@@ -44,7 +44,8 @@ func TestSIGTERMDuringBusyApplyLosesNothing(t *testing.T) {
 	// After the start-up reconciliation, so the backlog is worked through
 	// as events (a full reconciliation in progress at SIGTERM is given up
 	// to the shutdown deadline to finish).
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.admin + "/readyz"); return code == 200 })
+	addr := adminAddr(t, logs)
+	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 	const n = 40
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("evt-%d", i)

@@ -224,9 +224,8 @@ func TestTwoTargetsOneDaemon(t *testing.T) {
 	e := newTargetsEnv(t)
 	tx, _ := e.token(t, "d", "x")
 	ty, _ := e.token(t, "d", "y")
-	addr := freeAddr(t)
 	path := e.config(t, "d", tx, ty, `state: {type: nats, source: events}
-admin: {listen: "`+addr+`", token: admin-secret-value-42}
+admin: {listen: "127.0.0.1:0", token: admin-secret-value-42}
 `)
 	ctx, cancel := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -238,6 +237,7 @@ admin: {listen: "`+addr+`", token: admin-secret-value-42}
 			t.Errorf("run exited %d:\n%s", code, stderr.String())
 		}
 	}()
+	addr := adminAddr(t, &stderr)
 	eventually(t, "ready", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 
 	e.publish(t, "evt-1", "eng")
@@ -304,13 +304,13 @@ func TestTwoReplicasShareTwoTargets(t *testing.T) {
 	}
 	reps := map[string]*rep{}
 	for _, name := range []string{"a", "b"} {
-		r := &rep{name: name, addr: freeAddr(t), users: map[string]string{}, exited: make(chan int, 1), stderr: &syncBuffer{}}
+		r := &rep{name: name, users: map[string]string{}, exited: make(chan int, 1), stderr: &syncBuffer{}}
 		tx, ux := e.token(t, name, "x")
 		ty, uy := e.token(t, name, "y")
 		r.users["x"], r.users["y"] = ux.UserUUID, uy.UserUUID
 		path := e.config(t, name, tx, ty, `state: {type: nats, source: events}
 ha: {enabled: true, source: events, lease_ttl: 3s}
-admin: {listen: "`+r.addr+`"}
+admin: {listen: "127.0.0.1:0"}
 `)
 		ctx, cancel := context.WithCancel(context.Background())
 		r.cancel = cancel
@@ -323,6 +323,7 @@ admin: {listen: "`+r.addr+`"}
 			}
 			r.exited <- exitOK // for a second reader
 		})
+		r.addr = adminAddr(t, r.stderr)
 	}
 	// leaders maps each target to the replicas that say they lead it.
 	leaders := func() map[string][]string {
