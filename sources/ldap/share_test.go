@@ -72,6 +72,20 @@ func read(t *testing.T, cfg Config) *worker.Snapshot {
 	return snap
 }
 
+// sharedRefresh starts a watcher on a source of cfg as the daemon does
+// and returns the start-up Snapshot, checking it came from the watcher's
+// refresh and not from a read of its own.
+func sharedRefresh(t *testing.T, cfg Config) *worker.Snapshot {
+	t.Helper()
+	src := newSource(t, cfg)
+	src.ExpectWatch()
+	got := snapshotAsync(src)
+	startWatch(t, src)
+	snap := waitSnap(t, got)
+	wantReads(t, src, 0, 1)
+	return snap
+}
+
 // wantReads checks how many paged reads of the users src made and how
 // many snapshots it took from its watcher.
 func wantReads(t *testing.T, src *Source, paged, sharedSnaps float64) {
@@ -253,12 +267,7 @@ func TestSharedSnapshotIsIncompleteAsAReadIs(t *testing.T) {
 	if want.Complete {
 		t.Fatal("fixture: a read with sn as the id should be incomplete")
 	}
-	src := newSource(t, cfg)
-	src.ExpectWatch()
-	got := snapshotAsync(src)
-	startWatch(t, src)
-	snap := waitSnap(t, got)
-	wantReads(t, src, 0, 1)
+	snap := sharedRefresh(t, cfg)
 	if snap.Complete {
 		t.Fatal("shared snapshot complete; a read of the same directory is not")
 	}
@@ -326,12 +335,7 @@ func TestSharedSnapshotReportsReferrals(t *testing.T) {
 	srv.Add("ou=remote,"+people, map[string][]string{"objectClass": {"referral", "extensibleObject"}, "ou": {"remote"}, "ref": {ref}})
 	cfg := syncConfig(srv)
 	want := read(t, cfg)
-	src := newSource(t, cfg)
-	src.ExpectWatch()
-	got := snapshotAsync(src)
-	startWatch(t, src)
-	snap := waitSnap(t, got)
-	wantReads(t, src, 0, 1)
+	snap := sharedRefresh(t, cfg)
 	for what, s := range map[string]*worker.Snapshot{"read": want, "shared": snap} {
 		if s.Complete || !strings.Contains(s.IncompleteReason, ref) {
 			t.Errorf("%s snapshot: complete %v, reason %q; want incomplete, naming the referral", what, s.Complete, s.IncompleteReason)
