@@ -233,6 +233,7 @@ type slowPaths struct {
 	delay     time.Duration
 	mu        sync.Mutex
 	slow      map[string]bool
+	held      int // slowed requests that have started waiting
 	cancelled int // requests given up because their context ended
 }
 
@@ -244,6 +245,9 @@ func (s *slowPaths) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	s.mu.Unlock()
 	if slow {
+		s.mu.Lock()
+		s.held++
+		s.mu.Unlock()
 		select {
 		case <-time.After(s.delay):
 		case <-r.Context().Done():
@@ -277,7 +281,10 @@ func TestTermEndAbortsInFlightWork(t *testing.T) {
 		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
 	slow.group(h, "analysts")
 	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
-	h.waitFor("the write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
+	// Held in the transport, not just taken from the queue: stopped before
+	// its request is made, the work sends nothing and there is nothing to
+	// cancel (CI once stopped it in that gap).
+	h.waitFor("the write to be held", func() bool { slow.mu.Lock(); defer slow.mu.Unlock(); return slow.held == 1 })
 	h.stop() // fails the test if Run has not returned within 30 s
 	slow.mu.Lock()
 	cancelled := slow.cancelled
