@@ -123,8 +123,10 @@ func (s *Server) wait(r *http.Request, d time.Duration) bool {
 
 // applyFault carries out f on the response and returns the status sent (0
 // when nothing was sent). beforeDrop runs just before a dropped connection
-// is closed: the client reacts to the close at once, so anything the test
-// later reads (the request log) must be written first.
+// is closed, or a hang starts: the client reacts to the close (or its own
+// timeout) at once, so anything the test later reads (the request log)
+// must be written first. (A hang's entry, written when the hang ended,
+// once came after a test had already counted the requests.)
 func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, handle func(http.ResponseWriter), beforeDrop func()) int {
 	var rec *httptest.ResponseRecorder
 	if f.After || f.Cut {
@@ -150,6 +152,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault, han
 		// PATCH or POST body would keep the hang (and its log entry) alive
 		// until the fake closes.
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 64<<20))
+		beforeDrop()
 		select {
 		case <-r.Context().Done():
 		case <-s.done:
