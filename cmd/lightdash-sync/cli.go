@@ -197,7 +197,7 @@ func loadConfig(o *options) (*config.Config, error) {
 		cfg.Log.Format = o.logFormat
 	}
 	if o.dryRun {
-		cfg.Sync.DryRun = true
+		cfg.ForceDryRun()
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageError{fmt.Errorf("after flags: %w", err)}

@@ -454,6 +454,34 @@ func TestReconcileTarget(t *testing.T) {
 	}
 }
 
+// TestDryRunFlagReachesTargetWithItsOwnSync: reconcile --dry-run writes to
+// no target, y included though its own sync section (copied from the
+// shared one when the file was parsed) says nothing of dry runs.
+func TestDryRunFlagReachesTargetWithItsOwnSync(t *testing.T) {
+	e := newTargetsEnv(t)
+	tx, _ := e.token(t, "d", "x")
+	ty, _ := e.token(t, "d", "y")
+	path := e.config(t, "d", tx, ty, "state: {path: "+filepath.Join(e.dir, "state.json")+"}\n")
+	b, _ := os.ReadFile(path)
+	withSync := strings.Replace(string(b), "token_file: \""+ty+"\"}\n", "token_file: \""+ty+"\"}\n    sync: {concurrency: 8}\n", 1)
+	if withSync == string(b) {
+		t.Fatal("fixture: could not give target y a sync section")
+	}
+	os.WriteFile(path, []byte(withSync), 0o600)
+	fillView(t, e, path)
+	code, out, errOut := runMain(t, "reconcile", "--dry-run", "--config", path)
+	if code != exitOK {
+		t.Fatalf("reconcile --dry-run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if x, y := e.ld["x"].WriteCount(), e.ld["y"].WriteCount(); x+y != 0 {
+		t.Errorf("reconcile --dry-run wrote %d times to x and %d to y, want none", x, y)
+	}
+	// Without the flag the same file writes to both: the test can fail.
+	if code, out, errOut := runMain(t, "reconcile", "--config", path); code != exitOK || !e.hasGroup("x", "eng") || !e.hasGroup("y", "eng") {
+		t.Errorf("reconcile: exit %d, x has eng %v, y has eng %v\n%s\n%s", code, e.hasGroup("x", "eng"), e.hasGroup("y", "eng"), out, errOut)
+	}
+}
+
 // fillView puts a group into the NATS source's view the way production
 // does: a dry-run daemon consumes a published event (it writes the view,
 // and nothing to Lightdash) and stops.

@@ -180,6 +180,19 @@ func (c *Config) Units() []*Config {
 	return out
 }
 
+// ForceDryRun makes every unit a dry run, whatever the file says: the
+// --dry-run flag. A target's own sync section was copied from the shared
+// one when the file was parsed, so setting the shared one alone left
+// such a target writing.
+func (c *Config) ForceDryRun() {
+	c.Sync.DryRun = true
+	for _, t := range c.Targets {
+		if t.Sync != nil {
+			t.Sync.DryRun = true
+		}
+	}
+}
+
 // unit is target t's unit (see Units).
 func (c *Config) unit(t Target) *Config {
 	u := *c

@@ -120,6 +120,21 @@ func TestTargetsExpandIntoUnits(t *testing.T) {
 	}
 }
 
+// TestForceDryRunReachesEveryTarget: --dry-run makes every unit a dry
+// run, staging's own sync section (concurrency 8) included.
+func TestForceDryRunReachesEveryTarget(t *testing.T) {
+	cfg := parseTwoTargets(t)
+	cfg.ForceDryRun()
+	for _, u := range cfg.Units() {
+		if !u.Sync.DryRun {
+			t.Errorf("unit %s is not a dry run after ForceDryRun", u.TargetName)
+		}
+	}
+	if staging := cfg.Unit("staging"); staging.Sync.Concurrency != 8 {
+		t.Errorf("staging's own sync section was lost: concurrency %d", staging.Sync.Concurrency)
+	}
+}
+
 func TestSingleTargetIsOneUnit(t *testing.T) {
 	cfg, err := loadFixture(t, "minimal.yaml")
 	if err != nil {
