@@ -129,8 +129,12 @@ func (m *OrgMember) decodeItem(dec *json.Decoder, in *interner) error {
 func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 	// json decodes into the elements already in the array, so a field
 	// missing from this group must not show the previous group's value.
-	clear(in.members[:cap(in.members)])
-	clear(in.uuids[:cap(in.uuids)])
+	// The scratch arrays' lengths are what the last group dirtied (see
+	// settle): clearing to their capacity cost every group after one large
+	// group that group's size again.
+	clear(in.members)
+	clear(in.uuids)
+	in.members, in.uuids = in.members[:0], in.uuids[:0]
 	if in.uuidsOnly {
 		s := groupUUIDsOnly{MemberUUIDs: in.uuids[:0]}
 		if err := dec.Decode(&s); err != nil {
@@ -151,8 +155,9 @@ func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 
 // settle moves s, decoded into scratch, to an array of its own of exactly
 // its length, and returns the array to decode the next item into (json may
-// have grown it). nil, absent and empty lists come out as json.Unmarshal
-// would have left them: nil for null or absent, empty for [].
+// have grown it), at the length this item dirtied. nil, absent and empty
+// lists come out as json.Unmarshal would have left them: nil for null or
+// absent, empty for [].
 func settle[S ~[]E, E any](s, scratch S) (S, S) {
 	if len(s) == 0 {
 		if s == nil || (cap(s) > 0 && cap(scratch) > 0 && &s[:1][0] == &scratch[:1][0]) {
@@ -163,7 +168,7 @@ func settle[S ~[]E, E any](s, scratch S) (S, S) {
 	}
 	out := make(S, len(s))
 	copy(out, s)
-	return out, s[:0]
+	return out, s
 }
 
 // groupUUIDsOnly is GroupWithMembers without the member summaries: json
