@@ -6,9 +6,12 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
-// refTracker is the tracker as it was before its index (issue 9, commit
-// e348253), kept verbatim as the brute-force reference the indexed one
-// must agree with: every query scans every record, O(memberships) each.
+// refTracker is the tracker as it was before its index (issue 9, the
+// tree of 9e45578), kept as the brute-force reference the indexed one must
+// agree with: every query scans every record, O(memberships) each. It
+// tells a changed user by comparing the users field by field, as that
+// tree did, not by the production sum, so a sum that misses a field
+// disagrees with it. (Its records keep their users: it never drops them.)
 type refTracker struct {
 	uidMode bool
 	recs    map[string]*record
@@ -83,7 +86,7 @@ func (t *refTracker) apply(r *record, force bool, reason string) *worker.Change 
 		}
 		return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
 	}
-	changed := old == nil || old.ndn != r.ndn || old.name != r.name || old.sum != r.sum
+	changed := old == nil || old.ndn != r.ndn || old.name != r.name || !sameUser(*old.user, *r.user)
 	if !changed && !force {
 		return nil
 	}
@@ -223,4 +226,9 @@ func (t *refTracker) dangling() []string {
 		}
 	}
 	return sortedKeys(out)
+}
+
+func sameUser(a, b worker.DirUser) bool {
+	return a.ID == b.ID && a.DN == b.DN && a.Email == b.Email && a.DisplayName == b.DisplayName &&
+		a.Disabled == b.Disabled && slices.Equal(a.AltEmails, b.AltEmails)
 }
