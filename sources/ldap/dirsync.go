@@ -47,7 +47,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- worker.Change)
 	}
 	if w.cookie != nil {
 		// A delta names objects by GUID only; learn the groups first.
-		users, groups, err := s.readRecords(ctx, w.tr.keepEntries)
+		users, groups, err := s.readRecords(ctx, readOpts{keepEntries: w.tr.keepEntries})
 		if err != nil {
 			s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
 		}

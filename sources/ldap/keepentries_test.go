@@ -14,7 +14,7 @@ func TestReadRecordsKeepsEntriesOnlyWhenAsked(t *testing.T) {
 	srv := startDirectory(t)
 	s := newSource(t, baseConfig(srv))
 	for _, keep := range []bool{true, false} {
-		users, groups, err := s.readRecords(context.Background(), keep)
+		users, groups, err := s.readRecords(context.Background(), readOpts{keepEntries: keep})
 		if err != nil {
 			t.Fatal(err)
 		}

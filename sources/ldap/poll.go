@@ -62,7 +62,7 @@ func (s *Source) watchPoll(ctx context.Context, changes chan<- worker.Change) er
 func (p *poller) round(ctx context.Context) error {
 	s := p.s
 	if !p.loaded || time.Since(p.lastAll) >= s.cfg.FullReadInterval {
-		users, groups, err := s.readRecords(ctx, false)
+		users, groups, err := s.readRecords(ctx, readOpts{})
 		if err != nil && !errors.Is(err, errIncomplete) {
 			return err
 		}

@@ -30,6 +30,8 @@ type reader struct {
 	// deltas (changed attributes only) into the last full entry. Other
 	// reads drop them, since an entry's values hold its packet alive.
 	keepEntries bool
+	// progress, when set, is called as entries arrive.
+	progress func()
 	// keys holds one copy of each member key and DN decoded in this read:
 	// 500,000 member values name ~110,000 entries, so sharing them keeps a
 	// full read's records at a fraction of the size.
@@ -117,7 +119,9 @@ func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap
 			firstReferral = res.Referrals[0]
 		}
 		referrals += len(res.Referrals)
-		r.s.share.alive() // a Snapshot may be waiting for this read (share.go)
+		if r.progress != nil {
+			r.progress()
+		}
 		fn(res.Entries)
 	})
 	if referrals > 0 {

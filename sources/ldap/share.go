@@ -185,12 +185,10 @@ func (s *Source) expecting() bool {
 // finishFromTracker completes a snapshot whose users b was given as the
 // refresh sent them (the tracker keeps only their sums) with the groups
 // the tracker holds, sharing its strings.
-func (s *Source) finishFromTracker(b *builder, t *tracker, reasons []string) *worker.Snapshot {
-	var groups []*record
-	for _, r := range t.recs {
-		if r.isGroup {
-			groups = append(groups, r)
-		}
+func finishFromTracker(b *builder, t *tracker, reasons []string) *worker.Snapshot {
+	groups := make([]*record, 0, len(t.groupIDs))
+	for id := range t.groupIDs {
+		groups = append(groups, t.recs[id])
 	}
 	return b.finish(groups, reasons)
 }

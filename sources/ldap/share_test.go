@@ -267,24 +267,36 @@ func TestSharedSnapshotIsIncompleteAsAReadIs(t *testing.T) {
 	if want.Complete {
 		t.Fatal("fixture: a read with sn as the id should be incomplete")
 	}
-	snap := sharedRefresh(t, cfg)
-	if snap.Complete {
-		t.Fatal("shared snapshot complete; a read of the same directory is not")
+	// The cookie-less refresh, and the read before a resumed one.
+	cookies := cookieSaved(t, srv)
+	src, err := New(cfg, cookies, nil, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The refresh sends entries in its own order: compare the reasons as sets.
-	reasons := func(s *worker.Snapshot) []string {
-		r := strings.Split(s.IncompleteReason, "; ")
-		slices.Sort(r)
-		return r
+	src.ExpectWatch()
+	resumed := snapshotAsync(src)
+	startWatch(t, src)
+	for what, snap := range map[string]*worker.Snapshot{"refresh": sharedRefresh(t, cfg), "resume read": waitSnap(t, resumed)} {
+		if snap.Complete {
+			t.Fatalf("%s: shared snapshot complete; a read of the same directory is not", what)
+		}
+		// The refresh sends entries in its own order: compare the reasons as sets.
+		reasons := func(s *worker.Snapshot) []string {
+			r := strings.Split(s.IncompleteReason, "; ")
+			slices.Sort(r)
+			return r
+		}
+		if g, w := reasons(snap), reasons(want); !slices.Equal(g, w) {
+			t.Errorf("%s: reasons:\n got  %q\n want %q", what, g, w)
+		}
+		got, w := *snap, *want
+		got.IncompleteReason, w.IncompleteReason = "", ""
+		got.ReadAt, w.ReadAt = time.Time{}, time.Time{}
+		if !reflect.DeepEqual(got, w) || len(got.Users) == 0 {
+			t.Errorf("%s: snapshot differs from a read of the directory:\n got  %+v\n want %+v", what, got, w)
+		}
 	}
-	if g, w := reasons(snap), reasons(want); !slices.Equal(g, w) {
-		t.Errorf("reasons:\n got  %q\n want %q", g, w)
-	}
-	snap.IncompleteReason, want.IncompleteReason = "", ""
-	snap.ReadAt, want.ReadAt = time.Time{}, time.Time{}
-	if !reflect.DeepEqual(snap, want) || len(snap.Users) == 0 {
-		t.Errorf("snapshot differs from a read of the directory:\n got  %+v\n want %+v", snap, want)
-	}
+	wantReads(t, src, 1, 1)
 }
 
 // TestSnapshotStopsWaitingForAStalledWatcher: a watcher that shows no

@@ -131,8 +131,8 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	defer cancel()
 	resp := c.Syncrepl(sctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, w.cookie, false)
 	for resp.Next() {
-		if ref := resp.Referral(); ref != "" && r.active {
-			r.problems = append(r.problems, "syncrepl refresh: referral not followed ("+ref+")")
+		if ref := resp.Referral(); ref != "" {
+			r.problem("syncrepl refresh: referral not followed (" + ref + ")")
 		}
 		if r.snap != nil {
 			s.share.alive()
@@ -180,24 +180,18 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 		var ch *worker.Change
 		switch ctl.State {
 		case goldap.SyncStatePresent:
-			if r.active {
-				r.seen[id] = true
-			}
+			r.see(id)
 		case goldap.SyncStateAdd, goldap.SyncStateModify:
 			rec, err := w.record(entry)
 			if err != nil {
 				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
-				if r.active {
-					r.problems = append(r.problems, err.Error())
-				}
+				r.problem(err.Error())
 				break
 			}
 			if rec == nil {
 				break // out of scope
 			}
-			if r.active {
-				r.seen[rec.id] = true
-			}
+			r.see(rec.id)
 			if r.active && r.mode == refreshSilent {
 				if r.snap != nil && !rec.isGroup {
 					r.snap.addUser(rec) // before fill lets the user go
@@ -238,9 +232,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			for _, u := range ctl.SyncIdSet.SyncUUIDs {
 				id := strings.ToLower(u.String())
 				if !ctl.SyncIdSet.RefreshDeletes {
-					if r.active {
-						r.seen[id] = true
-					}
+					r.see(id)
 					continue
 				}
 				if !w.report(ctx, r, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {
@@ -308,11 +300,13 @@ func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
 
 // load fills the tracker with a full read.
 func (w *syncWatcher) load(ctx context.Context) error {
-	users, groups, err := w.s.readRecords(ctx, false)
+	// A Snapshot may be waiting for this read (share.go): it shows progress.
+	users, groups, err := w.s.readRecords(ctx, readOpts{progress: w.s.share.alive})
 	var reasons []string
-	if errors.Is(err, errIncomplete) {
+	var ir *incompleteRead
+	if errors.As(err, &ir) {
 		w.s.log.Warn("ldap syncrepl: the initial read was incomplete; changes to unread entries name every group", zap.Error(err))
-		reasons = []string{strings.TrimPrefix(err.Error(), errIncomplete.Error()+": ")}
+		reasons = ir.reasons
 	} else if err != nil {
 		return err
 	}
@@ -333,9 +327,26 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	return nil
 }
 
+// readOpts tunes readRecords: keepEntries keeps each record's entry (see
+// reader); progress, when set, is called as entries arrive.
+type readOpts struct {
+	keepEntries bool
+	progress    func()
+}
+
+// incompleteRead is errIncomplete with the reasons the read recorded.
+type incompleteRead struct{ reasons []string }
+
+func (e *incompleteRead) Error() string {
+	return errIncomplete.Error() + ": " + strings.Join(e.reasons, "; ")
+}
+
+func (e *incompleteRead) Is(target error) bool { return target == errIncomplete }
+
 // readRecords reads every user and group as records over a fresh
-// connection with the operation timeout.
-func (s *Source) readRecords(ctx context.Context, keepEntries bool) (users, groups []*record, err error) {
+// connection with the operation timeout. A read that is usable but
+// partial returns its records with an *incompleteRead.
+func (s *Source) readRecords(ctx context.Context, o readOpts) (users, groups []*record, err error) {
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, nil, err
@@ -343,10 +354,10 @@ func (s *Source) readRecords(ctx context.Context, keepEntries bool) (users, grou
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	r := &reader{s: s, conn: c, keepEntries: keepEntries}
+	r := &reader{s: s, conn: c, keepEntries: o.keepEntries, progress: o.progress}
 	users, groups, err = r.readAll()
 	if err == nil && len(r.reasons) > 0 {
-		err = fmt.Errorf("%w: %s", errIncomplete, strings.Join(r.reasons, "; "))
+		err = &incompleteRead{reasons: r.reasons}
 	}
 	return users, groups, err
 }

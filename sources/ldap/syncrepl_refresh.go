@@ -34,6 +34,21 @@ type refresh struct {
 	snap *builder
 }
 
+// see records that the refresh named id (only a refresh keeps seen).
+func (r *refresh) see(id string) {
+	if r.active {
+		r.seen[id] = true
+	}
+}
+
+// problem records what makes the shared start-up snapshot incomplete
+// (only that snapshot reads problems).
+func (r *refresh) problem(msg string) {
+	if r.snap != nil {
+		r.problems = append(r.problems, msg)
+	}
+}
+
 // heldChange is the union of the changes of one refresh phase. It is kept
 // as sets and sorted once when sent: a refresh reporting every entry,
 // merged one by one into sorted slices, cost O(entries²).
@@ -94,10 +109,9 @@ func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) b
 	if b := r.snap; b != nil {
 		// The tracker holds the refresh's groups as the server sent them.
 		r.snap = nil
-		w.s.offer("syncrepl refresh", func() *worker.Snapshot { return w.s.finishFromTracker(b, w.tr, r.problems) })
+		w.s.offer("syncrepl refresh", func() *worker.Snapshot { return finishFromTracker(b, w.tr, r.problems) })
 	}
-	w.s.decline()
-	r.seen = nil // only a refresh uses it (every write and read checks r.active)
+	r.seen = nil // only a refresh uses it (see; the reads check r.active)
 	if r.held != nil && !w.emit(ctx, r.held.change()) {
 		return false
 	}
