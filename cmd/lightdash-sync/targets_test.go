@@ -16,6 +16,7 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
 
@@ -97,6 +98,19 @@ func TestNATSConfigWiring(t *testing.T) {
 	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3})
 	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 {
 		t.Errorf("got durable %q, max ack pending %d, max deliver %d; want lightdash-sync-prod, 500, 3", got.Durable, got.MaxAckPending, got.MaxDeliver)
+	}
+	// The config package keeps its own copy of the source's default (it
+	// imports nothing of the project): the two must not drift apart.
+	cfg, err := config.Parse([]byte(`
+lightdash: {url: "https://ld.example.com", token: t}
+sources: [{name: events, type: nats, nats: {urls: ["nats://127.0.0.1:4222"]}}]
+mapping: {rules: [{name: all}]}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Sources[0].NATS.MaxAckPending; got != natssource.DefaultMaxAckPending {
+		t.Errorf("config's max_ack_pending default %d, the NATS source's %d", got, natssource.DefaultMaxAckPending)
 	}
 }
 

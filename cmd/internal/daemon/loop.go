@@ -263,10 +263,10 @@ func forStatus(res *worker.Result) *worker.Result {
 	if res == nil || res.Plan == nil {
 		return res
 	}
-	r, p := *res, *res.Plan
-	p.Creates, p.Updates, p.Deletes, p.Invites = nil, nil, nil, nil
-	p.Reappeared, p.Absent, p.Forgets = nil, nil, nil
-	r.Plan = &p
+	// Built from what /status reads, so a field added to Plan is not kept
+	// by default.
+	r, p := *res, res.Plan
+	r.Plan = &worker.Plan{Unmatched: p.Unmatched, Conflicts: p.Conflicts, HeldBack: p.HeldBack, Problems: p.Problems}
 	return &r
 }
 
