@@ -12,10 +12,8 @@ type candidate struct {
 	invitees []string
 	upd      *UpdateGroup // existing group (owned, adopted or transferred)
 	create   *CreateGroup
-	cur      []string // current members of upd's group
-	// curSorted is cur sorted and de-duplicated, once diff has run.
-	curSorted []string
-	renameTo  string
+	cur      []string // current members of upd's group (sorted and unique once diff has run)
+	renameTo string
 }
 
 // diff fills Add, Remove and Added of c.upd. prevAdded are the members the
@@ -25,7 +23,8 @@ type candidate struct {
 // merging sorted lists: building maps per group cost most of a plan's
 // allocations at 10,000 groups.
 func (c *candidate) diff(prevAdded []string, authoritative bool) {
-	cur := sortedUnique(c.cur)
+	c.cur = sortedUnique(c.cur) // a copy when it needs sorting: the view's lists are shared
+	cur := c.cur
 	prev := sortedUnique(prevAdded)
 	add := minus(c.want, cur)
 	remove := minus(cur, c.want)
@@ -33,7 +32,6 @@ func (c *candidate) diff(prevAdded []string, authoritative bool) {
 		remove = intersect(remove, prev)
 	}
 	c.upd.Add, c.upd.Remove = add, remove
-	c.curSorted = cur
 	// Owned after the write: what it added before and is still there, and
 	// what it adds now.
 	c.upd.Added = union(minus(intersect(prev, cur), remove), add)
@@ -48,11 +46,7 @@ func (c *candidate) dropRemovals() {
 // members is the full member list to send: current minus removed plus
 // added, sorted and de-duplicated (Lightdash answers 400 to a duplicate).
 func (c *candidate) members() []string {
-	cur := c.curSorted
-	if cur == nil {
-		cur = sortedUnique(c.cur)
-	}
-	return union(minus(cur, c.upd.Remove), c.upd.Add)
+	return union(minus(sortedUnique(c.cur), c.upd.Remove), c.upd.Add)
 }
 
 // changeDetail spells out an update's changes for its reason.

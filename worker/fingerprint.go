@@ -167,16 +167,21 @@ func (j *jsonHash) array(n int, key func(i int) string, item func(i int)) {
 }
 
 // sortedList writes l sorted (null when empty), sorting in scratch, which
-// it returns for reuse.
+// it returns for reuse. Lists that come sorted (Lightdash's usually do)
+// are written as they are.
 func (j *jsonHash) sortedList(scratch, l []string) []string {
 	if len(l) == 0 {
 		j.raw("null")
 		return scratch
 	}
-	scratch = append(scratch[:0], l...)
-	slices.Sort(scratch)
+	out := l
+	if !slices.IsSorted(l) {
+		scratch = append(scratch[:0], l...)
+		slices.Sort(scratch)
+		out = scratch
+	}
 	j.raw("[")
-	for i, s := range scratch {
+	for i, s := range out {
 		if i > 0 {
 			j.raw(",")
 		}
