@@ -156,11 +156,15 @@ func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap
 // instead: a page of 1,000 groups of 50 members is ~45 MB of BER packets
 // when held whole (every constructed packet keeps a copy of its
 // children's bytes), the largest thing alive at the peak of a full read.
+//
+// A page is taken as whole only with proof that the server finished it
+// (errNoResultDone); a page after the first must carry the paging
+// control, so a server or proxy that drops it cannot end the read early.
 func pagedSearch(conn searcher, req *goldap.SearchRequest, size uint32, fn func(*goldap.SearchResult)) error {
 	ctl := goldap.NewControlPaging(size)
 	req.Controls = append(req.Controls, ctl)
 	st, stream := conn.(streamer)
-	for {
+	for page := 1; ; page++ {
 		var controls []goldap.Control
 		if stream {
 			var err error
@@ -172,12 +176,18 @@ func pagedSearch(conn searcher, req *goldap.SearchRequest, size uint32, fn func(
 			if res != nil {
 				fn(res)
 			}
-			if err != nil || res == nil {
+			if err != nil {
 				return err
+			}
+			if res == nil {
+				return errNoResultDone
 			}
 			controls = res.Controls
 		}
 		p, ok := goldap.FindControl(controls, goldap.ControlTypePaging).(*goldap.ControlPaging)
+		if !ok && page > 1 {
+			return fmt.Errorf("page %d came without the paging control: %w", page, errNoResultDone)
+		}
 		if !ok || len(p.Cookie) == 0 {
 			return nil
 		}
@@ -185,10 +195,17 @@ func pagedSearch(conn searcher, req *goldap.SearchRequest, size uint32, fn func(
 	}
 }
 
+// errNoResultDone: a search's answer ended without proof that the server
+// sent its SearchResultDone, so the entries read may not be all of them.
+// go-ldap ends a search on a closed connection with no error and no
+// entries; the read then fails rather than be taken as complete.
+var errNoResultDone = errors.New("search ended without the server's final result (connection closed?)")
+
 // streamer is the part of *ldap.Conn that hands a search's entries over
 // one at a time as they arrive.
 type streamer interface {
 	SearchAsync(ctx context.Context, req *goldap.SearchRequest, bufferSize int) goldap.Response
+	IsClosing() bool
 }
 
 // streamPage runs one page of a paged search, handing fn each entry and
@@ -197,6 +214,11 @@ type streamer interface {
 // connection fails (Snapshot closes the connection when its context
 // ends), and reports a result code other than success as the same
 // *ldap.Error Search returns.
+//
+// go-ldap hands over a SearchResultDone only when it carries controls.
+// A page with the paging control was therefore finished by the server;
+// one without it is trusted only while the connection is still open,
+// since a search on a closing connection ends the same way, silently.
 //
 // An entry with a ranged attribute (AD range retrieval) is handed over
 // only once the page is drained, with the page's last entries: fn then
@@ -226,7 +248,13 @@ func streamPage(st streamer, req *goldap.SearchRequest, fn func(*goldap.SearchRe
 	if len(later) > 0 {
 		fn(&goldap.SearchResult{Entries: later})
 	}
-	return controls, resp.Err()
+	if err := resp.Err(); err != nil {
+		return controls, err
+	}
+	if goldap.FindControl(controls, goldap.ControlTypePaging) == nil && st.IsClosing() {
+		return controls, errNoResultDone
+	}
+	return controls, nil
 }
 
 // ranged reports whether e holds an attribute sent in ranges.

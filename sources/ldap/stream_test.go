@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -64,7 +65,10 @@ type streamedSearcher struct {
 	entries   []*goldap.Entry
 	rec       *recordedSearcher
 	streaming bool
+	closing   bool
 }
+
+func (s *streamedSearcher) IsClosing() bool { return s.closing }
 
 func (s *streamedSearcher) Search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
 	if s.streaming {
@@ -132,5 +136,82 @@ func TestStreamDefersRangedEntries(t *testing.T) {
 	}
 	if got := len(recs[2].members); got != 3 {
 		t.Fatalf("Big: got %d members, want 3 (two in the entry, one by range retrieval)", got)
+	}
+}
+
+// pagingSearcher answers pages as given: each page's entries, then the
+// controls its SearchResultDone carried (go-ldap hands a done over only
+// when it carries controls). It is closing from page closedFrom on.
+type pagingSearcher struct {
+	pages      [][]goldap.Control
+	page       int
+	closedFrom int
+}
+
+func (p *pagingSearcher) Search(*goldap.SearchRequest) (*goldap.SearchResult, error) {
+	return nil, errors.New("not streamed")
+}
+
+func (p *pagingSearcher) IsClosing() bool { return p.closedFrom > 0 && p.page >= p.closedFrom }
+
+func (p *pagingSearcher) SearchAsync(context.Context, *goldap.SearchRequest, int) goldap.Response {
+	p.page++
+	r := &controlsResponse{}
+	if p.page <= len(p.pages) {
+		r.controls = p.pages[p.page-1]
+	}
+	return r
+}
+
+type controlsResponse struct {
+	controls []goldap.Control
+	sent     bool
+}
+
+func (r *controlsResponse) Next() bool {
+	if r.sent || r.controls == nil {
+		return false
+	}
+	r.sent = true
+	return true
+}
+func (r *controlsResponse) Entry() *goldap.Entry       { return nil }
+func (r *controlsResponse) Referral() string           { return "" }
+func (r *controlsResponse) Controls() []goldap.Control { return r.controls }
+func (r *controlsResponse) Err() error                 { return nil }
+
+// TestPagedSearchWantsProofOfTheEnd: a page that ends with no error but
+// no proof the server finished it (a closing connection, or a later page
+// without its paging control) fails the search instead of ending it.
+func TestPagedSearchWantsProofOfTheEnd(t *testing.T) {
+	more := func() []goldap.Control {
+		c := goldap.NewControlPaging(2)
+		c.SetCookie([]byte("next"))
+		return []goldap.Control{c}
+	}
+	last := func() []goldap.Control { return []goldap.Control{goldap.NewControlPaging(2)} }
+	cases := []struct {
+		name string
+		s    *pagingSearcher
+		ok   bool
+	}{
+		{"every page finished", &pagingSearcher{pages: [][]goldap.Control{more(), more(), last()}}, true},
+		{"server ignores paging", &pagingSearcher{pages: [][]goldap.Control{nil}}, true},
+		{"closed before the first page", &pagingSearcher{closedFrom: 1}, false},
+		{"closed between pages", &pagingSearcher{pages: [][]goldap.Control{more()}, closedFrom: 2}, false},
+		{"last page closes after its done", &pagingSearcher{pages: [][]goldap.Control{more(), last()}, closedFrom: 2}, true},
+		{"later page without paging control", &pagingSearcher{pages: [][]goldap.Control{more(), {}}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			req := goldap.NewSearchRequest("dc=x", goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", nil, nil)
+			err := pagedSearch(c.s, req, 2, func(*goldap.SearchResult) {})
+			if c.ok && err != nil {
+				t.Fatalf("got %v, want success", err)
+			}
+			if !c.ok && !errors.Is(err, errNoResultDone) {
+				t.Fatalf("got %v, want errNoResultDone", err)
+			}
+		})
 	}
 }
