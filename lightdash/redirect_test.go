@@ -63,7 +63,9 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	var status atomic.Int64
 	ld := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		w.Header().Set("Location", other.URL+r.URL.Path+"?token="+hostileToken)
+		// User info and query as a hostile server might echo the token.
+		loc := strings.Replace(other.URL, "://", "://u:"+hostileToken+"@", 1)
+		w.Header().Set("Location", loc+r.URL.Path+"?token="+hostileToken+"#"+hostileToken)
 		w.WriteHeader(int(status.Load()))
 	}))
 	defer ld.Close()
