@@ -8,7 +8,8 @@
 // and hides or reports them: it validates uuids and names before sending,
 // de-duplicates member lists, reports members silently dropped on create, turns
 // the groups feature flag being off into ErrFeatureDisabled, retries what is
-// safe to retry and never blindly re-sends a create.
+// safe to retry and never blindly re-sends a create. It follows no redirect
+// (the token goes to BaseURL only) and refuses a list answered in pages.
 //
 // Every call authenticated by a personal access token costs the server a
 // bcrypt hash (~50 ms), so the number of calls is the cost that matters;
