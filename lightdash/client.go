@@ -8,7 +8,8 @@
 // and hides or reports them: it validates uuids and names before sending,
 // de-duplicates member lists, reports members silently dropped on create, turns
 // the groups feature flag being off into ErrFeatureDisabled, retries what is
-// safe to retry and never blindly re-sends a create.
+// safe to retry and never blindly re-sends a create. It follows no redirect
+// (the token goes to BaseURL only) and refuses a list answered in pages.
 //
 // Every call authenticated by a personal access token costs the server a
 // bcrypt hash (~50 ms), so the number of calls is the cost that matters;
@@ -58,7 +59,8 @@ type Client struct {
 	Token string
 	// HTTPClient sends the requests. Nil means a client with no timeout of its
 	// own (Timeout applies per attempt) on http.DefaultTransport. The client's
-	// Transport is wrapped, not replaced.
+	// Transport is wrapped, not replaced. Its CheckRedirect is not used: no
+	// redirect is ever followed, and a 3xx answer is a *RedirectError.
 	HTTPClient *http.Client
 	// Timeout bounds one attempt, reading the body included. Zero means
 	// DefaultTimeout; negative means none (the context still applies).
@@ -253,16 +255,16 @@ func (c *Client) init() error {
 		}
 		inner := http.DefaultTransport
 		var jar http.CookieJar
-		var redirect func(*http.Request, []*http.Request) error
 		if c.HTTPClient != nil {
 			if c.HTTPClient.Transport != nil {
 				inner = c.HTTPClient.Transport
 			}
-			jar, redirect = c.HTTPClient.Jar, c.HTTPClient.CheckRedirect
+			jar = c.HTTPClient.Jar
 		}
 		c.hc = &http.Client{
 			Transport: &transport{
 				next:      inner,
+				origin:    base.Scheme + "://" + base.Host,
 				token:     c.Token,
 				userAgent: or(c.UserAgent, DefaultUserAgent),
 				metrics:   c.Metrics,
@@ -270,7 +272,7 @@ func (c *Client) init() error {
 				count:     &c.requests,
 			},
 			Jar:           jar,
-			CheckRedirect: redirect,
+			CheckRedirect: refuseRedirect,
 		}
 		if c.HTTPClient != nil {
 			c.hc.Timeout = c.HTTPClient.Timeout
@@ -285,6 +287,10 @@ func (c *Client) init() error {
 	})
 	return c.initErr
 }
+
+// refuseRedirect makes http.Client hand back a 3xx answer instead of
+// following it, to another host with the token or as a GET replaying a write.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func or[T comparable](v, def T) T {
 	var zero T

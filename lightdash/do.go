@@ -184,6 +184,9 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return resp.StatusCode, outcome{}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return resp.StatusCode, outcome{err: fmt.Errorf("%s %s: %w", req.method, req.endpoint, redirectError(resp))}
+	}
 	apiErr := parseAPIError(resp.StatusCode, data)
 	oc := outcome{err: apiErr, reason: strconv.Itoa(resp.StatusCode)}
 	switch resp.StatusCode {

@@ -148,3 +148,45 @@ func parseAPIError(status int, body []byte) *APIError {
 	}
 	return &APIError{StatusCode: status, Message: msg}
 }
+
+// ErrRedirect matches a *RedirectError.
+var ErrRedirect = errors.New("lightdash answered a redirect")
+
+// RedirectError is a 3xx answer. The client follows no redirect: the token
+// goes only to BaseURL, and a write redirected and replayed as a GET cannot
+// pass for success. It is permanent; the operator fixes the URL.
+type RedirectError struct {
+	StatusCode int
+	// Location is where the server pointed, resolved against the request
+	// and without user info, query or fragment (they may carry secrets);
+	// empty when the answer had none.
+	Location string
+}
+
+// Error implements error.
+func (e *RedirectError) Error() string {
+	to := "with no Location"
+	if e.Location != "" {
+		to = "to " + e.Location
+	}
+	return fmt.Sprintf("lightdash: %d %s redirect %s: redirects are not followed; set the Lightdash URL to the address it answers on",
+		e.StatusCode, http.StatusText(e.StatusCode), to)
+}
+
+// Is lets errors.Is(err, ErrRedirect) match.
+func (e *RedirectError) Is(target error) bool { return target == ErrRedirect }
+
+// redirectError builds the error for a 3xx answer to resp.
+func redirectError(resp *http.Response) *RedirectError {
+	e := &RedirectError{StatusCode: resp.StatusCode}
+	loc, err := resp.Location()
+	switch {
+	case errors.Is(err, http.ErrNoLocation):
+	case err != nil:
+		e.Location = "(an unparseable Location)"
+	default:
+		loc.User, loc.RawQuery, loc.ForceQuery, loc.Fragment, loc.RawFragment = nil, "", false, "", ""
+		e.Location = printable(clip(loc.String(), 300))
+	}
+	return e
+}

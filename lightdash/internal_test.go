@@ -93,3 +93,42 @@ func TestValidUUID(t *testing.T) {
 		}
 	}
 }
+
+// TestTransportSendsTokenOnlyToBaseURL: the transport refuses a request
+// for any other origin before it reaches the wrapped transport, so no
+// path (a redirect, a future method building its own URL) can carry the
+// token elsewhere.
+func TestTransportSendsTokenOnlyToBaseURL(t *testing.T) {
+	var sent []string
+	next := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		sent = append(sent, r.URL.String()+" "+r.Header.Get("Authorization"))
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})
+	c := &Client{BaseURL: "https://ld.example.com/prefix", Token: "secret", HTTPClient: &http.Client{Transport: next}}
+	if err := c.init(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"https://evil.example.com/api/v1/user", "http://ld.example.com/api/v1/user", "https://ld.example.com:8443/api/v1/user"} {
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		resp, err := c.hc.Transport.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("%s: sent, want refused", u)
+		} else if strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: error %q contains the token", u, err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, "https://ld.example.com/prefix/api/v1/user", nil)
+	resp, err := c.hc.Transport.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("request to the base URL: %v", err)
+	}
+	resp.Body.Close()
+	if len(sent) != 1 || !strings.HasSuffix(sent[0], " ApiKey secret") {
+		t.Errorf("sent %q, want only the base URL's request, with the token", sent)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

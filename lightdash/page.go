@@ -19,6 +19,17 @@ type page[T any, PT item[T]] struct {
 	// page only at the end, as json.Unmarshal-then-check did: a repeated
 	// "data" replaces the list and its verdict.
 	bad error
+	// pagination is the answer's "pagination", present only when the
+	// server paged (API-NOTES §4); check refuses a partial list.
+	pagination *pagination
+}
+
+// pagination is what Lightdash sends with a paged list.
+type pagination struct {
+	Page           int `json:"page"`
+	PageSize       int `json:"pageSize"`
+	TotalPageCount int `json:"totalPageCount"`
+	TotalResults   int `json:"totalResults"`
 }
 
 // item is what a page needs of its element type: decodeItem decodes one
@@ -35,19 +46,24 @@ type (
 )
 
 // reset empties the page for a new attempt, keeping how it decodes.
-func (p *page[T, PT]) reset() { p.Data, p.bad = nil, nil }
+func (p *page[T, PT]) reset() { p.Data, p.bad, p.pagination = nil, nil, nil }
 
-// check: a list answer without its list is not an empty list, and every
-// item must be usable (checked while streaming).
+// check: a list answer without its list is not an empty list, every item
+// must be usable (checked while streaming), and a list that says it is
+// partial is not the whole list.
 func (p *page[T, PT]) check() error {
 	if p.Data == nil {
 		return errors.New("no data list")
 	}
+	if pg := p.pagination; pg != nil && (pg.TotalPageCount > 1 || pg.TotalResults > len(*p.Data)) {
+		return fmt.Errorf("%w: the server sent page %d of %d (%d items, totalResults %d) for a request of the whole list",
+			ErrIncompleteList, pg.Page, pg.TotalPageCount, len(*p.Data), pg.TotalResults)
+	}
 	return p.bad
 }
 
-// decodeStream reads {"data":[...], ...}; other members (pagination) are
-// skipped. The last "data" wins, as with json.Unmarshal.
+// decodeStream reads {"data":[...], "pagination":{...}}; other members are
+// skipped. The last of a repeated key wins, as with json.Unmarshal.
 func (p *page[T, PT]) decodeStream(dec *json.Decoder) (bool, error) {
 	tok, err := dec.Token()
 	if err != nil {
@@ -64,14 +80,20 @@ func (p *page[T, PT]) decodeStream(dec *json.Decoder) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if k, _ := key.(string); !strings.EqualFold(k, "data") {
+		switch k, _ := key.(string); {
+		case strings.EqualFold(k, "data"):
+			if err := p.decodeData(dec); err != nil {
+				return false, fmt.Errorf("data: %w", err)
+			}
+		case strings.EqualFold(k, "pagination"):
+			p.pagination = nil
+			if err := dec.Decode(&p.pagination); err != nil {
+				return false, fmt.Errorf("pagination: %w", err)
+			}
+		default:
 			if err := skipValue(dec); err != nil {
 				return false, err
 			}
-			continue
-		}
-		if err := p.decodeData(dec); err != nil {
-			return false, fmt.Errorf("data: %w", err)
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing '}'

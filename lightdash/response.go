@@ -13,6 +13,13 @@ import (
 // empty group list read from garbage would look like "every group is gone".
 var ErrBadResponse = errors.New("malformed lightdash response")
 
+// ErrIncompleteList is a list answer that says it is not the whole list:
+// one page of several, or fewer items than its total. The client asks for
+// whole lists and does not page, so it refuses the answer rather than let
+// a missing user or group read as one that is gone. Such errors match
+// ErrBadResponse too.
+var ErrIncompleteList = errors.New("incomplete lightdash list")
+
 // checker is implemented by result types that can tell a well-formed
 // answer from garbage that happens to decode.
 type checker interface {

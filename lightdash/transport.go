@@ -2,6 +2,7 @@ package lightdash
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -28,9 +29,12 @@ func endpointOf(r *http.Request) string {
 
 // transport adds the token and User-Agent to every request and records
 // metrics and a debug log line per attempt. Keeping this out of the methods
-// means no method can forget the header or leak the token into a log.
+// means no method can forget the header or leak the token into a log. It
+// refuses a request to any other origin than BaseURL's, so the token cannot
+// leave by a path that builds its own URL or follows a redirect.
 type transport struct {
 	next      http.RoundTripper
+	origin    string // scheme://host[:port] of BaseURL
 	token     string
 	userAgent string
 	metrics   *Metrics
@@ -39,6 +43,9 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if o := r.URL.Scheme + "://" + r.URL.Host; o != t.origin {
+		return nil, fmt.Errorf("refusing to send the lightdash token to %s, not the configured %s", o, t.origin)
+	}
 	r = r.Clone(r.Context()) // a RoundTripper must not modify the caller's request
 	r.Header.Set("Authorization", "ApiKey "+t.token)
 	r.Header.Set("User-Agent", t.userAgent)

@@ -14,7 +14,8 @@ func healthCommand() *command {
 		name:  "health",
 		short: "probe a running daemon's /healthz (for container HEALTHCHECKs)",
 		long: `Asks a running 'lightdash-sync run' whether it is alive: GET /healthz on its admin
-listener. Exits 0 when it answers 200, 1 otherwise. For images without curl (the
+listener. Exits 0 when it answers 200, 1 otherwise (a redirect is not followed and
+counts as unhealthy). For images without curl (the
 distroless image in deploy/Dockerfile uses it as its HEALTHCHECK).`,
 		flags: func(fs *flag.FlagSet, o *options) {
 			fs.StringVar(&url, "url", "http://127.0.0.1:9464/healthz", "the daemon's /healthz URL")
@@ -26,11 +27,14 @@ distroless image in deploy/Dockerfile uses it as its HEALTHCHECK).`,
 			if err != nil {
 				return usageError{err}
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := probeClient.Do(req)
 			if err != nil {
 				return fmt.Errorf("health: %w", err)
 			}
 			resp.Body.Close()
+			if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("health: %s answered %s, a redirect to %q (not followed: give the daemon's own /healthz URL)", url, resp.Status, loc)
+			}
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("health: %s answered %s", url, resp.Status)
 			}
@@ -38,4 +42,10 @@ distroless image in deploy/Dockerfile uses it as its HEALTHCHECK).`,
 			return nil
 		},
 	}
+}
+
+// probeClient follows no redirect: the daemon's /healthz never redirects,
+// and a 200 from wherever a redirect leads says nothing about the daemon.
+var probeClient = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,6 +197,30 @@ func TestHealthCommand(t *testing.T) {
 	}
 	if code, _, _ := runMain(t, "health", "--url", "http://"+freeAddr(t)+"/healthz"); code != exitFailure {
 		t.Errorf("health against nothing = %d, want 1", code)
+	}
+}
+
+// TestHealthCommandFollowsNoRedirect: a /healthz URL that redirects (to
+// another process answering 200) is not healthy: the probe asks the daemon,
+// not whatever the address points on to.
+func TestHealthCommandFollowsNoRedirect(t *testing.T) {
+	var reached atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.Write([]byte("ok\n"))
+	}))
+	defer other.Close()
+	srv := httptest.NewServer(http.RedirectHandler(other.URL+"/healthz", http.StatusFound))
+	defer srv.Close()
+	code, _, errOut := runMain(t, "health", "--url", srv.URL+"/healthz")
+	if code != exitFailure {
+		t.Errorf("health against a redirect = %d, want 1", code)
+	}
+	if !strings.Contains(errOut, "302") || !strings.Contains(errOut, other.URL) {
+		t.Errorf("stderr %q does not name the redirect and its Location", errOut)
+	}
+	if n := reached.Load(); n != 0 {
+		t.Errorf("the redirect target got %d requests, want 0", n)
 	}
 }
 

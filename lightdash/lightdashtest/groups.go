@@ -125,7 +125,7 @@ func decodeGroupBody(w http.ResponseWriter, r *http.Request, nameRequired bool) 
 // value) attaches every member of every group; empty, not refused, for a
 // non-admin token and with the groups flag off.
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
-	page, size, paged, valid := pagination(w, r)
+	page, size, paged, valid := s.paginationLocked(w, r)
 	if !valid {
 		return
 	}

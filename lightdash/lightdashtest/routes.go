@@ -158,6 +158,16 @@ func pagination(w http.ResponseWriter, r *http.Request) (page, size int, paged, 
 	return page, size, true, true
 }
 
+// paginationLocked is pagination, with the page size SetForcedPageSize
+// imposes on a request that did not ask for pages.
+func (s *Server) paginationLocked(w http.ResponseWriter, r *http.Request) (page, size int, paged, ok bool) {
+	page, size, paged, ok = pagination(w, r)
+	if ok && !paged && s.forcedPage > 0 {
+		return 1, s.forcedPage, true, true
+	}
+	return page, size, paged, ok
+}
+
 type paginationJSON struct {
 	Page           int `json:"page"`
 	PageSize       int `json:"pageSize"`

@@ -48,6 +48,7 @@ type Server struct {
 	adminToken string
 	orgName    string
 	latency    time.Duration
+	forcedPage int
 	faults     []Fault
 	faultRate  float64
 	rateFault  Fault
@@ -155,6 +156,18 @@ func (s *Server) SetGroupsFlag(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groupsFlag = on
+}
+
+// SetForcedPageSize makes GET /api/v1/org/users and GET /api/v1/org/groups
+// answer a request that did not ask for pages with their first n items and
+// the "pagination" object Lightdash sends when it pages (API-NOTES §4).
+// Lightdash pages only when asked (both page and pageSize set); this is a
+// release or proxy that pages by default, for testing that a partial list
+// is refused. Zero turns it off.
+func (s *Server) SetForcedPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forcedPage = n
 }
 
 func (s *Server) newTokenLocked(u *user) string {

@@ -317,3 +317,34 @@ func TestCutFault(t *testing.T) {
 		t.Errorf("got log %+v, want the cut request", log)
 	}
 }
+
+// TestForcedPageSizeIsRefusedAsIncomplete: with SetForcedPageSize the
+// list endpoints answer one page with Lightdash's pagination object, and the
+// client refuses it as incomplete; a request that asks for a page still
+// gets the page it asked for.
+func TestForcedPageSizeIsRefusedAsIncomplete(t *testing.T) {
+	srv := lightdashtest.NewServer()
+	defer srv.Close()
+	bob := srv.AddUser("bob@example.com", lightdash.RoleEditor)
+	for _, n := range []string{"a", "b"} {
+		if _, err := srv.AddGroup(n, bob.UserUUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, srv, srv.AdminToken())
+	ctx := context.Background()
+	srv.SetForcedPageSize(1)
+	if _, err := c.ListUsers(ctx); !errors.Is(err, lightdash.ErrIncompleteList) {
+		t.Errorf("ListUsers: got %v, want ErrIncompleteList", err)
+	}
+	if _, err := c.ListGroups(ctx); !errors.Is(err, lightdash.ErrIncompleteList) {
+		t.Errorf("ListGroups: got %v, want ErrIncompleteList", err)
+	}
+	if code := get(t, srv, "/api/v1/org/users?page=2&pageSize=1"); code != http.StatusOK {
+		t.Errorf("an asked-for page: got %d, want 200", code)
+	}
+	srv.SetForcedPageSize(0)
+	if us, err := c.ListUsers(ctx); err != nil || len(us) != 2 {
+		t.Errorf("ListUsers with paging off: got %d users, %v; want 2, nil", len(us), err)
+	}
+}

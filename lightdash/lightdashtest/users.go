@@ -69,7 +69,7 @@ func (s *Server) getOrg(w http.ResponseWriter, _ *http.Request, me *user) {
 // and pageSize are set; includeGroups=N adds each user's groups and, when
 // not paging, becomes LIMIT N.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
-	page, size, paged, valid := pagination(w, r)
+	page, size, paged, valid := s.paginationLocked(w, r)
 	if !valid {
 		return
 	}
