@@ -171,6 +171,7 @@ func TestUserByEmail(t *testing.T) {
 		{"upper-cased and padded", "  Carol@EXAMPLE.com ", f.carol.UserUUID, nil},
 		{"missing", "nobody@example.com", "", lightdash.ErrNotFound},
 		{"empty", " ", "", lightdash.ErrInvalidParameter},
+		{"not ASCII (KELVIN SIGN folds to k)", "\u212Aarol@example.com", "", lightdash.ErrInvalidParameter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

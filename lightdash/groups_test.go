@@ -228,6 +228,10 @@ func TestClientSideValidation(t *testing.T) {
 		{"remove bad group", func() error { _, err := f.c.RemoveMember(ctx, "x", good); return err }, lightdash.ErrInvalidUUID},
 		{"delete bad uuid", func() error { return f.c.DeleteGroup(ctx, "{"+good[1:]) }, lightdash.ErrInvalidUUID},
 		{"invite no email", func() error { _, err := f.c.CreateInviteLink(ctx, "bob", timeZero); return err }, lightdash.ErrInvalidParameter},
+		{"invite lookalike email", func() error {
+			_, err := f.c.CreateInviteLink(ctx, "\u212Aate@example.com", timeZero) // KELVIN SIGN, folds to kate@
+			return err
+		}, lightdash.ErrInvalidParameter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

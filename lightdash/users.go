@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // WhoAmI returns the token's user, including its role. Callers should refuse
@@ -66,10 +68,15 @@ func (c *Client) ListUsers(ctx context.Context) ([]OrgMember, error) {
 }
 
 // UserByEmail finds an organization user by primary email. Lightdash stores
-// emails lowercased and matches exactly, so the address is lowercased first.
-// A missing user gives an error matching ErrNotFound.
+// emails lowercased and matches exactly, so the address is normalised first
+// (ident.NormalizeEmail); one that is not plain ASCII, which Lightdash's
+// Unicode lower-casing could turn into someone else's, is refused with
+// ErrInvalidParameter. A missing user gives an error matching ErrNotFound.
 func (c *Client) UserByEmail(ctx context.Context, email string) (*OrgMember, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
+	e, err := ident.NormalizeEmail(email)
+	if err != nil {
+		return nil, fmt.Errorf("find lightdash user %+q: %w: %w", email, err, ErrInvalidParameter)
+	}
 	if e == "" {
 		return nil, fmt.Errorf("find lightdash user: empty email: %w", ErrInvalidParameter)
 	}
@@ -86,9 +93,9 @@ func (c *Client) UserByEmail(ctx context.Context, email string) (*OrgMember, err
 // accepting, and emails the invite. It is not retried after an ambiguous
 // failure: check with UserByEmail instead.
 func (c *Client) CreateInviteLink(ctx context.Context, email string, expiresAt time.Time) (*InviteLink, error) {
-	e := strings.ToLower(strings.TrimSpace(email))
-	if e == "" || !strings.Contains(e, "@") {
-		return nil, fmt.Errorf("create lightdash invite: email %q: %w", email, ErrInvalidParameter)
+	e, err := ident.NormalizeEmail(email)
+	if err != nil || e == "" || !strings.Contains(e, "@") {
+		return nil, fmt.Errorf("create lightdash invite: email %+q: %w", email, ErrInvalidParameter)
 	}
 	body := struct {
 		Email     string    `json:"email"`

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // Desired is what the mapping wants Lightdash to hold: the groups with
@@ -62,6 +64,18 @@ type Problem struct {
 	Name     string `json:"name,omitempty"`
 	Reason   string `json:"reason"`
 	Blocking bool   `json:"blocking"`
+	// InvalidName is set when the problem is the Lightdash name itself
+	// (see invalidName); Name then has the refused characters escaped.
+	InvalidName bool `json:"invalidName,omitempty"`
+}
+
+// invalidNameProblem reports directory group g, whose Lightdash name is
+// invalid for reason. Both names are quoted with refused characters
+// escaped, so a log or /status shows them rather than obeying them.
+func invalidNameProblem(key, source string, g DirGroup, name, reason string) Problem {
+	return Problem{Key: key, Source: source, GroupID: ident.Printable(clipForReport(g.ID)), Name: ident.Printable(clipForReport(name)),
+		Reason:   fmt.Sprintf("invalid Lightdash name for directory group %q: %s", clipForReport(g.Name), reason),
+		Blocking: true, InvalidName: true}
 }
 
 // Map applies the mapping to the snapshots. It does no I/O.
@@ -98,8 +112,7 @@ func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
 			}
 			ref := GroupRef{Source: s.Source, ID: g.ID, Name: g.Name}
 			if reason := invalidName(name); reason != "" {
-				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: clipForReport(g.ID), Name: clipForReport(name),
-					Reason: "invalid Lightdash name: " + reason, Blocking: true})
+				d.Problems = append(d.Problems, invalidNameProblem(key, s.Source, g, name, reason))
 				continue
 			}
 			members, probs, blocking := fl.members(g.ID)

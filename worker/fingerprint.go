@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // Fingerprints are the sha256 of a canonical JSON form of a plan's inputs.
@@ -22,7 +24,8 @@ import (
 //	lightdash: {"Users":[{"UUID","Email","Active","Pending"}],"Groups":[{"UUID","Name","Members"}]}
 //
 // Member lists are sorted; empty lists are null, as encoding/json writes
-// nil slices.
+// nil slices. Emails are hashed as ident.EmailKey has them, so a change
+// that Unicode case folding would hide (K to U+212A KELVIN SIGN) is seen.
 
 // fingerprintSnapshots hashes the directory content a plan depends on, in
 // a canonical order: sources give groups, users and members in no
@@ -71,9 +74,9 @@ func fingerprintSnapshots(snaps []*Snapshot) string {
 			j.raw(`{"ID":`)
 			j.str(u.ID)
 			j.raw(`,"Email":`)
-			j.str(strings.ToLower(u.Email))
+			j.str(ident.EmailKey(u.Email))
 			j.raw(`,"Alt":`)
-			j.str(strings.ToLower(strings.Join(u.AltEmails, ",")))
+			j.str(altEmailKeys(u.AltEmails))
 			j.raw(`,"Disabled":`)
 			j.bool(u.Disabled)
 			j.raw("}")
@@ -93,7 +96,7 @@ func fingerprintLightdash(cur Current) string {
 		j.raw(`{"UUID":`)
 		j.str(u.UserUUID)
 		j.raw(`,"Email":`)
-		j.str(strings.ToLower(u.Email))
+		j.str(ident.EmailKey(u.Email))
 		j.raw(`,"Active":`)
 		j.bool(u.IsActive)
 		j.raw(`,"Pending":`)
@@ -250,4 +253,17 @@ func appendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// altEmailKeys joins the addresses' ident.EmailKey, so the fingerprint
+// changes exactly when how they match changes.
+func altEmailKeys(alt []string) string {
+	if len(alt) == 0 {
+		return ""
+	}
+	keys := make([]string, len(alt))
+	for i, a := range alt {
+		keys[i] = ident.EmailKey(a)
+	}
+	return strings.Join(keys, ",")
 }

@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"strings"
 	"testing"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // The fingerprint is streamed, but it must stay what marshalling the
 // canonical structures with encoding/json gave (plans saved by earlier
-// builds carry those hashes). marshalFingerprint* are that earlier code.
+// builds carry those hashes). marshalFingerprint* are that earlier code,
+// with emails keyed by ident.EmailKey rather than strings.ToLower (the two
+// agree on ASCII addresses without surrounding white space).
 func marshalFingerprintSnapshots(snaps []*Snapshot) string {
 	type user struct {
 		ID, Email, Alt string
@@ -42,7 +44,7 @@ func marshalFingerprintSnapshots(snaps []*Snapshot) string {
 		}
 		sort.SliceStable(x.Groups, func(i, j int) bool { return x.Groups[i].ID < x.Groups[j].ID })
 		for _, u := range s.Users {
-			x.Users = append(x.Users, user{ID: u.ID, Email: strings.ToLower(u.Email), Alt: strings.ToLower(strings.Join(u.AltEmails, ",")), Disabled: u.Disabled})
+			x.Users = append(x.Users, user{ID: u.ID, Email: ident.EmailKey(u.Email), Alt: altEmailKeys(u.AltEmails), Disabled: u.Disabled})
 		}
 		sort.SliceStable(x.Users, func(i, j int) bool { return x.Users[i].ID < x.Users[j].ID })
 		all = append(all, x)
@@ -62,7 +64,7 @@ func marshalFingerprintLightdash(cur Current) string {
 	}
 	var us []user
 	for _, u := range cur.Users {
-		us = append(us, user{UUID: u.UserUUID, Email: strings.ToLower(u.Email), Active: u.IsActive, Pending: u.IsPending})
+		us = append(us, user{UUID: u.UserUUID, Email: ident.EmailKey(u.Email), Active: u.IsActive, Pending: u.IsPending})
 	}
 	sort.SliceStable(us, func(i, j int) bool { return us[i].UUID < us[j].UUID })
 	var gs []group
@@ -173,5 +175,22 @@ func TestFingerprintIgnoresOrder(t *testing.T) {
 	b.Groups[1].MemberUsers = []string{"u1"}
 	if fingerprintSnapshots([]*Snapshot{a}) == fingerprintSnapshots([]*Snapshot{b}) {
 		t.Error("a removed member leaves the fingerprint unchanged")
+	}
+}
+
+// A change of address that Unicode case folding would hide (K to U+212A
+// KELVIN SIGN) changes how the user matches, so it changes the fingerprint;
+// a change of ASCII case does not.
+func TestFingerprintSeesLookalikeEmail(t *testing.T) {
+	fp := func(email string) string {
+		s := &Snapshot{Source: "corp", Users: []DirUser{{ID: "u1", Email: email, AltEmails: []string{email}}}}
+		cur := Current{Users: []lightdash.OrgMember{{UserUUID: "u1", Email: email}}}
+		return fingerprintSnapshots([]*Snapshot{s}) + fingerprintLightdash(cur)
+	}
+	if fp("kate@example.com") != fp("KATE@example.com") {
+		t.Error("an ASCII case change changes the fingerprint")
+	}
+	if fp("kate@example.com") == fp("\u212Aate@example.com") {
+		t.Error("kate@ and \\u212Aate@ have one fingerprint, but only one of them matches kate's account")
 	}
 }

@@ -1,17 +1,23 @@
 package worker
 
 import (
+	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
+	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // identities turns directory users into Lightdash user uuids by email.
 //
-// Emails compare case-insensitively (Lightdash stores them lowercased);
-// Email is tried first, then AltEmails in order. Lightdash users are
+// Emails compare as ident.NormalizeEmail has them: ASCII letters
+// case-insensitively (Lightdash stores them lowercased), and an address
+// that is not plain ASCII matches no one, so a lookalike such as
+// "\u212Aate@" (KELVIN SIGN) is never taken for kate@. Email is tried
+// first, then AltEmails in order. Lightdash users are
 // treated so:
 //   - pending (invited, never logged in): a valid member, since Lightdash
 //     lets a pending user be in groups and they get access on first login;
@@ -72,29 +78,49 @@ func (id *identities) knows(e string) bool {
 
 func usable(u lightdash.OrgMember) bool { return u.IsActive || u.IsPending }
 
-func normEmail(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+// normEmail is ident.NormalizeEmail with a refused address as "", which
+// matches no one.
+func normEmail(e string) string {
+	n, err := ident.NormalizeEmail(e)
+	if err != nil {
+		return ""
+	}
+	return n
+}
 
 // resolution is the outcome for one directory user.
 type resolution struct {
 	uuid   string // set when the user goes into groups
 	reason string // set when not
 	invite string // the email to invite, under the invite policy
+	// refused is set when an address of the user was refused by
+	// ident.NormalizeEmail and none of the others matched.
+	refused bool
 }
 
-// emailAt returns u's i-th address (Email, then AltEmails), normalised;
+// rawEmailAt returns u's i-th address (Email, then AltEmails) as read;
 // it avoids building a slice per member in the planner's hot loop.
-func emailAt(u *DirUser, i int) string {
+func rawEmailAt(u *DirUser, i int) string {
 	if i == 0 {
-		return normEmail(u.Email)
+		return u.Email
 	}
-	return normEmail(u.AltEmails[i-1])
+	return u.AltEmails[i-1]
 }
+
+// emailAt is rawEmailAt normalised, "" when refused.
+func emailAt(u *DirUser, i int) string { return normEmail(rawEmailAt(u, i)) }
 
 func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
-	var deactivated, first string
+	var deactivated, first, refused string
 	n := 1 + len(u.AltEmails)
 	for i := 0; i < n; i++ {
-		e := emailAt(u, i)
+		e, err := ident.NormalizeEmail(rawEmailAt(u, i))
+		if err != nil {
+			if refused == "" {
+				refused = fmt.Sprintf("email %+q refused: %v", clipForReport(rawEmailAt(u, i)), err)
+			}
+			continue
+		}
 		if e == "" {
 			continue
 		}
@@ -114,6 +140,21 @@ func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
 		}
 		return resolution{uuid: m.UserUUID}
 	}
+	r := unresolved(deactivated, first, policy)
+	if refused != "" {
+		r.refused = true
+		if first == "" {
+			r.reason = refused
+		} else {
+			r.reason += "; " + refused
+		}
+	}
+	return r
+}
+
+// unresolved is the outcome for a user none of whose usable addresses
+// matched: deactivated and first are the first such addresses, or "".
+func unresolved(deactivated, first string, policy UnmatchedPolicy) resolution {
 	if deactivated != "" {
 		return resolution{reason: "Lightdash user " + deactivated + " is deactivated"}
 	}
@@ -124,4 +165,31 @@ func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
 		return resolution{reason: "no Lightdash user; invited", invite: first}
 	}
 	return resolution{reason: "no Lightdash user with this email"}
+}
+
+// countInvalid counts p's users with a refused email and groups with a
+// refused Lightdash name.
+func countInvalid(p *Plan) (emails, names int) {
+	for _, u := range p.Unmatched {
+		if u.InvalidEmail {
+			emails++
+		}
+	}
+	for _, pr := range p.Problems {
+		if pr.InvalidName {
+			names++
+		}
+	}
+	return emails, names
+}
+
+// logRefusedEmails logs each user of p with a refused email once; a
+// refused group name is logged with the other mapping problems.
+func logRefusedEmails(log *zap.Logger, p *Plan) {
+	for _, u := range p.Unmatched {
+		if u.InvalidEmail {
+			log.Warn("directory user's email refused", zap.String("source", u.Source), zap.String("user", u.UserID),
+				zap.String("reason", u.Reason), zap.Strings("groups", u.Groups))
+		}
+	}
 }

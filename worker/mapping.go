@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
@@ -152,6 +154,11 @@ func NewMapper(m Mapping) (*Mapper, error) {
 				errs = append(errs, fmt.Errorf("%s: target and a name template are exclusive", cr.where))
 			}
 		}
+		for _, f := range []struct{ key, v string }{{"prefix", r.Prefix}, {"suffix", r.Suffix}, {"rewriteReplace", r.RewriteReplace}} {
+			if reason := ident.CheckName(f.v); reason != "" {
+				errs = append(errs, fmt.Errorf("%s.%s: %s", cr.where, f.key, reason))
+			}
+		}
 		cr.baseDN = normDN(r.BaseDN)
 		cr.include = newMatcher(r.Include)
 		cr.exclude = newMatcher(r.Exclude)
@@ -226,11 +233,25 @@ func (r *compiledRule) render(name string) string {
 	}
 	switch r.Case {
 	case CaseLower:
-		name = strings.ToLower(name)
+		name = strings.Map(keepLookalike(unicode.ToLower), name)
 	case CaseUpper:
-		name = strings.ToUpper(name)
+		name = strings.Map(keepLookalike(unicode.ToUpper), name)
 	}
 	return lightdash.TrimName(r.Prefix + name + r.Suffix)
+}
+
+// keepLookalike wraps a case mapping so that it leaves alone a non-ASCII
+// rune it would turn into an ASCII one (U+212A KELVIN SIGN to "k", U+017F
+// LONG S to "S", U+0131 DOTLESS I to "I"): otherwise a directory group
+// named "\u212Aitchen" would take the name, and with allowMerge the
+// members, of "kitchen".
+func keepLookalike(to func(rune) rune) func(rune) rune {
+	return func(r rune) rune {
+		if m := to(r); r < utf8.RuneSelf || m >= utf8.RuneSelf {
+			return m
+		}
+		return r
+	}
 }
 
 // groupKey is the ownership key of a one-to-one mapped group: stable across
@@ -268,25 +289,19 @@ func normDN(dn string) string { return NormalizeDN(dn) }
 // longer name makes the server answer 500.
 const MaxNameLength = 255
 
-// invalidName says why Lightdash would reject or mangle name, or "".
+// invalidName says why Lightdash would reject or mangle name, or why it
+// may not be shown to people (ident.CheckName: no control, zero-width or
+// bidirectional characters), or "". Every name the worker sends passes it:
+// rendered, overridden and target names alike.
 func invalidName(name string) string {
 	if name == "" {
 		return "name is empty"
 	}
-	if n := len([]rune(name)); n > MaxNameLength {
+	if n := utf8.RuneCountInString(name); n > MaxNameLength {
 		return fmt.Sprintf("name is %d characters long (Lightdash allows %d)", n, MaxNameLength)
 	}
-	for _, r := range name {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return fmt.Sprintf("name contains control character %U", r)
-		}
-		// Bidi embeddings, overrides and isolates make a name display as
-		// something else in Lightdash's UI ("\u202etxt.exe" shows as
-		// "exe.txt"). The NATS event decoder refuses them too, so a name is
-		// treated alike whichever source it comes from.
-		if (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return fmt.Sprintf("name contains bidirectional control character %U", r)
-		}
+	if reason := ident.CheckName(name); reason != "" {
+		return "name " + reason
 	}
 	return ""
 }

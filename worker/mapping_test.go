@@ -200,6 +200,30 @@ func TestMapping(t *testing.T) {
 			problems: []string{"control character U+0007"},
 			blocking: 1,
 		},
+		{
+			name:     "zero-width space is invalid",
+			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}}}},
+			snap:     func(s *Snapshot) { s.Groups[2].Name = "Sa\u200bles" },
+			want:     map[string]string{},
+			problems: []string{`directory group "Sa\u200bles": name contains zero-width character U+200B`},
+			blocking: 1,
+		},
+		{
+			name:     "right-to-left mark is invalid",
+			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}, Prefix: "ad-"}}},
+			snap:     func(s *Snapshot) { s.Groups[2].Name = "\u200fSales" },
+			want:     map[string]string{},
+			problems: []string{"bidirectional control character U+200F"},
+			blocking: 1,
+		},
+		{
+			name:     "soft hyphen is invalid",
+			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}}}},
+			snap:     func(s *Snapshot) { s.Groups[2].Name = "Sa\u00adles" },
+			want:     map[string]string{},
+			problems: []string{"format character U+00AD"},
+			blocking: 1,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +286,9 @@ func TestMappingValidate(t *testing.T) {
 		{"target and template", Mapping{Rules: []Rule{{Target: "T", Prefix: "p"}}}, []string{"target and a name template are exclusive"}},
 		{"bad target", Mapping{Rules: []Rule{{Target: " "}}}, []string{"target: name is empty"}},
 		{"bad override", Mapping{Overrides: []Override{{Group: "", Name: strings.Repeat("n", 300)}}}, []string{"overrides[0].group: empty", "overrides[0].name: name is 300 characters"}},
+		{"invisible prefix and suffix", Mapping{Rules: []Rule{{Name: "r", Prefix: "ad\u200b-", Suffix: "\u202e"}}},
+			[]string{"mapping.rules[0] (r).prefix: contains zero-width character U+200B", "mapping.rules[0] (r).suffix: contains bidirectional control character U+202E"}},
+		{"invisible target", Mapping{Rules: []Rule{{Target: "All\u2060"}}}, []string{"target: name contains zero-width character U+2060"}},
 		{"negative depth", Mapping{MaxDepth: -1, Rules: []Rule{{}}}, []string{"maxDepth"}},
 	}
 	for _, tt := range tests {
@@ -318,5 +345,36 @@ func TestMappingDiamondNesting(t *testing.T) {
 	}
 	if ghost != 1 {
 		t.Errorf("problems %+v: the missing user is reported %d times, want once", d.Problems, ghost)
+	}
+}
+
+// A case rule does not fold a non-ASCII lookalike into an ASCII name, so a
+// directory group cannot take over another's Lightdash group (and, with
+// allowMerge, its members) by spelling its name with U+212A KELVIN SIGN.
+func TestMappingCaseKeepsLookalikes(t *testing.T) {
+	for _, c := range []struct {
+		rule      Case
+		name      string
+		wantNames []string
+	}{
+		{CaseLower, "\u212Aitchen", []string{"kitchen", "\u212Aitchen"}},
+		{CaseUpper, "\u017Fales", []string{"KITCHEN", "\u017FALES"}},
+		{CaseUpper, "\u0131nfo", []string{"KITCHEN", "\u0131NFO"}},
+		{CaseLower, "Ärzte", []string{"kitchen", "ärzte"}},
+	} {
+		m, err := NewMapper(Mapping{AllowMerge: true, Rules: []Rule{{Case: c.rule}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := m.Map(&Snapshot{Source: "corp", Complete: true, Groups: []DirGroup{
+			{ID: "g-real", Name: "Kitchen"}, {ID: "g-fake", Name: c.name},
+		}})
+		var got []string
+		for _, g := range d.Groups {
+			got = append(got, g.Name)
+		}
+		if !reflect.DeepEqual(got, c.wantNames) {
+			t.Errorf("case %s of %+q: names %+q, want %+q", c.rule, c.name, got, c.wantNames)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 type metrics struct {
 	planItems *prometheus.GaugeVec
 	unmatched prometheus.Gauge
+	invalid   *prometheus.GaugeVec
 	heldBack  *prometheus.GaugeVec
 	duration  prometheus.Histogram
 	runs      *prometheus.CounterVec
@@ -22,6 +23,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Items in the last computed plan, by kind."}, []string{"kind"}),
 		unmatched: prometheus.NewGauge(prometheus.GaugeOpts{Name: "lightdash_sync_unmatched_users",
 			Help: "Directory users with no usable Lightdash account in the last plan."}),
+		invalid: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lightdash_sync_invalid_identities",
+			Help: "Directory users with a refused (not plain ASCII) email, and groups with a refused Lightdash name, in the last plan."}, []string{"kind"}),
 		heldBack: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "lightdash_sync_held_back",
 			Help: "Deletions and member removals held back by safety rules in the last plan."}, []string{"kind"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lightdash_sync_reconcile_duration_seconds",
@@ -32,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Lightdash changes that failed, by operation."}, []string{"op"}),
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.planItems, m.unmatched, m.heldBack, m.duration, m.runs, m.failures} {
+		for _, c := range []prometheus.Collector{m.planItems, m.unmatched, m.invalid, m.heldBack, m.duration, m.runs, m.failures} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
@@ -49,6 +52,9 @@ func (m *metrics) observePlan(p *Plan) {
 	m.planItems.WithLabelValues("conflict").Set(float64(len(p.Conflicts)))
 	m.planItems.WithLabelValues("problem").Set(float64(len(p.Problems)))
 	m.unmatched.Set(float64(len(p.Unmatched)))
+	emails, names := countInvalid(p)
+	m.invalid.WithLabelValues("email").Set(float64(emails))
+	m.invalid.WithLabelValues("name").Set(float64(names))
 	var dels, rems int
 	for _, h := range p.HeldBack {
 		if h.Kind == "delete" {

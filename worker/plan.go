@@ -118,6 +118,9 @@ type UnmatchedUser struct {
 	Email  string   `json:"email,omitempty"`
 	Groups []string `json:"groups"`
 	Reason string   `json:"reason"`
+	// InvalidEmail is set when an address of the user was refused as not
+	// plain ASCII (see ident.NormalizeEmail).
+	InvalidEmail bool `json:"invalidEmail,omitempty"`
 }
 
 // HeldBack is a deletion or member removal that a safety rule kept back.

@@ -97,7 +97,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			uk := m.Source + "\x00" + m.ID
 			u := unmatched[uk]
 			if u == nil {
-				u = &UnmatchedUser{Source: m.Source, UserID: m.ID, Email: m.Email, Reason: r.reason}
+				u = &UnmatchedUser{Source: m.Source, UserID: m.ID, Email: m.Email, Reason: r.reason, InvalidEmail: r.refused}
 				unmatched[uk] = u
 				unmatchedOrder = append(unmatchedOrder, uk)
 			}

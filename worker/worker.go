@@ -226,6 +226,7 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	for _, pr := range p.Problems {
 		w.log.Warn("mapping problem", zap.String("key", pr.Key), zap.String("group", pr.Name), zap.String("reason", pr.Reason), zap.Bool("blocking", pr.Blocking))
 	}
+	logRefusedEmails(w.log, p)
 	for _, c := range p.Conflicts {
 		w.log.Warn("conflict", zap.String("key", c.Key), zap.String("group", c.Name), zap.String("reason", c.Reason))
 	}

@@ -9,6 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -204,7 +205,7 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 			}
 			if u.Email == "" {
 				u.Email = v
-			} else if !strings.EqualFold(v, u.Email) {
+			} else if !ident.SameEmail(v, u.Email) {
 				u.AltEmails = append(u.AltEmails, v)
 			}
 		}

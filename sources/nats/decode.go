@@ -9,8 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // Default limits. The JSON Schema states the same numbers.
@@ -201,7 +202,7 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		}
 	}
 	if d.DisplayName != "" {
-		if m := checkString(d.DisplayName, maxNameLen); m != "" {
+		if m := checkText(d.DisplayName, maxNameLen); m != "" {
 			return ErrBadString, "data.displayName", m
 		}
 	}
@@ -255,21 +256,23 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 func memberPath(i int) string { return "data.members[" + strconv.Itoa(i) + "]" }
 
 // checkString returns "" when s is acceptable as an id or a name: not too
-// long, and free of control characters (C0, DEL, C1) and of the bidi
-// controls that make a name display as something else.
+// long, and free of what ident.CheckName refuses (control, zero-width and
+// bidirectional characters), which the worker refuses in group names too.
 func checkString(s string, maxLen int) string {
 	if utf8.RuneCountInString(s) > maxLen {
 		return fmt.Sprintf("longer than %d characters", maxLen)
 	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return "contains a control character"
-		}
-		if (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
-			return "contains a bidirectional control character"
-		}
+	return ident.CheckName(s)
+}
+
+// checkText is checkString for free text (a display name, an email), by
+// the laxer ident.CheckText: emoji joiners and bidirectional marks are
+// part of some people's names. The worker matches only plain ASCII emails.
+func checkText(s string, maxLen int) string {
+	if utf8.RuneCountInString(s) > maxLen {
+		return fmt.Sprintf("longer than %d characters", maxLen)
 	}
-	return ""
+	return ident.CheckText(s)
 }
 
 // checkEmail accepts a bare addr-spec (no display name, no angle brackets).
@@ -277,7 +280,7 @@ func checkEmail(s string) (msg string, kind error) {
 	if len(s) > maxEmailLen {
 		return fmt.Sprintf("longer than %d bytes", maxEmailLen), ErrBadEmail
 	}
-	if m := checkString(s, maxEmailLen); m != "" {
+	if m := checkText(s, maxEmailLen); m != "" {
 		return m, ErrBadString
 	}
 	a, err := mail.ParseAddress(s)

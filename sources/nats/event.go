@@ -3,6 +3,8 @@ package nats
 import (
 	"strings"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // Type is a CloudEvents type attribute. The set is closed: an event of any
@@ -117,12 +119,12 @@ type Member struct {
 }
 
 // key is the member's identity for set operations: the id if known, else
-// the email (case-insensitively).
+// the email (as ident.EmailKey has it).
 func (m Member) key() string {
 	if m.ID != "" {
 		return "id:" + m.ID
 	}
-	return "email:" + strings.ToLower(m.Email)
+	return "email:" + ident.EmailKey(m.Email)
 }
 
 // entityKey names what the event is about, for ordering: "group:<id>" or

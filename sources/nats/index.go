@@ -2,8 +2,9 @@ package nats
 
 import (
 	"slices"
-	"strings"
 	"sync"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // index is the in-memory reverse index of the view: which groups hold a
@@ -49,7 +50,7 @@ func (x *index) put(r *record) {
 		}
 		delete(x.emailsOf, r.ID)
 		if !r.Deleted && r.Email != "" {
-			e := strings.ToLower(r.Email)
+			e := ident.EmailKey(r.Email)
 			x.userByEmail[e] = r.ID
 			x.emailsOf[r.ID] = []string{e}
 		}
@@ -69,7 +70,7 @@ func (x *index) put(r *record) {
 			keys = append(keys, ikey{'i', m.ID})
 		}
 		if m.Email != "" {
-			keys = append(keys, ikey{'e', strings.ToLower(m.Email)})
+			keys = append(keys, ikey{'e', ident.EmailKey(m.Email)})
 		}
 	}
 	for _, g := range r.MemberGroups {
@@ -114,7 +115,7 @@ func (x *index) unlink(k ikey, group string) {
 func (x *index) userIDByEmail(e string) (string, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	id, ok := x.userByEmail[strings.ToLower(e)]
+	id, ok := x.userByEmail[ident.EmailKey(e)]
 	return id, ok
 }
 
@@ -126,7 +127,7 @@ func (x *index) userKeys(id string, emails ...string) []ikey {
 	keys := []ikey{{'i', id}}
 	for _, e := range append(slices.Clone(x.emailsOf[id]), emails...) {
 		if e != "" {
-			keys = append(keys, ikey{'e', strings.ToLower(e)})
+			keys = append(keys, ikey{'e', ident.EmailKey(e)})
 		}
 	}
 	return keys

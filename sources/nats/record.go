@@ -3,8 +3,9 @@ package nats
 import (
 	"encoding/base64"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // record is one value of the materialised view: the state of one group or
@@ -114,7 +115,7 @@ func mergeMany(have, add []Member) []Member {
 		if id := out[i].ID; id != "" {
 			byID[id] = i
 		}
-		if e := strings.ToLower(out[i].Email); e != "" {
+		if e := ident.EmailKey(out[i].Email); e != "" {
 			if _, dup := byEmail[e]; !dup {
 				byEmail[e] = i
 			}
@@ -129,7 +130,7 @@ func mergeMany(have, add []Member) []Member {
 			i, found = byID[m.ID]
 		}
 		if !found && m.Email != "" {
-			j, ok := byEmail[strings.ToLower(m.Email)]
+			j, ok := byEmail[ident.EmailKey(m.Email)]
 			if ok && (m.ID == "" || out[j].ID == "") {
 				i, found = j, true
 			}
@@ -166,9 +167,9 @@ func mergeOne(have []Member, m Member) []Member {
 		}
 	}
 	if !found && m.Email != "" {
-		email := strings.ToLower(m.Email)
+		email := ident.EmailKey(m.Email)
 		for j := range have { // and the first with an email
-			if have[j].Email != "" && strings.ToLower(have[j].Email) == email {
+			if have[j].Email != "" && ident.EmailKey(have[j].Email) == email {
 				if m.ID == "" || have[j].ID == "" {
 					i, found = j, true
 				}
@@ -202,11 +203,11 @@ func removeMembers(have, del []Member) []Member {
 			ids[m.ID] = true
 		}
 		if m.Email != "" {
-			emails[strings.ToLower(m.Email)] = true
+			emails[ident.EmailKey(m.Email)] = true
 		}
 	}
 	return slices.DeleteFunc(slices.Clone(have), func(o Member) bool {
-		return (o.ID != "" && ids[o.ID]) || (o.Email != "" && emails[strings.ToLower(o.Email)])
+		return (o.ID != "" && ids[o.ID]) || (o.Email != "" && emails[ident.EmailKey(o.Email)])
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -55,7 +56,7 @@ func (r *resolver) group(g *record, live map[string]bool) worker.DirGroup {
 }
 
 // memberUserID is the user a member stands for: its id, else the user
-// byEmail finds by its email, else the lower-cased email.
+// byEmail finds by its email, else its email as ident.EmailKey has it.
 func memberUserID(m Member, byEmail func(email string) (string, bool)) string {
 	if m.ID != "" {
 		return m.ID
@@ -63,7 +64,7 @@ func memberUserID(m Member, byEmail func(email string) (string, bool)) string {
 	if id, ok := byEmail(m.Email); ok {
 		return id
 	}
-	return strings.ToLower(m.Email)
+	return ident.EmailKey(m.Email)
 }
 
 func dirUser(u *record) *worker.DirUser {
@@ -93,7 +94,7 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 		case r.Kind == kindUser:
 			userRecs[r.ID] = r
 			if !r.Deleted && r.Email != "" {
-				byEmail[strings.ToLower(r.Email)] = r.ID
+				byEmail[ident.EmailKey(r.Email)] = r.ID
 			}
 		case r.Kind == kindGroup && !r.Deleted:
 			live[r.ID] = true
@@ -101,7 +102,7 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 	}
 	res := &resolver{
 		userRecs: userRecs,
-		byEmail:  func(e string) (string, bool) { id, ok := byEmail[strings.ToLower(e)]; return id, ok },
+		byEmail:  func(e string) (string, bool) { id, ok := byEmail[ident.EmailKey(e)]; return id, ok },
 		users:    map[string]*worker.DirUser{},
 	}
 	for _, u := range userRecs {

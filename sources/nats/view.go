@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 )
 
 // view is the materialised view: one key-value entry per group and per
@@ -110,7 +111,7 @@ func (v *view) affected(e *Event, n *record, oldEmail string) applied {
 		var users []string // the members a delta changed
 		if e.Type == TypeMembersAdded || e.Type == TypeMembersRemoved {
 			for _, m := range e.Data.Members {
-				users = append(users, cmpOr(m.ID, strings.ToLower(m.Email)))
+				users = append(users, cmpOr(m.ID, ident.EmailKey(m.Email)))
 			}
 		}
 		return applied{GroupIDs: v.idx.groupsContaining([]string{n.ID}, nil), UserIDs: users}

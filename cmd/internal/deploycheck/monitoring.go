@@ -13,13 +13,15 @@ import (
 )
 
 // AlertMetrics are the metrics the alert rules must watch: sync failing,
-// last success too old, held-back deletions, unmatched users, events
-// dead-lettered, no leader, sources disconnected.
+// last success too old, held-back deletions, unmatched users, refused
+// emails and group names, events dead-lettered, no leader, sources
+// disconnected.
 var AlertMetrics = []string{
 	"lightdash_sync_reconcile_runs_total",
 	"lightdash_sync_last_success_timestamp_seconds",
 	"lightdash_sync_held_back",
 	"lightdash_sync_unmatched_users",
+	"lightdash_sync_invalid_identities",
 	"lightdash_sync_nats_events_dead_lettered_total",
 	"lightdash_sync_leader",
 	"lightdash_sync_ldap_connected",
