@@ -178,6 +178,9 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		if d.Name == "" {
 			return ErrMissingField, "data.name", "required"
 		}
+		if d.Members == nil { // absent or null; [] says "no members"
+			return ErrMissingField, "data.members", "required: the full member list, [] for none"
+		}
 	case TypeGroupDeleted:
 		if d.Name != "" || d.Members != nil || d.MemberGroups != nil {
 			return ErrInvalid, "data", "group.deleted carries only data.id"

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -221,4 +222,59 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted event does not re-decode: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestDecodeUpsertNeedsMembers: group.upserted is a group's full state, so
+// an upsert that leaves members out is refused rather than read as "no
+// members"; only an explicit [] empties a group.
+func TestDecodeUpsertNeedsMembers(t *testing.T) {
+	const head = `{"specversion":"1.0","id":"e","source":"/hr","type":"io.lightdash-sync.group.upserted","time":"2026-01-01T00:00:00Z","data":{"id":"g","name":"G"`
+	cases := []struct {
+		name        string
+		data        string
+		want        error
+		wantMembers int
+	}{
+		{name: "members absent", data: `}}`, want: ErrMissingField},
+		{name: "members null", data: `,"members":null}}`, want: ErrMissingField},
+		{name: "only nested groups", data: `,"memberGroups":["h"]}}`, want: ErrMissingField},
+		{name: "explicitly none", data: `,"members":[]}}`},
+		{name: "one member", data: `,"members":[{"id":"u"}]}}`, wantMembers: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Decode([]byte(head + tc.data))
+			if tc.want != nil {
+				var de *DecodeError
+				if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Field != "data.members" {
+					t.Fatalf("got %v, want %v on data.members", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if e.Data.Members == nil || len(e.Data.Members) != tc.wantMembers {
+				t.Errorf("members = %#v, want %d, not nil", e.Data.Members, tc.wantMembers)
+			}
+		})
+	}
+}
+
+// TestEmptyMemberListSurvivesEncoding: an upsert built in Go with no
+// members encodes "members":[], so Publish sends an event the consumer
+// accepts as "no members".
+func TestEmptyMemberListSurvivesEncoding(t *testing.T) {
+	e := &Event{SpecVersion: SpecVersion, ID: "e", Source: "/hr", Type: TypeGroupUpserted,
+		Time: time.Now(), Data: Data{ID: "g", Name: "G", Members: []Member{}}}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"members":[]`)) {
+		t.Errorf("encoded %s, want an explicit empty member list", b)
+	}
+	if _, err := Decode(b); err != nil {
+		t.Errorf("Decode: %v", err)
+	}
 }

@@ -94,9 +94,10 @@ type Data struct {
 	// Name is the group's display name: required for group.upserted,
 	// optional for the member deltas (used if the group is not yet known).
 	Name string `json:"name,omitempty"`
-	// Members are member users: the full list for group.upserted, the
-	// changed ones for members_added / members_removed.
-	Members []Member `json:"members,omitempty"`
+	// Members are member users: the full list for group.upserted (required
+	// there: an empty, non-nil slice says "no members"), the changed ones
+	// for members_added / members_removed.
+	Members []Member `json:"members,omitzero"`
 	// MemberGroups are ids of nested groups (group.upserted and the deltas).
 	MemberGroups []string `json:"memberGroups,omitempty"`
 
