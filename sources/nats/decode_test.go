@@ -278,3 +278,43 @@ func TestEmptyMemberListSurvivesEncoding(t *testing.T) {
 		t.Errorf("Decode: %v", err)
 	}
 }
+
+// TestDecodeRefusesFutureTime: an event dated far ahead would make every
+// later event for its group stale until then; beyond MaxClockSkew it is
+// poison.
+func TestDecodeRefusesFutureTime(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	event := func(at string) []byte {
+		return []byte(`{"specversion":"1.0","id":"e","source":"/hr","type":"io.lightdash-sync.group.deleted","time":"` + at + `","data":{"id":"g"}}`)
+	}
+	cases := []struct {
+		name string
+		dec  Decoder
+		at   string
+		want error
+	}{
+		{name: "past", dec: Decoder{Now: clock}, at: "2020-01-01T00:00:00Z"},
+		{name: "within the default skew", dec: Decoder{Now: clock}, at: "2026-12-01T12:04:59Z"},
+		{name: "beyond the default skew", dec: Decoder{Now: clock}, at: "2026-12-01T12:05:01Z", want: ErrFutureTime},
+		{name: "another time zone, beyond", dec: Decoder{Now: clock}, at: "2026-12-01T13:06:00+01:00", want: ErrFutureTime},
+		{name: "year 9999", dec: Decoder{Now: clock}, at: "9999-12-31T23:59:59Z", want: ErrFutureTime},
+		{name: "within a configured skew", dec: Decoder{Now: clock, MaxClockSkew: time.Hour}, at: "2026-12-01T12:59:00Z"},
+		{name: "beyond a configured skew", dec: Decoder{Now: clock, MaxClockSkew: time.Minute}, at: "2026-12-01T12:02:00Z", want: ErrFutureTime},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.dec.Decode(event(tc.at))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			var de *DecodeError
+			if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Field != "time" || de.EventID != "e" {
+				t.Fatalf("got %#v, want %v on time of event e", err, tc.want)
+			}
+		})
+	}
+}

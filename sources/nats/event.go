@@ -69,10 +69,13 @@ type Event struct {
 	// stream's duplicate window.
 	ID string `json:"id"`
 	// Source identifies the producer (a URI reference, e.g. "/hr/workday").
+	// The first source to describe a group or user owns it: the view
+	// refuses events about it from any other source.
 	Source string `json:"source"`
 	Type   Type   `json:"type"`
 	// Time is when the change happened at the producer. It orders the events
-	// of one group or user when Sequence is absent.
+	// of one group or user when Sequence is absent. It may be at most the
+	// consumer's MaxClockSkew ahead of the consumer's clock.
 	Time time.Time `json:"time"`
 	// Subject, when present, must equal Data.ID.
 	Subject         string `json:"subject,omitempty"`
@@ -80,7 +83,8 @@ type Event struct {
 	// Sequence is an optional extension attribute: a per-group (or per-user)
 	// counter that the producer increments with every event about that
 	// group. It is a JSON integer, unlike the string-typed CloudEvents
-	// "sequence" extension, so that it compares numerically.
+	// "sequence" extension, so that it compares numerically. It may be at
+	// most the consumer's MaxSequenceJump above the last one applied.
 	Sequence *uint64 `json:"sequence,omitempty"`
 	Data     Data    `json:"data"`
 }
