@@ -95,9 +95,13 @@ func TestUnitKeys(t *testing.T) {
 
 // TestNATSConfigWiring: settings reach the NATS source as configured.
 func TestNATSConfigWiring(t *testing.T) {
-	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3})
+	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3,
+		MaxClockSkew: time.Hour, MaxSequenceJump: 7})
 	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 {
 		t.Errorf("got durable %q, max ack pending %d, max deliver %d; want lightdash-sync-prod, 500, 3", got.Durable, got.MaxAckPending, got.MaxDeliver)
+	}
+	if got.MaxClockSkew != time.Hour || got.MaxSequenceJump != 7 {
+		t.Errorf("got max clock skew %v, max sequence jump %d; want 1h, 7", got.MaxClockSkew, got.MaxSequenceJump)
 	}
 	// The config package keeps its own copy of the source's default (it
 	// imports nothing of the project): the two must not drift apart.

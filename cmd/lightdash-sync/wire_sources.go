@@ -111,6 +111,8 @@ func natsConfig(name string, n *config.NATSSource) natssource.Config {
 		Backoff:           n.Backoff,
 		DeadLetterSubject: n.DeadLetterSubject,
 		MaxMessageSize:    n.MaxEventBytes,
+		MaxClockSkew:      n.MaxClockSkew,
+		MaxSequenceJump:   n.MaxSequenceJump,
 		KVBucket:          n.ViewBucket,
 	}
 }

@@ -85,6 +85,17 @@ type Config struct {
 	MaxMessageSize int
 	// MaxMembers bounds the members of one event; zero means 10000.
 	MaxMembers int
+	// MaxClockSkew bounds how far an event's time may be ahead of this
+	// host's clock; a later event is poison (future_time), since it would
+	// make every event after it for its group stale until that time. Zero
+	// means DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// MaxSequenceJump bounds how far an event's sequence may be above the
+	// last one applied to its group or user (0 when none was); a larger
+	// jump is refused (sequence_jump), since a sequence near 2^53-1 would
+	// make every later event stale for ever. Zero means
+	// DefaultMaxSequenceJump.
+	MaxSequenceJump uint64
 
 	// KVBucket is the key-value bucket holding the materialised view,
 	// created if missing. Zero means "lightdash-sync-view".
@@ -101,6 +112,9 @@ const (
 	// apply cycle (docs/benchmarks.md). Memory follows the burst actually in
 	// flight, not the window: ~100 MB more for those 50,000.
 	DefaultMaxAckPending = 100000
+	// DefaultMaxSequenceJump allows a per-entity counter to skip numbers
+	// freely, while pushing a group to 2^53-1 would take billions of events.
+	DefaultMaxSequenceJump = 1000000
 )
 
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
@@ -140,6 +154,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxMembers <= 0 {
 		c.MaxMembers = DefaultMaxMembers
+	}
+	if c.MaxClockSkew == 0 {
+		c.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if c.MaxSequenceJump == 0 {
+		c.MaxSequenceJump = DefaultMaxSequenceJump
 	}
 	if c.KVBucket == "" {
 		c.KVBucket = DefaultKVBucket
@@ -184,6 +204,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxDeliver < 1 {
 		bad("max_deliver: must be at least 1")
+	}
+	if c.MaxClockSkew < 0 {
+		bad("max_clock_skew: must not be negative")
 	}
 	for i, d := range c.Backoff {
 		if d <= 0 {

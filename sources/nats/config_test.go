@@ -37,6 +37,7 @@ func TestConfigValidate(t *testing.T) {
 		{"zero backoff", func(c *Config) { c.Backoff = []time.Duration{0} }, "backoff[0]"},
 		{"unlimited ack pending", func(c *Config) { c.MaxAckPending = -1 }, "max_ack_pending"},
 		{"small ack pending", func(c *Config) { c.MaxAckPending = 1 }, ""},
+		{"negative clock skew", func(c *Config) { c.MaxClockSkew = -time.Minute }, "max_clock_skew"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -127,7 +127,7 @@ func (e *natsEnv) UpdateUser(ctx context.Context, u worker.DirUser) error {
 }
 
 func groupData(id, name string, users, groups []string) Data {
-	d := Data{ID: id, Name: name, MemberGroups: groups}
+	d := Data{ID: id, Name: name, Members: []Member{}, MemberGroups: groups}
 	for _, u := range users {
 		d.Members = append(d.Members, Member{ID: u})
 	}

@@ -24,6 +24,10 @@ const (
 	maxAltEmails      = 32
 	maxMemberGroups   = 1000
 	maxSequence       = 1<<53 - 1 // largest integer every JSON parser keeps exact
+	// DefaultMaxClockSkew bounds how far an event's time may be ahead of
+	// the consumer's clock: an event from the far future would make every
+	// later event for its group stale until then.
+	DefaultMaxClockSkew = 5 * time.Minute
 )
 
 // Decoder turns bytes into a validated Event. Its zero value uses the
@@ -33,6 +37,11 @@ type Decoder struct {
 	MaxBytes int
 	// MaxMembers bounds data.members; 0 means DefaultMaxMembers.
 	MaxMembers int
+	// MaxClockSkew bounds how far time may be ahead of Now; 0 means
+	// DefaultMaxClockSkew.
+	MaxClockSkew time.Duration
+	// Now is the clock time is checked against; nil means time.Now.
+	Now func() time.Time
 }
 
 // Decode decodes with the default limits.
@@ -126,6 +135,9 @@ func (d Decoder) Decode(b []byte) (*Event, error) {
 		return fail(ErrInvalid, "time", "not an RFC 3339 timestamp")
 	}
 	e.Time = t
+	if skew := d.maxClockSkew(); t.After(d.now().Add(skew)) {
+		return fail(ErrFutureTime, "time", fmt.Sprintf("more than %s ahead of the consumer's clock", skew))
+	}
 	for _, s := range []struct{ name, v string }{
 		{"id", e.ID}, {"source", e.Source}, {"data.id", e.Data.ID},
 	} {
@@ -143,6 +155,20 @@ func (d Decoder) Decode(b []byte) (*Event, error) {
 		return fail(kind, f, msg)
 	}
 	return e, nil
+}
+
+func (d Decoder) maxClockSkew() time.Duration {
+	if d.MaxClockSkew <= 0 {
+		return DefaultMaxClockSkew
+	}
+	return d.MaxClockSkew
+}
+
+func (d Decoder) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
 }
 
 func (d Decoder) maxMembers() int {
@@ -178,6 +204,9 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 	case TypeGroupUpserted:
 		if d.Name == "" {
 			return ErrMissingField, "data.name", "required"
+		}
+		if d.Members == nil { // absent or null; [] says "no members"
+			return ErrMissingField, "data.members", "required: the full member list, [] for none"
 		}
 	case TypeGroupDeleted:
 		if d.Name != "" || d.Members != nil || d.MemberGroups != nil {

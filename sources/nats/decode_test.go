@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -225,4 +226,99 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted event does not re-decode: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestDecodeUpsertNeedsMembers: group.upserted is a group's full state, so
+// an upsert that leaves members out is refused rather than read as "no
+// members"; only an explicit [] empties a group.
+func TestDecodeUpsertNeedsMembers(t *testing.T) {
+	const head = `{"specversion":"1.0","id":"e","source":"/hr","type":"io.lightdash-sync.group.upserted","time":"2026-01-01T00:00:00Z","data":{"id":"g","name":"G"`
+	cases := []struct {
+		name        string
+		data        string
+		want        error
+		wantMembers int
+	}{
+		{name: "members absent", data: `}}`, want: ErrMissingField},
+		{name: "members null", data: `,"members":null}}`, want: ErrMissingField},
+		{name: "only nested groups", data: `,"memberGroups":["h"]}}`, want: ErrMissingField},
+		{name: "explicitly none", data: `,"members":[]}}`},
+		{name: "one member", data: `,"members":[{"id":"u"}]}}`, wantMembers: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := Decode([]byte(head + tc.data))
+			if tc.want != nil {
+				var de *DecodeError
+				if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Field != "data.members" {
+					t.Fatalf("got %v, want %v on data.members", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("got %v, want no error", err)
+			}
+			if e.Data.Members == nil || len(e.Data.Members) != tc.wantMembers {
+				t.Errorf("members = %#v, want %d, not nil", e.Data.Members, tc.wantMembers)
+			}
+		})
+	}
+}
+
+// TestEmptyMemberListSurvivesEncoding: an upsert built in Go with no
+// members encodes "members":[], so Publish sends an event the consumer
+// accepts as "no members".
+func TestEmptyMemberListSurvivesEncoding(t *testing.T) {
+	e := &Event{SpecVersion: SpecVersion, ID: "e", Source: "/hr", Type: TypeGroupUpserted,
+		Time: time.Now(), Data: Data{ID: "g", Name: "G", Members: []Member{}}}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte(`"members":[]`)) {
+		t.Errorf("encoded %s, want an explicit empty member list", b)
+	}
+	if _, err := Decode(b); err != nil {
+		t.Errorf("Decode: %v", err)
+	}
+}
+
+// TestDecodeRefusesFutureTime: an event dated far ahead would make every
+// later event for its group stale until then; beyond MaxClockSkew it is
+// poison.
+func TestDecodeRefusesFutureTime(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	event := func(at string) []byte {
+		return []byte(`{"specversion":"1.0","id":"e","source":"/hr","type":"io.lightdash-sync.group.deleted","time":"` + at + `","data":{"id":"g"}}`)
+	}
+	cases := []struct {
+		name string
+		dec  Decoder
+		at   string
+		want error
+	}{
+		{name: "past", dec: Decoder{Now: clock}, at: "2020-01-01T00:00:00Z"},
+		{name: "within the default skew", dec: Decoder{Now: clock}, at: "2026-12-01T12:04:59Z"},
+		{name: "beyond the default skew", dec: Decoder{Now: clock}, at: "2026-12-01T12:05:01Z", want: ErrFutureTime},
+		{name: "another time zone, beyond", dec: Decoder{Now: clock}, at: "2026-12-01T13:06:00+01:00", want: ErrFutureTime},
+		{name: "year 9999", dec: Decoder{Now: clock}, at: "9999-12-31T23:59:59Z", want: ErrFutureTime},
+		{name: "within a configured skew", dec: Decoder{Now: clock, MaxClockSkew: time.Hour}, at: "2026-12-01T12:59:00Z"},
+		{name: "beyond a configured skew", dec: Decoder{Now: clock, MaxClockSkew: time.Minute}, at: "2026-12-01T12:02:00Z", want: ErrFutureTime},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.dec.Decode(event(tc.at))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			var de *DecodeError
+			if !errors.Is(err, tc.want) || !errors.As(err, &de) || de.Field != "time" || de.EventID != "e" {
+				t.Fatalf("got %#v, want %v on time of event e", err, tc.want)
+			}
+		})
+	}
 }

@@ -13,7 +13,11 @@
 // first written to the view (one entry per group and per user, compare and
 // set, idempotent), unless the view already holds a newer state for that
 // group or user (by the event's sequence, else its time): then it is acked,
-// ignored and counted. Otherwise it becomes a worker.Change naming every
+// ignored and counted. So that no event can make every later one stale,
+// Decode refuses a time more than MaxClockSkew ahead, and the view refuses
+// (terminates, like poison) a sequence more than MaxSequenceJump above the
+// last applied, and any event about a group or user from another
+// CloudEvents source than the one that first described it. Otherwise it becomes a worker.Change naming every
 // group it may have changed (for a user event, every group the user is in,
 // and the groups those are nested in). The event is acknowledged only when
 // the daemon calls Change.Done(nil), after Lightdash is in step; Done(err)
@@ -57,6 +61,8 @@
 //	    backoff: [1s, 5s, 30s, 2m, 10m]
 //	    dead_letter_subject: directory.dead
 //	    max_event_bytes: 1MiB
+//	    max_clock_skew: 5m
+//	    max_sequence_jump: 1000000
 //	    view_bucket: lightdash-sync-view
 //
 // Metrics (namespace lightdash_sync_nats, label source): events_received_total,

@@ -71,10 +71,13 @@ type Event struct {
 	// stream's duplicate window.
 	ID string `json:"id"`
 	// Source identifies the producer (a URI reference, e.g. "/hr/workday").
+	// The first source to describe a group or user owns it: the view
+	// refuses events about it from any other source.
 	Source string `json:"source"`
 	Type   Type   `json:"type"`
 	// Time is when the change happened at the producer. It orders the events
-	// of one group or user when Sequence is absent.
+	// of one group or user when Sequence is absent. It may be at most the
+	// consumer's MaxClockSkew ahead of the consumer's clock.
 	Time time.Time `json:"time"`
 	// Subject, when present, must equal Data.ID.
 	Subject         string `json:"subject,omitempty"`
@@ -82,7 +85,8 @@ type Event struct {
 	// Sequence is an optional extension attribute: a per-group (or per-user)
 	// counter that the producer increments with every event about that
 	// group. It is a JSON integer, unlike the string-typed CloudEvents
-	// "sequence" extension, so that it compares numerically.
+	// "sequence" extension, so that it compares numerically. It may be at
+	// most the consumer's MaxSequenceJump above the last one applied.
 	Sequence *uint64 `json:"sequence,omitempty"`
 	Data     Data    `json:"data"`
 }
@@ -96,9 +100,10 @@ type Data struct {
 	// Name is the group's display name: required for group.upserted,
 	// optional for the member deltas (used if the group is not yet known).
 	Name string `json:"name,omitempty"`
-	// Members are member users: the full list for group.upserted, the
-	// changed ones for members_added / members_removed.
-	Members []Member `json:"members,omitempty"`
+	// Members are member users: the full list for group.upserted (required
+	// there: an empty, non-nil slice says "no members"), the changed ones
+	// for members_added / members_removed.
+	Members []Member `json:"members,omitzero"`
 	// MemberGroups are ids of nested groups (group.upserted and the deltas).
 	MemberGroups []string `json:"memberGroups,omitempty"`
 

@@ -187,6 +187,9 @@ var evSeq int
 func ev(t Type, id string, data Data, mutate ...func(*Event)) *Event {
 	evSeq++
 	data.ID = id
+	if t == TypeGroupUpserted && data.Members == nil {
+		data.Members = []Member{} // an upsert states its members, if none
+	}
 	e := &Event{
 		ID: fmt.Sprintf("evt-%s-%d", id, evSeq), Source: "/test", Type: t,
 		Time: time.Date(2026, 11, 25, 10, 0, evSeq, 0, time.UTC), Data: data,

@@ -30,7 +30,7 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 		applied:      counter("events_applied_total", "Events acknowledged after their change reached Lightdash, by type.", "type"),
 		stale:        counter("events_stale_total", "Events older than the view for their group or user, acknowledged and ignored, by type.", "type"),
 		naked:        counter("events_naked_total", "Events negatively acknowledged for redelivery after a failed apply, by type.", "type"),
-		poison:       counter("events_poison_total", "Undecodable or invalid events, terminated, by reason.", "reason"),
+		poison:       counter("events_poison_total", "Undecodable or invalid events, and events the view refuses, terminated, by reason.", "reason"),
 		deadLettered: counter("events_dead_lettered_total", "Events that failed max_deliver times, sent to the dead-letter subject and terminated, by type.", "type"),
 		viewErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "lightdash_sync", Subsystem: "nats", Name: "view_errors_total", ConstLabels: labels,
@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 			v.WithLabelValues(t.Short())
 		}
 	}
-	for _, k := range []error{ErrOversize, ErrMalformed, ErrUnknownType, ErrMissingField, ErrBadString, ErrTooManyMembers, ErrBadEmail, ErrInvalid} {
+	for _, k := range poisonReasons {
 		m.poison.WithLabelValues(k.Error())
 	}
 	return m, nil

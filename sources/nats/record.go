@@ -2,6 +2,7 @@ package nats
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"time"
 
@@ -16,6 +17,10 @@ type record struct {
 	Kind    string `json:"kind"` // kindGroup or kindUser
 	ID      string `json:"id"`
 	Deleted bool   `json:"deleted,omitempty"`
+	// Source is the CloudEvents source that first described the group or
+	// user, the only one whose events it accepts. Empty in records written
+	// before sources were recorded: the next applied event claims it.
+	Source string `json:"source,omitempty"`
 
 	Name         string   `json:"name,omitempty"`
 	Members      []Member `json:"members,omitempty"`
@@ -58,11 +63,38 @@ func (r *record) stale(e *Event) bool {
 	return e.Time.Before(r.Time)
 }
 
+// admit decides what the view does with e, given r, the state of its
+// group or user (nil when unknown): apply it, skip it as stale, or refuse
+// it with a *RejectError when it comes from another source than the one
+// that owns the entity, or when its sequence is more than maxJump above
+// the last one applied. The event last applied (a redelivery) is applied
+// again; it changes nothing.
+func admit(r *record, e *Event, maxJump uint64) (stale bool, err error) {
+	var last uint64 // the sequence a new one is measured against
+	if r != nil {
+		if r.Source != "" && r.Source != e.Source {
+			return false, &RejectError{Kind: ErrForeignSource,
+				Detail: fmt.Sprintf("%s was first described by source %q", e.entityKey(), r.Source)}
+		}
+		if r.EventID != e.ID && r.stale(e) {
+			return true, nil
+		}
+		if r.Sequence != nil {
+			last = *r.Sequence
+		}
+	}
+	if e.Sequence != nil && *e.Sequence > last && *e.Sequence-last > maxJump {
+		return false, &RejectError{Kind: ErrSequenceJump,
+			Detail: fmt.Sprintf("sequence %d is more than %d above the last applied, %d", *e.Sequence, maxJump, last)}
+	}
+	return false, nil
+}
+
 // next returns the record after applying e to r (nil when unknown). It does
 // no I/O and leaves r unchanged.
 func next(r *record, e *Event) *record {
 	d := &e.Data
-	n := &record{ID: d.ID, Sequence: e.Sequence, Time: e.Time, EventID: e.ID}
+	n := &record{ID: d.ID, Source: e.Source, Sequence: e.Sequence, Time: e.Time, EventID: e.ID}
 	switch e.Type {
 	case TypeGroupUpserted:
 		n.Kind, n.Name = kindGroup, d.Name

@@ -50,7 +50,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 	s := &Source{
 		cfg: cfg,
 		log: logger.With(zap.String("source", cfg.Name)),
-		dec: Decoder{MaxBytes: cfg.MaxMessageSize, MaxMembers: cfg.MaxMembers},
+		dec: Decoder{MaxBytes: cfg.MaxMessageSize, MaxMembers: cfg.MaxMembers, MaxClockSkew: cfg.MaxClockSkew},
 	}
 	opts, err := s.connOptions()
 	if err != nil {
@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 	if s.view, err = openView(ctx, s.js, cfg.KVBucket); err != nil {
 		return nil, err
 	}
+	s.view.maxSeqJump = cfg.MaxSequenceJump
 	s.log.Info("nats source ready", zap.Stringer("config", cfg))
 	ok = true
 	return s, nil

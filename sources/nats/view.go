@@ -19,6 +19,8 @@ type view struct {
 	kv    jetstream.KeyValue
 	idx   *index
 	cache *recordCache // what this process last wrote, to skip the read before a write
+	// maxSeqJump is Config.MaxSequenceJump, set by New.
+	maxSeqJump uint64
 }
 
 func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view, error) {

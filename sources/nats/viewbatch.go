@@ -36,12 +36,14 @@ func concurrently(n int, fn func(i int)) {
 // outcome is what applying one event of a batch did.
 type outcome struct {
 	applied
-	err error
+	rejected error // a *RejectError: refused, nothing written
+	err      error
 }
 
 // step is one event folded into a key's state.
 type step struct {
 	stale    bool
+	rejected error   // why admit refused the event
 	n        *record // the state after the event
 	oldEmail string  // the user's email before the event
 }
@@ -104,7 +106,7 @@ func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 			continue
 		}
 		for _, i := range slices.Backward(byKey[k]) {
-			if !steps[i].stale {
+			if steps[i].n != nil { // neither stale nor rejected
 				v.idx.put(steps[i].n)
 				break
 			}
@@ -115,6 +117,8 @@ func (v *view) applyAll(ctx context.Context, events []*Event) []outcome {
 		switch st := steps[i]; {
 		case errs[keyOf[i]] != nil:
 			out[i].err = errs[keyOf[i]]
+		case st.rejected != nil:
+			out[i].rejected = st.rejected
 		case st.stale:
 			out[i].Stale = true
 		default:
@@ -146,7 +150,7 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 			}
 			// An unparsable entry (rev > 0, err set) is overwritten by the events.
 		}
-		steps, last, dirty := foldEvents(cur, evs)
+		steps, last, dirty := foldEvents(cur, evs, v.maxSeqJump)
 		if !dirty && known {
 			// Nothing to write is decided on the bucket's word only: the
 			// entry may have been deleted under the cache.
@@ -181,16 +185,16 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 	}
 }
 
-// foldEvents applies evs to cur in order, without I/O: a stale event is
-// skipped, the event last applied (a redelivery) changes nothing, any
-// other event moves the state on. dirty says whether last differs from
-// cur and must be written.
-func foldEvents(cur *record, evs []*Event) (steps []step, last *record, dirty bool) {
+// foldEvents applies evs to cur in order, without I/O: a stale or
+// refused event (see admit) is skipped, the event last applied (a
+// redelivery) changes nothing, any other event moves the state on. dirty
+// says whether last differs from cur and must be written.
+func foldEvents(cur *record, evs []*Event, maxSeqJump uint64) (steps []step, last *record, dirty bool) {
 	steps = make([]step, len(evs))
 	state := cur
 	for i, e := range evs {
-		if state != nil && state.EventID != e.ID && state.stale(e) {
-			steps[i].stale = true
+		if stale, err := admit(state, e, maxSeqJump); stale || err != nil {
+			steps[i].stale, steps[i].rejected = stale, err
 			continue
 		}
 		var oldEmail string

@@ -226,6 +226,9 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 			s.m.viewErrors.Inc()
 			log.Warn("update view", zap.Error(o.err))
 			s.failed(log, it.msg, it.meta, it.e, fmt.Errorf("update view: %w", o.err))
+		case o.rejected != nil:
+			held.remove(it.msg)
+			s.refuse(it, o.rejected)
 		case o.Stale:
 			held.remove(it.msg)
 			s.m.stale.WithLabelValues(it.e.Type.Short()).Inc()
@@ -320,6 +323,22 @@ func (s *Source) poison(msg jetstream.Msg, meta *jetstream.MsgMetadata, err erro
 	s.log.Warn("poison event terminated", fields...)
 	if terr := msg.TermWithReason("poison: " + err.Error()); terr != nil {
 		s.log.Warn("terminate poison event", zap.Error(terr))
+	}
+}
+
+// refuse terminates a well-formed event that the view will not apply
+// (see admit), like poison: it would never be applied on redelivery.
+func (s *Source) refuse(it taken, err error) {
+	reason := ErrInvalid.Error()
+	var re *RejectError
+	if errors.As(err, &re) {
+		reason = re.Reason()
+	}
+	s.m.poison.WithLabelValues(reason).Inc()
+	log := s.eventLog(it).With(zap.String("event_source", it.e.Source), zap.String("about", it.e.entityKey()))
+	log.Warn("event refused and terminated", zap.Error(err))
+	if terr := it.msg.TermWithReason(headerSafe("refused: " + err.Error())); terr != nil {
+		log.Warn("terminate refused event", zap.Error(terr))
 	}
 }
 

@@ -119,6 +119,11 @@ type NATSSource struct {
 	DeadLetterSubject string `yaml:"dead_letter_subject"`
 	// MaxEventBytes rejects larger events as poison.
 	MaxEventBytes int `yaml:"max_event_bytes"`
+	// MaxClockSkew and MaxSequenceJump bound how far ahead of this host's
+	// clock an event's time, and above its group's last sequence an
+	// event's sequence, may be; zero means the NATS source's defaults.
+	MaxClockSkew    time.Duration `yaml:"max_clock_skew"`
+	MaxSequenceJump uint64        `yaml:"max_sequence_jump"`
 	// ViewBucket is the key-value bucket holding the materialised
 	// directory the events describe, read by full reconciliations.
 	ViewBucket string `yaml:"view_bucket"`
