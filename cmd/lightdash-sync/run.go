@@ -213,21 +213,26 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 
 // serveAdmin starts the admin listener; stop shuts it down.
 func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, dh *daemonHandle, started time.Time) (addr string, stop func(), err error) {
-	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
-		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
+	host, _, _ := net.SplitHostPort(cfg.Admin.Listen)
+	loopback := config.IsLoopbackHost(host)
+	if !loopback {
+		log.Warn("the admin listener is reachable from other machines; /status and /status.json need admin.token", zap.String("listen", cfg.Admin.Listen))
 	}
 	h := &admin.Handler{
-		Status:    func() admin.Status { return dh.status(cfg, started) },
-		Ready:     func() (bool, string) { return dh.ready(cfg) },
-		Gatherer:  reg,
-		Token:     cfg.Admin.Token.Reveal(),
-		Reconcile: dh.requestReconcile,
+		Status:        func() admin.Status { return dh.status(cfg, started) },
+		StatusVersion: dh.runs,
+		Ready:         func() (bool, string) { return dh.ready(cfg) },
+		Gatherer:      reg,
+		Token:         cfg.Admin.Token.Reveal(),
+		Loopback:      loopback,
+		Reconcile:     dh.requestReconcile,
 	}
 	ln, err := net.Listen("tcp", cfg.Admin.Listen)
 	if err != nil {
 		return "", nil, fmt.Errorf("admin listener: %w", err)
 	}
-	srv := &http.Server{Handler: h.ServeMux(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &admin.Server{}
+	srv.SetHandler(h.ServeMux())
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("admin listener stopped", zap.Error(err))
@@ -239,6 +244,16 @@ func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, d
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	}, nil
+}
+
+// runs counts the full reconciliations every unit ended: the status
+// pages are rendered again when it changes.
+func (h *daemonHandle) runs() uint64 {
+	var n uint64
+	for _, u := range h.units {
+		n += u.d.Runs()
+	}
+	return n
 }
 
 // connectionReporter is implemented by sources that know their connection
