@@ -111,6 +111,13 @@ func runDemo(ctx context.Context, o *options) error {
 		return err
 	}
 	defer d.h.Close()
+	adm := &adminListener{log: log}
+	defer adm.close()
+	ln, err := adm.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	adm.serve(cfg, ln, d.h.adminHandler(cfg, time.Now(), nil).ServeMux())
 	done := make(chan error, 1)
 	go func() { done <- d.h.units[0].d.Run(runCtx) }()
 
@@ -120,7 +127,7 @@ func runDemo(ctx context.Context, o *options) error {
 	if err := d.script(ctx); err != nil {
 		return err
 	}
-	fmt.Fprintf(d.out, "\nStatus page: http://%s/status   Metrics: http://%s/metrics\n", d.h.adminAddr, d.h.adminAddr)
+	fmt.Fprintf(d.out, "\nStatus page: http://%s/status   Metrics: http://%s/metrics\n", adm.addr, adm.addr)
 	if !o.exitAfterScript {
 		fmt.Fprintln(d.out, "Running until Ctrl-C. (Everything above happened in a simulated Lightdash; nothing left this machine.)")
 		<-ctx.Done()

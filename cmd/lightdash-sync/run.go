@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -33,8 +32,10 @@ debounce; runs a full reconciliation at start-up, on schedule.reconcile, on SIGU
 and on POST /reconcile (with the admin token).
 
 The admin listener (admin.listen, default 127.0.0.1:9464) serves /healthz,
-/readyz, /metrics and /status. SIGHUP reloads the configuration file: a new
-configuration that does not load is rejected and the running one goes on.
+/readyz, /metrics and, with the admin token, /status. SIGHUP reloads the
+configuration file: the new configuration is connected before the running one
+stops; one that does not load or cannot start is logged and the running one
+goes on.
 
 On SIGTERM it stops taking events, lets in-flight work finish (up to 30s),
 hands pending events back for redelivery, saves its state and exits 0. With
@@ -67,56 +68,135 @@ func runDaemon(ctx context.Context, o *options) error {
 	defer signal.Stop(hup)
 	defer signal.Stop(usr1)
 
+	pm := newProcessMetrics()
+	adm := &adminListener{log: log}
+	defer adm.close()
+	gen, ln, err := buildGeneration(ctx, cfg, log, adm)
+	if err != nil {
+		return err
+	}
+	gen.start(log, pm, adm, ln)
 	for {
-		reload, err := runGeneration(ctx, o, cfg, log, hup, usr1)
-		if err != nil || reload == nil {
+		select {
+		case err := <-gen.done:
+			gen.close()
 			return err
+		case <-usr1:
+			log.Info("SIGUSR1: full reconciliation requested")
+			_ = gen.h.requestReconcile("")
+		case <-hup:
+			next, err := reload(ctx, o, log, pm, adm, gen)
+			if err != nil {
+				return err
+			}
+			gen = next
 		}
-		log.Info("configuration reloaded; restarting with it")
-		cfg = reload
 	}
 }
 
-// runGeneration runs the daemon with one configuration until ctx ends
-// (returns nil, nil) or SIGHUP brings a valid new configuration (returns it).
-func runGeneration(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger, hup, usr1 <-chan os.Signal) (*config.Config, error) {
+// generation is the daemon running with one configuration.
+type generation struct {
+	cfg    *config.Config
+	h      *daemonHandle
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan error // h.run's result, once started
+}
+
+// buildGeneration builds the daemon from cfg, connecting its sources,
+// state store and lease, and binds its admin address when that changed
+// (see adminListener.prepare), without starting anything.
+func buildGeneration(ctx context.Context, cfg *config.Config, log *zap.Logger, adm *adminListener) (*generation, net.Listener, error) {
 	genCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	h, err := startDaemon(genCtx, cfg, log)
 	if err != nil {
+		cancel()
+		return nil, nil, err
+	}
+	g := &generation{cfg: cfg, h: h, ctx: genCtx, cancel: cancel, done: make(chan error, 1)}
+	ln, err := adm.prepare(cfg)
+	if err != nil {
+		g.close()
+		return nil, nil, err
+	}
+	return g, ln, nil
+}
+
+// start points the admin listener at the generation (on ln when the
+// address changed, see adminListener.prepare) and runs it.
+func (g *generation) start(log *zap.Logger, pm *processMetrics, adm *adminListener, ln net.Listener) {
+	adm.serve(g.cfg, ln, g.h.adminHandler(g.cfg, time.Now(), pm.reg).ServeMux())
+	go func() { g.done <- g.h.run(g.ctx, log) }()
+}
+
+// stop ends a started generation's loops, then closes its connections.
+func (g *generation) stop() error {
+	g.cancel()
+	err := <-g.done
+	g.close()
+	return err
+}
+
+// close closes the generation's connections.
+func (g *generation) close() {
+	g.h.Close()
+	g.cancel()
+}
+
+// reload answers SIGHUP. The new configuration is loaded, its sources
+// connected and its admin address bound while the old one still runs;
+// only then is the old one stopped and the new one started. One that
+// does not load or cannot start leaves the old one running (and counted
+// in lightdash_sync_config_reloads_total). The error is the old
+// generation's, which ends the daemon as it always did.
+func reload(ctx context.Context, o *options, log *zap.Logger, pm *processMetrics, adm *adminListener, old *generation) (*generation, error) {
+	cfg, err := loadConfig(o)
+	if err != nil {
+		pm.reloads.WithLabelValues("rejected").Inc()
+		log.Error("SIGHUP: new configuration rejected; keeping the running one", zap.Error(err))
+		return old, nil
+	}
+	next, ln, err := buildGeneration(ctx, cfg, log, adm)
+	if err != nil {
+		pm.reloads.WithLabelValues("failed").Inc()
+		log.Error("SIGHUP: new configuration did not start; keeping the running one", zap.Error(err))
+		return old, nil
+	}
+	if err := old.stop(); err != nil {
+		next.close()
+		if ln != nil {
+			ln.Close()
+		}
 		return nil, err
 	}
-	defer h.Close()
-	done := make(chan error, 1)
-	go func() { done <- h.run(genCtx, log) }()
-	for {
-		select {
-		case err := <-done:
-			return nil, err
-		case <-usr1:
-			log.Info("SIGUSR1: full reconciliation requested")
-			_ = h.requestReconcile("")
-		case <-hup:
-			next, err := loadConfig(o)
-			if err != nil {
-				log.Error("SIGHUP: new configuration rejected; keeping the running one", zap.Error(err))
-				continue
-			}
-			cancel()
-			if err := <-done; err != nil {
-				return nil, err
-			}
-			return next, nil
-		}
-	}
+	next.start(log, pm, adm, ln)
+	pm.reloads.WithLabelValues("ok").Inc()
+	log.Info("configuration reloaded; running with it")
+	return next, nil
+}
+
+// processMetrics outlive a configuration reload: each generation
+// registers its own metrics afresh, /metrics serves both.
+type processMetrics struct {
+	reg     *prometheus.Registry
+	reloads *prometheus.CounterVec
+}
+
+func newProcessMetrics() *processMetrics {
+	pm := &processMetrics{reg: prometheus.NewRegistry(), reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "lightdash_sync_config_reloads_total",
+		Help: "SIGHUP configuration reloads by result: ok, rejected (the file does not load), failed (it did not start; the running configuration goes on).",
+	}, []string{"result"})}
+	pm.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), pm.reloads)
+	return pm
 }
 
 // daemonHandle is the daemon built from a configuration: one unit per
 // Lightdash target, and the admin listener up, ready to run.
 type daemonHandle struct {
-	units     []*unit
-	adminAddr string
-	closers   []func()
+	units   []*unit
+	reg     *prometheus.Registry // the units' metrics
+	closers []func()
 }
 
 // run runs every unit until ctx ends. A unit whose loop fails stops the
@@ -164,18 +244,17 @@ func (h *daemonHandle) requestReconcile(target string) error {
 	return nil
 }
 
-// Close stops the admin listener and closes the sources.
+// Close closes the sources.
 func (h *daemonHandle) Close() {
 	for i := len(h.closers) - 1; i >= 0; i-- {
 		h.closers[i]()
 	}
 }
 
-// startDaemon builds one unit per target and starts the admin listener.
+// startDaemon builds one unit per target.
 func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*daemonHandle, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h := &daemonHandle{}
+	h := &daemonHandle{reg: reg}
 	ok := false
 	defer func() {
 		if !ok {
@@ -194,14 +273,6 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 		h.closers = append(h.closers, u.app.Close)
 		h.units = append(h.units, u)
 	}
-	if cfg.Admin.Listen != "" {
-		addr, stop, err := serveAdmin(cfg, log, reg, h, time.Now())
-		if err != nil {
-			return nil, err
-		}
-		h.adminAddr = addr
-		h.closers = append(h.closers, stop)
-	}
 	log.Info("lightdash-sync running", zap.String("version", versionString()), zap.Int("targets", len(h.units)), zap.Int("sources", len(cfg.Sources)),
 		zap.String("schedule", cfg.Schedule.Reconcile), zap.Bool("leader_election", cfg.HA.Enabled))
 	if !cfg.HA.Enabled {
@@ -209,36 +280,6 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 	}
 	ok = true
 	return h, nil
-}
-
-// serveAdmin starts the admin listener; stop shuts it down.
-func serveAdmin(cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, dh *daemonHandle, started time.Time) (addr string, stop func(), err error) {
-	if host, _, _ := net.SplitHostPort(cfg.Admin.Listen); !config.IsLoopbackHost(host) {
-		log.Warn("the admin listener is reachable from other machines; /status names groups and users", zap.String("listen", cfg.Admin.Listen))
-	}
-	h := &admin.Handler{
-		Status:    func() admin.Status { return dh.status(cfg, started) },
-		Ready:     func() (bool, string) { return dh.ready(cfg) },
-		Gatherer:  reg,
-		Token:     cfg.Admin.Token.Reveal(),
-		Reconcile: dh.requestReconcile,
-	}
-	ln, err := net.Listen("tcp", cfg.Admin.Listen)
-	if err != nil {
-		return "", nil, fmt.Errorf("admin listener: %w", err)
-	}
-	srv := &http.Server{Handler: h.ServeMux(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("admin listener stopped", zap.Error(err))
-		}
-	}()
-	log.Info("admin listener up", zap.String("addr", ln.Addr().String()))
-	return ln.Addr().String(), func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}, nil
 }
 
 // connectionReporter is implemented by sources that know their connection

@@ -52,8 +52,18 @@ func adminAddr(t *testing.T, stderr *syncBuffer) string {
 	return addr
 }
 
+// testAdminToken is admin.token in the tests' configurations that set one.
+const testAdminToken = "admin-secret-value-42"
+
+// httpGet reads an admin page with the test admin token, which the status
+// pages need when one is configured (and ignore when none is).
 func httpGet(url string) (int, string) {
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, err.Error()
+	}
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err.Error()
 	}
@@ -138,6 +148,12 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 		if code != 200 || !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+	// The status pages name users: they need the admin token.
+	if resp, err := http.Get(base + "/status.json"); err != nil {
+		t.Error(err)
+	} else if resp.Body.Close(); resp.StatusCode != 401 {
+		t.Errorf("/status.json without the admin token = %d, want 401", resp.StatusCode)
 	}
 	if code, body := httpGet(base + "/status"); code != 200 || !strings.Contains(body, "events") {
 		t.Errorf("/status = %d:\n%s", code, body)

@@ -33,14 +33,7 @@ func (u *unit) ready(maxAge time.Duration) (bool, string) {
 			return false, "source " + s.Name() + " " + why
 		}
 	}
-	_, lastOK := d.Last()
-	if lastOK.IsZero() {
-		return false, "no successful full reconciliation yet"
-	}
-	if age := time.Since(lastOK); age > maxAge {
-		return false, "last successful full reconciliation was " + age.Round(time.Second).String() + " ago (admin.ready_max_age " + maxAge.String() + ")"
-	}
-	return true, ""
+	return d.Ready(time.Now(), maxAge)
 }
 
 // status is /status: the single unit's status as it always was, or with

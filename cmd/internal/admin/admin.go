@@ -2,16 +2,16 @@
 // process is alive), /readyz (sources connected and a recent successful
 // full reconciliation), /metrics (Prometheus), /status and /status.json
 // (what an operator opens first when someone asks "why am I not in the
-// group?"), and POST /reconcile (a full reconciliation now; needs the
-// configured bearer token).
+// group?"), and POST /reconcile (a full reconciliation now). The status
+// pages name directory users, so they need the admin token (see private);
+// POST /reconcile always does. /healthz, /readyz and /metrics stay open.
 package admin
 
 import (
-	"crypto/subtle"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -90,15 +90,28 @@ type Reconcile struct {
 type Handler struct {
 	// Status returns the current status.
 	Status func() Status
+	// StatusVersion changes whenever Status changes in substance (a full
+	// reconciliation ended); the rendered pages are kept until it does,
+	// or for StatusMaxAge (DefaultStatusMaxAge when zero). nil renders
+	// them per request.
+	StatusVersion func() uint64
+	StatusMaxAge  time.Duration
 	// Ready reports whether the daemon is ready, and why not.
 	Ready func() (bool, string)
 	// Reconcile asks for a full reconciliation now of the request's
 	// ?target= ("" for every target); nil disables the endpoint.
 	Reconcile func(target string) error
-	// Token guards POST /reconcile; empty refuses every such request.
+	// Token guards POST /reconcile and the status pages; empty refuses
+	// every POST /reconcile.
 	Token string
+	// Loopback says the listener is on a loopback address: without a
+	// Token the status pages are then served to loopback Hosts, and
+	// refused otherwise.
+	Loopback bool
 	// Gatherer serves /metrics; nil means none.
 	Gatherer prometheus.Gatherer
+
+	cache statusCache
 }
 
 // ServeMux returns the routes.
@@ -121,13 +134,8 @@ func (h *Handler) ServeMux() *http.ServeMux {
 	if h.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(h.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("GET /status.json", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(h.Status())
-	})
-	mux.HandleFunc("GET /status", h.serveStatusPage)
+	mux.HandleFunc("GET /status.json", h.private(h.serveStatus("application/json", renderJSON)))
+	mux.HandleFunc("GET /status", h.private(h.serveStatus("text/html; charset=utf-8", renderHTML)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})
@@ -144,10 +152,8 @@ func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST /reconcile needs admin.token to be configured", http.StatusForbidden)
 		return
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="lightdash-sync"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	if !h.tokenOK(r, false) {
+		unauthorized(w, false)
 		return
 	}
 	switch err := h.Reconcile(r.URL.Query().Get("target")); {
@@ -160,4 +166,46 @@ func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write([]byte("reconciliation requested\n"))
+}
+
+// serveStatus serves the status rendered by render, from the cache while
+// StatusVersion holds.
+func (h *Handler) serveStatus(contentType string, render func(Status) ([]byte, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		page, err := h.renderStatus(contentType, render)
+		if err != nil {
+			http.Error(w, "status: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(page)
+	}
+}
+
+func (h *Handler) renderStatus(format string, render func(Status) ([]byte, error)) ([]byte, error) {
+	if h.StatusVersion == nil {
+		return render(h.Status())
+	}
+	maxAge := h.StatusMaxAge
+	if maxAge <= 0 {
+		maxAge = DefaultStatusMaxAge
+	}
+	// The version is read before Status: a run ending in between leaves
+	// the page cached under the older version, which the next request
+	// replaces.
+	v := h.StatusVersion()
+	return h.cache.get(format, v, time.Now(), maxAge, func() ([]byte, error) { return render(h.Status()) })
+}
+
+func renderJSON(st Status) ([]byte, error) {
+	b, err := json.MarshalIndent(st, "", "  ")
+	return append(b, '\n'), err
+}
+
+func renderHTML(st Status) ([]byte, error) {
+	var b bytes.Buffer
+	if err := statusPage.Execute(&b, st); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }

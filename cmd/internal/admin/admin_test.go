@@ -70,14 +70,14 @@ func TestEndpoints(t *testing.T) {
 	if code, body := get(t, srv, "GET", "/metrics", ""); code != 200 || !strings.Contains(body, "lightdash_sync_test_total 1") {
 		t.Errorf("/metrics = %d, missing the registered counter:\n%s", code, body)
 	}
-	code, body := get(t, srv, "GET", "/status", "")
+	code, body := get(t, srv, "GET", "/status", "Bearer admin-secret")
 	if code != 200 || !strings.Contains(body, "corp-ldap") || !strings.Contains(body, "12 deletions exceed") {
 		t.Errorf("/status = %d, missing the source or the blocked reason:\n%s", code, body)
 	}
 	if strings.Contains(body, "<script>") {
 		t.Errorf("/status did not escape a hostile email:\n%s", body)
 	}
-	if code, body := get(t, srv, "GET", "/status.json", ""); code != 200 || !strings.Contains(body, `"result": "blocked"`) {
+	if code, body := get(t, srv, "GET", "/status.json", "Bearer admin-secret"); code != 200 || !strings.Contains(body, `"result": "blocked"`) {
 		t.Errorf("/status.json = %d %s", code, body)
 	}
 }
@@ -145,14 +145,9 @@ func TestTargetsStatusAndReconcile(t *testing.T) {
 	}
 	srv := httptest.NewServer(h.ServeMux())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, body := get(t, srv, "GET", "/status", "Bearer tok")
 	for _, want := range []string{"Target prod (https://prod.example.com)", "Target staging", "a standby; leader: r2", "the leader"} {
-		if !strings.Contains(string(body), want) {
+		if !strings.Contains(body, want) {
 			t.Errorf("/status lacks %q", want)
 		}
 	}

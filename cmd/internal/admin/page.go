@@ -1,9 +1,6 @@
 package admin
 
-import (
-	"html/template"
-	"net/http"
-)
+import "html/template"
 
 // The status page is plain server-rendered HTML: no scripts, readable in
 // any browser or with curl, and html/template escapes every directory
@@ -50,11 +47,3 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{if .Problems}}<ul>{{range .Problems}}<li>{{if .Name}}{{.Name}}: {{end}}{{.Reason}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 {{else}}<p>None yet.</p>{{end}}
 {{end}}`))
-
-func (h *Handler) serveStatusPage(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	if err := statusPage.Execute(w, h.Status()); err != nil {
-		// Headers are gone by now; the truncated page shows the problem.
-		_, _ = w.Write([]byte("\n<p>status page error</p>"))
-	}
-}

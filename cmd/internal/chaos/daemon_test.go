@@ -26,6 +26,7 @@ type proc struct {
 	user                    lightdash.OrgMember
 	token                   string
 	admin                   string // admin listener host:port, once known: see adminAddr
+	adminTok                string // for the status pages
 	adminMu                 sync.Mutex
 	dir                     string
 	started                 time.Time
@@ -68,7 +69,13 @@ func (p *proc) adminAddr() string {
 
 // url is the admin URL of path on this run.
 func (p *proc) url(path string) string { return "http://" + p.adminAddr() + path }
-func (p *proc) stdoutPath() string     { return filepath.Join(p.dir, "stdout.log") }
+
+// get reads an admin page with the admin token, which the status pages
+// need.
+func (p *proc) get(ctx context.Context, path string) (int, string) {
+	return httpDo(ctx, "GET", p.url(path), p.adminTok)
+}
+func (p *proc) stdoutPath() string { return filepath.Join(p.dir, "stdout.log") }
 
 func (p *proc) metrics() string {
 	p.mu.Lock()
@@ -147,7 +154,7 @@ func (s *supervisor) start() (*proc, error) {
 	s.mu.Lock()
 	n := len(s.procs) + 1
 	s.mu.Unlock()
-	p := &proc{n: n, dir: filepath.Join(s.dir, fmt.Sprintf("run-%02d", n)), exited: make(chan struct{})}
+	p := &proc{n: n, dir: filepath.Join(s.dir, fmt.Sprintf("run-%02d", n)), exited: make(chan struct{}), adminTok: s.adminTok}
 	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -277,7 +284,7 @@ func (s *supervisor) runs() []*proc {
 // the metrics and status and checks every answer for secrets.
 func (s *supervisor) scrapeOnce(ctx context.Context, p *proc) {
 	for _, path := range []string{"/metrics", "/status", "/status.json"} {
-		code, body := httpGet(ctx, p.url(path))
+		code, body := p.get(ctx, path)
 		if code != 200 {
 			continue
 		}

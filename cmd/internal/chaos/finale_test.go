@@ -12,7 +12,7 @@ import (
 )
 
 func isLeader(ctx context.Context, p *proc) bool {
-	code, body := httpGet(ctx, p.url("/status.json"))
+	code, body := p.get(ctx, "/status.json")
 	if code != 200 {
 		return false
 	}
@@ -86,7 +86,7 @@ func requestReconcile(t *testing.T, ctx context.Context, sup *supervisor, sc sce
 			if code == 200 && metricSum(m, runs, `trigger="request"`) > n0 {
 				took := time.Since(since)
 				if metricSum(m, runs, `trigger="request"`, `result="ok"`) <= ok0 {
-					_, st := httpGet(dctx, p.url("/status.json"))
+					_, st := p.get(dctx, "/status.json")
 					t.Errorf("the requested reconciliation did not succeed:\n%s", st)
 				}
 				checkEqual()

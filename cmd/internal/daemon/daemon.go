@@ -134,6 +134,8 @@ type Daemon struct {
 	running bool
 	last    *Run
 	lastOK  time.Time
+	blocked string // why the last run that got to the end was blocked, or ""
+	runs    uint64
 	conns   map[string]time.Time
 }
 
@@ -182,6 +184,32 @@ func (d *Daemon) Last() (*Run, time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.last, d.lastOK
+}
+
+// Ready says whether the full reconciliations are keeping Lightdash in
+// step, for /readyz: one succeeded within maxAge of now, and the latest
+// that ran to the end was not blocked by a safety limit (a blocked run
+// leaves deletions or removals undone until a human decides).
+func (d *Daemon) Ready(now time.Time, maxAge time.Duration) (bool, string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch age := now.Sub(d.lastOK); {
+	case d.lastOK.IsZero():
+		return false, "no successful full reconciliation yet"
+	case d.blocked != "":
+		return false, "last full reconciliation blocked by a safety limit: " + d.blocked
+	case age > maxAge:
+		return false, "last successful full reconciliation was " + age.Round(time.Second).String() + " ago (admin.ready_max_age " + maxAge.String() + ")"
+	}
+	return true, ""
+}
+
+// Runs counts the full reconciliations that ended: Last changes when it
+// does.
+func (d *Daemon) Runs() uint64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.runs
 }
 
 // queue returns the current term's queue.

@@ -246,9 +246,14 @@ func (d *Daemon) runFull(ctx context.Context, trigger string) {
 	d.m.duration.Observe(took.Seconds())
 	d.mu.Lock()
 	d.last = run
+	d.runs++
 	if outcome == "ok" || outcome == "blocked" {
 		d.lastOK = d.cfg.Now()
 		d.m.lastSuccess.Set(float64(d.lastOK.Unix()))
+		d.blocked = ""
+		if outcome == "blocked" {
+			d.blocked = res.BlockedReason
+		}
 	}
 	d.mu.Unlock()
 }

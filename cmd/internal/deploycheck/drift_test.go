@@ -49,6 +49,11 @@ var drifts = []drift{
 	{"service port", "kubernetes/base/service.yaml", "targetPort: admin", "targetPort: metrics", "kubernetes", "targetPort"},
 	{"pdb selects nothing", "kubernetes/base/poddisruptionbudget.yaml", "matchLabels:\n      app.kubernetes.io/name: lightdash-sync", "matchLabels:\n      app.kubernetes.io/name: other", "kubernetes", "PodDisruptionBudget: selector"},
 	{"resource not listed", "kubernetes/base/kustomization.yaml", "  - service.yaml\n", "", "kubernetes", "service.yaml is not listed"},
+	{"no network policy", "kubernetes/base/kustomization.yaml", "  - networkpolicy.yaml\n", "", "kubernetes", "networkpolicy.yaml is not listed"},
+	{"network policy without sources", "kubernetes/base/networkpolicy.yaml", "    - from:\n        - namespaceSelector:\n            matchLabels:\n              kubernetes.io/metadata.name: monitoring\n          podSelector:\n            matchLabels:\n              app.kubernetes.io/name: prometheus\n      ports:", "    - ports:", "kubernetes", "admits every source"},
+	{"network policy opens another port", "kubernetes/base/networkpolicy.yaml", "        - port: admin", "        - port: 8080", "kubernetes", "not the admin port"},
+	{"network policy selects nothing", "kubernetes/base/networkpolicy.yaml", "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: lightdash-sync", "  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: other", "kubernetes", "NetworkPolicy: podSelector"},
+	{"network policy egress only", "kubernetes/base/networkpolicy.yaml", "policyTypes: [Ingress]", "policyTypes: [Egress]", "kubernetes", "leave ingress open"},
 	// Kubernetes CronJob overlay
 	{"cron concurrency", "kubernetes/cronjob/cronjob.yaml", "concurrencyPolicy: Forbid", "concurrencyPolicy: Allow", "kubernetes", "Forbid"},
 	{"cron subcommand", "kubernetes/cronjob/cronjob.yaml", `args: ["reconcile",`, `args: ["sync",`, "kubernetes", `unknown subcommand "sync"`},

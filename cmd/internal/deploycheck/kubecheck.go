@@ -6,9 +6,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -52,7 +54,8 @@ func CheckKubernetes(deploy string, b *Binary) error {
 
 func checkBase(m *Manifests, b *Binary) error {
 	for name, missing := range map[string]bool{"Deployment": m.Deployment == nil, "ConfigMap": m.ConfigMap == nil, "Secret": m.Secret == nil,
-		"Service": m.Service == nil, "PodDisruptionBudget": m.PDB == nil, "ServiceAccount": m.ServiceAccount == nil} {
+		"Service": m.Service == nil, "PodDisruptionBudget": m.PDB == nil, "ServiceAccount": m.ServiceAccount == nil,
+		"NetworkPolicy": m.NetworkPolicy == nil} {
 		if missing {
 			return fmt.Errorf("no %s", name)
 		}
@@ -117,6 +120,35 @@ func checkBase(m *Manifests, b *Binary) error {
 	}
 	if m.PDB.Spec.MinAvailable == nil && m.PDB.Spec.MaxUnavailable == nil {
 		return fmt.Errorf("PodDisruptionBudget: set minAvailable or maxUnavailable")
+	}
+	if err := checkNetworkPolicy(m.NetworkPolicy, pod.Labels, c, adminPort); err != nil {
+		return fmt.Errorf("NetworkPolicy: %w", err)
+	}
+	return nil
+}
+
+// checkNetworkPolicy wants the pods' ingress restricted: the policy
+// selects them, covers Ingress, and every rule names its sources (a rule
+// without from admits everyone) and only the admin port.
+func checkNetworkPolicy(np *networkingv1.NetworkPolicy, podLabels map[string]string, c *corev1.Container, adminPort int32) error {
+	if ok, _ := labelsSelect(np.Spec.PodSelector.MatchLabels, podLabels); !ok || len(np.Spec.PodSelector.MatchLabels) == 0 {
+		return fmt.Errorf("podSelector %v does not select the pods %v", np.Spec.PodSelector.MatchLabels, podLabels)
+	}
+	if !slices.Contains(np.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
+		return fmt.Errorf("policyTypes %v leave ingress open", np.Spec.PolicyTypes)
+	}
+	for i, r := range np.Spec.Ingress {
+		if len(r.From) == 0 {
+			return fmt.Errorf("ingress[%d] has no from: it admits every source", i)
+		}
+		if len(r.Ports) == 0 {
+			return fmt.Errorf("ingress[%d] has no ports: it opens every port", i)
+		}
+		for _, p := range r.Ports {
+			if p.Port == nil || resolvePort(c, *p.Port) != adminPort {
+				return fmt.Errorf("ingress[%d] opens a port that is not the admin port %d", i, adminPort)
+			}
+		}
 	}
 	return nil
 }

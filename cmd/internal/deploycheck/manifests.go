@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -24,6 +25,7 @@ type Manifests struct {
 	Service        *corev1.Service
 	ServiceAccount *corev1.ServiceAccount
 	PDB            *policyv1.PodDisruptionBudget
+	NetworkPolicy  *networkingv1.NetworkPolicy
 }
 
 // LoadManifests decodes every resource of the kustomization in dir,
@@ -135,6 +137,9 @@ func (m *Manifests) add(path string, data []byte) error {
 	case "policy/v1 PodDisruptionBudget":
 		m.PDB = &policyv1.PodDisruptionBudget{}
 		into = m.PDB
+	case "networking.k8s.io/v1 NetworkPolicy":
+		m.NetworkPolicy = &networkingv1.NetworkPolicy{}
+		into = m.NetworkPolicy
 	default:
 		return fmt.Errorf("%s: unexpected %s %s", path, apiVersion, kind)
 	}
