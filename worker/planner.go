@@ -79,7 +79,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 
 	// Phase A: every desired group.
 	var cands []*candidate
-	transferred := map[string]bool{}
+	moving := map[string]bool{} // retired keys whose group moves (now or after the grace) to another key
 	for _, dg := range d.Groups {
 		if held[dg.Key] {
 			continue
@@ -172,8 +172,20 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			case opts.Policy == PolicyCreateOnly:
 				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
 					Reason: fmt.Sprintf("name is used by the group owned for %s; create-only does not move ownership", k2)})
+			case !d.Complete:
+				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership does not move on an incomplete read (%s)", k2, d.IncompleteReason)})
 			default:
-				transferred[k2] = true
+				moving[k2] = true
+				// The old key must be gone as long as before a deletion.
+				if ab := absenceOf(k2, st.Groups[k2], now); !opts.Limits.graceOver(ab) {
+					ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; its group moves to %s after %s and %d reads",
+						ab.waited.Round(time.Second), ab.Reads, dg.Key, opts.Limits.AbsentGrace, opts.Limits.AbsentReads)
+					p.Absent = append(p.Absent, ab.AbsentGroup)
+					p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+						Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves once %s has been absent for the deletion grace period", k2, k2)})
+					break
+				}
 				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true, AdoptFrom: k2,
 					Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", k2)}
 				c.cur = t.MemberUUIDs
@@ -240,7 +252,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	for _, k := range phaseB {
 		o := st.Groups[k]
 		g := byUUID[o.UUID]
-		if desiredKeys[k] || held[k] || transferred[k] {
+		if desiredKeys[k] || held[k] || moving[k] {
 			continue
 		}
 		switch {
@@ -257,22 +269,18 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 				Reason: "directory read incomplete: " + d.IncompleteReason})
 			continue
 		}
-		since := now
-		if o.AbsentSince != nil {
-			since = *o.AbsentSince
-		}
-		reads := o.AbsentReads + 1
+		ab := absenceOf(k, o, now)
 		l := opts.Limits
-		waited := now.Sub(since)
-		if (l.AbsentGrace > 0 && waited < l.AbsentGrace) || (l.AbsentReads > 0 && reads < l.AbsentReads) {
-			p.Absent = append(p.Absent, AbsentGroup{Key: k, Since: since, Reads: reads,
-				Reason: fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
-					waited.Round(time.Second), reads, l.AbsentGrace, l.AbsentReads)})
+		if !l.graceOver(ab) {
+			ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
+				ab.waited.Round(time.Second), ab.Reads, l.AbsentGrace, l.AbsentReads)
+			p.Absent = append(p.Absent, ab.AbsentGroup)
 			continue
 		}
 		deletes = append(deletes, DeleteGroup{Key: k, UUID: g.UUID, Name: g.Name,
-			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", waited.Round(time.Second), reads)})
-		deleteAbsent = append(deleteAbsent, AbsentGroup{Key: k, Since: since, Reads: reads, Reason: "deletion held back"})
+			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", ab.waited.Round(time.Second), ab.Reads)})
+		ab.Reason = "deletion held back"
+		deleteAbsent = append(deleteAbsent, ab.AbsentGroup)
 	}
 
 	// Phase C: safety limits over the whole run.
@@ -357,4 +365,19 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		p.Unmatched = append(p.Unmatched, *unmatched[uk])
 	}
 	return p
+}
+
+// absence is an owned group's absence from the directory, counting the
+// complete read being planned.
+type absence struct {
+	AbsentGroup
+	waited time.Duration
+}
+
+func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
+	since := now
+	if o.AbsentSince != nil {
+		since = *o.AbsentSince
+	}
+	return absence{AbsentGroup: AbsentGroup{Key: key, Since: since, Reads: o.AbsentReads + 1}, waited: now.Sub(since)}
 }

@@ -133,6 +133,12 @@ func (o PlanOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
+// graceOver reports whether a group absent for ab may lose its Lightdash
+// group: be deleted, or have it move to another key.
+func (l Limits) graceOver(ab absence) bool {
+	return (l.AbsentGrace <= 0 || ab.waited >= l.AbsentGrace) && (l.AbsentReads <= 0 || ab.Reads >= l.AbsentReads)
+}
+
 // exceeded says which limit deleting dels of owned groups and removing
 // rems of memberships would break, or "".
 func (l Limits) exceeded(dels, owned, rems, memberships int) string {
