@@ -40,6 +40,8 @@ type applier struct {
 	// priorIntent names the creates whose intent an earlier run left:
 	// written by the intent save, read by create afterwards.
 	priorIntent map[string]bool
+	// budget is the plan's; nil when its limits were overridden.
+	budget *Budget
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -68,7 +70,7 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // reports a failure that says the cached view was wrong.
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
-		invited: map[string]string{}, partial: p.Partial, priorIntent: map[string]bool{}}
+		invited: map[string]string{}, partial: p.Partial, priorIntent: map[string]bool{}, budget: p.Budget}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -223,8 +225,14 @@ func (a *applier) delete(ctx context.Context, d DeleteGroup) {
 		a.fail(d.Key, d.Name, "delete", errOwnership)
 		return
 	}
+	at, ok := a.reserve(1, 0)
+	if !ok {
+		a.overBudget(d.Key, d.Name, "delete", 1)
+		return
+	}
 	err := a.ld.DeleteGroup(ctx, d.UUID)
 	if err != nil && !errors.Is(err, lightdash.ErrNotFound) {
+		a.refund(at, 1, 0)
 		a.fail(d.Key, d.Name, "delete", err)
 		return
 	}
@@ -265,6 +273,14 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		a.fail(u.Key, u.Name, "update", errOwnership)
 		return
 	}
+	var at time.Time
+	if len(u.Remove) > 0 {
+		ok := false
+		if at, ok = a.reserve(0, len(u.Remove)); !ok {
+			a.overBudget(u.Key, u.Name, "remove-members", len(u.Remove))
+			u = u.withoutRemovals()
+		}
+	}
 	inv := a.inviteeUUIDs(u.Invitees)
 	name := u.Name
 	added := u.Added
@@ -284,6 +300,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 				err = errors.New("empty answer")
 			}
 			if err != nil {
+				a.refund(at, 0, len(u.Remove))
 				a.fail(u.Key, u.Name, "update", err)
 				return
 			}

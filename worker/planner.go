@@ -283,38 +283,12 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		deleteAbsent = append(deleteAbsent, ab.AbsentGroup)
 	}
 
-	// Phase C: safety limits over the whole run.
-	removals := 0
-	for _, c := range cands {
-		if c.upd != nil {
-			removals += len(c.upd.Remove)
-		}
-	}
-	if why := opts.Limits.exceeded(len(deletes), ownedLive, removals, memberships); why != "" {
-		if opts.AllowDeletions {
-			why = ""
-		} else {
-			p.Blocked = true
-			p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
-			for i, dl := range deletes {
-				p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
-				p.Absent = append(p.Absent, deleteAbsent[i])
-			}
-			deletes = nil
-			for _, c := range cands {
-				if c.upd != nil && len(c.upd.Remove) > 0 {
-					p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
-						Members: c.upd.Remove, Reason: why})
-					c.dropRemovals()
-				}
-			}
-		}
-	}
-	p.Deletes = deletes
+	// Phase C: safety limits over the rolling window.
+	p.Deletes = limit(p, cands, deletes, deleteAbsent, opts, st.spentWithin(now, opts.Limits.Window), ownedLive, memberships)
 
 	// Phase D: renames, which may reuse the names of deleted groups.
 	freed := map[string]bool{}
-	for _, dl := range deletes {
+	for _, dl := range p.Deletes {
 		freed[dl.UUID] = true
 	}
 	for _, c := range cands {
@@ -380,4 +354,41 @@ func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
 		since = *o.AbsentSince
 	}
 	return absence{AbsentGroup: AbsentGroup{Key: key, Since: since, Reads: o.AbsentReads + 1}, waited: now.Sub(since)}
+}
+
+// limit checks the run's deletions and removals, with what was spent in
+// the window before, against the safety limits. Over them, it holds every
+// deletion and removal back and blocks the plan; it returns the deletions
+// that go ahead.
+func limit(p *Plan, cands []*candidate, deletes []DeleteGroup, deleteAbsent []AbsentGroup, opts PlanOptions, spent Spend, owned, memberships int) []DeleteGroup {
+	if opts.AllowDeletions {
+		return deletes
+	}
+	removals := 0
+	for _, c := range cands {
+		if c.upd != nil {
+			removals += len(c.upd.Remove)
+		}
+	}
+	if b := opts.Limits.budget(owned, memberships, spent); b.Deletes >= 0 || b.Removals >= 0 {
+		p.Budget = &b
+	}
+	why := opts.Limits.exceeded(spent, len(deletes), owned, removals, memberships)
+	if why == "" {
+		return deletes
+	}
+	p.Blocked = true
+	p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
+	for i, dl := range deletes {
+		p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
+		p.Absent = append(p.Absent, deleteAbsent[i])
+	}
+	for _, c := range cands {
+		if c.upd != nil && len(c.upd.Remove) > 0 {
+			p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
+				Members: c.upd.Remove, Reason: why})
+			c.dropRemovals()
+		}
+	}
+	return nil
 }
