@@ -29,7 +29,6 @@ type applier struct {
 	mu      sync.Mutex
 	res     *Result
 	invited map[string]string // email → new pending user uuid
-	partial bool              // the plan came from ReconcileGroups
 	// stale is set when a write failed in a way that says the cached view
 	// of Lightdash was wrong: 404 (group gone), 400 (unknown member), 409
 	// (name taken).
@@ -42,6 +41,9 @@ type applier struct {
 	priorIntent map[string]bool
 	// budget is the plan's; nil when its limits were overridden.
 	budget *Budget
+	// adopt is set when the plan's options let an existing unowned group
+	// be taken over.
+	adopt bool
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -70,7 +72,8 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // reports a failure that says the cached view was wrong.
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
-		invited: map[string]string{}, partial: p.Partial, priorIntent: map[string]bool{}, budget: p.Budget}
+		invited: map[string]string{}, priorIntent: map[string]bool{}, budget: p.Budget,
+		adopt: p.Options.Adopt && p.Options.Policy != PolicyCreateOnly}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -363,12 +366,10 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
 		}
-	case errors.Is(err, lightdash.ErrAlreadyExists) && !a.partial:
-		// A retried POST whose first attempt succeeded answers 409: the
-		// group is the one this run was creating. (A full run has just
-		// read the groups; an event's plan used the cached view, in which
-		// a 409 more likely means someone made the group since: the intent
-		// is dropped below and the replan reports the conflict.)
+	case errors.Is(err, lightdash.ErrAlreadyExists) && (a.adopt || a.priorIntent[c.Key]):
+		// The name is taken. Take the group only if the policy adopts, or
+		// if an earlier attempt of this create, whose outcome is unknown,
+		// may have made it.
 		adopted, aerr := a.adoptCreated(ctx, c, members)
 		if aerr != nil {
 			a.fail(c.Key, c.Name, "create", fmt.Errorf("%w; adopting the existing group: %w", err, aerr))
@@ -377,12 +378,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		got = *adopted
 	default:
 		var ae *lightdash.APIError
-		// A 409 on an event's create whose intent an earlier attempt left
-		// is most likely that attempt's group (its answer was lost): keep
-		// the intent, so the next full run adopts the group by name
-		// instead of reporting it as a conflict forever.
-		ours := errors.Is(err, lightdash.ErrAlreadyExists) && a.priorIntent[c.Key]
-		if errors.As(err, &ae) && ae.StatusCode < 500 && !ours {
+		if errors.As(err, &ae) && ae.StatusCode < 500 {
 			// Refused outright: nothing was created, drop the intent.
 			_ = a.record(ctx, func(st *State) {
 				if o := st.Groups[c.Key]; o != nil && o.Creating() {
@@ -390,20 +386,25 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 				}
 			})
 		}
+		if errors.Is(err, lightdash.ErrAlreadyExists) {
+			err = fmt.Errorf("%w: a group with this name was made outside lightdash-sync since the groups were read; it is left alone (adopt: true takes it over)", err)
+		}
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
 	a.w.view.putGroup(got, members)
 	if err := a.record(ctx, func(st *State) {
-		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(sorted(got.MemberUUIDs))}
+		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(intersect(sorted(got.MemberUUIDs), members))}
 	}); err != nil {
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
-	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(got.MemberUUIDs) })
+	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(intersect(sorted(got.MemberUUIDs), members)) })
 }
 
-// adoptCreated finds the group a 409 says exists and gives it the wanted members.
+// adoptCreated finds the group a 409 says exists and adds the wanted
+// members. It removes none: the next plan does, under the membership mode
+// and the safety limits.
 func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string) (*lightdash.GroupWithMembers, error) {
 	groups, err := a.ld.ListGroups(ctx)
 	if err != nil {
@@ -417,10 +418,11 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
 			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)
 		}
-		if equalSets(g.MemberUUIDs, members) {
+		all := union(sorted(g.MemberUUIDs), members)
+		if len(all) == len(g.MemberUUIDs) {
 			return g, nil
 		}
-		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &members})
+		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &all})
 	}
 	return nil, errors.New("no group with this name is listed")
 }

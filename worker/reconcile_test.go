@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -283,25 +284,61 @@ func TestReconcileInterruptedThenConverges(t *testing.T) {
 	}
 }
 
-func TestApplyCreateConflictAdoptsTheGroupBeingCreated(t *testing.T) {
-	e := newEnv(t)
-	w := e.worker(e.options())
-	p, err := w.Plan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Between plan and create, the group appears (a retried POST whose
-	// first attempt landed looks the same): the create answers 409.
-	if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
-		t.Fatal(err)
-	}
-	res, err := w.Apply(context.Background(), p)
-	if err != nil {
-		t.Fatalf("Apply: %v (%+v)", err, res.Failures)
-	}
-	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
-	if e.state().Groups["group:corp/g-sales"].UUID != e.groupUUID("ad-Sales") {
-		t.Error("adopted group not recorded")
+// A group someone makes by hand between the read and the create (the
+// create answers 409) is taken over only when adopt allows it.
+func TestApplyCreateOfANameTakenSinceTheRead(t *testing.T) {
+	for _, tt := range []struct {
+		adopt bool
+		mode  worker.MembershipMode
+	}{{false, ""}, {true, worker.MembershipAuthoritative}, {true, worker.MembershipPreserveManual}} {
+		adopt := tt.adopt
+		t.Run(fmt.Sprintf("adopt=%v/%s", adopt, tt.mode), func(t *testing.T) {
+			e := newEnv(t)
+			opts := e.options()
+			opts.Adopt, opts.Membership = adopt, tt.mode
+			w := e.worker(opts)
+			p, err := w.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
+				t.Fatal(err)
+			}
+			res, err := w.Apply(context.Background(), p)
+			owned := e.state().Groups["group:corp/g-sales"]
+			if !adopt {
+				if !errors.Is(err, worker.ErrApplyFailed) || len(res.Failures) != 1 || !errors.Is(res.Failures[0].Unwrap(), lightdash.ErrAlreadyExists) {
+					t.Fatalf("Apply: %v, want the create failed with a conflict", err)
+				}
+				if owned != nil {
+					t.Errorf("state %+v, want the hand-made group (and no intent) not recorded", owned)
+				}
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+				// The next run reports it as a conflict and leaves it alone.
+				e.ld.ResetRequests()
+				res = e.reconcile(w)
+				if len(res.Plan.Conflicts) != 1 || e.ld.WriteCount() != 0 {
+					t.Errorf("next run: conflicts %+v, %d writes; want one conflict and no write", res.Plan.Conflicts, e.ld.WriteCount())
+				}
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+				return
+			}
+			if err != nil {
+				t.Fatalf("Apply: %v (%+v)", err, res.Failures)
+			}
+			if owned == nil || owned.UUID != e.groupUUID("ad-Sales") {
+				t.Errorf("state %+v, want the adopted group owned", owned)
+			}
+			// Adopting adds; the next run removes, under the limits and
+			// the membership mode (eve was there before: not "added").
+			e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,eve")
+			e.reconcile(w)
+			if tt.mode == worker.MembershipPreserveManual {
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,eve")
+			} else {
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+			}
+		})
 	}
 }
 
