@@ -366,12 +366,19 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
 		}
-	case errors.Is(err, lightdash.ErrAlreadyExists) && (a.adopt || a.priorIntent[c.Key]):
-		// The name is taken. Take the group only if the policy adopts, or
-		// if an earlier attempt of this create, whose outcome is unknown,
-		// may have made it.
-		adopted, aerr := a.adoptCreated(ctx, c, members)
+	case errors.Is(err, lightdash.ErrAlreadyExists) && (a.adopt || a.priorIntent[c.Key] || c.Replaces != ""):
+		// The name is taken. Take the group only if the policy adopts, if
+		// an earlier attempt of this create, whose outcome is unknown, may
+		// have made it, or if it is the owned group the plan took for gone.
+		only := ""
+		if !a.adopt && !a.priorIntent[c.Key] {
+			only = c.Replaces
+		}
+		adopted, aerr := a.adoptCreated(ctx, c, members, only)
 		if aerr != nil {
+			if !a.priorIntent[c.Key] {
+				a.dropIntent(ctx, c.Key) // this run made nothing
+			}
 			a.fail(c.Key, c.Name, "create", fmt.Errorf("%w; adopting the existing group: %w", err, aerr))
 			return
 		}
@@ -379,12 +386,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 	default:
 		var ae *lightdash.APIError
 		if errors.As(err, &ae) && ae.StatusCode < 500 {
-			// Refused outright: nothing was created, drop the intent.
-			_ = a.record(ctx, func(st *State) {
-				if o := st.Groups[c.Key]; o != nil && o.Creating() {
-					delete(st.Groups, c.Key)
-				}
-			})
+			a.dropIntent(ctx, c.Key) // refused outright: nothing was created
 		}
 		if errors.Is(err, lightdash.ErrAlreadyExists) {
 			err = fmt.Errorf("%w: a group with this name was made outside lightdash-sync since the groups were read; it is left alone (adopt: true takes it over)", err)
@@ -402,10 +404,20 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(intersect(sorted(got.MemberUUIDs), members)) })
 }
 
-// adoptCreated finds the group a 409 says exists and adds the wanted
-// members. It removes none: the next plan does, under the membership mode
-// and the safety limits.
-func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string) (*lightdash.GroupWithMembers, error) {
+// dropIntent forgets the intent of a create that made nothing, so no later
+// run adopts a same-named group on its strength.
+func (a *applier) dropIntent(ctx context.Context, key string) {
+	_ = a.record(ctx, func(st *State) {
+		if o := st.Groups[key]; o != nil && o.Creating() {
+			delete(st.Groups, key)
+		}
+	})
+}
+
+// adoptCreated finds the group a 409 says exists (the group with uuid only,
+// when set) and adds the wanted members. It removes none: the next plan
+// does, under the membership mode and the safety limits.
+func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string, only string) (*lightdash.GroupWithMembers, error) {
 	groups, err := a.ld.ListGroups(ctx)
 	if err != nil {
 		return nil, err
@@ -414,6 +426,9 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		g := &groups[i]
 		if g.Name != c.Name {
 			continue
+		}
+		if only != "" && g.UUID != only {
+			return nil, fmt.Errorf("group %s is not the group %s owned before; set adopt: true to take it over", g.UUID, only)
 		}
 		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
 			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)

@@ -386,3 +386,70 @@ func TestReconcileRecreatesOwnedGroupDeletedOutside(t *testing.T) {
 		t.Errorf("state %+v, want the new ad-Sales owned", got)
 	}
 }
+
+// hidingLightdash leaves the group named hide out of the next groups list,
+// as a list that lost an entry would.
+type hidingLightdash struct {
+	*lightdash.Client
+	hide string
+}
+
+func (h *hidingLightdash) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {
+	gs, err := h.Client.ListGroups(ctx)
+	var out []lightdash.GroupWithMembers
+	for _, g := range gs {
+		if g.Name != h.hide {
+			out = append(out, g)
+		}
+	}
+	h.hide = ""
+	return out, err
+}
+
+// An owned group missing from one list is recreated; the create's 409
+// finds the very group owned before, and it stays owned.
+func TestReconcileOwnedGroupMissingFromAListStaysOwned(t *testing.T) {
+	e := newEnv(t)
+	ld := &hidingLightdash{Client: e.client(e.ld.AdminToken(), 3)}
+	w := e.workerWith(ld, e.options())
+	e.reconcile(w)
+	old := e.groupUUID("ad-Sales")
+	ld.hide = "ad-Sales"
+	res := e.reconcile(w)
+	if len(res.Failures) != 0 {
+		t.Errorf("failures %+v, want none", res.Failures)
+	}
+	if got := e.state().Groups["group:corp/g-sales"]; got == nil || got.UUID != old {
+		t.Errorf("state %+v, want ad-Sales (%s) still owned", got, old)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+}
+
+// An owned group deleted by hand and replaced by a hand-made one between
+// the read and the recreate is not taken over, now or by a later run.
+func TestReconcileRecreateDoesNotTakeAHandMadeReplacement(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	e.reconcile(w)
+	if err := e.client(e.ld.AdminToken(), 0).DeleteGroup(context.Background(), e.groupUUID("ad-Sales")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Apply(context.Background(), p); !errors.Is(err, worker.ErrApplyFailed) {
+		t.Fatalf("Apply: %v, want the recreate failed", err)
+	}
+	if got := e.state().Groups["group:corp/g-sales"]; got != nil {
+		t.Errorf("state %+v, want nothing recorded for the hand-made group", got)
+	}
+	res := e.reconcile(w)
+	if len(res.Plan.Conflicts) != 1 {
+		t.Errorf("next run: conflicts %+v, want the name reported", res.Plan.Conflicts)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+}
