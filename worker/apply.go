@@ -29,7 +29,6 @@ type applier struct {
 	mu      sync.Mutex
 	res     *Result
 	invited map[string]string // email → new pending user uuid
-	partial bool              // the plan came from ReconcileGroups
 	// stale is set when a write failed in a way that says the cached view
 	// of Lightdash was wrong: 404 (group gone), 400 (unknown member), 409
 	// (name taken).
@@ -40,6 +39,11 @@ type applier struct {
 	// priorIntent names the creates whose intent an earlier run left:
 	// written by the intent save, read by create afterwards.
 	priorIntent map[string]bool
+	// budget is the plan's; nil when its limits were overridden.
+	budget *Budget
+	// adopt is set when the plan's options let an existing unowned group
+	// be taken over.
+	adopt bool
 }
 
 // Apply makes the plan's changes: invites first, then deletes (freeing
@@ -68,7 +72,8 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 // reports a failure that says the cached view was wrong.
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
-		invited: map[string]string{}, partial: p.Partial, priorIntent: map[string]bool{}}
+		invited: map[string]string{}, priorIntent: map[string]bool{}, budget: p.Budget,
+		adopt: p.Options.Adopt && p.Options.Policy != PolicyCreateOnly}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {
@@ -223,8 +228,14 @@ func (a *applier) delete(ctx context.Context, d DeleteGroup) {
 		a.fail(d.Key, d.Name, "delete", errOwnership)
 		return
 	}
+	at, ok := a.reserve(1, 0)
+	if !ok {
+		a.overBudget(d.Key, d.Name, "delete", 1)
+		return
+	}
 	err := a.ld.DeleteGroup(ctx, d.UUID)
 	if err != nil && !errors.Is(err, lightdash.ErrNotFound) {
+		a.refund(at, 1, 0)
 		a.fail(d.Key, d.Name, "delete", err)
 		return
 	}
@@ -265,6 +276,14 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		a.fail(u.Key, u.Name, "update", errOwnership)
 		return
 	}
+	var at time.Time
+	if len(u.Remove) > 0 {
+		ok := false
+		if at, ok = a.reserve(0, len(u.Remove)); !ok {
+			a.overBudget(u.Key, u.Name, "remove-members", len(u.Remove))
+			u = u.withoutRemovals()
+		}
+	}
 	inv := a.inviteeUUIDs(u.Invitees)
 	name := u.Name
 	added := u.Added
@@ -284,6 +303,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 				err = errors.New("empty answer")
 			}
 			if err != nil {
+				a.refund(at, 0, len(u.Remove))
 				a.fail(u.Key, u.Name, "update", err)
 				return
 			}
@@ -346,48 +366,58 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
 		}
-	case errors.Is(err, lightdash.ErrAlreadyExists) && !a.partial:
-		// A retried POST whose first attempt succeeded answers 409: the
-		// group is the one this run was creating. (A full run has just
-		// read the groups; an event's plan used the cached view, in which
-		// a 409 more likely means someone made the group since: the intent
-		// is dropped below and the replan reports the conflict.)
-		adopted, aerr := a.adoptCreated(ctx, c, members)
+	case errors.Is(err, lightdash.ErrAlreadyExists) && (a.adopt || a.priorIntent[c.Key] || c.Replaces != ""):
+		// The name is taken. Take the group only if the policy adopts, if
+		// an earlier attempt of this create, whose outcome is unknown, may
+		// have made it, or if it is the owned group the plan took for gone.
+		only := ""
+		if !a.adopt && !a.priorIntent[c.Key] {
+			only = c.Replaces
+		}
+		adopted, aerr := a.adoptCreated(ctx, c, members, only)
 		if aerr != nil {
+			if !a.priorIntent[c.Key] {
+				a.dropIntent(ctx, c.Key) // this run made nothing
+			}
 			a.fail(c.Key, c.Name, "create", fmt.Errorf("%w; adopting the existing group: %w", err, aerr))
 			return
 		}
 		got = *adopted
 	default:
 		var ae *lightdash.APIError
-		// A 409 on an event's create whose intent an earlier attempt left
-		// is most likely that attempt's group (its answer was lost): keep
-		// the intent, so the next full run adopts the group by name
-		// instead of reporting it as a conflict forever.
-		ours := errors.Is(err, lightdash.ErrAlreadyExists) && a.priorIntent[c.Key]
-		if errors.As(err, &ae) && ae.StatusCode < 500 && !ours {
-			// Refused outright: nothing was created, drop the intent.
-			_ = a.record(ctx, func(st *State) {
-				if o := st.Groups[c.Key]; o != nil && o.Creating() {
-					delete(st.Groups, c.Key)
-				}
-			})
+		if errors.As(err, &ae) && ae.StatusCode < 500 {
+			a.dropIntent(ctx, c.Key) // refused outright: nothing was created
+		}
+		if errors.Is(err, lightdash.ErrAlreadyExists) {
+			err = fmt.Errorf("%w: a group with this name was made outside lightdash-sync since the groups were read; it is left alone (adopt: true takes it over)", err)
 		}
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
 	a.w.view.putGroup(got, members)
 	if err := a.record(ctx, func(st *State) {
-		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(sorted(got.MemberUUIDs))}
+		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(intersect(sorted(got.MemberUUIDs), members))}
 	}); err != nil {
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
-	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(got.MemberUUIDs) })
+	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(intersect(sorted(got.MemberUUIDs), members)) })
 }
 
-// adoptCreated finds the group a 409 says exists and gives it the wanted members.
-func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string) (*lightdash.GroupWithMembers, error) {
+// dropIntent forgets the intent of a create that made nothing, so no later
+// run adopts a same-named group on its strength.
+func (a *applier) dropIntent(ctx context.Context, key string) {
+	_ = a.record(ctx, func(st *State) {
+		if o := st.Groups[key]; o != nil && o.Creating() {
+			delete(st.Groups, key)
+		}
+	})
+}
+
+// adoptCreated finds the group a 409 says exists (the group with uuid only,
+// when set) and adds the wanted members. It removes none: the next plan
+// does, under the membership mode and the safety limits.
+func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string, only string) (*lightdash.GroupWithMembers, error) {
 	groups, err := a.ld.ListGroups(ctx)
 	if err != nil {
 		return nil, err
@@ -397,13 +427,17 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		if g.Name != c.Name {
 			continue
 		}
+		if only != "" && g.UUID != only {
+			return nil, fmt.Errorf("group %s is not the group %s owned before; set adopt: true to take it over", g.UUID, only)
+		}
 		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
 			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)
 		}
-		if equalSets(g.MemberUUIDs, members) {
+		all := union(sorted(g.MemberUUIDs), members)
+		if len(all) == len(g.MemberUUIDs) {
 			return g, nil
 		}
-		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &members})
+		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &all})
 	}
 	return nil, errors.New("no group with this name is listed")
 }

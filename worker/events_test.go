@@ -379,3 +379,30 @@ func TestEventForUnmappedGroupCallsNothing(t *testing.T) {
 		t.Errorf("result %+v, want nothing planned and no call", res)
 	}
 }
+
+// A create whose answer was lost is adopted by the next attempt, which
+// finds the name taken: the intent the first attempt left proves it ours.
+func TestEventCreateWhoseAnswerWasLostIsAdopted(t *testing.T) {
+	e := newEnv(t)
+	w := e.workerWith(e.client(e.ld.AdminToken(), -1), e.options())
+	e.reconcile(w)
+	e.dir.SetGroup(worker.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
+	e.ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502, After: true})
+	if _, err := w.ReconcileGroups(context.Background(), "corp", []string{"g-new"}); err == nil {
+		t.Fatal("first attempt: no error, want the lost answer reported")
+	}
+	if o := e.state().Groups["group:corp/g-new"]; o == nil || !o.Creating() {
+		t.Fatalf("state %+v, want the create's intent kept", o)
+	}
+
+	e.ld.ResetRequests()
+	res := e.reconcileGroups(w, "g-new")
+	if res.Summary.Failed != 0 || res.Summary.Created != 1 {
+		t.Errorf("second attempt: %+v, want the group taken as created", res.Summary)
+	}
+	e.wantRequests("POST /api/v1/org/groups 409", reqGroups)
+	if o := e.state().Groups["group:corp/g-new"]; o == nil || o.UUID != e.groupUUID("ad-New") {
+		t.Errorf("state %+v, want ad-New owned", o)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-New: bob", "ad-Sales: dan")
+}

@@ -26,6 +26,7 @@ func TestFileStoreRoundTrip(t *testing.T) {
 	s.Groups["group:corp/1"] = &OwnedGroup{UUID: "u1", Name: "Eng", AddedMembers: []string{"a", "b"}, AbsentSince: &since, AbsentReads: 2}
 	s.Groups["group:corp/2"] = &OwnedGroup{Name: "Creating"}
 	s.Cookies["corp"] = []byte{0, 1, 2, 0xff}
+	s.Spent = []Spend{{At: since, Deleted: 1, Removed: 3}}
 	if err := fs.Save(ctx, s); err != nil {
 		t.Fatal(err)
 	}

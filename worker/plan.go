@@ -36,6 +36,9 @@ type Plan struct {
 	// Additions in the plan still apply.
 	Blocked       bool   `json:"blocked,omitempty"`
 	BlockedReason string `json:"blockedReason,omitempty"`
+	// Budget is what the limits allowed when the plan was computed (nil
+	// when overridden); Apply holds it to every deletion and removal.
+	Budget *Budget `json:"budget,omitempty"`
 
 	// Fingerprints of the inputs, so a saved plan is only applied to the
 	// world it was computed from.
@@ -83,6 +86,18 @@ type UpdateGroup struct {
 // Writes reports whether the update needs a Lightdash call.
 func (u UpdateGroup) Writes() bool {
 	return u.NewName != "" || len(u.Add) > 0 || len(u.Remove) > 0 || len(u.Invitees) > 0
+}
+
+// withoutRemovals is u keeping the members it would remove.
+func (u UpdateGroup) withoutRemovals() UpdateGroup {
+	if len(u.Add) > 0 || len(u.Invitees) > 0 {
+		u.Members = applyDiff(u.Members, u.Remove, nil)
+	} else {
+		u.Members = nil
+	}
+	u.Added = applyDiff(u.Added, u.Remove, nil)
+	u.Remove = nil
+	return u
 }
 
 // DeleteGroup deletes an owned Lightdash group.

@@ -79,7 +79,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 
 	// Phase A: every desired group.
 	var cands []*candidate
-	transferred := map[string]bool{}
+	moving := map[string]bool{} // retired keys whose group moves (now or after the grace) to another key
 	for _, dg := range d.Groups {
 		if held[dg.Key] {
 			continue
@@ -172,8 +172,20 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			case opts.Policy == PolicyCreateOnly:
 				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
 					Reason: fmt.Sprintf("name is used by the group owned for %s; create-only does not move ownership", k2)})
+			case !d.Complete:
+				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership does not move on an incomplete read (%s)", k2, d.IncompleteReason)})
 			default:
-				transferred[k2] = true
+				moving[k2] = true
+				// The old key must be gone as long as before a deletion.
+				if ab := absenceOf(k2, st.Groups[k2], now); !opts.Limits.graceOver(ab) {
+					ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; its group moves to %s after %s and %d reads",
+						ab.waited.Round(time.Second), ab.Reads, dg.Key, opts.Limits.AbsentGrace, opts.Limits.AbsentReads)
+					p.Absent = append(p.Absent, ab.AbsentGroup)
+					p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
+						Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves once %s has been absent for the deletion grace period", k2, k2)})
+					break
+				}
 				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true, AdoptFrom: k2,
 					Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", k2)}
 				c.cur = t.MemberUUIDs
@@ -240,7 +252,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	for _, k := range phaseB {
 		o := st.Groups[k]
 		g := byUUID[o.UUID]
-		if desiredKeys[k] || held[k] || transferred[k] {
+		if desiredKeys[k] || held[k] || moving[k] {
 			continue
 		}
 		switch {
@@ -257,56 +269,26 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 				Reason: "directory read incomplete: " + d.IncompleteReason})
 			continue
 		}
-		since := now
-		if o.AbsentSince != nil {
-			since = *o.AbsentSince
-		}
-		reads := o.AbsentReads + 1
+		ab := absenceOf(k, o, now)
 		l := opts.Limits
-		waited := now.Sub(since)
-		if (l.AbsentGrace > 0 && waited < l.AbsentGrace) || (l.AbsentReads > 0 && reads < l.AbsentReads) {
-			p.Absent = append(p.Absent, AbsentGroup{Key: k, Since: since, Reads: reads,
-				Reason: fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
-					waited.Round(time.Second), reads, l.AbsentGrace, l.AbsentReads)})
+		if !l.graceOver(ab) {
+			ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
+				ab.waited.Round(time.Second), ab.Reads, l.AbsentGrace, l.AbsentReads)
+			p.Absent = append(p.Absent, ab.AbsentGroup)
 			continue
 		}
 		deletes = append(deletes, DeleteGroup{Key: k, UUID: g.UUID, Name: g.Name,
-			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", waited.Round(time.Second), reads)})
-		deleteAbsent = append(deleteAbsent, AbsentGroup{Key: k, Since: since, Reads: reads, Reason: "deletion held back"})
+			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", ab.waited.Round(time.Second), ab.Reads)})
+		ab.Reason = "deletion held back"
+		deleteAbsent = append(deleteAbsent, ab.AbsentGroup)
 	}
 
-	// Phase C: safety limits over the whole run.
-	removals := 0
-	for _, c := range cands {
-		if c.upd != nil {
-			removals += len(c.upd.Remove)
-		}
-	}
-	if why := opts.Limits.exceeded(len(deletes), ownedLive, removals, memberships); why != "" {
-		if opts.AllowDeletions {
-			why = ""
-		} else {
-			p.Blocked = true
-			p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
-			for i, dl := range deletes {
-				p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
-				p.Absent = append(p.Absent, deleteAbsent[i])
-			}
-			deletes = nil
-			for _, c := range cands {
-				if c.upd != nil && len(c.upd.Remove) > 0 {
-					p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
-						Members: c.upd.Remove, Reason: why})
-					c.dropRemovals()
-				}
-			}
-		}
-	}
-	p.Deletes = deletes
+	// Phase C: safety limits over the rolling window.
+	p.Deletes = limit(p, cands, deletes, deleteAbsent, opts, st.spentWithin(now, opts.Limits.Window), ownedLive, memberships)
 
 	// Phase D: renames, which may reuse the names of deleted groups.
 	freed := map[string]bool{}
-	for _, dl := range deletes {
+	for _, dl := range p.Deletes {
 		freed[dl.UUID] = true
 	}
 	for _, c := range cands {
@@ -357,4 +339,56 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		p.Unmatched = append(p.Unmatched, *unmatched[uk])
 	}
 	return p
+}
+
+// absence is an owned group's absence from the directory, counting the
+// complete read being planned.
+type absence struct {
+	AbsentGroup
+	waited time.Duration
+}
+
+func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
+	since := now
+	if o.AbsentSince != nil {
+		since = *o.AbsentSince
+	}
+	return absence{AbsentGroup: AbsentGroup{Key: key, Since: since, Reads: o.AbsentReads + 1}, waited: now.Sub(since)}
+}
+
+// limit checks the run's deletions and removals, with what was spent in
+// the window before, against the safety limits. Over them, it holds every
+// deletion and removal back and blocks the plan; it returns the deletions
+// that go ahead.
+func limit(p *Plan, cands []*candidate, deletes []DeleteGroup, deleteAbsent []AbsentGroup, opts PlanOptions, spent Spend, owned, memberships int) []DeleteGroup {
+	if opts.AllowDeletions {
+		return deletes
+	}
+	removals := 0
+	for _, c := range cands {
+		if c.upd != nil {
+			removals += len(c.upd.Remove)
+		}
+	}
+	if b := opts.Limits.budget(owned, memberships, spent); b.Deletes >= 0 || b.Removals >= 0 {
+		p.Budget = &b
+	}
+	why := opts.Limits.exceeded(spent, len(deletes), owned, removals, memberships)
+	if why == "" {
+		return deletes
+	}
+	p.Blocked = true
+	p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
+	for i, dl := range deletes {
+		p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
+		p.Absent = append(p.Absent, deleteAbsent[i])
+	}
+	for _, c := range cands {
+		if c.upd != nil && len(c.upd.Remove) > 0 {
+			p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
+				Members: c.upd.Remove, Reason: why})
+			c.dropRemovals()
+		}
+	}
+	return nil
 }

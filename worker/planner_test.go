@@ -43,6 +43,12 @@ func owned(uuid, name string, added ...string) *OwnedGroup {
 	return &OwnedGroup{UUID: uuid, Name: name, AddedMembers: added}
 }
 
+// spent records earlier runs' spending in s.
+func spent(s *State, sp ...Spend) *State {
+	s.Spent = sp
+	return s
+}
+
 func st(groups map[string]*OwnedGroup) *State {
 	s := NewState()
 	for k, g := range groups {
@@ -320,6 +326,39 @@ func TestComputePlan(t *testing.T) {
 			want:    []string{"blocked", "held remove-members g1 [ann bob cat]", "update g1 G1 +[eve]"},
 		},
 		{
+			name:    "removals applied earlier in the window count against the limit",
+			desired: []DesiredGroup{dg("g1", "Eng", "ann")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob")},
+			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "bob")}), Spend{At: t0.Add(-59 * time.Minute), Removed: 2}),
+			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, Window: time.Hour}},
+			want:    []string{"blocked", "held remove-members g1 [bob]"},
+		},
+		{
+			name:    "removals older than the window are forgotten",
+			desired: []DesiredGroup{dg("g1", "Eng", "ann")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob")},
+			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "bob")}), Spend{At: t0.Add(-time.Hour), Removed: 2}),
+			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, Window: time.Hour}},
+			want:    []string{"update g1 G1 -[bob]"},
+		},
+		{
+			name:    "deletions applied earlier in the window count against both limits",
+			desired: []DesiredGroup{dg("g1", "Eng"), dg("g2", "A"), dg("g3", "B")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng"), lg("G2", "A"), lg("G3", "B"), lg("G4", "C")},
+			state: spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g2": owned("G2", "A"), "g3": owned("G3", "B"), "g4": owned("G4", "C")}),
+				Spend{At: t0.Add(-time.Minute), Deleted: 1}),
+			opts: PlanOptions{Limits: Limits{MaxDeletedGroupsPercent: 25, Window: time.Hour}},
+			want: []string{"absent g4 reads=1 since=0s", "blocked", "held delete g4 []"},
+		},
+		{
+			name:    "an exhausted budget does not block a run that removes nothing",
+			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann")},
+			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann")}), Spend{At: t0, Removed: 50, Deleted: 9}),
+			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, MaxDeletedGroups: 1, Window: time.Hour}},
+			want:    []string{"update g1 G1 +[bob]"},
+		},
+		{
 			name:    "removal percentage limit counts all owned memberships",
 			desired: []DesiredGroup{dg("g1", "Eng", "ann"), dg("g2", "Ops", "ann", "bob", "cat")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob"), lg("G2", "Ops", "ann", "bob", "cat")},
@@ -396,6 +435,46 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
+			want:    []string{"update g2 G1 +[bob] -[cat] adopt from g1"},
+		},
+		{
+			name:    "ownership does not move on an incomplete read",
+			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
+			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
+			mod:     func(d *Desired) { d.Complete, d.IncompleteReason = false, "connection closed" },
+			want:    []string{`conflict g2 "Eng"`, "held delete g1 []"},
+		},
+		{
+			name:    "ownership moves only after the old key's absence grace: first absence",
+			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
+			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
+			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
+			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=1 since=0s"},
+		},
+		{
+			name:    "ownership moves only after the old key's absence grace: time not yet over",
+			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
+			state:   st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Minute), AbsentReads: 4}}),
+			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
+			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=5 since=-1m0s"},
+		},
+		{
+			name:    "ownership moves only after the old key's absence grace: upsert-only counts absence too",
+			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
+			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
+			opts:    PlanOptions{Policy: PolicyUpsertOnly, Limits: Limits{AbsentReads: 2}},
+			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=1 since=0s"},
+		},
+		{
+			name:    "ownership moves once the old key's absence grace is over",
+			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
+			state:   st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Hour), AbsentReads: 1}}),
+			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
 			want:    []string{"update g2 G1 +[bob] -[cat] adopt from g1"},
 		},
 		{

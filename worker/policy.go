@@ -3,7 +3,6 @@ package worker
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -61,6 +60,11 @@ type Limits struct {
 	// (both, when both are set).
 	AbsentGrace time.Duration `yaml:"absentGrace" json:"absentGrace,omitempty"`
 	AbsentReads int           `yaml:"absentReads" json:"absentReads,omitempty"`
+	// Window is the rolling period the four limits above bound: what runs
+	// (full and live) applied within it counts against them, so a stream
+	// of changes cannot empty groups one run at a time. Zero gives every
+	// run the whole budget.
+	Window time.Duration `yaml:"window" json:"window,omitempty"`
 }
 
 // DefaultLimits are cautious limits for a new installation.
@@ -72,6 +76,7 @@ func DefaultLimits() Limits {
 		MaxRemovedMembersPercent: 25,
 		AbsentGrace:              time.Hour,
 		AbsentReads:              2,
+		Window:                   24 * time.Hour,
 	}
 }
 
@@ -124,7 +129,7 @@ func (o PlanOptions) Validate() error {
 		errs = append(errs, fmt.Errorf("unmatchedUsers: unknown policy %q (want skip or invite)", o.Unmatched))
 	}
 	l := o.Limits
-	if l.MaxDeletedGroups < 0 || l.MaxRemovedMembers < 0 || l.AbsentReads < 0 || l.AbsentGrace < 0 {
+	if l.MaxDeletedGroups < 0 || l.MaxRemovedMembers < 0 || l.AbsentReads < 0 || l.AbsentGrace < 0 || l.Window < 0 {
 		errs = append(errs, errors.New("limits: values must not be negative"))
 	}
 	if l.MaxDeletedGroupsPercent < 0 || l.MaxDeletedGroupsPercent > 100 || l.MaxRemovedMembersPercent < 0 || l.MaxRemovedMembersPercent > 100 {
@@ -133,21 +138,8 @@ func (o PlanOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
-// exceeded says which limit deleting dels of owned groups and removing
-// rems of memberships would break, or "".
-func (l Limits) exceeded(dels, owned, rems, memberships int) string {
-	var why []string
-	if l.MaxDeletedGroups > 0 && dels > l.MaxDeletedGroups {
-		why = append(why, fmt.Sprintf("%d group deletions exceed maxDeletedGroups %d", dels, l.MaxDeletedGroups))
-	}
-	if l.MaxDeletedGroupsPercent > 0 && owned > 0 && float64(dels)*100/float64(owned) > l.MaxDeletedGroupsPercent {
-		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%) exceed maxDeletedGroupsPercent %g", dels, owned, float64(dels)*100/float64(owned), l.MaxDeletedGroupsPercent))
-	}
-	if l.MaxRemovedMembers > 0 && rems > l.MaxRemovedMembers {
-		why = append(why, fmt.Sprintf("%d member removals exceed maxRemovedMembers %d", rems, l.MaxRemovedMembers))
-	}
-	if l.MaxRemovedMembersPercent > 0 && memberships > 0 && float64(rems)*100/float64(memberships) > l.MaxRemovedMembersPercent {
-		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%) exceed maxRemovedMembersPercent %g", rems, memberships, float64(rems)*100/float64(memberships), l.MaxRemovedMembersPercent))
-	}
-	return strings.Join(why, "; ")
+// graceOver reports whether a group absent for ab may lose its Lightdash
+// group: be deleted, or have it move to another key.
+func (l Limits) graceOver(ab absence) bool {
+	return (l.AbsentGrace <= 0 || ab.waited >= l.AbsentGrace) && (l.AbsentReads <= 0 || ab.Reads >= l.AbsentReads)
 }

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -283,25 +284,61 @@ func TestReconcileInterruptedThenConverges(t *testing.T) {
 	}
 }
 
-func TestApplyCreateConflictAdoptsTheGroupBeingCreated(t *testing.T) {
-	e := newEnv(t)
-	w := e.worker(e.options())
-	p, err := w.Plan(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Between plan and create, the group appears (a retried POST whose
-	// first attempt landed looks the same): the create answers 409.
-	if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
-		t.Fatal(err)
-	}
-	res, err := w.Apply(context.Background(), p)
-	if err != nil {
-		t.Fatalf("Apply: %v (%+v)", err, res.Failures)
-	}
-	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
-	if e.state().Groups["group:corp/g-sales"].UUID != e.groupUUID("ad-Sales") {
-		t.Error("adopted group not recorded")
+// A group someone makes by hand between the read and the create (the
+// create answers 409) is taken over only when adopt allows it.
+func TestApplyCreateOfANameTakenSinceTheRead(t *testing.T) {
+	for _, tt := range []struct {
+		adopt bool
+		mode  worker.MembershipMode
+	}{{false, ""}, {true, worker.MembershipAuthoritative}, {true, worker.MembershipPreserveManual}} {
+		adopt := tt.adopt
+		t.Run(fmt.Sprintf("adopt=%v/%s", adopt, tt.mode), func(t *testing.T) {
+			e := newEnv(t)
+			opts := e.options()
+			opts.Adopt, opts.Membership = adopt, tt.mode
+			w := e.worker(opts)
+			p, err := w.Plan(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
+				t.Fatal(err)
+			}
+			res, err := w.Apply(context.Background(), p)
+			owned := e.state().Groups["group:corp/g-sales"]
+			if !adopt {
+				if !errors.Is(err, worker.ErrApplyFailed) || len(res.Failures) != 1 || !errors.Is(res.Failures[0].Unwrap(), lightdash.ErrAlreadyExists) {
+					t.Fatalf("Apply: %v, want the create failed with a conflict", err)
+				}
+				if owned != nil {
+					t.Errorf("state %+v, want the hand-made group (and no intent) not recorded", owned)
+				}
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+				// The next run reports it as a conflict and leaves it alone.
+				e.ld.ResetRequests()
+				res = e.reconcile(w)
+				if len(res.Plan.Conflicts) != 1 || e.ld.WriteCount() != 0 {
+					t.Errorf("next run: conflicts %+v, %d writes; want one conflict and no write", res.Plan.Conflicts, e.ld.WriteCount())
+				}
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
+				return
+			}
+			if err != nil {
+				t.Fatalf("Apply: %v (%+v)", err, res.Failures)
+			}
+			if owned == nil || owned.UUID != e.groupUUID("ad-Sales") {
+				t.Errorf("state %+v, want the adopted group owned", owned)
+			}
+			// Adopting adds; the next run removes, under the limits and
+			// the membership mode (eve was there before: not "added").
+			e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,eve")
+			e.reconcile(w)
+			if tt.mode == worker.MembershipPreserveManual {
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan,eve")
+			} else {
+				e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+			}
+		})
 	}
 }
 
@@ -348,4 +385,71 @@ func TestReconcileRecreatesOwnedGroupDeletedOutside(t *testing.T) {
 	if got := e.state().Groups["group:corp/g-sales"]; got == nil || got.UUID == old || got.UUID != e.groupUUID("ad-Sales") {
 		t.Errorf("state %+v, want the new ad-Sales owned", got)
 	}
+}
+
+// hidingLightdash leaves the group named hide out of the next groups list,
+// as a list that lost an entry would.
+type hidingLightdash struct {
+	*lightdash.Client
+	hide string
+}
+
+func (h *hidingLightdash) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {
+	gs, err := h.Client.ListGroups(ctx)
+	var out []lightdash.GroupWithMembers
+	for _, g := range gs {
+		if g.Name != h.hide {
+			out = append(out, g)
+		}
+	}
+	h.hide = ""
+	return out, err
+}
+
+// An owned group missing from one list is recreated; the create's 409
+// finds the very group owned before, and it stays owned.
+func TestReconcileOwnedGroupMissingFromAListStaysOwned(t *testing.T) {
+	e := newEnv(t)
+	ld := &hidingLightdash{Client: e.client(e.ld.AdminToken(), 3)}
+	w := e.workerWith(ld, e.options())
+	e.reconcile(w)
+	old := e.groupUUID("ad-Sales")
+	ld.hide = "ad-Sales"
+	res := e.reconcile(w)
+	if len(res.Failures) != 0 {
+		t.Errorf("failures %+v, want none", res.Failures)
+	}
+	if got := e.state().Groups["group:corp/g-sales"]; got == nil || got.UUID != old {
+		t.Errorf("state %+v, want ad-Sales (%s) still owned", got, old)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: dan")
+}
+
+// An owned group deleted by hand and replaced by a hand-made one between
+// the read and the recreate is not taken over, now or by a later run.
+func TestReconcileRecreateDoesNotTakeAHandMadeReplacement(t *testing.T) {
+	e := newEnv(t)
+	w := e.worker(e.options())
+	e.reconcile(w)
+	if err := e.client(e.ld.AdminToken(), 0).DeleteGroup(context.Background(), e.groupUUID("ad-Sales")); err != nil {
+		t.Fatal(err)
+	}
+	p, err := w.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ld.AddGroup("ad-Sales", e.uuid["eve"]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Apply(context.Background(), p); !errors.Is(err, worker.ErrApplyFailed) {
+		t.Fatalf("Apply: %v, want the recreate failed", err)
+	}
+	if got := e.state().Groups["group:corp/g-sales"]; got != nil {
+		t.Errorf("state %+v, want nothing recorded for the hand-made group", got)
+	}
+	res := e.reconcile(w)
+	if len(res.Plan.Conflicts) != 1 {
+		t.Errorf("next run: conflicts %+v, want the name reported", res.Plan.Conflicts)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: eve")
 }

@@ -10,8 +10,8 @@ import (
 
 // StateVersion is the version of the State format this build writes. A
 // store refuses a state written by a newer version rather than lose what
-// it does not understand.
-const StateVersion = 1
+// it does not understand. Version 2 added Spent.
+const StateVersion = 2
 
 // ErrStateTooNew is returned by a StateStore holding a state written by a
 // newer lightdash-sync.
@@ -32,6 +32,10 @@ type State struct {
 	// Cookies is opaque per-source data (syncrepl or DirSync cookies),
 	// keyed by the source's name. The worker only stores it.
 	Cookies map[string][]byte `json:"cookies,omitempty"`
+	// Spent records the deletions and member removals applied, by time,
+	// so the safety limits hold over Limits.Window across runs, restarts
+	// and leader changes.
+	Spent []Spend `json:"spent,omitempty"`
 }
 
 // OwnedGroup is one Lightdash group lightdash-sync owns.
@@ -81,6 +85,7 @@ func (s *State) Clone() *State {
 	for k, v := range s.Cookies {
 		c.Cookies[k] = append([]byte(nil), v...)
 	}
+	c.Spent = append([]Spend(nil), s.Spent...)
 	return c
 }
 

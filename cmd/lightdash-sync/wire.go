@@ -116,6 +116,7 @@ func workerOptions(cfg *config.Config) (worker.Options, error) {
 				MaxRemovedMembersPercent: s.MaxMemberRemovalsPercent,
 				AbsentGrace:              s.DeleteGracePeriod,
 				AbsentReads:              s.DeleteAfterReads,
+				Window:                   s.LimitWindow,
 			},
 		},
 		Concurrency:         cfg.Sync.Concurrency,

@@ -57,6 +57,7 @@ func sampleState() *worker.State {
 	s.Groups["ldap:ops"] = &worker.OwnedGroup{Name: "ad-ops"} // create in flight
 	s.Groups["ldap:old"] = &worker.OwnedGroup{UUID: "u-3", Name: "ad-old", AbsentSince: &absent, AbsentReads: 2}
 	s.Cookies["corp-ldap"] = []byte{0, 1, 2, 0xff}
+	s.Spent = []worker.Spend{{At: absent, Deleted: 1, Removed: 7}}
 	return s
 }
 
@@ -206,7 +207,7 @@ func TestRefusesNewerVersion(t *testing.T) {
 		manifest string
 		want     error
 	}{
-		{"newer state version", strings.Replace(good, `"version":1`, `"version":2`, 1), worker.ErrStateTooNew},
+		{"newer state version", strings.Replace(good, fmt.Sprintf(`"version":%d`, worker.StateVersion), fmt.Sprintf(`"version":%d`, worker.StateVersion+1), 1), worker.ErrStateTooNew},
 		{"newer layout", strings.Replace(good, `"format":1`, `"format":2`, 1), worker.ErrStateTooNew},
 		{"not json", "{", worker.ErrStateCorrupt},
 		{"no version", `{"format":1}`, worker.ErrStateCorrupt},
@@ -238,18 +239,18 @@ func TestRefusesNewerContent(t *testing.T) {
 	st := newStore(t, js)
 	mustLoad(t, st)
 	s := sampleState()
-	s.Version = 2 // Save writes the current version whatever it is given ...
+	s.Version = worker.StateVersion + 1 // Save writes the current version whatever it is given ...
 	mustSave(t, st, s)
 	if _, err := newStore(t, js).Load(ctxT(t)); err != nil {
 		t.Fatalf("Load of a state saved by this build: %v", err)
 	}
 	// ... so write a newer one by hand, as a newer build would.
-	raw := []byte(`{"version":2,"groups":{}}`)
+	raw := []byte(fmt.Sprintf(`{"version":%d,"groups":{}}`, worker.StateVersion+1))
 	if err := writeRaw(ctxT(t), st, raw); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := newStore(t, js).Load(ctxT(t)); !errors.Is(err, worker.ErrStateTooNew) {
-		t.Errorf("Load of version 2 content = %v, want ErrStateTooNew", err)
+		t.Errorf("Load of newer content = %v, want ErrStateTooNew", err)
 	}
 }
 

@@ -120,14 +120,18 @@ type Safety struct {
 	// many consecutive complete reads must miss it. Both must hold.
 	DeleteGracePeriod time.Duration `yaml:"delete_grace_period"`
 	DeleteAfterReads  int           `yaml:"delete_after_reads"`
-	// MaxGroupDeletes and MaxGroupDeletesPercent cap the groups one run may
-	// delete; above either, deletions are held back and the run is blocked.
+	// MaxGroupDeletes and MaxGroupDeletesPercent cap the groups deleted
+	// within LimitWindow; above either, deletions are held back and the run
+	// is blocked.
 	MaxGroupDeletes        int     `yaml:"max_group_deletes"`
 	MaxGroupDeletesPercent float64 `yaml:"max_group_deletes_percent"`
 	// MaxMemberRemovals and MaxMemberRemovalsPercent do the same for
-	// memberships removed in one run.
+	// memberships removed within LimitWindow.
 	MaxMemberRemovals        int     `yaml:"max_member_removals"`
 	MaxMemberRemovalsPercent float64 `yaml:"max_member_removals_percent"`
+	// LimitWindow is the rolling period the four limits above cover,
+	// across full and live runs; zero makes them per run.
+	LimitWindow time.Duration `yaml:"limit_window"`
 }
 
 // Schedule is when full reconciliations run and how events are coalesced.

@@ -29,6 +29,7 @@ func Default() *Config {
 				MaxGroupDeletesPercent:   10,
 				MaxMemberRemovals:        500,
 				MaxMemberRemovalsPercent: 20,
+				LimitWindow:              24 * time.Hour,
 			},
 		},
 		Schedule: Schedule{

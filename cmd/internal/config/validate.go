@@ -333,7 +333,7 @@ func (c *Config) validatePolicy(idPrefix string, id *Identity, sPrefix string, s
 		return c.errorf(sPrefix+"sync.cache_max_age", "cache_max_age and user_refresh_interval must be positive")
 	}
 	sf := &s.Safety
-	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 {
+	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 || sf.LimitWindow < 0 {
 		return c.errorf(sPrefix+"sync.safety", "limits must not be negative")
 	}
 	for _, p := range []struct {
