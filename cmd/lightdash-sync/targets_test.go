@@ -95,9 +95,10 @@ func TestUnitKeys(t *testing.T) {
 
 // TestNATSConfigWiring: settings reach the NATS source as configured.
 func TestNATSConfigWiring(t *testing.T) {
-	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3})
-	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 {
-		t.Errorf("got durable %q, max ack pending %d, max deliver %d; want lightdash-sync-prod, 500, 3", got.Durable, got.MaxAckPending, got.MaxDeliver)
+	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3, MaxInflightBytes: 8 << 20})
+	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 || got.MaxInflightBytes != 8<<20 {
+		t.Errorf("got durable %q, max ack pending %d, max deliver %d, max inflight bytes %d; want lightdash-sync-prod, 500, 3, %d",
+			got.Durable, got.MaxAckPending, got.MaxDeliver, got.MaxInflightBytes, 8<<20)
 	}
 	// The config package keeps its own copy of the source's default (it
 	// imports nothing of the project): the two must not drift apart.

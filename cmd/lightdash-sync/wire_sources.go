@@ -108,6 +108,7 @@ func natsConfig(name string, n *config.NATSSource) natssource.Config {
 		AckWait:           n.AckWait,
 		MaxDeliver:        n.MaxDeliver,
 		MaxAckPending:     n.MaxAckPending,
+		MaxInflightBytes:  n.MaxInflightBytes,
 		Backoff:           n.Backoff,
 		DeadLetterSubject: n.DeadLetterSubject,
 		MaxMessageSize:    n.MaxEventBytes,

@@ -66,11 +66,19 @@ type Config struct {
 	// should hold a realistic burst many times over (then a whole burst is
 	// in flight and coalesced into one reconciliation per group) yet stay
 	// bounded, since every event in flight is held in memory (a few hundred
-	// bytes plus its body) and kept alive by InProgress signals. A changed
+	// bytes; MaxInflightBytes bounds their bodies) and kept alive by
+	// InProgress signals. A changed
 	// value updates the durable consumer at the next start. Zero means
 	// DefaultMaxAckPending; negative values (JetStream's "unlimited") are
 	// refused.
 	MaxAckPending int
+	// MaxInflightBytes bounds the payload bytes of the events taken from
+	// the stream and not yet settled (acked, naked or terminated): once
+	// they reach it, Watch takes no more until acknowledgements free room,
+	// so the pull stops fetching and the server keeps the rest. Nothing is
+	// dropped or acknowledged to make room. Zero means
+	// DefaultMaxInflightBytes; it must be at least MaxMessageSize.
+	MaxInflightBytes int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
 	// DeadLetterSubject. Zero means 10.
 	MaxDeliver int
@@ -101,6 +109,9 @@ const (
 	// apply cycle (docs/benchmarks.md). Memory follows the burst actually in
 	// flight, not the window: ~100 MB more for those 50,000.
 	DefaultMaxAckPending = 100000
+	// DefaultMaxInflightBytes holds a burst of 100,000 typical events
+	// (a few hundred bytes each) and 64 of the largest.
+	DefaultMaxInflightBytes = 64 << 20
 )
 
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
@@ -128,6 +139,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
+	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 10
@@ -182,6 +196,9 @@ func (c Config) Validate() error {
 	if c.MaxAckPending < 1 {
 		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
 	}
+	if c.MaxInflightBytes < c.MaxMessageSize {
+		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxMessageSize)
+	}
 	if c.MaxDeliver < 1 {
 		bad("max_deliver: must be at least 1")
 	}
@@ -216,9 +233,9 @@ func (c Config) String() string {
 	case c.User != "":
 		auth = "user " + c.User + " with password"
 	}
-	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d view_bucket=%s dead_letter=%q",
+	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d max_inflight_bytes=%d view_bucket=%s dead_letter=%q",
 		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
-		c.Durable, c.MaxAckPending, c.KVBucket, c.DeadLetterSubject)
+		c.Durable, c.MaxAckPending, c.MaxInflightBytes, c.KVBucket, c.DeadLetterSubject)
 }
 
 // subjectMatches reports whether the literal subject s matches the pattern
