@@ -97,6 +97,17 @@ type Config struct {
 	// KVBucket is the key-value bucket holding the materialised view,
 	// created if missing. Zero means "lightdash-sync-view".
 	KVBucket string
+	// ViewMaxBytes bounds the bucket's size (JetStream reserves it on the
+	// server); when full, writes fail and their events are naked, then
+	// dead-lettered. It is set on an existing bucket too. Zero means
+	// DefaultViewMaxBytes.
+	ViewMaxBytes int64
+	// TombstoneRetention is how long a deleted group or user stays in the
+	// view as a tombstone, refusing older events, before it is removed.
+	// An event for an id the view does not know that is no newer than the
+	// newest removed tombstone is stale. Zero means
+	// DefaultTombstoneRetention.
+	TombstoneRetention time.Duration
 }
 
 // Defaults returned by WithDefaults.
@@ -112,6 +123,12 @@ const (
 	// DefaultMaxInflightBytes holds a burst of 100,000 typical events
 	// (a few hundred bytes each) and 64 of the largest.
 	DefaultMaxInflightBytes = 64 << 20
+	// DefaultViewMaxBytes holds a directory of 100,000 users and 10,000
+	// groups of 100 members several times over.
+	DefaultViewMaxBytes = 256 << 20
+	// DefaultTombstoneRetention is far longer than any redelivery
+	// (max_deliver × backoff) or producer retry.
+	DefaultTombstoneRetention = 7 * 24 * time.Hour
 )
 
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
@@ -158,6 +175,12 @@ func (c Config) WithDefaults() Config {
 	if c.KVBucket == "" {
 		c.KVBucket = DefaultKVBucket
 	}
+	if c.ViewMaxBytes == 0 {
+		c.ViewMaxBytes = DefaultViewMaxBytes
+	}
+	if c.TombstoneRetention == 0 {
+		c.TombstoneRetention = DefaultTombstoneRetention
+	}
 	return c
 }
 
@@ -198,6 +221,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInflightBytes < c.MaxMessageSize {
 		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxMessageSize)
+	}
+	if c.ViewMaxBytes < 1 {
+		bad("view_max_bytes: must be positive")
+	}
+	if c.TombstoneRetention < time.Hour {
+		bad("tombstone_retention: must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
 	}
 	if c.MaxDeliver < 1 {
 		bad("max_deliver: must be at least 1")

@@ -29,6 +29,10 @@
 // progress. A held event keeps its ack handle and ids, not its payload,
 // and MaxInflightBytes bounds the bytes taken and not yet settled.
 //
+// A tombstone leaves the view TombstoneRetention after it was written;
+// events for unknown ids dated no later than the newest removed tombstone
+// are stale from then on, so a replay cannot revive what it deleted.
+//
 // Snapshot and ReadGroups read the view, so the scheduled reconciliation
 // works as with LDAP, and the view survives restarts of the daemon and of
 // the NATS server. An empty bucket reads as a complete, empty directory:
@@ -60,10 +64,12 @@
 //	    dead_letter_subject: directory.dead
 //	    max_event_bytes: 1MiB
 //	    view_bucket: lightdash-sync-view
+//	    view_max_bytes: 256MiB      # the bucket's size limit
+//	    tombstone_retention: 168h   # deleted groups and users are then forgotten
 //
 // Metrics (namespace lightdash_sync_nats, label source): events_received_total,
 // events_applied_total, events_stale_total, events_naked_total and
 // events_dead_lettered_total by type; events_poison_total by reason;
-// view_errors_total; inflight_bytes and inflight_full_total; connected
-// (1 or 0).
+// view_errors_total; inflight_bytes and inflight_full_total;
+// tombstones_expired_total; connected (1 or 0).
 package nats

@@ -21,6 +21,9 @@ type metrics struct {
 	// taking more, since they reached MaxInflightBytes.
 	inflightBytes prometheus.Gauge
 	inflightFull  prometheus.Counter
+	// tombstonesExpired counts deleted groups and users removed from the
+	// view after TombstoneRetention.
+	tombstonesExpired prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, source string, connected func() float64) (*metrics, error) {
@@ -49,6 +52,10 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 			Namespace: "lightdash_sync", Subsystem: "nats", Name: "inflight_full_total", ConstLabels: labels,
 			Help: "Times fetching paused until acknowledgements freed room under max_inflight_bytes.",
 		}),
+		tombstonesExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "tombstones_expired_total", ConstLabels: labels,
+			Help: "Deleted groups and users removed from the view after tombstone_retention.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -57,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 		Namespace: "lightdash_sync", Subsystem: "nats", Name: "connected", ConstLabels: labels,
 		Help: "1 when the connection to NATS is up, 0 while it is reconnecting or closed.",
 	}, connected)
-	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, m.inflightBytes, m.inflightFull, gauge} {
+	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, m.inflightBytes, m.inflightFull, m.tombstonesExpired, gauge} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register nats metrics: %w", err)
 		}

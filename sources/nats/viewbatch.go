@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -146,7 +147,7 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 			}
 			// An unparsable entry (rev > 0, err set) is overwritten by the events.
 		}
-		steps, last, dirty := foldEvents(cur, evs)
+		steps, last, dirty := foldEvents(cur, evs, v.floor.get(), v.now())
 		if !dirty && known {
 			// Nothing to write is decided on the bucket's word only: the
 			// entry may have been deleted under the cache.
@@ -183,13 +184,16 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 
 // foldEvents applies evs to cur in order, without I/O: a stale event is
 // skipped, the event last applied (a redelivery) changes nothing, any
-// other event moves the state on. dirty says whether last differs from
-// cur and must be written.
-func foldEvents(cur *record, evs []*Event) (steps []step, last *record, dirty bool) {
+// other event moves the state on. For a key with no record, an event at
+// or before floor is stale: its tombstone may have expired. A new
+// tombstone is stamped with now. dirty says whether last differs from cur
+// and must be written.
+func foldEvents(cur *record, evs []*Event, floor, now time.Time) (steps []step, last *record, dirty bool) {
 	steps = make([]step, len(evs))
 	state := cur
 	for i, e := range evs {
-		if state != nil && state.EventID != e.ID && state.stale(e) {
+		if state != nil && state.EventID != e.ID && state.stale(e) ||
+			state == nil && !floor.IsZero() && !e.Time.After(floor) {
 			steps[i].stale = true
 			continue
 		}
@@ -200,6 +204,9 @@ func foldEvents(cur *record, evs []*Event) (steps []step, last *record, dirty bo
 		n := state
 		if state == nil || state.EventID != e.ID {
 			n, dirty = next(state, e), true
+			if n.Deleted {
+				n.DeletedAt = now.UTC()
+			}
 		}
 		steps[i] = step{n: n, oldEmail: oldEmail}
 		state = n

@@ -73,6 +73,7 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 	keepAlive, stop := context.WithCancel(ctx)
 	defer stop() // also when the source is closed under Watch
 	go held.run(keepAlive, s.log, s.cfg.AckWait/3)
+	go s.sweep(keepAlive)
 	for attempt := 0; ; attempt++ {
 		handled, err := s.consume(ctx, changes, held)
 		if ctx.Err() != nil {

@@ -125,6 +125,10 @@ type NATSSource struct {
 	// ViewBucket is the key-value bucket holding the materialised
 	// directory the events describe, read by full reconciliations.
 	ViewBucket string `yaml:"view_bucket"`
+	// ViewMaxBytes bounds the view bucket; TombstoneRetention is how long
+	// a deleted group or user stays in it. 0 means the source's default.
+	ViewMaxBytes       int64         `yaml:"view_max_bytes"`
+	TombstoneRetention time.Duration `yaml:"tombstone_retention"`
 }
 
 // Mapping turns directory groups into Lightdash groups.

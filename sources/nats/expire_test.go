@@ -1,0 +1,122 @@
+package nats
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap/zaptest"
+)
+
+// applyOne applies e to the view and returns its outcome.
+func applyOne(t *testing.T, v *view, e *Event) outcome {
+	t.Helper()
+	o := v.applyAll(context.Background(), []*Event{e})[0]
+	if o.err != nil {
+		t.Fatalf("apply %s: %v", e.ID, o.err)
+	}
+	return o
+}
+
+func groupIDs(t *testing.T, src *Source) []string {
+	t.Helper()
+	snap, err := src.Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !snap.Complete {
+		t.Errorf("snapshot incomplete: %s", snap.IncompleteReason)
+	}
+	var ids []string
+	for _, g := range snap.Groups {
+		ids = append(ids, g.ID)
+	}
+	return ids
+}
+
+// TestTombstoneExpires: a tombstone stays for TombstoneRetention after it
+// was written (the clock injected), then leaves the bucket; a stale copy
+// of an event it stopped, replayed afterwards, still cannot revive the
+// group, also in a new process; a newer event can.
+func TestTombstoneExpires(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	ctx := context.Background()
+	src, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v, retention := src.view, src.cfg.TombstoneRetention
+	written := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	v.now = func() time.Time { return written }
+	upsert := ev(TypeGroupUpserted, "gone", Data{Name: "Gone", Members: []Member{{ID: "u1"}}})
+	applyOne(t, v, upsert)
+	applyOne(t, v, ev(TypeGroupDeleted, "gone", Data{}))
+	key := kvKey(kindGroup, "gone")
+
+	if n, err := v.expire(ctx, written.Add(retention-time.Second), retention); err != nil || n != 0 {
+		t.Fatalf("expire before retention: removed %d, err %v; want 0", n, err)
+	}
+	if r, _, err := v.get(ctx, key); err != nil || r == nil || !r.Deleted {
+		t.Fatalf("tombstone before retention: %+v, %v", r, err)
+	}
+	if n, err := v.expire(ctx, written.Add(retention), retention); err != nil || n != 1 {
+		t.Fatalf("expire at retention: removed %d, err %v; want 1", n, err)
+	}
+	if _, err := v.kv.Get(ctx, key); !errors.Is(err, jetstream.ErrKeyDeleted) && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Fatalf("tombstone still in the bucket after retention: %v", err)
+	}
+
+	replay := *upsert
+	replay.ID = "replayed-" + upsert.ID // re-published past the duplicate window
+	if o := applyOne(t, v, &replay); !o.Stale {
+		t.Errorf("replayed upsert after expiry: %+v, want stale", o)
+	}
+	again, err := New(ctx, cfg, zaptest.NewLogger(t), nil) // the floor outlives the process
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	replay.ID += "-2"
+	if o := applyOne(t, again.view, &replay); !o.Stale {
+		t.Errorf("replayed upsert in a new process: %+v, want stale", o)
+	}
+	if ids := groupIDs(t, again); len(ids) != 0 {
+		t.Fatalf("groups after replays: %v, want none", ids)
+	}
+	applyOne(t, again.view, ev(TypeGroupUpserted, "gone", Data{Name: "Back"}, func(e *Event) { e.Time = written.Add(time.Hour) }))
+	if ids := groupIDs(t, again); len(ids) != 1 || ids[0] != "gone" {
+		t.Errorf("groups after a newer upsert: %v, want [gone]", ids)
+	}
+}
+
+// TestViewBucketMaxBytes: the view bucket is created with a size limit,
+// and a bucket made without one gets it.
+func TestViewBucketMaxBytes(t *testing.T) {
+	srv := runServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	js := producer(t, srv)
+	cfg := testConfig(srv)
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: DefaultKVBucket, History: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ set, want int64 }{{0, DefaultViewMaxBytes}, {32 << 20, 32 << 20}} {
+		cfg.ViewMaxBytes = tc.set
+		src, err := New(ctx, cfg, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		s, err := js.Stream(ctx, "KV_"+DefaultKVBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.CachedInfo().Config.MaxBytes; got != tc.want {
+			t.Errorf("view_max_bytes %d: bucket MaxBytes %d, want %d", tc.set, got, tc.want)
+		}
+	}
+}
