@@ -103,9 +103,14 @@ func removedAt(r *record) time.Time {
 // expire removes the tombstones written more than retention before now,
 // having first raised the floor to their newest event time (capped at
 // when each was written, so that a future-dated event cannot push the
-// floor ahead of the clock). A tombstone rewritten meanwhile stays. It
-// returns how many were removed.
+// floor ahead of the clock). A tombstone rewritten meanwhile stays, and
+// so does a deleted user that a group still lists: the tombstone is what
+// keeps it out of that group. It returns how many were removed. It first reads the floor, which another
+// instance sharing the bucket may have raised.
 func (v *view) expire(ctx context.Context, now time.Time, retention time.Duration) (int, error) {
+	if _, _, err := v.loadFloor(ctx); err != nil {
+		return 0, err
+	}
 	type old struct {
 		key string
 		rev uint64
@@ -114,7 +119,7 @@ func (v *view) expire(ctx context.Context, now time.Time, retention time.Duratio
 	var newest time.Time
 	_, err := v.scan(ctx, func(key string, rev uint64, r *record) {
 		at := removedAt(r)
-		if !r.Deleted || now.Sub(at) < retention {
+		if !r.Deleted || now.Sub(at) < retention || r.Kind == kindUser && v.idx.listed(r.ID) {
 			return
 		}
 		expired = append(expired, old{key, rev})

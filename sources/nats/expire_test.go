@@ -120,3 +120,75 @@ func TestViewBucketMaxBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestFloorReachesOtherInstances: an instance that opened the view before
+// another one removed tombstones learns the floor at its next sweep, so a
+// replay through it cannot revive the group either.
+func TestFloorReachesOtherInstances(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv)
+	ctx := context.Background()
+	a, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	written := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	a.view.now = func() time.Time { return written }
+	upsert := ev(TypeGroupUpserted, "gone", Data{Name: "Gone"})
+	applyOne(t, a.view, upsert)
+	applyOne(t, a.view, ev(TypeGroupDeleted, "gone", Data{}))
+	later := written.Add(cfg.WithDefaults().TombstoneRetention)
+	if n, err := a.view.expire(ctx, later, cfg.WithDefaults().TombstoneRetention); err != nil || n != 1 {
+		t.Fatalf("expire: removed %d, err %v; want 1", n, err)
+	}
+	if n, err := b.view.expire(ctx, later, cfg.WithDefaults().TombstoneRetention); err != nil || n != 0 {
+		t.Fatalf("expire on the other instance: removed %d, err %v; want 0", n, err)
+	}
+	replay := *upsert
+	replay.ID = "replayed-" + upsert.ID
+	if o := applyOne(t, b.view, &replay); !o.Stale {
+		t.Errorf("replayed upsert through the other instance: %+v, want stale", o)
+	}
+}
+
+// TestListedUserTombstoneStays: a deleted user that a group still lists
+// keeps its tombstone past the retention, since without it the group's
+// member would count again; once no group lists it, it expires.
+func TestListedUserTombstoneStays(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv).WithDefaults()
+	ctx := context.Background()
+	src, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	v := src.view
+	written := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	v.now = func() time.Time { return written }
+	member := Member{ID: "u1", Email: "ada@example.com"}
+	applyOne(t, v, ev(TypeGroupUpserted, "g", Data{Name: "G", Members: []Member{member}}))
+	applyOne(t, v, ev(TypeUserUpserted, "u1", Data{Email: "ada@example.com"}))
+	applyOne(t, v, ev(TypeUserDeleted, "u1", Data{}))
+	later := written.Add(cfg.TombstoneRetention)
+	if n, err := v.expire(ctx, later, cfg.TombstoneRetention); err != nil || n != 0 {
+		t.Fatalf("expire while listed: removed %d, err %v; want 0", n, err)
+	}
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Groups) != 1 || len(snap.Groups[0].MemberUsers) != 0 {
+		t.Fatalf("groups after expiry: %+v, want g without members", snap.Groups)
+	}
+	applyOne(t, v, ev(TypeMembersRemoved, "g", Data{Members: []Member{{ID: "u1"}}}))
+	if n, err := v.expire(ctx, later, cfg.TombstoneRetention); err != nil || n != 1 {
+		t.Errorf("expire once unlisted: removed %d, err %v; want 1", n, err)
+	}
+}

@@ -73,6 +73,12 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 	keepAlive, stop := context.WithCancel(ctx)
 	defer stop() // also when the source is closed under Watch
 	go held.run(keepAlive, s.log, s.cfg.AckWait/3)
+	// Another instance may have raised the floor since New (the one that
+	// held the lead before this one); the sweep reads it again hourly.
+	if _, _, err := s.view.loadFloor(ctx); err != nil {
+		s.m.viewErrors.Inc()
+		s.log.Warn("read view floor", zap.Error(err))
+	}
 	go s.sweep(keepAlive)
 	for attempt := 0; ; attempt++ {
 		handled, err := s.consume(ctx, changes, held)
