@@ -66,11 +66,19 @@ type Config struct {
 	// should hold a realistic burst many times over (then a whole burst is
 	// in flight and coalesced into one reconciliation per group) yet stay
 	// bounded, since every event in flight is held in memory (a few hundred
-	// bytes plus its body) and kept alive by InProgress signals. A changed
+	// bytes; MaxInflightBytes bounds their bodies) and kept alive by
+	// InProgress signals. A changed
 	// value updates the durable consumer at the next start. Zero means
 	// DefaultMaxAckPending; negative values (JetStream's "unlimited") are
 	// refused.
 	MaxAckPending int
+	// MaxInflightBytes bounds the payload bytes of the events taken from
+	// the stream and not yet settled (acked, naked or terminated): once
+	// they reach it, Watch takes no more until acknowledgements free room,
+	// so the pull stops fetching and the server keeps the rest. Nothing is
+	// dropped or acknowledged to make room. Zero means
+	// DefaultMaxInflightBytes; it must be at least MaxMessageSize.
+	MaxInflightBytes int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
 	// DeadLetterSubject. Zero means 10.
 	MaxDeliver int
@@ -100,6 +108,17 @@ type Config struct {
 	// KVBucket is the key-value bucket holding the materialised view,
 	// created if missing. Zero means "lightdash-sync-view".
 	KVBucket string
+	// ViewMaxBytes bounds the bucket's size (JetStream reserves it on the
+	// server); when full, writes fail and their events are naked, then
+	// dead-lettered. It is set on an existing bucket too. Zero means
+	// DefaultViewMaxBytes.
+	ViewMaxBytes int64
+	// TombstoneRetention is how long a deleted group or user stays in the
+	// view as a tombstone, refusing older events, before it is removed.
+	// An event for an id the view does not know that is no newer than the
+	// newest removed tombstone is stale. Zero means
+	// DefaultTombstoneRetention.
+	TombstoneRetention time.Duration
 }
 
 // Defaults returned by WithDefaults.
@@ -115,6 +134,15 @@ const (
 	// DefaultMaxSequenceJump allows a per-entity counter to skip numbers
 	// freely, while pushing a group to 2^53-1 would take billions of events.
 	DefaultMaxSequenceJump = 1000000
+	// DefaultMaxInflightBytes holds a burst of 100,000 typical events
+	// (a few hundred bytes each) and 64 of the largest.
+	DefaultMaxInflightBytes = 64 << 20
+	// DefaultViewMaxBytes holds a directory of 100,000 users and 10,000
+	// groups of 100 members several times over.
+	DefaultViewMaxBytes = 256 << 20
+	// DefaultTombstoneRetention is far longer than any redelivery
+	// (max_deliver × backoff) or producer retry.
+	DefaultTombstoneRetention = 7 * 24 * time.Hour
 )
 
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
@@ -143,6 +171,9 @@ func (c Config) WithDefaults() Config {
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
 	}
+	if c.MaxInflightBytes == 0 {
+		c.MaxInflightBytes = DefaultMaxInflightBytes
+	}
 	if c.MaxDeliver <= 0 {
 		c.MaxDeliver = 10
 	}
@@ -163,6 +194,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.KVBucket == "" {
 		c.KVBucket = DefaultKVBucket
+	}
+	if c.ViewMaxBytes == 0 {
+		c.ViewMaxBytes = DefaultViewMaxBytes
+	}
+	if c.TombstoneRetention == 0 {
+		c.TombstoneRetention = DefaultTombstoneRetention
 	}
 	return c
 }
@@ -202,6 +239,15 @@ func (c Config) Validate() error {
 	if c.MaxAckPending < 1 {
 		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
 	}
+	if c.MaxInflightBytes < c.MaxMessageSize {
+		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxMessageSize)
+	}
+	if c.ViewMaxBytes < 1 {
+		bad("view_max_bytes: must be positive")
+	}
+	if c.TombstoneRetention < time.Hour {
+		bad("tombstone_retention: must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
+	}
 	if c.MaxDeliver < 1 {
 		bad("max_deliver: must be at least 1")
 	}
@@ -239,9 +285,9 @@ func (c Config) String() string {
 	case c.User != "":
 		auth = "user " + c.User + " with password"
 	}
-	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d view_bucket=%s dead_letter=%q",
+	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d max_inflight_bytes=%d view_bucket=%s dead_letter=%q",
 		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
-		c.Durable, c.MaxAckPending, c.KVBucket, c.DeadLetterSubject)
+		c.Durable, c.MaxAckPending, c.MaxInflightBytes, c.KVBucket, c.DeadLetterSubject)
 }
 
 // subjectMatches reports whether the literal subject s matches the pattern

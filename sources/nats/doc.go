@@ -30,7 +30,12 @@
 // still go out one per event, in stream order, each after its write. Since
 // acks wait for the daemon's apply, MaxAckPending (default 100,000) is the
 // window a burst flows through; one ticker keeps every held event in
-// progress.
+// progress. A held event keeps its ack handle and ids, not its payload,
+// and MaxInflightBytes bounds the bytes taken and not yet settled.
+//
+// A tombstone leaves the view TombstoneRetention after it was written;
+// events for unknown ids dated no later than the newest removed tombstone
+// are stale from then on, so a replay cannot revive what it deleted.
 //
 // Snapshot and ReadGroups read the view, so the scheduled reconciliation
 // works as with LDAP, and the view survives restarts of the daemon and of
@@ -57,6 +62,7 @@
 //	    consumer: lightdash-sync
 //	    ack_wait: 5m                # longer than a Lightdash apply
 //	    max_ack_pending: 100000     # events in flight, waiting for their group's apply
+//	    max_inflight_bytes: 64MiB   # their bytes; beyond, fetching waits for acks
 //	    max_deliver: 10
 //	    backoff: [1s, 5s, 30s, 2m, 10m]
 //	    dead_letter_subject: directory.dead
@@ -64,9 +70,12 @@
 //	    max_clock_skew: 5m
 //	    max_sequence_jump: 1000000
 //	    view_bucket: lightdash-sync-view
+//	    view_max_bytes: 256MiB      # the bucket's size limit
+//	    tombstone_retention: 168h   # deleted groups and users are then forgotten
 //
 // Metrics (namespace lightdash_sync_nats, label source): events_received_total,
 // events_applied_total, events_stale_total, events_naked_total and
 // events_dead_lettered_total by type; events_poison_total by reason;
-// view_errors_total; connected (1 or 0).
+// view_errors_total; inflight_bytes and inflight_full_total;
+// tombstones_expired_total; connected (1 or 0).
 package nats

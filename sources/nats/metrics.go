@@ -16,6 +16,14 @@ type metrics struct {
 	poison       *prometheus.CounterVec // by reason
 	deadLettered *prometheus.CounterVec // by type
 	viewErrors   prometheus.Counter
+	// inflightBytes is the payload bytes of the events taken and not yet
+	// settled; inflightFull counts the times Watch waited for acks before
+	// taking more, since they reached MaxInflightBytes.
+	inflightBytes prometheus.Gauge
+	inflightFull  prometheus.Counter
+	// tombstonesExpired counts deleted groups and users removed from the
+	// view after TombstoneRetention.
+	tombstonesExpired prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, source string, connected func() float64) (*metrics, error) {
@@ -36,6 +44,18 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 			Namespace: "lightdash_sync", Subsystem: "nats", Name: "view_errors_total", ConstLabels: labels,
 			Help: "Failed reads or writes of the materialised view in the key-value bucket.",
 		}),
+		inflightBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "inflight_bytes", ConstLabels: labels,
+			Help: "Payload bytes of the events taken from the stream and not yet acknowledged.",
+		}),
+		inflightFull: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "inflight_full_total", ConstLabels: labels,
+			Help: "Times fetching paused until acknowledgements freed room under max_inflight_bytes.",
+		}),
+		tombstonesExpired: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "tombstones_expired_total", ConstLabels: labels,
+			Help: "Deleted groups and users removed from the view after tombstone_retention.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -44,7 +64,7 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 		Namespace: "lightdash_sync", Subsystem: "nats", Name: "connected", ConstLabels: labels,
 		Help: "1 when the connection to NATS is up, 0 while it is reconnecting or closed.",
 	}, connected)
-	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, gauge} {
+	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, m.inflightBytes, m.inflightFull, m.tombstonesExpired, gauge} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register nats metrics: %w", err)
 		}

@@ -31,6 +31,10 @@ type record struct {
 	DisplayName string   `json:"displayName,omitempty"`
 	Disabled    bool     `json:"disabled,omitempty"`
 
+	// DeletedAt is when this process made the record a tombstone; the
+	// tombstone is removed TombstoneRetention later (see expire).
+	DeletedAt time.Time `json:"deletedAt,omitzero"`
+
 	// The last applied event, for ordering and redelivery detection.
 	Sequence *uint64   `json:"sequence,omitempty"`
 	Time     time.Time `json:"time"`

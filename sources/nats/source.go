@@ -81,7 +81,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 	if _, err := s.ensureConsumer(ctx); err != nil {
 		return nil, err
 	}
-	if s.view, err = openView(ctx, s.js, cfg.KVBucket); err != nil {
+	if s.view, err = openView(ctx, s.js, cfg.KVBucket, cfg.ViewMaxBytes, time.Now); err != nil {
 		return nil, err
 	}
 	s.view.maxSeqJump = cfg.MaxSequenceJump

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -21,25 +22,21 @@ type view struct {
 	cache *recordCache // what this process last wrote, to skip the read before a write
 	// maxSeqJump is Config.MaxSequenceJump, set by New.
 	maxSeqJump uint64
+	floor floor        // see expire
+	now   func() time.Time
 }
 
-func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view, error) {
-	kv, err := js.KeyValue(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bucket,
-			Description: "lightdash-sync: directory groups and users built from NATS events",
-			History:     1,
-			Storage:     jetstream.FileStorage,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by another instance
-			kv, err = js.KeyValue(ctx, bucket)
-		}
-	}
+// openView opens the bucket, creating it or setting its size limit
+// (maxBytes) as needed, and rebuilds the index from it.
+func openView(ctx context.Context, js jetstream.JetStream, bucket string, maxBytes int64, now func() time.Time) (*view, error) {
+	kv, err := openBucket(ctx, js, bucket, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("open key-value bucket %q: %w", bucket, err)
 	}
-	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize, recordCacheMembers)}
+	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize, recordCacheMembers), now: now}
+	if _, _, err := v.loadFloor(ctx); err != nil {
+		return nil, err
+	}
 	recs, _, err := v.readAll(ctx)
 	if err != nil {
 		return nil, err
@@ -50,31 +47,79 @@ func openView(ctx context.Context, js jetstream.JetStream, bucket string) (*view
 	return v, nil
 }
 
+// openBucket opens or creates the bucket with the size limit maxBytes: a
+// flood of events for new ids then fails its writes (naked, then
+// dead-lettered, counted as view errors) instead of filling the server.
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, maxBytes int64) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      bucket,
+			Description: "lightdash-sync: directory groups and users built from NATS events",
+			History:     1,
+			Storage:     jetstream.FileStorage,
+			MaxBytes:    maxBytes,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // created meanwhile by another instance
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A bucket made earlier, or by an operator, gets the limit too; only
+	// the limit changes, so replicas and placement stay as they were.
+	stream, err := js.Stream(ctx, "KV_"+bucket)
+	if err != nil {
+		return nil, err
+	}
+	if cfg := stream.CachedInfo().Config; cfg.MaxBytes != maxBytes {
+		cfg.MaxBytes = maxBytes
+		if _, err := js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("set view_max_bytes to %d: %w", maxBytes, err)
+		}
+	}
+	return kv, nil
+}
+
 // readAll reads every record, tombstones included. Values that do not
 // parse are skipped and counted in bad.
 func (v *view) readAll(ctx context.Context) (recs []*record, bad int, err error) {
+	bad, err = v.scan(ctx, func(_ string, _ uint64, r *record) { recs = append(recs, r) })
+	if err != nil {
+		return nil, 0, err
+	}
+	return recs, bad, nil
+}
+
+// scan calls fn for every record with its key and revision, and counts
+// the values that do not parse.
+func (v *view) scan(ctx context.Context, fn func(key string, rev uint64, r *record)) (bad int, err error) {
 	w, err := v.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
-		return nil, 0, fmt.Errorf("read view: %w", err)
+		return 0, fmt.Errorf("read view: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, 0, fmt.Errorf("read view: %w", ctx.Err())
+			return 0, fmt.Errorf("read view: %w", ctx.Err())
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil, 0, errors.New("read view: watcher closed before the end of the bucket")
+				return 0, errors.New("read view: watcher closed before the end of the bucket")
 			}
 			if e == nil { // the initial values are all delivered
-				return recs, bad, nil
+				return bad, nil
+			}
+			if e.Key() == floorKey {
+				continue
 			}
 			r := &record{}
 			if err := json.Unmarshal(e.Value(), r); err != nil || r.ID == "" {
 				bad++
 				continue
 			}
-			recs = append(recs, r)
+			fn(e.Key(), e.Revision(), r)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -150,7 +151,7 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 			}
 			// An unparsable entry (rev > 0, err set) is overwritten by the events.
 		}
-		steps, last, dirty := foldEvents(cur, evs, v.maxSeqJump)
+		steps, last, dirty := foldEvents(cur, evs, v.maxSeqJump, v.floor.get(), v.now())
 		if !dirty && known {
 			// Nothing to write is decided on the bucket's word only: the
 			// entry may have been deleted under the cache.
@@ -187,12 +188,18 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 
 // foldEvents applies evs to cur in order, without I/O: a stale or
 // refused event (see admit) is skipped, the event last applied (a
-// redelivery) changes nothing, any other event moves the state on. dirty
-// says whether last differs from cur and must be written.
-func foldEvents(cur *record, evs []*Event, maxSeqJump uint64) (steps []step, last *record, dirty bool) {
+// redelivery) changes nothing, any other event moves the state on. For a
+// key with no record, an event at or before floor is stale: its tombstone
+// may have expired. A new tombstone is stamped with now. dirty says
+// whether last differs from cur and must be written.
+func foldEvents(cur *record, evs []*Event, maxSeqJump uint64, floor, now time.Time) (steps []step, last *record, dirty bool) {
 	steps = make([]step, len(evs))
 	state := cur
 	for i, e := range evs {
+		if state == nil && !floor.IsZero() && !e.Time.After(floor) {
+			steps[i].stale = true
+			continue
+		}
 		if stale, err := admit(state, e, maxSeqJump); stale || err != nil {
 			steps[i].stale, steps[i].rejected = stale, err
 			continue
@@ -204,6 +211,9 @@ func foldEvents(cur *record, evs []*Event, maxSeqJump uint64) (steps []step, las
 		n := state
 		if state == nil || state.EventID != e.ID {
 			n, dirty = next(state, e), true
+			if n.Deleted {
+				n.DeletedAt = now.UTC()
+			}
 		}
 		steps[i] = step{n: n, oldEmail: oldEmail}
 		state = n

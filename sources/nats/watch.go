@@ -69,10 +69,17 @@ const batchLinger = time.Millisecond
 // Sending blocks while the daemon is busy; that is the backpressure.
 // Connection loss and server restarts are retried inside with backoff.
 func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
-	held := newInflight()
+	held := newInflight(s.cfg.MaxInflightBytes, s.m.inflightBytes)
 	keepAlive, stop := context.WithCancel(ctx)
 	defer stop() // also when the source is closed under Watch
 	go held.run(keepAlive, s.log, s.cfg.AckWait/3)
+	// Another instance may have raised the floor since New (the one that
+	// held the lead before this one); the sweep reads it again hourly.
+	if _, _, err := s.view.loadFloor(ctx); err != nil {
+		s.m.viewErrors.Inc()
+		s.log.Warn("read view floor", zap.Error(err))
+	}
+	go s.sweep(keepAlive)
 	for attempt := 0; ; attempt++ {
 		handled, err := s.consume(ctx, changes, held)
 		if ctx.Err() != nil {
@@ -109,18 +116,22 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
-	var unhanded []jetstream.Msg // taken but not handed over when ctx ended
+	var unhanded []*pending // taken but not handed over when ctx ended
 	defer func() { s.release(it, unhanded) }()
 	batch := make([]jetstream.Msg, 0, maxBatch)
 	for {
+		if err := s.waitRoom(ctx, held); err != nil {
+			return handled, fmt.Errorf("next message: %w", err)
+		}
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
 			return handled, fmt.Errorf("next message: %w", err)
 		}
+		held.take(len(msg.Data()))
 		batch = append(batch[:0], msg)
 		size := len(msg.Data())
 		var nextErr error
-		for len(batch) < maxBatch && size < maxBatchBytes {
+		for len(batch) < maxBatch && size < maxBatchBytes && !held.full() {
 			m, err := it.Next(jetstream.NextMaxWait(batchLinger))
 			if err != nil {
 				if !errors.Is(err, nats.ErrTimeout) {
@@ -128,10 +139,13 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held
 				}
 				break
 			}
+			held.take(len(m.Data()))
 			batch = append(batch, m)
 			size += len(m.Data())
 		}
-		if unhanded, err = s.handleBatch(ctx, batch, changes, held); err != nil {
+		unhanded, err = s.handleBatch(ctx, batch, changes, held)
+		clear(batch) // settled or handed over: their payloads can go
+		if err != nil {
 			return handled, err
 		}
 		handled += len(batch)
@@ -139,6 +153,16 @@ func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held
 			return handled, fmt.Errorf("next message: %w", nextErr)
 		}
 	}
+}
+
+// waitRoom waits until the events in flight hold less than
+// MaxInflightBytes; meanwhile nothing more is taken, so the pull stops
+// fetching once its buffer is full, and the server keeps the rest.
+func (s *Source) waitRoom(ctx context.Context, held *inflight) error {
+	return held.waitRoom(ctx, func() {
+		s.m.inflightFull.Inc()
+		s.log.Debug("max_inflight_bytes reached; waiting for acknowledgements before taking more")
+	})
 }
 
 // releaseWait bounds how long release waits for the server to confirm
@@ -155,14 +179,14 @@ const releaseWait = 5 * time.Second
 // subscription's pull requests. Only then are the messages naked: naked
 // earlier, they could be redelivered to the pull request still open and
 // be lost in the same way.
-func (s *Source) release(it jetstream.MessagesContext, held []jetstream.Msg) {
+func (s *Source) release(it jetstream.MessagesContext, held []*pending) {
 	if !s.nc.IsConnected() {
 		// Nothing can be naked or unsubscribed now; the server forgets the
 		// subscription with the connection and redelivers after AckWait.
 		it.Stop()
 		return
 	}
-	back := held
+	var back []jetstream.Msg
 	it.Drain()
 	ctx, cancel := context.WithTimeout(context.Background(), releaseWait)
 	defer cancel()
@@ -173,6 +197,11 @@ func (s *Source) release(it jetstream.MessagesContext, held []jetstream.Msg) {
 		}
 		back = append(back, msg)
 	}
+	for _, p := range held {
+		if err := p.ack.Nak(); err != nil {
+			s.log.Debug("nak message on release", zap.Error(err))
+		}
+	}
 	for _, msg := range back {
 		if err := msg.Nak(); err != nil {
 			s.log.Debug("nak message on release", zap.Error(err))
@@ -180,36 +209,40 @@ func (s *Source) release(it jetstream.MessagesContext, held []jetstream.Msg) {
 	}
 }
 
-// taken is a decoded message of a batch.
+// taken is a decoded message of a batch. The event goes once the batch is
+// handled; p stays until the event is settled.
 type taken struct {
-	msg  jetstream.Msg
-	meta *jetstream.MsgMetadata
-	e    *Event
+	p *pending
+	e *Event
 }
 
 // handleBatch processes fetched messages in stream order. It returns an
 // error only when ctx ended before every change was handed over, with the
-// messages neither settled nor handed over, which the caller hands back
-// (release). A decoded message is in held, kept alive, from here until it
+// events neither settled nor handed over, which the caller hands back
+// (release). A decoded event is in held, kept alive, from here until it
 // is settled: the daemon may leave the batch waiting on the changes
-// channel for a while.
-func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- worker.Change, held *inflight) ([]jetstream.Msg, error) {
+// channel for a while. The bytes of every message in msgs were taken
+// (held.take); each is freed as its message is settled or handed back.
+func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- worker.Change, held *inflight) ([]*pending, error) {
 	items := make([]taken, 0, len(msgs))
 	events := make([]*Event, 0, len(msgs))
 	for _, msg := range msgs {
 		meta, err := msg.Metadata()
 		if err != nil { // not a JetStream message: cannot happen on a pull consumer
+			held.free(len(msg.Data()))
 			s.log.Error("message without JetStream metadata", zap.Error(err))
 			continue
 		}
 		e, err := s.dec.Decode(msg.Data())
 		if err != nil {
+			held.free(len(msg.Data()))
 			s.poison(msg, meta, err)
 			continue
 		}
 		s.m.received.WithLabelValues(e.Type.Short()).Inc()
-		held.add(msg)
-		items = append(items, taken{msg: msg, meta: meta, e: e})
+		p := s.newPending(msg, meta, e)
+		held.add(p)
+		items = append(items, taken{p: p, e: e})
 		events = append(events, e)
 	}
 	outs := s.view.applyAll(ctx, events)
@@ -219,27 +252,28 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 			// finds whatever was written already applied.
 			return s.handBack(items[i:], held), ctx.Err()
 		}
+		p := it.p
 		switch o := outs[i]; {
 		case o.err != nil:
-			held.remove(it.msg)
-			log := s.eventLog(it)
+			log := s.eventLog(p)
 			s.m.viewErrors.Inc()
 			log.Warn("update view", zap.Error(o.err))
-			s.failed(log, it.msg, it.meta, it.e, fmt.Errorf("update view: %w", o.err))
+			s.failed(log, p, fmt.Errorf("update view: %w", o.err))
+			held.settle(p)
 		case o.rejected != nil:
-			held.remove(it.msg)
 			s.refuse(it, o.rejected)
+			held.settle(p)
 		case o.Stale:
-			held.remove(it.msg)
-			s.m.stale.WithLabelValues(it.e.Type.Short()).Inc()
+			s.m.stale.WithLabelValues(p.typ.Short()).Inc()
 			if ce := s.log.Check(zap.DebugLevel, "stale event ignored"); ce != nil {
-				ce.Write(zap.String("event_id", it.e.ID), zap.Uint64("stream_seq", it.meta.Sequence.Stream))
+				ce.Write(zap.String("event_id", p.id), zap.Uint64("stream_seq", p.streamSeq))
 			}
-			if err := it.msg.Ack(); err != nil {
-				s.eventLog(it).Warn("ack stale event", zap.Error(err))
+			if err := p.ack.Ack(); err != nil {
+				s.eventLog(p).Warn("ack stale event", zap.Error(err))
 			}
+			held.settle(p)
 		default:
-			if err := s.handOver(ctx, it, o.applied, changes, held); err != nil {
+			if err := s.handOver(ctx, p, o.applied, changes, held); err != nil {
 				return s.handBack(items[i:], held), err
 			}
 		}
@@ -247,51 +281,51 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 	return nil, nil
 }
 
-// handBack takes items out of held and returns their messages, for
-// release to nak.
-func (s *Source) handBack(items []taken, held *inflight) []jetstream.Msg {
-	out := make([]jetstream.Msg, len(items))
+// handBack takes items out of held and returns them, for release to nak.
+func (s *Source) handBack(items []taken, held *inflight) []*pending {
+	out := make([]*pending, len(items))
 	for i, it := range items {
-		held.remove(it.msg)
-		out[i] = it.msg
+		held.settle(it.p)
+		out[i] = it.p
 	}
 	return out
 }
 
 // eventLog is the logger for one event. It is built only when there is
 // something to log: tens of thousands of events may be in flight.
-func (s *Source) eventLog(it taken) *zap.Logger {
-	return s.log.With(zap.String("event_id", it.e.ID), zap.String("type", it.e.Type.Short()),
-		zap.Uint64("stream_seq", it.meta.Sequence.Stream), zap.Uint64("delivery", it.meta.NumDelivered))
+func (s *Source) eventLog(p *pending) *zap.Logger {
+	return s.log.With(zap.String("event_id", p.id), zap.String("type", p.typ.Short()),
+		zap.Uint64("stream_seq", p.streamSeq), zap.Uint64("delivery", p.delivered))
 }
 
 // handOver sends the change for an applied event; its Done settles the
 // message and takes it out of held. It returns ctx's error if ctx ended
-// first; the message is then neither acked nor naked.
-func (s *Source) handOver(ctx context.Context, it taken, res applied, changes chan<- worker.Change, held *inflight) error {
-	msg, typ := it.msg, it.e.Type.Short()
+// first; the message is then neither acked nor naked. The change keeps p,
+// not the message or the event.
+func (s *Source) handOver(ctx context.Context, p *pending, res applied, changes chan<- worker.Change, held *inflight) error {
+	typ := p.typ.Short()
 	var once sync.Once
 	ch := worker.Change{
 		Source:   s.cfg.Name,
 		GroupIDs: res.GroupIDs,
 		UserIDs:  res.UserIDs,
-		Reason:   "nats " + typ + " " + it.e.ID,
+		Reason:   "nats " + typ + " " + p.id,
 		Done: func(err error) {
 			once.Do(func() {
-				held.remove(msg)
+				defer held.settle(p)
 				if err != nil && (ctx.Err() != nil || errors.Is(err, context.Canceled)) {
 					// Shutting down, not failing: hand the event to the next
 					// consumer without spending a delivery on a dead letter.
-					s.eventLog(it).Info("change abandoned at shutdown; event will be redelivered", zap.Error(err))
-					_ = msg.Nak()
+					s.eventLog(p).Info("change abandoned at shutdown; event will be redelivered", zap.Error(err))
+					_ = p.ack.Nak()
 					return
 				}
 				if err != nil {
-					s.failed(s.eventLog(it), msg, it.meta, it.e, err)
+					s.failed(s.eventLog(p), p, err)
 					return
 				}
-				if aerr := msg.Ack(); aerr != nil {
-					s.eventLog(it).Warn("ack event", zap.Error(aerr))
+				if aerr := p.ack.Ack(); aerr != nil {
+					s.eventLog(p).Warn("ack event", zap.Error(aerr))
 					return
 				}
 				s.m.applied.WithLabelValues(typ).Inc()
@@ -335,9 +369,9 @@ func (s *Source) refuse(it taken, err error) {
 		reason = re.Reason()
 	}
 	s.m.poison.WithLabelValues(reason).Inc()
-	log := s.eventLog(it).With(zap.String("event_source", it.e.Source), zap.String("about", it.e.entityKey()))
+	log := s.eventLog(it.p).With(zap.String("event_source", it.e.Source), zap.String("about", it.e.entityKey()))
 	log.Warn("event refused and terminated", zap.Error(err))
-	if terr := it.msg.TermWithReason(headerSafe("refused: " + err.Error())); terr != nil {
+	if terr := it.p.ack.TermWithReason(headerSafe("refused: " + err.Error())); terr != nil {
 		log.Warn("terminate refused event", zap.Error(terr))
 	}
 }
@@ -345,21 +379,21 @@ func (s *Source) refuse(it taken, err error) {
 // failed naks an event whose change could not be applied, or dead-letters
 // it once it has been delivered MaxDeliver times (the server would not
 // deliver it again).
-func (s *Source) failed(log *zap.Logger, msg jetstream.Msg, meta *jetstream.MsgMetadata, e *Event, cause error) {
-	typ := e.Type.Short()
-	n := int(meta.NumDelivered)
-	if n < s.cfg.MaxDeliver {
+func (s *Source) failed(log *zap.Logger, p *pending, cause error) {
+	typ := p.typ.Short()
+	if !s.lastDelivery(p.delivered) {
+		n := int(p.delivered)
 		delay := s.cfg.Backoff[min(n, len(s.cfg.Backoff))-1]
 		s.m.naked.WithLabelValues(typ).Inc()
 		log.Warn("change not applied; will retry", zap.Error(cause), zap.Duration("in", delay))
-		if err := msg.NakWithDelay(delay); err != nil {
+		if err := p.ack.NakWithDelay(delay); err != nil {
 			log.Warn("nak event", zap.Error(err))
 		}
 		return
 	}
 	if s.cfg.DeadLetterSubject == "" {
 		log.Error("change not applied after max_deliver attempts; dropped (no dead_letter_subject)", zap.Error(cause))
-	} else if err := s.deadLetter(msg, meta, e, cause); err != nil {
+	} else if err := s.deadLetter(p, cause); err != nil {
 		log.Error("change not applied after max_deliver attempts and dead-lettering failed; dropped",
 			zap.NamedError("cause", cause), zap.Error(err))
 	} else {
@@ -367,7 +401,7 @@ func (s *Source) failed(log *zap.Logger, msg jetstream.Msg, meta *jetstream.MsgM
 		log.Error("change not applied after max_deliver attempts; dead-lettered",
 			zap.Error(cause), zap.String("dead_letter_subject", s.cfg.DeadLetterSubject))
 	}
-	if err := msg.TermWithReason("max deliveries: " + headerSafe(cause.Error())); err != nil {
+	if err := p.ack.TermWithReason("max deliveries: " + headerSafe(cause.Error())); err != nil {
 		log.Warn("terminate event", zap.Error(err))
 	}
 }
@@ -375,17 +409,17 @@ func (s *Source) failed(log *zap.Logger, msg jetstream.Msg, meta *jetstream.MsgM
 // deadLetter publishes the original event with the reason in headers. A
 // stream capturing the subject makes it durable; without one it is still
 // published to any subscriber.
-func (s *Source) deadLetter(msg jetstream.Msg, meta *jetstream.MsgMetadata, e *Event, cause error) error {
+func (s *Source) deadLetter(p *pending, cause error) error {
 	dl := nats.NewMsg(s.cfg.DeadLetterSubject)
-	dl.Data = msg.Data()
+	dl.Data = p.data
 	dl.Header.Set(HeaderReason, headerSafe(cause.Error()))
-	dl.Header.Set(HeaderEventID, e.ID)
-	dl.Header.Set(HeaderEventType, string(e.Type))
-	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(meta.NumDelivered, 10))
-	dl.Header.Set(HeaderStream, meta.Stream)
-	dl.Header.Set(HeaderStreamSeq, strconv.FormatUint(meta.Sequence.Stream, 10))
-	dl.Header.Set(HeaderSubject, msg.Subject())
-	dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%d", meta.Stream, meta.Sequence.Stream))
+	dl.Header.Set(HeaderEventID, p.id)
+	dl.Header.Set(HeaderEventType, string(p.typ))
+	dl.Header.Set(HeaderDeliveries, strconv.FormatUint(p.delivered, 10))
+	dl.Header.Set(HeaderStream, p.stream)
+	dl.Header.Set(HeaderStreamSeq, strconv.FormatUint(p.streamSeq, 10))
+	dl.Header.Set(HeaderSubject, p.subject)
+	dl.Header.Set(jetstream.MsgIDHeader, fmt.Sprintf("dlq-%s-%d", p.stream, p.streamSeq))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := s.js.PublishMsg(ctx, dl)

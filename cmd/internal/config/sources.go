@@ -115,6 +115,9 @@ type NATSSource struct {
 	// the window a burst flows through, since an event is acknowledged
 	// only once its group is in step.
 	MaxAckPending int `yaml:"max_ack_pending"`
+	// MaxInflightBytes bounds the bytes of the events taken and not yet
+	// acknowledged; 0 means the source's default.
+	MaxInflightBytes int `yaml:"max_inflight_bytes"`
 	// DeadLetterSubject receives events that failed MaxDeliver times.
 	DeadLetterSubject string `yaml:"dead_letter_subject"`
 	// MaxEventBytes rejects larger events as poison.
@@ -127,6 +130,10 @@ type NATSSource struct {
 	// ViewBucket is the key-value bucket holding the materialised
 	// directory the events describe, read by full reconciliations.
 	ViewBucket string `yaml:"view_bucket"`
+	// ViewMaxBytes bounds the view bucket; TombstoneRetention is how long
+	// a deleted group or user stays in it. 0 means the source's default.
+	ViewMaxBytes       int64         `yaml:"view_max_bytes"`
+	TombstoneRetention time.Duration `yaml:"tombstone_retention"`
 }
 
 // Mapping turns directory groups into Lightdash groups.
