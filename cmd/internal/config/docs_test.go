@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,6 +86,14 @@ type docDefault struct {
 }
 
 func (d docDefault) name() string { return d.section + "." + d.key }
+
+// where is the file, and the line when known.
+func (d docDefault) where() string {
+	if d.line == 0 {
+		return d.file
+	}
+	return fmt.Sprintf("%s:%d", d.file, d.line)
+}
 
 var backticked = regexp.MustCompile("`([^`]*)`")
 
@@ -207,6 +216,51 @@ func eventsDefaults(t *testing.T) []docDefault {
 	return out
 }
 
+// schemaDefaults reads "key (default value)" in the descriptions of
+// sources/nats/event.schema.json, which name the NATS source's settings.
+func schemaDefaults(t *testing.T) []docDefault {
+	t.Helper()
+	const file = "sources/nats/event.schema.json"
+	data, err := os.ReadFile("../../../" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var schema any
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	var descriptions []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if s, ok := e.(string); ok && k == "description" {
+					descriptions = append(descriptions, s)
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(schema)
+	stated := regexp.MustCompile(`\b([a-z_]+) \(default ([^ ;)]+)\)`)
+	var out []docDefault
+	for _, d := range descriptions {
+		ms := stated.FindAllStringSubmatch(d, -1)
+		if n := strings.Count(d, "default"); n != len(ms) {
+			t.Errorf("%s: %d defaults not written as \"key (default value)\": %s", file, n-len(ms), d)
+		}
+		for _, m := range ms {
+			out = append(out, docDefault{file: file, section: "sources[].nats", key: m[1], value: m[2]})
+		}
+	}
+	return out
+}
+
 // lookup finds the value of section.key in cfg by YAML key names.
 func lookup(cfg *Config, section, key string) (reflect.Value, error) {
 	v := reflect.ValueOf(cfg).Elem()
@@ -271,13 +325,13 @@ func checkDocDefaults(t *testing.T, cfg *Config, defaults []docDefault) (checked
 	for _, d := range defaults {
 		if d.descriptive != "" {
 			if _, ok := descriptiveDefaults[d.descriptive]; !ok {
-				t.Errorf("%s:%d: %s: default %q is neither a `value` nor a known description", d.file, d.line, d.name(), d.descriptive)
+				t.Errorf("%s: %s: default %q is neither a `value` nor a known description", d.where(), d.name(), d.descriptive)
 			}
 			continue
 		}
 		got, err := lookup(cfg, d.section, d.key)
 		if err != nil {
-			t.Errorf("%s:%d: %s: %v", d.file, d.line, d.name(), err)
+			t.Errorf("%s: %s: %v", d.where(), d.name(), err)
 			continue
 		}
 		if down, ok := filledDownstream[d.name()]; ok {
@@ -340,5 +394,14 @@ func TestFilledDownstreamIsNotStale(t *testing.T) {
 		if got.Type() != reflect.TypeOf(v) {
 			t.Errorf("filledDownstream: %s is a %s, the entry a %T", name, got.Type(), v)
 		}
+	}
+}
+
+// TestSchemaDefaultsAreTheBinarys does the same for the settings the event
+// schema's descriptions name.
+func TestSchemaDefaultsAreTheBinarys(t *testing.T) {
+	cfg := loadDocsMinimal(t)
+	if n := checkDocDefaults(t, cfg, schemaDefaults(t)); n < 3 {
+		t.Errorf("sources/nats/event.schema.json: %d defaults checked, want at least 3", n)
 	}
 }
