@@ -48,30 +48,9 @@
 // in-memory user-to-groups index, so a user event seen by the other
 // instance is named only by the next reconciliation.
 //
-// Configuration, as the cmd layer reads it (secrets from *_file keys):
-//
-//	sources:
-//	  - name: hr
-//	    type: nats
-//	    urls: [nats://nats-1:4222, nats://nats-2:4222]
-//	    creds_file: /etc/lightdash-sync/nats.creds
-//	    ca_file: /etc/lightdash-sync/nats-ca.pem
-//	    stream: DIRECTORY
-//	    subjects: [directory.events.>]
-//	    create_stream: false        # bind to the stream ops created
-//	    consumer: lightdash-sync
-//	    ack_wait: 5m                # longer than a Lightdash apply
-//	    max_ack_pending: 100000     # events in flight, waiting for their group's apply
-//	    max_inflight_bytes: 64MiB   # their bytes; beyond, fetching waits for acks
-//	    max_deliver: 10
-//	    backoff: [1s, 5s, 30s, 2m, 10m]
-//	    dead_letter_subject: directory.dead
-//	    max_event_bytes: 1MiB
-//	    max_clock_skew: 5m
-//	    max_sequence_jump: 1000000
-//	    view_bucket: lightdash-sync-view
-//	    view_max_bytes: 256MiB      # the bucket's size limit
-//	    tombstone_retention: 168h   # deleted groups and users are then forgotten
+// Configuration: the cmd layer maps the `type: nats` section of a source
+// (docs/configuration.md, which gives the binary's defaults) onto Config;
+// a zero field here takes the default its comment names.
 //
 // Metrics (namespace lightdash_sync_nats, label source): events_received_total,
 // events_applied_total, events_stale_total, events_naked_total and
