@@ -121,12 +121,12 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 				if owned.AbsentSince != nil || owned.AbsentReads > 0 {
 					p.Reappeared = append(p.Reappeared, dg.Key)
 				}
-				if opts.Policy == PolicyCreateOnly {
+				if !opts.mayUpdate() {
 					continue
 				}
 				c.upd = &UpdateGroup{Key: dg.Key, UUID: g.UUID, Name: g.Name, Reason: "owned group differs from the directory"}
 				c.cur = g.MemberUUIDs
-				c.diff(owned.AddedMembers, opts.Membership == MembershipAuthoritative)
+				c.diff(owned.AddedMembers, opts.mayRemoveManual())
 				if g.Name != dg.Name {
 					c.renameTo = dg.Name
 				}
@@ -136,12 +136,12 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		}
 		// A create in flight under the group's old name: if Lightdash made
 		// it, adopt it and rename it, rather than leave it orphaned.
-		if owned != nil && owned.Creating() && owned.Name != dg.Name && opts.Policy != PolicyCreateOnly {
+		if owned != nil && owned.Creating() && owned.Name != dg.Name && opts.mayUpdate() {
 			if t := byName[owned.Name]; t != nil && ownerOf[t.UUID] == "" {
 				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
 					Reason: "created by an interrupted run under its old name; adopted"}
 				c.cur = t.MemberUUIDs
-				c.diff(t.MemberUUIDs, opts.Membership == MembershipAuthoritative)
+				c.diff(t.MemberUUIDs, opts.mayRemoveManual())
 				c.renameTo = dg.Name
 				cands = append(cands, c)
 				continue
@@ -169,7 +169,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			case d.Partial:
 				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
 					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves on a full run", k2)})
-			case opts.Policy == PolicyCreateOnly:
+			case !opts.mayUpdate():
 				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
 					Reason: fmt.Sprintf("name is used by the group owned for %s; create-only does not move ownership", k2)})
 			case !d.Complete:
@@ -189,7 +189,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true, AdoptFrom: k2,
 					Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", k2)}
 				c.cur = t.MemberUUIDs
-				c.diff(st.Groups[k2].AddedMembers, opts.Membership == MembershipAuthoritative)
+				c.diff(st.Groups[k2].AddedMembers, opts.mayRemoveManual())
 				cands = append(cands, c)
 			}
 		case owned != nil && owned.Creating() && owned.Name == dg.Name:
@@ -198,21 +198,21 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
 				Reason: "created by an interrupted run; adopted"}
 			c.cur = t.MemberUUIDs
-			if opts.Policy == PolicyCreateOnly {
+			if !opts.mayUpdate() {
 				c.upd.Added = append([]string(nil), t.MemberUUIDs...)
 			} else {
-				c.diff(t.MemberUUIDs, opts.Membership == MembershipAuthoritative)
+				c.diff(t.MemberUUIDs, opts.mayRemoveManual())
 			}
 			cands = append(cands, c)
-		case opts.Adopt && opts.Policy != PolicyCreateOnly:
+		case opts.mayAdopt():
 			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
 				Reason: "existing unowned group adopted (adopt: true)"}
 			c.cur = t.MemberUUIDs
-			c.diff(nil, opts.Membership == MembershipAuthoritative)
+			c.diff(nil, opts.mayRemoveManual())
 			cands = append(cands, c)
 		default:
 			reason := "a Lightdash group with this name exists and is not owned by lightdash-sync; set adopt: true to take it over, or change the mapping"
-			if opts.Policy == PolicyCreateOnly {
+			if !opts.mayUpdate() {
 				reason = "a Lightdash group with this name exists and is not owned; create-only never adopts"
 			}
 			p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID, Reason: reason})
@@ -262,7 +262,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		case g == nil:
 			p.Forgets = append(p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("group %q (%s) was deleted outside lightdash-sync", o.Name, o.UUID)})
 			continue
-		case opts.Policy != PolicySync:
+		case !opts.mayDelete():
 			continue
 		case !d.Complete:
 			p.HeldBack = append(p.HeldBack, HeldBack{Key: k, UUID: g.UUID, Name: g.Name, Kind: "delete",
@@ -361,7 +361,7 @@ func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
 // deletion and removal back and blocks the plan; it returns the deletions
 // that go ahead.
 func limit(p *Plan, cands []*candidate, deletes []DeleteGroup, deleteAbsent []AbsentGroup, opts PlanOptions, spent Spend, owned, memberships int) []DeleteGroup {
-	if opts.AllowDeletions {
+	if !opts.enforcesLimits() {
 		return deletes
 	}
 	removals := 0
