@@ -73,7 +73,7 @@ func (w *Worker) Apply(ctx context.Context, p *Plan) (*Result, error) {
 func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Result, stale bool) {
 	a := &applier{w: w, ld: ld, res: &Result{Blocked: p.Blocked, BlockedReason: p.BlockedReason, DryRun: w.opts.DryRun, Plan: p},
 		invited: map[string]string{}, priorIntent: map[string]bool{}, budget: p.Budget,
-		adopt: p.Options.Adopt && p.Options.Policy != PolicyCreateOnly}
+		adopt: p.Options.mayAdopt()}
 	s := &a.res.Summary
 	s.Conflicts, s.Unmatched = len(p.Conflicts), len(p.Unmatched)
 	for _, h := range p.HeldBack {

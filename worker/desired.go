@@ -80,105 +80,136 @@ func invalidNameProblem(key, source string, g DirGroup, name, reason string) Pro
 
 // Map applies the mapping to the snapshots. It does no I/O.
 func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
-	d := &Desired{Complete: true}
-	type acc struct {
-		DesiredGroup
-		keys map[string]bool // one-to-one keys of contributors
-		// merged is set when several directory groups feed the group:
-		// only then can Members hold one user twice.
-		merged  bool
-		blocked bool
-	}
-	byName := map[string]*acc{}
-	var order []string
-	var incomplete []string
+	r := &mapRun{m: m, d: &Desired{Complete: true}, byName: map[string]*mappedGroup{}}
 	for _, s := range snaps {
-		if s == nil {
-			continue
-		}
-		if !s.Complete {
-			d.Complete = false
-			r := s.IncompleteReason
-			if r == "" {
-				r = "no reason given"
-			}
-			incomplete = append(incomplete, fmt.Sprintf("source %s: %s", s.Source, r))
-		}
-		fl := newFlattener(s, m.maxDepth())
-		for _, g := range s.Groups {
-			name, key, ok := m.nameFor(s.Source, g)
-			if !ok {
-				continue
-			}
-			ref := GroupRef{Source: s.Source, ID: g.ID, Name: g.Name}
-			if reason := invalidName(name); reason != "" {
-				d.Problems = append(d.Problems, invalidNameProblem(key, s.Source, g, name, reason))
-				continue
-			}
-			members, probs, blocking := fl.members(g.ID)
-			for _, p := range probs {
-				d.Problems = append(d.Problems, Problem{Key: key, Source: s.Source, GroupID: clipForReport(g.ID), Name: clipForReport(name), Reason: p, Blocking: blocking})
-			}
-			a := byName[name]
-			if a == nil {
-				a = &acc{DesiredGroup: DesiredGroup{Key: key, Name: name, Members: make([]Member, 0, len(members))},
-					keys: map[string]bool{}}
-				byName[name] = a
-				order = append(order, name)
-			} else {
-				a.merged = true
-			}
-			if a.Key != key {
-				// Two different keys want one name: a union only when allowed.
-				if !m.m.AllowMerge {
-					a.blocked = true
-				}
-				a.Key = "name:" + name
-			}
-			a.keys[groupKey(s.Source, g.ID)] = true
-			a.From = append(a.From, ref)
-			if blocking {
-				a.blocked = true
-			}
-			for _, u := range members {
-				a.Members = append(a.Members, Member{Source: s.Source, DirUser: u})
-			}
+		if s != nil {
+			r.snapshot(s)
 		}
 	}
-	sort.Strings(order)
-	for _, name := range order {
-		a := byName[name]
+	sort.Strings(r.order)
+	for _, name := range r.order {
+		a := r.byName[name]
 		if a.blocked {
-			if len(a.From) > 1 && !m.m.AllowMerge && !strings.HasPrefix(a.Key, "target:") {
-				var ids []string
-				for _, f := range a.From {
-					ids = append(ids, f.Source+"/"+clipForReport(f.ID))
-				}
-				d.Problems = append(d.Problems, Problem{Key: a.Key, Name: name, Blocking: true,
-					Reason: fmt.Sprintf("directory groups %s all map to this name and allowMerge is off", strings.Join(ids, ", "))})
-			}
-			// Hold every key the group might be owned under.
-			a.keys[a.Key] = true
-			named := map[string]bool{}
-			for _, pr := range d.Problems {
-				if pr.Blocking {
-					named[pr.Key] = true
-				}
-			}
-			for _, k := range sortedKeys(a.keys) {
-				if !named[k] {
-					d.Problems = append(d.Problems, Problem{Key: k, Name: name, Blocking: true, Reason: "held: see the other problems for " + name})
-				}
-			}
+			r.hold(name, a)
 			continue
 		}
 		a.Members = sortMembers(a.Members, a.merged)
-		d.Groups = append(d.Groups, a.DesiredGroup)
+		r.d.Groups = append(r.d.Groups, a.DesiredGroup)
 	}
-	if !d.Complete {
-		d.IncompleteReason = strings.Join(incomplete, "; ")
+	if !r.d.Complete {
+		r.d.IncompleteReason = strings.Join(r.incomplete, "; ")
 	}
-	return d
+	return r.d
+}
+
+// mapRun is one Map: the desired groups gathered by Lightdash name.
+type mapRun struct {
+	m          *Mapper
+	d          *Desired
+	byName     map[string]*mappedGroup
+	order      []string // the names, as first met
+	incomplete []string // why each incomplete snapshot is
+}
+
+// mappedGroup is a desired group while the snapshots are mapped.
+type mappedGroup struct {
+	DesiredGroup
+	keys map[string]bool // one-to-one keys of contributors
+	// merged is set when several directory groups feed the group: only
+	// then can Members hold one user twice.
+	merged  bool
+	blocked bool
+}
+
+// snapshot maps the groups of one snapshot.
+func (r *mapRun) snapshot(s *Snapshot) {
+	if !s.Complete {
+		r.d.Complete = false
+		why := s.IncompleteReason
+		if why == "" {
+			why = "no reason given"
+		}
+		r.incomplete = append(r.incomplete, fmt.Sprintf("source %s: %s", s.Source, why))
+	}
+	fl := newFlattener(s, r.m.maxDepth())
+	for _, g := range s.Groups {
+		r.group(s.Source, fl, g)
+	}
+}
+
+// group adds directory group g, with its flattened members, to the
+// desired group its Lightdash name names, or reports why it cannot.
+func (r *mapRun) group(source string, fl *flattener, g DirGroup) {
+	name, key, ok := r.m.nameFor(source, g)
+	if !ok {
+		return
+	}
+	if reason := invalidName(name); reason != "" {
+		r.d.Problems = append(r.d.Problems, invalidNameProblem(key, source, g, name, reason))
+		return
+	}
+	members, probs, blocking := fl.members(g.ID)
+	for _, p := range probs {
+		r.d.Problems = append(r.d.Problems, Problem{Key: key, Source: source, GroupID: clipForReport(g.ID), Name: clipForReport(name), Reason: p, Blocking: blocking})
+	}
+	a := r.gather(name, key, len(members))
+	a.keys[groupKey(source, g.ID)] = true
+	a.From = append(a.From, GroupRef{Source: source, ID: g.ID, Name: g.Name})
+	if blocking {
+		a.blocked = true
+	}
+	for _, u := range members {
+		a.Members = append(a.Members, Member{Source: source, DirUser: u})
+	}
+}
+
+// gather returns the desired group called name for key: a new one, or the
+// one other directory groups already feed. Fed under different keys, it
+// becomes a union keyed "name:<name>", blocked unless allowMerge is on.
+func (r *mapRun) gather(name, key string, members int) *mappedGroup {
+	a := r.byName[name]
+	if a == nil {
+		a = &mappedGroup{DesiredGroup: DesiredGroup{Key: key, Name: name, Members: make([]Member, 0, members)},
+			keys: map[string]bool{}}
+		r.byName[name] = a
+		r.order = append(r.order, name)
+	} else {
+		a.merged = true
+	}
+	if a.Key != key {
+		if !r.m.m.AllowMerge {
+			a.blocked = true
+		}
+		a.Key = "name:" + name
+	}
+	return a
+}
+
+// hold keeps blocked group a out of the plan under every key it might be
+// owned under, each named by a blocking problem, and reports directory
+// groups that meet under one name without allowMerge.
+func (r *mapRun) hold(name string, a *mappedGroup) {
+	d := r.d
+	if len(a.From) > 1 && !r.m.m.AllowMerge && !strings.HasPrefix(a.Key, "target:") {
+		var ids []string
+		for _, f := range a.From {
+			ids = append(ids, f.Source+"/"+clipForReport(f.ID))
+		}
+		d.Problems = append(d.Problems, Problem{Key: a.Key, Name: name, Blocking: true,
+			Reason: fmt.Sprintf("directory groups %s all map to this name and allowMerge is off", strings.Join(ids, ", "))})
+	}
+	a.keys[a.Key] = true
+	named := map[string]bool{}
+	for _, pr := range d.Problems {
+		if pr.Blocking {
+			named[pr.Key] = true
+		}
+	}
+	for _, k := range sortedKeys(a.keys) {
+		if !named[k] {
+			d.Problems = append(d.Problems, Problem{Key: k, Name: name, Blocking: true, Reason: "held: see the other problems for " + name})
+		}
+	}
 }
 
 // sortMembers sorts members by source and id. When dedup is set (several

@@ -32,299 +32,349 @@ func (c Current) identities() *identities {
 // wants, what Lightdash holds and what the worker owns, it decides every
 // change and says why. It does no I/O and does not modify its arguments.
 //
-// The order of decisions matters: first every desired group (update an
-// owned group, create, adopt, take over from a retired key, or conflict),
-// then deletions of owned groups no longer wanted (grace periods), then the
-// safety limits over all deletions and removals, and last the renames,
-// because a rename may use the name of a group deleted in the same run
-// (Apply deletes before it updates).
+// The order of the phases matters: the safety limits count every deletion
+// and removal, and renames come last because a rename may use the name of
+// a group deleted in the same run (Apply deletes before it updates).
 func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.Time) *Plan {
-	opts = opts.withDefaults()
+	pl := newPlanner(d, cur, st, opts, now)
+	for _, dg := range pl.d.Groups {
+		if !pl.held[dg.Key] {
+			pl.desire(dg)
+		}
+	}
+	pl.guardRemovals()
+	pl.deletions()
+	pl.limit()
+	pl.renames()
+	pl.assemble()
+	return pl.p
+}
+
+// planner is one ComputePlan: its inputs, indexes of them, and the plan
+// the phases build.
+type planner struct {
+	d    *Desired
+	st   *State
+	opts PlanOptions
+	now  time.Time
+	p    *Plan
+
+	byUUID  map[string]*lightdash.GroupWithMembers
+	byName  map[string]*lightdash.GroupWithMembers // by trimmed name
+	ownerOf map[string]string                      // Lightdash uuid → owning key (the least, if several)
+	held    map[string]bool                        // keys with a blocking problem: left alone
+	desired map[string]bool                        // keys of the desired groups
+	ids     *identities
+
+	cands        []*candidate
+	moving       map[string]bool // retired keys whose group moves (now or after the grace) to another key
+	deletes      []DeleteGroup
+	deleteAbsent []AbsentGroup // for each of deletes, its absence should the limits hold it back
+
+	unmatched      map[string]*UnmatchedUser
+	unmatchedOrder []string
+	inviteFor      map[string]Member
+}
+
+func newPlanner(d *Desired, cur Current, st *State, opts PlanOptions, now time.Time) *planner {
 	if st == nil {
 		st = NewState()
 	}
 	if d == nil {
 		d = &Desired{}
 	}
-	p := &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
-		Problems: append([]Problem(nil), d.Problems...)}
-
-	byUUID := make(map[string]*lightdash.GroupWithMembers, len(cur.Groups))
-	byName := make(map[string]*lightdash.GroupWithMembers, len(cur.Groups))
+	opts = opts.withDefaults()
+	pl := &planner{d: d, st: st, opts: opts, now: now,
+		p: &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
+			Problems: append([]Problem(nil), d.Problems...)},
+		byUUID:  make(map[string]*lightdash.GroupWithMembers, len(cur.Groups)),
+		byName:  make(map[string]*lightdash.GroupWithMembers, len(cur.Groups)),
+		ownerOf: make(map[string]string, len(st.Groups)),
+		held:    map[string]bool{}, desired: make(map[string]bool, len(d.Groups)),
+		ids: cur.identities(), moving: map[string]bool{},
+		unmatched: map[string]*UnmatchedUser{}, inviteFor: map[string]Member{}}
 	for i := range cur.Groups {
 		g := &cur.Groups[i]
-		byUUID[g.UUID] = g
-		byName[lightdash.TrimName(g.Name)] = g
+		pl.byUUID[g.UUID] = g
+		pl.byName[lightdash.TrimName(g.Name)] = g
 	}
-	held := map[string]bool{}
 	for _, pr := range d.Problems {
 		if pr.Blocking && pr.Key != "" {
-			held[pr.Key] = true
+			pl.held[pr.Key] = true
 		}
 	}
-	ownerOf := make(map[string]string, len(st.Groups)) // Lightdash uuid → owning key (the least, if several)
 	for k, o := range st.Groups {
-		if u := o.UUID; u != "" && (ownerOf[u] == "" || k < ownerOf[u]) {
-			ownerOf[u] = k
+		if u := o.UUID; u != "" && (pl.ownerOf[u] == "" || k < pl.ownerOf[u]) {
+			pl.ownerOf[u] = k
 		}
 	}
-	desiredKeys := make(map[string]bool, len(d.Groups))
 	for _, dg := range d.Groups {
-		desiredKeys[dg.Key] = true
+		pl.desired[dg.Key] = true
 	}
-	ids := cur.identities()
-	unmatched := map[string]*UnmatchedUser{}
-	var unmatchedOrder []string
-	inviteFor := map[string]Member{}
+	return pl
+}
 
-	// Phase A: every desired group.
-	var cands []*candidate
-	moving := map[string]bool{} // retired keys whose group moves (now or after the grace) to another key
-	for _, dg := range d.Groups {
-		if held[dg.Key] {
-			continue
-		}
-		c := &candidate{dg: dg}
-		want := make([]string, 0, len(dg.Members))
-		var invSet map[string]bool
-		for i := range dg.Members {
-			m := &dg.Members[i]
-			r := ids.resolve(m.DirUser, opts.Unmatched)
-			if r.uuid != "" {
-				want = append(want, r.uuid)
-				continue
+// desire decides what becomes of one desired group: an update of the
+// group it owns, the adoption of a group an interrupted create made under
+// the group's old name, or whatever claim decides.
+func (pl *planner) desire(dg DesiredGroup) {
+	c := pl.resolve(dg)
+	owned := pl.st.Groups[dg.Key]
+	if owned != nil && !owned.Creating() {
+		if g := pl.byUUID[owned.UUID]; g != nil {
+			if owned.AbsentSince != nil || owned.AbsentReads > 0 {
+				pl.p.Reappeared = append(pl.p.Reappeared, dg.Key)
 			}
-			uk := m.Source + "\x00" + m.ID
-			u := unmatched[uk]
-			if u == nil {
-				u = &UnmatchedUser{Source: m.Source, UserID: m.ID, Email: m.Email, Reason: r.reason, InvalidEmail: r.refused}
-				unmatched[uk] = u
-				unmatchedOrder = append(unmatchedOrder, uk)
-			}
-			u.Groups = append(u.Groups, dg.Name)
-			if r.invite != "" && !invSet[r.invite] {
-				if invSet == nil {
-					invSet = map[string]bool{}
-				}
-				invSet[r.invite] = true
-				c.invitees = append(c.invitees, r.invite)
-				inviteFor[r.invite] = *m
-			}
-		}
-		slices.Sort(want)
-		c.want = slices.Compact(want)
-		sort.Strings(c.invitees)
-		owned := st.Groups[dg.Key]
-
-		if owned != nil && !owned.Creating() {
-			if g := byUUID[owned.UUID]; g != nil {
-				if owned.AbsentSince != nil || owned.AbsentReads > 0 {
-					p.Reappeared = append(p.Reappeared, dg.Key)
-				}
-				if opts.Policy == PolicyCreateOnly {
-					continue
-				}
-				c.upd = &UpdateGroup{Key: dg.Key, UUID: g.UUID, Name: g.Name, Reason: "owned group differs from the directory"}
-				c.cur = g.MemberUUIDs
-				c.diff(owned.AddedMembers, opts.Membership == MembershipAuthoritative)
+			if pl.opts.mayUpdate() {
+				pl.update(c, g, UpdateGroup{Reason: "owned group differs from the directory"}, owned.AddedMembers)
 				if g.Name != dg.Name {
 					c.renameTo = dg.Name
 				}
-				cands = append(cands, c)
-				continue
 			}
-		}
-		// A create in flight under the group's old name: if Lightdash made
-		// it, adopt it and rename it, rather than leave it orphaned.
-		if owned != nil && owned.Creating() && owned.Name != dg.Name && opts.Policy != PolicyCreateOnly {
-			if t := byName[owned.Name]; t != nil && ownerOf[t.UUID] == "" {
-				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
-					Reason: "created by an interrupted run under its old name; adopted"}
-				c.cur = t.MemberUUIDs
-				c.diff(t.MemberUUIDs, opts.Membership == MembershipAuthoritative)
-				c.renameTo = dg.Name
-				cands = append(cands, c)
-				continue
-			}
-		}
-		// Not owned (or owned but gone from Lightdash, or a create in flight).
-		t := byName[dg.Name]
-		switch {
-		case t == nil:
-			reason, replaces := "new directory group", ""
-			if owned != nil && owned.Creating() {
-				reason = "an earlier create was not confirmed and no group has this name; creating"
-			} else if owned != nil {
-				reason = fmt.Sprintf("owned group %s no longer exists in Lightdash; recreating", owned.UUID)
-				replaces = owned.UUID
-			}
-			c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Replaces: replaces, Reason: reason}
-			cands = append(cands, c)
-		case ownerOf[t.UUID] != "":
-			k2 := ownerOf[t.UUID]
-			switch {
-			case desiredKeys[k2] || held[k2]:
-				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
-					Reason: fmt.Sprintf("name is used by the group owned for %s; retried on the next run", k2)})
-			case d.Partial:
-				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
-					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves on a full run", k2)})
-			case opts.Policy == PolicyCreateOnly:
-				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
-					Reason: fmt.Sprintf("name is used by the group owned for %s; create-only does not move ownership", k2)})
-			case !d.Complete:
-				p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
-					Reason: fmt.Sprintf("name is used by the group owned for %s; ownership does not move on an incomplete read (%s)", k2, d.IncompleteReason)})
-			default:
-				moving[k2] = true
-				// The old key must be gone as long as before a deletion.
-				if ab := absenceOf(k2, st.Groups[k2], now); !opts.Limits.graceOver(ab) {
-					ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; its group moves to %s after %s and %d reads",
-						ab.waited.Round(time.Second), ab.Reads, dg.Key, opts.Limits.AbsentGrace, opts.Limits.AbsentReads)
-					p.Absent = append(p.Absent, ab.AbsentGroup)
-					p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID,
-						Reason: fmt.Sprintf("name is used by the group owned for %s; ownership moves once %s has been absent for the deletion grace period", k2, k2)})
-					break
-				}
-				c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true, AdoptFrom: k2,
-					Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", k2)}
-				c.cur = t.MemberUUIDs
-				c.diff(st.Groups[k2].AddedMembers, opts.Membership == MembershipAuthoritative)
-				cands = append(cands, c)
-			}
-		case owned != nil && owned.Creating() && owned.Name == dg.Name:
-			// Lightdash created it but the answer was lost: it is ours, with
-			// the members sent at creation.
-			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
-				Reason: "created by an interrupted run; adopted"}
-			c.cur = t.MemberUUIDs
-			if opts.Policy == PolicyCreateOnly {
-				c.upd.Added = append([]string(nil), t.MemberUUIDs...)
-			} else {
-				c.diff(t.MemberUUIDs, opts.Membership == MembershipAuthoritative)
-			}
-			cands = append(cands, c)
-		case opts.Adopt && opts.Policy != PolicyCreateOnly:
-			c.upd = &UpdateGroup{Key: dg.Key, UUID: t.UUID, Name: t.Name, Adopt: true,
-				Reason: "existing unowned group adopted (adopt: true)"}
-			c.cur = t.MemberUUIDs
-			c.diff(nil, opts.Membership == MembershipAuthoritative)
-			cands = append(cands, c)
-		default:
-			reason := "a Lightdash group with this name exists and is not owned by lightdash-sync; set adopt: true to take it over, or change the mapping"
-			if opts.Policy == PolicyCreateOnly {
-				reason = "a Lightdash group with this name exists and is not owned; create-only never adopts"
-			}
-			p.Conflicts = append(p.Conflicts, Conflict{Key: dg.Key, Name: dg.Name, UUID: t.UUID, Reason: reason})
+			return
 		}
 	}
+	// A create in flight under the group's old name: if Lightdash made
+	// it, adopt it and rename it, rather than leave it orphaned.
+	if owned != nil && owned.Creating() && owned.Name != dg.Name && pl.opts.mayUpdate() {
+		if t := pl.byName[owned.Name]; t != nil && pl.ownerOf[t.UUID] == "" {
+			pl.update(c, t, UpdateGroup{Adopt: true, Reason: "created by an interrupted run under its old name; adopted"}, t.MemberUUIDs)
+			c.renameTo = dg.Name
+			return
+		}
+	}
+	pl.claim(c, owned)
+}
 
-	// Removals are unsafe on an incomplete read, and on a partial read of a
-	// group that other directory groups also feed.
-	for _, c := range cands {
+// resolve starts the candidate for dg: the Lightdash uuids of its members,
+// sorted and unique, and the emails to invite. Members with no uuid are
+// recorded as unmatched.
+func (pl *planner) resolve(dg DesiredGroup) *candidate {
+	c := &candidate{dg: dg}
+	want := make([]string, 0, len(dg.Members))
+	var invSet map[string]bool
+	for i := range dg.Members {
+		m := &dg.Members[i]
+		r := pl.ids.resolve(m.DirUser, pl.opts.Unmatched)
+		if r.uuid != "" {
+			want = append(want, r.uuid)
+			continue
+		}
+		pl.unmatch(m, r, dg.Name)
+		if r.invite != "" && !invSet[r.invite] {
+			if invSet == nil {
+				invSet = map[string]bool{}
+			}
+			invSet[r.invite] = true
+			c.invitees = append(c.invitees, r.invite)
+			pl.inviteFor[r.invite] = *m
+		}
+	}
+	slices.Sort(want)
+	c.want = slices.Compact(want)
+	sort.Strings(c.invitees)
+	return c
+}
+
+// unmatch records member m of group as unmatched, once per user.
+func (pl *planner) unmatch(m *Member, r resolution, group string) {
+	uk := m.Source + "\x00" + m.ID
+	u := pl.unmatched[uk]
+	if u == nil {
+		u = &UnmatchedUser{Source: m.Source, UserID: m.ID, Email: m.Email, Reason: r.reason, InvalidEmail: r.refused}
+		pl.unmatched[uk] = u
+		pl.unmatchedOrder = append(pl.unmatchedOrder, uk)
+	}
+	u.Groups = append(u.Groups, group)
+}
+
+// claim decides a desired group that has no live owned group, by the
+// Lightdash group holding its name: none (create), one owned for another
+// key (takeOver), one an interrupted create made, or an unowned one
+// (adopted only when the policy says so).
+func (pl *planner) claim(c *candidate, owned *OwnedGroup) {
+	dg := c.dg
+	t := pl.byName[dg.Name]
+	switch {
+	case t == nil:
+		pl.create(c, owned)
+	case pl.ownerOf[t.UUID] != "":
+		pl.takeOver(c, t, pl.ownerOf[t.UUID])
+	case owned != nil && owned.Creating() && owned.Name == dg.Name:
+		// Lightdash created it but the answer was lost: it is ours, with
+		// the members sent at creation.
+		u := UpdateGroup{Adopt: true, Reason: "created by an interrupted run; adopted"}
+		if pl.opts.mayUpdate() {
+			pl.update(c, t, u, t.MemberUUIDs)
+			return
+		}
+		u.Added = append([]string(nil), t.MemberUUIDs...)
+		pl.keep(c, t, u)
+	case pl.opts.mayAdopt():
+		pl.update(c, t, UpdateGroup{Adopt: true, Reason: "existing unowned group adopted (adopt: true)"}, nil)
+	case pl.opts.mayUpdate():
+		pl.conflict(c, t, "a Lightdash group with this name exists and is not owned by lightdash-sync; set adopt: true to take it over, or change the mapping")
+	default:
+		pl.conflict(c, t, "a Lightdash group with this name exists and is not owned; create-only never adopts")
+	}
+}
+
+// create plans the creation of c's group, saying why it does not exist.
+func (pl *planner) create(c *candidate, owned *OwnedGroup) {
+	reason, replaces := "new directory group", ""
+	if owned != nil && owned.Creating() {
+		reason = "an earlier create was not confirmed and no group has this name; creating"
+	} else if owned != nil {
+		reason = fmt.Sprintf("owned group %s no longer exists in Lightdash; recreating", owned.UUID)
+		replaces = owned.UUID
+	}
+	dg := c.dg
+	c.create = &CreateGroup{Key: dg.Key, Name: dg.Name, Members: c.want, From: dg.From, Replaces: replaces, Reason: reason}
+	pl.cands = append(pl.cands, c)
+}
+
+// takeOver moves group t, owned for key from, to c's key. Ownership moves
+// only when from is no longer wanted, on a full and complete read, under a
+// policy that updates, and once from has been absent as long as a
+// deletion would wait; otherwise the name is a conflict.
+func (pl *planner) takeOver(c *candidate, t *lightdash.GroupWithMembers, from string) {
+	why := ""
+	switch {
+	case pl.desired[from] || pl.held[from]:
+		why = "retried on the next run"
+	case pl.d.Partial:
+		why = "ownership moves on a full run"
+	case !pl.opts.mayUpdate():
+		why = "create-only does not move ownership"
+	case !pl.d.Complete:
+		why = fmt.Sprintf("ownership does not move on an incomplete read (%s)", pl.d.IncompleteReason)
+	default:
+		pl.moving[from] = true
+		if ab := absenceOf(from, pl.st.Groups[from], pl.now); !pl.opts.Limits.graceOver(ab) {
+			pl.p.Absent = append(pl.p.Absent, ab.waiting(pl.opts.Limits, "its group moves to "+c.dg.Key))
+			why = fmt.Sprintf("ownership moves once %s has been absent for the deletion grace period", from)
+		}
+	}
+	if why != "" {
+		pl.conflict(c, t, fmt.Sprintf("name is used by the group owned for %s; %s", from, why))
+		return
+	}
+	pl.update(c, t, UpdateGroup{Adopt: true, AdoptFrom: from,
+		Reason: fmt.Sprintf("taken over from %s, which no longer maps to it", from)}, pl.st.Groups[from].AddedMembers)
+}
+
+// update makes c update u of group g, with the member changes the
+// membership mode allows given the members the worker added before.
+func (pl *planner) update(c *candidate, g *lightdash.GroupWithMembers, u UpdateGroup, prevAdded []string) {
+	pl.keep(c, g, u)
+	c.diff(prevAdded, pl.opts.mayRemoveManual())
+}
+
+// keep makes c update u of group g, as it is.
+func (pl *planner) keep(c *candidate, g *lightdash.GroupWithMembers, u UpdateGroup) {
+	u.Key, u.UUID, u.Name = c.dg.Key, g.UUID, g.Name
+	c.upd, c.cur = &u, g.MemberUUIDs
+	pl.cands = append(pl.cands, c)
+}
+
+// conflict reports that c's name is held by group t.
+func (pl *planner) conflict(c *candidate, t *lightdash.GroupWithMembers, reason string) {
+	pl.p.Conflicts = append(pl.p.Conflicts, Conflict{Key: c.dg.Key, Name: c.dg.Name, UUID: t.UUID, Reason: reason})
+}
+
+// guardRemovals drops member removals that are unsafe: all of them on an
+// incomplete read (held back and reported), and on a partial read those
+// of groups that other directory groups also feed (the next full run
+// decides).
+func (pl *planner) guardRemovals() {
+	for _, c := range pl.cands {
 		if c.upd == nil || len(c.upd.Remove) == 0 {
 			continue
 		}
 		switch {
-		case !d.Complete:
-			p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
-				Members: c.upd.Remove, Reason: "directory read incomplete: " + d.IncompleteReason})
+		case !pl.d.Complete:
+			pl.p.HeldBack = append(pl.p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
+				Members: c.upd.Remove, Reason: "directory read incomplete: " + pl.d.IncompleteReason})
 			c.dropRemovals()
-		case d.Partial && !strings.HasPrefix(c.dg.Key, "group:"):
-			c.dropRemovals() // the next full run decides
+		case pl.d.Partial && !strings.HasPrefix(c.dg.Key, "group:"):
+			c.dropRemovals()
 		}
 	}
+}
 
-	// Phase B: owned groups no longer wanted.
-	var deletes []DeleteGroup
-	var deleteAbsent []AbsentGroup
-	ownedLive, memberships := 0, 0
-	for _, o := range st.Groups {
-		if g := byUUID[o.UUID]; g != nil {
-			ownedLive++
-			memberships += len(g.MemberUUIDs)
+// deletions decides the owned groups no longer wanted, in key order. A
+// partial plan deletes nothing: the groups it did not read are not absent.
+func (pl *planner) deletions() {
+	if pl.d.Partial {
+		return
+	}
+	for _, k := range sortedKeys(pl.st.Groups) {
+		if !pl.desired[k] && !pl.held[k] && !pl.moving[k] {
+			pl.retire(k, pl.st.Groups[k])
 		}
 	}
-	var phaseB []string // a partial plan deletes nothing: no need to sort
-	if !d.Partial {
-		phaseB = sortedKeys(st.Groups)
-	}
-	for _, k := range phaseB {
-		o := st.Groups[k]
-		g := byUUID[o.UUID]
-		if desiredKeys[k] || held[k] || moving[k] {
-			continue
-		}
-		switch {
-		case o.Creating():
-			p.Forgets = append(p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("create of %q was never confirmed and the group is no longer wanted", o.Name)})
-			continue
-		case g == nil:
-			p.Forgets = append(p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("group %q (%s) was deleted outside lightdash-sync", o.Name, o.UUID)})
-			continue
-		case opts.Policy != PolicySync:
-			continue
-		case !d.Complete:
-			p.HeldBack = append(p.HeldBack, HeldBack{Key: k, UUID: g.UUID, Name: g.Name, Kind: "delete",
-				Reason: "directory read incomplete: " + d.IncompleteReason})
-			continue
-		}
-		ab := absenceOf(k, o, now)
-		l := opts.Limits
-		if !l.graceOver(ab) {
-			ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; deleted after %s and %d reads",
-				ab.waited.Round(time.Second), ab.Reads, l.AbsentGrace, l.AbsentReads)
-			p.Absent = append(p.Absent, ab.AbsentGroup)
-			continue
-		}
-		deletes = append(deletes, DeleteGroup{Key: k, UUID: g.UUID, Name: g.Name,
-			Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", ab.waited.Round(time.Second), ab.Reads)})
-		ab.Reason = "deletion held back"
-		deleteAbsent = append(deleteAbsent, ab.AbsentGroup)
-	}
+}
 
-	// Phase C: safety limits over the rolling window.
-	p.Deletes = limit(p, cands, deletes, deleteAbsent, opts, st.spentWithin(now, opts.Limits.Window), ownedLive, memberships)
+// retire decides one owned group no longer wanted: forget an entry whose
+// group does not exist, and delete a group under a policy that deletes,
+// on a complete read, once its absence has lasted the grace period.
+func (pl *planner) retire(k string, o *OwnedGroup) {
+	g := pl.byUUID[o.UUID]
+	switch {
+	case o.Creating():
+		pl.p.Forgets = append(pl.p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("create of %q was never confirmed and the group is no longer wanted", o.Name)})
+		return
+	case g == nil:
+		pl.p.Forgets = append(pl.p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("group %q (%s) was deleted outside lightdash-sync", o.Name, o.UUID)})
+		return
+	case !pl.opts.mayDelete():
+		return
+	case !pl.d.Complete:
+		pl.p.HeldBack = append(pl.p.HeldBack, HeldBack{Key: k, UUID: g.UUID, Name: g.Name, Kind: "delete",
+			Reason: "directory read incomplete: " + pl.d.IncompleteReason})
+		return
+	}
+	ab := absenceOf(k, o, pl.now)
+	if !pl.opts.Limits.graceOver(ab) {
+		pl.p.Absent = append(pl.p.Absent, ab.waiting(pl.opts.Limits, "deleted"))
+		return
+	}
+	pl.deletes = append(pl.deletes, DeleteGroup{Key: k, UUID: g.UUID, Name: g.Name,
+		Reason: fmt.Sprintf("directory group gone for %s and %d complete reads", ab.waited.Round(time.Second), ab.Reads)})
+	ab.Reason = "deletion held back"
+	pl.deleteAbsent = append(pl.deleteAbsent, ab.AbsentGroup)
+}
 
-	// Phase D: renames, which may reuse the names of deleted groups.
+// renames gives the updates their new names, unless another group holds
+// the name. A group deleted in this run frees its name.
+func (pl *planner) renames() {
 	freed := map[string]bool{}
-	for _, dl := range p.Deletes {
+	for _, dl := range pl.p.Deletes {
 		freed[dl.UUID] = true
 	}
-	for _, c := range cands {
+	for _, c := range pl.cands {
 		if c.upd == nil || c.renameTo == "" {
 			continue
 		}
-		if t := byName[c.renameTo]; t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
+		if t := pl.byName[c.renameTo]; t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
 			who := "a group lightdash-sync does not own"
-			if k := ownerOf[t.UUID]; k != "" {
+			if k := pl.ownerOf[t.UUID]; k != "" {
 				who = "the group owned for " + k
 			}
-			p.Conflicts = append(p.Conflicts, Conflict{Key: c.dg.Key, Name: c.renameTo, UUID: c.upd.UUID,
+			pl.p.Conflicts = append(pl.p.Conflicts, Conflict{Key: c.dg.Key, Name: c.renameTo, UUID: c.upd.UUID,
 				Reason: fmt.Sprintf("cannot rename %q: the name is used by %s; retried on the next run", c.upd.Name, who)})
 			continue
 		}
 		c.upd.NewName = c.renameTo
 	}
+}
 
-	// Assemble, attaching invitees only to groups that are written.
+// assemble puts the candidates into the plan, then the invites (only for
+// groups that are written) and the unmatched users.
+func (pl *planner) assemble() {
 	invited := map[string][]string{}
-	for _, c := range cands {
-		switch {
-		case c.create != nil:
-			c.create.Invitees = c.invitees
-			p.Creates = append(p.Creates, *c.create)
-		case c.upd != nil:
-			c.upd.Invitees = c.invitees
-			if len(c.upd.Add) > 0 || len(c.upd.Remove) > 0 || len(c.upd.Invitees) > 0 {
-				c.upd.Members = c.members()
-			}
-			if !c.upd.Writes() && !c.upd.Adopt {
-				continue
-			}
-			c.upd.Reason += changeDetail(c.upd)
-			p.Updates = append(p.Updates, *c.upd)
-		default:
+	for _, c := range pl.cands {
+		if !pl.emit(c) {
 			continue
 		}
 		for _, e := range c.invitees {
@@ -332,13 +382,35 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 		}
 	}
 	for _, e := range sortedKeys(invited) {
-		m := inviteFor[e]
-		p.Invites = append(p.Invites, Invite{Email: e, Source: m.Source, UserID: m.ID, Groups: invited[e]})
+		m := pl.inviteFor[e]
+		pl.p.Invites = append(pl.p.Invites, Invite{Email: e, Source: m.Source, UserID: m.ID, Groups: invited[e]})
 	}
-	for _, uk := range unmatchedOrder {
-		p.Unmatched = append(p.Unmatched, *unmatched[uk])
+	for _, uk := range pl.unmatchedOrder {
+		pl.p.Unmatched = append(pl.p.Unmatched, *pl.unmatched[uk])
 	}
-	return p
+}
+
+// emit adds c's create or update to the plan with its invitees, unless it
+// is an update that neither writes nor adopts, and reports whether it did.
+func (pl *planner) emit(c *candidate) bool {
+	switch {
+	case c.create != nil:
+		c.create.Invitees = c.invitees
+		pl.p.Creates = append(pl.p.Creates, *c.create)
+		return true
+	case c.upd != nil:
+		c.upd.Invitees = c.invitees
+		if len(c.upd.Add) > 0 || len(c.upd.Remove) > 0 || len(c.upd.Invitees) > 0 {
+			c.upd.Members = c.members()
+		}
+		if !c.upd.Writes() && !c.upd.Adopt {
+			return false
+		}
+		c.upd.Reason += changeDetail(c.upd)
+		pl.p.Updates = append(pl.p.Updates, *c.upd)
+		return true
+	}
+	return false
 }
 
 // absence is an owned group's absence from the directory, counting the
@@ -356,39 +428,63 @@ func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
 	return absence{AbsentGroup: AbsentGroup{Key: key, Since: since, Reads: o.AbsentReads + 1}, waited: now.Sub(since)}
 }
 
+// waiting is the absence to record while the grace period runs; then
+// says what happens after it.
+func (ab absence) waiting(l Limits, then string) AbsentGroup {
+	ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; %s after %s and %d reads",
+		ab.waited.Round(time.Second), ab.Reads, then, l.AbsentGrace, l.AbsentReads)
+	return ab.AbsentGroup
+}
+
 // limit checks the run's deletions and removals, with what was spent in
 // the window before, against the safety limits. Over them, it holds every
-// deletion and removal back and blocks the plan; it returns the deletions
-// that go ahead.
-func limit(p *Plan, cands []*candidate, deletes []DeleteGroup, deleteAbsent []AbsentGroup, opts PlanOptions, spent Spend, owned, memberships int) []DeleteGroup {
-	if opts.AllowDeletions {
-		return deletes
+// deletion and removal back and blocks the plan; otherwise, or when the
+// limits are overridden, the deletions go ahead.
+func (pl *planner) limit() {
+	if !pl.opts.enforcesLimits() {
+		pl.p.Deletes = pl.deletes
+		return
 	}
+	p, l := pl.p, pl.opts.Limits
+	spent := pl.st.spentWithin(pl.now, l.Window)
+	owned, memberships := pl.ownedSize()
 	removals := 0
-	for _, c := range cands {
+	for _, c := range pl.cands {
 		if c.upd != nil {
 			removals += len(c.upd.Remove)
 		}
 	}
-	if b := opts.Limits.budget(owned, memberships, spent); b.Deletes >= 0 || b.Removals >= 0 {
+	if b := l.budget(owned, memberships, spent); b.Deletes >= 0 || b.Removals >= 0 {
 		p.Budget = &b
 	}
-	why := opts.Limits.exceeded(spent, len(deletes), owned, removals, memberships)
+	why := l.exceeded(spent, len(pl.deletes), owned, removals, memberships)
 	if why == "" {
-		return deletes
+		p.Deletes = pl.deletes
+		return
 	}
 	p.Blocked = true
 	p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
-	for i, dl := range deletes {
+	for i, dl := range pl.deletes {
 		p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
-		p.Absent = append(p.Absent, deleteAbsent[i])
+		p.Absent = append(p.Absent, pl.deleteAbsent[i])
 	}
-	for _, c := range cands {
+	for _, c := range pl.cands {
 		if c.upd != nil && len(c.upd.Remove) > 0 {
 			p.HeldBack = append(p.HeldBack, HeldBack{Key: c.dg.Key, UUID: c.upd.UUID, Name: c.dg.Name, Kind: "remove-members",
 				Members: c.upd.Remove, Reason: why})
 			c.dropRemovals()
 		}
 	}
-	return nil
+}
+
+// ownedSize counts the owned groups that exist in Lightdash and their
+// memberships: what the limits' percentages are of.
+func (pl *planner) ownedSize() (groups, memberships int) {
+	for _, o := range pl.st.Groups {
+		if g := pl.byUUID[o.UUID]; g != nil {
+			groups++
+			memberships += len(g.MemberUUIDs)
+		}
+	}
+	return groups, memberships
 }

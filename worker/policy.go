@@ -138,6 +138,27 @@ func (o PlanOptions) Validate() error {
 	return errors.Join(errs...)
 }
 
+// mayUpdate reports whether the worker may change groups that already
+// exist in Lightdash: their members, their names, who owns them. Under
+// create-only it leaves them alone.
+func (o PlanOptions) mayUpdate() bool { return o.Policy != PolicyCreateOnly }
+
+// mayAdopt reports whether an existing group with the wanted name that the
+// worker does not own is taken over rather than reported as a conflict.
+func (o PlanOptions) mayAdopt() bool { return o.Adopt && o.mayUpdate() }
+
+// mayDelete reports whether owned groups gone from the directory are deleted.
+func (o PlanOptions) mayDelete() bool { return o.Policy == PolicySync }
+
+// mayRemoveManual reports whether the worker may remove members it did not
+// add (authoritative membership). Otherwise it removes only those it added,
+// and so must remember which they are.
+func (o PlanOptions) mayRemoveManual() bool { return o.Membership == MembershipAuthoritative }
+
+// enforcesLimits reports whether the safety limits hold deletions and
+// removals back; AllowDeletions overrides them for one run.
+func (o PlanOptions) enforcesLimits() bool { return !o.AllowDeletions }
+
 // graceOver reports whether a group absent for ab may lose its Lightdash
 // group: be deleted, or have it move to another key.
 func (l Limits) graceOver(ab absence) bool {

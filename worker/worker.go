@@ -179,7 +179,7 @@ func (w *Worker) loadState(ctx context.Context, fresh bool) (*State, error) {
 // keepAdded returns the added members to record in the state: none in
 // authoritative mode, which never reads them (see OwnedGroup.AddedMembers).
 func (w *Worker) keepAdded(added []string) []string {
-	if w.opts.Membership == MembershipAuthoritative {
+	if w.opts.mayRemoveManual() {
 		return nil
 	}
 	return added
