@@ -40,6 +40,7 @@ func TestURLCredentialsNeverPrinted(t *testing.T) {
 		{"token in url, server down", natsSourceAt(natsURL(otherPass, "127.0.0.1:1")), ld.URL(), exitFailure},
 		{"unparsable nats url", natsSourceAt(natsURL("sync:"+natsPass, "127.0.0.1:bad")), ld.URL(), exitUsage},
 		{"wrong nats scheme", natsSourceAt("http://sync:" + natsPass + "@127.0.0.1:4222"), ld.URL(), exitUsage},
+		{"ldap url with password, server down", ldapSourceAt("ldap://cn=sync:" + otherPass + "@127.0.0.1:1"), ld.URL(), exitFailure},
 		{"wrong ldap scheme", ldapSourceAt("ftp://cn=sync:" + otherPass + "@127.0.0.1:389"), ld.URL(), exitUsage},
 		{"lightdash url with password", natsSourceAt(srv.ClientURL()), strings.Replace(ld.URL(), "://", "://admin:"+otherPass+"@", 1), exitUsage},
 		{"wrong lightdash scheme", natsSourceAt(srv.ClientURL()), "ftp://admin:" + otherPass + "@127.0.0.1:1", exitUsage},
