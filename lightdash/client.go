@@ -31,6 +31,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 )
 
 // Defaults used when the matching Client field is zero.
@@ -214,16 +216,16 @@ func parseBaseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("lightdash base URL: %w", err)
+		return nil, fmt.Errorf("lightdash base URL: %w", redact.Error(err, raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("lightdash base URL %q: scheme must be http or https", u.Redacted())
+		return nil, fmt.Errorf("lightdash base URL %q: scheme must be http or https", redact.URL(raw))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("lightdash base URL %q: no host", u.Redacted())
+		return nil, fmt.Errorf("lightdash base URL %q: no host", redact.URL(raw))
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("lightdash base URL %q: credentials in the URL are not supported, use the token", u.Redacted())
+		return nil, fmt.Errorf("lightdash base URL %q: credentials in the URL are not supported, use the token", redact.URL(raw))
 	}
 	u.RawQuery, u.Fragment = "", ""
 	u.Path = strings.TrimRight(u.Path, "/")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 )
 
 // Schema presets.
@@ -243,15 +245,15 @@ func (c *Config) validate() error {
 	for _, u := range c.URLs {
 		pu, err := url.Parse(u)
 		if err != nil {
-			return fmt.Errorf("urls: %q: %w", u, err)
+			return fmt.Errorf("urls: %q: %w", redact.URL(u), redact.Error(err, u))
 		}
 		switch pu.Scheme {
 		case "ldap", "ldaps", "ldapi":
 		default:
-			return fmt.Errorf("urls: %q: scheme must be ldap, ldaps or ldapi", u)
+			return fmt.Errorf("urls: %q: scheme must be ldap, ldaps or ldapi", redact.URL(u))
 		}
 		if c.StartTLS && pu.Scheme != "ldap" {
-			return fmt.Errorf("startTLS: only applies to ldap:// URLs, not %q", u)
+			return fmt.Errorf("startTLS: only applies to ldap:// URLs, not %q", redact.URL(u))
 		}
 	}
 	if c.BindDN == "" && !c.Anonymous {

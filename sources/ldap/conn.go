@@ -12,6 +12,8 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 )
 
 // tlsConfig builds the client TLS configuration for one server URL.
@@ -53,8 +55,9 @@ func (s *Source) dial(ctx context.Context, opTimeout bool) (*goldap.Conn, error)
 		if err == nil {
 			return c, nil
 		}
-		s.log.Warn("ldap server unavailable", zap.String("url", u), zap.Error(err))
-		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+		err = redact.Error(err, u)
+		s.log.Warn("ldap server unavailable", zap.String("url", redact.URL(u)), zap.Error(err))
+		errs = append(errs, fmt.Errorf("%s: %w", redact.URL(u), err))
 		if ctx.Err() != nil {
 			break
 		}
@@ -68,7 +71,7 @@ func (s *Source) dialOne(ctx context.Context, u string, opTimeout bool) (*goldap
 		return nil, err
 	}
 	if s.cfg.InsecureSkipVerify {
-		s.log.Warn("ldap TLS certificate verification is OFF (insecureSkipVerify)", zap.String("url", u))
+		s.log.Warn("ldap TLS certificate verification is OFF (insecureSkipVerify)", zap.String("url", redact.URL(u)))
 	}
 	dialer := &net.Dialer{Timeout: s.cfg.ConnectTimeout}
 	if dl, ok := ctx.Deadline(); ok {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -74,7 +75,7 @@ func (s *Source) Name() string { return s.cfg.Name }
 
 // String describes the source without secrets.
 func (s *Source) String() string {
-	return fmt.Sprintf("ldap source %q (%v, bind %q)", s.cfg.Name, s.cfg.URLs, s.cfg.BindDN)
+	return fmt.Sprintf("ldap source %q (%v, bind %q)", s.cfg.Name, redact.URLs(s.cfg.URLs), s.cfg.BindDN)
 }
 
 // errIncomplete marks read problems that leave a usable but partial result.

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 )
 
 // Config configures the NATS source. The cmd layer fills it from YAML and
@@ -211,9 +213,11 @@ func (c Config) Validate() error {
 	if len(c.URLs) == 0 {
 		bad("urls: at least one server URL is required")
 	}
-	for i, u := range c.URLs {
-		if strings.TrimSpace(u) == "" || strings.Contains(u, ",") {
+	for i, raw := range c.URLs {
+		if strings.TrimSpace(raw) == "" || strings.Contains(raw, ",") {
 			bad("urls[%d]: empty or contains a comma", i)
+		} else if _, err := parseServerURL(raw); err != nil {
+			bad("urls[%d]: %q is not a URL", i, redact.URL(raw))
 		}
 	}
 	if c.Stream == "" {
@@ -286,8 +290,32 @@ func (c Config) String() string {
 		auth = "user " + c.User + " with password"
 	}
 	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d max_inflight_bytes=%d view_bucket=%s dead_letter=%q",
-		c.Name, redactURLs(c.URLs), auth, c.TLSCAFile != "" || c.TLSCertFile != "", c.Stream, c.Subjects, c.CreateStream,
+		c.Name, redact.URLs(c.URLs), auth, c.tlsRequired(), c.Stream, c.Subjects, c.CreateStream,
 		c.Durable, c.MaxAckPending, c.MaxInflightBytes, c.KVBucket, c.DeadLetterSubject)
+}
+
+// tlsRequired reports whether the client insists on TLS with every server
+// it connects to: nats.go does once a CA or client certificate is set, or
+// once any URL is tls:// or wss://.
+func (c Config) tlsRequired() bool {
+	if c.TLSCAFile != "" || c.TLSCertFile != "" {
+		return true
+	}
+	for _, raw := range c.URLs {
+		if u, err := parseServerURL(raw); err == nil && (u.Scheme == "tls" || u.Scheme == "wss") {
+			return true
+		}
+	}
+	return false
+}
+
+// parseServerURL parses a server URL the way nats.go does: without a
+// scheme it is nats://.
+func parseServerURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		raw = "nats://" + raw
+	}
+	return url.Parse(raw)
 }
 
 // subjectMatches reports whether the literal subject s matches the pattern
@@ -303,26 +331,4 @@ func subjectMatches(p, s string) bool {
 		}
 	}
 	return len(pt) == len(st)
-}
-
-// redactURLs hides passwords and tokens written into URLs
-// ("nats://user:secret@host" becomes "nats://user:xxxxx@host").
-func redactURLs(urls []string) []string {
-	out := make([]string, len(urls))
-	for i, raw := range urls {
-		u, err := url.Parse(raw)
-		switch {
-		case err != nil:
-			out[i] = "(unparsable url)"
-		case u.User != nil:
-			out[i] = u.Redacted()
-			if _, hasPass := u.User.Password(); !hasPass {
-				u.User = url.User("xxxxx") // a bare token
-				out[i] = u.String()
-			}
-		default:
-			out[i] = raw
-		}
-	}
-	return out
 }

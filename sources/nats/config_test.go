@@ -87,9 +87,16 @@ func TestSecretsStayOut(t *testing.T) {
 	if err == nil {
 		t.Fatal("connected with a wrong password")
 	}
+	// A URL nats.go cannot parse is quoted whole in its error.
+	unparsable := c
+	unparsable.URLs = []string{"nats://sync:" + secret + "@127.0.0.1:bad"}
+	_, parseErr := New(ctx, unparsable, logger, prometheus.NewRegistry())
+	if parseErr == nil {
+		t.Fatal("connected with an unparsable URL")
+	}
 	token := c
 	token.User, token.Password, token.Token = "", "", secret
-	texts := []string{err.Error(), c.String(), c.WithDefaults().String(), token.String()}
+	texts := []string{err.Error(), parseErr.Error(), c.String(), c.WithDefaults().String(), token.String()}
 	for _, e := range logs.All() {
 		texts = append(texts, e.Message)
 		for k, v := range e.ContextMap() {

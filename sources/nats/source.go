@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -52,13 +53,9 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 		log: logger.With(zap.String("source", cfg.Name)),
 		dec: Decoder{MaxBytes: cfg.MaxMessageSize, MaxMembers: cfg.MaxMembers, MaxClockSkew: cfg.MaxClockSkew},
 	}
-	opts, err := s.connOptions()
-	if err != nil {
+	var err error
+	if s.nc, err = connect(cfg, s.log); err != nil {
 		return nil, err
-	}
-	s.nc, err = nats.Connect(strings.Join(cfg.URLs, ","), opts...)
-	if err != nil {
-		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
 	ok := false
 	defer func() {
@@ -170,8 +167,22 @@ func (s *Source) ensureConsumer(ctx context.Context) (jetstream.Consumer, error)
 	return cons, nil
 }
 
-func (s *Source) connOptions() ([]nats.Option, error) {
-	c := s.cfg
+// connect opens the one kind of connection the binary makes to NATS: the
+// source's, which the state store and the leader lease share. Errors never
+// show credentials written into the URLs.
+func connect(cfg Config, log *zap.Logger) (*nats.Conn, error) {
+	opts, err := connOptions(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to nats: %w", redact.Error(err, cfg.URLs...))
+	}
+	return nc, nil
+}
+
+func connOptions(c Config, log *zap.Logger) ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name("lightdash-sync/" + c.Name),
 		nats.MaxReconnects(-1),
@@ -182,16 +193,32 @@ func (s *Source) connOptions() ([]nats.Option, error) {
 			if nc.IsClosed() {
 				return // our own Close: nothing to reconnect to
 			}
-			s.log.Warn("nats disconnected; reconnecting", zap.Error(err))
+			log.Warn("nats disconnected; reconnecting", zap.Error(err))
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			s.log.Info("nats reconnected", zap.String("server", nc.ConnectedServerId()))
+			log.Info("nats reconnected", zap.String("server", nc.ConnectedServerId()))
 		}),
-		nats.ClosedHandler(func(*nats.Conn) { s.log.Info("nats connection closed") }),
+		nats.ClosedHandler(func(*nats.Conn) { log.Info("nats connection closed") }),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
-			s.log.Warn("nats async error", zap.Error(err))
+			log.Warn("nats async error", zap.Error(err))
 		}),
 	}
+	if !c.tlsRequired() {
+		// Servers a cluster advertises are not the ones configured, and
+		// without TLS required the client would fail over to them in
+		// plain text.
+		opts = append(opts, nats.IgnoreDiscoveredServers())
+	}
+	auth, err := authOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, auth...), nil
+}
+
+// authOptions are the credentials and TLS material of c.
+func authOptions(c Config) ([]nats.Option, error) {
+	var opts []nats.Option
 	switch {
 	case c.CredsFile != "":
 		opts = append(opts, nats.UserCredentials(c.CredsFile))

@@ -42,7 +42,8 @@ func (s *Store) writeChunks(ctx context.Context, set string, data []byte) (int, 
 	n := 0
 	for off := 0; off < len(data) || n == 0; off += size {
 		end := min(off+size, len(data))
-		if _, err := s.kv.Put(ctx, s.chunkKey(set, n), data[off:end]); err != nil {
+		put := func(ctx context.Context) (uint64, error) { return s.kv.Put(ctx, s.chunkKey(set, n), data[off:end]) }
+		if _, err := retry(ctx, s.timeout(), put); err != nil {
 			return 0, fmt.Errorf("natsstate: write chunk %d: %w", n, err)
 		}
 		n++
@@ -55,7 +56,8 @@ func (s *Store) writeChunks(ctx context.Context, set string, data []byte) (int, 
 func (s *Store) readChunks(ctx context.Context, rev uint64, m manifest) ([]byte, error) {
 	var buf bytes.Buffer
 	for i := range m.Chunks {
-		e, err := s.kv.Get(ctx, s.chunkKey(m.Set, i))
+		get := func(ctx context.Context) (jetstream.KeyValueEntry, error) { return s.kv.Get(ctx, s.chunkKey(m.Set, i)) }
+		e, err := retry(ctx, s.timeout(), get)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			if cur, _, herr := s.head(ctx); herr == nil && cur != rev {
 				return nil, errMoved
@@ -92,7 +94,10 @@ func gunzip(data []byte, rawSize int) ([]byte, error) {
 // purgeSet removes a chunk set from the stream entirely (no delete markers
 // left behind). Best effort: a leftover is collected by a later Load.
 func (s *Store) purgeSet(ctx context.Context, set string) {
-	_ = s.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(s.chunkPrefix()+set+".>")))
+	purge := func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.stream.Purge(ctx, jetstream.WithPurgeSubject(s.subject(s.chunkPrefix()+set+".>")))
+	}
+	_, _ = once(ctx, s.timeout(), purge)
 }
 
 // collect removes chunk sets that can never be committed: those of writers
@@ -100,6 +105,8 @@ func (s *Store) purgeSet(ctx context.Context, set string) {
 // (their compare-and-set on the manifest must fail). Sets started from rev
 // itself may belong to a save in progress and are kept. Best effort.
 func (s *Store) collect(ctx context.Context, rev uint64, current string) {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
+	defer cancel()
 	lister, err := s.kv.ListKeysFiltered(ctx, s.chunkPrefix()+">")
 	if err != nil {
 		return

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -39,6 +40,10 @@ type Store struct {
 	// server's max_payload (and the bucket's max value size) less 16 KiB.
 	// Set it before the first Save.
 	ChunkSize int
+	// RequestTimeout bounds one request to the server; a request whose
+	// answer is lost is sent again. Zero means DefaultRequestTimeout. Set
+	// it before the first Load.
+	RequestTimeout time.Duration
 
 	kv       jetstream.KeyValue
 	stream   jetstream.Stream
@@ -67,25 +72,22 @@ func New(ctx context.Context, js jetstream.JetStream, bucket, key string) (*Stor
 	if !validKey.MatchString(key) || key[0] == '.' || key[len(key)-1] == '.' {
 		return nil, fmt.Errorf("natsstate: key %q: only letters, digits and -/_=. are allowed, not at the ends", key)
 	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      bucket,
-		Description: "lightdash-sync ownership state",
-		History:     5,
+	kv, err := retry(ctx, DefaultRequestTimeout, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return openBucket(ctx, js, bucket)
 	})
-	if errors.Is(err, jetstream.ErrBucketExists) {
-		kv, err = js.KeyValue(ctx, bucket)
-	}
 	if err != nil {
 		return nil, fmt.Errorf("natsstate: bucket %s: %w", bucket, err)
 	}
-	st, err := kv.Status(ctx)
+	st, err := retry(ctx, DefaultRequestTimeout, kv.Status)
 	if err != nil {
 		return nil, fmt.Errorf("natsstate: bucket %s: %w", bucket, err)
 	}
 	if st.TTL() > 0 {
 		return nil, fmt.Errorf("natsstate: bucket %s expires values after %v: the state must not expire", bucket, st.TTL())
 	}
-	stream, err := js.Stream(ctx, "KV_"+bucket)
+	stream, err := retry(ctx, DefaultRequestTimeout, func(ctx context.Context) (jetstream.Stream, error) {
+		return js.Stream(ctx, "KV_"+bucket)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("natsstate: bucket %s: %w", bucket, err)
 	}
@@ -97,6 +99,27 @@ func New(ctx context.Context, js jetstream.JetStream, bucket, key string) (*Stor
 		maxChunk = 1024
 	}
 	return &Store{kv: kv, stream: stream, bucket: bucket, key: key, maxChunk: maxChunk}, nil
+}
+
+// openBucket creates the bucket (History 5, no TTL) or opens it if it
+// exists.
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string) (jetstream.KeyValue, error) {
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "lightdash-sync ownership state",
+		History:     5,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, bucket)
+	}
+	return kv, err
+}
+
+func (s *Store) timeout() time.Duration {
+	if s.RequestTimeout > 0 {
+		return s.RequestTimeout
+	}
+	return DefaultRequestTimeout
 }
 
 // Load reads the state. Nothing saved yet is an empty State; a state of a
@@ -210,7 +233,9 @@ func (s *Store) Save(ctx context.Context, st *worker.State) error {
 	if err != nil {
 		return fmt.Errorf("natsstate: encode manifest: %w", err)
 	}
-	rev, err := s.kv.Update(ctx, s.key, mb, s.rev)
+	rev, err := once(ctx, s.timeout(), func(ctx context.Context) (uint64, error) {
+		return s.kv.Update(ctx, s.key, mb, s.rev)
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
 		s.purgeSet(context.WithoutCancel(ctx), set)
@@ -248,7 +273,9 @@ func (s *Store) committed(ctx context.Context, set string, orig error) (uint64, 
 // error means no state (never saved, or deleted: rev is then the delete
 // marker's, which a Save must name to replace it).
 func (s *Store) head(ctx context.Context) (uint64, []byte, error) {
-	msg, err := s.stream.GetLastMsgForSubject(ctx, s.subject(s.key))
+	msg, err := retry(ctx, s.timeout(), func(ctx context.Context) (*jetstream.RawStreamMsg, error) {
+		return s.stream.GetLastMsgForSubject(ctx, s.subject(s.key))
+	})
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return 0, nil, nil
 	}

@@ -1,5 +1,12 @@
 package config
 
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+)
+
 // Secret is a configuration value that must never be shown: its String,
 // YAML and JSON forms are masked, so printing a Config is safe. Use Reveal
 // to pass the value to the one place that needs it.
@@ -27,3 +34,17 @@ func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
 // MarshalText masks the secret in JSON and other text encodings.
 func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// URLs are server URLs that may carry credentials (nats://user:pass@host,
+// nats://token@host). Printed, they show the credentials masked; the
+// program gets them as written.
+type URLs []string
+
+// String lists the URLs with their credentials masked.
+func (u URLs) String() string { return fmt.Sprint(redact.URLs(u)) }
+
+// MarshalYAML masks the credentials when a Config is printed.
+func (u URLs) MarshalYAML() (any, error) { return redact.URLs(u), nil }
+
+// MarshalJSON masks the credentials in JSON.
+func (u URLs) MarshalJSON() ([]byte, error) { return json.Marshal(redact.URLs(u)) }

@@ -5,7 +5,7 @@ import "time"
 // LDAPSource configures an LDAP directory (OpenLDAP, 389-DS, Active Directory).
 type LDAPSource struct {
 	// URLs are tried in order (failover): ldap://, ldaps:// or ldapi://.
-	URLs []string `yaml:"urls"`
+	URLs URLs `yaml:"urls"`
 	// StartTLS upgrades an ldap:// connection before binding.
 	StartTLS bool `yaml:"start_tls"`
 	// CAFile, CertFile/KeyFile (client certificate) and ServerName set TLS.
@@ -78,7 +78,7 @@ type LDAPSource struct {
 
 // NATSSource configures directory-change events from a JetStream stream.
 type NATSSource struct {
-	URLs []string `yaml:"urls"`
+	URLs URLs `yaml:"urls"`
 	// One way to authenticate: a credentials file, an NKey seed file, a
 	// token, or a user and password.
 	CredsFile    string `yaml:"creds_file"`

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/lightdash-sync/lightdash-sync/internal/redact"
 )
 
 // Validate checks every setting and returns the first problem as an
@@ -69,7 +71,7 @@ func (c *Config) validateLightdash(prefix string, l *Lightdash) error {
 	}
 	u, err := url.Parse(l.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c.errorf(prefix+"lightdash.url", "%q is not an http(s) URL", l.URL)
+		return c.errorf(prefix+"lightdash.url", "%q is not an http(s) URL", redact.URL(l.URL))
 	}
 	if u.User != nil {
 		return c.errorf(prefix+"lightdash.url", "must not carry credentials; use lightdash.token")
@@ -160,7 +162,7 @@ func (c *Config) validateLDAP(key string, l *LDAPSource) error {
 	for i, raw := range l.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || !oneOf(u.Scheme, "ldap", "ldaps", "ldapi") {
-			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not an ldap://, ldaps:// or ldapi:// URL", raw)
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not an ldap://, ldaps:// or ldapi:// URL", redact.URL(raw))
 		}
 		if u.Scheme == "ldap" && !l.StartTLS && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecure {
 			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "ldap:// to %s without start_tls would send the bind password unencrypted; set start_tls: true, use ldaps://, or set allow_insecure: true", u.Hostname())
@@ -220,7 +222,7 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 	for i, raw := range n.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || !oneOf(u.Scheme, "nats", "tls", "ws", "wss") || u.Host == "" {
-			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not a nats:// or tls:// URL", raw)
+			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not a nats:// or tls:// URL", redact.URL(raw))
 		}
 		if !natsEncrypted(u.Scheme, n) && !IsLoopbackHost(u.Hostname()) && !n.AllowInsecure {
 			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%s:// to %s without TLS would send the credentials and directory events unencrypted; use tls:// (or wss://), set ca_file, or set allow_insecure: true", u.Scheme, u.Hostname())
