@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Source reads groups and users from an LDAP directory and follows its
@@ -38,9 +38,9 @@ func (s *Source) hookRefreshDone() {
 }
 
 var (
-	_ worker.Source      = (*Source)(nil)
-	_ worker.GroupReader = (*Source)(nil)
-	_ worker.Watcher     = (*Source)(nil)
+	_ sources.Source      = (*Source)(nil)
+	_ sources.GroupReader = (*Source)(nil)
+	_ sources.Watcher     = (*Source)(nil)
 )
 
 // New checks cfg, fills in the schema preset and returns a Source. It does
