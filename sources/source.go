@@ -35,6 +35,11 @@ type Watcher interface {
 	Watch(ctx context.Context, changes chan<- Change) error
 }
 
+// WatchExpecter is a Watcher told before Watch starts that its first read may serve the next Snapshot.
+type WatchExpecter interface {
+	ExpectWatch()
+}
+
 // Change is a trigger, not truth: it names what changed, and the worker
 // re-reads the named groups before deciding anything. A lost, duplicated or
 // reordered change therefore cannot corrupt the result, and the scheduled

@@ -15,6 +15,9 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/worker/sourcetest"
 )
 
+// The daemon tells the source before Watch starts (see share.go).
+var _ sources.WatchExpecter = (*Source)(nil)
+
 // TestContract runs the source contract suite against a real slapd, which
 // the Env changes with LDAP adds and modifies as root while the source
 // reads as the non-root reader and follows with syncrepl.

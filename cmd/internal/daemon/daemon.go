@@ -250,7 +250,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	for _, w := range d.watchers {
-		if e, ok := w.Watcher.(expecter); ok {
+		// Told before its Watch starts, since the reconciliation's read,
+		// started next, may begin first; that read then waits for the
+		// watcher's instead of running beside it.
+		if e, ok := w.Watcher.(sources.WatchExpecter); ok {
 			e.ExpectWatch()
 		}
 		wg.Add(1)
@@ -292,13 +295,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	return nil
 }
-
-// expecter is a watcher whose own first read of its directory can stand
-// in for the start-up reconciliation's read of the same source
-// (sources/ldap under syncrepl). It is told before its Watch starts, since
-// the reconciliation's read, started next, may begin first; that read
-// then waits for the watcher's instead of running beside it.
-type expecter interface{ ExpectWatch() }
 
 var errShutdown = errors.New("lightdash-sync is shutting down; the change will be redelivered")
 
