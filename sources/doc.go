@@ -6,5 +6,5 @@
 // It plays the part database/sql/driver plays for database/sql: the
 // sources (sources/ldap, sources/nats, sources/memory) import it and
 // never the worker or the Lightdash client; the worker consumes it. It
-// imports nothing of this module.
+// imports nothing of this module. deps_test.go checks both with go list.
 package sources
