@@ -3,6 +3,7 @@ package worker_test
 import (
 	"testing"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -38,7 +39,7 @@ func TestAddedMembersRecordedOnlyForPreserveManual(t *testing.T) {
 		opts := e.options()
 		opts.Membership = worker.MembershipPreserveManual
 		e.reconcile(e.worker(opts))
-		e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-bob"}})
+		e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-bob"}})
 		opts.Membership = worker.MembershipAuthoritative
 		res := e.reconcile(e.worker(opts))
 		if res.Summary.Updated != 1 || len(res.Failures) != 0 {

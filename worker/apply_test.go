@@ -9,6 +9,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -61,7 +62,7 @@ func TestReconcilePreserveManualMembers(t *testing.T) {
 	if _, err := c.UpdateGroup(context.Background(), sales, lightdashUpdate(members)); err != nil {
 		t.Fatal(err)
 	}
-	e.dir.SetGroup(worker.DirGroup{ID: "g-sales", DN: "cn=Sales,ou=groups,dc=corp", Name: "Sales", MemberUsers: []string{"u-ann"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-sales", DN: "cn=Sales,ou=groups,dc=corp", Name: "Sales", MemberUsers: []string{"u-ann"}})
 	e.reconcile(w)
 	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: ann,eve")
 }
@@ -112,20 +113,20 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	good := e.options()
 	tests := []struct {
 		name    string
-		sources []worker.Source
+		sources []sources.Source
 		ld      worker.Lightdash
 		store   worker.StateStore
 		opts    func(*worker.Options)
 		want    string
 	}{
 		{"no sources", nil, c, e.store, nil, "no sources"},
-		{"duplicate source names", []worker.Source{e.dir, e.dir}, c, e.store, nil, `two sources named "corp"`},
-		{"no client", []worker.Source{e.dir}, nil, e.store, nil, "required"},
-		{"no store", []worker.Source{e.dir}, c, nil, nil, "required"},
-		{"unknown policy", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Policy = "yolo" }, `unknown policy "yolo"`},
-		{"bad mapping", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Mapping.Rules[0].Case = "Title" }, `unknown case "Title"`},
-		{"negative cache age", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.CacheMaxAge = -time.Second }, "negative cache max age (-1s)"},
-		{"negative user refresh", []worker.Source{e.dir}, c, e.store, func(o *worker.Options) { o.UserRefreshInterval = -time.Second }, "user refresh interval (-1s)"},
+		{"duplicate source names", []sources.Source{e.dir, e.dir}, c, e.store, nil, `two sources named "corp"`},
+		{"no client", []sources.Source{e.dir}, nil, e.store, nil, "required"},
+		{"no store", []sources.Source{e.dir}, c, nil, nil, "required"},
+		{"unknown policy", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Policy = "yolo" }, `unknown policy "yolo"`},
+		{"bad mapping", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Mapping.Rules[0].Case = "Title" }, `unknown case "Title"`},
+		{"negative cache age", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.CacheMaxAge = -time.Second }, "negative cache max age (-1s)"},
+		{"negative user refresh", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.UserRefreshInterval = -time.Second }, "user refresh interval (-1s)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // BenchmarkMapAndPlan maps and plans a large directory: 20,000 users in
@@ -12,16 +13,16 @@ import (
 // one member changed per group.
 func BenchmarkMapAndPlan(b *testing.B) {
 	const nUsers, nGroups, perGroup = 20000, 2000, 50
-	snap := &Snapshot{Source: "corp", Complete: true}
+	snap := &sources.Snapshot{Source: "corp", Complete: true}
 	var users []lightdash.OrgMember
 	for i := 0; i < nUsers; i++ {
-		snap.Users = append(snap.Users, DirUser{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("user%d@example.com", i)})
+		snap.Users = append(snap.Users, sources.DirUser{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("user%d@example.com", i)})
 		users = append(users, lightdash.OrgMember{UserUUID: fmt.Sprint("L", i), Email: fmt.Sprintf("user%d@example.com", i), IsActive: true})
 	}
 	st := NewState()
 	var groups []lightdash.GroupWithMembers
 	for g := 0; g < nGroups; g++ {
-		dg := DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
+		dg := sources.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
 		lg := lightdash.GroupWithMembers{Group: lightdash.Group{UUID: fmt.Sprint("G", g), Name: "ad-" + dg.Name}}
 		for m := 0; m < perGroup; m++ {
 			u := (g*perGroup + m) % nUsers

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -20,7 +21,7 @@ func (e *env) setMembers(id, name string, users ...string) {
 	if id == "g-eng" {
 		nested = []string{"g-be"}
 	}
-	e.dir.SetGroup(worker.DirGroup{ID: id, DN: "cn=" + name + ",ou=groups,dc=corp", Name: name, MemberUsers: users, MemberGroups: nested})
+	e.dir.SetGroup(sources.DirGroup{ID: id, DN: "cn=" + name + ",ou=groups,dc=corp", Name: name, MemberUsers: users, MemberGroups: nested})
 }
 
 // Events each under the per-run limit are stopped once together they

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -33,24 +34,24 @@ func TestConcurrentReconcileGroups(t *testing.T) {
 	w := e.worker(opts)
 
 	user := func(i int) string { return fmt.Sprintf("p%02d", i) }
-	var users []worker.DirUser
+	var users []sources.DirUser
 	for i := range 40 {
 		e.uuid[user(i)] = e.ld.AddUser(user(i)+"@example.com", lightdash.RoleViewer).UserUUID
-		users = append(users, worker.DirUser{ID: "u-" + user(i), Email: user(i) + "@example.com"})
+		users = append(users, sources.DirUser{ID: "u-" + user(i), Email: user(i) + "@example.com"})
 	}
-	team := func(i int, members ...int) worker.DirGroup {
-		g := worker.DirGroup{ID: fmt.Sprintf("t%02d", i), DN: fmt.Sprintf("cn=Team%02d,ou=groups,dc=corp", i), Name: fmt.Sprintf("Team%02d", i)}
+	team := func(i int, members ...int) sources.DirGroup {
+		g := sources.DirGroup{ID: fmt.Sprintf("t%02d", i), DN: fmt.Sprintf("cn=Team%02d,ou=groups,dc=corp", i), Name: fmt.Sprintf("Team%02d", i)}
 		for _, m := range members {
 			g.MemberUsers = append(g.MemberUsers, "u-"+user(m))
 		}
 		return g
 	}
-	sharedGroup := func(i int, members ...int) worker.DirGroup {
+	sharedGroup := func(i int, members ...int) sources.DirGroup {
 		g := team(100+i, members...)
 		g.ID, g.DN, g.Name = fmt.Sprintf("s%d", i), fmt.Sprintf("cn=Shared%d,ou=groups,dc=corp", i), fmt.Sprintf("Shared%d", i)
 		return g
 	}
-	var groups []worker.DirGroup
+	var groups []sources.DirGroup
 	for i := range teams {
 		groups = append(groups, team(i, i))
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Desired is what the mapping wants Lightdash to hold: the groups with
@@ -51,7 +52,7 @@ type GroupRef struct {
 // a run. The user is shared, so it is read, never changed.
 type Member struct {
 	Source string
-	*DirUser
+	*sources.DirUser
 }
 
 // Problem is something the mapping could not do. A Blocking problem keeps
@@ -72,14 +73,14 @@ type Problem struct {
 // invalidNameProblem reports directory group g, whose Lightdash name is
 // invalid for reason. Both names are quoted with refused characters
 // escaped, so a log or /status shows them rather than obeying them.
-func invalidNameProblem(key, source string, g DirGroup, name, reason string) Problem {
+func invalidNameProblem(key, source string, g sources.DirGroup, name, reason string) Problem {
 	return Problem{Key: key, Source: source, GroupID: ident.Printable(clipForReport(g.ID)), Name: ident.Printable(clipForReport(name)),
 		Reason:   fmt.Sprintf("invalid Lightdash name for directory group %q: %s", clipForReport(g.Name), reason),
 		Blocking: true, InvalidName: true}
 }
 
 // Map applies the mapping to the snapshots. It does no I/O.
-func (m *Mapper) Map(snaps ...*Snapshot) *Desired {
+func (m *Mapper) Map(snaps ...*sources.Snapshot) *Desired {
 	r := &mapRun{m: m, d: &Desired{Complete: true}, byName: map[string]*mappedGroup{}}
 	for _, s := range snaps {
 		if s != nil {
@@ -122,7 +123,7 @@ type mappedGroup struct {
 }
 
 // snapshot maps the groups of one snapshot.
-func (r *mapRun) snapshot(s *Snapshot) {
+func (r *mapRun) snapshot(s *sources.Snapshot) {
 	if !s.Complete {
 		r.d.Complete = false
 		why := s.IncompleteReason
@@ -139,7 +140,7 @@ func (r *mapRun) snapshot(s *Snapshot) {
 
 // group adds directory group g, with its flattened members, to the
 // desired group its Lightdash name names, or reports why it cannot.
-func (r *mapRun) group(source string, fl *flattener, g DirGroup) {
+func (r *mapRun) group(source string, fl *flattener, g sources.DirGroup) {
 	name, key, ok := r.m.nameFor(source, g)
 	if !ok {
 		return
@@ -242,8 +243,8 @@ func sortMembers(ms []Member, dedup bool) []Member {
 // map per group: mapping 10,000 groups used to allocate more than the
 // snapshot itself.
 type flattener struct {
-	s        *Snapshot
-	groups   map[string]*DirGroup
+	s        *sources.Snapshot
+	groups   map[string]*sources.DirGroup
 	users    map[string]int32 // user id → index in s.Users
 	seen     []uint32         // per user index: the walk that last took it
 	walk     uint32
@@ -251,8 +252,8 @@ type flattener struct {
 	complete bool
 }
 
-func newFlattener(s *Snapshot, maxDepth int) *flattener {
-	f := &flattener{s: s, groups: make(map[string]*DirGroup, len(s.Groups)), users: make(map[string]int32, len(s.Users)),
+func newFlattener(s *sources.Snapshot, maxDepth int) *flattener {
+	f := &flattener{s: s, groups: make(map[string]*sources.DirGroup, len(s.Groups)), users: make(map[string]int32, len(s.Users)),
 		seen: make([]uint32, len(s.Users)), maxDepth: maxDepth, complete: s.Complete}
 	for i := range s.Groups {
 		f.groups[s.Groups[i].ID] = &s.Groups[i]
@@ -267,7 +268,7 @@ func newFlattener(s *Snapshot, maxDepth int) *flattener {
 // below it, each once, pointing into the snapshot. A cycle is reported but
 // harmless (each group is visited once); going deeper than maxDepth is
 // blocking because members would be missing.
-func (f *flattener) members(id string) (users []*DirUser, problems []string, blocking bool) {
+func (f *flattener) members(id string) (users []*sources.DirUser, problems []string, blocking bool) {
 	f.walk++
 	if f.walk == 0 { // wrapped: forget every old stamp
 		clear(f.seen)
@@ -284,7 +285,7 @@ func (f *flattener) members(id string) (users []*DirUser, problems []string, blo
 			return
 		}
 		if users == nil {
-			users = make([]*DirUser, 0, len(g.MemberUsers))
+			users = make([]*sources.DirUser, 0, len(g.MemberUsers))
 		}
 		if depth > 0 || len(g.MemberGroups) > 0 { // a lone group needs no map
 			if visited == nil {

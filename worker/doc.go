@@ -2,7 +2,10 @@
 //
 // The design follows external-dns: sources produce the desired state, a
 // pure planner diffs it against Lightdash, a registry of ownership limits
-// what may be touched, and an applier makes the changes.
+// what may be touched, and an applier makes the changes. The directory
+// model and the source interfaces are package sources, which the sources
+// (sources/ldap, sources/nats, sources/memory) implement and the worker
+// consumes: it reaches a source only through those interfaces.
 //
 //	Source.Snapshot ─┐
 //	                 ├─ Mapper.Map ─► Desired ─┐

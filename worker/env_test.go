@@ -13,6 +13,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -45,12 +46,12 @@ func newEnv(t *testing.T, opts ...lightdashtest.Option) *env {
 	}
 	// The directory: Engineering nests Backend; eve is disabled; zed has
 	// no Lightdash account.
-	e.dir.Replace([]worker.DirGroup{
+	e.dir.Replace([]sources.DirGroup{
 		{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob"}, MemberGroups: []string{"g-be"}},
 		{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat"}},
 		{ID: "g-sales", DN: "cn=Sales,ou=groups,dc=corp", Name: "Sales", MemberUsers: []string{"u-dan", "u-eve", "u-zed"}},
 		{ID: "g-other", DN: "cn=Other,ou=elsewhere,dc=corp", Name: "Other", MemberUsers: []string{"u-ann"}},
-	}, []worker.DirUser{
+	}, []sources.DirUser{
 		{ID: "u-ann", Email: "Ann@Example.com"},
 		{ID: "u-bob", Email: "bob@example.com"},
 		{ID: "u-cat", Email: "cat@corp.local", AltEmails: []string{"cat@example.com"}},
@@ -90,7 +91,7 @@ func (e *env) worker(opts worker.Options) *worker.Worker {
 func (e *env) workerWith(ld worker.Lightdash, opts worker.Options) *worker.Worker {
 	e.t.Helper()
 	e.reg = prometheus.NewRegistry()
-	w, err := worker.New([]worker.Source{e.dir}, ld, e.store, opts, zaptest.NewLogger(e.t), e.reg)
+	w, err := worker.New([]sources.Source{e.dir}, ld, e.store, opts, zaptest.NewLogger(e.t), e.reg)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -26,21 +27,21 @@ func benchmarkEvent(b *testing.B, nUsers, nGroups int) {
 	ld := lightdashtest.NewServer(lightdashtest.WithSeed(1))
 	defer ld.Close()
 	dir := memory.New("corp")
-	var users []worker.DirUser
+	var users []sources.DirUser
 	for i := range nUsers {
 		email := fmt.Sprintf("user%d@example.com", i)
 		ld.AddUser(email, lightdash.RoleViewer)
-		users = append(users, worker.DirUser{ID: fmt.Sprint("u", i), Email: email})
+		users = append(users, sources.DirUser{ID: fmt.Sprint("u", i), Email: email})
 	}
-	group := func(g, extra int) worker.DirGroup {
-		dg := worker.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
+	group := func(g, extra int) sources.DirGroup {
+		dg := sources.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
 		for m := range 10 {
 			dg.MemberUsers = append(dg.MemberUsers, fmt.Sprint("u", (g*10+m)%nUsers))
 		}
 		dg.MemberUsers = append(dg.MemberUsers, fmt.Sprint("u", extra))
 		return dg
 	}
-	var groups []worker.DirGroup
+	var groups []sources.DirGroup
 	for g := range nGroups {
 		groups = append(groups, group(g, g))
 	}
@@ -49,7 +50,7 @@ func benchmarkEvent(b *testing.B, nUsers, nGroups int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, err := worker.New([]worker.Source{dir}, client, &worker.MemoryStore{}, worker.Options{
+	w, err := worker.New([]sources.Source{dir}, client, &worker.MemoryStore{}, worker.Options{
 		Mapping: worker.Mapping{Rules: []worker.Rule{{Prefix: "ad-"}}},
 	}, nil, nil)
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // ReconcileGroups reconciles only the named directory groups of one
@@ -54,8 +56,8 @@ func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []
 }
 
 // readGroups reads the named groups (and those nested below) of source.
-func (w *Worker) readGroups(ctx context.Context, source string, groupIDs []string) (*Snapshot, error) {
-	var src Source
+func (w *Worker) readGroups(ctx context.Context, source string, groupIDs []string) (*sources.Snapshot, error) {
+	var src sources.Source
 	for _, s := range w.sources {
 		if s.Name() == source {
 			src = s
@@ -64,9 +66,9 @@ func (w *Worker) readGroups(ctx context.Context, source string, groupIDs []strin
 	if src == nil {
 		return nil, fmt.Errorf("reconcile groups: unknown source %q", source)
 	}
-	var snap *Snapshot
+	var snap *sources.Snapshot
 	var err error
-	if gr, ok := src.(GroupReader); ok {
+	if gr, ok := src.(sources.GroupReader); ok {
 		snap, err = gr.ReadGroups(ctx, groupIDs)
 	} else {
 		snap, err = src.Snapshot(ctx)
@@ -85,7 +87,7 @@ func (w *Worker) readGroups(ctx context.Context, source string, groupIDs []strin
 
 // planAndApply plans d against the view and the in-memory state and
 // applies the plan. The caller holds the locks of d's groups.
-func (w *Worker) planAndApply(ctx context.Context, ld Lightdash, snap *Snapshot, d *Desired) (*Result, bool, error) {
+func (w *Worker) planAndApply(ctx context.Context, ld Lightdash, snap *sources.Snapshot, d *Desired) (*Result, bool, error) {
 	var cur Current
 	var err error
 	if len(d.Groups) == 0 {
@@ -99,7 +101,7 @@ func (w *Worker) planAndApply(ctx context.Context, ld Lightdash, snap *Snapshot,
 	if err != nil {
 		return nil, false, err
 	}
-	p := w.compute(&inputs{snaps: []*Snapshot{snap}, cur: cur, state: st}, d)
+	p := w.compute(&inputs{snaps: []*sources.Snapshot{snap}, cur: cur, state: st}, d)
 	res, stale := w.applyPlan(ctx, ld, p)
 	return res, stale, nil
 }

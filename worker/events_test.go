@@ -10,6 +10,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -80,7 +81,7 @@ func TestEventAfterFullRunMakesOnlyItsWrite(t *testing.T) {
 	e.reconcile(w)
 
 	e.ld.ResetRequests()
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann", "u-zed"}})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann", "u-zed"}})
 	res := e.reconcileGroups(w, salesGroup)
 	e.wantRequests(reqPatch)
 	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: ann,dan")
@@ -100,9 +101,9 @@ func TestEventAfterFullRunMakesOnlyItsWrite(t *testing.T) {
 
 	// A new directory group: one create; then a nested change: one PATCH
 	// per Lightdash group it changes.
-	e.dir.SetGroup(worker.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
 	e.reconcileGroups(w, "g-new")
-	e.dir.SetGroup(worker.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat", "u-dan"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat", "u-dan"}})
 	e.reconcileGroups(w, "g-be", "g-eng")
 	e.wantRequests(reqCreate, reqPatch, reqPatch)
 	e.wantGroups("ad-Backend: cat,dan", "ad-Engineering: ann,bob,cat,dan", "ad-New: bob", "ad-Sales: ann,dan")
@@ -137,9 +138,9 @@ func TestEventUnknownUserRefreshesUsersAtMostOncePerInterval(t *testing.T) {
 	// fay gets a Lightdash account and joins Sales: the cached users do
 	// not know her, so they are read again before planning.
 	e.uuid["fay"] = e.ld.AddUser("fay@example.com", lightdash.RoleViewer).UserUUID
-	e.dir.SetUser(worker.DirUser{ID: "u-fay", Email: "fay@example.com"})
-	e.dir.SetUser(worker.DirUser{ID: "u-gus", Email: "gus@example.com"})
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-fay"}})
+	e.dir.SetUser(sources.DirUser{ID: "u-fay", Email: "fay@example.com"})
+	e.dir.SetUser(sources.DirUser{ID: "u-gus", Email: "gus@example.com"})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-fay"}})
 	e.now = e.now.Add(31 * time.Second)
 	e.ld.ResetRequests()
 	e.reconcileGroups(w, salesGroup)
@@ -149,7 +150,7 @@ func TestEventUnknownUserRefreshesUsersAtMostOncePerInterval(t *testing.T) {
 	// gus too, at once: the users were just read, so he stays unmatched
 	// and nothing is called.
 	e.uuid["gus"] = e.ld.AddUser("gus@example.com", lightdash.RoleViewer).UserUUID
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-fay", "u-gus"}})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-fay", "u-gus"}})
 	e.ld.ResetRequests()
 	res := e.reconcileGroups(w, salesGroup)
 	e.wantRequests()
@@ -175,7 +176,7 @@ func TestEventKnownUnmatchedUserDoesNotRereadUsers(t *testing.T) {
 	w := e.worker(opts)
 	e.reconcile(w)
 
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann"}})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann"}})
 	e.now = e.now.Add(31 * time.Second)
 	e.ld.ResetRequests()
 	res := e.reconcileGroups(w, salesGroup)
@@ -185,8 +186,8 @@ func TestEventKnownUnmatchedUserDoesNotRereadUsers(t *testing.T) {
 	}
 
 	// hal is new to the directory: the users are read for him.
-	e.dir.SetUser(worker.DirUser{ID: "u-hal", Email: "hal@example.com"})
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann", "u-hal"}})
+	e.dir.SetUser(sources.DirUser{ID: "u-hal", Email: "hal@example.com"})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-zed", "u-ann", "u-hal"}})
 	e.now = e.now.Add(31 * time.Second)
 	e.ld.ResetRequests()
 	e.reconcileGroups(w, salesGroup)
@@ -204,7 +205,7 @@ func TestEventCacheTooOldIsReadAgain(t *testing.T) {
 	opts.CacheMaxAge = 10 * time.Minute
 	w := e.worker(opts)
 	e.reconcile(w)
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
 	e.now = e.now.Add(10 * time.Minute)
 	e.ld.ResetRequests()
 	e.reconcileGroups(w, salesGroup)
@@ -231,7 +232,7 @@ func TestEventStaleViewGuards(t *testing.T) {
 				if err := e.client(e.ld.AdminToken(), 0).DeleteGroup(context.Background(), e.groupUUID("ad-Sales")); err != nil {
 					e.t.Fatal(err)
 				}
-				e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
+				e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
 				return []string{salesGroup}
 			},
 			want: []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: ann,dan"},
@@ -249,7 +250,7 @@ func TestEventStaleViewGuards(t *testing.T) {
 			name: "member unknown to Lightdash (400): replanned",
 			change: func(e *env) []string {
 				e.ld.FailNext(lightdashtest.Fault{Method: "PATCH", Status: 400})
-				e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
+				e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
 				return []string{salesGroup}
 			},
 			want: []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Sales: ann,dan"},
@@ -266,7 +267,7 @@ func TestEventStaleViewGuards(t *testing.T) {
 				if _, err := e.ld.AddGroup("ad-Revenue", e.uuid["eve"]); err != nil {
 					e.t.Fatal(err)
 				}
-				e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: "cn=Revenue,ou=groups,dc=corp", Name: "Revenue", MemberUsers: []string{"u-dan"}})
+				e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: "cn=Revenue,ou=groups,dc=corp", Name: "Revenue", MemberUsers: []string{"u-dan"}})
 				return []string{salesGroup}
 			},
 			want: []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-Revenue: eve", "ad-Sales: dan"},
@@ -283,7 +284,7 @@ func TestEventStaleViewGuards(t *testing.T) {
 				if _, err := e.ld.AddGroup("ad-New", e.uuid["eve"]); err != nil {
 					e.t.Fatal(err)
 				}
-				e.dir.SetGroup(worker.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
+				e.dir.SetGroup(sources.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
 				return []string{"g-new"}
 			},
 			want: []string{"ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-New: eve", "ad-Sales: dan"},
@@ -329,7 +330,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if !res.DryRun || res.Summary.Created != 3 || res.Summary.MembersAdded != 5 || len(res.Plan.Creates) != 3 {
 		t.Errorf("dry run result %+v, want DryRun with the 3 creates it would make", res)
 	}
-	e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
+	e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-dan", "u-ann"}})
 	res = e.reconcileGroups(w, salesGroup)
 	if !res.DryRun || res.Summary.Created != 1 {
 		t.Errorf("dry-run event result %+v, want the create it would make", res)
@@ -386,7 +387,7 @@ func TestEventCreateWhoseAnswerWasLostIsAdopted(t *testing.T) {
 	e := newEnv(t)
 	w := e.workerWith(e.client(e.ld.AdminToken(), -1), e.options())
 	e.reconcile(w)
-	e.dir.SetGroup(worker.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
 	e.ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502, After: true})
 	if _, err := w.ReconcileGroups(context.Background(), "corp", []string{"g-new"}); err == nil {
 		t.Fatal("first attempt: no error, want the lost answer reported")

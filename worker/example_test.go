@@ -6,6 +6,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -17,10 +18,10 @@ func Example() {
 	client, _ := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithHTTPClient(ld.Client()))
 
 	dir := memory.New("corp")
-	dir.SetUser(worker.DirUser{ID: "u1", Email: "Ada@example.com"})
-	dir.SetGroup(worker.DirGroup{ID: "g1", Name: "Analysts", MemberUsers: []string{"u1"}})
+	dir.SetUser(sources.DirUser{ID: "u1", Email: "Ada@example.com"})
+	dir.SetGroup(sources.DirGroup{ID: "g1", Name: "Analysts", MemberUsers: []string{"u1"}})
 
-	w, err := worker.New([]worker.Source{dir}, client, &worker.MemoryStore{}, worker.Options{
+	w, err := worker.New([]sources.Source{dir}, client, &worker.MemoryStore{}, worker.Options{
 		Mapping: worker.Mapping{Rules: []worker.Rule{{Prefix: "ad-"}}},
 	}, nil, nil)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Fingerprints are the sha256 of a canonical JSON form of a plan's inputs.
@@ -30,14 +31,14 @@ import (
 // fingerprintSnapshots hashes the directory content a plan depends on, in
 // a canonical order: sources give groups, users and members in no
 // particular order, and the hash must not change with it.
-func fingerprintSnapshots(snaps []*Snapshot) string {
-	var live []*Snapshot
+func fingerprintSnapshots(snaps []*sources.Snapshot) string {
+	var live []*sources.Snapshot
 	for _, s := range snaps {
 		if s != nil {
 			live = append(live, s)
 		}
 	}
-	slices.SortStableFunc(live, func(a, b *Snapshot) int { return strings.Compare(a.Source, b.Source) })
+	slices.SortStableFunc(live, func(a, b *sources.Snapshot) int { return strings.Compare(a.Source, b.Source) })
 	j := newJSONHash()
 	if live == nil {
 		j.raw("null")

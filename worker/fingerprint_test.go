@@ -11,6 +11,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // The fingerprint is streamed, but it must stay what marshalling the
@@ -18,7 +19,7 @@ import (
 // builds carry those hashes). marshalFingerprint* are that earlier code,
 // with emails keyed by ident.EmailKey rather than strings.ToLower (the two
 // agree on ASCII addresses without surrounding white space).
-func marshalFingerprintSnapshots(snaps []*Snapshot) string {
+func marshalFingerprintSnapshots(snaps []*sources.Snapshot) string {
 	type user struct {
 		ID, Email, Alt string
 		Disabled       bool
@@ -132,15 +133,15 @@ func TestFingerprintsMatchMarshalledForm(t *testing.T) {
 		return l
 	}
 	for i := range 200 {
-		var snaps []*Snapshot
+		var snaps []*sources.Snapshot
 		for range r.IntN(3) {
-			s := &Snapshot{Source: randomString(r), Complete: r.IntN(2) == 0}
+			s := &sources.Snapshot{Source: randomString(r), Complete: r.IntN(2) == 0}
 			for range r.IntN(4) {
-				s.Groups = append(s.Groups, DirGroup{ID: randomString(r), DN: randomString(r), Name: randomString(r),
+				s.Groups = append(s.Groups, sources.DirGroup{ID: randomString(r), DN: randomString(r), Name: randomString(r),
 					MemberUsers: list(r.IntN(4)), MemberGroups: list(r.IntN(2))})
 			}
 			for range r.IntN(4) {
-				s.Users = append(s.Users, DirUser{ID: randomString(r), Email: randomString(r), AltEmails: list(r.IntN(3)), Disabled: r.IntN(2) == 0})
+				s.Users = append(s.Users, sources.DirUser{ID: randomString(r), Email: randomString(r), AltEmails: list(r.IntN(3)), Disabled: r.IntN(2) == 0})
 			}
 			snaps = append(snaps, s)
 		}
@@ -167,13 +168,13 @@ func TestFingerprintsMatchMarshalledForm(t *testing.T) {
 
 // The fingerprint does not depend on the order sources give things in.
 func TestFingerprintIgnoresOrder(t *testing.T) {
-	a := &Snapshot{Source: "corp", Groups: []DirGroup{{ID: "g1", MemberUsers: []string{"u1", "u2"}}, {ID: "g2"}}, Users: []DirUser{{ID: "u1"}, {ID: "u2"}}}
-	b := &Snapshot{Source: "corp", Groups: []DirGroup{{ID: "g2"}, {ID: "g1", MemberUsers: []string{"u2", "u1"}}}, Users: []DirUser{{ID: "u2"}, {ID: "u1"}}}
-	if fingerprintSnapshots([]*Snapshot{a}) != fingerprintSnapshots([]*Snapshot{b}) {
+	a := &sources.Snapshot{Source: "corp", Groups: []sources.DirGroup{{ID: "g1", MemberUsers: []string{"u1", "u2"}}, {ID: "g2"}}, Users: []sources.DirUser{{ID: "u1"}, {ID: "u2"}}}
+	b := &sources.Snapshot{Source: "corp", Groups: []sources.DirGroup{{ID: "g2"}, {ID: "g1", MemberUsers: []string{"u2", "u1"}}}, Users: []sources.DirUser{{ID: "u2"}, {ID: "u1"}}}
+	if fingerprintSnapshots([]*sources.Snapshot{a}) != fingerprintSnapshots([]*sources.Snapshot{b}) {
 		t.Error("reordered snapshot has another fingerprint")
 	}
 	b.Groups[1].MemberUsers = []string{"u1"}
-	if fingerprintSnapshots([]*Snapshot{a}) == fingerprintSnapshots([]*Snapshot{b}) {
+	if fingerprintSnapshots([]*sources.Snapshot{a}) == fingerprintSnapshots([]*sources.Snapshot{b}) {
 		t.Error("a removed member leaves the fingerprint unchanged")
 	}
 }
@@ -183,9 +184,9 @@ func TestFingerprintIgnoresOrder(t *testing.T) {
 // a change of ASCII case does not.
 func TestFingerprintSeesLookalikeEmail(t *testing.T) {
 	fp := func(email string) string {
-		s := &Snapshot{Source: "corp", Users: []DirUser{{ID: "u1", Email: email, AltEmails: []string{email}}}}
+		s := &sources.Snapshot{Source: "corp", Users: []sources.DirUser{{ID: "u1", Email: email, AltEmails: []string{email}}}}
 		cur := Current{Users: []lightdash.OrgMember{{UserUUID: "u1", Email: email}}}
-		return fingerprintSnapshots([]*Snapshot{s}) + fingerprintLightdash(cur)
+		return fingerprintSnapshots([]*sources.Snapshot{s}) + fingerprintLightdash(cur)
 	}
 	if fp("kate@example.com") != fp("KATE@example.com") {
 		t.Error("an ASCII case change changes the fingerprint")

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // FuzzDecodeState: any file content gives a state or an error, never a panic.
@@ -31,7 +32,7 @@ func FuzzMapAndPlan(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var snap Snapshot
+		var snap sources.Snapshot
 		if json.Unmarshal(b, &snap) != nil {
 			return
 		}

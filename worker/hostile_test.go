@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -22,7 +23,7 @@ func TestHostileNamesAndEmails(t *testing.T) {
 	e.uuid["annld"] = e.ld.AddUser("ann+ld@example.com", lightdash.RoleMember).UserUUID
 	long := strings.Repeat("x", 10000)
 	max := strings.Repeat("é", lightdash.MaxNameLength) // 255 characters, 510 bytes
-	e.dir.Replace([]worker.DirGroup{
+	e.dir.Replace([]sources.DirGroup{
 		{ID: "g-meta", Name: `a*(b)\c`, MemberUsers: []string{"u-upper", "u-plus", "u-space", "u-nul", "u-long", "u-filter", "u-bidi"}},
 		{ID: "g-nul", Name: "x\x00y", MemberUsers: []string{"u-upper"}},
 		{ID: "g-tab", Name: "tab\there", MemberUsers: []string{"u-upper"}},
@@ -40,7 +41,7 @@ func TestHostileNamesAndEmails(t *testing.T) {
 		{ID: "g-ws1", Name: "Ops", MemberUsers: []string{"u-upper"}},
 		{ID: "g-ws2", Name: "  Ops\t", MemberUsers: []string{"u-plus"}},
 		{ID: long, Name: "long id", MemberUsers: []string{"u-upper"}},
-	}, []worker.DirUser{
+	}, []sources.DirUser{
 		{ID: "u-upper", Email: "ANN@EXAMPLE.COM"},
 		{ID: "u-plus", Email: "Ann+LD@Example.com"},
 		{ID: "u-space", Email: "  bob@example.com\t"},
@@ -134,9 +135,9 @@ func TestNameLightdashTrimsDifferently(t *testing.T) {
 			"worker/mapping.go (render, overrides, targets) and worker/planner.go (byName), then delete this skip")
 	}
 	e := newEnv(t)
-	e.dir.Replace([]worker.DirGroup{
+	e.dir.Replace([]sources.DirGroup{
 		{ID: "g-bom", Name: "\ufeffFinance", MemberUsers: []string{"u-ann"}},
-	}, []worker.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
+	}, []sources.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
 	opts := e.options()
 	opts.Mapping = worker.Mapping{Rules: []worker.Rule{{Name: "all"}}}
 	w := e.worker(opts)
@@ -178,7 +179,7 @@ func TestBaseDNRuleRespectsEscapes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := mp.Map(&worker.Snapshot{Source: "corp", Complete: true, Groups: []worker.DirGroup{
+	d := mp.Map(&sources.Snapshot{Source: "corp", Complete: true, Groups: []sources.DirGroup{
 		{ID: "good", DN: "cn=good,ou=groups,dc=x", Name: "good"},
 		{ID: "evil", DN: `cn=evil\,ou=groups,dc=x`, Name: "evil"},
 	}})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // identities turns directory users into Lightdash user uuids by email.
@@ -100,7 +101,7 @@ type resolution struct {
 
 // rawEmailAt returns u's i-th address (Email, then AltEmails) as read;
 // it avoids building a slice per member in the planner's hot loop.
-func rawEmailAt(u *DirUser, i int) string {
+func rawEmailAt(u *sources.DirUser, i int) string {
 	if i == 0 {
 		return u.Email
 	}
@@ -108,9 +109,9 @@ func rawEmailAt(u *DirUser, i int) string {
 }
 
 // emailAt is rawEmailAt normalised, "" when refused.
-func emailAt(u *DirUser, i int) string { return normEmail(rawEmailAt(u, i)) }
+func emailAt(u *sources.DirUser, i int) string { return normEmail(rawEmailAt(u, i)) }
 
-func (id *identities) resolve(u *DirUser, policy UnmatchedPolicy) resolution {
+func (id *identities) resolve(u *sources.DirUser, policy UnmatchedPolicy) resolution {
 	var deactivated, first, refused string
 	n := 1 + len(u.AltEmails)
 	for i := 0; i < n; i++ {

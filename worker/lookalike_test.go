@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -21,12 +22,12 @@ import (
 func TestLookalikeIdentities(t *testing.T) {
 	e := newEnv(t)
 	e.uuid["kate"] = e.ld.AddUser("kate@example.com", lightdash.RoleMember).UserUUID
-	e.dir.Replace([]worker.DirGroup{
+	e.dir.Replace([]sources.DirGroup{
 		{ID: "g-team", Name: "Team", MemberUsers: []string{"u-ann", "u-kelvin"}},
 		{ID: "g-rlo", Name: "Sales\u202Etxt.exe", MemberUsers: []string{"u-ann"}},
 		{ID: "g-zwsp", Name: "Fin\u200Bance", MemberUsers: []string{"u-ann"}},
 		{ID: "g-rlm", Name: "Ops\u200F", MemberUsers: []string{"u-ann"}},
-	}, []worker.DirUser{
+	}, []sources.DirUser{
 		{ID: "u-ann", Email: "ann@example.com"},
 		{ID: "u-kelvin", Email: "\u212Aate@example.com"},
 	})
@@ -35,7 +36,7 @@ func TestLookalikeIdentities(t *testing.T) {
 	opts.Unmatched = worker.UnmatchedInvite
 	core, logs := observer.New(zap.WarnLevel)
 	reg := prometheus.NewRegistry()
-	w, err := worker.New([]worker.Source{e.dir}, e.client(e.ld.AdminToken(), 3), e.store, opts, zap.New(core), reg)
+	w, err := worker.New([]sources.Source{e.dir}, e.client(e.ld.AdminToken(), 3), e.store, opts, zap.New(core), reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Case is how a rule changes the case of a directory group's name.
@@ -187,7 +188,7 @@ func (m *Mapper) maxDepth() int {
 
 // nameFor returns the Lightdash name and the ownership key of g; ok is
 // false when g is not synced.
-func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, ok bool) {
+func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, ok bool) {
 	if m.exclude.match(g) {
 		return "", "", false
 	}
@@ -209,12 +210,12 @@ func (m *Mapper) nameFor(source string, g DirGroup) (name, key string, ok bool) 
 	return "", "", false
 }
 
-func (r *compiledRule) selects(source string, g DirGroup) bool {
+func (r *compiledRule) selects(source string, g sources.DirGroup) bool {
 	if r.Source != "" && r.Source != source {
 		return false
 	}
 	if r.baseDN != "" {
-		if !WithinDN(normDN(g.DN), r.baseDN) {
+		if !sources.WithinDN(normDN(g.DN), r.baseDN) {
 			return false
 		}
 	}
@@ -275,7 +276,7 @@ func newMatcher(list []string) matcher {
 
 func (m matcher) empty() bool { return len(m.ids) == 0 }
 
-func (m matcher) match(g DirGroup) bool {
+func (m matcher) match(g sources.DirGroup) bool {
 	if m.ids[g.ID] || m.names[g.Name] {
 		return true
 	}
@@ -283,7 +284,7 @@ func (m matcher) match(g DirGroup) bool {
 }
 
 // normDN is NormalizeDN, for matching rules' DNs.
-func normDN(dn string) string { return NormalizeDN(dn) }
+func normDN(dn string) string { return sources.NormalizeDN(dn) }
 
 // MaxNameLength is Lightdash's limit on group names (varchar(255)); a
 // longer name makes the server answer 500.

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // FuzzMappingRules compiles a rule from fuzzed fields and renders fuzzed
@@ -30,12 +31,12 @@ func FuzzMappingRules(f *testing.F) {
 			}
 			return
 		}
-		snap := &Snapshot{Source: "s", Complete: true,
-			Groups: []DirGroup{
+		snap := &sources.Snapshot{Source: "s", Complete: true,
+			Groups: []sources.DirGroup{
 				{ID: "1", DN: dn1, Name: g1, MemberUsers: []string{"u"}},
 				{ID: "2", DN: dn1 + "," + baseDN, Name: g2, MemberUsers: []string{"u"}, MemberGroups: []string{"1", "2"}},
 			},
-			Users: []DirUser{{ID: "u", Email: g1 + "@x"}}}
+			Users: []sources.DirUser{{ID: "u", Email: g1 + "@x"}}}
 		d := mp.Map(snap)
 		placed := map[string]bool{}
 		for _, g := range d.Groups {

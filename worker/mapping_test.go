@@ -5,19 +5,21 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // dirFixture is a small directory: two OUs, nesting, a disabled user.
-func dirFixture() *Snapshot {
-	return &Snapshot{
+func dirFixture() *sources.Snapshot {
+	return &sources.Snapshot{
 		Source:   "corp",
 		Complete: true,
-		Groups: []DirGroup{
+		Groups: []sources.DirGroup{
 			{ID: "g-eng", DN: "CN=Engineering,OU=Groups,DC=corp,DC=example", Name: "Engineering", MemberUsers: []string{"u1"}, MemberGroups: []string{"g-be"}},
 			{ID: "g-be", DN: "CN=Backend,OU=Groups,DC=corp,DC=example", Name: "Backend", MemberUsers: []string{"u2", "u3"}},
 			{ID: "g-sales", DN: "CN=Sales,OU=Other,DC=corp,DC=example", Name: "Sales", MemberUsers: []string{"u4"}},
 		},
-		Users: []DirUser{
+		Users: []sources.DirUser{
 			{ID: "u1", Email: "u1@x"}, {ID: "u2", Email: "u2@x"},
 			{ID: "u3", Email: "u3@x", Disabled: true}, {ID: "u4", Email: "u4@x"},
 		},
@@ -42,7 +44,7 @@ func TestMapping(t *testing.T) {
 	tests := []struct {
 		name     string
 		mapping  Mapping
-		snap     func(*Snapshot)
+		snap     func(*sources.Snapshot)
 		want     map[string]string
 		problems []string // substrings, in order
 		blocking int
@@ -134,7 +136,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:    "nesting cycle is reported and harmless",
 			mapping: Mapping{Rules: []Rule{{Include: []string{"Engineering"}}}},
-			snap: func(s *Snapshot) {
+			snap: func(s *sources.Snapshot) {
 				s.Groups[1].MemberGroups = []string{"g-eng"}
 			},
 			want:     map[string]string{"Engineering": "group:corp/g-eng: u1,u2"},
@@ -143,7 +145,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:    "self membership is a cycle",
 			mapping: Mapping{Rules: []Rule{{Include: []string{"Sales"}}}},
-			snap: func(s *Snapshot) {
+			snap: func(s *sources.Snapshot) {
 				s.Groups[2].MemberGroups = []string{"g-sales"}
 			},
 			want:     map[string]string{"Sales": "group:corp/g-sales: u4"},
@@ -152,7 +154,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:     "depth limit: too deep is blocking",
 			mapping:  Mapping{MaxDepth: 1, Rules: []Rule{{Include: []string{"Engineering"}}}},
-			snap:     func(s *Snapshot) { s.Groups[1].MemberGroups = []string{"g-sales"} },
+			snap:     func(s *sources.Snapshot) { s.Groups[1].MemberGroups = []string{"g-sales"} },
 			want:     map[string]string{},
 			problems: []string{"nesting deeper than 1 levels"},
 			blocking: 1,
@@ -166,7 +168,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:    "unknown member user and nested group are reported",
 			mapping: Mapping{Rules: []Rule{{Include: []string{"Sales"}}}},
-			snap: func(s *Snapshot) {
+			snap: func(s *sources.Snapshot) {
 				s.Groups[2].MemberUsers = []string{"u4", "ghost"}
 				s.Groups[2].MemberGroups = []string{"g-ghost"}
 			},
@@ -195,7 +197,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:     "control character is invalid",
 			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}}}},
-			snap:     func(s *Snapshot) { s.Groups[2].Name = "Sa\x07les" },
+			snap:     func(s *sources.Snapshot) { s.Groups[2].Name = "Sa\x07les" },
 			want:     map[string]string{},
 			problems: []string{"control character U+0007"},
 			blocking: 1,
@@ -203,7 +205,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:     "zero-width space is invalid",
 			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}}}},
-			snap:     func(s *Snapshot) { s.Groups[2].Name = "Sa\u200bles" },
+			snap:     func(s *sources.Snapshot) { s.Groups[2].Name = "Sa\u200bles" },
 			want:     map[string]string{},
 			problems: []string{`directory group "Sa\u200bles": name contains zero-width character U+200B`},
 			blocking: 1,
@@ -211,7 +213,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:     "right-to-left mark is invalid",
 			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}, Prefix: "ad-"}}},
-			snap:     func(s *Snapshot) { s.Groups[2].Name = "\u200fSales" },
+			snap:     func(s *sources.Snapshot) { s.Groups[2].Name = "\u200fSales" },
 			want:     map[string]string{},
 			problems: []string{"bidirectional control character U+200F"},
 			blocking: 1,
@@ -219,7 +221,7 @@ func TestMapping(t *testing.T) {
 		{
 			name:     "soft hyphen is invalid",
 			mapping:  Mapping{Rules: []Rule{{Include: []string{"g-sales"}}}},
-			snap:     func(s *Snapshot) { s.Groups[2].Name = "Sa\u00adles" },
+			snap:     func(s *sources.Snapshot) { s.Groups[2].Name = "Sa\u00adles" },
 			want:     map[string]string{},
 			problems: []string{"format character U+00AD"},
 			blocking: 1,
@@ -324,14 +326,14 @@ func TestNormDN(t *testing.T) {
 // members appear once and its problems are reported once.
 func TestMappingDiamondNesting(t *testing.T) {
 	m, _ := NewMapper(Mapping{Rules: []Rule{{Include: []string{"top"}}}})
-	s := &Snapshot{Source: "corp", Complete: true,
-		Groups: []DirGroup{
+	s := &sources.Snapshot{Source: "corp", Complete: true,
+		Groups: []sources.DirGroup{
 			{ID: "top", Name: "Top", MemberGroups: []string{"b", "c"}},
 			{ID: "b", Name: "B", MemberGroups: []string{"d"}},
 			{ID: "c", Name: "C", MemberGroups: []string{"d"}, MemberUsers: []string{"u1"}},
 			{ID: "d", Name: "D", MemberUsers: []string{"u1", "u2", "ghost"}},
 		},
-		Users: []DirUser{{ID: "u1", Email: "u1@x"}, {ID: "u2", Email: "u2@x"}},
+		Users: []sources.DirUser{{ID: "u1", Email: "u1@x"}, {ID: "u2", Email: "u2@x"}},
 	}
 	d := m.Map(s)
 	if got := mapped(d)["Top"]; got != "group:corp/top: u1,u2" {
@@ -366,7 +368,7 @@ func TestMappingCaseKeepsLookalikes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := m.Map(&Snapshot{Source: "corp", Complete: true, Groups: []DirGroup{
+		d := m.Map(&sources.Snapshot{Source: "corp", Complete: true, Groups: []sources.DirGroup{
 			{ID: "g-real", Name: "Kitchen"}, {ID: "g-fake", Name: c.name},
 		}})
 		var got []string

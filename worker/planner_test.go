@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
@@ -30,7 +31,7 @@ func ldUsers() []lightdash.OrgMember {
 func dg(id, name string, members ...string) DesiredGroup {
 	g := DesiredGroup{Key: "group:corp/" + id, Name: name}
 	for _, m := range members {
-		g.Members = append(g.Members, Member{Source: "corp", DirUser: &DirUser{ID: "d-" + m, Email: m + "@x"}})
+		g.Members = append(g.Members, Member{Source: "corp", DirUser: &sources.DirUser{ID: "d-" + m, Email: m + "@x"}})
 	}
 	return g
 }
@@ -503,7 +504,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		{
 			name:    "partial read of a merged group only adds",
-			desired: []DesiredGroup{{Key: "target:All", Name: "All", Members: []Member{{Source: "corp", DirUser: &DirUser{ID: "1", Email: "bob@x"}}}}},
+			desired: []DesiredGroup{{Key: "target:All", Name: "All", Members: []Member{{Source: "corp", DirUser: &sources.DirUser{ID: "1", Email: "bob@x"}}}}},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "All", "ann")},
 			state:   &State{Version: 1, Groups: map[string]*OwnedGroup{"target:All": owned("G1", "All", "ann")}},
 			mod:     func(d *Desired) { d.Partial = true },
@@ -511,7 +512,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		{
 			name:    "pending users are members; deactivated ones are reported; alt emails tried in order",
-			desired: []DesiredGroup{dg("g1", "Eng", "pen", "old"), {Key: "group:corp/g2", Name: "Alt", Members: []Member{{Source: "corp", DirUser: &DirUser{ID: "x", Email: "nobody@x", AltEmails: []string{"old@x", " Cat@X ", "dan@x"}}}}}},
+			desired: []DesiredGroup{dg("g1", "Eng", "pen", "old"), {Key: "group:corp/g2", Name: "Alt", Members: []Member{{Source: "corp", DirUser: &sources.DirUser{ID: "x", Email: "nobody@x", AltEmails: []string{"old@x", " Cat@X ", "dan@x"}}}}}},
 			want:    []string{`create g1 "Eng" [pen]`, `create g2 "Alt" [cat]`, "unmatched old@x [Eng]"},
 		},
 		{
@@ -525,7 +526,7 @@ func TestComputePlan(t *testing.T) {
 		},
 		{
 			name:    "users with the same email become one member",
-			desired: []DesiredGroup{{Key: "group:corp/g1", Name: "Eng", Members: []Member{{Source: "corp", DirUser: &DirUser{ID: "1", Email: "ann@x"}}, {Source: "hr", DirUser: &DirUser{ID: "1", Email: "ANN@x"}}}}},
+			desired: []DesiredGroup{{Key: "group:corp/g1", Name: "Eng", Members: []Member{{Source: "corp", DirUser: &sources.DirUser{ID: "1", Email: "ann@x"}}, {Source: "hr", DirUser: &sources.DirUser{ID: "1", Email: "ANN@x"}}}}},
 			want:    []string{`create g1 "Eng" [ann]`},
 		},
 	}

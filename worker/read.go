@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Preflight checks that the groups feature is on and the token is an admin.
@@ -38,8 +39,8 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 
 // readSources takes a snapshot of every source, all at once (each is a
 // long paged read of its own server); the first failure cancels the rest.
-func (w *Worker) readSources(ctx context.Context) ([]*Snapshot, error) {
-	snaps := make([]*Snapshot, len(w.sources))
+func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
+	snaps := make([]*sources.Snapshot, len(w.sources))
 	g, ctx := errgroup.WithContext(ctx)
 	for i, s := range w.sources {
 		g.Go(func() error {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -54,7 +55,7 @@ func TestPreflightRefusesWhenOwnedGroupsVanish(t *testing.T) {
 			e := newEnv(t)
 			e.reconcile(e.worker(e.options()))
 			before := e.state()
-			e.dir.SetGroup(worker.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-ann"}})
+			e.dir.SetGroup(sources.DirGroup{ID: salesGroup, DN: salesDN, Name: "Sales", MemberUsers: []string{"u-ann"}})
 			e.ld.ResetRequests()
 			_, err := e.workerWith(tt.change(e), e.options()).Reconcile(context.Background())
 			if !errors.Is(err, tt.want) {
@@ -102,12 +103,12 @@ func (g *gate) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, er
 // signalSource tells when its Snapshot starts, then fails, or reads once
 // the Lightdash groups list has started.
 type signalSource struct {
-	worker.Source
+	sources.Source
 	started, listStarted chan struct{}
 	fail                 error
 }
 
-func (s *signalSource) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+func (s *signalSource) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	close(s.started)
 	if s.fail != nil {
 		return nil, s.fail
@@ -134,7 +135,7 @@ func TestFullReadIsConcurrent(t *testing.T) {
 			if fail {
 				src.fail = boom
 			}
-			w, err := worker.New([]worker.Source{src}, ld, e.store, e.options(), nil, nil)
+			w, err := worker.New([]sources.Source{src}, ld, e.store, e.options(), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

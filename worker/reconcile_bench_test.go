@@ -8,6 +8,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -23,15 +24,15 @@ func BenchmarkReconcileWarmScale(b *testing.B) {
 	ld := lightdashtest.NewServer(lightdashtest.WithSeed(1))
 	defer ld.Close()
 	dir := memory.New("corp")
-	users := make([]worker.DirUser, 0, nUsers)
+	users := make([]sources.DirUser, 0, nUsers)
 	for i := range nUsers {
 		email := fmt.Sprintf("user%d@example.com", i)
 		ld.AddUser(email, lightdash.RoleViewer)
-		users = append(users, worker.DirUser{ID: fmt.Sprint("u", i), Email: email})
+		users = append(users, sources.DirUser{ID: fmt.Sprint("u", i), Email: email})
 	}
-	groups := make([]worker.DirGroup, 0, nGroups)
+	groups := make([]sources.DirGroup, 0, nGroups)
 	for g := range nGroups {
-		dg := worker.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
+		dg := sources.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
 		for m := range perGroup {
 			dg.MemberUsers = append(dg.MemberUsers, fmt.Sprint("u", (g*perGroup+m)%nUsers))
 		}
@@ -44,7 +45,7 @@ func BenchmarkReconcileWarmScale(b *testing.B) {
 	}
 	store := &worker.MemoryStore{}
 	newWorker := func() *worker.Worker {
-		w, err := worker.New([]worker.Source{dir}, client, store, worker.Options{
+		w, err := worker.New([]sources.Source{dir}, client, store, worker.Options{
 			Mapping: worker.Mapping{Rules: []worker.Rule{{Prefix: "ad-"}}}, Concurrency: 8,
 		}, nil, nil)
 		if err != nil {

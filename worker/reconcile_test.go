@@ -9,6 +9,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -59,8 +60,8 @@ func TestReconcileMemberChangesAndRename(t *testing.T) {
 	e.reconcile(w)
 	salesUUID := e.groupUUID("ad-Sales")
 
-	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
-	e.dir.SetGroup(worker.DirGroup{ID: "g-sales", DN: "cn=Revenue,ou=groups,dc=corp", Name: "Revenue", MemberUsers: []string{"u-dan"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-sales", DN: "cn=Revenue,ou=groups,dc=corp", Name: "Revenue", MemberUsers: []string{"u-dan"}})
 	e.ld.ResetRequests()
 	res := e.reconcile(w)
 	e.wantGroups(
@@ -97,7 +98,7 @@ func TestReconcileRemovedGroupByPolicy(t *testing.T) {
 			e.reconcile(w)
 			// Backend leaves the directory (and so Engineering's nesting).
 			e.dir.DeleteGroup("g-be")
-			e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-cat"}})
+			e.dir.SetGroup(sources.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-cat"}})
 			res := e.reconcile(w)
 			e.wantGroups(tt.want...)
 			if _, owned := e.state().Groups["group:corp/g-be"]; owned != (tt.policy != worker.PolicySync) {
@@ -142,7 +143,7 @@ func TestReconcileDeletionThresholdBlocksButAdds(t *testing.T) {
 	e.reconcile(w)
 	e.dir.DeleteGroup("g-sales")
 	e.dir.DeleteGroup("g-be")
-	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-dan"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-bob", "u-dan"}})
 	res := e.reconcile(w)
 	if !res.Blocked || res.Summary.HeldBackDeletes != 2 || res.Summary.HeldBackRemovals != 1 {
 		t.Errorf("result %+v, want blocked with 2 deletions and 1 removal (cat) held back", res)
@@ -265,7 +266,7 @@ func TestReconcileInterruptedThenConverges(t *testing.T) {
 
 	// Second run: Backend is adopted (no write needed); the PATCH of
 	// Engineering fails.
-	e.dir.SetGroup(worker.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-eng", DN: "cn=Engineering,ou=groups,dc=corp", Name: "Engineering", MemberUsers: []string{"u-ann", "u-dan"}, MemberGroups: []string{"g-be"}})
 	e.ld.FailNext(lightdashtest.Fault{Method: "PATCH", Status: 500})
 	res, err = e.workerWith(ld, opts).Reconcile(context.Background())
 	if !errors.Is(err, worker.ErrApplyFailed) || res.Summary.Adopted != 1 || res.Failures[0].Name != "ad-Engineering" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -18,13 +19,13 @@ import (
 func TestColdRunSavesStateAFewTimes(t *testing.T) {
 	e := newEnv(t)
 	const n = 60
-	var groups []worker.DirGroup
+	var groups []sources.DirGroup
 	for i := 0; i < n; i++ {
-		groups = append(groups, worker.DirGroup{ID: fmt.Sprintf("g%d", i), DN: fmt.Sprintf("cn=team%d,ou=groups,dc=corp", i), Name: fmt.Sprintf("team%d", i), MemberUsers: []string{"u-ann"}})
+		groups = append(groups, sources.DirGroup{ID: fmt.Sprintf("g%d", i), DN: fmt.Sprintf("cn=team%d,ou=groups,dc=corp", i), Name: fmt.Sprintf("team%d", i), MemberUsers: []string{"u-ann"}})
 	}
-	e.dir.Replace(groups, []worker.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
+	e.dir.Replace(groups, []sources.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
 	store := &worker.MemoryStore{}
-	w, err := worker.New([]worker.Source{e.dir}, e.client(e.ld.AdminToken(), 3), store, e.options(), nil, prometheus.NewRegistry())
+	w, err := worker.New([]sources.Source{e.dir}, e.client(e.ld.AdminToken(), 3), store, e.options(), nil, prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

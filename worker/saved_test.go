@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -47,7 +48,7 @@ func TestApplySaved(t *testing.T) {
 		e := newEnv(t)
 		w := e.worker(e.options())
 		p, _ := w.Plan(ctx)
-		e.dir.SetUser(worker.DirUser{ID: "u-bob", Email: "bob@example.com", Disabled: true})
+		e.dir.SetUser(sources.DirUser{ID: "u-bob", Email: "bob@example.com", Disabled: true})
 		_, err := w.ApplySaved(ctx, roundTrip(t, p))
 		if !errors.Is(err, worker.ErrPlanStale) || !strings.Contains(err.Error(), "the directory changed") {
 			t.Errorf("err %v, want ErrPlanStale naming the directory", err)
@@ -97,7 +98,7 @@ func TestReconcileGroupsNeverDeletes(t *testing.T) {
 	e := newEnv(t)
 	w := e.worker(e.options())
 	e.reconcile(w)
-	e.dir.SetGroup(worker.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-dan"}})
+	e.dir.SetGroup(sources.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-dan"}})
 	e.dir.DeleteGroup("g-sales")
 	e.ld.ResetRequests()
 	res, err := w.ReconcileGroups(ctx, "corp", []string{"g-be", "g-sales"})
@@ -122,7 +123,7 @@ func TestMetricsAndLogs(t *testing.T) {
 	e := newEnv(t)
 	core, logs := observer.New(zap.DebugLevel)
 	e.reg = prometheus.NewRegistry()
-	w, err := worker.New([]worker.Source{e.dir}, e.client(e.ld.AdminToken(), -1), e.store, e.options(), zap.New(core), e.reg)
+	w, err := worker.New([]sources.Source{e.dir}, e.client(e.ld.AdminToken(), -1), e.store, e.options(), zap.New(core), e.reg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,21 +7,22 @@ import (
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // scaleFixture is the issue-9 directory size: 100,000 users in 10,000
 // groups of 50, with Lightdash holding every group with one member missing.
-func scaleFixture() (*Snapshot, Current, *State) {
+func scaleFixture() (*sources.Snapshot, Current, *State) {
 	const nUsers, nGroups, perGroup = 100000, 10000, 50
-	snap := &Snapshot{Source: "corp", Complete: true}
+	snap := &sources.Snapshot{Source: "corp", Complete: true}
 	var cur Current
 	for i := 0; i < nUsers; i++ {
-		snap.Users = append(snap.Users, DirUser{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("user%d@example.com", i)})
+		snap.Users = append(snap.Users, sources.DirUser{ID: fmt.Sprint("u", i), Email: fmt.Sprintf("user%d@example.com", i)})
 		cur.Users = append(cur.Users, lightdash.OrgMember{UserUUID: fmt.Sprintf("%08d-0000-4000-8000-000000000000", i), Email: fmt.Sprintf("user%d@example.com", i), IsActive: true})
 	}
 	st := NewState()
 	for g := 0; g < nGroups; g++ {
-		dg := DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
+		dg := sources.DirGroup{ID: fmt.Sprint("g", g), Name: fmt.Sprint("Group ", g)}
 		lg := lightdash.GroupWithMembers{Group: lightdash.Group{UUID: fmt.Sprintf("%08d-1111-4000-8000-000000000000", g), Name: "ad-" + dg.Name}}
 		var added []string
 		for m := 0; m < perGroup; m++ {
@@ -93,10 +94,10 @@ func benchFileStoreSave(b *testing.B, st *State) {
 // (kept in fingerprint_test.go as the reference), "stream" the current one.
 func BenchmarkFingerprintScale(b *testing.B) {
 	snap, cur, _ := scaleFixture()
-	snaps := []*Snapshot{snap}
+	snaps := []*sources.Snapshot{snap}
 	for _, bb := range []struct {
 		name     string
-		dir      func([]*Snapshot) string
+		dir      func([]*sources.Snapshot) string
 		lightdsh func(Current) string
 	}{
 		{"marshal", marshalFingerprintSnapshots, marshalFingerprintLightdash},

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // The merge-based set operations agree with the map-based ones they
@@ -59,7 +61,7 @@ func TestSortedSetOperations(t *testing.T) {
 
 func TestSortMembersDeduplicatesMerged(t *testing.T) {
 	m := func(src, id, email string) Member {
-		return Member{Source: src, DirUser: &DirUser{ID: id, Email: email}}
+		return Member{Source: src, DirUser: &sources.DirUser{ID: id, Email: email}}
 	}
 	in := []Member{m("hr", "1", "x"), m("corp", "2", "a"), m("corp", "1", "old"), m("corp", "1", "new")}
 	got := sortMembers(slices.Clone(in), true)

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 func grp(uuid string, members ...string) lightdash.GroupWithMembers {
@@ -114,13 +115,13 @@ func TestUnknownMembers(t *testing.T) {
 	users := []lightdash.OrgMember{{Email: "Ann@example.com"}, {Email: "bob@example.com"}}
 	tests := []struct {
 		name   string
-		member DirUser
+		member sources.DirUser
 		want   string
 	}{
-		{"known, other case", DirUser{Email: "ann@EXAMPLE.com"}, ""},
-		{"known by alternative", DirUser{Email: "b@corp.local", AltEmails: []string{"bob@example.com"}}, ""},
-		{"unknown", DirUser{Email: "zed@example.com"}, "zed@example.com"},
-		{"no email: nothing to look up", DirUser{}, ""},
+		{"known, other case", sources.DirUser{Email: "ann@EXAMPLE.com"}, ""},
+		{"known by alternative", sources.DirUser{Email: "b@corp.local", AltEmails: []string{"bob@example.com"}}, ""},
+		{"unknown", sources.DirUser{Email: "zed@example.com"}, "zed@example.com"},
+		{"no email: nothing to look up", sources.DirUser{}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -163,7 +164,7 @@ func TestViewCurrentIsNotChangedByLaterWrites(t *testing.T) {
 	if want := "a[],aa[],b[u1 u2]"; strings.Join(got, ",") != want {
 		t.Errorf("groups %v, want %s", got, want)
 	}
-	if r := after.identities().resolve(&DirUser{Email: "b@X"}, UnmatchedSkip); r.uuid != "u2" {
+	if r := after.identities().resolve(&sources.DirUser{Email: "b@X"}, UnmatchedSkip); r.uuid != "u2" {
 		t.Errorf("invited user resolves to %+v, want u2", r)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Lightdash is the part of *lightdash.Client the worker uses.
@@ -63,7 +64,7 @@ type Options struct {
 // many goroutines at once (the daemon's event workers), never concurrently
 // with those. Within a run, Apply writes concurrently.
 type Worker struct {
-	sources []Source
+	sources []sources.Source
 	ld      Lightdash
 	store   StateStore
 	opts    Options
@@ -90,7 +91,7 @@ type Worker struct {
 }
 
 // New checks opts and builds a Worker.
-func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *zap.Logger, reg prometheus.Registerer) (*Worker, error) {
+func New(sources []sources.Source, ld Lightdash, store StateStore, opts Options, log *zap.Logger, reg prometheus.Registerer) (*Worker, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("worker: no sources")
 	}
@@ -145,7 +146,7 @@ func New(sources []Source, ld Lightdash, store StateStore, opts Options, log *za
 
 // inputs is everything a plan is computed from.
 type inputs struct {
-	snaps []*Snapshot
+	snaps []*sources.Snapshot
 	cur   Current
 	state *State
 }

@@ -19,7 +19,7 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 func runCommand() *command {
@@ -291,8 +291,8 @@ type connectionReporter interface {
 
 // sourceUp says whether a source is usable: its watcher runs and, when it
 // can tell, its connection is up.
-func sourceUp(d *daemon.Daemon, s worker.Source) (bool, string) {
-	if _, ok := s.(worker.Watcher); ok && !d.Watching(s.Name()) {
+func sourceUp(d *daemon.Daemon, s sources.Source) (bool, string) {
+	if _, ok := s.(sources.Watcher); ok && !d.Watching(s.Name()) {
 		return false, "is not watching"
 	}
 	if c, ok := s.(connectionReporter); ok && !c.Connected() {

@@ -12,7 +12,7 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // unit is one Lightdash target's daemon: its own sources (an LDAP
@@ -50,7 +50,7 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 	loc, _ := cfg.Schedule.Location()
 	var watched []daemon.Watched
 	for _, s := range a.sources {
-		if w, ok := s.(worker.Watcher); ok {
+		if w, ok := s.(sources.Watcher); ok {
 			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
 		}
 	}

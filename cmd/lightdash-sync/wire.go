@@ -12,6 +12,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -21,7 +22,7 @@ type app struct {
 	cfg     *config.Config
 	log     *zap.Logger
 	ld      *lightdash.Client
-	sources []worker.Source
+	sources []sources.Source
 	store   worker.StateStore
 	worker  *worker.Worker
 	closers []func()

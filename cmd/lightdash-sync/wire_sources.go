@@ -8,16 +8,16 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // newSource connects one configured source. The returned func, when not
 // nil, closes it.
 // target names the unit ("" without targets) so that units keep their
 // LDAP cookies apart.
-func newSource(ctx context.Context, sc config.Source, target string, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (worker.Source, func(), error) {
+func newSource(ctx context.Context, sc config.Source, target string, cookies ldap.CookieStore, log *zap.Logger, reg prometheus.Registerer) (sources.Source, func(), error) {
 	switch sc.Type {
 	case "ldap":
 		src, err := ldap.New(unitLDAPConfig(sc, target), cookies, log.Named("ldap"), reg)

@@ -10,10 +10,13 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/sourcetest"
 )
+
+// The daemon tells the source before Watch starts (see share.go).
+var _ sources.WatchExpecter = (*Source)(nil)
 
 // TestContract runs the source contract suite against a real slapd, which
 // the Env changes with LDAP adds and modifies as root while the source
@@ -56,7 +59,7 @@ var (
 	_ sourcetest.WatchReadier = (*ldapEnv)(nil)
 )
 
-func (e *ldapEnv) Source() worker.Source { return e.src }
+func (e *ldapEnv) Source() sources.Source { return e.src }
 
 func (e *ldapEnv) dn(id string) (string, error) {
 	e.mu.Lock()
@@ -94,7 +97,7 @@ func (e *ldapEnv) members(users, groups []string) ([]string, error) {
 	return out, nil
 }
 
-func userAttrs(u worker.DirUser) map[string][]string {
+func userAttrs(u sources.DirUser) map[string][]string {
 	disabled := []string{}
 	if u.Disabled {
 		disabled = []string{"disabled"}
@@ -136,14 +139,14 @@ func (e *ldapEnv) add(dn string, attrs map[string][]string) (string, error) {
 	return id, nil
 }
 
-func (e *ldapEnv) AddUser(_ context.Context, u worker.DirUser) (string, error) {
+func (e *ldapEnv) AddUser(_ context.Context, u sources.DirUser) (string, error) {
 	attrs := userAttrs(u)
 	attrs["objectClass"] = []string{"inetOrgPerson"}
 	attrs["uid"] = []string{strings.ToLower(u.DisplayName)}
 	return e.add("uid="+goldap.EscapeDN(strings.ToLower(u.DisplayName))+","+people, attrs)
 }
 
-func (e *ldapEnv) AddGroup(_ context.Context, g worker.DirGroup) (string, error) {
+func (e *ldapEnv) AddGroup(_ context.Context, g sources.DirGroup) (string, error) {
 	m, err := e.members(g.MemberUsers, g.MemberGroups)
 	if err != nil {
 		return "", err
@@ -178,7 +181,7 @@ func (e *ldapEnv) SetMembers(_ context.Context, groupID string, users, groups []
 	return e.modify(groupID, map[string][]string{"member": m})
 }
 
-func (e *ldapEnv) UpdateUser(_ context.Context, u worker.DirUser) error {
+func (e *ldapEnv) UpdateUser(_ context.Context, u sources.DirUser) error {
 	return e.modify(u.ID, userAttrs(u))
 }
 

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // readFunc is one read path: the snapshot it made, or an error.
-type readFunc func(src *Source) (*worker.Snapshot, error)
+type readFunc func(src *Source) (*sources.Snapshot, error)
 
 // cutEverywhere reads once through p to learn how many messages the
 // server sends, then once per cut point: cleanly after each message and
@@ -53,7 +53,7 @@ func cutEverywhere(t *testing.T, p *ldaptest.CutProxy, cfg Config, read readFunc
 	}
 }
 
-func reason(s *worker.Snapshot) string {
+func reason(s *sources.Snapshot) string {
 	if s == nil {
 		return ""
 	}
@@ -76,13 +76,13 @@ func TestCutConnectionNeverCompletesARead(t *testing.T) {
 		ids = append(ids, g.ID)
 	}
 	paths := map[string]readFunc{
-		"Snapshot": func(s *Source) (*worker.Snapshot, error) { return s.Snapshot(context.Background()) },
-		"ReadGroups": func(s *Source) (*worker.Snapshot, error) {
+		"Snapshot": func(s *Source) (*sources.Snapshot, error) { return s.Snapshot(context.Background()) },
+		"ReadGroups": func(s *Source) (*sources.Snapshot, error) {
 			return s.ReadGroups(context.Background(), ids)
 		},
 		// The read a resumed syncrepl or DirSync session and the poller's
 		// full read make before they can name changes.
-		"readRecords": func(s *Source) (*worker.Snapshot, error) {
+		"readRecords": func(s *Source) (*sources.Snapshot, error) {
 			users, groups, err := s.readRecords(context.Background(), readOpts{})
 			if err != nil {
 				return nil, err
@@ -104,7 +104,7 @@ func TestCutPollNeverInfersDeletions(t *testing.T) {
 	cfg.URLs = []string{p.URL()}
 	cfg.PageSize = 2
 	src := newSource(t, cfg)
-	changes := make(chan worker.Change, 1000)
+	changes := make(chan sources.Change, 1000)
 	poll := &poller{s: src, changes: changes, tr: newTracker(false)}
 	p.Reset()
 	if err := poll.round(context.Background()); err != nil {

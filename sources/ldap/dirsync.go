@@ -9,7 +9,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // dirSyncer is the part of *ldap.Conn DirSync needs. slapd has no DirSync,
@@ -32,13 +32,13 @@ const maxDirSyncRounds = 1000
 // merged into the last full entry.
 type dirSyncWatcher struct {
 	s       *Source
-	changes chan<- worker.Change
+	changes chan<- sources.Change
 	tr      *tracker
 	cookie  []byte
 	conn    dirSyncer
 }
 
-func (s *Source) watchDirSync(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change) error {
 	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
 	w.tr.keepEntries = true // deltas are merged into the last full entry
 	var err error
@@ -163,7 +163,7 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 // objectGUID), merged here into the last full entry seen. In the initial
 // round (initial) an entry only fills the tracker: nothing is reported
 // from it, so no change is worked out.
-func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*worker.Change, error) {
+func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change, error) {
 	id, err := w.s.dec.entryID(e)
 	if err != nil {
 		return nil, err

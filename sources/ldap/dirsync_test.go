@@ -9,7 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // recordedDirSync replays DirSync rounds shaped like Active Directory's:
@@ -105,7 +105,7 @@ func TestDirSyncRecordedResponses(t *testing.T) {
 	}
 	s.dirSyncOpen = func() dirSyncer { return rec }
 	ctx, cancel := context.WithCancel(context.Background())
-	changes := make(chan worker.Change)
+	changes := make(chan sources.Change)
 	done := make(chan error)
 	go func() { done <- s.Watch(ctx, changes) }()
 	defer func() { cancel(); <-done }()

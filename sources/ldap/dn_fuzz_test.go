@@ -8,7 +8,7 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // dnSeeds are DNs with everything RFC 4514 lets a value hold.
@@ -48,7 +48,7 @@ func lowered(d *goldap.DN) [][]string {
 func validTypes(d *goldap.DN) bool {
 	for _, r := range d.RDNs {
 		for _, a := range r.Attributes {
-			if !worker.ValidAttributeType(a.Type) {
+			if !sources.ValidAttributeType(a.Type) {
 				return false
 			}
 		}

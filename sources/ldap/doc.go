@@ -1,6 +1,6 @@
 // Package ldap is the LDAP directory source: it reads groups and users
-// into a worker.Snapshot (worker.Source), re-reads a few groups cheaply
-// (worker.GroupReader) and reports changes as they happen (worker.Watcher)
+// into a sources.Snapshot (sources.Source), re-reads a few groups cheaply
+// (sources.GroupReader) and reports changes as they happen (sources.Watcher)
 // with syncrepl, Active Directory DirSync or polling.
 //
 // # Reading

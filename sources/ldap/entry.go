@@ -10,7 +10,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // record is one directory entry reduced to what the source needs. Users
@@ -32,7 +32,7 @@ type record struct {
 	// it needs to tell a change.
 	// (A pointer: held in the record, it made every record, groups too,
 	// 80 bytes larger.)
-	user *worker.DirUser
+	user *sources.DirUser
 	sum  userSum
 	// groups
 	groupName  string
@@ -159,11 +159,11 @@ func (d decoder) idFilter(id string) (string, error) {
 	return "(" + d.cfg.IDAttribute + "=" + goldap.EscapeFilter(id) + ")", nil
 }
 
-// normDN makes DNs comparable; see worker.NormalizeDN.
-func normDN(dn string) string { return worker.NormalizeDN(dn) }
+// normDN makes DNs comparable; see sources.NormalizeDN.
+func normDN(dn string) string { return sources.NormalizeDN(dn) }
 
 // underDN reports whether the normalised DN n is nbase or below it.
-func underDN(n, nbase string) bool { return worker.WithinDN(n, nbase) }
+func underDN(n, nbase string) bool { return sources.WithinDN(n, nbase) }
 
 // decode builds a record; members come from attrs (which may hold the
 // merged result of range retrieval).
@@ -197,7 +197,7 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 		return r, nil
 	}
 	r.name = strings.ToLower(attrValue(e, d.cfg.UserNameAttribute))
-	u := worker.DirUser{ID: id, DN: e.DN, DisplayName: attrValue(e, d.cfg.DisplayNameAttribute)}
+	u := sources.DirUser{ID: id, DN: e.DN, DisplayName: attrValue(e, d.cfg.DisplayNameAttribute)}
 	for _, a := range d.cfg.EmailAttributes {
 		for _, v := range attrValues(e, a) {
 			if v = strings.TrimSpace(v); v == "" {
@@ -219,7 +219,7 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 }
 
 // setUser sets the record's user and its sum.
-func (r *record) setUser(u worker.DirUser) {
+func (r *record) setUser(u sources.DirUser) {
 	r.user, r.sum = &u, sumUser(&u)
 }
 
@@ -232,7 +232,7 @@ type userSum uint64
 
 var userSumSeed = maphash.MakeSeed()
 
-func sumUser(u *worker.DirUser) userSum {
+func sumUser(u *sources.DirUser) userSum {
 	var h maphash.Hash
 	h.SetSeed(userSumSeed)
 	field := func(s string) { // length first, so fields cannot run into each other

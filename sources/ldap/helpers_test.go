@@ -8,8 +8,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 const (
@@ -59,7 +59,7 @@ func newSource(t testing.TB, cfg Config) *Source {
 	return s
 }
 
-func groupByName(snap *worker.Snapshot, name string) *worker.DirGroup {
+func groupByName(snap *sources.Snapshot, name string) *sources.DirGroup {
 	for i := range snap.Groups {
 		if snap.Groups[i].Name == name {
 			return &snap.Groups[i]

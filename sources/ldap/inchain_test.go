@@ -9,7 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // The in_chain tests replay Active Directory answers (slapd cannot
@@ -220,9 +220,9 @@ func TestInChainAgainstOpenLDAP(t *testing.T) {
 	srv := startDirectory(t)
 	cfg := baseConfig(srv)
 	cfg.NestedGroups = NestedInChain
-	for name, read := range map[string]func(*Source) (*worker.Snapshot, error){
-		"Snapshot": func(s *Source) (*worker.Snapshot, error) { return s.Snapshot(context.Background()) },
-		"ReadGroups": func(s *Source) (*worker.Snapshot, error) {
+	for name, read := range map[string]func(*Source) (*sources.Snapshot, error){
+		"Snapshot": func(s *Source) (*sources.Snapshot, error) { return s.Snapshot(context.Background()) },
+		"ReadGroups": func(s *Source) (*sources.Snapshot, error) {
 			return s.ReadGroups(context.Background(), []string{srv.EntryUUID("cn=engineering," + groups)})
 		},
 	} {

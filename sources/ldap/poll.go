@@ -8,7 +8,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // generalizedTime is the LDAP GeneralizedTime layout servers use for
@@ -21,14 +21,14 @@ const generalizedTime = "20060102150405Z"
 // timestamp behind.
 type poller struct {
 	s       *Source
-	changes chan<- worker.Change
+	changes chan<- sources.Change
 	tr      *tracker
 	since   string // newest modifyTimestamp seen
 	loaded  bool
 	lastAll time.Time
 }
 
-func (s *Source) watchPoll(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) watchPoll(ctx context.Context, changes chan<- sources.Change) error {
 	p := &poller{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	for ctx.Err() == nil {

@@ -11,7 +11,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // searcher is the part of *ldap.Conn the readers use; tests of AD-only
@@ -271,7 +271,7 @@ func ranged(e *goldap.Entry) bool {
 // resolves member DNs against the users read; nested groups appear as
 // MemberGroups. After ExpectWatch, the first Snapshot may instead be the
 // watcher's own read of the directory (share.go).
-func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	if snap, err := s.await(ctx); snap != nil || err != nil {
 		return snap, err
 	}
@@ -292,7 +292,7 @@ func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
 
 // snapshot reads everything and, in in_chain mode, each group's flattened
 // users, then assembles the snapshot.
-func (r *reader) snapshot() (*worker.Snapshot, error) {
+func (r *reader) snapshot() (*sources.Snapshot, error) {
 	if r.s.cfg.NestedGroups != NestedInChain {
 		return r.streamSnapshot()
 	}
@@ -332,7 +332,7 @@ func (r *reader) snapshot() (*worker.Snapshot, error) {
 // (a DirUser and its id, DNs, name and timestamp again: ~260 bytes each,
 // against the DirUser's 96), and the snapshot's users are not a second
 // copy made at the end.
-func (r *reader) streamSnapshot() (*worker.Snapshot, error) {
+func (r *reader) streamSnapshot() (*sources.Snapshot, error) {
 	cfg := &r.s.cfg
 	b := r.s.newBuilder()
 	err := r.searchPages("users", cfg.UserBaseDN, cfg.UserScope, r.s.userFilter(""), func(page []*goldap.Entry) {
@@ -388,7 +388,7 @@ func (r *reader) decodeAll(entries []*goldap.Entry, group bool) []*record {
 }
 
 // build resolves member values to ids and assembles the snapshot.
-func (s *Source) build(users, groups []*record, reasons []string) *worker.Snapshot {
+func (s *Source) build(users, groups []*record, reasons []string) *sources.Snapshot {
 	b := s.newBuilder()
 	for _, u := range users {
 		b.addUser(u)
@@ -401,13 +401,13 @@ func (s *Source) build(users, groups []*record, reasons []string) *worker.Snapsh
 // against the users added.
 type builder struct {
 	s         *Source
-	snap      *worker.Snapshot
+	snap      *sources.Snapshot
 	userByKey map[string]string // member key → user id
 	seen      map[string]bool   // ids taken: the first entry with an id wins
 }
 
 func (s *Source) newBuilder() *builder {
-	return &builder{s: s, snap: &worker.Snapshot{Source: s.cfg.Name, Users: []worker.DirUser{}, Groups: []worker.DirGroup{}},
+	return &builder{s: s, snap: &sources.Snapshot{Source: s.cfg.Name, Users: []sources.DirUser{}, Groups: []sources.DirGroup{}},
 		userByKey: map[string]string{}, seen: map[string]bool{}}
 }
 
@@ -428,7 +428,7 @@ func (b *builder) addUser(u *record) {
 }
 
 // finish adds the groups, resolving their members, and sorts the snapshot.
-func (b *builder) finish(groups []*record, reasons []string) *worker.Snapshot {
+func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 	s, snap, userByKey, seen := b.s, b.snap, b.userByKey, b.seen
 	groupByDN := map[string]string{}
 	for _, g := range groups {
@@ -440,7 +440,7 @@ func (b *builder) finish(groups []*record, reasons []string) *worker.Snapshot {
 			continue
 		}
 		seen[g.id] = true
-		dg := worker.DirGroup{ID: g.id, DN: g.dn, Name: g.groupName}
+		dg := sources.DirGroup{ID: g.id, DN: g.dn, Name: g.groupName}
 		mu, mg := map[string]bool{}, map[string]bool{}
 		members := g.members
 		if g.chained {

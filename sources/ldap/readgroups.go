@@ -7,7 +7,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // filterChunk bounds the number of alternatives in one OR filter.
@@ -16,7 +16,7 @@ const filterChunk = 50
 // ReadGroups reads the named groups, every group nested below them
 // (cycles are cut) and their member users, without reading the whole
 // directory: members are looked up in batches by their RDN.
-func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Snapshot, error) {
+func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Snapshot, error) {
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, err
@@ -35,7 +35,7 @@ func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Sna
 // groupsSnapshot reads the named groups and their members: walking the
 // nesting, or in in_chain mode asking for each named group's flattened
 // users (no nested group is needed then: MemberGroups is nil).
-func (r *reader) groupsSnapshot(groupIDs []string) (*worker.Snapshot, error) {
+func (r *reader) groupsSnapshot(groupIDs []string) (*sources.Snapshot, error) {
 	named, err := r.namedGroups(groupIDs)
 	if err != nil {
 		return nil, err

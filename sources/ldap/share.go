@@ -9,7 +9,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // A daemon starting up reads the whole directory twice at once: its
@@ -52,7 +52,7 @@ type handoff struct {
 
 // offered is a watcher's read and what it was, or nil: read for yourself.
 type offered struct {
-	snap *worker.Snapshot
+	snap *sources.Snapshot
 	how  string
 }
 
@@ -82,7 +82,7 @@ func (s *Source) ExpectWatch() {
 
 // await returns the watcher's read when this Snapshot may wait for it:
 // (nil, nil) means read the directory.
-func (s *Source) await(ctx context.Context) (*worker.Snapshot, error) {
+func (s *Source) await(ctx context.Context) (*sources.Snapshot, error) {
 	h := &s.share
 	h.mu.Lock()
 	if !h.expect || h.waiting != nil {
@@ -146,7 +146,7 @@ wait:
 // one, and ends the expectation either way. build runs only when someone
 // waits, on the caller's goroutine (the watcher's, which owns the
 // tracker).
-func (s *Source) offer(how string, build func() *worker.Snapshot) {
+func (s *Source) offer(how string, build func() *sources.Snapshot) {
 	h := &s.share
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -185,7 +185,7 @@ func (s *Source) expecting() bool {
 // finishFromTracker completes a snapshot whose users b was given as the
 // refresh sent them (the tracker keeps only their sums) with the groups
 // the tracker holds, sharing its strings.
-func finishFromTracker(b *builder, t *tracker, reasons []string) *worker.Snapshot {
+func finishFromTracker(b *builder, t *tracker, reasons []string) *sources.Snapshot {
 	groups := make([]*record, 0, len(t.groupIDs))
 	for id := range t.groupIDs {
 		groups = append(groups, t.recs[id])

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // snapshotAsync starts src.Snapshot and returns where its answer arrives.
@@ -26,11 +26,11 @@ func snapshotAsync(src *Source) <-chan snapResult {
 }
 
 type snapResult struct {
-	snap *worker.Snapshot
+	snap *sources.Snapshot
 	err  error
 }
 
-func (r snapResult) get(t *testing.T) *worker.Snapshot {
+func (r snapResult) get(t *testing.T) *sources.Snapshot {
 	t.Helper()
 	if r.err != nil {
 		t.Fatalf("Snapshot: %v", r.err)
@@ -38,7 +38,7 @@ func (r snapResult) get(t *testing.T) *worker.Snapshot {
 	return r.snap
 }
 
-func waitSnap(t *testing.T, ch <-chan snapResult) *worker.Snapshot {
+func waitSnap(t *testing.T, ch <-chan snapResult) *sources.Snapshot {
 	t.Helper()
 	select {
 	case r := <-ch:
@@ -50,7 +50,7 @@ func waitSnap(t *testing.T, ch <-chan snapResult) *worker.Snapshot {
 }
 
 // sameSnapshot compares two snapshots but for when they were read.
-func sameSnapshot(t *testing.T, got, want *worker.Snapshot) {
+func sameSnapshot(t *testing.T, got, want *sources.Snapshot) {
 	t.Helper()
 	g, w := *got, *want
 	g.ReadAt, w.ReadAt = time.Time{}, time.Time{}
@@ -63,7 +63,7 @@ func sameSnapshot(t *testing.T, got, want *worker.Snapshot) {
 }
 
 // read is a plain read by a source nobody watches.
-func read(t *testing.T, cfg Config) *worker.Snapshot {
+func read(t *testing.T, cfg Config) *sources.Snapshot {
 	t.Helper()
 	snap, err := newSource(t, cfg).Snapshot(context.Background())
 	if err != nil {
@@ -75,7 +75,7 @@ func read(t *testing.T, cfg Config) *worker.Snapshot {
 // sharedRefresh starts a watcher on a source of cfg as the daemon does
 // and returns the start-up Snapshot, checking it came from the watcher's
 // refresh and not from a read of its own.
-func sharedRefresh(t *testing.T, cfg Config) *worker.Snapshot {
+func sharedRefresh(t *testing.T, cfg Config) *sources.Snapshot {
 	t.Helper()
 	src := newSource(t, cfg)
 	src.ExpectWatch()
@@ -276,12 +276,12 @@ func TestSharedSnapshotIsIncompleteAsAReadIs(t *testing.T) {
 	src.ExpectWatch()
 	resumed := snapshotAsync(src)
 	startWatch(t, src)
-	for what, snap := range map[string]*worker.Snapshot{"refresh": sharedRefresh(t, cfg), "resume read": waitSnap(t, resumed)} {
+	for what, snap := range map[string]*sources.Snapshot{"refresh": sharedRefresh(t, cfg), "resume read": waitSnap(t, resumed)} {
 		if snap.Complete {
 			t.Fatalf("%s: shared snapshot complete; a read of the same directory is not", what)
 		}
 		// The refresh sends entries in its own order: compare the reasons as sets.
-		reasons := func(s *worker.Snapshot) []string {
+		reasons := func(s *sources.Snapshot) []string {
 			r := strings.Split(s.IncompleteReason, "; ")
 			slices.Sort(r)
 			return r
@@ -348,7 +348,7 @@ func TestSharedSnapshotReportsReferrals(t *testing.T) {
 	cfg := syncConfig(srv)
 	want := read(t, cfg)
 	snap := sharedRefresh(t, cfg)
-	for what, s := range map[string]*worker.Snapshot{"read": want, "shared": snap} {
+	for what, s := range map[string]*sources.Snapshot{"read": want, "shared": snap} {
 		if s.Complete || !strings.Contains(s.IncompleteReason, ref) {
 			t.Errorf("%s snapshot: complete %v, reason %q; want incomplete, naming the referral", what, s.Complete, s.IncompleteReason)
 		}

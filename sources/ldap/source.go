@@ -8,7 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Source reads groups and users from an LDAP directory and follows its
@@ -39,9 +39,9 @@ func (s *Source) hookRefreshDone() {
 }
 
 var (
-	_ worker.Source      = (*Source)(nil)
-	_ worker.GroupReader = (*Source)(nil)
-	_ worker.Watcher     = (*Source)(nil)
+	_ sources.Source      = (*Source)(nil)
+	_ sources.GroupReader = (*Source)(nil)
+	_ sources.Watcher     = (*Source)(nil)
 )
 
 // New checks cfg, fills in the schema preset and returns a Source. It does

@@ -9,7 +9,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // errCookieRejected means the server would not resume from our cookie
@@ -21,7 +21,7 @@ var errCookieRejected = errors.New("sync cookie rejected")
 // reconnects, so a resumed refresh is diffed against what was known.
 type syncWatcher struct {
 	s       *Source
-	changes chan<- worker.Change
+	changes chan<- sources.Change
 	tr      *tracker
 	cookie  []byte
 }
@@ -62,7 +62,7 @@ func (s *Source) inScope(e *goldap.Entry, group bool) bool {
 	return underDN(normDN(e.DN), normDN(base))
 }
 
-func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Change) error {
 	w := &syncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
 	var err error
 	w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey)
@@ -177,7 +177,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 	switch ctl := ctl.(type) {
 	case *goldap.ControlSyncState:
 		id := strings.ToLower(ctl.EntryUUID.String())
-		var ch *worker.Change
+		var ch *sources.Change
 		switch ctl.State {
 		case goldap.SyncStatePresent:
 			r.see(id)
@@ -272,7 +272,7 @@ func stateName(s goldap.ControlSyncStateState) string {
 	return "change"
 }
 
-func (w *syncWatcher) emit(ctx context.Context, ch *worker.Change) bool {
+func (w *syncWatcher) emit(ctx context.Context, ch *sources.Change) bool {
 	return w.s.send(ctx, w.changes, ch, WatchSyncrepl)
 }
 
@@ -312,7 +312,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	}
 	// This is the paged read Snapshot makes; what the refresh then sends
 	// reaches the daemon as changes. (Before fill, which lets the users go.)
-	w.s.offer("full read before resuming syncrepl", func() *worker.Snapshot { return w.s.build(users, groups, reasons) })
+	w.s.offer("full read before resuming syncrepl", func() *sources.Snapshot { return w.s.build(users, groups, reasons) })
 	for _, r := range append(users, groups...) {
 		w.tr.fill(r)
 	}
@@ -320,7 +320,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	// absence (present phase), and we never knew its id. Groups that still
 	// name a member we cannot find are the ones it may have left.
 	if dangling := w.tr.dangling(); len(dangling) > 0 {
-		if !w.emit(ctx, &worker.Change{GroupIDs: dangling, Reason: "syncrepl resume: members not found"}) {
+		if !w.emit(ctx, &sources.Change{GroupIDs: dangling, Reason: "syncrepl resume: members not found"}) {
 			return ctx.Err()
 		}
 	}

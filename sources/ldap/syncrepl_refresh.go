@@ -3,7 +3,7 @@ package ldap
 import (
 	"context"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // refreshMode says how entries of the refresh phase are reported.
@@ -56,7 +56,7 @@ type heldChange struct {
 	groups, users map[string]bool
 }
 
-func (h *heldChange) add(ch *worker.Change) {
+func (h *heldChange) add(ch *sources.Change) {
 	for _, g := range ch.GroupIDs {
 		h.groups[g] = true
 	}
@@ -65,8 +65,8 @@ func (h *heldChange) add(ch *worker.Change) {
 	}
 }
 
-func (h *heldChange) change() *worker.Change {
-	c := &worker.Change{Reason: "syncrepl refresh"}
+func (h *heldChange) change() *sources.Change {
+	c := &sources.Change{Reason: "syncrepl refresh"}
 	if len(h.groups) > 0 {
 		c.GroupIDs = sortedKeys(h.groups)
 	}
@@ -77,7 +77,7 @@ func (h *heldChange) change() *worker.Change {
 }
 
 // report sends a change, or holds it while a refresh is running.
-func (w *syncWatcher) report(ctx context.Context, r *refresh, ch *worker.Change) bool {
+func (w *syncWatcher) report(ctx context.Context, r *refresh, ch *sources.Change) bool {
 	if ch == nil {
 		return true
 	}
@@ -109,7 +109,7 @@ func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) b
 	if b := r.snap; b != nil {
 		// The tracker holds the refresh's groups as the server sent them.
 		r.snap = nil
-		w.s.offer("syncrepl refresh", func() *worker.Snapshot { return finishFromTracker(b, w.tr, r.problems) })
+		w.s.offer("syncrepl refresh", func() *sources.Snapshot { return finishFromTracker(b, w.tr, r.problems) })
 	}
 	r.seen = nil // only a refresh uses it (see; the reads check r.active)
 	if r.held != nil && !w.emit(ctx, r.held.change()) {

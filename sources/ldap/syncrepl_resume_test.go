@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // TestSyncreplReconnectReportsDeletions resumes a session whose tracker
@@ -28,7 +28,7 @@ func TestSyncreplReconnectReportsDeletions(t *testing.T) {
 			w.stop()
 			cookie, _ := cookies.LoadCookie(context.Background(), src.cfg.CookieKey)
 
-			changes := make(chan worker.Change, 100)
+			changes := make(chan sources.Change, 100)
 			sw := &syncWatcher{s: src, tr: newTracker(false), cookie: cookie, changes: changes}
 			if err := sw.load(context.Background()); err != nil {
 				t.Fatal(err)

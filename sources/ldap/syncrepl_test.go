@@ -9,8 +9,8 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 const eventTimeout = 10 * time.Second
@@ -18,7 +18,7 @@ const eventTimeout = 10 * time.Second
 // watching runs src.Watch until the test ends and returns its changes and
 // a channel that ticks whenever a refresh phase ends.
 type watching struct {
-	changes chan worker.Change
+	changes chan sources.Change
 	ready   chan struct{}
 	cancel  context.CancelFunc
 	done    chan error
@@ -26,7 +26,7 @@ type watching struct {
 
 func startWatch(t *testing.T, src *Source) *watching {
 	t.Helper()
-	w := &watching{changes: make(chan worker.Change, 100), ready: make(chan struct{}, 100), done: make(chan error, 1)}
+	w := &watching{changes: make(chan sources.Change, 100), ready: make(chan struct{}, 100), done: make(chan error, 1)}
 	src.onRefreshDone = func() { w.ready <- struct{}{} }
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
@@ -52,10 +52,10 @@ func (w *watching) waitReady(t *testing.T) {
 
 // waitChange waits for a change naming every one of groupIDs (and, when
 // given, the user), skipping others.
-func (w *watching) waitChange(t *testing.T, what string, userID string, groupIDs ...string) worker.Change {
+func (w *watching) waitChange(t *testing.T, what string, userID string, groupIDs ...string) sources.Change {
 	t.Helper()
 	deadline := time.After(eventTimeout)
-	var seen []worker.Change
+	var seen []sources.Change
 	for {
 		select {
 		case c := <-w.changes:
@@ -81,7 +81,7 @@ func (w *watching) waitGroups(t *testing.T, what string, groupIDs ...string) {
 	t.Helper()
 	deadline := time.After(eventTimeout)
 	named := map[string]bool{}
-	var seen []worker.Change
+	var seen []sources.Change
 	for {
 		missing := false
 		for _, g := range groupIDs {

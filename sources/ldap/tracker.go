@@ -4,7 +4,7 @@ import (
 	"slices"
 	"sort"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // tracker is the watcher's memory of the last seen users and groups,
@@ -110,7 +110,7 @@ func (t *tracker) fill(r *record) { t.store(r) }
 // group depends on changed. force reports a change even so (an entry sent
 // during a resumed refresh changed while we were away, but the tracker
 // was filled after the change).
-func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
+func (t *tracker) apply(r *record, force bool, reason string) *sources.Change {
 	old := t.store(r)
 	if old != nil && old.isGroup != r.isGroup {
 		old = nil
@@ -128,7 +128,7 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 		for _, id := range t.containing(keys...) {
 			groups[id] = true
 		}
-		return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
+		return &sources.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
 	}
 	changed := old == nil || old.ndn != r.ndn || old.name != r.name || old.sum != r.sum
 	if !changed && !force {
@@ -138,7 +138,7 @@ func (t *tracker) apply(r *record, force bool, reason string) *worker.Change {
 	if old != nil {
 		keys = append(keys, t.key(old))
 	}
-	return &worker.Change{GroupIDs: t.containing(keys...), UserIDs: []string{r.id}, Reason: reason}
+	return &sources.Change{GroupIDs: t.containing(keys...), UserIDs: []string{r.id}, Reason: reason}
 }
 
 // renameMember rewrites member references from one key to another after
@@ -201,7 +201,7 @@ func (t *tracker) memberDiff(old, r *record) []string {
 // remove forgets id and returns the change. An id never seen (deleted
 // before we knew it) names every known group: we cannot tell which held
 // it, and a change is only a trigger.
-func (t *tracker) remove(id, reason string) *worker.Change {
+func (t *tracker) remove(id, reason string) *sources.Change {
 	old, ok := t.recs[id]
 	if !ok {
 		if len(t.groupIDs) == 0 {
@@ -210,7 +210,7 @@ func (t *tracker) remove(id, reason string) *worker.Change {
 		if t.allGroups == nil { // kept: a refresh may name many unknown ids in a row
 			t.allGroups = sortedKeys(t.groupIDs)
 		}
-		return &worker.Change{GroupIDs: slices.Clone(t.allGroups), Reason: reason + " (unknown entry)"}
+		return &sources.Change{GroupIDs: slices.Clone(t.allGroups), Reason: reason + " (unknown entry)"}
 	}
 	groups := map[string]bool{}
 	for _, g := range t.containing(t.key(old)) {
@@ -219,21 +219,21 @@ func (t *tracker) remove(id, reason string) *worker.Change {
 	t.replace(old, nil)
 	if old.isGroup {
 		groups[id] = true
-		return &worker.Change{GroupIDs: sortedKeys(groups), Reason: reason}
+		return &sources.Change{GroupIDs: sortedKeys(groups), Reason: reason}
 	}
-	return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: []string{id}, Reason: reason}
+	return &sources.Change{GroupIDs: sortedKeys(groups), UserIDs: []string{id}, Reason: reason}
 }
 
 // prune removes every record not in seen (a present phase or full read
 // names everything that still exists) and returns the changes.
-func (t *tracker) prune(seen map[string]bool, reason string) []*worker.Change {
+func (t *tracker) prune(seen map[string]bool, reason string) []*sources.Change {
 	gone := map[string]bool{}
 	for id := range t.recs {
 		if !seen[id] {
 			gone[id] = true
 		}
 	}
-	var out []*worker.Change
+	var out []*sources.Change
 	for _, id := range sortedKeys(gone) {
 		if c := t.remove(id, reason); c != nil {
 			out = append(out, c)

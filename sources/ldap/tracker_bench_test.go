@@ -9,7 +9,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // scaleDirectory is a generated directory in the shape of the bench
@@ -31,7 +31,7 @@ func scaleDirectory(users, groups, memberships int, nested float64, seed uint64)
 		e := &goldap.Entry{DN: userDN(i), Attributes: []*goldap.EntryAttribute{attr("objectClass", "inetOrgPerson"),
 			attr("uid", uid), attr("cn", "User "+uid), attr("mail", mail), attr("entryUUID", id)}}
 		u := &record{id: id, dn: e.DN, ndn: userDN(i), name: uid, entry: e}
-		u.setUser(worker.DirUser{ID: id, DN: e.DN, Email: mail})
+		u.setUser(sources.DirUser{ID: id, DN: e.DN, Email: mail})
 		out = append(out, u)
 	}
 	per := memberships / groups
@@ -143,7 +143,7 @@ func BenchmarkTrackerScale(b *testing.B) {
 		t := filled()
 		u := userByNDN(recs, child.members[0])
 		changed := *u
-		changed.setUser(worker.DirUser{ID: u.id, DN: u.dn, Email: "changed@example.com"})
+		changed.setUser(sources.DirUser{ID: u.id, DN: u.dn, Email: "changed@example.com"})
 		for i := 0; b.Loop(); i++ {
 			next := &changed
 			if i%2 == 1 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // checkIndex recomputes the tracker's index from its records, the slow
@@ -122,7 +122,7 @@ func (s recordSpec) record() *record {
 	r := &record{id: s.id, dn: s.ndn, ndn: s.ndn, isGroup: s.isGroup, name: s.name, groupName: s.groupName,
 		members: slices.Clone(s.members)}
 	if !s.isGroup {
-		r.setUser(worker.DirUser{ID: s.id, DN: s.ndn, Email: s.name + "@x", Disabled: s.disabled})
+		r.setUser(sources.DirUser{ID: s.id, DN: s.ndn, Email: s.name + "@x", Disabled: s.disabled})
 	}
 	return r
 }
@@ -336,12 +336,12 @@ func TestTrackerIndexRandomized(t *testing.T) {
 // deref shows changes by value in failure messages.
 func deref(v any) any {
 	switch c := v.(type) {
-	case *worker.Change:
+	case *sources.Change:
 		if c != nil {
 			return *c
 		}
-	case []*worker.Change:
-		out := make([]worker.Change, 0, len(c))
+	case []*sources.Change:
+		out := make([]sources.Change, 0, len(c))
 		for _, x := range c {
 			out = append(out, *x)
 		}

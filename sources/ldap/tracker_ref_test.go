@@ -3,7 +3,7 @@ package ldap
 import (
 	"slices"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // refTracker is the tracker as it was before its index (issue 9, the
@@ -62,7 +62,7 @@ func (t *refTracker) containing(keys ...string) []string {
 // group depends on changed. force reports a change even so (an entry sent
 // during a resumed refresh changed while we were away, but the tracker
 // was filled after the change).
-func (t *refTracker) apply(r *record, force bool, reason string) *worker.Change {
+func (t *refTracker) apply(r *record, force bool, reason string) *sources.Change {
 	old := t.recs[r.id]
 	t.recs[r.id] = r
 	if old != nil && old.isGroup != r.isGroup {
@@ -84,7 +84,7 @@ func (t *refTracker) apply(r *record, force bool, reason string) *worker.Change 
 		for _, id := range t.containing(keys...) {
 			groups[id] = true
 		}
-		return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
+		return &sources.Change{GroupIDs: sortedKeys(groups), UserIDs: t.memberDiff(old, r), Reason: reason}
 	}
 	changed := old == nil || old.ndn != r.ndn || old.name != r.name || !sameUser(*old.user, *r.user)
 	if !changed && !force {
@@ -94,7 +94,7 @@ func (t *refTracker) apply(r *record, force bool, reason string) *worker.Change 
 	if old != nil {
 		keys = append(keys, t.key(old))
 	}
-	return &worker.Change{GroupIDs: t.containing(keys...), UserIDs: []string{r.id}, Reason: reason}
+	return &sources.Change{GroupIDs: t.containing(keys...), UserIDs: []string{r.id}, Reason: reason}
 }
 
 // renameMember rewrites member references from one key to another after
@@ -153,7 +153,7 @@ func (t *refTracker) memberDiff(old, r *record) []string {
 // remove forgets id and returns the change. An id never seen (deleted
 // before we knew it) names every known group: we cannot tell which held
 // it, and a change is only a trigger.
-func (t *refTracker) remove(id, reason string) *worker.Change {
+func (t *refTracker) remove(id, reason string) *sources.Change {
 	old, ok := t.recs[id]
 	if !ok {
 		all := map[string]bool{}
@@ -165,7 +165,7 @@ func (t *refTracker) remove(id, reason string) *worker.Change {
 		if len(all) == 0 {
 			return nil
 		}
-		return &worker.Change{GroupIDs: sortedKeys(all), Reason: reason + " (unknown entry)"}
+		return &sources.Change{GroupIDs: sortedKeys(all), Reason: reason + " (unknown entry)"}
 	}
 	groups := map[string]bool{}
 	for _, g := range t.containing(t.key(old)) {
@@ -174,15 +174,15 @@ func (t *refTracker) remove(id, reason string) *worker.Change {
 	delete(t.recs, id)
 	if old.isGroup {
 		groups[id] = true
-		return &worker.Change{GroupIDs: sortedKeys(groups), Reason: reason}
+		return &sources.Change{GroupIDs: sortedKeys(groups), Reason: reason}
 	}
-	return &worker.Change{GroupIDs: sortedKeys(groups), UserIDs: []string{id}, Reason: reason}
+	return &sources.Change{GroupIDs: sortedKeys(groups), UserIDs: []string{id}, Reason: reason}
 }
 
 // prune removes every record not in seen (a present phase or full read
 // names everything that still exists) and returns the changes.
-func (t *refTracker) prune(seen map[string]bool, reason string) []*worker.Change {
-	var out []*worker.Change
+func (t *refTracker) prune(seen map[string]bool, reason string) []*sources.Change {
+	var out []*sources.Change
 	for _, id := range sortedKeys(func() map[string]bool {
 		m := map[string]bool{}
 		for id := range t.recs {
@@ -228,7 +228,7 @@ func (t *refTracker) dangling() []string {
 	return sortedKeys(out)
 }
 
-func sameUser(a, b worker.DirUser) bool {
+func sameUser(a, b sources.DirUser) bool {
 	return a.ID == b.ID && a.DN == b.DN && a.Email == b.Email && a.DisplayName == b.DisplayName &&
 		a.Disabled == b.Disabled && slices.Equal(a.AltEmails, b.AltEmails)
 }

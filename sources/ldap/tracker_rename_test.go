@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // TestTrackerFollowsRenamedNestedGroup: after a nested group is renamed,
@@ -12,7 +12,7 @@ import (
 func TestTrackerFollowsRenamedNestedGroup(t *testing.T) {
 	tr := newTracker(false)
 	user := &record{id: "u1", ndn: "uid=grace,ou=people,dc=x"}
-	user.setUser(worker.DirUser{ID: "u1", Email: "grace@x"})
+	user.setUser(sources.DirUser{ID: "u1", Email: "grace@x"})
 	child := &record{id: "g-child", isGroup: true, ndn: "cn=analysts,ou=groups,dc=x", groupName: "analysts", members: []string{user.ndn}}
 	parent := &record{id: "g-parent", isGroup: true, ndn: "cn=all,ou=groups,dc=x", groupName: "all", members: []string{child.ndn}}
 	for _, r := range []*record{user, child, parent} {
@@ -24,7 +24,7 @@ func TestTrackerFollowsRenamedNestedGroup(t *testing.T) {
 		t.Fatalf("rename change = %+v, want both groups", ch)
 	}
 	disabled := *user
-	disabled.setUser(worker.DirUser{ID: "u1", Email: "grace@x", Disabled: true})
+	disabled.setUser(sources.DirUser{ID: "u1", Email: "grace@x", Disabled: true})
 	ch := tr.apply(&disabled, false, "disable")
 	if ch == nil || !slices.Equal(ch.GroupIDs, []string{"g-child", "g-parent"}) {
 		t.Errorf("after the rename, a member change names %+v, want the renamed group and the group above it", ch)

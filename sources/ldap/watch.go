@@ -9,7 +9,7 @@ import (
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Controls advertised in the root DSE that choose the watch mode.
@@ -22,7 +22,7 @@ const (
 // mode (auto picks syncrepl, then DirSync, then polling from the controls
 // the server advertises). Connection failures are retried forever with
 // backoff and jitter; Watch returns nil when ctx ends.
-func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) Watch(ctx context.Context, changes chan<- sources.Change) error {
 	// Whatever happens, a Snapshot still waiting for this watcher's
 	// first read (share.go) is not left waiting once Watch returns.
 	defer s.decline()
@@ -91,7 +91,7 @@ func chooseMode(controls []string) string {
 
 // send hands a change to the worker, blocking (backpressure) until it is
 // taken or ctx ends. It reports whether the change was delivered.
-func (s *Source) send(ctx context.Context, changes chan<- worker.Change, c *worker.Change, mode string) bool {
+func (s *Source) send(ctx context.Context, changes chan<- sources.Change, c *sources.Change, mode string) bool {
 	if c == nil {
 		return true
 	}

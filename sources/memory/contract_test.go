@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/sourcetest"
 )
 
 func TestContract(t *testing.T) {
 	sourcetest.Run(t, func(*testing.T) sourcetest.Env {
-		return &memEnv{src: memory.New("mem"), groups: map[string]worker.DirGroup{}}
+		return &memEnv{src: memory.New("mem"), groups: map[string]sources.DirGroup{}}
 	})
 }
 
@@ -24,7 +24,7 @@ type memEnv struct {
 	src    *memory.Source
 	mu     sync.Mutex
 	next   int
-	groups map[string]worker.DirGroup
+	groups map[string]sources.DirGroup
 }
 
 var (
@@ -32,7 +32,7 @@ var (
 	_ sourcetest.WatchReadier = (*memEnv)(nil)
 )
 
-func (e *memEnv) Source() worker.Source { return e.src }
+func (e *memEnv) Source() sources.Source { return e.src }
 
 func (e *memEnv) id(prefix string) string {
 	e.mu.Lock()
@@ -41,13 +41,13 @@ func (e *memEnv) id(prefix string) string {
 	return fmt.Sprintf("%s-%04d", prefix, e.next)
 }
 
-func (e *memEnv) AddUser(_ context.Context, u worker.DirUser) (string, error) {
+func (e *memEnv) AddUser(_ context.Context, u sources.DirUser) (string, error) {
 	u.ID = e.id("u")
 	e.src.SetUser(u)
 	return u.ID, nil
 }
 
-func (e *memEnv) AddGroup(_ context.Context, g worker.DirGroup) (string, error) {
+func (e *memEnv) AddGroup(_ context.Context, g sources.DirGroup) (string, error) {
 	g.ID = e.id("g")
 	g.DN = "cn=" + g.Name + ",ou=groups,dc=example"
 	e.mu.Lock()
@@ -72,7 +72,7 @@ func (e *memEnv) SetMembers(_ context.Context, id string, users, groups []string
 	return nil
 }
 
-func (e *memEnv) UpdateUser(_ context.Context, u worker.DirUser) error {
+func (e *memEnv) UpdateUser(_ context.Context, u sources.DirUser) error {
 	e.src.SetUser(u)
 	return nil
 }

@@ -1,6 +1,6 @@
-// Package memory is a directory held in memory: a worker.Source,
+// Package memory is a directory held in memory: a sources.Source,
 // GroupReader and Watcher for tests and the demo. Every change made with
-// its setters is reported to watchers as a worker.Change.
+// its setters is reported to watchers as a sources.Change.
 package memory
 
 import (
@@ -9,13 +9,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 var (
-	_ worker.Source      = (*Source)(nil)
-	_ worker.GroupReader = (*Source)(nil)
-	_ worker.Watcher     = (*Source)(nil)
+	_ sources.Source      = (*Source)(nil)
+	_ sources.GroupReader = (*Source)(nil)
+	_ sources.Watcher     = (*Source)(nil)
 )
 
 // Source is a thread-safe in-memory directory. The zero value is not
@@ -25,28 +25,28 @@ type Source struct {
 	now  func() time.Time
 
 	mu         sync.Mutex
-	groups     map[string]worker.DirGroup
-	users      map[string]worker.DirUser
+	groups     map[string]sources.DirGroup
+	users      map[string]sources.DirUser
 	incomplete string
 	watchers   map[*watcher]struct{}
 }
 
 // New returns an empty, complete directory called name.
 func New(name string) *Source {
-	return &Source{name: name, now: time.Now, groups: map[string]worker.DirGroup{},
-		users: map[string]worker.DirUser{}, watchers: map[*watcher]struct{}{}}
+	return &Source{name: name, now: time.Now, groups: map[string]sources.DirGroup{},
+		users: map[string]sources.DirUser{}, watchers: map[*watcher]struct{}{}}
 }
 
-// Name implements worker.Source.
+// Name implements sources.Source.
 func (s *Source) Name() string { return s.name }
 
 // SetGroup adds or replaces a group.
-func (s *Source) SetGroup(g worker.DirGroup) {
+func (s *Source) SetGroup(g sources.DirGroup) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := s.ancestorsLocked([]string{g.ID})
 	s.groups[g.ID] = clone(g)
-	s.emitLocked(worker.Change{GroupIDs: union(ids, s.ancestorsLocked([]string{g.ID})), Reason: "group set"})
+	s.emitLocked(sources.Change{GroupIDs: union(ids, s.ancestorsLocked([]string{g.ID})), Reason: "group set"})
 }
 
 // DeleteGroup removes a group; groups that nested it keep a dangling id
@@ -59,16 +59,16 @@ func (s *Source) DeleteGroup(id string) {
 	}
 	ids := s.ancestorsLocked([]string{id})
 	delete(s.groups, id)
-	s.emitLocked(worker.Change{GroupIDs: ids, Reason: "group deleted"})
+	s.emitLocked(sources.Change{GroupIDs: ids, Reason: "group deleted"})
 }
 
 // SetUser adds or replaces a user.
-func (s *Source) SetUser(u worker.DirUser) {
+func (s *Source) SetUser(u sources.DirUser) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	u.AltEmails = append([]string(nil), u.AltEmails...)
 	s.users[u.ID] = u
-	s.emitLocked(worker.Change{GroupIDs: s.groupsOfLocked(u.ID), UserIDs: []string{u.ID}, Reason: "user set"})
+	s.emitLocked(sources.Change{GroupIDs: s.groupsOfLocked(u.ID), UserIDs: []string{u.ID}, Reason: "user set"})
 }
 
 // DeleteUser removes a user; groups keep a dangling member id.
@@ -79,28 +79,28 @@ func (s *Source) DeleteUser(id string) {
 		return
 	}
 	delete(s.users, id)
-	s.emitLocked(worker.Change{GroupIDs: s.groupsOfLocked(id), UserIDs: []string{id}, Reason: "user deleted"})
+	s.emitLocked(sources.Change{GroupIDs: s.groupsOfLocked(id), UserIDs: []string{id}, Reason: "user deleted"})
 }
 
 // Replace swaps the whole directory, reporting every old and new group.
-func (s *Source) Replace(groups []worker.DirGroup, users []worker.DirUser) {
+func (s *Source) Replace(groups []sources.DirGroup, users []sources.DirUser) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ids := make([]string, 0, len(s.groups)+len(groups))
 	for id := range s.groups {
 		ids = append(ids, id)
 	}
-	s.groups = map[string]worker.DirGroup{}
+	s.groups = map[string]sources.DirGroup{}
 	for _, g := range groups {
 		s.groups[g.ID] = clone(g)
 		ids = append(ids, g.ID)
 	}
-	s.users = map[string]worker.DirUser{}
+	s.users = map[string]sources.DirUser{}
 	for _, u := range users {
 		u.AltEmails = append([]string(nil), u.AltEmails...)
 		s.users[u.ID] = u
 	}
-	s.emitLocked(worker.Change{GroupIDs: union(ids, nil), Reason: "directory replaced"})
+	s.emitLocked(sources.Change{GroupIDs: union(ids, nil), Reason: "directory replaced"})
 }
 
 // SetIncomplete makes later snapshots report Complete false with reason;
@@ -112,8 +112,8 @@ func (s *Source) SetIncomplete(reason string) {
 	s.incomplete = reason
 }
 
-// Snapshot implements worker.Source.
-func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+// Snapshot implements sources.Source.
+func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -129,9 +129,9 @@ func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
 	return snap, nil
 }
 
-// ReadGroups implements worker.GroupReader: the named groups, every group
+// ReadGroups implements sources.GroupReader: the named groups, every group
 // nested below them, and their member users. Unknown ids are left out.
-func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Snapshot, error) {
+func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -163,8 +163,8 @@ func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Sna
 	return snap, nil
 }
 
-func (s *Source) newSnapshotLocked() *worker.Snapshot {
-	return &worker.Snapshot{Source: s.name, Complete: s.incomplete == "", IncompleteReason: s.incomplete, ReadAt: s.now()}
+func (s *Source) newSnapshotLocked() *sources.Snapshot {
+	return &sources.Snapshot{Source: s.name, Complete: s.incomplete == "", IncompleteReason: s.incomplete, ReadAt: s.now()}
 }
 
 // groupsOfLocked names every group a user is in, directly or through nesting.
@@ -203,7 +203,7 @@ func (s *Source) ancestorsLocked(ids []string) []string {
 	return sortedIDs(seen)
 }
 
-func clone(g worker.DirGroup) worker.DirGroup {
+func clone(g sources.DirGroup) sources.DirGroup {
 	g.MemberUsers = append([]string(nil), g.MemberUsers...)
 	g.MemberGroups = append([]string(nil), g.MemberGroups...)
 	return g

@@ -7,22 +7,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 func fixture() *Source {
 	s := New("mem")
-	s.Replace([]worker.DirGroup{
+	s.Replace([]sources.DirGroup{
 		{ID: "g1", Name: "Eng", MemberUsers: []string{"u1"}, MemberGroups: []string{"g2"}},
 		{ID: "g2", Name: "Backend", MemberUsers: []string{"u2"}},
 		{ID: "g3", Name: "Sales", MemberUsers: []string{"u3"}},
-	}, []worker.DirUser{
+	}, []sources.DirUser{
 		{ID: "u1", Email: "a@x"}, {ID: "u2", Email: "b@x"}, {ID: "u3", Email: "c@x"},
 	})
 	return s
 }
 
-func ids(gs []worker.DirGroup) []string {
+func ids(gs []sources.DirGroup) []string {
 	var out []string
 	for _, g := range gs {
 		out = append(out, g.ID)
@@ -81,7 +81,7 @@ func TestReadGroups(t *testing.T) {
 func TestWatch(t *testing.T) {
 	s := fixture()
 	ctx, cancel := context.WithCancel(context.Background())
-	changes := make(chan worker.Change) // unbuffered: setters must not block on it
+	changes := make(chan sources.Change) // unbuffered: setters must not block on it
 	var wg sync.WaitGroup
 	wg.Add(1)
 	var werr error
@@ -89,10 +89,10 @@ func TestWatch(t *testing.T) {
 	for s.Watching() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	s.SetUser(worker.DirUser{ID: "u2", Email: "b2@x"})
-	s.SetGroup(worker.DirGroup{ID: "g3", Name: "Sales EU"})
+	s.SetUser(sources.DirUser{ID: "u2", Email: "b2@x"})
+	s.SetGroup(sources.DirGroup{ID: "g3", Name: "Sales EU"})
 	s.DeleteGroup("g2")
-	want := []worker.Change{
+	want := []sources.Change{
 		{Source: "mem", GroupIDs: []string{"g1", "g2"}, UserIDs: []string{"u2"}, Reason: "user set"},
 		{Source: "mem", GroupIDs: []string{"g3"}, UserIDs: []string{}, Reason: "group set"},
 		{Source: "mem", GroupIDs: []string{"g1", "g2"}, UserIDs: []string{}, Reason: "group deleted"},

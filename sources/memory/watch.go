@@ -3,18 +3,18 @@ package memory
 import (
 	"context"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // watcher queues changes without bound, so setters never block and no
 // change is dropped while the daemon is busy (the Watcher contract).
 type watcher struct {
-	queue  []worker.Change
+	queue  []sources.Change
 	notify chan struct{} // capacity 1: "the queue may be non-empty"
 }
 
 // emitLocked queues c for every watcher.
-func (s *Source) emitLocked(c worker.Change) {
+func (s *Source) emitLocked(c sources.Change) {
 	c.Source = s.name
 	for w := range s.watchers {
 		c := c
@@ -28,9 +28,9 @@ func (s *Source) emitLocked(c worker.Change) {
 	}
 }
 
-// Watch implements worker.Watcher: every change made after Watch starts is
+// Watch implements sources.Watcher: every change made after Watch starts is
 // sent on changes, in order, until ctx is done. It returns ctx.Err().
-func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) Watch(ctx context.Context, changes chan<- sources.Change) error {
 	w := &watcher{notify: make(chan struct{}, 1)}
 	s.mu.Lock()
 	s.watchers[w] = struct{}{}
@@ -42,7 +42,7 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 	}()
 	for {
 		s.mu.Lock()
-		var next *worker.Change
+		var next *sources.Change
 		if len(w.queue) > 0 {
 			c := w.queue[0]
 			w.queue = w.queue[1:]

@@ -28,7 +28,7 @@ func BenchmarkDecodeLargeGroup(b *testing.B) {
 }
 
 // BenchmarkFullSnapshot: turning a view of 20 000 users in 1 000 groups of
-// 50 into a worker.Snapshot (the part of Snapshot after the bucket read).
+// 50 into a sources.Snapshot (the part of Snapshot after the bucket read).
 func BenchmarkFullSnapshot(b *testing.B) {
 	var recs []*record
 	for i := range 20000 {

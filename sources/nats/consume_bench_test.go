@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // BenchmarkConsume measures the source's throughput against a real
@@ -75,7 +75,7 @@ func consumeOnce(b *testing.B, events, groups int, hold time.Duration) (wall, cp
 
 	b.StartTimer()
 	began, cpuBefore := time.Now(), cpuTime(b)
-	changes := make(chan worker.Change)
+	changes := make(chan sources.Change)
 	wctx, stop := context.WithCancel(ctx)
 	watched := make(chan error, 1)
 	go func() { watched <- src.Watch(wctx, changes) }()
@@ -114,8 +114,8 @@ func cpuTime(b *testing.B) time.Duration {
 
 // drain receives want changes and acknowledges them, at once (hold 0) or
 // every hold.
-func drain(ctx context.Context, b *testing.B, changes <-chan worker.Change, want int, hold time.Duration) {
-	var held []worker.Change
+func drain(ctx context.Context, b *testing.B, changes <-chan sources.Change, want int, hold time.Duration) {
+	var held []sources.Change
 	release := func() {
 		for _, c := range held {
 			c.Done(nil)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/sourcetest"
 )
 
@@ -43,7 +43,7 @@ type watchedSource struct {
 	watching int
 }
 
-func (w *watchedSource) Watch(ctx context.Context, changes chan<- worker.Change) error {
+func (w *watchedSource) Watch(ctx context.Context, changes chan<- sources.Change) error {
 	w.mu.Lock()
 	w.watching++
 	w.mu.Unlock()
@@ -78,11 +78,11 @@ var (
 	_ sourcetest.Env          = (*natsEnv)(nil)
 	_ sourcetest.Settler      = (*natsEnv)(nil)
 	_ sourcetest.WatchReadier = (*natsEnv)(nil)
-	_ worker.GroupReader      = (*watchedSource)(nil)
-	_ worker.Watcher          = (*watchedSource)(nil)
+	_ sources.GroupReader     = (*watchedSource)(nil)
+	_ sources.Watcher         = (*watchedSource)(nil)
 )
 
-func (e *natsEnv) Source() worker.Source { return e.src }
+func (e *natsEnv) Source() sources.Source { return e.src }
 
 func (e *natsEnv) id(prefix string) string {
 	e.mu.Lock()
@@ -112,17 +112,17 @@ func (e *natsEnv) publish(ctx context.Context, t Type, d Data) error {
 	return nil
 }
 
-func userData(u worker.DirUser) Data {
+func userData(u sources.DirUser) Data {
 	enabled := !u.Disabled
 	return Data{ID: u.ID, Email: u.Email, AltEmails: u.AltEmails, DisplayName: u.DisplayName, Enabled: &enabled}
 }
 
-func (e *natsEnv) AddUser(ctx context.Context, u worker.DirUser) (string, error) {
+func (e *natsEnv) AddUser(ctx context.Context, u sources.DirUser) (string, error) {
 	u.ID = e.id("user")
 	return u.ID, e.publish(ctx, TypeUserUpserted, userData(u))
 }
 
-func (e *natsEnv) UpdateUser(ctx context.Context, u worker.DirUser) error {
+func (e *natsEnv) UpdateUser(ctx context.Context, u sources.DirUser) error {
 	return e.publish(ctx, TypeUserUpserted, userData(u))
 }
 
@@ -134,7 +134,7 @@ func groupData(id, name string, users, groups []string) Data {
 	return d
 }
 
-func (e *natsEnv) AddGroup(ctx context.Context, g worker.DirGroup) (string, error) {
+func (e *natsEnv) AddGroup(ctx context.Context, g sources.DirGroup) (string, error) {
 	id := e.id("group")
 	e.mu.Lock()
 	e.groups[id] = g.Name
@@ -167,7 +167,7 @@ func (e *natsEnv) WatchReady(context.Context) error { return nil }
 func (e *natsEnv) Settle(ctx context.Context) error {
 	if !e.src.isWatched() {
 		wctx, stop := context.WithCancel(ctx)
-		changes := make(chan worker.Change)
+		changes := make(chan sources.Change)
 		done := make(chan error, 1)
 		go func() { done <- e.src.Source.Watch(wctx, changes) }()
 		go func() {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // TestNakThenRedelivery: a failed apply naks; the redelivered event makes
@@ -125,7 +125,7 @@ func TestWatchEndsWhenSourceClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- src.Watch(context.Background(), make(chan worker.Change)) }()
+	go func() { done <- src.Watch(context.Background(), make(chan sources.Change)) }()
 	src.Close()
 	select {
 	case err := <-done:

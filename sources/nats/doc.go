@@ -17,7 +17,7 @@
 // Decode refuses a time more than MaxClockSkew ahead, and the view refuses
 // (terminates, like poison) a sequence more than MaxSequenceJump above the
 // last applied, and any event about a group or user from another
-// CloudEvents source than the one that first described it. Otherwise it becomes a worker.Change naming every
+// CloudEvents source than the one that first described it. Otherwise it becomes a sources.Change naming every
 // group it may have changed (for a user event, every group the user is in,
 // and the groups those are nested in). The event is acknowledged only when
 // the daemon calls Change.Done(nil), after Lightdash is in step; Done(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 // A producer's event as it travels on the stream, decoded by the source.
@@ -83,7 +83,7 @@ func Example() {
 		return
 	}
 
-	changes := make(chan worker.Change)
+	changes := make(chan sources.Change)
 	go func() { _ = src.Watch(ctx, changes) }()
 	c := <-changes
 	fmt.Println(c.Source, c.GroupIDs, c.Reason)

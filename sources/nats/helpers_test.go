@@ -14,8 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 const (
@@ -50,7 +50,7 @@ type harness struct {
 	srv     *server.Server
 	src     *Source
 	reg     *prometheus.Registry
-	changes chan worker.Change
+	changes chan sources.Change
 	js      jetstream.JetStream // the producer's connection
 	stop    context.CancelFunc
 	watched chan error
@@ -66,7 +66,7 @@ func start(t *testing.T, srv *server.Server, cfg Config) *harness {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	h := &harness{t: t, srv: srv, src: src, reg: reg, changes: make(chan worker.Change), watched: make(chan error, 1)}
+	h := &harness{t: t, srv: srv, src: src, reg: reg, changes: make(chan sources.Change), watched: make(chan error, 1)}
 	h.js = producer(t, srv)
 	wctx, stop := context.WithCancel(context.Background())
 	h.stop = stop
@@ -138,7 +138,7 @@ func (h *harness) publishRaw(id string, b []byte) {
 	}
 }
 
-func (h *harness) next() worker.Change {
+func (h *harness) next() sources.Change {
 	h.t.Helper()
 	select {
 	case c := <-h.changes:
@@ -146,7 +146,7 @@ func (h *harness) next() worker.Change {
 	case <-time.After(waitFor):
 		h.t.Fatal("no change arrived")
 	}
-	return worker.Change{}
+	return sources.Change{}
 }
 
 // consumerSettled waits until the consumer has nothing pending or unacked,

@@ -12,7 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // memStream creates the test stream in memory, so that the server's own
@@ -78,7 +78,7 @@ func TestHeldChangesRetainNoPayload(t *testing.T) {
 		total += encodedSize(t, e)
 		h.publish(e)
 	}
-	held := make([]worker.Change, 0, n)
+	held := make([]sources.Change, 0, n)
 	for range n {
 		held = append(held, h.next())
 	}
@@ -124,7 +124,7 @@ func TestInflightBytesCapHoldsBackFetching(t *testing.T) {
 		size = encodedSize(t, e)
 		h.publish(e)
 	}
-	var held []worker.Change
+	var held []sources.Change
 	deadline := time.Now().Add(waitFor)
 	for metricValue(t, h.src.m.inflightFull) == 0 && len(held) < n {
 		select {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // resolver turns view records into the worker's directory model. Members
@@ -21,11 +21,11 @@ type resolver struct {
 	userRecs map[string]*record // user records by id; absent when unknown
 	byEmail  func(email string) (string, bool)
 
-	users map[string]*worker.DirUser
+	users map[string]*sources.DirUser
 }
 
-func (r *resolver) group(g *record, live map[string]bool) worker.DirGroup {
-	dg := worker.DirGroup{ID: g.ID, Name: g.Name}
+func (r *resolver) group(g *record, live map[string]bool) sources.DirGroup {
+	dg := sources.DirGroup{ID: g.ID, Name: g.Name}
 	member := make(map[string]bool, len(g.Members))
 	for _, m := range g.Members {
 		id, email := memberUserID(m, r.byEmail), m.Email
@@ -36,7 +36,7 @@ func (r *resolver) group(g *record, live map[string]bool) worker.DirGroup {
 			case u != nil:
 				r.users[id] = dirUser(u)
 			default:
-				r.users[id] = &worker.DirUser{ID: id, Email: email}
+				r.users[id] = &sources.DirUser{ID: id, Email: email}
 			}
 		}
 		if r.users[id].Email == "" && email != "" {
@@ -67,25 +67,25 @@ func memberUserID(m Member, byEmail func(email string) (string, bool)) string {
 	return ident.EmailKey(m.Email)
 }
 
-func dirUser(u *record) *worker.DirUser {
-	return &worker.DirUser{
+func dirUser(u *record) *sources.DirUser {
+	return &sources.DirUser{
 		ID: u.ID, Email: u.Email, AltEmails: slices.Clone(u.AltEmails),
 		DisplayName: u.DisplayName, Disabled: u.Disabled,
 	}
 }
 
-func (r *resolver) userList() []worker.DirUser {
-	out := make([]worker.DirUser, 0, len(r.users))
+func (r *resolver) userList() []sources.DirUser {
+	out := make([]sources.DirUser, 0, len(r.users))
 	for _, u := range r.users {
 		out = append(out, *u)
 	}
-	slices.SortFunc(out, func(a, b worker.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
 // fullSnapshot builds the directory from every record: all live groups and
 // all live users (members or not). It does no I/O.
-func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirUser) {
+func fullSnapshot(recs []*record) (groups []sources.DirGroup, users []sources.DirUser) {
 	userRecs := map[string]*record{}
 	byEmail := map[string]string{}
 	live := map[string]bool{}
@@ -103,7 +103,7 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 	res := &resolver{
 		userRecs: userRecs,
 		byEmail:  func(e string) (string, bool) { id, ok := byEmail[ident.EmailKey(e)]; return id, ok },
-		users:    map[string]*worker.DirUser{},
+		users:    map[string]*sources.DirUser{},
 	}
 	for _, u := range userRecs {
 		if !u.Deleted {
@@ -115,13 +115,13 @@ func fullSnapshot(recs []*record) (groups []worker.DirGroup, users []worker.DirU
 			groups = append(groups, res.group(r, live))
 		}
 	}
-	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(groups, func(a, b sources.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	return groups, res.userList()
 }
 
 // readGroups reads the named groups, every group nested below them, and
 // their member users, with one key-value read each.
-func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup, []worker.DirUser, error) {
+func (v *view) readGroups(ctx context.Context, ids []string) ([]sources.DirGroup, []sources.DirUser, error) {
 	var recs []*record
 	live := map[string]bool{}
 	queue := slices.Clone(ids)
@@ -151,13 +151,13 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]worker.DirGroup,
 	res := &resolver{
 		userRecs: users,
 		byEmail:  v.idx.userIDByEmail,
-		users:    map[string]*worker.DirUser{},
+		users:    map[string]*sources.DirUser{},
 	}
-	groups := make([]worker.DirGroup, 0, len(recs))
+	groups := make([]sources.DirGroup, 0, len(recs))
 	for _, r := range recs {
 		groups = append(groups, res.group(r, live))
 	}
-	slices.SortFunc(groups, func(a, b worker.DirGroup) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(groups, func(a, b sources.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	return groups, res.userList(), nil
 }
 

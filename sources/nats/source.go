@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Source reads directory-change events from a JetStream stream and keeps
@@ -30,9 +30,9 @@ type Source struct {
 }
 
 var (
-	_ worker.Source      = (*Source)(nil)
-	_ worker.GroupReader = (*Source)(nil)
-	_ worker.Watcher     = (*Source)(nil)
+	_ sources.Source      = (*Source)(nil)
+	_ sources.GroupReader = (*Source)(nil)
+	_ sources.Watcher     = (*Source)(nil)
 )
 
 // New connects, binds to (or creates) the stream, creates or updates the
@@ -105,13 +105,13 @@ func (s *Source) Close() { s.nc.Close() }
 // and parsed. An empty bucket (new, or wiped by an operator) gives a
 // complete, empty snapshot: the worker's deletion thresholds are what keep
 // that from emptying Lightdash.
-func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
+func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	recs, bad, err := s.view.readAll(ctx)
 	if err != nil {
 		s.m.viewErrors.Inc()
 		return nil, fmt.Errorf("nats source %s: %w", s.cfg.Name, err)
 	}
-	snap := &worker.Snapshot{Source: s.cfg.Name, Complete: bad == 0, ReadAt: time.Now()}
+	snap := &sources.Snapshot{Source: s.cfg.Name, Complete: bad == 0, ReadAt: time.Now()}
 	snap.Groups, snap.Users = fullSnapshot(recs)
 	if bad > 0 {
 		s.m.viewErrors.Add(float64(bad))
@@ -122,13 +122,13 @@ func (s *Source) Snapshot(ctx context.Context) (*worker.Snapshot, error) {
 
 // ReadGroups reads the named groups, the groups nested below them and their
 // member users from the view. Unknown and deleted groups are absent.
-func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*worker.Snapshot, error) {
+func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Snapshot, error) {
 	groups, users, err := s.view.readGroups(ctx, groupIDs)
 	if err != nil {
 		s.m.viewErrors.Inc()
 		return nil, fmt.Errorf("nats source %s: %w", s.cfg.Name, err)
 	}
-	return &worker.Snapshot{Source: s.cfg.Name, Groups: groups, Users: users, Complete: true, ReadAt: time.Now()}, nil
+	return &sources.Snapshot{Source: s.cfg.Name, Groups: groups, Users: users, Complete: true, ReadAt: time.Now()}, nil
 }
 
 // ensureConsumer binds to or creates the stream and creates or updates the

@@ -22,8 +22,8 @@ type view struct {
 	cache *recordCache // what this process last wrote, to skip the read before a write
 	// maxSeqJump is Config.MaxSequenceJump, set by New.
 	maxSeqJump uint64
-	floor floor        // see expire
-	now   func() time.Time
+	floor      floor // see expire
+	now        func() time.Time
 }
 
 // openView opens the bucket, creating it or setting its size limit
@@ -145,7 +145,7 @@ type applied struct {
 	// Stale: the view already holds a newer state; nothing was written.
 	Stale bool
 	// GroupIDs and UserIDs name what the event may have changed, for the
-	// worker.Change.
+	// sources.Change.
 	GroupIDs []string
 	UserIDs  []string
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Headers set on a dead-lettered event.
@@ -55,7 +55,7 @@ const batchLinger = time.Millisecond
 //     logged once, counted; the events behind it flow on;
 //   - older than the view for its group or user: acknowledged, ignored,
 //     counted;
-//   - otherwise: written to the view, then sent as a worker.Change whose
+//   - otherwise: written to the view, then sent as a sources.Change whose
 //     Done acknowledges it (nil) or naks it with the configured backoff
 //     (error); on the MaxDeliver-th failure it goes to the dead-letter
 //     subject and is terminated. A Done(err) after ctx ended, or with an
@@ -68,7 +68,7 @@ const batchLinger = time.Millisecond
 //
 // Sending blocks while the daemon is busy; that is the backpressure.
 // Connection loss and server restarts are retried inside with backoff.
-func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error {
+func (s *Source) Watch(ctx context.Context, changes chan<- sources.Change) error {
 	held := newInflight(s.cfg.MaxInflightBytes, s.m.inflightBytes)
 	keepAlive, stop := context.WithCancel(ctx)
 	defer stop() // also when the source is closed under Watch
@@ -105,7 +105,7 @@ func (s *Source) Watch(ctx context.Context, changes chan<- worker.Change) error 
 
 // consume runs one pull subscription until it fails or ctx ends, and
 // says how many messages it handled.
-func (s *Source) consume(ctx context.Context, changes chan<- worker.Change, held *inflight) (handled int, err error) {
+func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, held *inflight) (handled int, err error) {
 	// Re-declaring the consumer on every (re)start also repairs a consumer
 	// deleted by an operator or lost with a non-persistent server.
 	cons, err := s.ensureConsumer(ctx)
@@ -223,7 +223,7 @@ type taken struct {
 // is settled: the daemon may leave the batch waiting on the changes
 // channel for a while. The bytes of every message in msgs were taken
 // (held.take); each is freed as its message is settled or handed back.
-func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- worker.Change, held *inflight) ([]*pending, error) {
+func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- sources.Change, held *inflight) ([]*pending, error) {
 	items := make([]taken, 0, len(msgs))
 	events := make([]*Event, 0, len(msgs))
 	for _, msg := range msgs {
@@ -302,10 +302,10 @@ func (s *Source) eventLog(p *pending) *zap.Logger {
 // message and takes it out of held. It returns ctx's error if ctx ended
 // first; the message is then neither acked nor naked. The change keeps p,
 // not the message or the event.
-func (s *Source) handOver(ctx context.Context, p *pending, res applied, changes chan<- worker.Change, held *inflight) error {
+func (s *Source) handOver(ctx context.Context, p *pending, res applied, changes chan<- sources.Change, held *inflight) error {
 	typ := p.typ.Short()
 	var once sync.Once
-	ch := worker.Change{
+	ch := sources.Change{
 		Source:   s.cfg.Name,
 		GroupIDs: res.GroupIDs,
 		UserIDs:  res.UserIDs,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 func boolp(b bool) *bool { return &b }
@@ -24,7 +24,7 @@ func TestEventTypes(t *testing.T) {
 		event      *Event
 		wantGroups []string
 		wantUsers  []string
-		check      func(t *testing.T, snap *worker.Snapshot)
+		check      func(t *testing.T, snap *sources.Snapshot)
 	}{
 		{
 			name:      "user upserted, in no group yet",
@@ -37,7 +37,7 @@ func TestEventTypes(t *testing.T) {
 				Members:      []Member{{ID: "u-ada"}, {Email: "Grace@Example.com"}},
 				MemberGroups: []string{"grp-interns"}}),
 			wantGroups: []string{"grp-analysts"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				g := group(t, snap, "grp-analysts")
 				if g.Name != "Analysts" || !sameSet(g.MemberUsers, []string{"u-ada", "grace@example.com"}) {
 					t.Errorf("group = %+v", g)
@@ -54,7 +54,7 @@ func TestEventTypes(t *testing.T) {
 			name:       "nested group upserted: its parent is named too",
 			event:      ev(TypeGroupUpserted, "grp-interns", Data{Name: "Interns", Members: []Member{{ID: "u-linus", Email: "linus@example.com"}}}),
 			wantGroups: []string{"grp-analysts", "grp-interns"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				if g := group(t, snap, "grp-analysts"); !slices.Equal(g.MemberGroups, []string{"grp-interns"}) {
 					t.Errorf("MemberGroups = %v, want [grp-interns]", g.MemberGroups)
 				}
@@ -65,7 +65,7 @@ func TestEventTypes(t *testing.T) {
 			event:      ev(TypeMembersAdded, "grp-analysts", Data{Members: []Member{{ID: "u-bob", Email: "bob@example.com"}}}),
 			wantGroups: []string{"grp-analysts"},
 			wantUsers:  []string{"u-bob"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				if g := group(t, snap, "grp-analysts"); !sameSet(g.MemberUsers, []string{"u-ada", "grace@example.com", "u-bob"}) {
 					t.Errorf("members = %v", g.MemberUsers)
 				}
@@ -76,7 +76,7 @@ func TestEventTypes(t *testing.T) {
 			event:      ev(TypeMembersRemoved, "grp-analysts", Data{Members: []Member{{Email: "grace@example.com"}}}),
 			wantGroups: []string{"grp-analysts"},
 			wantUsers:  []string{"grace@example.com"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				if g := group(t, snap, "grp-analysts"); !sameSet(g.MemberUsers, []string{"u-ada", "u-bob"}) {
 					t.Errorf("members = %v", g.MemberUsers)
 				}
@@ -87,7 +87,7 @@ func TestEventTypes(t *testing.T) {
 			event:      ev(TypeUserUpserted, "u-linus", Data{Email: "linus@example.com", Enabled: boolp(false)}),
 			wantGroups: []string{"grp-analysts", "grp-interns"},
 			wantUsers:  []string{"u-linus"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				if u := user(t, snap, "u-linus"); !u.Disabled {
 					t.Errorf("user = %+v, want disabled", u)
 				}
@@ -98,7 +98,7 @@ func TestEventTypes(t *testing.T) {
 			event:      ev(TypeUserDeleted, "u-bob", Data{}),
 			wantGroups: []string{"grp-analysts"},
 			wantUsers:  []string{"u-bob"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				if g := group(t, snap, "grp-analysts"); !sameSet(g.MemberUsers, []string{"u-ada"}) {
 					t.Errorf("members = %v", g.MemberUsers)
 				}
@@ -113,7 +113,7 @@ func TestEventTypes(t *testing.T) {
 			name:       "group deleted: gone, and unlinked from its parent",
 			event:      ev(TypeGroupDeleted, "grp-interns", Data{}),
 			wantGroups: []string{"grp-analysts", "grp-interns"},
-			check: func(t *testing.T, snap *worker.Snapshot) {
+			check: func(t *testing.T, snap *sources.Snapshot) {
 				for _, g := range snap.Groups {
 					if g.ID == "grp-interns" {
 						t.Errorf("deleted group still in snapshot")
@@ -273,7 +273,7 @@ func TestPoisonEventsDoNotBlock(t *testing.T) {
 	}
 }
 
-func group(t *testing.T, s *worker.Snapshot, id string) worker.DirGroup {
+func group(t *testing.T, s *sources.Snapshot, id string) sources.DirGroup {
 	t.Helper()
 	for _, g := range s.Groups {
 		if g.ID == id {
@@ -281,10 +281,10 @@ func group(t *testing.T, s *worker.Snapshot, id string) worker.DirGroup {
 		}
 	}
 	t.Fatalf("group %s not in snapshot %+v", id, s.Groups)
-	return worker.DirGroup{}
+	return sources.DirGroup{}
 }
 
-func user(t *testing.T, s *worker.Snapshot, id string) worker.DirUser {
+func user(t *testing.T, s *sources.Snapshot, id string) sources.DirUser {
 	t.Helper()
 	for _, u := range s.Users {
 		if u.ID == id {
@@ -292,7 +292,7 @@ func user(t *testing.T, s *worker.Snapshot, id string) worker.DirUser {
 		}
 	}
 	t.Fatalf("user %s not in snapshot %+v", id, s.Users)
-	return worker.DirUser{}
+	return sources.DirUser{}
 }
 
 func sameSet(a, b []string) bool {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 func testSnapshot(t *testing.T, env Env) {
@@ -32,9 +32,9 @@ func testSnapshotAfterChanges(t *testing.T, env Env) {
 	read(t, src) // a source may cache; it must still see what follows
 	ctx := ctxT(t)
 	must(t, "SetMembers(Engineering)", env.SetMembers(ctx, d.groups["Engineering"], d.ids(d.users, "Ann", "Dan"), nil))
-	must(t, "UpdateUser(Bob)", env.UpdateUser(ctx, worker.DirUser{ID: d.users["Bob"], DisplayName: "Bob", Email: "bobby@example.com"}))
-	must(t, "UpdateUser(Cat)", env.UpdateUser(ctx, worker.DirUser{ID: d.users["Cat"], DisplayName: "Cat", Email: "cat@example.com"}))
-	must(t, "UpdateUser(Ann)", env.UpdateUser(ctx, worker.DirUser{ID: d.users["Ann"], DisplayName: "Ann", Email: "ann@example.com", Disabled: true}))
+	must(t, "UpdateUser(Bob)", env.UpdateUser(ctx, sources.DirUser{ID: d.users["Bob"], DisplayName: "Bob", Email: "bobby@example.com"}))
+	must(t, "UpdateUser(Cat)", env.UpdateUser(ctx, sources.DirUser{ID: d.users["Cat"], DisplayName: "Cat", Email: "cat@example.com"}))
+	must(t, "UpdateUser(Ann)", env.UpdateUser(ctx, sources.DirUser{ID: d.users["Ann"], DisplayName: "Ann", Email: "ann@example.com", Disabled: true}))
 	must(t, "DeleteGroup(Empty)", env.DeleteGroup(ctx, d.groups["Empty"]))
 	settle(t, env)
 
@@ -52,9 +52,9 @@ func testSnapshotAfterChanges(t *testing.T, env Env) {
 func testReadGroups(t *testing.T, env Env) {
 	d := seed(t, env)
 	src := env.Source()
-	gr, ok := src.(worker.GroupReader)
+	gr, ok := src.(sources.GroupReader)
 	if !ok {
-		t.Skipf("%T is not a worker.GroupReader", src)
+		t.Skipf("%T is not a sources.GroupReader", src)
 	}
 	ctx := ctxT(t)
 	snap, err := gr.ReadGroups(ctx, []string{d.groups["Engineering"]})
@@ -83,7 +83,7 @@ func testReadGroups(t *testing.T, env Env) {
 	d.wantUser(t, snap, "Cat", "cat@example.com", true)
 }
 
-func read(t *testing.T, src worker.Source) *worker.Snapshot {
+func read(t *testing.T, src sources.Source) *sources.Snapshot {
 	t.Helper()
 	snap, err := src.Snapshot(ctxT(t))
 	if err != nil {
@@ -94,7 +94,7 @@ func read(t *testing.T, src worker.Source) *worker.Snapshot {
 }
 
 // checkSnapshot checks what every snapshot must hold.
-func checkSnapshot(t *testing.T, src worker.Source, snap *worker.Snapshot) {
+func checkSnapshot(t *testing.T, src sources.Source, snap *sources.Snapshot) {
 	t.Helper()
 	if snap == nil {
 		t.Fatal("nil snapshot without an error")
@@ -122,7 +122,7 @@ func checkSnapshot(t *testing.T, src worker.Source, snap *worker.Snapshot) {
 
 // wantGroup checks a seeded group: found under its id, its name, and its
 // direct members given by the suite's names.
-func (d *directory) wantGroup(t *testing.T, snap *worker.Snapshot, name string, users, groups []string) {
+func (d *directory) wantGroup(t *testing.T, snap *sources.Snapshot, name string, users, groups []string) {
 	t.Helper()
 	g := findGroup(snap, d.groups[name])
 	if g == nil {
@@ -140,7 +140,7 @@ func (d *directory) wantGroup(t *testing.T, snap *worker.Snapshot, name string, 
 	}
 }
 
-func (d *directory) wantUser(t *testing.T, snap *worker.Snapshot, name, email string, disabled bool) {
+func (d *directory) wantUser(t *testing.T, snap *sources.Snapshot, name, email string, disabled bool) {
 	t.Helper()
 	u := findUser(snap, d.users[name])
 	if u == nil {
@@ -155,7 +155,7 @@ func (d *directory) wantUser(t *testing.T, snap *worker.Snapshot, name, email st
 	}
 }
 
-func findGroup(snap *worker.Snapshot, id string) *worker.DirGroup {
+func findGroup(snap *sources.Snapshot, id string) *sources.DirGroup {
 	for i := range snap.Groups {
 		if snap.Groups[i].ID == id {
 			return &snap.Groups[i]
@@ -164,7 +164,7 @@ func findGroup(snap *worker.Snapshot, id string) *worker.DirGroup {
 	return nil
 }
 
-func findUser(snap *worker.Snapshot, id string) *worker.DirUser {
+func findUser(snap *sources.Snapshot, id string) *sources.DirUser {
 	for i := range snap.Users {
 		if snap.Users[i].ID == id {
 			return &snap.Users[i]

@@ -1,4 +1,4 @@
-// Package sourcetest is the contract suite every worker.Source runs: the
+// Package sourcetest is the contract suite every sources.Source runs: the
 // same tests against sources/memory, sources/ldap and sources/nats, so
 // that the worker can rely on one behaviour (litestream's
 // RunWithReplicaClient, STYLE.md rule 14).
@@ -38,7 +38,7 @@
 //
 // Watchers take a moment to start (a syncrepl session's first refresh, a
 // JetStream consumer), and a change made before that might be missed. So
-// an Env whose source is a worker.Watcher must implement WatchReadier:
+// an Env whose source is a sources.Watcher must implement WatchReadier:
 // WatchReady returns once a change made from then on will be reported
 // (memory: Watching() > 0; LDAP: the refresh phase is over). The suite
 // fails, saying so, when it is missing.

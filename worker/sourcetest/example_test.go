@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
-	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/sourcetest"
 )
 
@@ -19,21 +19,21 @@ import (
 type env struct {
 	src    *memory.Source
 	n      int
-	groups map[string]worker.DirGroup
+	groups map[string]sources.DirGroup
 }
 
 var _ sourcetest.Env = (*env)(nil)
 
-func (e *env) Source() worker.Source { return e.src }
+func (e *env) Source() sources.Source { return e.src }
 
-func (e *env) AddUser(_ context.Context, u worker.DirUser) (string, error) {
+func (e *env) AddUser(_ context.Context, u sources.DirUser) (string, error) {
 	e.n++
 	u.ID = fmt.Sprintf("user-%d", e.n)
 	e.src.SetUser(u)
 	return u.ID, nil
 }
 
-func (e *env) AddGroup(_ context.Context, g worker.DirGroup) (string, error) {
+func (e *env) AddGroup(_ context.Context, g sources.DirGroup) (string, error) {
 	e.n++
 	g.ID = fmt.Sprintf("group-%d", e.n)
 	e.groups[g.ID] = g
@@ -49,7 +49,7 @@ func (e *env) SetMembers(_ context.Context, id string, users, groups []string) e
 	return nil
 }
 
-func (e *env) UpdateUser(_ context.Context, u worker.DirUser) error {
+func (e *env) UpdateUser(_ context.Context, u sources.DirUser) error {
 	e.src.SetUser(u)
 	return nil
 }
@@ -62,9 +62,9 @@ func (e *env) DeleteGroup(_ context.Context, id string) error {
 
 func Example() {
 	ctx := context.Background()
-	e := &env{src: memory.New("corp"), groups: map[string]worker.DirGroup{}}
-	ann, _ := e.AddUser(ctx, worker.DirUser{DisplayName: "Ann", Email: "ann@example.com"})
-	_, _ = e.AddGroup(ctx, worker.DirGroup{Name: "Analysts", MemberUsers: []string{ann}})
+	e := &env{src: memory.New("corp"), groups: map[string]sources.DirGroup{}}
+	ann, _ := e.AddUser(ctx, sources.DirUser{DisplayName: "Ann", Email: "ann@example.com"})
+	_, _ = e.AddGroup(ctx, sources.DirGroup{Name: "Analysts", MemberUsers: []string{ann}})
 
 	snap, _ := e.Source().Snapshot(ctx)
 	for _, g := range snap.Groups {

@@ -5,26 +5,26 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Env is a directory under test and the source reading it.
 type Env interface {
 	// Source is the source under test. It is called once per case, after
 	// seeding; Watch may be called on it.
-	Source() worker.Source
+	Source() sources.Source
 	// AddUser creates a user from u's Email, AltEmails, DisplayName and
 	// Disabled, and returns the stable id the source reports for it.
-	AddUser(ctx context.Context, u worker.DirUser) (id string, err error)
+	AddUser(ctx context.Context, u sources.DirUser) (id string, err error)
 	// AddGroup creates a group named g.Name whose direct members are the
 	// users g.MemberUsers and groups g.MemberGroups (ids returned
 	// earlier), and returns the group's stable id.
-	AddGroup(ctx context.Context, g worker.DirGroup) (id string, err error)
+	AddGroup(ctx context.Context, g sources.DirGroup) (id string, err error)
 	// SetMembers replaces a group's direct members.
 	SetMembers(ctx context.Context, groupID string, users, groups []string) error
 	// UpdateUser changes the user u.ID to u's Email, AltEmails,
 	// DisplayName and Disabled.
-	UpdateUser(ctx context.Context, u worker.DirUser) error
+	UpdateUser(ctx context.Context, u sources.DirUser) error
 	// DeleteGroup deletes a group.
 	DeleteGroup(ctx context.Context, groupID string) error
 }
@@ -37,7 +37,7 @@ type Settler interface {
 }
 
 // WatchReadier must be implemented by an Env whose source is a
-// worker.Watcher: WatchReady returns once a Watch started before it will
+// sources.Watcher: WatchReady returns once a Watch started before it will
 // report every change made from then on.
 type WatchReadier interface {
 	WatchReady(ctx context.Context) error
@@ -73,7 +73,7 @@ func seed(t *testing.T, env Env) *directory {
 	t.Helper()
 	ctx := ctxT(t)
 	d := &directory{users: map[string]string{}, groups: map[string]string{}}
-	for _, u := range []worker.DirUser{
+	for _, u := range []sources.DirUser{
 		{DisplayName: "Ann", Email: "ann@example.com"},
 		{DisplayName: "Bob", Email: "bob@example.com", AltEmails: []string{"robert@example.com"}},
 		{DisplayName: "Cat", Email: "cat@example.com", Disabled: true},
@@ -86,15 +86,15 @@ func seed(t *testing.T, env Env) *directory {
 		d.users[u.DisplayName] = id
 	}
 	// Built one by one: Engineering needs Backend's id.
-	for _, mk := range []func() worker.DirGroup{
-		func() worker.DirGroup { return worker.DirGroup{Name: "Backend", MemberUsers: d.ids(d.users, "Bob")} },
-		func() worker.DirGroup {
-			return worker.DirGroup{Name: "Engineering", MemberUsers: d.ids(d.users, "Ann"), MemberGroups: d.ids(d.groups, "Backend")}
+	for _, mk := range []func() sources.DirGroup{
+		func() sources.DirGroup { return sources.DirGroup{Name: "Backend", MemberUsers: d.ids(d.users, "Bob")} },
+		func() sources.DirGroup {
+			return sources.DirGroup{Name: "Engineering", MemberUsers: d.ids(d.users, "Ann"), MemberGroups: d.ids(d.groups, "Backend")}
 		},
-		func() worker.DirGroup {
-			return worker.DirGroup{Name: "Sales", MemberUsers: d.ids(d.users, "Cat", "Dan")}
+		func() sources.DirGroup {
+			return sources.DirGroup{Name: "Sales", MemberUsers: d.ids(d.users, "Cat", "Dan")}
 		},
-		func() worker.DirGroup { return worker.DirGroup{Name: "Empty"} },
+		func() sources.DirGroup { return sources.DirGroup{Name: "Empty"} },
 	} {
 		g := mk()
 		id, err := env.AddGroup(ctx, g)

@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // watching is a running Watch.
 type watching struct {
 	t       *testing.T
-	src     worker.Source
-	changes chan worker.Change
+	src     sources.Source
+	changes chan sources.Change
 }
 
 // startWatch starts Watch and waits until it listens; it is stopped when
@@ -21,16 +21,16 @@ type watching struct {
 func startWatch(t *testing.T, env Env) *watching {
 	t.Helper()
 	src := env.Source()
-	wt, ok := src.(worker.Watcher)
+	wt, ok := src.(sources.Watcher)
 	if !ok {
-		t.Skipf("%T is not a worker.Watcher", src)
+		t.Skipf("%T is not a sources.Watcher", src)
 	}
 	ready, ok := env.(WatchReadier)
 	if !ok {
-		t.Fatalf("%T's source is a worker.Watcher, so the Env must implement sourcetest.WatchReadier", env)
+		t.Fatalf("%T's source is a sources.Watcher, so the Env must implement sourcetest.WatchReadier", env)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &watching{t: t, src: src, changes: make(chan worker.Change)}
+	w := &watching{t: t, src: src, changes: make(chan sources.Change)}
 	done := make(chan error, 1)
 	go func() { done <- wt.Watch(ctx, w.changes) }()
 	t.Cleanup(func() {
@@ -98,10 +98,10 @@ func watchSetup(t *testing.T, env Env) (w *watching, d *directory, ops, platform
 	w = startWatch(t, env)
 	ctx := ctxT(t)
 	var err error
-	ops, err = env.AddGroup(ctx, worker.DirGroup{Name: "Ops", MemberUsers: d.ids(d.users, "Ann")})
+	ops, err = env.AddGroup(ctx, sources.DirGroup{Name: "Ops", MemberUsers: d.ids(d.users, "Ann")})
 	must(t, "AddGroup(Ops)", err)
 	w.waitFor("adding group Ops", ops)
-	platform, err = env.AddGroup(ctx, worker.DirGroup{Name: "Platform", MemberGroups: []string{ops}})
+	platform, err = env.AddGroup(ctx, sources.DirGroup{Name: "Platform", MemberGroups: []string{ops}})
 	must(t, "AddGroup(Platform)", err)
 	w.waitFor("adding group Platform", platform)
 	return w, d, ops, platform
@@ -116,12 +116,12 @@ func testWatchMembership(t *testing.T, env Env) {
 func testWatchUser(t *testing.T, env Env) {
 	w, _, ops, platform := watchSetup(t, env)
 	ctx := ctxT(t)
-	eve, err := env.AddUser(ctx, worker.DirUser{DisplayName: "Eve", Email: "eve@example.com"})
+	eve, err := env.AddUser(ctx, sources.DirUser{DisplayName: "Eve", Email: "eve@example.com"})
 	must(t, "AddUser(Eve)", err)
 	must(t, "SetMembers(Ops)", env.SetMembers(ctx, ops, []string{eve}, nil))
 	w.waitFor("adding Eve to Ops", ops, platform)
-	must(t, "UpdateUser(Eve)", env.UpdateUser(ctx, worker.DirUser{ID: eve, DisplayName: "Eve", Email: "eve.new@example.com"}))
+	must(t, "UpdateUser(Eve)", env.UpdateUser(ctx, sources.DirUser{ID: eve, DisplayName: "Eve", Email: "eve.new@example.com"}))
 	w.waitFor("changing Eve's email (a member of Ops, nested in Platform)", ops, platform)
-	must(t, "UpdateUser(Eve)", env.UpdateUser(ctx, worker.DirUser{ID: eve, DisplayName: "Eve", Email: "eve.new@example.com", Disabled: true}))
+	must(t, "UpdateUser(Eve)", env.UpdateUser(ctx, sources.DirUser{ID: eve, DisplayName: "Eve", Email: "eve.new@example.com", Disabled: true}))
 	w.waitFor("disabling Eve", ops, platform)
 }

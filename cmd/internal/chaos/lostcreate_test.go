@@ -7,6 +7,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -35,15 +36,15 @@ func TestEventCreateAfterLostAnswerIsNotOrphaned(t *testing.T) {
 	ld.AddUser("bob@example.com", lightdash.RoleViewer)
 
 	dir := memory.New("corp")
-	dir.SetUser(worker.DirUser{ID: "u1", Email: "ada@example.com"})
-	dir.SetUser(worker.DirUser{ID: "u2", Email: "bob@example.com"})
-	dir.SetGroup(worker.DirGroup{ID: "g0", Name: "other", MemberUsers: []string{"u2"}})
+	dir.SetUser(sources.DirUser{ID: "u1", Email: "ada@example.com"})
+	dir.SetUser(sources.DirUser{ID: "u2", Email: "bob@example.com"})
+	dir.SetGroup(sources.DirGroup{ID: "g0", Name: "other", MemberUsers: []string{"u2"}})
 
 	client, err := lightdash.New(ld.URL(), ld.AdminToken())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New([]worker.Source{dir}, client, worker.NewFileStore(filepath.Join(t.TempDir(), "state.json")),
+	w, err := worker.New([]sources.Source{dir}, client, worker.NewFileStore(filepath.Join(t.TempDir(), "state.json")),
 		worker.Options{Mapping: worker.Mapping{Rules: []worker.Rule{{Name: "all"}}}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -54,13 +55,13 @@ func TestEventCreateAfterLostAnswerIsNotOrphaned(t *testing.T) {
 	}
 
 	// A new group arrives by event; its create takes effect but answers 500.
-	dir.SetGroup(worker.DirGroup{ID: "g1", Name: "team", MemberUsers: []string{"u1"}})
+	dir.SetGroup(sources.DirGroup{ID: "g1", Name: "team", MemberUsers: []string{"u1"}})
 	ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 500, After: true})
 	_, _ = w.ReconcileGroups(ctx, "corp", []string{"g1"})
 	_, _ = w.ReconcileGroups(ctx, "corp", []string{"g1"}) // the event's retry
 
 	// The directory moves on; full reconciliations must follow it.
-	dir.SetGroup(worker.DirGroup{ID: "g1", Name: "team", MemberUsers: []string{"u1", "u2"}})
+	dir.SetGroup(sources.DirGroup{ID: "g1", Name: "team", MemberUsers: []string{"u1", "u2"}})
 	var res *worker.Result
 	for range 2 {
 		if res, err = w.Reconcile(ctx); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/queue"
 )
@@ -35,7 +36,7 @@ type Reconciler interface {
 // Watched is a source that reports changes.
 type Watched struct {
 	Name    string
-	Watcher worker.Watcher
+	Watcher sources.Watcher
 }
 
 // Config tunes the loop. Zero values take the defaults noted.
@@ -245,11 +246,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.mu.Unlock()
 	}()
 	var wg sync.WaitGroup
-	changes := make(chan worker.Change)
+	changes := make(chan sources.Change)
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	for _, w := range d.watchers {
-		if e, ok := w.Watcher.(expecter); ok {
+		// Told before its Watch starts, since the reconciliation's read,
+		// started next, may begin first; that read then waits for the
+		// watcher's instead of running beside it.
+		if e, ok := w.Watcher.(sources.WatchExpecter); ok {
 			e.ExpectWatch()
 		}
 		wg.Add(1)
@@ -292,17 +296,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// expecter is a watcher whose own first read of its directory can stand
-// in for the start-up reconciliation's read of the same source
-// (sources/ldap under syncrepl). It is told before its Watch starts, since
-// the reconciliation's read, started next, may begin first; that read
-// then waits for the watcher's instead of running beside it.
-type expecter interface{ ExpectWatch() }
-
 var errShutdown = errors.New("lightdash-sync is shutting down; the change will be redelivered")
 
 // watch runs one watcher until ctx ends, restarting it after failures.
-func (d *Daemon) watch(ctx context.Context, w Watched, out chan<- worker.Change) {
+func (d *Daemon) watch(ctx context.Context, w Watched, out chan<- sources.Change) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		d.setConnected(w.Name, true)

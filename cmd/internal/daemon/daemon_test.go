@@ -13,6 +13,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/memory"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -42,10 +43,10 @@ func newHarnessWith(t *testing.T, cfg Config, wrap func(http.RoundTripper) http.
 	t.Cleanup(h.ld.Close)
 	for _, name := range []string{"ada", "bob", "cy", "dee"} {
 		h.users[name] = h.ld.AddUser(name+"@example.com", lightdash.RoleEditor)
-		h.dir.SetUser(worker.DirUser{ID: name, Email: name + "@example.com"})
+		h.dir.SetUser(sources.DirUser{ID: name, Email: name + "@example.com"})
 	}
-	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada"}})
-	h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob"}})
 	var err error
 	hc := h.ld.Client()
 	if wrap != nil {
@@ -55,7 +56,7 @@ func newHarnessWith(t *testing.T, cfg Config, wrap func(http.RoundTripper) http.
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := worker.New([]worker.Source{h.dir}, h.client, &worker.MemoryStore{}, worker.Options{
+	w, err := worker.New([]sources.Source{h.dir}, h.client, &worker.MemoryStore{}, worker.Options{
 		Mapping: worker.Mapping{Rules: []worker.Rule{{Name: "all"}}},
 	}, nil, prometheus.NewRegistry())
 	if err != nil {
@@ -127,7 +128,7 @@ func TestStartUpReconciliationAndLiveChange(t *testing.T) {
 		t.Fatalf("after start-up, analysts = %q, want ada", got)
 	}
 	writes := h.ld.WriteCount()
-	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "cy"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "cy"}})
 	h.waitFor("cy to join analysts", func() bool { return strings.Join(h.members("analysts"), ",") == "ada,cy" })
 	if got := h.ld.WriteCount() - writes; got != 1 {
 		t.Errorf("one membership change made %d Lightdash writes, want 1", got)
@@ -139,7 +140,7 @@ func TestBurstOnOneGroupIsCoalesced(t *testing.T) {
 	writes := h.ld.WriteCount()
 	all := []string{"ada", "bob", "cy", "dee"}
 	for i := 0; i < 1000; i++ {
-		h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: all[:1+i%4]})
+		h.dir.SetGroup(sources.DirGroup{ID: "g2", Name: "engineers", MemberUsers: all[:1+i%4]})
 	}
 	// The burst ends with i=999: 999%4 = 3, so all four are members.
 	h.waitFor("the burst's last state", func() bool { return strings.Join(h.members("engineers"), ",") == "ada,bob,cy,dee" })
@@ -180,9 +181,9 @@ func TestRequestedReconciliationRepairsDrift(t *testing.T) {
 
 // chanWatcher is a watcher fed by the test, like a NATS source whose
 // Done acknowledges the message.
-type chanWatcher struct{ in chan worker.Change }
+type chanWatcher struct{ in chan sources.Change }
 
-func (c chanWatcher) Watch(ctx context.Context, out chan<- worker.Change) error {
+func (c chanWatcher) Watch(ctx context.Context, out chan<- sources.Change) error {
 	for {
 		select {
 		case <-ctx.Done():
@@ -201,7 +202,7 @@ func TestShutdownHandsBackPendingChanges(t *testing.T) {
 	h := newHarness(t, Config{Debounce: time.Hour, MaxDelay: time.Hour})
 	// A second daemon on the same worker, fed by a watcher whose changes
 	// carry Done (as NATS messages do).
-	cw := chanWatcher{in: make(chan worker.Change)}
+	cw := chanWatcher{in: make(chan sources.Change)}
 	d2, err := New(h.d.r, []Watched{{Name: "dir", Watcher: cw}}, Config{Debounce: time.Hour, MaxDelay: time.Hour, Schedule: "@every 1h"}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +211,7 @@ func TestShutdownHandsBackPendingChanges(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d2.Run(ctx) }()
 	results := make(chan error, 1)
-	cw.in <- worker.Change{Source: "dir", GroupIDs: []string{"g1", "g2"}, Done: func(err error) { results <- err }}
+	cw.in <- sources.Change{Source: "dir", GroupIDs: []string{"g1", "g2"}, Done: func(err error) { results <- err }}
 	h.waitFor("the change to be queued", func() bool { p, _ := d2.QueueDepth(); return p == 2 })
 	cancel()
 	<-done
@@ -280,7 +281,7 @@ func TestTermEndAbortsInFlightWork(t *testing.T) {
 	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, ShutdownTimeout: time.Hour, AbortOnStop: true},
 		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
 	slow.group(h, "analysts")
-	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
 	// Held in the transport, not just taken from the queue: stopped before
 	// its request is made, the work sends nothing and there is nothing to
 	// cancel (CI once stopped it in that gap).
@@ -304,9 +305,9 @@ func TestSlowGroupDoesNotBlockOthers(t *testing.T) {
 	h := newHarnessWith(t, Config{Debounce: 10 * time.Millisecond, MaxDelay: 100 * time.Millisecond, Concurrency: 4},
 		func(next http.RoundTripper) http.RoundTripper { slow.next = next; return slow })
 	slow.group(h, "analysts")
-	h.dir.SetGroup(worker.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "dee"}})
 	h.waitFor("the slow group's write to start", func() bool { _, f := h.d.QueueDepth(); return f == 1 })
-	h.dir.SetGroup(worker.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob", "cy"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g2", Name: "engineers", MemberUsers: []string{"bob", "cy"}})
 	h.waitFor("engineers to be applied", func() bool { return strings.Join(h.members("engineers"), ",") == "bob,cy" })
 	if got := strings.Join(h.members("analysts"), ","); got != "ada" {
 		t.Fatalf("analysts = %q while its write is still delayed; the test proves nothing", got)

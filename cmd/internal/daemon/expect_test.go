@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -32,7 +33,7 @@ type expectingWatcher struct{ s *steps }
 
 func (w expectingWatcher) ExpectWatch() { w.s.add("expect") }
 
-func (w expectingWatcher) Watch(ctx context.Context, _ chan<- worker.Change) error {
+func (w expectingWatcher) Watch(ctx context.Context, _ chan<- sources.Change) error {
 	w.s.add("watch")
 	<-ctx.Done()
 	return nil

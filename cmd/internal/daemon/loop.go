@@ -10,6 +10,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/queue"
 )
@@ -26,9 +27,9 @@ func splitKey(k string) (source, groupID string) {
 // enqueue moves changes from the watchers into the queue, one key per
 // named group. The change's Done runs once, after every group it named
 // was worked on, with the first error.
-func (d *Daemon) enqueue(ctx context.Context, changes <-chan worker.Change) {
+func (d *Daemon) enqueue(ctx context.Context, changes <-chan sources.Change) {
 	for {
-		var ch worker.Change
+		var ch sources.Change
 		select {
 		case <-ctx.Done():
 			return

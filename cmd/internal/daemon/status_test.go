@@ -3,7 +3,7 @@ package daemon
 import (
 	"testing"
 
-	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // TestLastKeepsFindingsNotActions: /status reads the plan's findings from
@@ -11,8 +11,8 @@ import (
 // created them all) are not kept until the next run.
 func TestLastKeepsFindingsNotActions(t *testing.T) {
 	h := newHarness(t, Config{})
-	h.dir.SetUser(worker.DirUser{ID: "zed", Email: "zed@nowhere.example.com"}) // no Lightdash user
-	h.dir.SetGroup(worker.DirGroup{ID: "g3", Name: "new team", MemberUsers: []string{"zed", "cy"}})
+	h.dir.SetUser(sources.DirUser{ID: "zed", Email: "zed@nowhere.example.com"}) // no Lightdash user
+	h.dir.SetGroup(sources.DirGroup{ID: "g3", Name: "new team", MemberUsers: []string{"zed", "cy"}})
 	h.d.RequestReconcile()
 	h.waitFor("a run that created the new group", func() bool {
 		run, _ := h.d.Last()

@@ -1,4 +1,4 @@
-package worker
+package sources
 
 import "context"
 
@@ -33,6 +33,11 @@ type Watcher interface {
 	// Transient failures (a server restart, a network cut) are retried
 	// inside Watch with backoff; they are not returned.
 	Watch(ctx context.Context, changes chan<- Change) error
+}
+
+// WatchExpecter is a Watcher told before Watch starts that its first read may serve the next Snapshot.
+type WatchExpecter interface {
+	ExpectWatch()
 }
 
 // Change is a trigger, not truth: it names what changed, and the worker
