@@ -149,6 +149,29 @@ func (h *harness) next() sources.Change {
 	return sources.Change{}
 }
 
+// consumerSettledAcking is consumerSettled for a test whose events may be
+// redelivered meanwhile: it acknowledges every change that arrives.
+func (h *harness) consumerSettledAcking() {
+	h.t.Helper()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case c := <-h.changes:
+				if c.Done != nil {
+					c.Done(nil)
+				}
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-done }()
+	h.consumerSettled()
+}
+
 // consumerSettled waits until the consumer has nothing pending or unacked,
 // then returns its info.
 func (h *harness) consumerSettled() *jetstream.ConsumerInfo {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
@@ -11,9 +12,17 @@ import (
 // TestServerRestartLosesNoEvent restarts the server (same store) under a
 // running consumer: the event in flight and the ones published after the
 // restart all arrive and end acknowledged.
+//
+// An acknowledgement sent while the client has not yet noticed the old
+// connection is gone is lost, and the server redelivers the event after
+// ack_wait: a short one here, and every change is acknowledged while the
+// test waits for the consumer to settle (it failed about one run in eight
+// with a 30 s ack_wait, waiting for that redelivery).
 func TestServerRestartLosesNoEvent(t *testing.T) {
 	srv := runServer(t)
-	h := start(t, srv, testConfig(srv))
+	cfg := testConfig(srv)
+	cfg.AckWait = time.Second
+	h := start(t, srv, cfg)
 
 	before := ev(TypeGroupUpserted, "g1", Data{Name: "G1"})
 	h.publish(before)
@@ -40,7 +49,7 @@ func TestServerRestartLosesNoEvent(t *testing.T) {
 		}
 		c.Done(nil)
 	}
-	h.consumerSettled()
+	h.consumerSettledAcking()
 	if !h.src.Connected() || h.src.State() != "CONNECTED" {
 		t.Errorf("state after restart = %s", h.src.State())
 	}
