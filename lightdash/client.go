@@ -111,6 +111,9 @@ type Client struct {
 	limiter  *rate.Limiter
 	log      *zap.Logger
 	requests atomic.Int64
+
+	selfMu sync.Mutex
+	self   string // the token's user uuid, once read (ownCreate)
 }
 
 // Option configures a Client built by New.

@@ -68,7 +68,8 @@ func (c *Client) GetGroup(ctx context.Context, uuid string) (*GroupWithMembers, 
 //
 // A create is never re-sent blindly: after a failure that may have taken
 // effect (timeout, dropped connection, 502/503/504) the client lists groups
-// and, if one with this exact name now exists, returns it instead.
+// and, if one with this exact name now exists and the token's user made it,
+// returns it instead. One made by someone else fails with ErrAlreadyExists.
 func (c *Client) CreateGroup(ctx context.Context, name string, memberUUIDs []string) (*CreatedGroup, error) {
 	n, err := NormalizeName(name)
 	if err != nil {
@@ -91,10 +92,19 @@ func (c *Client) CreateGroup(ctx context.Context, name string, memberUUIDs []str
 				return false, err
 			}
 			for _, found := range groups {
-				if found.Name == n {
-					g = found
-					return true, nil
+				if found.Name != n {
+					continue
 				}
+				ours, err := c.madeByToken(ctx, found.Group)
+				if err != nil {
+					return false, err
+				}
+				if !ours {
+					return false, fmt.Errorf("%w: group %s was made by user %q, not by this token's user",
+						ErrAlreadyExists, found.UUID, found.CreatedByUserUUID)
+				}
+				g = found
+				return true, nil
 			}
 			return false, nil
 		},
@@ -202,4 +212,19 @@ func (c *Client) DeleteGroup(ctx context.Context, uuid string) error {
 		return fmt.Errorf("delete lightdash group %s: %w", uuid, err)
 	}
 	return nil
+}
+
+// madeByToken reports whether g was made by the token's user, read once
+// per client (WhoAmI) and only when a create must be recovered.
+func (c *Client) madeByToken(ctx context.Context, g Group) (bool, error) {
+	c.selfMu.Lock()
+	defer c.selfMu.Unlock()
+	if c.self == "" {
+		me, err := c.WhoAmI(ctx)
+		if err != nil {
+			return false, err
+		}
+		c.self = me.UserUUID
+	}
+	return c.self != "" && g.CreatedByUserUUID == c.self, nil
 }

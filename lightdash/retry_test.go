@@ -227,6 +227,29 @@ func TestCreateAfterAmbiguousFailure(t *testing.T) {
 	}
 }
 
+// A create whose answer was lost is not taken to have made a same-named
+// group someone else made meanwhile (by hand, in Lightdash's UI): the
+// recovery asks who the token's user is, once, and compares the creator.
+func TestCreateRecoveryLeavesAHandMadeGroupAlone(t *testing.T) {
+	f := newFixture(t, lightdash.WithTimeout(100*time.Millisecond))
+	hand, err := f.srv.AddGroup("team") // made outside the API: no creator of ours
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The POST is answered 409 by the server, but the answer is lost.
+	f.srv.FailNext(lightdashtest.Fault{Method: "POST", Drop: true, After: true})
+	_, err = f.c.CreateGroup(context.Background(), "team", []string{f.bob.UserUUID})
+	if !errors.Is(err, lightdash.ErrAlreadyExists) || !strings.Contains(err.Error(), hand.UUID) {
+		t.Fatalf("got %v, want ErrAlreadyExists naming %s", err, hand.UUID)
+	}
+	if got := f.srv.RequestCount("GET /api/v1/user"); got != 1 {
+		t.Errorf("got %d reads of the token's user, want 1", got)
+	}
+	if g := f.srv.Groups(); len(g) != 1 || len(g[0].MemberUUIDs) != 0 {
+		t.Errorf("groups %+v, want the hand-made group alone and unchanged", g)
+	}
+}
+
 // A 500 on create is not retried: it is deterministic (and may have half-happened).
 func TestCreate500NotRetried(t *testing.T) {
 	f := newFixture(t)

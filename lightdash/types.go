@@ -54,6 +54,10 @@ type Group struct {
 	OrganizationUUID string    `json:"organizationUuid"`
 	CreatedAt        time.Time `json:"createdAt"`
 	UpdatedAt        time.Time `json:"updatedAt"`
+	// CreatedByUserUUID is the user who made the group, empty when the
+	// server does not say: the proof that a group found after a create whose
+	// answer was lost is the one this token made.
+	CreatedByUserUUID string `json:"createdByUserUuid"`
 }
 
 // GroupMember is a member summary inside a group.

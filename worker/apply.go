@@ -430,6 +430,9 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		if only != "" && g.UUID != only {
 			return nil, fmt.Errorf("group %s is not the group %s owned before; set adopt: true to take it over", g.UUID, only)
 		}
+		if !a.adopt && only == "" && !madeBy(g, a.w.self.get(ctx, a.ld, a.w.log)) {
+			return nil, fmt.Errorf("group %s was made by user %q, not by this token's user; it is left alone (adopt: true takes it over)", g.UUID, g.CreatedByUserUUID)
+		}
 		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
 			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)
 		}

@@ -101,6 +101,7 @@ func (w *Worker) planAndApply(ctx context.Context, ld Lightdash, snap *sources.S
 	if err != nil {
 		return nil, false, err
 	}
+	w.withSelf(ctx, ld, &cur, st)
 	p := w.compute(&inputs{snaps: []*sources.Snapshot{snap}, cur: cur, state: st}, d)
 	res, stale := w.applyPlan(ctx, ld, p)
 	return res, stale, nil

@@ -381,6 +381,44 @@ func TestEventForUnmappedGroupCallsNothing(t *testing.T) {
 	}
 }
 
+// A create whose POST failed before Lightdash made the group leaves its
+// intent; a same-named group someone then makes by hand is not adopted on
+// the strength of that intent, by the next event nor by a full run.
+func TestInterruptedCreateDoesNotTakeAHandMadeGroup(t *testing.T) {
+	e := newEnv(t)
+	w := e.workerWith(e.client(e.ld.AdminToken(), -1), e.options())
+	e.reconcile(w)
+	e.dir.SetGroup(sources.DirGroup{ID: "g-new", DN: "cn=New,ou=groups,dc=corp", Name: "New", MemberUsers: []string{"u-bob"}})
+	e.ld.FailNext(lightdashtest.Fault{Method: "POST", Endpoint: "/api/v1/org/groups", Status: 502})
+	if _, err := w.ReconcileGroups(context.Background(), "corp", []string{"g-new"}); err == nil {
+		t.Fatal("first attempt: no error, want the failed create reported")
+	}
+	if o := e.state().Groups["group:corp/g-new"]; o == nil || !o.Creating() {
+		t.Fatalf("state %+v, want the create's intent kept", o)
+	}
+	if _, err := e.ld.AddGroup("ad-New"); err != nil {
+		t.Fatal(err)
+	}
+	ev, _ := w.ReconcileGroups(context.Background(), "corp", []string{"g-new"})
+	if ev == nil || ev.Summary.Created+ev.Summary.Adopted+ev.Summary.Updated != 0 {
+		t.Errorf("event result %+v, want the hand-made group left alone", ev)
+	}
+	if o := e.state().Groups["group:corp/g-new"]; o == nil || !o.Creating() {
+		t.Errorf("state after the event %+v, want only the intent", o)
+	}
+	res, err := w.Reconcile(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Plan.Conflicts) != 1 || res.Plan.Conflicts[0].Name != "ad-New" {
+		t.Errorf("full run conflicts %+v, want one for ad-New", res.Plan.Conflicts)
+	}
+	if o := e.state().Groups["group:corp/g-new"]; o == nil || !o.Creating() {
+		t.Errorf("state %+v, want only the intent, the group not owned", o)
+	}
+	e.wantGroups("ad-Backend: cat", "ad-Engineering: ann,bob,cat", "ad-New: ", "ad-Sales: dan")
+}
+
 // A create whose answer was lost is adopted by the next attempt, which
 // finds the name taken: the intent the first attempt left proves it ours.
 func TestEventCreateWhoseAnswerWasLostIsAdopted(t *testing.T) {
@@ -401,7 +439,9 @@ func TestEventCreateWhoseAnswerWasLostIsAdopted(t *testing.T) {
 	if res.Summary.Failed != 0 || res.Summary.Created != 1 {
 		t.Errorf("second attempt: %+v, want the group taken as created", res.Summary)
 	}
-	e.wantRequests("POST /api/v1/org/groups 409", reqGroups)
+	// The group found is taken as ours once the token's user is known to
+	// have made it: one read of /api/v1/user per process.
+	e.wantRequests("POST /api/v1/org/groups 409", reqGroups, "GET /api/v1/user 200")
 	if o := e.state().Groups["group:corp/g-new"]; o == nil || o.UUID != e.groupUUID("ad-New") {
 		t.Errorf("state %+v, want ad-New owned", o)
 	}

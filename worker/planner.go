@@ -15,6 +15,10 @@ import (
 type Current struct {
 	Users  []lightdash.OrgMember
 	Groups []lightdash.GroupWithMembers
+	// Self is the token's user uuid, set when an interrupted create's name
+	// is listed (withSelf): only a group this user made is adopted on the
+	// strength of the create's intent.
+	Self string
 	// ids indexes Users by email when the cached view already has the
 	// index; ComputePlan builds it otherwise.
 	ids *identities
@@ -59,6 +63,7 @@ type planner struct {
 	now  time.Time
 	p    *Plan
 
+	self    string // Current.Self
 	byUUID  map[string]*lightdash.GroupWithMembers
 	byName  map[string]*lightdash.GroupWithMembers // by trimmed name
 	ownerOf map[string]string                      // Lightdash uuid → owning key (the least, if several)
@@ -84,7 +89,7 @@ func newPlanner(d *Desired, cur Current, st *State, opts PlanOptions, now time.T
 		d = &Desired{}
 	}
 	opts = opts.withDefaults()
-	pl := &planner{d: d, st: st, opts: opts, now: now,
+	pl := &planner{d: d, st: st, opts: opts, now: now, self: cur.Self,
 		p: &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
 			Problems: append([]Problem(nil), d.Problems...)},
 		byUUID:  make(map[string]*lightdash.GroupWithMembers, len(cur.Groups)),
@@ -200,7 +205,7 @@ func (pl *planner) claim(c *candidate, owned *OwnedGroup) {
 		pl.create(c, owned)
 	case pl.ownerOf[t.UUID] != "":
 		pl.takeOver(c, t, pl.ownerOf[t.UUID])
-	case owned != nil && owned.Creating() && owned.Name == dg.Name:
+	case owned != nil && owned.Creating() && owned.Name == dg.Name && madeBy(t, pl.self):
 		// Lightdash created it but the answer was lost: it is ours, with
 		// the members sent at creation.
 		u := UpdateGroup{Adopt: true, Reason: "created by an interrupted run; adopted"}

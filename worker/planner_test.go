@@ -36,8 +36,17 @@ func dg(id, name string, members ...string) DesiredGroup {
 	return g
 }
 
+// testSelf is the token's user in the planner tests: lg's groups are its.
+const testSelf = "self"
+
 func lg(uuid, name string, members ...string) lightdash.GroupWithMembers {
-	return lightdash.GroupWithMembers{Group: lightdash.Group{UUID: uuid, Name: name}, MemberUUIDs: members}
+	return lightdash.GroupWithMembers{Group: lightdash.Group{UUID: uuid, Name: name, CreatedByUserUUID: testSelf}, MemberUUIDs: members}
+}
+
+// byOther is g as made by another user (by hand, in Lightdash's UI).
+func byOther(g lightdash.GroupWithMembers) lightdash.GroupWithMembers {
+	g.CreatedByUserUUID = "someone-else"
+	return g
 }
 
 func owned(uuid, name string, added ...string) *OwnedGroup {
@@ -402,6 +411,21 @@ func TestComputePlan(t *testing.T) {
 			want:    []string{"update g1 X +[bob] adopt"},
 		},
 		{
+			name:    "a same-named group made by hand after an interrupted create is not adopted",
+			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{byOther(lg("X", "Eng", "ann"))},
+			state:   st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
+			want:    []string{`conflict g1 "Eng"`},
+		},
+		{
+			name:    "a same-named group made by hand after an interrupted create is adopted under adopt: true",
+			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
+			groups:  []lightdash.GroupWithMembers{byOther(lg("X", "Eng", "ann"))},
+			state:   st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
+			opts:    PlanOptions{Adopt: true},
+			want:    []string{"update g1 X +[bob] adopt"},
+		},
+		{
 			name:    "a create interrupted before Lightdash made the group is retried",
 			desired: []DesiredGroup{dg("g1", "Eng", "ann")},
 			state:   st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
@@ -541,7 +565,7 @@ func TestComputePlan(t *testing.T) {
 			if state != nil {
 				before = state.Clone()
 			}
-			p := ComputePlan(d, Current{Users: ldUsers(), Groups: tt.groups}, state, tt.opts, t0)
+			p := ComputePlan(d, Current{Users: ldUsers(), Groups: tt.groups, Self: testSelf}, state, tt.opts, t0)
 			if got := describe(p); !reflect.DeepEqual(got, sortedCopy(tt.want)) {
 				t.Errorf("plan\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(sortedCopy(tt.want), "\n     "))
 			}

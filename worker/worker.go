@@ -79,6 +79,8 @@ type Worker struct {
 	// view is the cached Lightdash; refreshMu serialises its reloads.
 	view      view
 	refreshMu sync.Mutex
+	// self is the token's user, for adopting interrupted creates.
+	self selfCache
 	// state is the ownership state, the truth between full runs; stateMu
 	// guards it and its saves, so concurrent runs never save over each
 	// other's updates.
@@ -249,6 +251,7 @@ func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	w.withSelf(ctx, w.ld, &in.cur, in.state)
 	return w.compute(in, nil), nil
 }
 
@@ -263,6 +266,7 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 		w.m.result("error", time.Since(start))
 		return nil, err
 	}
+	w.withSelf(ctx, ld, &in.cur, in.state)
 	res, _ := w.applyPlan(ctx, ld, w.compute(in, nil))
 	return w.finish(res, ld, start)
 }
