@@ -60,3 +60,8 @@ func trimASCIISpace(s string) string {
 	}
 	return s
 }
+
+// ASCIIKey is the key of a value compared with ASCII case rules, as LDAP
+// compares a memberUid (IA5): EmailKey's rule, so a lookalike such as
+// U+212A KELVIN SIGN is not folded into an ASCII letter.
+func ASCIIKey(s string) string { return EmailKey(s) }

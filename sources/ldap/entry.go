@@ -196,7 +196,7 @@ func (d decoder) decode(e *goldap.Entry, group bool) (*record, error) {
 		}
 		return r, nil
 	}
-	r.name = strings.ToLower(attrValue(e, d.cfg.UserNameAttribute))
+	r.name = ident.ASCIIKey(attrValue(e, d.cfg.UserNameAttribute))
 	u := sources.DirUser{ID: id, DN: e.DN, DisplayName: attrValue(e, d.cfg.DisplayNameAttribute)}
 	for _, a := range d.cfg.EmailAttributes {
 		for _, v := range attrValues(e, a) {
@@ -258,7 +258,7 @@ func sumUser(u *sources.DirUser) userSum {
 // memberKey is how a member value is matched against users and groups.
 func (d decoder) memberKey(v string) string {
 	if d.cfg.MemberValue == MemberValueUID {
-		return strings.ToLower(strings.TrimSpace(v))
+		return ident.ASCIIKey(v)
 	}
 	return normDN(v)
 }

@@ -307,3 +307,32 @@ func TestReadGroupsMemberUID(t *testing.T) {
 		t.Fatalf("groups: got %+v complete %v", snap.Groups, snap.Complete)
 	}
 }
+
+// TestMemberUIDLookalikeIsNotTheUser: a user whose uid is "\u212Aate"
+// (U+212A KELVIN SIGN, which Unicode lower-casing folds to "k") is not the
+// member that memberUid "kate" names: uids are keyed with ASCII case
+// rules, as LDAP compares memberUid (IA5).
+func TestMemberUIDLookalikeIsNotTheUser(t *testing.T) {
+	srv := startDirectory(t)
+	posix := func(uid, cn, mail, n string) map[string][]string {
+		return map[string][]string{"objectClass": {"inetOrgPerson", "posixAccount"}, "uid": {uid}, "cn": {cn}, "sn": {cn},
+			"mail": {mail}, "uidNumber": {n}, "gidNumber": {"1000"}, "homeDirectory": {"/home/" + n}}
+	}
+	srv.Add("uid=kate,"+people, posix("kate", "Kate", "kate@example.com", "2001"))
+	// slapd folds the sign in DNs, so the lookalike is named by its cn.
+	srv.Add("cn=mallory-k,"+people, posix("\u212Aate", "mallory-k", "mallory@example.com", "2002"))
+	srv.Add("cn=kates,"+groups, map[string][]string{"objectClass": {"posixGroup"}, "cn": {"kates"}, "gidNumber": {"5001"}, "memberUid": {"kate"}})
+	cfg := baseConfig(srv)
+	cfg.Schema = PresetRFC2307
+	snap, err := newSource(t, cfg).Snapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := groupByName(snap, "kates")
+	if g == nil {
+		t.Fatal("group kates not read")
+	}
+	if want := userIDsByUID(srv, "kate"); !slices.Equal(g.MemberUsers, want) {
+		t.Errorf("kates members %v, want only kate %v (the lookalike is %s)", g.MemberUsers, want, srv.EntryUUID("cn=mallory-k,"+people))
+	}
+}
