@@ -25,7 +25,12 @@ func (u *unit) ready(maxAge time.Duration) (bool, string) {
 	d := u.d
 	if u.elector != nil && !u.elector.IsLeader() {
 		// A standby is ready to take over, which is what it is for; it must
-		// not block a rolling update by never turning ready.
+		// not block a rolling update by never turning ready. One that has
+		// seen no leader yet is still campaigning, and may be the leader
+		// whose start-up reconciliation has not run.
+		if h := u.elector.Holder(); h == "" || h == u.elector.Identity() {
+			return false, "campaigning for leadership: no leader seen yet"
+		}
 		return true, ""
 	}
 	for _, s := range u.app.sources {
