@@ -127,7 +127,7 @@ func (e *natsEnv) UpdateUser(ctx context.Context, u sources.DirUser) error {
 }
 
 func groupData(id, name string, users, groups []string) Data {
-	d := Data{ID: id, Name: name, Members: []Member{}, MemberGroups: groups}
+	d := Data{ID: id, Name: name, Members: []Member{}, MemberGroups: append([]string{}, groups...)} // the full state: [] says none
 	for _, u := range users {
 		d.Members = append(d.Members, Member{ID: u})
 	}

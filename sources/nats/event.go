@@ -105,7 +105,9 @@ type Data struct {
 	// for members_added / members_removed.
 	Members []Member `json:"members,omitzero"`
 	// MemberGroups are ids of nested groups (group.upserted and the deltas).
-	MemberGroups []string `json:"memberGroups,omitempty"`
+	// In group.upserted, nil keeps the nested groups the view knows and an
+	// empty, non-nil slice says none.
+	MemberGroups []string `json:"memberGroups,omitzero"`
 
 	// Email, AltEmails, DisplayName and Enabled describe a user (user.upserted).
 	Email       string   `json:"email,omitempty"`

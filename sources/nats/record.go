@@ -104,6 +104,11 @@ func next(r *record, e *Event) *record {
 		n.Kind, n.Name = kindGroup, d.Name
 		n.Members = mergeMembers(nil, d.Members)
 		n.MemberGroups = union(nil, d.MemberGroups)
+		if d.MemberGroups == nil && r != nil && !r.Deleted {
+			// Absent is not "none" ([] is): a producer that leaves nesting
+			// out must not drop every nested member.
+			n.MemberGroups = r.MemberGroups
+		}
 	case TypeGroupDeleted:
 		n.Kind, n.Deleted = kindGroup, true
 	case TypeMembersAdded, TypeMembersRemoved:
