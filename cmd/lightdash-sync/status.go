@@ -28,7 +28,7 @@ func (u *unit) ready(maxAge time.Duration) (bool, string) {
 		// not block a rolling update by never turning ready. One that has
 		// seen no leader yet is still campaigning, and may be the leader
 		// whose start-up reconciliation has not run.
-		if h := u.elector.Holder(); h == "" || h == u.elector.Identity() {
+		if u.elector.Holder() == "" {
 			return false, "campaigning for leadership: no leader seen yet"
 		}
 		return true, ""
