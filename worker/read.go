@@ -22,7 +22,7 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 		return fmt.Errorf("preflight: read groups feature flag: %w", err)
 	}
 	if !on {
-		return fmt.Errorf("preflight: %w", ErrGroupsDisabled)
+		return fmt.Errorf("preflight: %w (%s)", lightdash.ErrFeatureDisabled, lightdash.FeatureDisabledHint)
 	}
 	me, err := ld.WhoAmI(ctx)
 	if err != nil {
