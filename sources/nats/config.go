@@ -123,7 +123,7 @@ type Config struct {
 	TombstoneRetention time.Duration
 }
 
-// Defaults returned by WithDefaults.
+// Defaults returned by withDefaults.
 const (
 	DefaultDurable  = "lightdash-sync"
 	DefaultKVBucket = "lightdash-sync-view"
@@ -150,8 +150,8 @@ const (
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
 var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
 
-// WithDefaults returns c with zero fields replaced by their defaults.
-func (c Config) WithDefaults() Config {
+// withDefaults returns c with zero fields replaced by their defaults.
+func (c Config) withDefaults() Config {
 	if c.Name == "" {
 		c.Name = "nats"
 	}
@@ -206,7 +206,7 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks c after WithDefaults. Messages name the field.
+// Validate checks c after withDefaults. Messages name the field.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

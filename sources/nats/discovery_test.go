@@ -42,7 +42,7 @@ func runCluster(t *testing.T) (a, b *server.Server) {
 // text to a server the cluster advertised.
 func TestDiscoveredServersIgnoredWithoutTLS(t *testing.T) {
 	a, _ := runCluster(t)
-	cfg := Config{Name: "hr", URLs: []string{a.ClientURL()}}.WithDefaults()
+	cfg := Config{Name: "hr", URLs: []string{a.ClientURL()}}.withDefaults()
 	nc, err := connect(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +80,7 @@ func TestDiscoveredServersKeptWithTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := connOptions(tt.cfg.WithDefaults(), zap.NewNop())
+			opts, err := connOptions(tt.cfg.withDefaults(), zap.NewNop())
 			if err != nil {
 				t.Fatal(err)
 			}
