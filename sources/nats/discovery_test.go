@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
@@ -33,7 +34,7 @@ func runCluster(t *testing.T) (a, b *server.Server) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	eventually(t, func() bool { return len(plain.DiscoveredServers()) > 0 })
+	testutil.Eventually(t, "a discovered server", func() bool { return len(plain.DiscoveredServers()) > 0 })
 	return a, b
 }
 
