@@ -275,6 +275,12 @@ func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	if snap, err := s.await(ctx); snap != nil || err != nil {
 		return snap, err
 	}
+	return s.read(ctx, (*reader).snapshot)
+}
+
+// read runs fn with a reader on a new connection, closed when ctx ends so
+// that a read blocked on the server stops too.
+func (s *Source) read(ctx context.Context, fn func(*reader) (*sources.Snapshot, error)) (*sources.Snapshot, error) {
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, err
@@ -282,8 +288,7 @@ func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	r := &reader{s: s, conn: c}
-	snap, err := r.snapshot()
+	snap, err := fn(&reader{s: s, conn: c})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
