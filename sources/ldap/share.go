@@ -14,7 +14,7 @@ import (
 
 // handoff lets a syncrepl watcher hand its first full read to the start-up
 // reconciliation's Snapshot, so a starting daemon reads the directory once,
-// not twice at once (the two reads together were its peak memory). What is
+// not twice at once (the two together would be its peak memory). What is
 // handed over is what the server sent, before the watcher derived anything
 // from it: a refresh without a cookie (only when both scopes are subtrees
 // under the watch base) or the full read before a resumed session. It goes

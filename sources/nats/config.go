@@ -128,10 +128,9 @@ const (
 	DefaultDurable  = "lightdash-sync"
 	DefaultKVBucket = "lightdash-sync-view"
 	// DefaultMaxAckPending lets a burst of 100,000 events (a reorganisation,
-	// an HR import) flow in one window: 50,000 events went through at
-	// 11,100/s with it and at 3,900/s with 20,000, a window per debounce and
-	// apply cycle (docs/benchmarks.md). Memory follows the burst actually in
-	// flight, not the window: ~100 MB more for those 50,000.
+	// an HR import) flow in one window rather than one window per debounce
+	// and apply cycle (figures in docs/benchmarks.md). Memory follows the
+	// burst actually in flight, not the window.
 	DefaultMaxAckPending = 100000
 	// DefaultMaxSequenceJump allows a per-entity counter to skip numbers
 	// freely, while pushing a group to 2^53-1 would take billions of events.
