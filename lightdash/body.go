@@ -11,7 +11,7 @@ var errBodyTooLarge = errors.New("response body too large")
 
 // headSize is how much of a body is kept for error messages: an excerpt
 // quotes 60 characters of it and an error text at most 200, so a few KB is
-// plenty, and a 100 MB list need not be held to explain why it was refused.
+// plenty, and a huge list need not be held to explain why it was refused.
 const headSize = 4 << 10
 
 // drainSize is how much unread body is discarded before closing, so the
@@ -76,7 +76,7 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 }
 
 // decodeBody decodes a 2xx body into out straight from the stream, never
-// holding the whole body: a full group list is over 100 MB of JSON. A
+// holding the whole body: a full group list can be a hundred MB of JSON. A
 // failure of the body itself comes back as a *readError.
 func (c *Client) decodeBody(resp *http.Response, out any) error {
 	defer resp.Body.Close()

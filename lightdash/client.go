@@ -87,8 +87,8 @@ type Client struct {
 	MaxResponseBytes int64
 	// MemberUUIDsOnly makes ListGroups fill only MemberUUIDs (always the
 	// complete list) and leave Members nil. The sync needs nothing else, and
-	// at 500,000 memberships the member summaries are some 33 MB of the
-	// 55 MB a group list keeps. False fills both.
+	// the member summaries are most of what a large group list keeps. False
+	// fills both.
 	MemberUUIDsOnly bool
 	// UserAgent is sent on every request. Empty means DefaultUserAgent.
 	UserAgent string

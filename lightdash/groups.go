@@ -20,9 +20,9 @@ const (
 // non-admin token or a flag-off instance is not "no groups"; check WhoAmI and
 // GroupsEnabled first. With MemberUUIDsOnly set, Members is left nil.
 //
-// The answer is decoded as it arrives, never held whole (it is some 85 MB at
-// 10,000 groups and 500,000 memberships), and within it each user's uuid,
-// email and names are one shared string however many groups name them.
+// The answer is decoded as it arrives, never held whole (at directory scale
+// it is tens of MB), and within it each user's uuid, email and names are
+// one shared string however many groups name them.
 func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
 	page := groupPage{uuidsOnly: c.MemberUUIDsOnly}
 	req := &request{

@@ -47,9 +47,9 @@ type GroupRef struct {
 // Member is an enabled directory user, flattened into a desired group.
 //
 // It points at the user in the snapshot rather than holding a copy: a full
-// mapping has one Member per flattened membership (~520,000 at 500,000
-// memberships), and a DirUser copy in each was ~46 MB alive at the peak of
-// a run. The user is shared, so it is read, never changed.
+// mapping has one Member per flattened membership, so copies would be a
+// large part of a run's peak memory. The user is shared, so it is read,
+// never changed.
 type Member struct {
 	Source string
 	*sources.DirUser

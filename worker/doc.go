@@ -56,9 +56,8 @@
 // Limits thresholds are held back (additions still apply) and the plan is
 // Blocked until run with PlanOptions.AllowDeletions. ReconcileGroups, used
 // for change events, never deletes. Preflight refuses to plan when the
-// groups feature is off or the token is not an admin, because Lightdash then
-// answers an empty group list that is not the truth. It runs whenever the
-// groups list read is empty: a non-empty list proves both already.
+// groups feature is off or the token is not an admin; it runs whenever the
+// groups list read is empty (docs/architecture.md, "The data path of one reconciliation").
 //
 // # Cost
 //

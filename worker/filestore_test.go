@@ -131,3 +131,36 @@ func TestFileStoreCompactAndIndentedFiles(t *testing.T) {
 		t.Errorf("indented file loaded as %+v, want %+v", got, s)
 	}
 }
+
+// TestDecodeState: what every state store (file, NATS key-value) refuses.
+func TestDecodeState(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want error
+	}{
+		{"current", `{"version":1,"groups":{"k":{"uuid":"u","name":"n"}}}`, nil},
+		{"null maps", `{"version":1,"groups":null}`, nil},
+		{"no version", `{"groups":{}}`, ErrStateCorrupt},
+		{"version zero", `{"version":0,"groups":{}}`, ErrStateCorrupt},
+		{"negative version", `{"version":-1}`, ErrStateCorrupt},
+		{"version 2 with spending", `{"version":2,"groups":{},"spent":[{"at":"2026-01-01T00:00:00Z","removed":3}]}`, nil},
+		{"newer", `{"version":3,"groups":{}}`, ErrStateTooNew},
+		{"newer with new fields", `{"version":3,"owners":{}}`, ErrStateTooNew},
+		{"unknown field", `{"version":1,"owners":{}}`, ErrStateCorrupt},
+		{"null group", `{"version":1,"groups":{"k":null}}`, ErrStateCorrupt},
+		{"not json", `{"version":1,`, ErrStateCorrupt},
+		{"wrong type", `{"version":"1"}`, ErrStateCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := DecodeState([]byte(tt.in), "test")
+			if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+				t.Fatalf("DecodeState = %v, want %v", err, tt.want)
+			}
+			if err == nil && (s.Version != StateVersion || s.Groups == nil || s.Cookies == nil) {
+				t.Errorf("decoded state not normalised: %+v", s)
+			}
+		})
+	}
+}

@@ -15,9 +15,8 @@ import (
 )
 
 // Fingerprints are the sha256 of a canonical JSON form of a plan's inputs.
-// The JSON is streamed into the hash rather than marshalled whole (at
-// 100,000 users and 500,000 memberships that was a 30 MB document per
-// run), and it is byte for byte what encoding/json made of the structures
+// The JSON is streamed into the hash rather than marshalled whole (a
+// large document per run at directory scale), and it is byte for byte what encoding/json made of the structures
 // below, so fingerprints of plans saved by earlier builds still match:
 //
 //	directory: [{"Source","Complete","Groups":[{"ID","DN","Name","Users","Groups"}],

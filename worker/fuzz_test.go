@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
@@ -18,6 +19,9 @@ func FuzzDecodeState(f *testing.F) {
 		s, err := DecodeState(b, "fuzz")
 		if err == nil && (s.Groups == nil || s.Version != StateVersion) {
 			t.Fatalf("decoded state %+v without groups map or version", s)
+		}
+		if err != nil && !errors.Is(err, ErrStateCorrupt) && !errors.Is(err, ErrStateTooNew) {
+			t.Fatalf("untyped error: %v", err)
 		}
 	})
 }

@@ -28,7 +28,7 @@ import (
 //     user already in an owned group is removed like any non-member.
 //
 // An index is built once per users list and kept in the cached view, so a
-// change event does not rebuild it (at 100,000 users that was most of an
+// change event does not rebuild it (at directory scale that is most of an
 // event's CPU). It is never changed once shared: with adds a copy.
 type identities struct {
 	users   []lightdash.OrgMember

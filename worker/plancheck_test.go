@@ -113,31 +113,3 @@ func TestPlanOptionsValidate(t *testing.T) {
 		}
 	}
 }
-
-func TestPlanWriteText(t *testing.T) {
-	d := &Desired{Complete: true, Groups: []DesiredGroup{dg("g1", "Eng2", "ann", "bob"), dg("g2", "New", "zed")},
-		Problems: []Problem{{Name: "Bad", Reason: "name is empty", Blocking: true}}}
-	p := ComputePlan(d, Current{Users: ldUsers(), Groups: []lightdash.GroupWithMembers{lg("G1", "Eng", "ann"), lg("G3", "Gone"), lg("X", "Other")}},
-		st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g3": owned("G3", "Gone")}), PlanOptions{}, t0)
-	var b strings.Builder
-	if err := p.WriteText(&b); err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		`+ create "New" with 0 members (new directory group)`,
-		`~ rename "Eng" to "Eng2"`,
-		"    members +1 -0",
-		`- delete "Gone"`,
-		`! problem "Bad": name is empty`,
-		"? user zed@x (d-zed): no Lightdash user with this email; in New",
-	} {
-		if !strings.Contains(b.String(), want) {
-			t.Errorf("text plan lacks %q:\n%s", want, b.String())
-		}
-	}
-	var empty strings.Builder
-	_ = (&Plan{}).WriteText(&empty)
-	if empty.String() != "no changes\n" {
-		t.Errorf("empty plan: %q", empty.String())
-	}
-}

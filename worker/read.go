@@ -22,7 +22,7 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 		return fmt.Errorf("preflight: read groups feature flag: %w", err)
 	}
 	if !on {
-		return fmt.Errorf("preflight: %w", ErrGroupsDisabled)
+		return fmt.Errorf("preflight: %w (%s)", lightdash.ErrFeatureDisabled, lightdash.FeatureDisabledHint)
 	}
 	me, err := ld.WhoAmI(ctx)
 	if err != nil {
@@ -81,25 +81,11 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 }
 
 // readLightdash reads what a plan needs from Lightdash into the view: the
-// users and the groups with their members, two calls made at once.
-//
-// The preflight (feature flag and token role, two more calls) runs only
-// when the groups list is empty. That empty list is the one answer that
-// cannot be trusted: a token that is not an org admin, or an instance
-// whose user-groups-enabled flag is off, is answered 200 with an empty
-// list however many groups exist (API-NOTES §5 and §8, observed on
-// release 0.2340.1; the fake does the same), and planning against it
-// would create duplicates or delete everything owned. A non-empty list
-// already proves what the preflight checks: only a token with the Group
-// ability (admin, or a custom role with manage:Group) sees any group, and
-// a flag-off instance lists none. So a warm run (Lightdash holds groups)
-// makes exactly its two list calls, in the daemon and in a one-shot
-// reconcile alike, and an empty list is checked every time, however
-// recently a preflight passed: the flag or the role may have changed
-// since. Should a Lightdash release list groups with the flag off, the
-// plan is still made against the true list; its writes to
-// /api/v1/groups/{uuid} then fail with Lightdash's "Group service is not
-// enabled", which the result reports.
+// users and the groups with their members, two calls made at once. An
+// empty groups list is the one answer that cannot be trusted (flag off or
+// non-admin token), so only then the preflight runs; a non-empty list
+// proves what it checks. Why: docs/architecture.md, "The data
+// path of one reconciliation", step 2.
 func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, error) {
 	var cur Current
 	start := w.view.begin()

@@ -45,7 +45,7 @@ func TestPreflightRefusesWhenOwnedGroupsVanish(t *testing.T) {
 		{"groups flag turned off", func(e *env) worker.Lightdash {
 			e.ld.SetGroupsFlag(false)
 			return e.client(e.ld.AdminToken(), 0)
-		}, worker.ErrGroupsDisabled},
+		}, lightdash.ErrFeatureDisabled},
 		{"non-admin token", func(e *env) worker.Lightdash {
 			return e.client(e.ld.AddToken(e.uuid["ann"]), 0)
 		}, worker.ErrNotAdmin},

@@ -347,8 +347,8 @@ func TestPreflightRefusesBeforeWriting(t *testing.T) {
 	t.Run("groups flag off", func(t *testing.T) {
 		e := newEnv(t, lightdashtest.WithGroupsFlag(false))
 		_, err := e.worker(e.options()).Reconcile(context.Background())
-		if !errors.Is(err, worker.ErrGroupsDisabled) {
-			t.Errorf("err %v, want ErrGroupsDisabled", err)
+		if !errors.Is(err, lightdash.ErrFeatureDisabled) {
+			t.Errorf("err %v, want ErrFeatureDisabled", err)
 		}
 		if e.ld.WriteCount() != 0 || len(e.ld.Groups()) != 0 {
 			t.Error("wrote to Lightdash")

@@ -61,8 +61,8 @@ func sorted(l []string) []string {
 // sortedUnique returns l sorted without duplicates: l itself when it
 // already is (a Lightdash member list usually is: it was sent sorted),
 // otherwise a sorted copy. Neither l nor the result is ever modified, so
-// sharing costs nothing, and a plan at 500,000 memberships holds no second
-// copy of every current member list (8 MB).
+// sharing costs nothing, and a plan holds no second copy of every current
+// member list.
 func sortedUnique(l []string) []string {
 	if len(l) == 0 {
 		return nil

@@ -26,7 +26,7 @@ import (
 // ReconcileGroups).
 //
 // current hands out the view's users, index and sorted groups without
-// copying them (at 100,000 users a copy per event cost more than the
+// copying them (at directory scale a copy per event costs more than the
 // event), so they are never edited in place: new users replace the index,
 // and a write replaces the sorted groups by an edited copy (a copy, not a
 // sort) — or, when current has not been asked since the last write (a
@@ -184,8 +184,8 @@ func (v *view) current() Current {
 // member list the write sent, if any. The answer's uuids are swapped for
 // the equal strings the view already holds (those of sent, which come
 // from the users list, or of the group's previous members): decoded
-// answers are fresh strings, and after a start-up run that created 10,000
-// groups they were 30 MB kept for as long as the view (docs/benchmarks.md).
+// answers are fresh strings, which would otherwise be kept, one copy per
+// write, for as long as the view.
 func (v *view) putGroup(g lightdash.GroupWithMembers, sent []string) {
 	g.Members = nil // only the uuids are used
 	v.mu.Lock()
@@ -272,11 +272,10 @@ func (v *view) addUsers(us []lightdash.OrgMember) {
 //     again, at most once per Options.UserRefreshInterval, so a flood of
 //     events about people without a Lightdash account does not become a
 //     flood of calls. They are still reported as unmatched. Members the
-//     last full run already found without an account do not count: at
-//     100,000 users a read of the users took ~0.7 s, which every event
-//     naming one of the directory's long-unmatched users paid once per
-//     interval (docs/benchmarks.md). Whether they have an account since is
-//     seen by the next full run or cached-view reload.
+//     last full run already found without an account do not count, or
+//     every event naming one of them would pay a full users read once per
+//     interval. Whether they have an account since is seen by the next
+//     full run or cached-view reload.
 //
 // refreshMu keeps concurrent events from reading the same thing twice.
 func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current, error) {

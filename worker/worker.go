@@ -26,13 +26,10 @@ type Lightdash interface {
 	CreateInviteLink(ctx context.Context, email string, expiresAt time.Time) (*lightdash.InviteLink, error)
 }
 
-// Preflight errors: planning against a Lightdash whose groups feature is
-// off, or with a non-admin token, would read "no groups" and act on it
-// (duplicates, or deleting everything).
-var (
-	ErrGroupsDisabled = errors.New("lightdash user groups feature is disabled (set GROUPS_ENABLED=true or LIGHTDASH_ENABLE_FEATURE_FLAGS=user-groups-enabled)")
-	ErrNotAdmin       = errors.New("lightdash token is not an organization admin")
-)
+// ErrNotAdmin is a preflight error: planning with a non-admin token (or,
+// lightdash.ErrFeatureDisabled, with the groups feature off) would read "no
+// groups" and act on it (duplicates, or deleting everything).
+var ErrNotAdmin = errors.New("lightdash token is not an organization admin")
 
 // Options configure a Worker.
 type Options struct {

@@ -158,10 +158,8 @@ func runOnce(ctx context.Context, env []string, bin, cfgPath string, args ...str
 		// Peak RSS is the child's VmHWM, polled while it runs. Not the
 		// rusage maxrss of the reaped child: Go starts children with
 		// vfork, and on Linux a child's maxrss then includes this
-		// harness's own high-water mark (400 MB held here made /bin/true
-		// report 402 MB), which inflated every one-shot figure before
-		// this change. Polling misses at most the growth of the child's
-		// last 10 ms, when it is writing its state and exiting.
+		// harness's own high-water mark. Polling misses at most the
+		// growth of the child's last poll interval, while it exits.
 		stop := make(chan struct{})
 		polled := make(chan int64, 1)
 		go func() {

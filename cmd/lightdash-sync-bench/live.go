@@ -20,34 +20,11 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	d := h.dir
 	ld := newFake(d, latency)
 	defer ld.Close()
-	dir, err := os.MkdirTemp(h.work, "live-")
-	if err != nil {
-		return Row{}, err
-	}
-	admin, err := freeAddr()
-	if err != nil {
-		return Row{}, err
-	}
-	cfg := h.config(ld, filepath.Join(dir, "state.json"), debounce, admin)
-	cfgPath := filepath.Join(dir, "lightdash-sync.yaml")
-	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
-		return Row{}, err
-	}
-	if h.opt.ColdBin != "" {
-		// Prime the state and Lightdash so the daemon starts warm.
-		h.logf("priming with -cold-bin")
-		if _, err := runOnce(ctx, h.opt.ChildEnv, h.opt.ColdBin, cfgPath, "reconcile"); err != nil {
-			return Row{}, fmt.Errorf("prime with -cold-bin: %w", err)
-		}
-	}
-	dm, err := startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
+	dm, err := h.startLiveDaemon(ctx, ld, debounce)
 	if err != nil {
 		return Row{}, err
 	}
 	defer dm.stop() //nolint:errcheck // reported below when it matters
-	if err := dm.waitReady(ctx, h.opt.ReadyTimeout); err != nil {
-		return Row{}, err
-	}
 	conn, err := h.ldapConn()
 	if err != nil {
 		return Row{}, err
@@ -58,50 +35,15 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 		return Row{}, err
 	}
 	groups := d.Changeable(h.opt.Changes + 1)
-	// A warm-up change, not counted: the watch may still be catching up
-	// (a syncrepl refresh of the whole directory) after /readyz.
-	warm := groups[len(groups)-1]
-	wreq := ldap.NewModifyRequest(d.groupDN(warm), nil)
-	wreq.Add("member", []string{d.userDN(d.NewMember(warm, 6999))})
-	ld.ResetRequests() // keep the log short: it is copied on every poll
-	h.logf("daemon ready; warm-up change")
-	before := len(ld.Requests())
-	t0 := time.Now()
-	if err := conn.Modify(wreq); err != nil {
-		return Row{}, fmt.Errorf("modify %s: %w", d.groupDN(warm), err)
+	warmup, err := h.warmUp(ctx, conn, ld, dm, groups[len(groups)-1])
+	if err != nil {
+		return Row{}, err
 	}
-	if _, err := waitWrite(ctx, ld, before, h.opt.ReadyTimeout); err != nil {
-		return Row{}, fmt.Errorf("warm-up change: %w\n%s", err, tail(dm.stderr.String()))
-	}
-	warmup := time.Since(t0)
-	h.logf("warm-up change written after %s", ms(warmup))
 	time.Sleep(2*latency + 100*time.Millisecond)
 	ld.ResetRequests()
-	var lat, modify []time.Duration
-	reads := 0
-	for i := range h.opt.Changes {
-		g := groups[i%(len(groups)-1)]
-		u := d.NewMember(g, 7000+i+int(debounce/time.Millisecond)+int(latency/time.Millisecond)*131)
-		req := ldap.NewModifyRequest(d.groupDN(g), nil)
-		req.Add("member", []string{d.userDN(u)})
-		before := len(ld.Requests())
-		t0 = time.Now()
-		if err := conn.Modify(req); err != nil {
-			return Row{}, fmt.Errorf("modify %s: %w", d.groupDN(g), err)
-		}
-		modify = append(modify, time.Since(t0))
-		at, err := waitWrite(ctx, ld, before, time.Minute)
-		if err != nil {
-			return Row{}, fmt.Errorf("change %d (%s): %w\n%s", i, groupName(g), err, tail(dm.stderr.String()))
-		}
-		lat = append(lat, at.Sub(t0))
-		// Let any further calls of this change land before the next one.
-		time.Sleep(2 * latency)
-		for _, r := range ld.Requests()[before:] {
-			if !r.IsWrite() {
-				reads++
-			}
-		}
+	lat, modify, reads, err := h.liveChanges(ctx, conn, ld, dm, groups[:len(groups)-1], latency, debounce)
+	if err != nil {
+		return Row{}, err
 	}
 	_, _, writes := counts(ld)
 	rss, _ := dm.peakRSS()
@@ -117,6 +59,94 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 		Ours: p(0.99), Floor: floor + debounce, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss,
 		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s + debounce", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
 	}, nil
+}
+
+// startLiveDaemon starts `lightdash-sync run` against ld (primed first
+// with -cold-bin when given, so that it starts warm) and waits until it is
+// ready.
+func (h *harness) startLiveDaemon(ctx context.Context, ld *lightdashtest.Server, debounce time.Duration) (*daemon, error) {
+	dir, err := os.MkdirTemp(h.work, "live-")
+	if err != nil {
+		return nil, err
+	}
+	admin, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cfg := h.config(ld, filepath.Join(dir, "state.json"), debounce, admin)
+	cfgPath := filepath.Join(dir, "lightdash-sync.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
+		return nil, err
+	}
+	if h.opt.ColdBin != "" {
+		h.logf("priming with -cold-bin")
+		if _, err := runOnce(ctx, h.opt.ChildEnv, h.opt.ColdBin, cfgPath, "reconcile"); err != nil {
+			return nil, fmt.Errorf("prime with -cold-bin: %w", err)
+		}
+	}
+	dm, err := startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
+	if err != nil {
+		return nil, err
+	}
+	if err := dm.waitReady(ctx, h.opt.ReadyTimeout); err != nil {
+		dm.stop() //nolint:errcheck // the readiness error is the one to report
+		return nil, err
+	}
+	return dm, nil
+}
+
+// warmUp makes one change to group g that is not counted: the watch may
+// still be catching up (a syncrepl refresh of the whole directory) after
+// /readyz. It returns how long that change took to be written.
+func (h *harness) warmUp(ctx context.Context, conn *ldap.Conn, ld *lightdashtest.Server, dm *daemon, g int) (time.Duration, error) {
+	d := h.dir
+	req := ldap.NewModifyRequest(d.groupDN(g), nil)
+	req.Add("member", []string{d.userDN(d.NewMember(g, 6999))})
+	ld.ResetRequests() // keep the log short: it is copied on every poll
+	h.logf("daemon ready; warm-up change")
+	before := len(ld.Requests())
+	t0 := time.Now()
+	if err := conn.Modify(req); err != nil {
+		return 0, fmt.Errorf("modify %s: %w", d.groupDN(g), err)
+	}
+	if _, err := waitWrite(ctx, ld, before, h.opt.ReadyTimeout); err != nil {
+		return 0, fmt.Errorf("warm-up change: %w\n%s", err, tail(dm.stderr.String()))
+	}
+	warmup := time.Since(t0)
+	h.logf("warm-up change written after %s", ms(warmup))
+	return warmup, nil
+}
+
+// liveChanges makes h.opt.Changes member additions, one at a time, over
+// groups, and returns each one's latency to its write, each modify's own
+// duration, and the reads the changes cost.
+func (h *harness) liveChanges(ctx context.Context, conn *ldap.Conn, ld *lightdashtest.Server, dm *daemon, groups []int, latency, debounce time.Duration) (lat, modify []time.Duration, reads int, err error) {
+	d := h.dir
+	for i := range h.opt.Changes {
+		g := groups[i%len(groups)]
+		u := d.NewMember(g, 7000+i+int(debounce/time.Millisecond)+int(latency/time.Millisecond)*131)
+		req := ldap.NewModifyRequest(d.groupDN(g), nil)
+		req.Add("member", []string{d.userDN(u)})
+		before := len(ld.Requests())
+		t0 := time.Now()
+		if err := conn.Modify(req); err != nil {
+			return nil, nil, 0, fmt.Errorf("modify %s: %w", d.groupDN(g), err)
+		}
+		modify = append(modify, time.Since(t0))
+		at, err := waitWrite(ctx, ld, before, time.Minute)
+		if err != nil {
+			return nil, nil, 0, fmt.Errorf("change %d (%s): %w\n%s", i, groupName(g), err, tail(dm.stderr.String()))
+		}
+		lat = append(lat, at.Sub(t0))
+		// Let any further calls of this change land before the next one.
+		time.Sleep(2 * latency)
+		for _, r := range ld.Requests()[before:] {
+			if !r.IsWrite() {
+				reads++
+			}
+		}
+	}
+	return lat, modify, reads, nil
 }
 
 // waitWrite polls the fake's log until a write appears after index

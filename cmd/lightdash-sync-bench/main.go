@@ -1,5 +1,5 @@
-// Command lightdash-sync-bench measures lightdash-sync at directory scale
-// (issue 9): it generates a directory, loads it into a real slapd with
+// Command lightdash-sync-bench measures lightdash-sync at directory scale:
+// it generates a directory, loads it into a real slapd with
 // slapadd and its users into the fake Lightdash, runs the real
 // lightdash-sync binary against them, and prints each figure beside the
 // floor measured in the same run (a bare paged LDAP dump, the minimum

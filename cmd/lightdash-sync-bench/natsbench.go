@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	natssrc "github.com/lightdash-sync/lightdash-sync/sources/nats"
 )
 
@@ -28,15 +30,11 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	if err != nil {
 		return Row{}, err
 	}
-	ns, err := server.NewServer(&server.Options{ServerName: "bench", Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, JetStream: true, StoreDir: filepath.Join(dir, "js")})
+	ns, err := startNATS(dir)
 	if err != nil {
-		return Row{}, fmt.Errorf("nats server: %w", err)
+		return Row{}, err
 	}
-	ns.Start()
 	defer func() { ns.Shutdown(); ns.WaitForShutdown() }()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		return Row{}, fmt.Errorf("nats server not ready")
-	}
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		return Row{}, err
@@ -51,7 +49,54 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 		return Row{}, fmt.Errorf("create stream: %w", err)
 	}
 	n := h.opt.Events
-	pubStart := time.Now()
+	pub, err := h.publishEvents(ctx, js, n)
+	if err != nil {
+		return Row{}, err
+	}
+	h.logf("published %d events in %s", n, pub.Round(time.Millisecond))
+
+	ld := newFake(h.dir, h.opt.Latencies[0])
+	defer ld.Close()
+	dm, err := h.startNATSDaemon(ctx, dir, ld.URL(), ld.AdminToken(), ns.ClientURL())
+	if err != nil {
+		return Row{}, err
+	}
+	defer dm.stop() //nolint:errcheck // a failed stop shows in the figures
+	elapsed, err := h.waitAcked(ctx, stream, dm, n)
+	if err != nil {
+		return Row{}, err
+	}
+	// Let the last coalesced writes land, then count.
+	time.Sleep(time.Second + 4*h.opt.Latencies[0])
+	reads, _, writes := counts(ld)
+	rss, _ := dm.peakRSS()
+	if groups := eventGroups(ld.Groups()); groups != natsGroups {
+		h.errorf("nats: %d event groups in Lightdash, want %d", groups, natsGroups)
+	}
+	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
+		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
+		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
+}
+
+// startNATS starts an embedded JetStream server storing under dir.
+func startNATS(dir string) (*server.Server, error) {
+	ns, err := server.NewServer(&server.Options{ServerName: "bench", Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true, JetStream: true, StoreDir: filepath.Join(dir, "js")})
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+		return nil, fmt.Errorf("nats server not ready")
+	}
+	return ns, nil
+}
+
+// publishEvents publishes n members_added events spread over natsGroups
+// groups, each adding one matched user, and returns how long it took.
+func (h *harness) publishEvents(ctx context.Context, js jetstream.JetStream, n int) (time.Duration, error) {
+	start := time.Now()
 	now := time.Now().UTC()
 	for i := range n {
 		g := i % natsGroups
@@ -62,74 +107,65 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 		e := &natssrc.Event{ID: fmt.Sprintf("ev-%d", i), Source: "/bench", Type: natssrc.TypeMembersAdded, Time: now,
 			Data: natssrc.Data{ID: fmt.Sprintf("grp-%03d", g), Name: fmt.Sprintf("events-%03d", g), Members: []natssrc.Member{{Email: userEmail(u)}}}}
 		if _, err := natssrc.Publish(ctx, js, fmt.Sprintf("directory.group.grp-%03d", g), e); err != nil {
-			return Row{}, err
+			return 0, err
 		}
 	}
-	pub := time.Since(pubStart)
-	h.logf("published %d events in %s", n, pub.Round(time.Millisecond))
+	return time.Since(start), nil
+}
 
-	ld := newFake(h.dir, h.opt.Latencies[0])
-	defer ld.Close()
+// startNATSDaemon writes a daemon configuration reading events from
+// natsURL into dir and starts the daemon on it.
+func (h *harness) startNATSDaemon(ctx context.Context, dir, ldURL, token, natsURL string) (*daemon, error) {
 	admin, err := freeAddr()
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
-	cfg := daemonConfig{LightdashURL: ld.URL(), Token: ld.AdminToken(), NATSURL: ns.ClientURL(), MaxAckPending: h.opt.MaxAckPending,
+	cfg := daemonConfig{LightdashURL: ldURL, Token: token, NATSURL: natsURL, MaxAckPending: h.opt.MaxAckPending,
 		Concurrency: h.opt.Concurrency, RateLimit: h.opt.Rate, Debounce: 500 * time.Millisecond,
 		StatePath: filepath.Join(dir, "state.json"), AdminListen: admin}
 	cfgPath := filepath.Join(dir, "lightdash-sync.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.yaml()), 0o600); err != nil {
-		return Row{}, err
+		return nil, err
 	}
-	dm, err := startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
-	if err != nil {
-		return Row{}, err
-	}
-	defer dm.stop() //nolint:errcheck // a failed stop shows in the figures
-	var first, done time.Time
+	return startDaemon(ctx, h.opt.ChildEnv, h.bin, cfgPath, admin)
+}
+
+// waitAcked polls the daemon's consumer until all n events are
+// acknowledged and returns the time from the first delivery to then.
+func (h *harness) waitAcked(ctx context.Context, stream jetstream.Stream, dm *daemon, n int) (time.Duration, error) {
+	var first time.Time
 	deadline := time.Now().Add(h.opt.ReadyTimeout)
 	for time.Now().Before(deadline) {
-		c, err := stream.Consumer(ctx, "lightdash-sync")
-		if err == nil {
-			info, err := c.Info(ctx)
-			if err == nil {
+		if c, err := stream.Consumer(ctx, "lightdash-sync"); err == nil {
+			if info, err := c.Info(ctx); err == nil {
 				if first.IsZero() && info.Delivered.Consumer > 0 {
 					first = time.Now()
 				}
 				if info.AckFloor.Stream >= uint64(n) && info.NumAckPending == 0 && info.NumPending == 0 {
-					done = time.Now()
-					break
+					return time.Since(first), nil
 				}
 			}
 		}
 		select {
 		case err := <-dm.done:
-			return Row{}, fmt.Errorf("daemon exited: %v\n%s", err, tail(dm.stderr.String()))
+			return 0, fmt.Errorf("daemon exited: %v\n%s", err, tail(dm.stderr.String()))
 		case <-ctx.Done():
-			return Row{}, ctx.Err()
+			return 0, ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	if done.IsZero() {
-		return Row{}, fmt.Errorf("nats: events not all acknowledged within %s\n%s", h.opt.ReadyTimeout, tail(dm.stderr.String()))
-	}
-	elapsed := done.Sub(first)
-	// Let the last coalesced writes land, then count.
-	time.Sleep(time.Second + 4*h.opt.Latencies[0])
-	reads, _, writes := counts(ld)
-	rss, _ := dm.peakRSS()
-	groups := 0
-	for _, g := range ld.Groups() {
-		if len(g.Name) > 7 && g.Name[:7] == "events-" {
-			groups++
+	return 0, fmt.Errorf("nats: events not all acknowledged within %s\n%s", h.opt.ReadyTimeout, tail(dm.stderr.String()))
+}
+
+// eventGroups counts the groups the NATS events made.
+func eventGroups(groups []lightdash.GroupWithMembers) int {
+	n := 0
+	for _, g := range groups {
+		if strings.HasPrefix(g.Name, "events-") {
+			n++
 		}
 	}
-	if groups != natsGroups {
-		h.errorf("nats: %d event groups in Lightdash, want %d", groups, natsGroups)
-	}
-	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
-		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
-		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
+	return n
 }
 
 func ackWindow(n int) string {

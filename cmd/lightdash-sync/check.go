@@ -118,7 +118,7 @@ func checkLightdash(ctx context.Context, cfg *config.Config, log *zap.Logger) []
 	case err != nil:
 		out = append(out, checkResult{name: "lightdash groups feature", err: err})
 	case !enabled:
-		out = append(out, checkResult{name: "lightdash groups feature", err: errors.New("user-groups-enabled is off: set LIGHTDASH_ENABLE_FEATURE_FLAGS=user-groups-enabled (or GROUPS_ENABLED=true) on the Lightdash server")})
+		out = append(out, checkResult{name: "lightdash groups feature", err: errors.New("user-groups-enabled is off: " + lightdash.FeatureDisabledHint)})
 	default:
 		out = append(out, checkResult{name: "lightdash groups feature", detail: "user-groups-enabled is on"})
 	}

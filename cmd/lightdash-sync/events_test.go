@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
@@ -49,7 +49,7 @@ func newEventEnv(t *testing.T, extraConfig string) *eventEnv {
 		}
 	})
 	e.addr = adminAddr(t, stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.addr + "/readyz"); return code == 200 })
 	nc, err := natsgo.Connect(e.nats.ClientURL())
 	if err != nil {
 		t.Fatal(err)
@@ -74,15 +74,8 @@ func (e *eventEnv) publish(t *testing.T, typ, subject, data string) {
 
 // members is the named Lightdash group's members, or "<none>".
 func (e *eventEnv) members(name string) string {
-	for _, g := range e.ld.Groups() {
-		if g.Name == name {
-			var out []string
-			for _, m := range g.MemberUUIDs {
-				out = append(out, e.emails[m])
-			}
-			sort.Strings(out)
-			return strings.Join(out, ",")
-		}
+	if ms, ok := e.ld.GroupMembers(name, e.emails); ok {
+		return strings.Join(ms, ",")
 	}
 	return "<none>"
 }
@@ -132,7 +125,7 @@ func TestEachEventTypeEndToEnd(t *testing.T) {
 		t.Fatalf("a group.deleted event changed the group by itself (%s)", got)
 	}
 	e.reconcileNow(t)
-	eventually(t, "the full reconciliation to delete the group", func() bool { return e.members("data-analysts") == "<none>" })
+	testutil.Eventually(t, "the full reconciliation to delete the group", func() bool { return e.members("data-analysts") == "<none>" })
 }
 
 // TestLightdashDownEventsWaitAndDeadLetter: while Lightdash fails, events
@@ -141,11 +134,11 @@ func TestEachEventTypeEndToEnd(t *testing.T) {
 func TestLightdashDownEventsWaitAndDeadLetter(t *testing.T) {
 	e := newEventEnv(t, "")
 	e.publish(t, "group.upserted", "directory.groups", `{"id":"g1","name":"analysts","members":[{"email":"ada@example.com"}]}`)
-	eventually(t, "analysts", func() bool { return e.members("analysts") == "ada" })
+	testutil.Eventually(t, "analysts", func() bool { return e.members("analysts") == "ada" })
 
 	e.ld.SetFailureRate(1, lightdashtest.Fault{Status: 503})
 	e.publish(t, "group.members_added", "directory.groups", `{"id":"g1","members":[{"email":"bob@example.com"}]}`)
-	eventually(t, "failed attempts", func() bool {
+	testutil.Eventually(t, "failed attempts", func() bool {
 		n := 0
 		for _, r := range e.ld.Requests() {
 			if r.Fault != "" {
@@ -158,7 +151,7 @@ func TestLightdashDownEventsWaitAndDeadLetter(t *testing.T) {
 		t.Fatalf("analysts = %s while Lightdash is down", got)
 	}
 	e.ld.ClearFaults()
-	eventually(t, "the event applied once Lightdash is back", func() bool { return e.members("analysts") == "ada,bob" })
+	testutil.Eventually(t, "the event applied once Lightdash is back", func() bool { return e.members("analysts") == "ada,bob" })
 }
 
 func TestEventsDeadLetterAfterMaxDeliver(t *testing.T) {
@@ -169,7 +162,7 @@ func TestEventsDeadLetterAfterMaxDeliver(t *testing.T) {
 	}
 	e.ld.SetFailureRate(1, lightdashtest.Fault{Status: 503})
 	e.publish(t, "group.upserted", "directory.groups", `{"id":"g9","name":"doomed","members":[{"email":"ada@example.com"}]}`)
-	eventually(t, "the event on the dead-letter subject", func() bool {
+	testutil.Eventually(t, "the event on the dead-letter subject", func() bool {
 		info, err := dl.Info(context.Background())
 		return err == nil && info.State.Msgs >= 1
 	})

@@ -10,11 +10,9 @@ import (
 // environment sets no GOGC. Go's default, 100, lets the heap grow to
 // twice what is alive before collecting. A daemon keeps most of its heap
 // alive for its whole life (the LDAP watcher's index of every entry, the
-// cached Lightdash view), so at 100,000 users that doubling was the
-// difference between a peak RSS of ~350 MB and ~255 MB, for no measurable
-// change in live-change latency (docs/benchmarks.md, run V). Prometheus
-// made the same choice (GOGC=75 by default since 3.0). One-shot commands
-// keep Go's default: they are short, and CPU is their cost.
+// cached Lightdash view), so a lower target cuts its peak memory for no
+// measurable latency cost (docs/benchmarks.md). One-shot commands keep
+// Go's default: they are short, and CPU is their cost.
 const daemonGCPercent = 50
 
 // tuneGC sets the daemon's GC target unless GOGC is set, and logs which

@@ -12,6 +12,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
@@ -114,16 +115,16 @@ admin: {listen: "127.0.0.1:0"}
 	}
 
 	a := start("a")
-	eventually(t, "a to lead", func() bool { return a.isLeader(t) })
+	testutil.Eventually(t, "a to lead", func() bool { return a.isLeader(t) })
 	b := start("b")
-	eventually(t, "b to serve its status", func() bool { code, _ := httpGet("http://" + b.addr + "/healthz"); return code == 200 })
-	eventually(t, "b to be ready as a standby", func() bool { code, _ := httpGet("http://" + b.addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "b to serve its status", func() bool { code, _ := httpGet("http://" + b.addr + "/healthz"); return code == 200 })
+	testutil.Eventually(t, "b to be ready as a standby", func() bool { code, _ := httpGet("http://" + b.addr + "/readyz"); return code == 200 })
 	if b.isLeader(t) {
 		t.Fatal("both replicas lead")
 	}
 
 	publish("evt-1", "first")
-	eventually(t, "the first event's group", func() bool { return hasGroup("first") })
+	testutil.Eventually(t, "the first event's group", func() bool { return hasGroup("first") })
 	if n := writesBy(b); n != 0 {
 		t.Fatalf("the standby made %d writes", n)
 	}
@@ -135,11 +136,11 @@ admin: {listen: "127.0.0.1:0"}
 		t.Errorf("the old leader exited %d, want 0:\n%s", a.code, a.stderr.String())
 	}
 	aWrites := writesBy(a)
-	eventually(t, "b to take over", func() bool { return b.isLeader(t) })
+	testutil.Eventually(t, "b to take over", func() bool { return b.isLeader(t) })
 	t.Logf("takeover after a graceful stop took %s", time.Since(stopped).Round(time.Millisecond))
 
 	publish("evt-2", "second")
-	eventually(t, "the second event's group", func() bool { return hasGroup("second") })
+	testutil.Eventually(t, "the second event's group", func() bool { return hasGroup("second") })
 	if n := writesBy(a); n != aWrites {
 		t.Errorf("a made %d writes after it stopped", n-aWrites)
 	}

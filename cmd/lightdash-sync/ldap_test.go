@@ -4,13 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
@@ -73,15 +73,8 @@ state: {path: ` + filepath.Join(e.dir, "state.json") + `}
 }
 
 func (e *ldapEnv) members(name string) string {
-	for _, g := range e.ld.Groups() {
-		if g.Name == name {
-			var out []string
-			for _, m := range g.MemberUUIDs {
-				out = append(out, e.emails[m])
-			}
-			sort.Strings(out)
-			return strings.Join(out, ",")
-		}
+	if ms, ok := e.ld.GroupMembers(name, e.emails); ok {
+		return strings.Join(ms, ",")
 	}
 	return "<no group>"
 }
@@ -169,7 +162,7 @@ func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 		}
 	}()
 	addr := adminAddr(t, &stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Fatalf("after start-up, ldap-engineering = %s", got)
 	}
@@ -181,7 +174,7 @@ func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 
 	before := len(e.ld.Requests())
 	e.slapd.Modify(&goldap.ModifyRequest{DN: engineering, Changes: []goldap.Change{{Operation: goldap.AddAttribute, Modification: goldap.PartialAttribute{Type: "member", Vals: []string{"uid=dave,ou=people,dc=example,dc=com"}}}}})
-	eventually(t, "dave in ldap-engineering", func() bool { return e.members("ldap-engineering") == "alice,bob,carol,dave" })
+	testutil.Eventually(t, "dave in ldap-engineering", func() bool { return e.members("ldap-engineering") == "alice,bob,carol,dave" })
 	reqs := e.ld.Requests()[before:]
 	if len(reqs) != 1 || reqs[0].Method != "PATCH" {
 		var got []string

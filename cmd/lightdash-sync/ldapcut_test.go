@@ -10,6 +10,7 @@ import (
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
 
@@ -107,7 +108,7 @@ admin: {listen: "127.0.0.1:0"}
 		}
 	}()
 	addr := adminAddr(t, &stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 	want := map[string]string{"ldap-engineering": "alice,bob,carol", "ldap-platform": "carol", "ldap-sales": "dave"}
 	for name, m := range want {
 		if got := e.members(name); got != m {
@@ -145,7 +146,7 @@ admin: {listen: "127.0.0.1:0"}
 		}
 	}
 	proxy.Reset()
-	eventually(t, "dave in ldap-engineering", func() bool { return e.members("ldap-engineering") == "alice,bob,carol,dave" })
+	testutil.Eventually(t, "dave in ldap-engineering", func() bool { return e.members("ldap-engineering") == "alice,bob,carol,dave" })
 }
 
 // holds reports whether the comma-separated members got include all of want's.

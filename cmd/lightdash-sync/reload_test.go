@@ -12,6 +12,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
@@ -38,10 +39,10 @@ func TestReloadThatCannotStartKeepsRunning(t *testing.T) {
 	exited := make(chan int, 1)
 	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &syncBuffer{}, &stderr) }()
 	base := "http://" + adminAddr(t, &stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
 	alive := func(what string, cond func() bool) {
 		t.Helper()
-		eventually(t, what, func() bool {
+		testutil.Eventually(t, what, func() bool {
 			select {
 			case code := <-exited:
 				t.Fatalf("the daemon exited (%d) while waiting for %s:\n%s", code, what, stderr.String())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
@@ -43,7 +43,7 @@ var adminAddrRE = regexp.MustCompile(`admin listener up.*"addr":\s*"([^"]+)"`)
 func adminAddr(t *testing.T, stderr *syncBuffer) string {
 	t.Helper()
 	var addr string
-	eventually(t, "the admin listener's address in the log", func() bool {
+	testutil.Eventually(t, "the admin listener's address in the log", func() bool {
 		if m := adminAddrRE.FindStringSubmatch(stderr.String()); m != nil {
 			addr = m[1]
 		}
@@ -58,42 +58,12 @@ const testAdminToken = "admin-secret-value-42"
 // httpGet reads an admin page with the test admin token, which the status
 // pages need when one is configured (and ignore when none is).
 func httpGet(url string) (int, string) {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		return 0, err.Error()
-	}
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return testutil.HTTPDo(context.Background(), http.MethodGet, url, testAdminToken)
 }
 
 func httpPost(url, token string) int {
-	req, _ := http.NewRequest(http.MethodPost, url, nil)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	code, _ := testutil.HTTPDo(context.Background(), http.MethodPost, url, token)
+	return code
 }
 
 // TestRunDaemonEndToEnd runs `lightdash-sync run` in-process against a real
@@ -117,7 +87,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &stdout, &stderr) }()
 
 	base := "http://" + adminAddr(t, &stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
 	if code, body := httpGet(base + "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
@@ -134,7 +104,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the event's group in Lightdash", func() bool {
+	testutil.Eventually(t, "the event's group in Lightdash", func() bool {
 		for _, g := range e.ld.Groups() {
 			if g.Name == "analysts" && len(g.MemberUUIDs) == 1 && g.MemberUUIDs[0] == ada.UserUUID {
 				return true
@@ -167,14 +137,14 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	if code := httpPost(base+"/reconcile", "admin-secret-value-42"); code != 202 {
 		t.Errorf("POST /reconcile with the token = %d, want 202", code)
 	}
-	eventually(t, "the unmatched user on /status", func() bool {
+	testutil.Eventually(t, "the unmatched user on /status", func() bool {
 		_, body := httpGet(base + "/status")
 		return strings.Contains(body, "nobody@example.com")
 	})
 
 	// NATS goes away: /readyz says so, /healthz stays up.
 	natstest.Shutdown(e.nats)
-	eventually(t, "/readyz to report the lost connection", func() bool {
+	testutil.Eventually(t, "/readyz to report the lost connection", func() bool {
 		code, body := httpGet(base + "/readyz")
 		return code == 503 && strings.Contains(body, "source events is")
 	})
@@ -257,7 +227,7 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	}()
 	defer func() { cancel(); <-exited }()
 	addr := adminAddr(t, &stderr)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 
 	nc, err := natsgo.Connect(e.nats.ClientURL())
 	if err != nil {
@@ -271,7 +241,7 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	if _, err := js.PublishMsg(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the dry run to plan the event's group", func() bool {
+	testutil.Eventually(t, "the dry run to plan the event's group", func() bool {
 		_, body := httpGet("http://" + addr + "/metrics")
 		return strings.Contains(body, `lightdash_sync_group_reconciles_total{result="ok",source="events"} 1`)
 	})

@@ -11,6 +11,7 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
@@ -45,7 +46,7 @@ func TestSIGTERMDuringBusyApplyLosesNothing(t *testing.T) {
 	// as events (a full reconciliation in progress at SIGTERM is given up
 	// to the shutdown deadline to finish).
 	addr := adminAddr(t, logs)
-	eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 	const n = 40
 	for i := 0; i < n; i++ {
 		id := fmt.Sprintf("evt-%d", i)
@@ -56,7 +57,7 @@ func TestSIGTERMDuringBusyApplyLosesNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, "some groups to be created", func() bool { return len(e.ld.Groups()) >= 5 })
+	testutil.Eventually(t, "some groups to be created", func() bool { return len(e.ld.Groups()) >= 5 })
 	cancel() // SIGTERM in the middle of the backlog
 	select {
 	case code := <-exited:
@@ -72,7 +73,7 @@ func TestSIGTERMDuringBusyApplyLosesNothing(t *testing.T) {
 
 	cancel, exited = start()
 	defer func() { cancel(); <-exited }()
-	eventually(t, "every event's group", func() bool { return len(e.ld.Groups()) == n })
+	testutil.Eventually(t, "every event's group", func() bool { return len(e.ld.Groups()) == n })
 	seen := map[string]int{}
 	for _, g := range e.ld.Groups() {
 		seen[g.Name]++

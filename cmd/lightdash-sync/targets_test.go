@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
@@ -260,10 +261,10 @@ admin: {listen: "127.0.0.1:0", token: admin-secret-value-42}
 		}
 	}()
 	addr := adminAddr(t, &stderr)
-	eventually(t, "ready", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	testutil.Eventually(t, "ready", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 
 	e.publish(t, "evt-1", "eng")
-	eventually(t, "the group in both targets", func() bool { return e.hasGroup("x", "eng") && e.hasGroup("y", "eng") })
+	testutil.Eventually(t, "the group in both targets", func() bool { return e.hasGroup("x", "eng") && e.hasGroup("y", "eng") })
 
 	st, _ := readTargetStatus(t, addr)
 	if len(st.Targets) != 2 || st.Targets[0].Target != "x" || st.Targets[1].Target != "y" || st.Targets[0].Lightdash != e.ld["x"].URL() {
@@ -363,12 +364,12 @@ admin: {listen: "127.0.0.1:0"}
 		}
 		return out
 	}
-	eventually(t, "one leader per target", func() bool {
+	testutil.Eventually(t, "one leader per target", func() bool {
 		l := leaders()
 		return len(l["x"]) == 1 && len(l["y"]) == 1
 	})
 	e.publish(t, "evt-1", "eng")
-	eventually(t, "the group in both targets", func() bool { return e.hasGroup("x", "eng") && e.hasGroup("y", "eng") })
+	testutil.Eventually(t, "the group in both targets", func() bool { return e.hasGroup("x", "eng") && e.hasGroup("y", "eng") })
 	l := leaders()
 	if len(l["x"]) != 1 || len(l["y"]) != 1 {
 		t.Fatalf("leaders %v, want exactly one per target", l)
@@ -402,7 +403,7 @@ admin: {listen: "127.0.0.1:0"}
 	}
 	gone.exited <- exitOK
 	goneWrites := map[string]int{"x": e.writers("x")[gone.users["x"]], "y": e.writers("y")[gone.users["y"]]}
-	eventually(t, "the other replica to lead both targets", func() bool {
+	testutil.Eventually(t, "the other replica to lead both targets", func() bool {
 		st, _ := readTargetStatus(t, other.addr)
 		n := 0
 		for _, ts := range st.Targets {
@@ -413,7 +414,7 @@ admin: {listen: "127.0.0.1:0"}
 		return n == 2
 	})
 	e.publish(t, "evt-2", "ops")
-	eventually(t, "the second group in both targets", func() bool { return e.hasGroup("x", "ops") && e.hasGroup("y", "ops") })
+	testutil.Eventually(t, "the second group in both targets", func() bool { return e.hasGroup("x", "ops") && e.hasGroup("y", "ops") })
 	for target, n := range goneWrites {
 		if got := e.writers(target)[gone.users[target]]; got != n {
 			t.Errorf("target %s: the stopped replica made %d writes after it stopped", target, got-n)
@@ -514,9 +515,9 @@ func fillView(t *testing.T, e *targetsEnv, path string) {
 	go func() {
 		exited <- Main(ctx, []string{"run", "--dry-run", "--config", path}, &syncBuffer{}, &syncBuffer{})
 	}()
-	eventually(t, "the stream", func() bool { _, err := e.js.Stream(context.Background(), "DIRECTORY"); return err == nil })
+	testutil.Eventually(t, "the stream", func() bool { _, err := e.js.Stream(context.Background(), "DIRECTORY"); return err == nil })
 	e.publish(t, "evt-1", "eng")
-	eventually(t, "the event in the directory view", func() bool {
+	testutil.Eventually(t, "the event in the directory view", func() bool {
 		kv, err := e.js.KeyValue(context.Background(), "lightdash_sync_directory")
 		if err != nil {
 			return false

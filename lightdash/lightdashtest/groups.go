@@ -146,14 +146,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
 		}
 	}
 	shuffleLocked(s, data)
-	results := map[string]any{}
-	if paged {
-		var p *paginationJSON
-		data, p = paginate(data, page, size)
-		results["pagination"] = p
-	}
-	results["data"] = data
-	ok(w, http.StatusOK, results)
+	ok(w, http.StatusOK, listResults(data, paged, page, size))
 }
 
 // createGroup is POST /api/v1/org/groups: not gated by the flag; 201; the

@@ -175,6 +175,19 @@ type paginationJSON struct {
 	TotalResults   int `json:"totalResults"`
 }
 
+// listResults is a list endpoint's results: data, cut to one page with its
+// pagination when the request asked for pages.
+func listResults[T any](data []T, paged bool, page, size int) map[string]any {
+	results := map[string]any{}
+	if paged {
+		var p *paginationJSON
+		data, p = paginate(data, page, size)
+		results["pagination"] = p
+	}
+	results["data"] = data
+	return results
+}
+
 // paginate cuts one page out of xs.
 func paginate[T any](xs []T, page, size int) ([]T, *paginationJSON) {
 	total := len(xs)

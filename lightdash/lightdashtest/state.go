@@ -218,6 +218,22 @@ func (s *Server) Groups() []lightdash.GroupWithMembers {
 	return gs
 }
 
+// GroupMembers returns the members of the default organization's group
+// called name, each shown as label[uuid], sorted; ok is false when there is
+// no such group.
+func (s *Server) GroupMembers(name string, label map[string]string) (members []string, ok bool) {
+	for _, g := range s.Groups() {
+		if g.Name == name {
+			for _, m := range g.MemberUUIDs {
+				members = append(members, label[m])
+			}
+			slices.Sort(members)
+			return members, true
+		}
+	}
+	return nil, false
+}
+
 // GroupsOf is Groups for any organization.
 func (s *Server) GroupsOf(orgUUID string) ([]lightdash.GroupWithMembers, error) {
 	s.mu.Lock()

@@ -104,16 +104,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 		data = append(data, p)
 	}
 	shuffleLocked(s, data)
-	results := map[string]any{}
-	if paged {
-		var p *paginationJSON
-		data, p = paginate(data, page, size)
-		results["pagination"] = p
-	} else if withGroups && limit > 0 && limit < len(data) {
+	if !paged && withGroups && limit > 0 && limit < len(data) {
 		data = data[:limit]
 	}
-	results["data"] = data
-	ok(w, http.StatusOK, results)
+	ok(w, http.StatusOK, listResults(data, paged, page, size))
 }
 
 // getOrgUser is GET /api/v1/org/users/{userUuid}; the path is a tsoa UUID,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
@@ -70,12 +69,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 		} else {
 			bo.reset()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
+		sleep(ctx, wait)
 	}
 	return nil
 }

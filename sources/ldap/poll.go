@@ -46,12 +46,7 @@ func (s *Source) watchPoll(ctx context.Context, changes chan<- sources.Change) e
 			s.metrics.connected.WithLabelValues(s.cfg.Name).Set(1)
 			bo.reset()
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
+		sleep(ctx, wait)
 	}
 	s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
 	return nil

@@ -86,10 +86,9 @@ func (r *reader) search(kind, base, scope, filter string) ([]*goldap.Entry, erro
 
 // searchRecords is search followed by decodeAll, one page at a time, so
 // that the decoded entries of a page (and the packets their values are
-// sliced from) are garbage before the next page arrives: collecting the
-// 110,000 entries of a full read first held every packet of it, 440 MB of
-// a 1.3 GB peak (docs/benchmarks.md). The records keep no entry unless
-// r.keepEntries.
+// sliced from) are garbage before the next page arrives: collecting every
+// entry first would hold every packet of a full read. The records keep no
+// entry unless r.keepEntries.
 func (r *reader) searchRecords(kind, base, scope, filter string, group bool) ([]*record, error) {
 	var out []*record
 	err := r.searchPages(kind, base, scope, filter, func(page []*goldap.Entry) {
@@ -153,9 +152,9 @@ func (r *reader) searchPages(kind, base, scope, filter string, fn func([]*goldap
 // also gets the partial page that came with an error.
 //
 // Over a real connection (a streamer) fn gets each entry as it is read
-// instead: a page of 1,000 groups of 50 members is ~45 MB of BER packets
-// when held whole (every constructed packet keeps a copy of its
-// children's bytes), the largest thing alive at the peak of a full read.
+// instead: a page held whole (every constructed packet keeps a copy of its
+// children's bytes) would be the largest thing alive at the peak of a
+// full read.
 //
 // A page is taken as whole only with proof that the server finished it
 // (errNoResultDone); a page after the first must carry the paging
@@ -275,6 +274,12 @@ func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	if snap, err := s.await(ctx); snap != nil || err != nil {
 		return snap, err
 	}
+	return s.read(ctx, (*reader).snapshot)
+}
+
+// read runs fn with a reader on a new connection, closed when ctx ends so
+// that a read blocked on the server stops too.
+func (s *Source) read(ctx context.Context, fn func(*reader) (*sources.Snapshot, error)) (*sources.Snapshot, error) {
 	c, err := s.dial(ctx, true)
 	if err != nil {
 		return nil, err
@@ -282,8 +287,7 @@ func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	r := &reader{s: s, conn: c}
-	snap, err := r.snapshot()
+	snap, err := fn(&reader{s: s, conn: c})
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}

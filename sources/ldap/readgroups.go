@@ -17,19 +17,7 @@ const filterChunk = 50
 // (cycles are cut) and their member users, without reading the whole
 // directory: members are looked up in batches by their RDN.
 func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Snapshot, error) {
-	c, err := s.dial(ctx, true)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	defer stop()
-	r := &reader{s: s, conn: c}
-	snap, err := r.groupsSnapshot(groupIDs)
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return snap, err
+	return s.read(ctx, func(r *reader) (*sources.Snapshot, error) { return r.groupsSnapshot(groupIDs) })
 }
 
 // groupsSnapshot reads the named groups and their members: walking the

@@ -12,34 +12,14 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
-// A daemon starting up reads the whole directory twice at once: its
-// syncrepl watcher's first read (the refresh of a session without a
-// cookie, or the full read that comes before a resumed one) fills the
-// tracker, and the start-up reconciliation's Snapshot reads the same
-// entries again. At 100,000 users the two together were the daemon's
-// peak memory (docs/benchmarks.md). handoff lets the watcher hand its
-// read to that Snapshot instead.
-//
-// The snapshot is what the server sent in that read, taken before the
-// watcher derives anything from it, so it is the read Snapshot would have
-// made:
-//   - a refresh without a cookie sends every entry in scope: its users as
-//     they arrive, its groups from the tracker when it ends. Only offered
-//     when both scopes are subtree scopes under the watcher's search base,
-//     since that refresh sees whole subtrees. Referrals and entries that
-//     cannot be decoded make it incomplete, as they make a read. (An entry
-//     changed while the refresh runs may be sent twice; the snapshot then
-//     holds one version or the other, as a paged read across the change
-//     would.)
-//   - the full read (Source.readRecords, the same paged searches as
-//     Snapshot) that a resumed session makes before its refresh; the
-//     refresh's changes then reach the daemon as changes.
-//
-// It is handed only to a Snapshot already waiting (a late one reads for
-// itself, never from an old read) and only once per ExpectWatch. If the
-// watcher cannot offer one (another watch mode, a failed session, the
-// watch ending, a read that cannot be shared) or makes no progress for
-// OperationTimeout, the waiting Snapshot reads the directory itself.
+// handoff lets a syncrepl watcher hand its first full read to the start-up
+// reconciliation's Snapshot, so a starting daemon reads the directory once,
+// not twice at once (the two together would be its peak memory). What is
+// handed over is what the server sent, before the watcher derived anything
+// from it: a refresh without a cookie (only when both scopes are subtrees
+// under the watch base) or the full read before a resumed session. It goes
+// only to a Snapshot already waiting, once per ExpectWatch; if the watcher
+// cannot offer one or stalls for OperationTimeout, Snapshot reads itself.
 type handoff struct {
 	mu      sync.Mutex
 	expect  bool         // ExpectWatch was called and nothing offered or declined since

@@ -4,9 +4,9 @@ import "iter"
 
 // idSetSmall is how many ids an idSet keeps in a slice before it moves
 // them to a map. Most member keys are listed by a handful of groups, and
-// a slice of five ids is a third of the size of a map holding them (at
-// 100,000 keys that is ~25 MB); the map keeps a key listed by thousands
-// of groups from costing a linear scan per change.
+// a slice of five ids is a third of the size of a map holding them; the
+// map keeps a key listed by thousands of groups from costing a linear scan
+// per change.
 const idSetSmall = 16
 
 // idSet is a set of record ids, small ones as a slice. The zero value is

@@ -4,10 +4,10 @@ import "slices"
 
 // The tracker's indexes. A syncrepl refresh sends every entry of the
 // directory and each one asks "which groups list this key, and which
-// groups list those?"; scanning every group for that made one refresh
-// cost O(entries × memberships) (issue 9: ~5·10¹⁰ steps at 100,000 users
-// and 500,000 memberships). The index answers it in time proportional to
-// the groups named, and doubles as the interner of member strings.
+// groups list those?"; scanning every group for that would make one
+// refresh cost O(entries × memberships). The index answers it in time
+// proportional to the groups named, and doubles as the interner of member
+// strings.
 //
 // Invariants, kept by replace (the only writer of recs):
 //   - keys[k].groups holds id exactly when recs[id] is a group listing k;

@@ -128,8 +128,11 @@ func (b *backoff) next() time.Duration {
 func (b *backoff) reset() { b.cur = 0 }
 
 // sleep waits for the next backoff step; false when ctx ended first.
-func (b *backoff) sleep(ctx context.Context) bool {
-	t := time.NewTimer(b.next())
+func (b *backoff) sleep(ctx context.Context) bool { return sleep(ctx, b.next()) }
+
+// sleep waits for d; false when ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

@@ -123,15 +123,14 @@ type Config struct {
 	TombstoneRetention time.Duration
 }
 
-// Defaults returned by WithDefaults.
+// Defaults returned by withDefaults.
 const (
 	DefaultDurable  = "lightdash-sync"
 	DefaultKVBucket = "lightdash-sync-view"
 	// DefaultMaxAckPending lets a burst of 100,000 events (a reorganisation,
-	// an HR import) flow in one window: 50,000 events went through at
-	// 11,100/s with it and at 3,900/s with 20,000, a window per debounce and
-	// apply cycle (docs/benchmarks.md). Memory follows the burst actually in
-	// flight, not the window: ~100 MB more for those 50,000.
+	// an HR import) flow in one window rather than one window per debounce
+	// and apply cycle (figures in docs/benchmarks.md). Memory follows the
+	// burst actually in flight, not the window.
 	DefaultMaxAckPending = 100000
 	// DefaultMaxSequenceJump allows a per-entity counter to skip numbers
 	// freely, while pushing a group to 2^53-1 would take billions of events.
@@ -150,8 +149,8 @@ const (
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
 var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
 
-// WithDefaults returns c with zero fields replaced by their defaults.
-func (c Config) WithDefaults() Config {
+// withDefaults returns c with zero fields replaced by their defaults.
+func (c Config) withDefaults() Config {
 	if c.Name == "" {
 		c.Name = "nats"
 	}
@@ -206,7 +205,7 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks c after WithDefaults. Messages name the field.
+// Validate checks c after withDefaults. Messages name the field.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

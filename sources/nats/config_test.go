@@ -43,7 +43,7 @@ func TestConfigValidate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := ok
 			tc.mutate(&c)
-			err := c.WithDefaults().Validate()
+			err := c.withDefaults().Validate()
 			switch {
 			case tc.want == "" && err != nil:
 				t.Errorf("got %v, want valid", err)
@@ -96,7 +96,7 @@ func TestSecretsStayOut(t *testing.T) {
 	}
 	token := c
 	token.User, token.Password, token.Token = "", "", secret
-	texts := []string{err.Error(), parseErr.Error(), c.String(), c.WithDefaults().String(), token.String()}
+	texts := []string{err.Error(), parseErr.Error(), c.String(), c.withDefaults().String(), token.String()}
 	for _, e := range logs.All() {
 		texts = append(texts, e.Message)
 		for k, v := range e.ContextMap() {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
 
@@ -20,12 +20,12 @@ func TestConnectionStateGauge(t *testing.T) {
 		t.Fatalf("connected gauge = %v, state %s; want 1, CONNECTED", got, h.src.State())
 	}
 	natstest.Shutdown(srv)
-	eventually(t, func() bool { return gaugeValue(t, h.reg, "lightdash_sync_nats_connected") == 0 })
+	testutil.Eventually(t, "the connected gauge to drop", func() bool { return gaugeValue(t, h.reg, "lightdash_sync_nats_connected") == 0 })
 	if h.src.Connected() || h.src.State() != "RECONNECTING" {
 		t.Errorf("state with the server down = %s", h.src.State())
 	}
 	natstest.Restart(t, srv, nil)
-	eventually(t, func() bool { return gaugeValue(t, h.reg, "lightdash_sync_nats_connected") == 1 })
+	testutil.Eventually(t, "the connected gauge to rise", func() bool { return gaugeValue(t, h.reg, "lightdash_sync_nats_connected") == 1 })
 }
 
 // TestBindToExistingStream: without create_stream the stream must exist;
@@ -75,15 +75,4 @@ func gaugeValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	}
 	t.Fatalf("metric %s not registered", name)
 	return 0
-}
-
-func eventually(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not reached")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

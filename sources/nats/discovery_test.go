@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
@@ -33,7 +34,7 @@ func runCluster(t *testing.T) (a, b *server.Server) {
 		t.Fatal(err)
 	}
 	defer plain.Close()
-	eventually(t, func() bool { return len(plain.DiscoveredServers()) > 0 })
+	testutil.Eventually(t, "a discovered server", func() bool { return len(plain.DiscoveredServers()) > 0 })
 	return a, b
 }
 
@@ -42,7 +43,7 @@ func runCluster(t *testing.T) (a, b *server.Server) {
 // text to a server the cluster advertised.
 func TestDiscoveredServersIgnoredWithoutTLS(t *testing.T) {
 	a, _ := runCluster(t)
-	cfg := Config{Name: "hr", URLs: []string{a.ClientURL()}}.WithDefaults()
+	cfg := Config{Name: "hr", URLs: []string{a.ClientURL()}}.withDefaults()
 	nc, err := connect(cfg, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestDiscoveredServersKeptWithTLS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts, err := connOptions(tt.cfg.WithDefaults(), zap.NewNop())
+			opts, err := connOptions(tt.cfg.withDefaults(), zap.NewNop())
 			if err != nil {
 				t.Fatal(err)
 			}

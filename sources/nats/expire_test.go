@@ -143,11 +143,11 @@ func TestFloorReachesOtherInstances(t *testing.T) {
 	upsert := ev(TypeGroupUpserted, "gone", Data{Name: "Gone"})
 	applyOne(t, a.view, upsert)
 	applyOne(t, a.view, ev(TypeGroupDeleted, "gone", Data{}))
-	later := written.Add(cfg.WithDefaults().TombstoneRetention)
-	if n, err := a.view.expire(ctx, later, cfg.WithDefaults().TombstoneRetention); err != nil || n != 1 {
+	later := written.Add(cfg.withDefaults().TombstoneRetention)
+	if n, err := a.view.expire(ctx, later, cfg.withDefaults().TombstoneRetention); err != nil || n != 1 {
 		t.Fatalf("expire: removed %d, err %v; want 1", n, err)
 	}
-	if n, err := b.view.expire(ctx, later, cfg.WithDefaults().TombstoneRetention); err != nil || n != 0 {
+	if n, err := b.view.expire(ctx, later, cfg.withDefaults().TombstoneRetention); err != nil || n != 0 {
 		t.Fatalf("expire on the other instance: removed %d, err %v; want 0", n, err)
 	}
 	replay := *upsert
@@ -162,7 +162,7 @@ func TestFloorReachesOtherInstances(t *testing.T) {
 // member would count again; once no group lists it, it expires.
 func TestListedUserTombstoneStays(t *testing.T) {
 	srv := runServer(t)
-	cfg := testConfig(srv).WithDefaults()
+	cfg := testConfig(srv).withDefaults()
 	ctx := context.Background()
 	src, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
 	if err != nil {

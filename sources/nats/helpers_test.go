@@ -95,15 +95,7 @@ func (h *harness) close() {
 
 func producer(t *testing.T, srv *server.Server) jetstream.JetStream {
 	t.Helper()
-	nc, err := nats.Connect(srv.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatalf("producer connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, srv)
 	return js
 }
 

@@ -173,7 +173,7 @@ func TestInflightBytesCapHoldsBackFetching(t *testing.T) {
 // TestInflightBytesValidated: a cap below one event could never let the
 // largest through; it is refused.
 func TestInflightBytesValidated(t *testing.T) {
-	cfg := Config{URLs: []string{"nats://127.0.0.1:4222"}, Stream: "S", MaxInflightBytes: 1000}.WithDefaults()
+	cfg := Config{URLs: []string{"nats://127.0.0.1:4222"}, Stream: "S", MaxInflightBytes: 1000}.withDefaults()
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_inflight_bytes") {
 		t.Errorf("Validate = %v, want a max_inflight_bytes error", err)
 	}

@@ -41,7 +41,7 @@ var (
 // reconnects forever. logger nil means no logging; reg nil means no metrics
 // are registered.
 func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Registerer) (*Source, error) {
-	cfg = cfg.WithDefaults()
+	cfg = cfg.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("nats source config: %w", err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -40,15 +38,7 @@ func BenchmarkLoadLarge(b *testing.B) {
 func benchStore(b *testing.B) (*Store, *worker.State) {
 	b.Helper()
 	s := natstest.RunServer(b)
-	nc, err := natsConnect(s.ClientURL())
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, js := natstest.Connect(b, s)
 	st, err := New(context.Background(), js, "state", "prod")
 	if err != nil {
 		b.Fatal(err)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
@@ -22,15 +21,7 @@ import (
 func TestLostRequestIsSentAgain(t *testing.T) {
 	srv := natstest.RunServer(t)
 	d := &droppingDialer{}
-	nc, err := nats.Connect(srv.ClientURL(), nats.SetCustomDialer(d), nats.MaxReconnects(-1), nats.ReconnectWait(10*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, srv, nats.SetCustomDialer(d))
 	st := newStore(t, js)
 	st.RequestTimeout = 200 * time.Millisecond
 	mustLoad(t, st)

@@ -176,7 +176,7 @@ func (s *Store) load(ctx context.Context) (*worker.State, uint64, manifest, erro
 	if err != nil {
 		return nil, 0, manifest{}, fmt.Errorf("%w: %s: %v", worker.ErrStateCorrupt, where, err)
 	}
-	st, err := decodeState(js, where)
+	st, err := worker.DecodeState(js, where)
 	if err != nil {
 		return nil, 0, manifest{}, err
 	}

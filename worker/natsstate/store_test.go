@@ -10,28 +10,15 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
-func natsConnect(url string) (*nats.Conn, error) {
-	return nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-}
-
 func connect(t *testing.T, s *server.Server) jetstream.JetStream {
 	t.Helper()
-	nc, err := natsConnect(s.ClientURL())
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
+	_, js := natstest.Connect(t, s)
 	return js
 }
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
@@ -73,7 +72,7 @@ func (p *proc) url(path string) string { return "http://" + p.adminAddr() + path
 // get reads an admin page with the admin token, which the status pages
 // need.
 func (p *proc) get(ctx context.Context, path string) (int, string) {
-	return httpDo(ctx, "GET", p.url(path), p.adminTok)
+	return testutil.HTTPDo(ctx, "GET", p.url(path), p.adminTok)
 }
 func (p *proc) stdoutPath() string { return filepath.Join(p.dir, "stdout.log") }
 
@@ -327,27 +326,8 @@ func (s *supervisor) checkSecrets(where, text string) {
 	}
 }
 
-var httpClient = &http.Client{Timeout: 5 * time.Second}
-
 func httpGet(ctx context.Context, url string) (int, string) {
-	return httpDo(ctx, "GET", url, "")
-}
-
-func httpDo(ctx context.Context, method, url, bearer string) (int, string) {
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		return 0, err.Error()
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := httpClient.Do(req)
-	if err != nil {
-		return 0, err.Error()
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return testutil.HTTPDo(ctx, "GET", url, "")
 }
 
 func sleep(ctx context.Context, d time.Duration) {

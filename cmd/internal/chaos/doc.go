@@ -3,20 +3,20 @@
 // against a real slapd, an embedded NATS server with JetStream and the
 // fake Lightdash.
 //
-// TestChaos (issue 10, "Faults") runs one daemon, restarted whenever it
+// TestChaos runs one daemon, restarted whenever it
 // dies, through a stream of directory changes and faults (Lightdash
 // errors, hangs, dropped connections and outages, killed daemons,
 // restarted NATS and slapd, a cut network to LDAP). At the end, Lightdash
 // must equal the directory and every injected fault must have been
 // retried or reported.
 //
-// TestHandover (issue 7, high availability) runs two replicas with leader
+// TestHandover runs two replicas with leader
 // election on one NATS, kills the leader mid-stream and checks that the
 // standby takes over within the lease's bound, that the fake's request
 // log never shows two replicas writing interleaved, and that nothing is
 // lost.
 //
-// TestFlapping (issue 10, "never two writers at once") runs two replicas,
+// TestFlapping (never two writers at once) runs two replicas,
 // each reaching NATS through its own Proxy, and moves leadership again and
 // again without killing anyone: the lease key deleted, overwritten with
 // garbage or by another holder, the leader's NATS path cut. The replicas'

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 )
 
@@ -71,7 +72,7 @@ func requestReconcile(t *testing.T, ctx context.Context, sup *supervisor, sc sce
 		}
 		_, before := httpGet(dctx, p.url("/metrics"))
 		n0, ok0 := metricSum(before, runs, `trigger="request"`), metricSum(before, runs, `trigger="request"`, `result="ok"`)
-		if code, body := httpDo(dctx, "POST", p.url("/reconcile"), sup.adminTok); code/100 != 2 {
+		if code, body := testutil.HTTPDo(dctx, "POST", p.url("/reconcile"), sup.adminTok); code/100 != 2 {
 			t.Fatalf("POST /reconcile with the admin token: %d %s", code, body)
 		}
 		t.Logf("asked run %d for a full reconciliation, %s after the faults stopped", p.n, time.Since(since).Round(time.Millisecond))

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
 
 // errInjected stands in for a network failure during renewal.
@@ -32,7 +34,7 @@ func TestFlappingNeverOverlaps(t *testing.T) {
 			return nil
 		}))
 	}
-	_, js := connect(t, s)
+	_, js := natstest.Connect(t, s)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	kv, err := js.KeyValue(ctx, DefaultBucket)
@@ -93,7 +95,7 @@ func TestRenewalFailureEndsTermBeforeExpiry(t *testing.T) {
 	cfg := Config{TTL: time.Second, RenewEvery: 100 * time.Millisecond}
 	var fail atomic.Bool
 	var lastOK atomic.Int64
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	cfg.Key, cfg.Identity = "unit", "a"
 	e, err := New(context.Background(), js, cfg, nil, nil)
 	if err != nil {

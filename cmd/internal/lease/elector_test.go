@@ -113,7 +113,7 @@ func TestServerRestartMidLease(t *testing.T) {
 
 func TestOnElectedReturningEndsTheTerm(t *testing.T) {
 	s := newServer(t)
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	reg := prometheus.NewRegistry()
 	e, err := New(context.Background(), js, Config{Key: "unit", Identity: "a", TTL: time.Second, RenewEvery: 100 * time.Millisecond}, nil, reg)
 	if err != nil {
@@ -139,7 +139,7 @@ func TestOnElectedReturningEndsTheTerm(t *testing.T) {
 
 func TestMetricsFollowLeadership(t *testing.T) {
 	s := newServer(t)
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	reg := prometheus.NewRegistry()
 	mk := func(key string) *Elector {
 		e, err := New(context.Background(), js, Config{Key: key, Identity: "a", TTL: time.Second, RenewEvery: 100 * time.Millisecond}, nil, reg)
@@ -181,7 +181,7 @@ func TestRunTwiceIsRefused(t *testing.T) {
 
 func TestNewRefusesBucketWithShorterTTL(t *testing.T) {
 	s := newServer(t)
-	_, js := connect(t, s)
+	_, js := natstest.Connect(t, s)
 	ctx := context.Background()
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "short", TTL: time.Second}); err != nil {
 		t.Fatal(err)
@@ -198,7 +198,7 @@ func TestNewRefusesBucketWithShorterTTL(t *testing.T) {
 
 func TestConfigErrors(t *testing.T) {
 	s := newServer(t)
-	_, js := connect(t, s)
+	_, js := natstest.Connect(t, s)
 	tests := []struct {
 		name string
 		cfg  Config

@@ -10,26 +10,10 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
 )
-
-// connect opens a reconnecting client on s, closed when the test ends.
-func connect(t *testing.T, s *server.Server) (*nats.Conn, jetstream.JetStream) {
-	t.Helper()
-	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatalf("jetstream: %v", err)
-	}
-	return nc, js
-}
 
 // terms records the leaderCtx windows of several electors on one
 // monotonic clock (time.Now carries a monotonic reading).
@@ -122,7 +106,7 @@ func start(t *testing.T, s *server.Server, cfg Config, who string, ts *terms) *r
 // startWithFault is start with a renewal fault hook installed before Run.
 func startWithFault(t *testing.T, s *server.Server, cfg Config, who string, ts *terms, fault func() error) *running {
 	t.Helper()
-	nc, js := connect(t, s)
+	nc, js := natstest.Connect(t, s)
 	cfg.Identity = who
 	if cfg.Key == "" {
 		cfg.Key = "unit"

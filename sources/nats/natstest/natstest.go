@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // RunServer starts a JetStream-enabled server and stops it when the test
@@ -56,6 +58,24 @@ func Restart(t testing.TB, s *server.Server, configure func(*server.Options)) *s
 	}
 	Shutdown(s)
 	return start(t, opts)
+}
+
+// Connect opens a client on s that reconnects forever and quickly, so it
+// survives Restart, and closes it when the test ends. opts are added to
+// the client's options.
+func Connect(t testing.TB, s *server.Server, opts ...nats.Option) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	opts = append([]nats.Option{nats.MaxReconnects(-1), nats.ReconnectWait(10 * time.Millisecond)}, opts...)
+	nc, err := nats.Connect(s.ClientURL(), opts...)
+	if err != nil {
+		t.Fatalf("natstest: connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("natstest: jetstream: %v", err)
+	}
+	return nc, js
 }
 
 // Shutdown stops s and waits until it is gone, so that a test can check a

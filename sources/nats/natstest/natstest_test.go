@@ -15,15 +15,7 @@ func TestRestartKeepsStreams(t *testing.T) {
 	s := natstest.RunServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	nc, err := nats.Connect(s.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(20*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.Connect(t, s)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "T", Subjects: []string{"t.>"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +29,10 @@ func TestRestartKeepsStreams(t *testing.T) {
 	}
 	// The client reconnects on its own; a request sent while it does can
 	// be lost, so ask again (each try bounded) until the deadline.
-	var st jetstream.Stream
+	var (
+		st  jetstream.Stream
+		err error
+	)
 	for {
 		try, cancel := context.WithTimeout(ctx, 2*time.Second)
 		st, err = js.Stream(try, "T")
