@@ -18,8 +18,8 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 	"github.com/lightdash-sync/lightdash-sync/sources"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
 
 func runCommand() *command {

@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/sources"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
 
 // unit is one Lightdash target's daemon: its own sources (an LDAP

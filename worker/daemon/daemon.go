@@ -24,7 +24,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
-	"github.com/lightdash-sync/lightdash-sync/worker/queue"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon/queue"
 )
 
 // Reconciler is the part of *worker.Worker the daemon drives.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
-	"github.com/lightdash-sync/lightdash-sync/worker/queue"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon/queue"
 )
 
 // key is a queue key: source names cannot hold "/", so the first one
