@@ -138,11 +138,9 @@ func (d *Daemon) dispatch(ctx, workCtx context.Context) {
 // process reconciles one due group. A failure is retried after
 // RetryDelay; the source's own redelivery (NATS) may bring it back sooner.
 func (d *Daemon) process(ctx context.Context, it queue.Item) {
-	d.full.RLock()
 	source, id := splitKey(it.Key)
 	start := d.cfg.Now()
 	res, err := d.r.ReconcileGroups(ctx, source, []string{id})
-	d.full.RUnlock()
 	if err == nil && res != nil && len(res.Failures) > 0 {
 		err = fmt.Errorf("%s: %s", res.Failures[0].Name, res.Failures[0].Error)
 	}
@@ -216,8 +214,6 @@ func NextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
 }
 
 func (d *Daemon) runFull(ctx context.Context, trigger string) {
-	d.full.Lock()
-	defer d.full.Unlock()
 	start := d.cfg.Now()
 	d.log.Info("full reconciliation starting", zap.String("trigger", trigger))
 	res, err := d.r.Reconcile(ctx)
