@@ -180,7 +180,7 @@ func (d *Daemon) fullLoop(ctx, workCtx context.Context) {
 	for {
 		d.runFull(workCtx, trigger)
 		var skipped int
-		next, skipped = NextRun(d.sched, next, d.cfg.Now())
+		next, skipped = nextRun(d.sched, next, d.cfg.Now())
 		if skipped > 0 {
 			d.m.skipped.Add(float64(skipped))
 			d.log.Warn("scheduled reconciliations skipped: the previous one was still running", zap.Int("skipped", skipped))
@@ -200,11 +200,11 @@ func (d *Daemon) fullLoop(ctx, workCtx context.Context) {
 	}
 }
 
-// NextRun returns the first scheduled time after now, given next, the
+// nextRun returns the first scheduled time after now, given next, the
 // scheduled time nothing has run for yet. Every scheduled time that passed
 // while a reconciliation was running is skipped, not run back to back (a
 // CronJob's concurrencyPolicy: Forbid), and counted.
-func NextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
+func nextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
 	skipped := 0
 	for !next.After(now) {
 		next = s.Next(next)
