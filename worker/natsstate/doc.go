@@ -1,6 +1,6 @@
 // Package natsstate keeps the worker's ownership State in a NATS JetStream
 // key-value bucket, so that several replicas (one leader at a time, see
-// cmd/internal/lease) share one record of what lightdash-sync owns.
+// worker/lease) share one record of what lightdash-sync owns.
 //
 // # Layout
 //
