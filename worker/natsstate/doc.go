@@ -14,6 +14,9 @@
 // manifest, then removes the previous set. A reader never sees a torn
 // state, and a crash mid-save leaves the previous state in force.
 //
+// The same unit's LDAP watch cookies live beside it, one key each under
+// "<key>.cookie.", written by Cookies.
+//
 // # Concurrency
 //
 // The manifest is written with compare-and-set on the revision this Store
