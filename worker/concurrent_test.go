@@ -129,3 +129,51 @@ func TestConcurrentReconcileGroups(t *testing.T) {
 		t.Errorf("full run after the events wrote %d times", e.ld.WriteCount())
 	}
 }
+
+// listGate holds ListGroups, once armed, until released.
+type listGate struct {
+	worker.Lightdash
+	armed   chan struct{} // closed to arm
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *listGate) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {
+	select {
+	case <-g.armed:
+		close(g.entered)
+		<-g.release
+	default:
+	}
+	return g.Lightdash.ListGroups(ctx)
+}
+
+// TestFullRunHoldsOffGroupWork: while a full run is under way, group work
+// waits for it to end (the worker's run lock, the only one the daemon
+// relies on), then goes through.
+func TestFullRunHoldsOffGroupWork(t *testing.T) {
+	e := newEnv(t)
+	gate := &listGate{Lightdash: e.client(e.ld.AdminToken(), 3), armed: make(chan struct{}), entered: make(chan struct{}), release: make(chan struct{})}
+	w := e.workerWith(gate, e.options())
+	e.reconcile(w)
+
+	close(gate.armed)
+	full := make(chan error, 1)
+	go func() { _, err := w.Reconcile(context.Background()); full <- err }()
+	<-gate.entered
+	e.dir.SetGroup(sources.DirGroup{ID: "g-be", DN: "cn=Backend,ou=groups,dc=corp", Name: "Backend", MemberUsers: []string{"u-cat", "u-dan"}})
+	group := make(chan error, 1)
+	go func() { _, err := w.ReconcileGroups(context.Background(), "corp", []string{"g-be"}); group <- err }()
+	select {
+	case err := <-group:
+		t.Fatalf("group work ended (%v) while a full run held the lock", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(gate.release)
+	if err := <-full; err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	if err := <-group; err != nil {
+		t.Fatalf("ReconcileGroups: %v", err)
+	}
+}

@@ -80,7 +80,7 @@ func DecodeState(b []byte, where string) (*State, error) {
 }
 
 // Save writes s atomically.
-func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
+func (f *FileStore) Save(ctx context.Context, s *State) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -88,10 +88,19 @@ func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(f.Path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(f.Path)+".tmp-*")
-	if err != nil {
+	if err := writeFileAtomic(f.Path, b); err != nil {
 		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic replaces path with b, mode 0600: a temporary file in the
+// same directory, fsync, rename, fsync the directory.
+func writeFileAtomic(path string, b []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
 	}
 	defer func() {
 		if err != nil {
@@ -100,27 +109,27 @@ func (f *FileStore) Save(ctx context.Context, s *State) (err error) {
 		}
 	}()
 	if err = tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return err
 	}
 	if _, err = tmp.Write(b); err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return err
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("save state: fsync: %w", err)
+		return fmt.Errorf("fsync: %w", err)
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return err
 	}
-	if err = os.Rename(tmp.Name(), f.Path); err != nil {
-		return fmt.Errorf("save state: %w", err)
+	if err = os.Rename(tmp.Name(), path); err != nil {
+		return err
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("save state: open dir: %w", err)
+		return fmt.Errorf("open dir: %w", err)
 	}
 	defer d.Close()
 	if err = d.Sync(); err != nil {
-		return fmt.Errorf("save state: fsync dir: %w", err)
+		return fmt.Errorf("fsync dir: %w", err)
 	}
 	return nil
 }

@@ -29,8 +29,9 @@ type State struct {
 	// Groups maps a desired group's key (DesiredGroup.Key) to the Lightdash
 	// group that serves it.
 	Groups map[string]*OwnedGroup `json:"groups"`
-	// Cookies is opaque per-source data (syncrepl or DirSync cookies),
-	// keyed by the source's name. The worker only stores it.
+	// Cookies is where LDAP watch cookies were kept before they got a
+	// store of their own (CookieFile, natsstate.Cookies), which read it to
+	// carry them over. Nothing writes it now.
 	Cookies map[string][]byte `json:"cookies,omitempty"`
 	// Spent records the deletions and member removals applied, by time,
 	// so the safety limits hold over Limits.Window across runs, restarts

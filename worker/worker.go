@@ -69,7 +69,8 @@ type Worker struct {
 	log     *zap.Logger
 	m       *metrics
 
-	// runMu is held exclusively by full runs and shared by ReconcileGroups.
+	// runMu is held exclusively by full runs and shared by ReconcileGroups:
+	// the one lock keeping them apart, for the daemon as for every caller.
 	runMu sync.RWMutex
 	// locks serialise ReconcileGroups calls that touch one Lightdash group.
 	locks keyLocks

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
 
 // script publishes the demo directory, then makes the scripted changes,

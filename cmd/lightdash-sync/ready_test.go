@@ -7,8 +7,8 @@ import (
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 // TestReplicaThatSawNoLeaderIsNotReady: between binding the admin port

@@ -10,8 +10,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 func reconcileCommand() *command {

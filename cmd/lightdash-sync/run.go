@@ -18,8 +18,9 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
 	"github.com/lightdash-sync/lightdash-sync/sources"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 func runCommand() *command {
@@ -261,7 +262,7 @@ func startDaemon(ctx context.Context, cfg *config.Config, log *zap.Logger) (*dae
 			h.Close()
 		}
 	}()
-	spread := &spreader{}
+	spread := &lease.Spreader{}
 	for _, ucfg := range cfg.Units() {
 		u, err := startUnit(ctx, ucfg, log, reg, spread)
 		if err != nil {

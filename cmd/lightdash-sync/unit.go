@@ -10,9 +10,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/daemon"
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/sources"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 // unit is one Lightdash target's daemon: its own sources (an LDAP
@@ -26,11 +26,11 @@ type unit struct {
 	app     *app
 	d       *daemon.Daemon
 	elector *lease.Elector // nil without ha.enabled
-	spread  *spreader
+	spread  *lease.Spreader
 }
 
 // startUnit builds one unit from its configuration (see config.Units).
-func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, spread *spreader) (*unit, error) {
+func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *prometheus.Registry, spread *lease.Spreader) (*unit, error) {
 	var ureg prometheus.Registerer = reg
 	if cfg.TargetName != "" {
 		log = log.With(zap.String("target", cfg.TargetName))
@@ -73,7 +73,7 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 		}
 		lc := lease.Config{Bucket: cfg.HA.Bucket, Key: stateKey(cfg), TTL: cfg.HA.LeaseTTL}
 		poll := lease.DefaultRenewEvery(cfg.HA.LeaseTTL) // lc leaves RenewEvery at its default
-		lc.AcquireDelay = func() time.Duration { return spread.delay(cfg.TargetName, time.Now(), poll) }
+		lc.AcquireDelay = func() time.Duration { return spread.Delay(cfg.TargetName, time.Now(), poll) }
 		u.elector, err = lease.New(ctx, js, lc, log.Named("lease"), ureg)
 		if err != nil {
 			return nil, fmt.Errorf("leader election: %w", err)
@@ -94,8 +94,8 @@ func (u *unit) run(ctx context.Context) error {
 	}
 	u.log.Info("campaigning for leadership", zap.String("identity", u.elector.Identity()), zap.String("unit", u.elector.Unit()))
 	return u.elector.Run(ctx, func(leaderCtx context.Context) {
-		u.spread.elected(u.name)
-		defer u.spread.ended()
+		u.spread.Elected(u.name)
+		defer u.spread.Ended()
 		u.log.Info("elected leader: watching sources and applying changes")
 		// Every Lightdash call runs under leaderCtx (daemon AbortOnStop),
 		// so none starts once it ends: that instant, logged here, is when
@@ -119,71 +119,4 @@ func (u *unit) run(ctx context.Context) error {
 		}
 		u.log.Info("leadership term over: stopped writing")
 	})
-}
-
-// spreader counts, for one replica, the units it leads and the ones it
-// is about to take, so that each unit's lease waits according to the
-// others (see spreadDelay).
-type spreader struct {
-	mu      sync.Mutex
-	leading int
-	// claims holds, per unit, until when its attempt to take a free lease
-	// counts as pending: units of one replica that find their leases free
-	// at the same moment must not all go at once.
-	claims map[string]time.Time
-}
-
-// delay is unit's lease AcquireDelay at now; poll is the lease's poll
-// interval. A zero answer means the elector attempts at once, so the
-// attempt is claimed for one poll: the replica's other units count it
-// until its outcome is known.
-func (s *spreader) delay(unit string, now time.Time, poll time.Duration) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	busy := s.leading
-	for other, until := range s.claims {
-		if other != unit && now.Before(until) {
-			busy++
-		}
-	}
-	d := spreadDelay(busy, 2*poll)
-	if d == 0 {
-		if s.claims == nil {
-			s.claims = map[string]time.Time{}
-		}
-		s.claims[unit] = now.Add(poll)
-	}
-	return d
-}
-
-// elected counts a won term; its claim is settled.
-func (s *spreader) elected(unit string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.leading++
-	delete(s.claims, unit)
-}
-
-// ended counts a term's end.
-func (s *spreader) ended() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.leading--
-}
-
-// maxSpreadSteps caps spreadDelay: a replica leading many units still
-// takes a free lease nobody else takes.
-const maxSpreadSteps = 2
-
-// spreadDelay is how long a replica that leads (or is taking) `busy`
-// other units must have seen a lease free before it takes it: one step
-// per unit, at most maxSpreadSteps. The step is two lease polls, so a
-// replica with fewer units, which polls within one, gets there first; M
-// targets then spread over N replicas instead of one replica winning
-// them all. A replica with nothing to do takes a free lease at once.
-func spreadDelay(busy int, step time.Duration) time.Duration {
-	if busy <= 0 || step <= 0 {
-		return 0
-	}
-	return time.Duration(min(busy, maxSpreadSteps)) * step
 }

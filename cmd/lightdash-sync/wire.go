@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -13,6 +12,7 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -53,11 +53,10 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 	if a.ld, err = newLightdash(cfg.Lightdash, log, reg); err != nil {
 		return nil, usageError{err}
 	}
-	var cookieBackend worker.StateStore
-	if a.store, cookieBackend, err = a.newStateStores(ctx); err != nil {
+	var cookies ldap.CookieStore
+	if a.store, cookies, err = a.newStateStores(ctx); err != nil {
 		return nil, err
 	}
-	cookies := &cookieStore{store: cookieBackend}
 	for _, sc := range cfg.Sources {
 		if src, ok := a.opened[sc.Name]; ok {
 			a.sources = append(a.sources, src)
@@ -133,43 +132,6 @@ func workerOptions(cfg *config.Config) (worker.Options, error) {
 		return opts, err
 	}
 	return opts, nil
-}
-
-// cookieStore keeps the sources' syncrepl and DirSync cookies in a state
-// store of their own, apart from the ownership state: the worker saves
-// the ownership state whole while watchers save cookies at any moment, and
-// sharing one document would let either overwrite the other's update.
-type cookieStore struct {
-	mu    sync.Mutex
-	store worker.StateStore
-}
-
-func (c *cookieStore) LoadCookie(ctx context.Context, key string) ([]byte, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st, err := c.store.Load(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return st.Cookies[key], nil
-}
-
-func (c *cookieStore) SaveCookie(ctx context.Context, key string, cookie []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	st, err := c.store.Load(ctx)
-	if err != nil {
-		return err
-	}
-	if st.Cookies == nil {
-		st.Cookies = map[string][]byte{}
-	}
-	if cookie == nil {
-		delete(st.Cookies, key)
-	} else {
-		st.Cookies[key] = cookie
-	}
-	return c.store.Save(ctx, st)
 }
 
 // shortHash is a short stable name for a string (a URL) in keys.

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
 	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/natsstate"
@@ -24,14 +25,14 @@ func stateKey(cfg *config.Config) string {
 	return k
 }
 
-// newStateStore opens the ownership state store the configuration names,
-// and the store the sources' cookies are kept in: a separate document,
+// newStateStores opens the ownership state store the configuration names,
+// and the store the LDAP sources' cookies are kept in beside it: apart,
 // because the worker saves its state whole while watchers save cookies at
 // any moment, and one document would let either overwrite the other.
-func (a *app) newStateStores(ctx context.Context) (state, cookies worker.StateStore, err error) {
+func (a *app) newStateStores(ctx context.Context) (state worker.StateStore, cookies ldap.CookieStore, err error) {
 	switch a.cfg.State.Type {
 	case "file":
-		return worker.NewFileStore(a.cfg.State.Path), worker.NewFileStore(a.cfg.State.Path + ".cookies"), nil
+		return worker.NewFileStore(a.cfg.State.Path), worker.NewCookieFile(a.cfg.State.Path + ".cookies"), nil
 	case "nats":
 		js, err := a.jetStream(ctx, a.cfg.State.Source)
 		if err != nil {
@@ -41,7 +42,7 @@ func (a *app) newStateStores(ctx context.Context) (state, cookies worker.StateSt
 		if err != nil {
 			return nil, nil, fmt.Errorf("state store: %w", err)
 		}
-		ck, err := natsstate.New(ctx, js, a.cfg.State.Bucket, stateKey(a.cfg)+"-cookies")
+		ck, err := natsstate.NewCookies(ctx, js, a.cfg.State.Bucket, stateKey(a.cfg))
 		if err != nil {
 			return nil, nil, fmt.Errorf("cookie store: %w", err)
 		}

@@ -7,8 +7,8 @@ import (
 
 // CookieStore persists watch cookies (syncrepl, DirSync) so a restarted
 // daemon resumes where it stopped instead of reading everything again.
-// The worker's state store implements it; a nil store given to New keeps
-// cookies in memory only. LoadCookie returns nil, nil for an unknown key.
+// worker.CookieFile and natsstate.Cookies implement it beside the state
+// store; a nil store given to New keeps cookies in memory only. LoadCookie returns nil, nil for an unknown key.
 type CookieStore interface {
 	LoadCookie(ctx context.Context, key string) ([]byte, error)
 	SaveCookie(ctx context.Context, key string, cookie []byte) error

@@ -1,6 +1,6 @@
 // Package natsstate keeps the worker's ownership State in a NATS JetStream
 // key-value bucket, so that several replicas (one leader at a time, see
-// cmd/internal/lease) share one record of what lightdash-sync owns.
+// worker/lease) share one record of what lightdash-sync owns.
 //
 // # Layout
 //
@@ -13,6 +13,9 @@
 // manifest is the commit: a save writes its chunks first, then the
 // manifest, then removes the previous set. A reader never sees a torn
 // state, and a crash mid-save leaves the previous state in force.
+//
+// The same unit's LDAP watch cookies live beside it, one key each under
+// "<key>.cookie.", written by Cookies.
 //
 // # Concurrency
 //

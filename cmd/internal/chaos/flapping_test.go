@@ -14,8 +14,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 // flappingScenario sizes the flapping test: how many leadership moves to

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 // handoverScenario sizes the handover test. Each round kills the leader

@@ -23,7 +23,7 @@ type term struct {
 	start, end time.Time
 }
 
-// Log lines that open and close a term (cmd/internal/lease/run.go and
+// Log lines that open and close a term (worker/lease/run.go and
 // cmd/lightdash-sync/unit.go). The unit's own "elected leader: watching
 // sources and applying changes" follows the lease's line at once; the
 // earlier one makes the window wider, so the check stricter.

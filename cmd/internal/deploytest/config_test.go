@@ -1,4 +1,4 @@
-package deploycheck
+package deploytest
 
 import (
 	"fmt"
@@ -41,7 +41,7 @@ func EnvVars(data []byte) []string {
 // in a temporary directory; the original paths are returned for the
 // deployment's cross-checks.
 func ParseConfig(data []byte, env map[string]string) (*LoadedConfig, error) {
-	tmp, err := os.MkdirTemp("", "deploycheck-")
+	tmp, err := os.MkdirTemp("", "deploytest-")
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package deploycheck_test
+package deploytest_test
 
 import (
 	"context"
@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploycheck"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploytest"
 )
 
 // root is the repository root, deploy its deploy directory.
 var (
 	root   = filepath.Join("..", "..", "..")
 	deploy = filepath.Join(root, "deploy")
-	bin    *deploycheck.Binary
+	bin    *deploytest.Binary
 	exe    string // the built binary
 )
 
@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	tmp, err := os.MkdirTemp("", "deploycheck-bin-")
+	tmp, err := os.MkdirTemp("", "deploytest-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -36,13 +36,13 @@ func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	exe = filepath.Join(tmp, "lightdash-sync")
-	build := exec.CommandContext(ctx, "go", "build", "-o", exe, deploycheck.MainDir)
+	build := exec.CommandContext(ctx, "go", "build", "-o", exe, deploytest.MainDir)
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", deploycheck.MainDir, err, out)
+		fmt.Fprintf(os.Stderr, "go build %s: %v\n%s", deploytest.MainDir, err, out)
 		return 1
 	}
-	bin, err = deploycheck.LoadBinary(ctx, root, exe)
+	bin, err = deploytest.LoadBinary(ctx, root, exe)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -52,12 +52,12 @@ func run(m *testing.M) int {
 
 // checks are every artefact check, by name.
 var checks = map[string]func(deploy string) error{
-	"dockerfile": func(d string) error { return deploycheck.CheckDockerfile(d, bin) },
-	"kubernetes": func(d string) error { return deploycheck.CheckKubernetes(d, bin) },
-	"systemd":    func(d string) error { return deploycheck.CheckSystemd(d, bin) },
-	"compose":    func(d string) error { return deploycheck.CheckCompose(d, bin) },
-	"alerts":     func(d string) error { return deploycheck.CheckAlerts(d, bin.Metrics) },
-	"dashboard":  func(d string) error { return deploycheck.CheckDashboard(d, bin.Metrics) },
+	"dockerfile": func(d string) error { return deploytest.CheckDockerfile(d, bin) },
+	"kubernetes": func(d string) error { return deploytest.CheckKubernetes(d, bin) },
+	"systemd":    func(d string) error { return deploytest.CheckSystemd(d, bin) },
+	"compose":    func(d string) error { return deploytest.CheckCompose(d, bin) },
+	"alerts":     func(d string) error { return deploytest.CheckAlerts(d, bin.Metrics) },
+	"dashboard":  func(d string) error { return deploytest.CheckDashboard(d, bin.Metrics) },
 }
 
 func TestArtefactsMatchTheBinary(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
-	"github.com/lightdash-sync/lightdash-sync/worker/queue"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon/queue"
 )
 
 // key is a queue key: source names cannot hold "/", so the first one
@@ -138,11 +138,9 @@ func (d *Daemon) dispatch(ctx, workCtx context.Context) {
 // process reconciles one due group. A failure is retried after
 // RetryDelay; the source's own redelivery (NATS) may bring it back sooner.
 func (d *Daemon) process(ctx context.Context, it queue.Item) {
-	d.full.RLock()
 	source, id := splitKey(it.Key)
 	start := d.cfg.Now()
 	res, err := d.r.ReconcileGroups(ctx, source, []string{id})
-	d.full.RUnlock()
 	if err == nil && res != nil && len(res.Failures) > 0 {
 		err = fmt.Errorf("%s: %s", res.Failures[0].Name, res.Failures[0].Error)
 	}
@@ -182,7 +180,7 @@ func (d *Daemon) fullLoop(ctx, workCtx context.Context) {
 	for {
 		d.runFull(workCtx, trigger)
 		var skipped int
-		next, skipped = NextRun(d.sched, next, d.cfg.Now())
+		next, skipped = nextRun(d.sched, next, d.cfg.Now())
 		if skipped > 0 {
 			d.m.skipped.Add(float64(skipped))
 			d.log.Warn("scheduled reconciliations skipped: the previous one was still running", zap.Int("skipped", skipped))
@@ -202,11 +200,11 @@ func (d *Daemon) fullLoop(ctx, workCtx context.Context) {
 	}
 }
 
-// NextRun returns the first scheduled time after now, given next, the
+// nextRun returns the first scheduled time after now, given next, the
 // scheduled time nothing has run for yet. Every scheduled time that passed
 // while a reconciliation was running is skipped, not run back to back (a
 // CronJob's concurrencyPolicy: Forbid), and counted.
-func NextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
+func nextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
 	skipped := 0
 	for !next.After(now) {
 		next = s.Next(next)
@@ -216,8 +214,6 @@ func NextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
 }
 
 func (d *Daemon) runFull(ctx context.Context, trigger string) {
-	d.full.Lock()
-	defer d.full.Unlock()
 	start := d.cfg.Now()
 	d.log.Info("full reconciliation starting", zap.String("trigger", trigger))
 	res, err := d.r.Reconcile(ctx)

@@ -24,10 +24,14 @@ import (
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
-	"github.com/lightdash-sync/lightdash-sync/worker/queue"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon/queue"
 )
 
-// Reconciler is the part of *worker.Worker the daemon drives.
+// Reconciler is the part of *worker.Worker the daemon drives. The daemon
+// calls Reconcile and ReconcileGroups from different goroutines and relies
+// on the Reconciler to keep them apart: a full run excludes group work,
+// which may run concurrently with itself (as *worker.Worker does with one
+// lock for every caller, the daemon and the one-shot commands alike).
 type Reconciler interface {
 	Reconcile(ctx context.Context) (*worker.Result, error)
 	ReconcileGroups(ctx context.Context, source string, groupIDs []string) (*worker.Result, error)
@@ -125,10 +129,6 @@ type Daemon struct {
 	log      *zap.Logger
 	m        *metrics
 	q        *queue.Queue
-
-	// full serialises full reconciliations against group work: a full run
-	// takes it exclusively, group work shares it.
-	full     sync.RWMutex
 	requests chan struct{}
 
 	mu      sync.Mutex

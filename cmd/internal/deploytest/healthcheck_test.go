@@ -1,4 +1,4 @@
-package deploycheck_test
+package deploytest_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploycheck"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploytest"
 )
 
 // TestDockerHealthcheckCommandWorks runs the Dockerfile's HEALTHCHECK
@@ -24,7 +24,7 @@ func TestDockerHealthcheckCommandWorks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ins, err := deploycheck.ParseDockerfile(string(data))
+	ins, err := deploytest.ParseDockerfile(string(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestDockerHealthcheckCommandWorks(t *testing.T) {
 	// The image probes 127.0.0.1:9464; point the same command at the test server.
 	args := append([]string(nil), argv[1:]...)
 	for i, a := range args {
-		args[i] = strings.Replace(a, "http://127.0.0.1:"+deploycheck.AdminPort, srv.URL, 1)
+		args[i] = strings.Replace(a, "http://127.0.0.1:"+deploytest.AdminPort, srv.URL, 1)
 	}
 	for _, tc := range []struct {
 		status int

@@ -33,9 +33,9 @@ func TestNextRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			next, skipped := NextRun(s, tt.next, tt.now)
+			next, skipped := nextRun(s, tt.next, tt.now)
 			if !next.Equal(tt.wantNext) || skipped != tt.wantSkipped {
-				t.Errorf("NextRun = %v, %d skipped; want %v, %d", next, skipped, tt.wantNext, tt.wantSkipped)
+				t.Errorf("nextRun = %v, %d skipped; want %v, %d", next, skipped, tt.wantNext, tt.wantSkipped)
 			}
 		})
 	}

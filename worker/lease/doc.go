@@ -56,4 +56,11 @@
 // onElected must stop writing when leaderCtx is done and return promptly:
 // the elector waits for it before releasing or campaigning again, but it
 // cannot stop a callback that ignores its context.
+//
+// # Spreading units
+//
+// A replica campaigns for every unit's lease. A Spreader, shared by its
+// units, sets each one's Config.AcquireDelay from the units it already
+// leads, so that M units spread over N replicas instead of one replica
+// taking them all.
 package lease

@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/lease"
+	"github.com/lightdash-sync/lightdash-sync/worker/lease"
 )
 
 // The daemon runs one Elector per Lightdash target and does that target's

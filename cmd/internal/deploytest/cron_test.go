@@ -1,4 +1,4 @@
-package deploycheck
+package deploytest
 
 import "github.com/robfig/cron/v3"
 

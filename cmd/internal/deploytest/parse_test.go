@@ -1,4 +1,4 @@
-package deploycheck_test
+package deploytest_test
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploycheck"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/deploytest"
 )
 
 func TestCheckArgs(t *testing.T) {
-	b := &deploycheck.Binary{Commands: map[string]map[string]bool{
+	b := &deploytest.Binary{Commands: map[string]map[string]bool{
 		"run": {"config": true, "dry-run": true},
 	}}
 	tests := []struct {
@@ -51,7 +51,7 @@ func TestCheckArgs(t *testing.T) {
 }
 
 func TestParseDockerfile(t *testing.T) {
-	ins, err := deploycheck.ParseDockerfile("# c\nFROM a AS b\n\nRUN x \\\n  y\nUSER 1\n")
+	ins, err := deploytest.ParseDockerfile("# c\nFROM a AS b\n\nRUN x \\\n  y\nUSER 1\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,13 +62,13 @@ func TestParseDockerfile(t *testing.T) {
 	if want := "FROM(a AS b);RUN(x y);USER(1);"; got != want {
 		t.Fatalf("got %s, want %s", got, want)
 	}
-	if _, err := deploycheck.ParseDockerfile("RUN x \\\n"); err == nil {
+	if _, err := deploytest.ParseDockerfile("RUN x \\\n"); err == nil {
 		t.Fatal("a dangling continuation parsed without error")
 	}
 }
 
 func TestParseUnit(t *testing.T) {
-	u, err := deploycheck.ParseUnit("[Service]\n# c\nA=1\nA=2\nB=x \\\n y\n")
+	u, err := deploytest.ParseUnit("[Service]\n# c\nA=1\nA=2\nB=x \\\n y\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +79,14 @@ func TestParseUnit(t *testing.T) {
 		t.Fatalf("B = %q, want %q", got, "x  y")
 	}
 	for _, bad := range []string{"A=1\n", "[Service\nA=1\n", "[Service]\nnot a directive\n"} {
-		if _, err := deploycheck.ParseUnit(bad); err == nil {
+		if _, err := deploytest.ParseUnit(bad); err == nil {
 			t.Errorf("%q parsed without error", bad)
 		}
 	}
 }
 
 func TestParseLDIF(t *testing.T) {
-	es, err := deploycheck.ParseLDIF("# c\ndn: cn=a,dc=x\ncn: a\nmember: uid=b,\n dc=x\n\ndn: cn=c,dc=x\ncn: c\n")
+	es, err := deploytest.ParseLDIF("# c\ndn: cn=a,dc=x\ncn: a\nmember: uid=b,\n dc=x\n\ndn: cn=c,dc=x\ncn: c\n")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestParseLDIF(t *testing.T) {
 		t.Fatalf("got %+v", es)
 	}
 	for _, bad := range []string{"cn: a\n", "dn: cn=a\ncn:: YQ==\n", "dn: cn=a\nnovalue\n"} {
-		if _, err := deploycheck.ParseLDIF(bad); err == nil {
+		if _, err := deploytest.ParseLDIF(bad); err == nil {
 			t.Errorf("%q parsed without error", bad)
 		}
 	}
@@ -118,7 +118,7 @@ func f() {
 	if err := os.WriteFile(filepath.Join(dir, "m.go"), []byte(src), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, err := deploycheck.RegisteredMetrics(dir)
+	got, err := deploytest.RegisteredMetrics(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,14 +144,14 @@ func TestCheckMetricRefs(t *testing.T) {
 		`lightdash_y_total_bucket`:                            false,
 		`up == 0`:                                             false,
 	} {
-		if err := deploycheck.CheckMetricRefs(expr, known); (err == nil) != ok {
+		if err := deploytest.CheckMetricRefs(expr, known); (err == nil) != ok {
 			t.Errorf("CheckMetricRefs(%q) = %v, want ok=%v", expr, err, ok)
 		}
 	}
 }
 
 func TestParseConfigRejectsMissingVariables(t *testing.T) {
-	_, err := deploycheck.ParseConfig([]byte("lightdash:\n  token_file: ${NOPE}/t\n"), map[string]string{})
+	_, err := deploytest.ParseConfig([]byte("lightdash:\n  token_file: ${NOPE}/t\n"), map[string]string{})
 	if err == nil || !strings.Contains(err.Error(), "NOPE") {
 		t.Fatalf("err %v, want it to name NOPE", err)
 	}
