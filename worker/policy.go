@@ -67,13 +67,14 @@ type Limits struct {
 	Window time.Duration `yaml:"window" json:"window,omitempty"`
 }
 
-// DefaultLimits are cautious limits for a new installation.
+// DefaultLimits are cautious limits for a new installation: the limits
+// the binary starts from.
 func DefaultLimits() Limits {
 	return Limits{
 		MaxDeletedGroups:         10,
-		MaxDeletedGroupsPercent:  25,
+		MaxDeletedGroupsPercent:  10,
 		MaxRemovedMembers:        500,
-		MaxRemovedMembersPercent: 25,
+		MaxRemovedMembersPercent: 20,
 		AbsentGrace:              time.Hour,
 		AbsentReads:              2,
 		Window:                   24 * time.Hour,

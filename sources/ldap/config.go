@@ -40,6 +40,18 @@ const (
 	NestedInChain = "in_chain"
 )
 
+// Defaults of the Config fields that have one; a zero field takes it.
+const (
+	DefaultSchema           = PresetOpenLDAP
+	DefaultPageSize         = 500
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultOperationTimeout = 60 * time.Second
+	DefaultWatch            = WatchAuto
+	DefaultNestedGroups     = NestedWalk
+	DefaultPollInterval     = time.Minute
+	DefaultFullReadInterval = 10 * time.Minute
+)
+
 // MatchingRuleInChain is Active Directory's LDAP_MATCHING_RULE_IN_CHAIN:
 // memberOf with it matches every user below a group, however deep.
 const MatchingRuleInChain = "1.2.840.113556.1.4.1941"
@@ -138,7 +150,7 @@ type Config struct {
 
 	// Watch is auto (default), syncrepl, dirsync, poll or none.
 	Watch string
-	// PollInterval is how often poll and dirsync modes ask for changes (30s).
+	// PollInterval is how often poll and dirsync modes ask for changes (1m).
 	PollInterval time.Duration
 	// FullReadInterval is how often poll mode reads everything to find
 	// deletions (10m).
@@ -202,7 +214,7 @@ func orDefaults(v *[]string, def []string) {
 // or an error naming the first bad option.
 func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.Name, "ldap")
-	orDefault(&c.Schema, PresetOpenLDAP)
+	orDefault(&c.Schema, DefaultSchema)
 	name := c.Schema
 	if name == PresetRFC2307bis { // rfc2307bis is what OpenLDAP setups use
 		name = PresetOpenLDAP
@@ -226,13 +238,13 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.UserFilter, p.userFilter)
 	orDefault(&c.GroupScope, "sub")
 	orDefault(&c.UserScope, "sub")
-	orDefault(&c.PageSize, 500)
-	orDefault(&c.ConnectTimeout, 10*time.Second)
-	orDefault(&c.OperationTimeout, 60*time.Second)
-	orDefault(&c.Watch, WatchAuto)
-	orDefault(&c.NestedGroups, NestedWalk)
-	orDefault(&c.PollInterval, 30*time.Second)
-	orDefault(&c.FullReadInterval, 10*time.Minute)
+	orDefault(&c.PageSize, DefaultPageSize)
+	orDefault(&c.ConnectTimeout, DefaultConnectTimeout)
+	orDefault(&c.OperationTimeout, DefaultOperationTimeout)
+	orDefault(&c.Watch, DefaultWatch)
+	orDefault(&c.NestedGroups, DefaultNestedGroups)
+	orDefault(&c.PollInterval, DefaultPollInterval)
+	orDefault(&c.FullReadInterval, DefaultFullReadInterval)
 	orDefault(&c.ReconnectMin, time.Second)
 	orDefault(&c.ReconnectMax, time.Minute)
 	return c, c.validate()

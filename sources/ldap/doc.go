@@ -130,7 +130,7 @@
 //	disabled_values        values meaning disabled, case-insensitive (389ds "true") [DisabledValues]
 //	nested_groups          walk | in_chain: expand nesting by walking member groups, or with AD's LDAP_MATCHING_RULE_IN_CHAIN (walk) [NestedGroups]
 //	watch                  auto | syncrepl | dirsync | poll | none (auto) [Watch]
-//	poll_interval          poll and dirsync interval (30s) [PollInterval]
+//	poll_interval          poll and dirsync interval (1m) [PollInterval]
 //	full_read_interval     poll mode full read, to find deletions (10m) [FullReadInterval]
 //
 // Config fields without a YAML key: ReconnectMin and ReconnectMax bound

@@ -53,12 +53,12 @@ type Config struct {
 	// zero means 2 minutes (the JetStream default).
 	DuplicateWindow time.Duration
 
-	// Durable is the durable pull consumer's name; zero means "lightdash-sync".
+	// Durable is the durable pull consumer's name; zero means DefaultDurable.
 	Durable string
 	// AckWait is how long the server waits for an ack before redelivering.
 	// While the daemon holds an event's change the source extends it every
 	// AckWait/3, so it only bounds how long a crashed consumer keeps an
-	// event from the others. Zero means 5m.
+	// event from the others. Zero means DefaultAckWait.
 	AckWait time.Duration
 	// MaxAckPending bounds the events delivered and not yet acknowledged.
 	// An event is acknowledged only after its group has been reconciled
@@ -82,14 +82,14 @@ type Config struct {
 	// DefaultMaxInflightBytes; it must be at least MaxMessageSize.
 	MaxInflightBytes int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
-	// DeadLetterSubject. Zero means 10.
+	// DeadLetterSubject. Zero means DefaultMaxDeliver.
 	MaxDeliver int
 	// Backoff is the nak delay after the 1st, 2nd, ... failed delivery; the
-	// last value repeats. Empty means 1s, 5s, 30s, 2m, 10m.
+	// last value repeats. Empty means DefaultBackoff.
 	Backoff []time.Duration
 	// DeadLetterSubject receives events that failed MaxDeliver times, with
-	// the reason in headers. Empty means they are only terminated and
-	// logged. It must not be one of the event subjects.
+	// the reason in headers. Empty means DefaultDeadLetterSubject. It must
+	// not be one of the event subjects.
 	DeadLetterSubject string
 	// MaxMessageSize bounds an event; zero means 1 MiB.
 	MaxMessageSize int
@@ -108,7 +108,7 @@ type Config struct {
 	MaxSequenceJump uint64
 
 	// KVBucket is the key-value bucket holding the materialised view,
-	// created if missing. Zero means "lightdash-sync-view".
+	// created if missing. Zero means DefaultKVBucket.
 	KVBucket string
 	// ViewMaxBytes bounds the bucket's size (JetStream reserves it on the
 	// server); when full, writes fail and their events are naked, then
@@ -125,8 +125,15 @@ type Config struct {
 
 // Defaults returned by WithDefaults.
 const (
-	DefaultDurable  = "lightdash-sync"
-	DefaultKVBucket = "lightdash-sync-view"
+	// DefaultStream and DefaultSubjects are where a deployment keeps its
+	// events; Stream has no default of its own and empty Subjects mean the
+	// whole stream, so callers set them from these.
+	DefaultStream            = "DIRECTORY"
+	DefaultDurable           = "lightdash-sync"
+	DefaultAckWait           = 60 * time.Second
+	DefaultMaxDeliver        = 10
+	DefaultDeadLetterSubject = "lightdash-sync.dead-letter"
+	DefaultKVBucket          = "lightdash_sync_directory"
 	// DefaultMaxAckPending lets a burst of 100,000 events (a reorganisation,
 	// an HR import) flow in one window: 50,000 events went through at
 	// 11,100/s with it and at 3,900/s with 20,000, a window per debounce and
@@ -147,8 +154,12 @@ const (
 	DefaultTombstoneRetention = 7 * 24 * time.Hour
 )
 
+// DefaultSubjects are the event subjects a deployment starts from (see
+// DefaultStream).
+var DefaultSubjects = []string{"directory.>"}
+
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
-var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
 // WithDefaults returns c with zero fields replaced by their defaults.
 func (c Config) WithDefaults() Config {
@@ -168,7 +179,7 @@ func (c Config) WithDefaults() Config {
 		c.Durable = DefaultDurable
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 5 * time.Minute
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
@@ -177,7 +188,10 @@ func (c Config) WithDefaults() Config {
 		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.MaxDeliver <= 0 {
-		c.MaxDeliver = 10
+		c.MaxDeliver = DefaultMaxDeliver
+	}
+	if c.DeadLetterSubject == "" {
+		c.DeadLetterSubject = DefaultDeadLetterSubject
 	}
 	if len(c.Backoff) == 0 {
 		c.Backoff = append([]time.Duration(nil), DefaultBackoff...)
