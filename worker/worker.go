@@ -37,7 +37,7 @@ var (
 // Defaults of the Options fields that have one; a zero field takes it.
 const (
 	DefaultConcurrency         = 4
-	DefaultInviteTTL           = 7 * 24 * time.Hour
+	DefaultInviteExpiry        = 7 * 24 * time.Hour
 	DefaultCacheMaxAge         = 10 * time.Minute
 	DefaultUserRefreshInterval = 30 * time.Second
 )
@@ -49,9 +49,9 @@ type Options struct {
 	// Concurrency bounds the Lightdash writes in flight within one run (0
 	// means DefaultConcurrency).
 	Concurrency int
-	// InviteTTL is how long invite links stay valid (0 means
-	// DefaultInviteTTL).
-	InviteTTL time.Duration
+	// InviteExpiry is how long invite links stay valid (0 means
+	// DefaultInviteExpiry).
+	InviteExpiry time.Duration
 	// DryRun computes and logs every plan but writes nothing: no Lightdash
 	// write, no state save. Results say DryRun and count what would have
 	// been done.
@@ -132,8 +132,8 @@ func New(sources []sources.Source, ld Lightdash, store StateStore, opts Options,
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = DefaultInviteTTL
+	if opts.InviteExpiry <= 0 {
+		opts.InviteExpiry = DefaultInviteExpiry
 	}
 	if opts.CacheMaxAge == 0 {
 		opts.CacheMaxAge = DefaultCacheMaxAge

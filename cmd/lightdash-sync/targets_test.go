@@ -97,9 +97,9 @@ func TestUnitKeys(t *testing.T) {
 func TestNATSConfigWiring(t *testing.T) {
 	got := natsConfig("events", &config.NATSSource{Consumer: "lightdash-sync-prod", MaxAckPending: 500, MaxDeliver: 3, MaxInflightBytes: 8 << 20,
 		ViewMaxBytes: 1 << 30, TombstoneRetention: 48 * time.Hour, MaxClockSkew: time.Hour, MaxSequenceJump: 7})
-	if got.Durable != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 || got.MaxInflightBytes != 8<<20 {
+	if got.Consumer != "lightdash-sync-prod" || got.MaxAckPending != 500 || got.MaxDeliver != 3 || got.MaxInflightBytes != 8<<20 {
 		t.Errorf("got durable %q, max ack pending %d, max deliver %d, max inflight bytes %d; want lightdash-sync-prod, 500, 3, %d",
-			got.Durable, got.MaxAckPending, got.MaxDeliver, got.MaxInflightBytes, 8<<20)
+			got.Consumer, got.MaxAckPending, got.MaxDeliver, got.MaxInflightBytes, 8<<20)
 	}
 	if got.ViewMaxBytes != 1<<30 || got.TombstoneRetention != 48*time.Hour {
 		t.Errorf("got view max bytes %d, tombstone retention %s; want %d, 48h", got.ViewMaxBytes, got.TombstoneRetention, 1<<30)

@@ -45,7 +45,7 @@ const (
 	DefaultSchema           = PresetOpenLDAP
 	DefaultPageSize         = 500
 	DefaultConnectTimeout   = 10 * time.Second
-	DefaultOperationTimeout = 60 * time.Second
+	DefaultTimeout          = 60 * time.Second
 	DefaultWatch            = WatchAuto
 	DefaultNestedGroups     = NestedWalk
 	DefaultPollInterval     = time.Minute
@@ -66,7 +66,7 @@ const (
 const (
 	DisabledNone      = "none"      // no user is ever disabled
 	DisabledAD        = "ad"        // userAccountControl bit 2 (ACCOUNTDISABLE)
-	DisabledAttribute = "attribute" // DisabledAttr holds one of DisabledValues
+	DisabledAttribute = "attribute" // Config.DisabledAttribute holds one of DisabledValues
 )
 
 // Config configures one LDAP source. Zero values take defaults from the
@@ -81,9 +81,9 @@ type Config struct {
 	StartTLS bool
 	// CAFile verifies the server; the system pool is used when empty.
 	CAFile string
-	// ClientCertFile and ClientKeyFile present a client certificate.
-	ClientCertFile string
-	ClientKeyFile  string
+	// CertFile and KeyFile present a client certificate.
+	CertFile string
+	KeyFile  string
 	// ServerName overrides the host name checked in the server certificate.
 	ServerName string
 	// InsecureSkipVerify turns off certificate verification. It is logged
@@ -97,11 +97,11 @@ type Config struct {
 	// Anonymous allows running without BindDN.
 	Anonymous bool
 
-	// ConnectTimeout bounds dialing and TLS (10s); OperationTimeout bounds
-	// each request on read connections (60s). The syncrepl connection has
-	// no read timeout.
-	ConnectTimeout   time.Duration
-	OperationTimeout time.Duration
+	// ConnectTimeout bounds dialing and TLS (10s); Timeout bounds each
+	// request on read connections (60s). The syncrepl connection has no
+	// read timeout.
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
 
 	// Schema is the preset: openldap (default), rfc2307bis, rfc2307, 389ds,
 	// activedirectory. The fields below override the preset when set.
@@ -137,10 +137,11 @@ type Config struct {
 	DisplayNameAttribute string
 	GroupNameAttribute   string
 	// Disabled is "none", "ad" (userAccountControl bit 2) or "attribute"
-	// (DisabledAttr has one of DisabledValues, compared case-insensitively).
-	Disabled       string
-	DisabledAttr   string
-	DisabledValues []string
+	// (DisabledAttribute has one of DisabledValues, compared
+	// case-insensitively).
+	Disabled          string
+	DisabledAttribute string
+	DisabledValues    []string
 
 	// NestedGroups is how nesting is expanded: "walk" (default) follows
 	// member groups; "in_chain" asks the server for each group's flattened
@@ -233,14 +234,14 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.DisplayNameAttribute, p.display)
 	orDefault(&c.GroupNameAttribute, p.groupName)
 	orDefault(&c.Disabled, p.disabled)
-	orDefault(&c.DisabledAttr, p.disabledAttr)
+	orDefault(&c.DisabledAttribute, p.disabledAttr)
 	orDefaults(&c.DisabledValues, p.disabledValues)
 	orDefault(&c.UserFilter, p.userFilter)
 	orDefault(&c.GroupScope, "sub")
 	orDefault(&c.UserScope, "sub")
 	orDefault(&c.PageSize, DefaultPageSize)
 	orDefault(&c.ConnectTimeout, DefaultConnectTimeout)
-	orDefault(&c.OperationTimeout, DefaultOperationTimeout)
+	orDefault(&c.Timeout, DefaultTimeout)
 	orDefault(&c.Watch, DefaultWatch)
 	orDefault(&c.NestedGroups, DefaultNestedGroups)
 	orDefault(&c.PollInterval, DefaultPollInterval)
@@ -274,7 +275,7 @@ func (c *Config) validate() error {
 	if c.BindDN != "" && c.BindPassword == "" {
 		return errors.New("bindPassword: required with bindDN (an empty password would be an unauthenticated bind)")
 	}
-	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
+	if (c.CertFile == "") != (c.KeyFile == "") {
 		return errors.New("clientCertFile/clientKeyFile: set both or neither")
 	}
 	for key, dn := range map[string]string{"groupBaseDN": c.GroupBaseDN, "userBaseDN": c.UserBaseDN} {
@@ -306,7 +307,7 @@ func (c *Config) validate() error {
 	switch c.Disabled {
 	case DisabledNone, DisabledAD:
 	case DisabledAttribute:
-		if c.DisabledAttr == "" || len(c.DisabledValues) == 0 {
+		if c.DisabledAttribute == "" || len(c.DisabledValues) == 0 {
 			return errors.New("disabledAttr/disabledValues: required when disabled is attribute")
 		}
 	default:

@@ -39,7 +39,7 @@ import (
 // itself, never from an old read) and only once per ExpectWatch. If the
 // watcher cannot offer one (another watch mode, a failed session, the
 // watch ending, a read that cannot be shared) or makes no progress for
-// OperationTimeout, the waiting Snapshot reads the directory itself.
+// Timeout, the waiting Snapshot reads the directory itself.
 type handoff struct {
 	mu      sync.Mutex
 	expect  bool         // ExpectWatch was called and nothing offered or declined since
@@ -93,7 +93,7 @@ func (s *Source) await(ctx context.Context) (*sources.Snapshot, error) {
 	h.waiting = ch
 	h.mu.Unlock()
 	h.alive()
-	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.OperationTimeout/4)))
+	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.Timeout/4)))
 	defer tick.Stop()
 	// stop ends the wait; if the watcher has already offered its read
 	// (offer sends while holding mu), that read is taken anyway. giveUp
@@ -121,13 +121,13 @@ wait:
 			}
 			break wait
 		case <-tick.C:
-			if time.Since(time.Unix(0, h.progress.Load())) < s.cfg.OperationTimeout {
+			if time.Since(time.Unix(0, h.progress.Load())) < s.cfg.Timeout {
 				continue
 			}
 			var ok bool
 			if o, ok = stop(true); !ok {
 				s.log.Warn("ldap snapshot: the change watcher's read made no progress; reading the directory instead",
-					zap.Duration("for", s.cfg.OperationTimeout))
+					zap.Duration("for", s.cfg.Timeout))
 				return nil, nil
 			}
 			break wait

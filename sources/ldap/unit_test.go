@@ -55,7 +55,7 @@ func TestConfigValidation(t *testing.T) {
 		{"no bind", func(c *Config) { c.BindDN = "" }, "bindDN"},
 		{"anonymous", func(c *Config) { c.BindDN, c.BindPassword, c.Anonymous = "", "", true }, ""},
 		{"empty password", func(c *Config) { c.BindPassword = "" }, "bindPassword"},
-		{"half client cert", func(c *Config) { c.ClientCertFile = "x" }, "clientCertFile"},
+		{"half client cert", func(c *Config) { c.CertFile = "x" }, "clientCertFile"},
 		{"bad base", func(c *Config) { c.GroupBaseDN = "not a dn" }, "groupBaseDN"},
 		{"bad scope", func(c *Config) { c.UserScope = "deep" }, "userScope"},
 		{"bad filter", func(c *Config) { c.GroupFilter = "(cn=x" }, "groupFilter"},

@@ -29,11 +29,11 @@ type Config struct {
 	Token    string
 	User     string
 	Password string
-	// TLSCAFile verifies the server; TLSCertFile and TLSKeyFile are the
+	// CAFile verifies the server; CertFile and KeyFile are the
 	// client certificate, both or neither.
-	TLSCAFile   string
-	TLSCertFile string
-	TLSKeyFile  string
+	CAFile   string
+	CertFile string
+	KeyFile  string
 	// ReconnectWait is the first reconnect delay; it doubles up to
 	// MaxReconnectWait with jitter. Zero means 250ms and 30s. Reconnection
 	// never gives up.
@@ -53,8 +53,9 @@ type Config struct {
 	// zero means 2 minutes (the JetStream default).
 	DuplicateWindow time.Duration
 
-	// Durable is the durable pull consumer's name; zero means DefaultDurable.
-	Durable string
+	// Consumer is the durable pull consumer's name; zero means
+	// DefaultConsumer.
+	Consumer string
 	// AckWait is how long the server waits for an ack before redelivering.
 	// While the daemon holds an event's change the source extends it every
 	// AckWait/3, so it only bounds how long a crashed consumer keeps an
@@ -79,7 +80,7 @@ type Config struct {
 	// they reach it, Watch takes no more until acknowledgements free room,
 	// so the pull stops fetching and the server keeps the rest. Nothing is
 	// dropped or acknowledged to make room. Zero means
-	// DefaultMaxInflightBytes; it must be at least MaxMessageSize.
+	// DefaultMaxInflightBytes; it must be at least MaxEventBytes.
 	MaxInflightBytes int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
 	// DeadLetterSubject. Zero means DefaultMaxDeliver.
@@ -91,8 +92,8 @@ type Config struct {
 	// the reason in headers. Empty means DefaultDeadLetterSubject. It must
 	// not be one of the event subjects.
 	DeadLetterSubject string
-	// MaxMessageSize bounds an event; zero means 1 MiB.
-	MaxMessageSize int
+	// MaxEventBytes bounds an event; zero means DefaultMaxBytes.
+	MaxEventBytes int
 	// MaxMembers bounds the members of one event; zero means 10000.
 	MaxMembers int
 	// MaxClockSkew bounds how far an event's time may be ahead of this
@@ -107,9 +108,9 @@ type Config struct {
 	// DefaultMaxSequenceJump.
 	MaxSequenceJump uint64
 
-	// KVBucket is the key-value bucket holding the materialised view,
-	// created if missing. Zero means DefaultKVBucket.
-	KVBucket string
+	// ViewBucket is the key-value bucket holding the materialised view,
+	// created if missing. Zero means DefaultViewBucket.
+	ViewBucket string
 	// ViewMaxBytes bounds the bucket's size (JetStream reserves it on the
 	// server); when full, writes fail and their events are naked, then
 	// dead-lettered. It is set on an existing bucket too. Zero means
@@ -129,11 +130,11 @@ const (
 	// events; Stream has no default of its own and empty Subjects mean the
 	// whole stream, so callers set them from these.
 	DefaultStream            = "DIRECTORY"
-	DefaultDurable           = "lightdash-sync"
+	DefaultConsumer          = "lightdash-sync"
 	DefaultAckWait           = 60 * time.Second
 	DefaultMaxDeliver        = 10
 	DefaultDeadLetterSubject = "lightdash-sync.dead-letter"
-	DefaultKVBucket          = "lightdash_sync_directory"
+	DefaultViewBucket        = "lightdash_sync_directory"
 	// DefaultMaxAckPending lets a burst of 100,000 events (a reorganisation,
 	// an HR import) flow in one window: 50,000 events went through at
 	// 11,100/s with it and at 3,900/s with 20,000, a window per debounce and
@@ -175,8 +176,8 @@ func (c Config) WithDefaults() Config {
 	if c.DuplicateWindow <= 0 {
 		c.DuplicateWindow = 2 * time.Minute
 	}
-	if c.Durable == "" {
-		c.Durable = DefaultDurable
+	if c.Consumer == "" {
+		c.Consumer = DefaultConsumer
 	}
 	if c.AckWait <= 0 {
 		c.AckWait = DefaultAckWait
@@ -196,8 +197,8 @@ func (c Config) WithDefaults() Config {
 	if len(c.Backoff) == 0 {
 		c.Backoff = append([]time.Duration(nil), DefaultBackoff...)
 	}
-	if c.MaxMessageSize <= 0 {
-		c.MaxMessageSize = DefaultMaxBytes
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = DefaultMaxBytes
 	}
 	if c.MaxMembers <= 0 {
 		c.MaxMembers = DefaultMaxMembers
@@ -208,8 +209,8 @@ func (c Config) WithDefaults() Config {
 	if c.MaxSequenceJump == 0 {
 		c.MaxSequenceJump = DefaultMaxSequenceJump
 	}
-	if c.KVBucket == "" {
-		c.KVBucket = DefaultKVBucket
+	if c.ViewBucket == "" {
+		c.ViewBucket = DefaultViewBucket
 	}
 	if c.ViewMaxBytes == 0 {
 		c.ViewMaxBytes = DefaultViewMaxBytes
@@ -242,10 +243,10 @@ func (c Config) Validate() error {
 	if c.CreateStream && len(c.Subjects) == 0 {
 		bad("subjects: required when create_stream is true")
 	}
-	if strings.ContainsAny(c.Durable, " \t.*>/\\") {
+	if strings.ContainsAny(c.Consumer, " \t.*>/\\") {
 		bad("consumer: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+	if (c.CertFile == "") != (c.KeyFile == "") {
 		bad("cert_file and key_file: set both or neither")
 	}
 	if c.User != "" && c.Password == "" {
@@ -257,8 +258,8 @@ func (c Config) Validate() error {
 	if c.MaxAckPending < 1 {
 		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
 	}
-	if c.MaxInflightBytes < c.MaxMessageSize {
-		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxMessageSize)
+	if c.MaxInflightBytes < c.MaxEventBytes {
+		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxEventBytes)
 	}
 	if c.ViewMaxBytes < 1 {
 		bad("view_max_bytes: must be positive")
@@ -305,14 +306,14 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d max_inflight_bytes=%d view_bucket=%s dead_letter=%q",
 		c.Name, redact.URLs(c.URLs), auth, c.tlsRequired(), c.Stream, c.Subjects, c.CreateStream,
-		c.Durable, c.MaxAckPending, c.MaxInflightBytes, c.KVBucket, c.DeadLetterSubject)
+		c.Consumer, c.MaxAckPending, c.MaxInflightBytes, c.ViewBucket, c.DeadLetterSubject)
 }
 
 // tlsRequired reports whether the client insists on TLS with every server
 // it connects to: nats.go does once a CA or client certificate is set, or
 // once any URL is tls:// or wss://.
 func (c Config) tlsRequired() bool {
-	if c.TLSCAFile != "" || c.TLSCertFile != "" {
+	if c.CAFile != "" || c.CertFile != "" {
 		return true
 	}
 	for _, raw := range c.URLs {

@@ -23,7 +23,7 @@ func Default() *Config {
 			MaxRetries: lightdash.DefaultMaxRetries,
 		},
 		Mapping:  Mapping{MaxDepth: worker.DefaultMaxDepth},
-		Identity: Identity{Unmatched: string(worker.UnmatchedSkip), InviteExpiry: worker.DefaultInviteTTL},
+		Identity: Identity{Unmatched: string(worker.UnmatchedSkip), InviteExpiry: worker.DefaultInviteExpiry},
 		Sync: Sync{
 			Policy:              string(worker.PolicySync),
 			Membership:          string(worker.MembershipAuthoritative),
@@ -31,13 +31,13 @@ func Default() *Config {
 			CacheMaxAge:         worker.DefaultCacheMaxAge,
 			UserRefreshInterval: worker.DefaultUserRefreshInterval,
 			Safety: Safety{
-				DeleteGracePeriod:        l.AbsentGrace,
-				DeleteAfterReads:         l.AbsentReads,
-				MaxGroupDeletes:          l.MaxDeletedGroups,
-				MaxGroupDeletesPercent:   l.MaxDeletedGroupsPercent,
-				MaxMemberRemovals:        l.MaxRemovedMembers,
-				MaxMemberRemovalsPercent: l.MaxRemovedMembersPercent,
-				LimitWindow:              l.Window,
+				DeleteGracePeriod:        l.DeleteGracePeriod,
+				DeleteAfterReads:         l.DeleteAfterReads,
+				MaxGroupDeletes:          l.MaxGroupDeletes,
+				MaxGroupDeletesPercent:   l.MaxGroupDeletesPercent,
+				MaxMemberRemovals:        l.MaxMemberRemovals,
+				MaxMemberRemovalsPercent: l.MaxMemberRemovalsPercent,
+				LimitWindow:              l.LimitWindow,
 			},
 		},
 		Schedule: Schedule{
@@ -57,7 +57,7 @@ func ldapDefaults(l *LDAPSource) {
 	orDefault(&l.Schema, ldap.DefaultSchema)
 	orDefault(&l.PageSize, ldap.DefaultPageSize)
 	orDefault(&l.ConnectTimeout, ldap.DefaultConnectTimeout)
-	orDefault(&l.Timeout, ldap.DefaultOperationTimeout)
+	orDefault(&l.Timeout, ldap.DefaultTimeout)
 	orDefault(&l.Watch, ldap.DefaultWatch)
 	orDefault(&l.NestedGroups, ldap.DefaultNestedGroups)
 	orDefault(&l.PollInterval, ldap.DefaultPollInterval)
@@ -71,7 +71,7 @@ func natsDefaults(n *NATSSource) {
 	if len(n.Subjects) == 0 {
 		n.Subjects = append([]string(nil), natssource.DefaultSubjects...)
 	}
-	orDefault(&n.Consumer, natssource.DefaultDurable)
+	orDefault(&n.Consumer, natssource.DefaultConsumer)
 	orDefault(&n.AckWait, natssource.DefaultAckWait)
 	orDefault(&n.MaxAckPending, natssource.DefaultMaxAckPending)
 	orDefault(&n.MaxDeliver, natssource.DefaultMaxDeliver)
@@ -80,7 +80,7 @@ func natsDefaults(n *NATSSource) {
 	}
 	orDefault(&n.DeadLetterSubject, natssource.DefaultDeadLetterSubject)
 	orDefault(&n.MaxEventBytes, natssource.DefaultMaxBytes)
-	orDefault(&n.ViewBucket, natssource.DefaultKVBucket)
+	orDefault(&n.ViewBucket, natssource.DefaultViewBucket)
 }
 
 // orDefault sets *v to def when it is the zero value.
