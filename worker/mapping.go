@@ -30,24 +30,24 @@ const DefaultMaxDepth = 10
 // Mapping turns directory groups into the Lightdash groups that should
 // exist. Rules are tried in order and the first that selects a directory
 // group names it; a group no rule selects is not synced. Field names are
-// the configuration keys (cmd mirrors them in its YAML).
+// the configuration keys.
 type Mapping struct {
-	Rules []Rule `yaml:"rules" json:"rules"`
+	Rules []Rule
 	// Overrides name single directory groups explicitly. An override selects
 	// its group even when no rule does, and its name wins over any template.
-	Overrides []Override `yaml:"overrides" json:"overrides,omitempty"`
+	Overrides []Override
 	// Exclude lists directory groups (id, DN or name) never synced, whatever
 	// the rules say.
-	Exclude []string `yaml:"exclude" json:"exclude,omitempty"`
+	Exclude []string
 	// AllowMerge lets two directory groups that are not under one rule's
 	// Target produce the same Lightdash name; the Lightdash group then has
 	// the union of their members. Off, such a collision is a problem and
 	// neither group is sent, because it is usually a template mistake.
-	AllowMerge bool `yaml:"allowMerge" json:"allowMerge,omitempty"`
+	AllowMerge bool
 	// MaxDepth bounds how many levels of nested groups are flattened
 	// (0 means DefaultMaxDepth). A deeper group is reported and not sent,
 	// since its member list would be incomplete.
-	MaxDepth int `yaml:"maxDepth" json:"maxDepth,omitempty"`
+	MaxDepth int
 }
 
 // Rule selects directory groups and names their Lightdash groups. Every
@@ -55,40 +55,40 @@ type Mapping struct {
 // everything.
 type Rule struct {
 	// Name identifies the rule in reports.
-	Name string `yaml:"name" json:"name,omitempty"`
+	Name string
 	// Source limits the rule to one source's groups.
-	Source string `yaml:"source" json:"source,omitempty"`
+	Source string
 	// BaseDN selects groups whose DN is BaseDN or below it (compared
 	// case-insensitively, ignoring spaces around ',' and '=').
-	BaseDN string `yaml:"baseDN" json:"baseDN,omitempty"`
+	BaseDN string
 	// NameRegex selects groups whose directory name matches (RE2 syntax).
-	NameRegex string `yaml:"nameRegex" json:"nameRegex,omitempty"`
+	NameRegex string
 	// Include, when not empty, selects only the listed groups (id, DN or name).
-	Include []string `yaml:"include" json:"include,omitempty"`
+	Include []string
 	// Exclude drops the listed groups (id, DN or name) from this rule; a
 	// later rule may still select them.
-	Exclude []string `yaml:"exclude" json:"exclude,omitempty"`
+	Exclude []string
 
 	// Target, when set, is the one Lightdash group every selected directory
 	// group maps to (members are the union). The template fields are then unused.
-	Target string `yaml:"target" json:"target,omitempty"`
+	Target string
 
 	// The name template: the directory name is rewritten with RewriteRegex
 	// and RewriteReplace (regexp.ReplaceAllString, so $1 works), then its
 	// case changed, then Prefix and Suffix added, then trimmed.
-	RewriteRegex   string `yaml:"rewriteRegex" json:"rewriteRegex,omitempty"`
-	RewriteReplace string `yaml:"rewriteReplace" json:"rewriteReplace,omitempty"`
-	Case           Case   `yaml:"case" json:"case,omitempty"`
-	Prefix         string `yaml:"prefix" json:"prefix,omitempty"`
-	Suffix         string `yaml:"suffix" json:"suffix,omitempty"`
+	RewriteRegex   string
+	RewriteReplace string
+	Case           Case
+	Prefix         string
+	Suffix         string
 }
 
 // Override maps one directory group (id, DN or name; within Source when
 // set) to an exact Lightdash name.
 type Override struct {
-	Source string `yaml:"source" json:"source,omitempty"`
-	Group  string `yaml:"group" json:"group"`
-	Name   string `yaml:"name" json:"name"`
+	Source string
+	Group  string
+	Name   string
 }
 
 // Validate reports every configuration mistake at once, naming the rule.
