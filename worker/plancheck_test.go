@@ -100,9 +100,9 @@ func TestPlanOptionsValidate(t *testing.T) {
 	}{
 		{PlanOptions{}, ""},
 		{PlanOptions{Policy: PolicyCreateOnly, Membership: MembershipPreserveManual, Unmatched: UnmatchedInvite, Limits: DefaultLimits()}, ""},
-		{PlanOptions{Policy: "delete-all"}, `policy: unknown policy "delete-all"`},
-		{PlanOptions{Membership: "loose"}, `membership: unknown mode "loose"`},
-		{PlanOptions{Unmatched: "create"}, `unmatchedUsers: unknown policy "create"`},
+		{PlanOptions{Policy: "delete-all"}, `policy: "delete-all" is not a policy`},
+		{PlanOptions{Membership: "loose"}, `membership: "loose" is not a membership mode`},
+		{PlanOptions{Unmatched: "create"}, `unmatched: "create" is not a policy`},
 		{PlanOptions{Limits: Limits{MaxGroupDeletes: -1}}, "must not be negative"},
 		{PlanOptions{Limits: Limits{MaxMemberRemovalsPercent: 101}}, "between 0 and 100"},
 	}

@@ -3,7 +3,10 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Policy says which kinds of change the worker may make, chosen by name
@@ -113,31 +116,34 @@ func (o PlanOptions) withDefaults() PlanOptions {
 	return o
 }
 
-// Validate reports unknown names and impossible limits, naming the key.
+// Validate reports unknown names and impossible limits, each as a
+// *sources.ConfigError naming its configuration key (safety for Limits).
 func (o PlanOptions) Validate() error {
 	o = o.withDefaults()
 	var errs []error
-	switch o.Policy {
-	case PolicySync, PolicyUpsertOnly, PolicyCreateOnly:
-	default:
-		errs = append(errs, fmt.Errorf("policy: unknown policy %q (want sync, upsert-only or create-only)", o.Policy))
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	switch o.Membership {
-	case MembershipAuthoritative, MembershipPreserveManual:
-	default:
-		errs = append(errs, fmt.Errorf("membership: unknown mode %q (want authoritative or preserve-manual)", o.Membership))
+	if !slices.Contains([]Policy{PolicySync, PolicyUpsertOnly, PolicyCreateOnly}, o.Policy) {
+		bad("policy", "%q is not a policy (want sync, upsert-only or create-only)", o.Policy)
 	}
-	switch o.Unmatched {
-	case UnmatchedSkip, UnmatchedInvite:
-	default:
-		errs = append(errs, fmt.Errorf("unmatchedUsers: unknown policy %q (want skip or invite)", o.Unmatched))
+	if !slices.Contains([]MembershipMode{MembershipAuthoritative, MembershipPreserveManual}, o.Membership) {
+		bad("membership", "%q is not a membership mode (want authoritative or preserve-manual)", o.Membership)
+	}
+	if !slices.Contains([]UnmatchedPolicy{UnmatchedSkip, UnmatchedInvite}, o.Unmatched) {
+		bad("unmatched", "%q is not a policy (want skip or invite)", o.Unmatched)
 	}
 	l := o.Limits
 	if l.MaxGroupDeletes < 0 || l.MaxMemberRemovals < 0 || l.DeleteAfterReads < 0 || l.DeleteGracePeriod < 0 || l.LimitWindow < 0 {
-		errs = append(errs, errors.New("limits: values must not be negative"))
+		bad("safety", "limits must not be negative")
 	}
-	if l.MaxGroupDeletesPercent < 0 || l.MaxGroupDeletesPercent > 100 || l.MaxMemberRemovalsPercent < 0 || l.MaxMemberRemovalsPercent > 100 {
-		errs = append(errs, errors.New("limits: percentages must be between 0 and 100"))
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"max_group_deletes_percent", l.MaxGroupDeletesPercent}, {"max_member_removals_percent", l.MaxMemberRemovalsPercent}} {
+		if p.v < 0 || p.v > 100 {
+			bad("safety."+p.key, "must be between 0 and 100")
+		}
 	}
 	return errors.Join(errs...)
 }

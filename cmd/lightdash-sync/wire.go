@@ -102,24 +102,9 @@ func workerOptions(cfg *config.Config) (worker.Options, error) {
 	for _, o := range cfg.Mapping.Overrides {
 		m.Overrides = append(m.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name})
 	}
-	s := cfg.Sync.Safety
 	opts := worker.Options{
-		Mapping: m,
-		PlanOptions: worker.PlanOptions{
-			Policy:     worker.Policy(cfg.Sync.Policy),
-			Membership: worker.MembershipMode(cfg.Sync.Membership),
-			Unmatched:  worker.UnmatchedPolicy(cfg.Identity.Unmatched),
-			Adopt:      cfg.Sync.Adopt,
-			Limits: worker.Limits{
-				MaxGroupDeletes:          s.MaxGroupDeletes,
-				MaxGroupDeletesPercent:   s.MaxGroupDeletesPercent,
-				MaxMemberRemovals:        s.MaxMemberRemovals,
-				MaxMemberRemovalsPercent: s.MaxMemberRemovalsPercent,
-				DeleteGracePeriod:        s.DeleteGracePeriod,
-				DeleteAfterReads:         s.DeleteAfterReads,
-				LimitWindow:              s.LimitWindow,
-			},
-		},
+		Mapping:             m,
+		PlanOptions:         config.PlanOptions(cfg.Identity, cfg.Sync),
 		Concurrency:         cfg.Sync.Concurrency,
 		InviteExpiry:        cfg.Identity.InviteExpiry,
 		DryRun:              cfg.Sync.DryRun,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Config configures the NATS source. The cmd layer fills it from YAML and
@@ -221,71 +222,75 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// Validate checks c after WithDefaults. Messages name the field.
+// Validate checks c after WithDefaults. Each problem is a
+// *sources.ConfigError naming the option's configuration key.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	if len(c.URLs) == 0 {
-		bad("urls: at least one server URL is required")
+		bad("urls", "required: at least one nats:// or tls:// URL")
 	}
 	for i, raw := range c.URLs {
 		if strings.TrimSpace(raw) == "" || strings.Contains(raw, ",") {
-			bad("urls[%d]: empty or contains a comma", i)
+			bad(fmt.Sprintf("urls[%d]", i), "empty or contains a comma")
 		} else if _, err := parseServerURL(raw); err != nil {
-			bad("urls[%d]: %q is not a URL", i, redact.URL(raw))
+			bad(fmt.Sprintf("urls[%d]", i), "%q is not a URL", redact.URL(raw))
 		}
 	}
 	if c.Stream == "" {
-		bad("stream: required")
+		bad("stream", "required")
 	} else if strings.ContainsAny(c.Stream, " \t.*>/\\") {
-		bad("stream: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+		bad("stream", "must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
 	if c.CreateStream && len(c.Subjects) == 0 {
-		bad("subjects: required when create_stream is true")
+		bad("subjects", "required when create_stream is true")
 	}
 	if strings.ContainsAny(c.Consumer, " \t.*>/\\") {
-		bad("consumer: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+		bad("consumer", "must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		bad("cert_file and key_file: set both or neither")
+		bad("cert_file", "cert_file and key_file go together")
 	}
 	if c.User != "" && c.Password == "" {
-		bad("password: required with user")
+		bad("password", "required with user: set password or password_file")
 	}
 	if c.CredsFile != "" && c.NKeySeedFile != "" {
-		bad("creds_file and nkey_seed_file: set one, not both")
+		bad("creds_file", "creds_file and nkey_seed_file: set one, not both")
 	}
 	if c.MaxAckPending < 1 {
-		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
+		bad("max_ack_pending", "must be at least 1 (unlimited is not allowed: every event in flight is held in memory)")
 	}
 	if c.MaxInflightBytes < c.MaxEventBytes {
-		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxEventBytes)
+		bad("max_inflight_bytes", "must be at least max_event_bytes (%d)", c.MaxEventBytes)
 	}
 	if c.ViewMaxBytes < 1 {
-		bad("view_max_bytes: must be positive")
+		bad("view_max_bytes", "must be positive")
 	}
 	if c.TombstoneRetention < time.Hour {
-		bad("tombstone_retention: must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
+		bad("tombstone_retention", "must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
 	}
 	if c.MaxDeliver < 1 {
-		bad("max_deliver: must be at least 1")
+		bad("max_deliver", "must be at least 1")
+	}
+	if c.AckWait < time.Second {
+		bad("ack_wait", "must be at least 1s")
 	}
 	if c.MaxClockSkew < 0 {
-		bad("max_clock_skew: must not be negative")
+		bad("max_clock_skew", "must not be negative")
 	}
 	for i, d := range c.Backoff {
 		if d <= 0 {
-			bad("backoff[%d]: must be positive", i)
+			bad(fmt.Sprintf("backoff[%d]", i), "must be positive")
 		}
 	}
-	if c.DeadLetterSubject != "" {
-		if strings.ContainsAny(c.DeadLetterSubject, "*> \t") {
-			bad("dead_letter_subject: must be a literal subject")
-		}
-		for _, s := range c.Subjects {
-			if subjectMatches(s, c.DeadLetterSubject) {
-				bad("dead_letter_subject: %q would be consumed again as an event (matches subject %q)", c.DeadLetterSubject, s)
-			}
+	if strings.ContainsAny(c.DeadLetterSubject, "*> \t") {
+		bad("dead_letter_subject", "must be a literal subject")
+	}
+	for _, s := range c.Subjects {
+		if subjectMatches(s, c.DeadLetterSubject) {
+			bad("dead_letter_subject", "%q would be consumed again as an event (matches subject %q)", c.DeadLetterSubject, s)
 		}
 	}
 	return errors.Join(errs...)
