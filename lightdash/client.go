@@ -182,11 +182,6 @@ func WithMemberUUIDsOnly(on bool) Option {
 	return func(c *Client) error { c.MemberUUIDsOnly = on; return nil }
 }
 
-// WithSleep replaces the wait between attempts (tests).
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *Client) error { c.Sleep = sleep; return nil }
-}
-
 // New returns a Client for baseURL and token. It checks that baseURL is an
 // absolute http(s) URL and that the token is set.
 func New(baseURL, token string, opts ...Option) (*Client, error) {
