@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -106,7 +107,6 @@ type Mapper struct {
 
 type compiledRule struct {
 	Rule
-	where   string
 	baseDN  string
 	nameRe  *regexp.Regexp
 	rewrite *regexp.Regexp
@@ -114,69 +114,90 @@ type compiledRule struct {
 	exclude matcher
 }
 
-// NewMapper compiles and validates m.
+// NewMapper compiles and validates m. Each problem is a
+// *sources.ConfigError naming its configuration key within mapping.
 func NewMapper(m Mapping) (*Mapper, error) {
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	mp := &Mapper{m: m, exclude: newMatcher(m.Exclude)}
-	if m.MaxDepth < 0 {
-		errs = append(errs, fmt.Errorf("mapping.maxDepth: %d is negative", m.MaxDepth))
+	if m.MaxDepth < 0 || m.MaxDepth > maxMaxDepth {
+		bad("max_depth", "must be between 1 and %d", maxMaxDepth)
 	}
 	if len(m.Rules) == 0 && len(m.Overrides) == 0 {
-		errs = append(errs, errors.New("mapping.rules: no rules and no overrides: nothing would be synced"))
+		bad("rules", "required: at least one rule (a rule with no selectors maps every group)")
 	}
 	for i, r := range m.Rules {
-		cr := compiledRule{Rule: r, where: fmt.Sprintf("mapping.rules[%d]", i)}
-		if r.Name != "" {
-			cr.where += " (" + r.Name + ")"
-		}
-		var err error
-		if r.NameRegex != "" {
-			if cr.nameRe, err = regexp.Compile(r.NameRegex); err != nil {
-				errs = append(errs, fmt.Errorf("%s.nameRegex: %w", cr.where, err))
-			}
-		}
-		if r.RewriteRegex != "" {
-			if cr.rewrite, err = regexp.Compile(r.RewriteRegex); err != nil {
-				errs = append(errs, fmt.Errorf("%s.rewriteRegex: %w", cr.where, err))
-			}
-		} else if r.RewriteReplace != "" {
-			errs = append(errs, fmt.Errorf("%s.rewriteReplace: set without rewriteRegex", cr.where))
-		}
-		switch r.Case {
-		case "", CaseKeep, CaseLower, CaseUpper:
-		default:
-			errs = append(errs, fmt.Errorf("%s.case: unknown case %q (want keep, lower or upper)", cr.where, r.Case))
-		}
-		if r.Target != "" {
-			if reason := invalidName(lightdash.TrimName(r.Target)); reason != "" {
-				errs = append(errs, fmt.Errorf("%s.target: %s", cr.where, reason))
-			}
-			if r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || (r.Case != "" && r.Case != CaseKeep) {
-				errs = append(errs, fmt.Errorf("%s: target and a name template are exclusive", cr.where))
-			}
-		}
-		for _, f := range []struct{ key, v string }{{"prefix", r.Prefix}, {"suffix", r.Suffix}, {"rewriteReplace", r.RewriteReplace}} {
-			if reason := ident.CheckName(f.v); reason != "" {
-				errs = append(errs, fmt.Errorf("%s.%s: %s", cr.where, f.key, reason))
-			}
-		}
-		cr.baseDN = normDN(r.BaseDN)
-		cr.include = newMatcher(r.Include)
-		cr.exclude = newMatcher(r.Exclude)
+		cr, rerrs := compileRule(fmt.Sprintf("rules[%d]", i), r)
+		errs = append(errs, rerrs...)
 		mp.rules = append(mp.rules, cr)
 	}
 	for i, o := range m.Overrides {
+		key := fmt.Sprintf("overrides[%d]", i)
 		if strings.TrimSpace(o.Group) == "" {
-			errs = append(errs, fmt.Errorf("mapping.overrides[%d].group: empty", i))
+			bad(key+".group", "required: the directory group's id, DN or name")
 		}
-		if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
-			errs = append(errs, fmt.Errorf("mapping.overrides[%d].name: %s", i, reason))
+		if strings.TrimSpace(o.Name) == "" {
+			bad(key+".name", "required: the Lightdash group name")
+		} else if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
+			bad(key+".name", "%s", reason)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return mp, nil
+}
+
+// maxMaxDepth bounds Mapping.MaxDepth: no directory nests deeper.
+const maxMaxDepth = 100
+
+// compileRule compiles rule r, found under key, and checks it.
+func compileRule(key string, r Rule) (compiledRule, []error) {
+	var errs []error
+	bad := func(k, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key + "." + k, Msg: fmt.Sprintf(format, args...)})
+	}
+	cr := compiledRule{Rule: r}
+	var err error
+	if cr.nameRe, err = compileRegexp(r.NameRegex); err != nil {
+		bad("name_regex", "invalid regular expression: %v", err)
+	}
+	if cr.rewrite, err = compileRegexp(r.RewriteRegex); err != nil {
+		bad("rewrite_regex", "invalid regular expression: %v", err)
+	}
+	if r.RewriteReplace != "" && r.RewriteRegex == "" {
+		bad("rewrite_replace", "needs rewrite_regex")
+	}
+	if !slices.Contains([]Case{"", CaseKeep, CaseLower, CaseUpper}, r.Case) {
+		bad("case", "%q is not a case rule (want keep, lower or upper)", r.Case)
+	}
+	if r.Target != "" {
+		if reason := invalidName(lightdash.TrimName(r.Target)); reason != "" {
+			bad("target", "%s", reason)
+		}
+		if r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || r.Case != "" {
+			bad("target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
+		}
+	}
+	for _, f := range []struct{ key, v string }{{"prefix", r.Prefix}, {"suffix", r.Suffix}, {"rewrite_replace", r.RewriteReplace}} {
+		if reason := ident.CheckName(f.v); reason != "" {
+			bad(f.key, "%s", reason)
+		}
+	}
+	cr.baseDN = normDN(r.BaseDN)
+	cr.include = newMatcher(r.Include)
+	cr.exclude = newMatcher(r.Exclude)
+	return cr, errs
+}
+
+// compileRegexp compiles expr; empty means none.
+func compileRegexp(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile(expr)
 }
 
 func (m *Mapper) maxDepth() int {

@@ -96,6 +96,23 @@ func (s Source) NATSConfig() natssource.Config {
 	}
 }
 
+// Worker is the mapping as the worker takes it.
+func (m Mapping) Worker() worker.Mapping {
+	w := worker.Mapping{Exclude: m.Exclude, AllowMerge: m.AllowMerge, MaxDepth: m.MaxDepth}
+	for _, r := range m.Rules {
+		w.Rules = append(w.Rules, worker.Rule{
+			Name: r.Name, Source: r.Source, BaseDN: r.BaseDN, NameRegex: r.NameRegex,
+			Include: r.Include, Exclude: r.Exclude, Target: r.Target,
+			RewriteRegex: r.RewriteRegex, RewriteReplace: r.RewriteReplace,
+			Case: worker.Case(r.Case), Prefix: r.Prefix, Suffix: r.Suffix,
+		})
+	}
+	for _, o := range m.Overrides {
+		w.Overrides = append(w.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name})
+	}
+	return w
+}
+
 // PlanOptions is what an identity and a sync section say of planning, as
 // the worker takes it.
 func PlanOptions(id Identity, s Sync) worker.PlanOptions {

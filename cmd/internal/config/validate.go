@@ -216,48 +216,25 @@ func natsEncrypted(scheme string, n *NATSSource) bool {
 	return false
 }
 
-// validateMapping checks a mapping section; prefix is "" or "targets[N].".
+// validateMapping checks a mapping section with the worker's rules, and
+// that its rules and overrides name configured sources; prefix is "" or
+// "targets[N].".
 func (c *Config) validateMapping(prefix string, m *Mapping) error {
-	if len(m.Rules) == 0 && len(m.Overrides) == 0 {
-		return c.errorf(prefix+"mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
-	}
-	if m.MaxDepth < 1 || m.MaxDepth > 100 {
-		return c.errorf(prefix+"mapping.max_depth", "must be between 1 and 100")
+	if err := m.Worker().Validate(); err != nil {
+		return c.libraryError(prefix+"mapping", err)
 	}
 	sources := map[string]bool{}
 	for _, s := range c.Sources {
 		sources[s.Name] = true
 	}
 	for i, r := range m.Rules {
-		key := prefix + fmt.Sprintf("mapping.rules[%d]", i)
 		if r.Source != "" && !sources[r.Source] {
-			return c.errorf(key+".source", "no source is named %q", r.Source)
-		}
-		for _, re := range []struct{ k, v string }{{"name_regex", r.NameRegex}, {"rewrite_regex", r.RewriteRegex}} {
-			if _, err := regexp.Compile(re.v); err != nil {
-				return c.errorf(key+"."+re.k, "invalid regular expression: %v", err)
-			}
-		}
-		if r.RewriteReplace != "" && r.RewriteRegex == "" {
-			return c.errorf(key+".rewrite_replace", "needs rewrite_regex")
-		}
-		if r.Case != "" && !oneOf(r.Case, "keep", "lower", "upper") {
-			return c.errorf(key+".case", "%q is not a case rule (want keep, lower or upper)", r.Case)
-		}
-		if r.Target != "" && (r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || r.Case != "") {
-			return c.errorf(key+".target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
+			return c.errorf(prefix+fmt.Sprintf("mapping.rules[%d].source", i), "no source is named %q", r.Source)
 		}
 	}
 	for i, o := range m.Overrides {
-		key := prefix + fmt.Sprintf("mapping.overrides[%d]", i)
 		if o.Source != "" && !sources[o.Source] {
-			return c.errorf(key+".source", "no source is named %q", o.Source)
-		}
-		if o.Group == "" {
-			return c.errorf(key+".group", "required: the directory group's id, DN or name")
-		}
-		if strings.TrimSpace(o.Name) == "" {
-			return c.errorf(key+".name", "required: the Lightdash group name")
+			return c.errorf(prefix+fmt.Sprintf("mapping.overrides[%d].source", i), "no source is named %q", o.Source)
 		}
 	}
 	return nil
