@@ -38,7 +38,8 @@ import (
 // Defaults used when the matching Client field is zero.
 const (
 	DefaultTimeout          = 30 * time.Second
-	DefaultMaxRetries       = 4
+	DefaultMaxRetries       = 5
+	DefaultBurst            = 5
 	DefaultMinBackoff       = 250 * time.Millisecond
 	DefaultMaxBackoff       = 30 * time.Second
 	DefaultMaxRetryAfter    = 2 * time.Minute
@@ -48,6 +49,10 @@ const (
 	// Lightdash treats any value as "include all members", but a large number
 	// keeps that true should a release start reading it as a limit.
 	DefaultListLimit = 1_000_000
+	// DefaultRateLimit is the rate to start from against a real server,
+	// where every call costs a bcrypt hash. A zero RateLimit is unlimited
+	// (fakes, tests), so callers set this one explicitly.
+	DefaultRateLimit = 5
 )
 
 // Client is a Lightdash API client. Set fields before the first call and do
@@ -70,7 +75,7 @@ type Client struct {
 	// RateLimit is the most requests per second the client sends, retries
 	// included. Zero means unlimited.
 	RateLimit float64
-	// Burst is the token-bucket size for RateLimit. Zero means 1.
+	// Burst is the token-bucket size for RateLimit. Zero means DefaultBurst.
 	Burst int
 	// MaxRetries is how many times a retryable failure is retried. Zero means
 	// DefaultMaxRetries; negative means never retry.
@@ -180,11 +185,6 @@ func WithMemberUUIDsOnly(on bool) Option {
 	return func(c *Client) error { c.MemberUUIDsOnly = on; return nil }
 }
 
-// WithSleep replaces the wait between attempts (tests).
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(c *Client) error { c.Sleep = sleep; return nil }
-}
-
 // New returns a Client for baseURL and token. It checks that baseURL is an
 // absolute http(s) URL and that the token is set.
 func New(baseURL, token string, opts ...Option) (*Client, error) {
@@ -285,7 +285,7 @@ func (c *Client) init() error {
 		if c.RateLimit > 0 {
 			burst := c.Burst
 			if burst <= 0 {
-				burst = 1
+				burst = DefaultBurst
 			}
 			c.limiter = rate.NewLimiter(rate.Limit(c.RateLimit), burst)
 		}

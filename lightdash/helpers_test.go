@@ -40,6 +40,11 @@ type fixture struct {
 	carol  lightdash.OrgMember
 }
 
+// withSleep sets Client.Sleep, to drive backoff without waiting.
+func withSleep(sleep func(context.Context, time.Duration) error) lightdash.Option {
+	return func(c *lightdash.Client) error { c.Sleep = sleep; return nil }
+}
+
 func newFixture(t *testing.T, opts ...lightdash.Option) *fixture {
 	t.Helper()
 	srv := lightdashtest.NewServer()
@@ -47,7 +52,7 @@ func newFixture(t *testing.T, opts ...lightdash.Option) *fixture {
 	f := &fixture{srv: srv, sleeps: &sleeps{}}
 	f.bob = srv.AddUser("bob@example.com", lightdash.RoleEditor)
 	f.carol = srv.AddUser("carol@example.com", lightdash.RoleViewer)
-	all := append([]lightdash.Option{lightdash.WithSleep(f.sleeps.sleep), lightdash.WithTimeout(5 * time.Second)}, opts...)
+	all := append([]lightdash.Option{withSleep(f.sleeps.sleep), lightdash.WithTimeout(5 * time.Second)}, opts...)
 	c, err := lightdash.New(srv.URL(), srv.AdminToken(), all...)
 	if err != nil {
 		t.Fatal(err)

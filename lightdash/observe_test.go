@@ -26,7 +26,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	token := srv.AdminToken()
 	noSleep := func(context.Context, time.Duration) error { return nil }
 	c, err := lightdash.New(srv.URL(), token, lightdash.WithLogger(zap.New(core)),
-		lightdash.WithRetries(1, 0, 0), lightdash.WithSleep(noSleep), lightdash.WithTimeout(50*time.Millisecond))
+		lightdash.WithRetries(1, 0, 0), withSleep(noSleep), lightdash.WithTimeout(50*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

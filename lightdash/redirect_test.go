@@ -82,7 +82,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 				t.Run(cname+"/"+http.StatusText(code)+"/"+cl.name, func(t *testing.T) {
 					status.Store(int64(code))
 					hits.Store(0)
-					opts := []lightdash.Option{lightdash.WithRetries(3, 0, 0), lightdash.WithSleep(noSleep)}
+					opts := []lightdash.Option{lightdash.WithRetries(3, 0, 0), withSleep(noSleep)}
 					if hc != nil {
 						opts = append(opts, lightdash.WithHTTPClient(hc))
 					}

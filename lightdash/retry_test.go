@@ -317,7 +317,7 @@ func TestConnectionRefused(t *testing.T) {
 	url, tok := srv.URL(), srv.AdminToken()
 	srv.Close()
 	s := &sleeps{}
-	c, _ := lightdash.New(url, tok, lightdash.WithSleep(s.sleep), lightdash.WithRetries(2, 0, 0))
+	c := &lightdash.Client{BaseURL: url, Token: tok, Sleep: s.sleep, MaxRetries: 2}
 	_, err := c.CreateGroup(context.Background(), "x", nil)
 	if err == nil || !strings.Contains(err.Error(), "giving up after 3 attempts") {
 		t.Fatalf("got %v", err)

@@ -90,7 +90,7 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 
 	var pending []lightdash.OrgMember
 	for _, inv := range p.Invites {
-		link, err := ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteTTL))
+		link, err := ld.CreateInviteLink(ctx, inv.Email, w.opts.Now().Add(w.opts.InviteExpiry))
 		if err == nil && (link == nil || link.UserUUID == "") {
 			err = errors.New("invite link has no user uuid")
 		}

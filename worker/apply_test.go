@@ -123,8 +123,8 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		{"duplicate source names", []sources.Source{e.dir, e.dir}, c, e.store, nil, `two sources named "corp"`},
 		{"no client", []sources.Source{e.dir}, nil, e.store, nil, "required"},
 		{"no store", []sources.Source{e.dir}, c, nil, nil, "required"},
-		{"unknown policy", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Policy = "yolo" }, `unknown policy "yolo"`},
-		{"bad mapping", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Mapping.Rules[0].Case = "Title" }, `unknown case "Title"`},
+		{"unknown policy", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Policy = "yolo" }, `"yolo" is not a policy`},
+		{"bad mapping", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.Mapping.Rules[0].Case = "Title" }, `"Title" is not a case rule`},
 		{"negative cache age", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.CacheMaxAge = -time.Second }, "negative cache max age (-1s)"},
 		{"negative user refresh", []sources.Source{e.dir}, c, e.store, func(o *worker.Options) { o.UserRefreshInterval = -time.Second }, "user refresh interval (-1s)"},
 	}

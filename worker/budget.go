@@ -75,7 +75,7 @@ func (s *State) unspend(at time.Time, dels, rems int) {
 }
 
 // Budget is the most group deletions and member removals the safety
-// limits allow within Limits.Window, earlier runs' included. -1 means no
+// limits allow within Limits.LimitWindow, earlier runs' included. -1 means no
 // limit. Apply checks each deletion and removal against it again, so runs
 // planned at the same time cannot together go over it.
 type Budget struct {
@@ -88,8 +88,8 @@ type Budget struct {
 // there was when the window began).
 func (l Limits) budget(owned, memberships int, spent Spend) Budget {
 	return Budget{
-		Deletes:  most(l.MaxDeletedGroups, l.MaxDeletedGroupsPercent, owned+spent.Deleted),
-		Removals: most(l.MaxRemovedMembers, l.MaxRemovedMembersPercent, memberships+spent.Removed),
+		Deletes:  most(l.MaxGroupDeletes, l.MaxGroupDeletesPercent, owned+spent.Deleted),
+		Removals: most(l.MaxMemberRemovals, l.MaxMemberRemovalsPercent, memberships+spent.Removed),
 	}
 }
 
@@ -128,17 +128,17 @@ func (l Limits) exceeded(spent Spend, dels, owned, rems, memberships int) string
 	d, ofD := spent.Deleted+dels, owned+spent.Deleted
 	r, ofR := spent.Removed+rems, memberships+spent.Removed
 	var why []string
-	if dels > 0 && l.MaxDeletedGroups > 0 && d > l.MaxDeletedGroups {
-		why = append(why, fmt.Sprintf("%d group deletions%s exceed maxDeletedGroups %d", d, l.earlier(spent.Deleted), l.MaxDeletedGroups))
+	if dels > 0 && l.MaxGroupDeletes > 0 && d > l.MaxGroupDeletes {
+		why = append(why, fmt.Sprintf("%d group deletions%s exceed maxDeletedGroups %d", d, l.earlier(spent.Deleted), l.MaxGroupDeletes))
 	}
-	if dels > 0 && l.MaxDeletedGroupsPercent > 0 && ofD > 0 && float64(d)*100/float64(ofD) > l.MaxDeletedGroupsPercent {
-		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%)%s exceed maxDeletedGroupsPercent %g", d, ofD, float64(d)*100/float64(ofD), l.earlier(spent.Deleted), l.MaxDeletedGroupsPercent))
+	if dels > 0 && l.MaxGroupDeletesPercent > 0 && ofD > 0 && float64(d)*100/float64(ofD) > l.MaxGroupDeletesPercent {
+		why = append(why, fmt.Sprintf("%d of %d owned groups (%.0f%%)%s exceed maxDeletedGroupsPercent %g", d, ofD, float64(d)*100/float64(ofD), l.earlier(spent.Deleted), l.MaxGroupDeletesPercent))
 	}
-	if rems > 0 && l.MaxRemovedMembers > 0 && r > l.MaxRemovedMembers {
-		why = append(why, fmt.Sprintf("%d member removals%s exceed maxRemovedMembers %d", r, l.earlier(spent.Removed), l.MaxRemovedMembers))
+	if rems > 0 && l.MaxMemberRemovals > 0 && r > l.MaxMemberRemovals {
+		why = append(why, fmt.Sprintf("%d member removals%s exceed maxRemovedMembers %d", r, l.earlier(spent.Removed), l.MaxMemberRemovals))
 	}
-	if rems > 0 && l.MaxRemovedMembersPercent > 0 && ofR > 0 && float64(r)*100/float64(ofR) > l.MaxRemovedMembersPercent {
-		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%)%s exceed maxRemovedMembersPercent %g", r, ofR, float64(r)*100/float64(ofR), l.earlier(spent.Removed), l.MaxRemovedMembersPercent))
+	if rems > 0 && l.MaxMemberRemovalsPercent > 0 && ofR > 0 && float64(r)*100/float64(ofR) > l.MaxMemberRemovalsPercent {
+		why = append(why, fmt.Sprintf("%d of %d memberships (%.0f%%)%s exceed maxRemovedMembersPercent %g", r, ofR, float64(r)*100/float64(ofR), l.earlier(spent.Removed), l.MaxMemberRemovalsPercent))
 	}
 	return strings.Join(why, "; ")
 }
@@ -147,7 +147,7 @@ func (l Limits) earlier(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf(" (%d of them applied in the last %s)", n, l.Window)
+	return fmt.Sprintf(" (%d of them applied in the last %s)", n, l.LimitWindow)
 }
 
 // reserve records dels and rems as spent before the write that spends
@@ -155,7 +155,7 @@ func (l Limits) earlier(n int) string {
 // since. at is for refund when the write fails.
 func (a *applier) reserve(dels, rems int) (at time.Time, ok bool) {
 	w := a.w
-	win := w.opts.Limits.Window
+	win := w.opts.Limits.LimitWindow
 	if win <= 0 {
 		return time.Time{}, true
 	}

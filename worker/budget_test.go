@@ -12,7 +12,7 @@ import (
 // budgetOptions allow two member removals an hour and nothing else limited.
 func (e *env) budgetOptions() worker.Options {
 	opts := e.options()
-	opts.Limits = worker.Limits{MaxRemovedMembers: 2, Window: time.Hour}
+	opts.Limits = worker.Limits{MaxMemberRemovals: 2, LimitWindow: time.Hour}
 	return opts
 }
 
@@ -98,7 +98,7 @@ func TestApplyHoldsThePlanToWhatIsLeftOfTheBudget(t *testing.T) {
 func TestStateSpendingStaysBounded(t *testing.T) {
 	e := newEnv(t)
 	opts := e.budgetOptions()
-	opts.Limits.MaxRemovedMembers = 0 // count, do not limit
+	opts.Limits.MaxMemberRemovals = 0 // count, do not limit
 	w := e.worker(opts)
 	e.reconcile(w)
 	start := e.now

@@ -51,8 +51,8 @@
 // Policies (sync, upsert-only, create-only) bound what kinds of change are
 // made; membership modes (authoritative, preserve-manual) bound which
 // members are removed. Nothing is deleted or removed on an incomplete
-// read; a missing group is deleted only after Limits.AbsentGrace and
-// Limits.AbsentReads complete reads; deletions and removals over the
+// read; a missing group is deleted only after Limits.DeleteGracePeriod and
+// Limits.DeleteAfterReads complete reads; deletions and removals over the
 // Limits thresholds are held back (additions still apply) and the plan is
 // Blocked until run with PlanOptions.AllowDeletions. ReconcileGroups, used
 // for change events, never deletes. Preflight refuses to plan when the

@@ -77,7 +77,10 @@ func (e *env) client(token string, retries int) *lightdash.Client {
 	c, err := lightdash.New(e.ld.URL(), token,
 		lightdash.WithHTTPClient(e.ld.Client()),
 		lightdash.WithRetries(retries, time.Millisecond, time.Millisecond),
-		lightdash.WithSleep(func(context.Context, time.Duration) error { return nil }))
+		func(c *lightdash.Client) error {
+			c.Sleep = func(context.Context, time.Duration) error { return nil }
+			return nil
+		})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestPlanJSONGolden(t *testing.T) {
 	st := NewState()
 	st.Groups[groupKey("corp", "g-be")] = &OwnedGroup{UUID: "10000000-0000-4000-8000-000000000001", Name: "ad-Backend"}
 	st.Groups[groupKey("corp", "g-old")] = &OwnedGroup{UUID: "10000000-0000-4000-8000-000000000002", Name: "ad-Old"}
-	p := ComputePlan(d, cur, st, PlanOptions{Limits: Limits{AbsentReads: 1}}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	p := ComputePlan(d, cur, st, PlanOptions{Limits: Limits{DeleteAfterReads: 1}}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	p.Fingerprints = Fingerprints{Directory: fingerprintSnapshots([]*sources.Snapshot{snap}), Lightdash: fingerprintLightdash(cur)}
 	got, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -30,24 +31,24 @@ const DefaultMaxDepth = 10
 // Mapping turns directory groups into the Lightdash groups that should
 // exist. Rules are tried in order and the first that selects a directory
 // group names it; a group no rule selects is not synced. Field names are
-// the configuration keys (cmd mirrors them in its YAML).
+// the configuration keys.
 type Mapping struct {
-	Rules []Rule `yaml:"rules" json:"rules"`
+	Rules []Rule
 	// Overrides name single directory groups explicitly. An override selects
 	// its group even when no rule does, and its name wins over any template.
-	Overrides []Override `yaml:"overrides" json:"overrides,omitempty"`
+	Overrides []Override
 	// Exclude lists directory groups (id, DN or name) never synced, whatever
 	// the rules say.
-	Exclude []string `yaml:"exclude" json:"exclude,omitempty"`
+	Exclude []string
 	// AllowMerge lets two directory groups that are not under one rule's
 	// Target produce the same Lightdash name; the Lightdash group then has
 	// the union of their members. Off, such a collision is a problem and
 	// neither group is sent, because it is usually a template mistake.
-	AllowMerge bool `yaml:"allowMerge" json:"allowMerge,omitempty"`
+	AllowMerge bool
 	// MaxDepth bounds how many levels of nested groups are flattened
 	// (0 means DefaultMaxDepth). A deeper group is reported and not sent,
 	// since its member list would be incomplete.
-	MaxDepth int `yaml:"maxDepth" json:"maxDepth,omitempty"`
+	MaxDepth int
 }
 
 // Rule selects directory groups and names their Lightdash groups. Every
@@ -55,40 +56,40 @@ type Mapping struct {
 // everything.
 type Rule struct {
 	// Name identifies the rule in reports.
-	Name string `yaml:"name" json:"name,omitempty"`
+	Name string
 	// Source limits the rule to one source's groups.
-	Source string `yaml:"source" json:"source,omitempty"`
+	Source string
 	// BaseDN selects groups whose DN is BaseDN or below it (compared
 	// case-insensitively, ignoring spaces around ',' and '=').
-	BaseDN string `yaml:"baseDN" json:"baseDN,omitempty"`
+	BaseDN string
 	// NameRegex selects groups whose directory name matches (RE2 syntax).
-	NameRegex string `yaml:"nameRegex" json:"nameRegex,omitempty"`
+	NameRegex string
 	// Include, when not empty, selects only the listed groups (id, DN or name).
-	Include []string `yaml:"include" json:"include,omitempty"`
+	Include []string
 	// Exclude drops the listed groups (id, DN or name) from this rule; a
 	// later rule may still select them.
-	Exclude []string `yaml:"exclude" json:"exclude,omitempty"`
+	Exclude []string
 
 	// Target, when set, is the one Lightdash group every selected directory
 	// group maps to (members are the union). The template fields are then unused.
-	Target string `yaml:"target" json:"target,omitempty"`
+	Target string
 
 	// The name template: the directory name is rewritten with RewriteRegex
 	// and RewriteReplace (regexp.ReplaceAllString, so $1 works), then its
 	// case changed, then Prefix and Suffix added, then trimmed.
-	RewriteRegex   string `yaml:"rewriteRegex" json:"rewriteRegex,omitempty"`
-	RewriteReplace string `yaml:"rewriteReplace" json:"rewriteReplace,omitempty"`
-	Case           Case   `yaml:"case" json:"case,omitempty"`
-	Prefix         string `yaml:"prefix" json:"prefix,omitempty"`
-	Suffix         string `yaml:"suffix" json:"suffix,omitempty"`
+	RewriteRegex   string
+	RewriteReplace string
+	Case           Case
+	Prefix         string
+	Suffix         string
 }
 
 // Override maps one directory group (id, DN or name; within Source when
 // set) to an exact Lightdash name.
 type Override struct {
-	Source string `yaml:"source" json:"source,omitempty"`
-	Group  string `yaml:"group" json:"group"`
-	Name   string `yaml:"name" json:"name"`
+	Source string
+	Group  string
+	Name   string
 }
 
 // Validate reports every configuration mistake at once, naming the rule.
@@ -106,7 +107,6 @@ type Mapper struct {
 
 type compiledRule struct {
 	Rule
-	where   string
 	baseDN  string
 	nameRe  *regexp.Regexp
 	rewrite *regexp.Regexp
@@ -114,69 +114,90 @@ type compiledRule struct {
 	exclude matcher
 }
 
-// NewMapper compiles and validates m.
+// NewMapper compiles and validates m. Each problem is a
+// *sources.ConfigError naming its configuration key within mapping.
 func NewMapper(m Mapping) (*Mapper, error) {
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	mp := &Mapper{m: m, exclude: newMatcher(m.Exclude)}
-	if m.MaxDepth < 0 {
-		errs = append(errs, fmt.Errorf("mapping.maxDepth: %d is negative", m.MaxDepth))
+	if m.MaxDepth < 0 || m.MaxDepth > maxMaxDepth {
+		bad("max_depth", "must be between 1 and %d", maxMaxDepth)
 	}
 	if len(m.Rules) == 0 && len(m.Overrides) == 0 {
-		errs = append(errs, errors.New("mapping.rules: no rules and no overrides: nothing would be synced"))
+		bad("rules", "required: at least one rule (a rule with no selectors maps every group)")
 	}
 	for i, r := range m.Rules {
-		cr := compiledRule{Rule: r, where: fmt.Sprintf("mapping.rules[%d]", i)}
-		if r.Name != "" {
-			cr.where += " (" + r.Name + ")"
-		}
-		var err error
-		if r.NameRegex != "" {
-			if cr.nameRe, err = regexp.Compile(r.NameRegex); err != nil {
-				errs = append(errs, fmt.Errorf("%s.nameRegex: %w", cr.where, err))
-			}
-		}
-		if r.RewriteRegex != "" {
-			if cr.rewrite, err = regexp.Compile(r.RewriteRegex); err != nil {
-				errs = append(errs, fmt.Errorf("%s.rewriteRegex: %w", cr.where, err))
-			}
-		} else if r.RewriteReplace != "" {
-			errs = append(errs, fmt.Errorf("%s.rewriteReplace: set without rewriteRegex", cr.where))
-		}
-		switch r.Case {
-		case "", CaseKeep, CaseLower, CaseUpper:
-		default:
-			errs = append(errs, fmt.Errorf("%s.case: unknown case %q (want keep, lower or upper)", cr.where, r.Case))
-		}
-		if r.Target != "" {
-			if reason := invalidName(lightdash.TrimName(r.Target)); reason != "" {
-				errs = append(errs, fmt.Errorf("%s.target: %s", cr.where, reason))
-			}
-			if r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || (r.Case != "" && r.Case != CaseKeep) {
-				errs = append(errs, fmt.Errorf("%s: target and a name template are exclusive", cr.where))
-			}
-		}
-		for _, f := range []struct{ key, v string }{{"prefix", r.Prefix}, {"suffix", r.Suffix}, {"rewriteReplace", r.RewriteReplace}} {
-			if reason := ident.CheckName(f.v); reason != "" {
-				errs = append(errs, fmt.Errorf("%s.%s: %s", cr.where, f.key, reason))
-			}
-		}
-		cr.baseDN = normDN(r.BaseDN)
-		cr.include = newMatcher(r.Include)
-		cr.exclude = newMatcher(r.Exclude)
+		cr, rerrs := compileRule(fmt.Sprintf("rules[%d]", i), r)
+		errs = append(errs, rerrs...)
 		mp.rules = append(mp.rules, cr)
 	}
 	for i, o := range m.Overrides {
+		key := fmt.Sprintf("overrides[%d]", i)
 		if strings.TrimSpace(o.Group) == "" {
-			errs = append(errs, fmt.Errorf("mapping.overrides[%d].group: empty", i))
+			bad(key+".group", "required: the directory group's id, DN or name")
 		}
-		if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
-			errs = append(errs, fmt.Errorf("mapping.overrides[%d].name: %s", i, reason))
+		if strings.TrimSpace(o.Name) == "" {
+			bad(key+".name", "required: the Lightdash group name")
+		} else if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
+			bad(key+".name", "%s", reason)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return mp, nil
+}
+
+// maxMaxDepth bounds Mapping.MaxDepth: no directory nests deeper.
+const maxMaxDepth = 100
+
+// compileRule compiles rule r, found under key, and checks it.
+func compileRule(key string, r Rule) (compiledRule, []error) {
+	var errs []error
+	bad := func(k, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key + "." + k, Msg: fmt.Sprintf(format, args...)})
+	}
+	cr := compiledRule{Rule: r}
+	var err error
+	if cr.nameRe, err = compileRegexp(r.NameRegex); err != nil {
+		bad("name_regex", "invalid regular expression: %v", err)
+	}
+	if cr.rewrite, err = compileRegexp(r.RewriteRegex); err != nil {
+		bad("rewrite_regex", "invalid regular expression: %v", err)
+	}
+	if r.RewriteReplace != "" && r.RewriteRegex == "" {
+		bad("rewrite_replace", "needs rewrite_regex")
+	}
+	if !slices.Contains([]Case{"", CaseKeep, CaseLower, CaseUpper}, r.Case) {
+		bad("case", "%q is not a case rule (want keep, lower or upper)", r.Case)
+	}
+	if r.Target != "" {
+		if reason := invalidName(lightdash.TrimName(r.Target)); reason != "" {
+			bad("target", "%s", reason)
+		}
+		if r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || r.Case != "" {
+			bad("target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
+		}
+	}
+	for _, f := range []struct{ key, v string }{{"prefix", r.Prefix}, {"suffix", r.Suffix}, {"rewrite_replace", r.RewriteReplace}} {
+		if reason := ident.CheckName(f.v); reason != "" {
+			bad(f.key, "%s", reason)
+		}
+	}
+	cr.baseDN = normDN(r.BaseDN)
+	cr.include = newMatcher(r.Include)
+	cr.exclude = newMatcher(r.Exclude)
+	return cr, errs
+}
+
+// compileRegexp compiles expr; empty means none.
+func compileRegexp(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, nil
+	}
+	return regexp.Compile(expr)
 }
 
 func (m *Mapper) maxDepth() int {

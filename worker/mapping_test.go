@@ -281,17 +281,17 @@ func TestMappingValidate(t *testing.T) {
 		want    []string
 	}{
 		{"valid", Mapping{Rules: []Rule{{Name: "all", Case: CaseLower, Prefix: "ad-"}}}, nil},
-		{"nothing selected", Mapping{}, []string{"no rules"}},
-		{"bad regexes", Mapping{Rules: []Rule{{Name: "r", NameRegex: "(", RewriteRegex: "["}}}, []string{"mapping.rules[0] (r).nameRegex", "mapping.rules[0] (r).rewriteRegex"}},
-		{"replace without regex", Mapping{Rules: []Rule{{RewriteReplace: "x"}}}, []string{"rewriteReplace: set without rewriteRegex"}},
-		{"unknown case", Mapping{Rules: []Rule{{}, {Case: "title"}}}, []string{`mapping.rules[1].case: unknown case "title"`}},
-		{"target and template", Mapping{Rules: []Rule{{Target: "T", Prefix: "p"}}}, []string{"target and a name template are exclusive"}},
+		{"nothing selected", Mapping{}, []string{"rules: required: at least one rule"}},
+		{"bad regexes", Mapping{Rules: []Rule{{Name: "r", NameRegex: "(", RewriteRegex: "["}}}, []string{"rules[0].name_regex: invalid regular expression", "rules[0].rewrite_regex: invalid regular expression"}},
+		{"replace without regex", Mapping{Rules: []Rule{{RewriteReplace: "x"}}}, []string{"rewrite_replace: needs rewrite_regex"}},
+		{"unknown case", Mapping{Rules: []Rule{{}, {Case: "title"}}}, []string{`rules[1].case: "title" is not a case rule`}},
+		{"target and template", Mapping{Rules: []Rule{{Target: "T", Prefix: "p"}}}, []string{"target: target names one Lightdash group; it cannot be combined with a name template"}},
 		{"bad target", Mapping{Rules: []Rule{{Target: " "}}}, []string{"target: name is empty"}},
-		{"bad override", Mapping{Overrides: []Override{{Group: "", Name: strings.Repeat("n", 300)}}}, []string{"overrides[0].group: empty", "overrides[0].name: name is 300 characters"}},
+		{"bad override", Mapping{Overrides: []Override{{Group: "", Name: strings.Repeat("n", 300)}}}, []string{"overrides[0].group: required", "overrides[0].name: name is 300 characters"}},
 		{"invisible prefix and suffix", Mapping{Rules: []Rule{{Name: "r", Prefix: "ad\u200b-", Suffix: "\u202e"}}},
-			[]string{"mapping.rules[0] (r).prefix: contains zero-width character U+200B", "mapping.rules[0] (r).suffix: contains bidirectional control character U+202E"}},
+			[]string{"rules[0].prefix: contains zero-width character U+200B", "rules[0].suffix: contains bidirectional control character U+202E"}},
 		{"invisible target", Mapping{Rules: []Rule{{Target: "All\u2060"}}}, []string{"target: name contains zero-width character U+2060"}},
-		{"negative depth", Mapping{MaxDepth: -1, Rules: []Rule{{}}}, []string{"maxDepth"}},
+		{"negative depth", Mapping{MaxDepth: -1, Rules: []Rule{{}}}, []string{"max_depth"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -85,7 +85,7 @@ func TestComputePlanUpdateMembersIsFullList(t *testing.T) {
 func TestComputePlanBlockedReason(t *testing.T) {
 	p := ComputePlan(&Desired{Complete: true}, Current{Groups: []lightdash.GroupWithMembers{lg("G1", "A"), lg("G2", "B")}},
 		st(map[string]*OwnedGroup{"g1": owned("G1", "A"), "g2": owned("G2", "B")}),
-		PlanOptions{Limits: Limits{MaxDeletedGroups: 1, MaxDeletedGroupsPercent: 50}}, t0)
+		PlanOptions{Limits: Limits{MaxGroupDeletes: 1, MaxGroupDeletesPercent: 50}}, t0)
 	for _, w := range []string{"2 group deletions exceed maxDeletedGroups 1", "2 of 2 owned groups (100%) exceed maxDeletedGroupsPercent 50", "additions still apply"} {
 		if !strings.Contains(p.BlockedReason, w) {
 			t.Errorf("blocked reason %q does not contain %q", p.BlockedReason, w)
@@ -100,11 +100,11 @@ func TestPlanOptionsValidate(t *testing.T) {
 	}{
 		{PlanOptions{}, ""},
 		{PlanOptions{Policy: PolicyCreateOnly, Membership: MembershipPreserveManual, Unmatched: UnmatchedInvite, Limits: DefaultLimits()}, ""},
-		{PlanOptions{Policy: "delete-all"}, `policy: unknown policy "delete-all"`},
-		{PlanOptions{Membership: "loose"}, `membership: unknown mode "loose"`},
-		{PlanOptions{Unmatched: "create"}, `unmatchedUsers: unknown policy "create"`},
-		{PlanOptions{Limits: Limits{MaxDeletedGroups: -1}}, "must not be negative"},
-		{PlanOptions{Limits: Limits{MaxRemovedMembersPercent: 101}}, "between 0 and 100"},
+		{PlanOptions{Policy: "delete-all"}, `policy: "delete-all" is not a policy`},
+		{PlanOptions{Membership: "loose"}, `membership: "loose" is not a membership mode`},
+		{PlanOptions{Unmatched: "create"}, `unmatched: "create" is not a policy`},
+		{PlanOptions{Limits: Limits{MaxGroupDeletes: -1}}, "must not be negative"},
+		{PlanOptions{Limits: Limits{MaxMemberRemovalsPercent: 101}}, "between 0 and 100"},
 	}
 	for _, tt := range tests {
 		err := tt.opts.Validate()

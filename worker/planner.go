@@ -437,7 +437,7 @@ func absenceOf(key string, o *OwnedGroup, now time.Time) absence {
 // says what happens after it.
 func (ab absence) waiting(l Limits, then string) AbsentGroup {
 	ab.Reason = fmt.Sprintf("absent from the directory for %s and %d complete reads; %s after %s and %d reads",
-		ab.waited.Round(time.Second), ab.Reads, then, l.AbsentGrace, l.AbsentReads)
+		ab.waited.Round(time.Second), ab.Reads, then, l.DeleteGracePeriod, l.DeleteAfterReads)
 	return ab.AbsentGroup
 }
 
@@ -451,7 +451,7 @@ func (pl *planner) limit() {
 		return
 	}
 	p, l := pl.p, pl.opts.Limits
-	spent := pl.st.spentWithin(pl.now, l.Window)
+	spent := pl.st.spentWithin(pl.now, l.LimitWindow)
 	owned, memberships := pl.ownedSize()
 	removals := 0
 	for _, c := range pl.cands {

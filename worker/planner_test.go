@@ -256,35 +256,35 @@ func TestComputePlan(t *testing.T) {
 			name:   "grace period: first absence is recorded, not deleted",
 			groups: []lightdash.GroupWithMembers{lg("G1", "Eng")},
 			state:  st(map[string]*OwnedGroup{"g1": owned("G1", "Eng")}),
-			opts:   PlanOptions{Limits: Limits{AbsentGrace: time.Hour}},
+			opts:   PlanOptions{Limits: Limits{DeleteGracePeriod: time.Hour}},
 			want:   []string{"absent g1 reads=1 since=0s"},
 		},
 		{
 			name:   "grace period over: deleted",
 			groups: []lightdash.GroupWithMembers{lg("G1", "Eng")},
 			state:  st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Hour), AbsentReads: 1}}),
-			opts:   PlanOptions{Limits: Limits{AbsentGrace: time.Hour}},
+			opts:   PlanOptions{Limits: Limits{DeleteGracePeriod: time.Hour}},
 			want:   []string{"delete g1 G1"},
 		},
 		{
 			name:   "consecutive reads: not yet",
 			groups: []lightdash.GroupWithMembers{lg("G1", "Eng")},
 			state:  st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Minute), AbsentReads: 1}}),
-			opts:   PlanOptions{Limits: Limits{AbsentReads: 3}},
+			opts:   PlanOptions{Limits: Limits{DeleteAfterReads: 3}},
 			want:   []string{"absent g1 reads=2 since=-1m0s"},
 		},
 		{
 			name:   "both grace rules must pass",
 			groups: []lightdash.GroupWithMembers{lg("G1", "Eng")},
 			state:  st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Minute), AbsentReads: 5}}),
-			opts:   PlanOptions{Limits: Limits{AbsentReads: 3, AbsentGrace: time.Hour}},
+			opts:   PlanOptions{Limits: Limits{DeleteAfterReads: 3, DeleteGracePeriod: time.Hour}},
 			want:   []string{"absent g1 reads=6 since=-1m0s"},
 		},
 		{
 			name:   "consecutive reads reached: deleted",
 			groups: []lightdash.GroupWithMembers{lg("G1", "Eng")},
 			state:  st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Minute), AbsentReads: 2}}),
-			opts:   PlanOptions{Limits: Limits{AbsentReads: 3}},
+			opts:   PlanOptions{Limits: Limits{DeleteAfterReads: 3}},
 			want:   []string{"delete g1 G1"},
 		},
 		{
@@ -299,7 +299,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann"), lg("G2", "A"), lg("G3", "B")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann"), "g2": owned("G2", "A"), "g3": owned("G3", "B")}),
-			opts:    PlanOptions{Limits: Limits{MaxDeletedGroups: 1}},
+			opts:    PlanOptions{Limits: Limits{MaxGroupDeletes: 1}},
 			want: []string{"absent g2 reads=1 since=0s", "absent g3 reads=1 since=0s", "blocked",
 				"held delete g2 []", "held delete g3 []", "update g1 G1 +[bob]"},
 		},
@@ -308,7 +308,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann"), lg("G2", "A"), lg("G3", "B")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann"), "g2": owned("G2", "A"), "g3": owned("G3", "B")}),
-			opts:    PlanOptions{Limits: Limits{MaxDeletedGroups: 1}, AllowDeletions: true},
+			opts:    PlanOptions{Limits: Limits{MaxGroupDeletes: 1}, AllowDeletions: true},
 			want:    []string{"delete g2 G2", "delete g3 G3", "update g1 G1 +[bob]"},
 		},
 		{
@@ -316,7 +316,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng"), dg("g2", "A"), dg("g3", "B")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng"), lg("G2", "A"), lg("G3", "B"), lg("G4", "C")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g2": owned("G2", "A"), "g3": owned("G3", "B"), "g4": owned("G4", "C")}),
-			opts:    PlanOptions{Limits: Limits{MaxDeletedGroupsPercent: 20}},
+			opts:    PlanOptions{Limits: Limits{MaxGroupDeletesPercent: 20}},
 			want:    []string{"absent g4 reads=1 since=0s", "blocked", "held delete g4 []"},
 		},
 		{
@@ -324,7 +324,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng"), dg("g2", "A"), dg("g3", "B")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng"), lg("G2", "A"), lg("G3", "B"), lg("G4", "C")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g2": owned("G2", "A"), "g3": owned("G3", "B"), "g4": owned("G4", "C")}),
-			opts:    PlanOptions{Limits: Limits{MaxDeletedGroupsPercent: 25}},
+			opts:    PlanOptions{Limits: Limits{MaxGroupDeletesPercent: 25}},
 			want:    []string{"delete g4 G4"},
 		},
 		{
@@ -332,7 +332,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "eve")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "bob", "cat")}),
-			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2}},
+			opts:    PlanOptions{Limits: Limits{MaxMemberRemovals: 2}},
 			want:    []string{"blocked", "held remove-members g1 [ann bob cat]", "update g1 G1 +[eve]"},
 		},
 		{
@@ -340,7 +340,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob")},
 			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "bob")}), Spend{At: t0.Add(-59 * time.Minute), Removed: 2}),
-			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, Window: time.Hour}},
+			opts:    PlanOptions{Limits: Limits{MaxMemberRemovals: 2, LimitWindow: time.Hour}},
 			want:    []string{"blocked", "held remove-members g1 [bob]"},
 		},
 		{
@@ -348,7 +348,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob")},
 			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "bob")}), Spend{At: t0.Add(-time.Hour), Removed: 2}),
-			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, Window: time.Hour}},
+			opts:    PlanOptions{Limits: Limits{MaxMemberRemovals: 2, LimitWindow: time.Hour}},
 			want:    []string{"update g1 G1 -[bob]"},
 		},
 		{
@@ -357,7 +357,7 @@ func TestComputePlan(t *testing.T) {
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng"), lg("G2", "A"), lg("G3", "B"), lg("G4", "C")},
 			state: spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g2": owned("G2", "A"), "g3": owned("G3", "B"), "g4": owned("G4", "C")}),
 				Spend{At: t0.Add(-time.Minute), Deleted: 1}),
-			opts: PlanOptions{Limits: Limits{MaxDeletedGroupsPercent: 25, Window: time.Hour}},
+			opts: PlanOptions{Limits: Limits{MaxGroupDeletesPercent: 25, LimitWindow: time.Hour}},
 			want: []string{"absent g4 reads=1 since=0s", "blocked", "held delete g4 []"},
 		},
 		{
@@ -365,7 +365,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann")},
 			state:   spent(st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann")}), Spend{At: t0, Removed: 50, Deleted: 9}),
-			opts:    PlanOptions{Limits: Limits{MaxRemovedMembers: 2, MaxDeletedGroups: 1, Window: time.Hour}},
+			opts:    PlanOptions{Limits: Limits{MaxMemberRemovals: 2, MaxGroupDeletes: 1, LimitWindow: time.Hour}},
 			want:    []string{"update g1 G1 +[bob]"},
 		},
 		{
@@ -373,7 +373,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g1", "Eng", "ann"), dg("g2", "Ops", "ann", "bob", "cat")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "bob"), lg("G2", "Ops", "ann", "bob", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng"), "g2": owned("G2", "Ops")}),
-			opts:    PlanOptions{Limits: Limits{MaxRemovedMembersPercent: 10}},
+			opts:    PlanOptions{Limits: Limits{MaxMemberRemovalsPercent: 10}},
 			want:    []string{"blocked", "held remove-members g1 [bob]"},
 		},
 		{
@@ -475,7 +475,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
-			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
+			opts:    PlanOptions{Limits: Limits{DeleteGracePeriod: time.Hour, DeleteAfterReads: 2}},
 			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=1 since=0s"},
 		},
 		{
@@ -483,7 +483,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Minute), AbsentReads: 4}}),
-			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
+			opts:    PlanOptions{Limits: Limits{DeleteGracePeriod: time.Hour, DeleteAfterReads: 2}},
 			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=5 since=-1m0s"},
 		},
 		{
@@ -491,7 +491,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": owned("G1", "Eng", "ann", "cat")}),
-			opts:    PlanOptions{Policy: PolicyUpsertOnly, Limits: Limits{AbsentReads: 2}},
+			opts:    PlanOptions{Policy: PolicyUpsertOnly, Limits: Limits{DeleteAfterReads: 2}},
 			want:    []string{`conflict g2 "Eng"`, "absent g1 reads=1 since=0s"},
 		},
 		{
@@ -499,7 +499,7 @@ func TestComputePlan(t *testing.T) {
 			desired: []DesiredGroup{dg("g2", "Eng", "ann", "bob")},
 			groups:  []lightdash.GroupWithMembers{lg("G1", "Eng", "ann", "cat")},
 			state:   st(map[string]*OwnedGroup{"g1": {UUID: "G1", Name: "Eng", AbsentSince: ago(time.Hour), AbsentReads: 1}}),
-			opts:    PlanOptions{Limits: Limits{AbsentGrace: time.Hour, AbsentReads: 2}},
+			opts:    PlanOptions{Limits: Limits{DeleteGracePeriod: time.Hour, DeleteAfterReads: 2}},
 			want:    []string{"update g2 G1 +[bob] -[cat] adopt from g1"},
 		},
 		{

@@ -3,7 +3,10 @@ package worker
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Policy says which kinds of change the worker may make, chosen by name
@@ -46,53 +49,57 @@ const (
 
 // Limits are the safety limits on destructive changes. A zero value means
 // no limit; start from DefaultLimits.
+//
+// The fields take the names of the configuration keys (sync.safety); the
+// JSON names stay as they were, since saved plans carry them.
 type Limits struct {
-	// MaxDeletedGroups and MaxDeletedGroupsPercent (of owned groups) bound
+	// MaxGroupDeletes and MaxGroupDeletesPercent (of owned groups) bound
 	// the groups one run may delete.
-	MaxDeletedGroups        int     `yaml:"maxDeletedGroups" json:"maxDeletedGroups,omitempty"`
-	MaxDeletedGroupsPercent float64 `yaml:"maxDeletedGroupsPercent" json:"maxDeletedGroupsPercent,omitempty"`
-	// MaxRemovedMembers and MaxRemovedMembersPercent (of the memberships of
-	// owned groups) bound the memberships one run may remove.
-	MaxRemovedMembers        int     `yaml:"maxRemovedMembers" json:"maxRemovedMembers,omitempty"`
-	MaxRemovedMembersPercent float64 `yaml:"maxRemovedMembersPercent" json:"maxRemovedMembersPercent,omitempty"`
+	MaxGroupDeletes        int     `json:"maxDeletedGroups,omitempty"`
+	MaxGroupDeletesPercent float64 `json:"maxDeletedGroupsPercent,omitempty"`
+	// MaxMemberRemovals and MaxMemberRemovalsPercent (of the memberships
+	// of owned groups) bound the memberships one run may remove.
+	MaxMemberRemovals        int     `json:"maxRemovedMembers,omitempty"`
+	MaxMemberRemovalsPercent float64 `json:"maxRemovedMembersPercent,omitempty"`
 	// A group missing from the directory is deleted only once it has been
-	// missing for AbsentGrace and for AbsentReads consecutive complete reads
-	// (both, when both are set).
-	AbsentGrace time.Duration `yaml:"absentGrace" json:"absentGrace,omitempty"`
-	AbsentReads int           `yaml:"absentReads" json:"absentReads,omitempty"`
-	// Window is the rolling period the four limits above bound: what runs
-	// (full and live) applied within it counts against them, so a stream
-	// of changes cannot empty groups one run at a time. Zero gives every
-	// run the whole budget.
-	Window time.Duration `yaml:"window" json:"window,omitempty"`
+	// missing for DeleteGracePeriod and for DeleteAfterReads consecutive
+	// complete reads (both, when both are set).
+	DeleteGracePeriod time.Duration `json:"absentGrace,omitempty"`
+	DeleteAfterReads  int           `json:"absentReads,omitempty"`
+	// LimitWindow is the rolling period the four limits above bound: what
+	// runs (full and live) applied within it counts against them, so a
+	// stream of changes cannot empty groups one run at a time. Zero gives
+	// every run the whole budget.
+	LimitWindow time.Duration `json:"window,omitempty"`
 }
 
-// DefaultLimits are cautious limits for a new installation.
+// DefaultLimits are cautious limits for a new installation: the limits
+// the binary starts from.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxDeletedGroups:         10,
-		MaxDeletedGroupsPercent:  25,
-		MaxRemovedMembers:        500,
-		MaxRemovedMembersPercent: 25,
-		AbsentGrace:              time.Hour,
-		AbsentReads:              2,
-		Window:                   24 * time.Hour,
+		MaxGroupDeletes:          10,
+		MaxGroupDeletesPercent:   10,
+		MaxMemberRemovals:        500,
+		MaxMemberRemovalsPercent: 20,
+		DeleteGracePeriod:        time.Hour,
+		DeleteAfterReads:         2,
+		LimitWindow:              24 * time.Hour,
 	}
 }
 
 // PlanOptions are the choices the planner follows.
 type PlanOptions struct {
-	Policy     Policy          `yaml:"policy" json:"policy"`
-	Membership MembershipMode  `yaml:"membership" json:"membership"`
-	Unmatched  UnmatchedPolicy `yaml:"unmatchedUsers" json:"unmatchedUsers"`
+	Policy     Policy          `json:"policy"`
+	Membership MembershipMode  `json:"membership"`
+	Unmatched  UnmatchedPolicy `json:"unmatchedUsers"`
 	// Adopt takes over an existing Lightdash group that has the wanted name
 	// but is not owned; off, it is a conflict in the plan. Use it once
 	// after the state is lost, after reviewing the plan.
-	Adopt  bool   `yaml:"adopt" json:"adopt,omitempty"`
-	Limits Limits `yaml:"limits" json:"limits"`
+	Adopt  bool   `json:"adopt,omitempty"`
+	Limits Limits `json:"limits"`
 	// AllowDeletions overrides Limits for one run: held-back deletions and
 	// removals are applied.
-	AllowDeletions bool `yaml:"-" json:"allowDeletions,omitempty"`
+	AllowDeletions bool `json:"allowDeletions,omitempty"`
 }
 
 // withDefaults fills empty names with their defaults.
@@ -109,31 +116,34 @@ func (o PlanOptions) withDefaults() PlanOptions {
 	return o
 }
 
-// Validate reports unknown names and impossible limits, naming the key.
+// Validate reports unknown names and impossible limits, each as a
+// *sources.ConfigError naming its configuration key (safety for Limits).
 func (o PlanOptions) Validate() error {
 	o = o.withDefaults()
 	var errs []error
-	switch o.Policy {
-	case PolicySync, PolicyUpsertOnly, PolicyCreateOnly:
-	default:
-		errs = append(errs, fmt.Errorf("policy: unknown policy %q (want sync, upsert-only or create-only)", o.Policy))
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	switch o.Membership {
-	case MembershipAuthoritative, MembershipPreserveManual:
-	default:
-		errs = append(errs, fmt.Errorf("membership: unknown mode %q (want authoritative or preserve-manual)", o.Membership))
+	if !slices.Contains([]Policy{PolicySync, PolicyUpsertOnly, PolicyCreateOnly}, o.Policy) {
+		bad("policy", "%q is not a policy (want sync, upsert-only or create-only)", o.Policy)
 	}
-	switch o.Unmatched {
-	case UnmatchedSkip, UnmatchedInvite:
-	default:
-		errs = append(errs, fmt.Errorf("unmatchedUsers: unknown policy %q (want skip or invite)", o.Unmatched))
+	if !slices.Contains([]MembershipMode{MembershipAuthoritative, MembershipPreserveManual}, o.Membership) {
+		bad("membership", "%q is not a membership mode (want authoritative or preserve-manual)", o.Membership)
+	}
+	if !slices.Contains([]UnmatchedPolicy{UnmatchedSkip, UnmatchedInvite}, o.Unmatched) {
+		bad("unmatched", "%q is not a policy (want skip or invite)", o.Unmatched)
 	}
 	l := o.Limits
-	if l.MaxDeletedGroups < 0 || l.MaxRemovedMembers < 0 || l.AbsentReads < 0 || l.AbsentGrace < 0 || l.Window < 0 {
-		errs = append(errs, errors.New("limits: values must not be negative"))
+	if l.MaxGroupDeletes < 0 || l.MaxMemberRemovals < 0 || l.DeleteAfterReads < 0 || l.DeleteGracePeriod < 0 || l.LimitWindow < 0 {
+		bad("safety", "limits must not be negative")
 	}
-	if l.MaxDeletedGroupsPercent < 0 || l.MaxDeletedGroupsPercent > 100 || l.MaxRemovedMembersPercent < 0 || l.MaxRemovedMembersPercent > 100 {
-		errs = append(errs, errors.New("limits: percentages must be between 0 and 100"))
+	for _, p := range []struct {
+		key string
+		v   float64
+	}{{"max_group_deletes_percent", l.MaxGroupDeletesPercent}, {"max_member_removals_percent", l.MaxMemberRemovalsPercent}} {
+		if p.v < 0 || p.v > 100 {
+			bad("safety."+p.key, "must be between 0 and 100")
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -162,5 +172,5 @@ func (o PlanOptions) enforcesLimits() bool { return !o.AllowDeletions }
 // graceOver reports whether a group absent for ab may lose its Lightdash
 // group: be deleted, or have it move to another key.
 func (l Limits) graceOver(ab absence) bool {
-	return (l.AbsentGrace <= 0 || ab.waited >= l.AbsentGrace) && (l.AbsentReads <= 0 || ab.Reads >= l.AbsentReads)
+	return (l.DeleteGracePeriod <= 0 || ab.waited >= l.DeleteGracePeriod) && (l.DeleteAfterReads <= 0 || ab.Reads >= l.DeleteAfterReads)
 }

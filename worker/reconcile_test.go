@@ -114,7 +114,7 @@ func TestReconcileRemovedGroupByPolicy(t *testing.T) {
 func TestReconcileAbsentGrace(t *testing.T) {
 	e := newEnv(t)
 	opts := e.options()
-	opts.Limits = worker.Limits{AbsentGrace: time.Hour, AbsentReads: 2}
+	opts.Limits = worker.Limits{DeleteGracePeriod: time.Hour, DeleteAfterReads: 2}
 	w := e.worker(opts)
 	e.reconcile(w)
 	e.dir.DeleteGroup("g-sales")
@@ -138,7 +138,7 @@ func TestReconcileAbsentGrace(t *testing.T) {
 func TestReconcileDeletionThresholdBlocksButAdds(t *testing.T) {
 	e := newEnv(t)
 	opts := e.options()
-	opts.Limits = worker.Limits{MaxDeletedGroups: 1}
+	opts.Limits = worker.Limits{MaxGroupDeletes: 1}
 	w := e.worker(opts)
 	e.reconcile(w)
 	e.dir.DeleteGroup("g-sales")

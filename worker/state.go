@@ -34,7 +34,7 @@ type State struct {
 	// carry them over. Nothing writes it now.
 	Cookies map[string][]byte `json:"cookies,omitempty"`
 	// Spent records the deletions and member removals applied, by time,
-	// so the safety limits hold over Limits.Window across runs, restarts
+	// so the safety limits hold over Limits.LimitWindow across runs, restarts
 	// and leader changes.
 	Spent []Spend `json:"spent,omitempty"`
 }

@@ -31,26 +31,36 @@ type Lightdash interface {
 // groups" and act on it (duplicates, or deleting everything).
 var ErrNotAdmin = errors.New("lightdash token is not an organization admin")
 
+// Defaults of the Options fields that have one; a zero field takes it.
+const (
+	DefaultConcurrency         = 4
+	DefaultInviteExpiry        = 7 * 24 * time.Hour
+	DefaultCacheMaxAge         = 10 * time.Minute
+	DefaultUserRefreshInterval = 30 * time.Second
+)
+
 // Options configure a Worker.
 type Options struct {
 	Mapping Mapping
 	PlanOptions
 	// Concurrency bounds the Lightdash writes in flight within one run (0
-	// means 4).
+	// means DefaultConcurrency).
 	Concurrency int
-	// InviteTTL is how long invite links stay valid (0 means 7 days).
-	InviteTTL time.Duration
+	// InviteExpiry is how long invite links stay valid (0 means
+	// DefaultInviteExpiry).
+	InviteExpiry time.Duration
 	// DryRun computes and logs every plan but writes nothing: no Lightdash
 	// write, no state save. Results say DryRun and count what would have
 	// been done.
 	DryRun bool
 	// CacheMaxAge bounds how old the cached view of Lightdash that change
-	// events plan against may be (0 means 10 minutes); an older view is
-	// read again before use. Every full reconciliation reloads it.
+	// events plan against may be; an older view is
+	// read again before use. Every full reconciliation reloads it. Zero
+	// means DefaultCacheMaxAge.
 	CacheMaxAge time.Duration
 	// UserRefreshInterval is the least time between two reads of the
 	// Lightdash users caused by directory users the view does not know (0
-	// means 30 seconds).
+	// means DefaultUserRefreshInterval).
 	UserRefreshInterval time.Duration
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
@@ -120,16 +130,16 @@ func New(sources []sources.Source, ld Lightdash, store StateStore, opts Options,
 	}
 	opts.PlanOptions = opts.PlanOptions.withDefaults()
 	if opts.Concurrency <= 0 {
-		opts.Concurrency = 4
+		opts.Concurrency = DefaultConcurrency
 	}
-	if opts.InviteTTL <= 0 {
-		opts.InviteTTL = 7 * 24 * time.Hour
+	if opts.InviteExpiry <= 0 {
+		opts.InviteExpiry = DefaultInviteExpiry
 	}
 	if opts.CacheMaxAge == 0 {
-		opts.CacheMaxAge = 10 * time.Minute
+		opts.CacheMaxAge = DefaultCacheMaxAge
 	}
 	if opts.UserRefreshInterval == 0 {
-		opts.UserRefreshInterval = 30 * time.Second
+		opts.UserRefreshInterval = DefaultUserRefreshInterval
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -85,42 +85,12 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 
 // workerOptions turns the configuration into the worker's options.
 func workerOptions(cfg *config.Config) (worker.Options, error) {
-	m := worker.Mapping{
-		Exclude:    cfg.Mapping.Exclude,
-		AllowMerge: cfg.Mapping.AllowMerge,
-		MaxDepth:   cfg.Mapping.MaxDepth,
-	}
-	for _, r := range cfg.Mapping.Rules {
-		m.Rules = append(m.Rules, worker.Rule{
-			Name: r.Name, Source: r.Source, BaseDN: r.BaseDN, NameRegex: r.NameRegex,
-			Include: r.Include, Exclude: r.Exclude, Target: r.Target,
-			RewriteRegex: r.RewriteRegex, RewriteReplace: r.RewriteReplace,
-			Case: worker.Case(r.Case), Prefix: r.Prefix, Suffix: r.Suffix,
-		})
-	}
-	for _, o := range cfg.Mapping.Overrides {
-		m.Overrides = append(m.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name})
-	}
-	s := cfg.Sync.Safety
+	m := cfg.Mapping.Worker()
 	opts := worker.Options{
-		Mapping: m,
-		PlanOptions: worker.PlanOptions{
-			Policy:     worker.Policy(cfg.Sync.Policy),
-			Membership: worker.MembershipMode(cfg.Sync.Membership),
-			Unmatched:  worker.UnmatchedPolicy(cfg.Identity.Unmatched),
-			Adopt:      cfg.Sync.Adopt,
-			Limits: worker.Limits{
-				MaxDeletedGroups:         s.MaxGroupDeletes,
-				MaxDeletedGroupsPercent:  s.MaxGroupDeletesPercent,
-				MaxRemovedMembers:        s.MaxMemberRemovals,
-				MaxRemovedMembersPercent: s.MaxMemberRemovalsPercent,
-				AbsentGrace:              s.DeleteGracePeriod,
-				AbsentReads:              s.DeleteAfterReads,
-				Window:                   s.LimitWindow,
-			},
-		},
+		Mapping:             m,
+		PlanOptions:         config.PlanOptions(cfg.Identity, cfg.Sync),
 		Concurrency:         cfg.Sync.Concurrency,
-		InviteTTL:           cfg.Identity.InviteExpiry,
+		InviteExpiry:        cfg.Identity.InviteExpiry,
 		DryRun:              cfg.Sync.DryRun,
 		CacheMaxAge:         cfg.Sync.CacheMaxAge,
 		UserRefreshInterval: cfg.Sync.UserRefreshInterval,

@@ -26,7 +26,7 @@ func newSource(ctx context.Context, sc config.Source, target string, cookies lda
 		}
 		return src, nil, nil
 	case "nats":
-		src, err := natssource.New(ctx, natsConfig(sc.Name, sc.NATS), log.Named("nats"), reg)
+		src, err := natssource.New(ctx, sc.NATSConfig(), log.Named("nats"), reg)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -40,84 +40,11 @@ func newSource(ctx context.Context, sc config.Source, target string, cookies lda
 // (ldap.Config.DefaultCookieKey) with "/target" appended, since each unit runs its
 // own syncrepl or DirSync session. Without one it is left to the package.
 func unitLDAPConfig(sc config.Source, target string) ldap.Config {
-	lc := ldapConfig(sc.Name, sc.LDAP)
+	lc := sc.LDAPConfig()
 	if target != "" {
 		lc.CookieKey = lc.DefaultCookieKey() + "/" + target
 	}
 	return lc
-}
-
-func ldapConfig(name string, l *config.LDAPSource) ldap.Config {
-	return ldap.Config{
-		Name:                 name,
-		URLs:                 l.URLs,
-		StartTLS:             l.StartTLS,
-		CAFile:               l.CAFile,
-		ClientCertFile:       l.CertFile,
-		ClientKeyFile:        l.KeyFile,
-		ServerName:           l.ServerName,
-		InsecureSkipVerify:   l.InsecureSkipVerify,
-		BindDN:               l.BindDN,
-		BindPassword:         l.BindPassword.Reveal(),
-		Anonymous:            l.Anonymous,
-		ConnectTimeout:       l.ConnectTimeout,
-		OperationTimeout:     l.Timeout,
-		Schema:               l.Schema,
-		GroupBaseDN:          l.GroupBaseDN,
-		UserBaseDN:           l.UserBaseDN,
-		GroupScope:           l.GroupScope,
-		UserScope:            l.UserScope,
-		GroupFilter:          l.GroupFilter,
-		UserFilter:           l.UserFilter,
-		PageSize:             uint32(l.PageSize),
-		GroupObjectClasses:   l.GroupObjectClasses,
-		UserObjectClasses:    l.UserObjectClasses,
-		MemberAttributes:     l.MemberAttributes,
-		MemberValue:          l.MemberValue,
-		UserNameAttribute:    l.UserNameAttribute,
-		IDAttribute:          l.IDAttribute,
-		EmailAttributes:      l.EmailAttributes,
-		DisplayNameAttribute: l.DisplayNameAttribute,
-		GroupNameAttribute:   l.GroupNameAttribute,
-		Disabled:             l.Disabled,
-		DisabledAttr:         l.DisabledAttribute,
-		DisabledValues:       l.DisabledValues,
-		NestedGroups:         l.NestedGroups,
-		Watch:                l.Watch,
-		PollInterval:         l.PollInterval,
-		FullReadInterval:     l.FullReadInterval,
-	}
-}
-
-func natsConfig(name string, n *config.NATSSource) natssource.Config {
-	return natssource.Config{
-		Name:               name,
-		URLs:               n.URLs,
-		CredsFile:          n.CredsFile,
-		NKeySeedFile:       n.NKeySeedFile,
-		Token:              n.Token.Reveal(),
-		User:               n.User,
-		Password:           n.Password.Reveal(),
-		TLSCAFile:          n.CAFile,
-		TLSCertFile:        n.CertFile,
-		TLSKeyFile:         n.KeyFile,
-		Stream:             n.Stream,
-		Subjects:           n.Subjects,
-		CreateStream:       n.CreateStream,
-		Durable:            n.Consumer,
-		AckWait:            n.AckWait,
-		MaxDeliver:         n.MaxDeliver,
-		MaxAckPending:      n.MaxAckPending,
-		MaxInflightBytes:   n.MaxInflightBytes,
-		Backoff:            n.Backoff,
-		DeadLetterSubject:  n.DeadLetterSubject,
-		MaxMessageSize:     n.MaxEventBytes,
-		MaxClockSkew:       n.MaxClockSkew,
-		MaxSequenceJump:    n.MaxSequenceJump,
-		KVBucket:           n.ViewBucket,
-		ViewMaxBytes:       n.ViewMaxBytes,
-		TombstoneRetention: n.TombstoneRetention,
-	}
 }
 
 // pingSource connects to a source and reads it once, for check.

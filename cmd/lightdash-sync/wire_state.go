@@ -59,7 +59,7 @@ func (a *app) jetStream(ctx context.Context, source string) (jetstream.JetStream
 	}
 	for _, sc := range a.cfg.Sources {
 		if sc.Name == source && sc.Type == "nats" {
-			src, err := natssource.New(ctx, natsConfig(sc.Name, sc.NATS), a.log.Named("nats"), a.reg)
+			src, err := natssource.New(ctx, sc.NATSConfig(), a.log.Named("nats"), a.reg)
 			if err != nil {
 				return nil, fmt.Errorf("source %s: %w", sc.Name, err)
 			}

@@ -32,8 +32,8 @@ func TestWorkerOptionsLimitWindow(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tt.extra, err)
 		}
-		if opts.Limits.Window != tt.want {
-			t.Errorf("%q: window %s, want %s", tt.extra, opts.Limits.Window, tt.want)
+		if opts.Limits.LimitWindow != tt.want {
+			t.Errorf("%q: window %s, want %s", tt.extra, opts.Limits.LimitWindow, tt.want)
 		}
 	}
 	if _, err := config.Parse(append(base, "sync: {safety: {limit_window: -1h}}\n"...), env); err == nil || !strings.Contains(err.Error(), "sync.safety") {

@@ -1,15 +1,16 @@
 package ldap
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Schema presets.
@@ -40,6 +41,18 @@ const (
 	NestedInChain = "in_chain"
 )
 
+// Defaults of the Config fields that have one; a zero field takes it.
+const (
+	DefaultSchema           = PresetOpenLDAP
+	DefaultPageSize         = 500
+	DefaultConnectTimeout   = 10 * time.Second
+	DefaultTimeout          = 60 * time.Second
+	DefaultWatch            = WatchAuto
+	DefaultNestedGroups     = NestedWalk
+	DefaultPollInterval     = time.Minute
+	DefaultFullReadInterval = 10 * time.Minute
+)
+
 // MatchingRuleInChain is Active Directory's LDAP_MATCHING_RULE_IN_CHAIN:
 // memberOf with it matches every user below a group, however deep.
 const MatchingRuleInChain = "1.2.840.113556.1.4.1941"
@@ -54,7 +67,7 @@ const (
 const (
 	DisabledNone      = "none"      // no user is ever disabled
 	DisabledAD        = "ad"        // userAccountControl bit 2 (ACCOUNTDISABLE)
-	DisabledAttribute = "attribute" // DisabledAttr holds one of DisabledValues
+	DisabledAttribute = "attribute" // Config.DisabledAttribute holds one of DisabledValues
 )
 
 // Config configures one LDAP source. Zero values take defaults from the
@@ -69,9 +82,9 @@ type Config struct {
 	StartTLS bool
 	// CAFile verifies the server; the system pool is used when empty.
 	CAFile string
-	// ClientCertFile and ClientKeyFile present a client certificate.
-	ClientCertFile string
-	ClientKeyFile  string
+	// CertFile and KeyFile present a client certificate.
+	CertFile string
+	KeyFile  string
 	// ServerName overrides the host name checked in the server certificate.
 	ServerName string
 	// InsecureSkipVerify turns off certificate verification. It is logged
@@ -85,11 +98,11 @@ type Config struct {
 	// Anonymous allows running without BindDN.
 	Anonymous bool
 
-	// ConnectTimeout bounds dialing and TLS (10s); OperationTimeout bounds
-	// each request on read connections (60s). The syncrepl connection has
-	// no read timeout.
-	ConnectTimeout   time.Duration
-	OperationTimeout time.Duration
+	// ConnectTimeout bounds dialing and TLS (10s); Timeout bounds each
+	// request on read connections (60s). The syncrepl connection has no
+	// read timeout.
+	ConnectTimeout time.Duration
+	Timeout        time.Duration
 
 	// Schema is the preset: openldap (default), rfc2307bis, rfc2307, 389ds,
 	// activedirectory. The fields below override the preset when set.
@@ -125,10 +138,11 @@ type Config struct {
 	DisplayNameAttribute string
 	GroupNameAttribute   string
 	// Disabled is "none", "ad" (userAccountControl bit 2) or "attribute"
-	// (DisabledAttr has one of DisabledValues, compared case-insensitively).
-	Disabled       string
-	DisabledAttr   string
-	DisabledValues []string
+	// (DisabledAttribute has one of DisabledValues, compared
+	// case-insensitively).
+	Disabled          string
+	DisabledAttribute string
+	DisabledValues    []string
 
 	// NestedGroups is how nesting is expanded: "walk" (default) follows
 	// member groups; "in_chain" asks the server for each group's flattened
@@ -138,7 +152,7 @@ type Config struct {
 
 	// Watch is auto (default), syncrepl, dirsync, poll or none.
 	Watch string
-	// PollInterval is how often poll and dirsync modes ask for changes (30s).
+	// PollInterval is how often poll and dirsync modes ask for changes (1m).
 	PollInterval time.Duration
 	// FullReadInterval is how often poll mode reads everything to find
 	// deletions (10m).
@@ -202,14 +216,14 @@ func orDefaults(v *[]string, def []string) {
 // or an error naming the first bad option.
 func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.Name, "ldap")
-	orDefault(&c.Schema, PresetOpenLDAP)
+	orDefault(&c.Schema, DefaultSchema)
 	name := c.Schema
 	if name == PresetRFC2307bis { // rfc2307bis is what OpenLDAP setups use
 		name = PresetOpenLDAP
 	}
 	p, ok := presets[name]
 	if !ok {
-		return c, fmt.Errorf("schema: unknown preset %q (want openldap, rfc2307bis, rfc2307, 389ds or activedirectory)", c.Schema)
+		return c, bad("schema", "%q is not a schema preset (want openldap, rfc2307bis, rfc2307, 389ds or activedirectory)", c.Schema)
 	}
 	orDefaults(&c.GroupObjectClasses, p.groupClasses)
 	orDefaults(&c.UserObjectClasses, p.userClasses)
@@ -221,107 +235,132 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.DisplayNameAttribute, p.display)
 	orDefault(&c.GroupNameAttribute, p.groupName)
 	orDefault(&c.Disabled, p.disabled)
-	orDefault(&c.DisabledAttr, p.disabledAttr)
+	orDefault(&c.DisabledAttribute, p.disabledAttr)
 	orDefaults(&c.DisabledValues, p.disabledValues)
 	orDefault(&c.UserFilter, p.userFilter)
 	orDefault(&c.GroupScope, "sub")
 	orDefault(&c.UserScope, "sub")
-	orDefault(&c.PageSize, 500)
-	orDefault(&c.ConnectTimeout, 10*time.Second)
-	orDefault(&c.OperationTimeout, 60*time.Second)
-	orDefault(&c.Watch, WatchAuto)
-	orDefault(&c.NestedGroups, NestedWalk)
-	orDefault(&c.PollInterval, 30*time.Second)
-	orDefault(&c.FullReadInterval, 10*time.Minute)
+	orDefault(&c.PageSize, DefaultPageSize)
+	orDefault(&c.ConnectTimeout, DefaultConnectTimeout)
+	orDefault(&c.Timeout, DefaultTimeout)
+	orDefault(&c.Watch, DefaultWatch)
+	orDefault(&c.NestedGroups, DefaultNestedGroups)
+	orDefault(&c.PollInterval, DefaultPollInterval)
+	orDefault(&c.FullReadInterval, DefaultFullReadInterval)
 	orDefault(&c.ReconnectMin, time.Second)
 	orDefault(&c.ReconnectMax, time.Minute)
 	return c, c.validate()
 }
 
+// Validate reports the first bad option as a *sources.ConfigError naming
+// its configuration key.
+func (c Config) Validate() error {
+	_, err := c.withDefaults()
+	return err
+}
+
+// bad is a configuration error on key.
+func bad(key, format string, args ...any) error {
+	return &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func oneOf(v string, allowed ...string) bool {
+	return slices.Contains(allowed, v)
+}
+
 func (c *Config) validate() error {
-	if len(c.URLs) == 0 {
-		return errors.New("urls: at least one server URL is required")
-	}
-	for _, u := range c.URLs {
-		pu, err := url.Parse(u)
-		if err != nil {
-			return fmt.Errorf("urls: %q: %w", redact.URL(u), redact.Error(err, u))
+	for _, check := range []func() error{c.validateConnection, c.validateSearch, c.validateSchema} {
+		if err := check(); err != nil {
+			return err
 		}
-		switch pu.Scheme {
-		case "ldap", "ldaps", "ldapi":
-		default:
-			return fmt.Errorf("urls: %q: scheme must be ldap, ldaps or ldapi", redact.URL(u))
-		}
-		if c.StartTLS && pu.Scheme != "ldap" {
-			return fmt.Errorf("startTLS: only applies to ldap:// URLs, not %q", redact.URL(u))
-		}
-	}
-	if c.BindDN == "" && !c.Anonymous {
-		return errors.New("bindDN: required unless anonymous is true")
-	}
-	if c.BindDN != "" && c.BindPassword == "" {
-		return errors.New("bindPassword: required with bindDN (an empty password would be an unauthenticated bind)")
-	}
-	if (c.ClientCertFile == "") != (c.ClientKeyFile == "") {
-		return errors.New("clientCertFile/clientKeyFile: set both or neither")
-	}
-	for key, dn := range map[string]string{"groupBaseDN": c.GroupBaseDN, "userBaseDN": c.UserBaseDN} {
-		if dn == "" {
-			return fmt.Errorf("%s: required", key)
-		}
-		if _, err := goldap.ParseDN(dn); err != nil {
-			return fmt.Errorf("%s: %q is not a DN: %w", key, dn, err)
-		}
-	}
-	for key, s := range map[string]string{"groupScope": c.GroupScope, "userScope": c.UserScope} {
-		if _, err := parseScope(s); err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-	}
-	for key, f := range map[string]string{"groupFilter": c.GroupFilter, "userFilter": c.UserFilter} {
-		if f == "" {
-			continue
-		}
-		if _, err := goldap.CompileFilter(f); err != nil {
-			return fmt.Errorf("%s: %q is not a valid LDAP filter: %w", key, f, err)
-		}
-	}
-	switch c.MemberValue {
-	case MemberValueDN, MemberValueUID:
-	default:
-		return fmt.Errorf("memberValue: %q (want dn or uid)", c.MemberValue)
-	}
-	switch c.Disabled {
-	case DisabledNone, DisabledAD:
-	case DisabledAttribute:
-		if c.DisabledAttr == "" || len(c.DisabledValues) == 0 {
-			return errors.New("disabledAttr/disabledValues: required when disabled is attribute")
-		}
-	default:
-		return fmt.Errorf("disabled: %q (want none, ad or attribute)", c.Disabled)
-	}
-	switch c.NestedGroups {
-	case NestedWalk:
-	case NestedInChain:
-		if c.MemberValue != MemberValueDN {
-			return errors.New("nestedGroups: in_chain needs DN member values (memberValue dn); memberUid groups do not nest")
-		}
-	default:
-		return fmt.Errorf("nestedGroups: %q (want walk or in_chain)", c.NestedGroups)
-	}
-	switch c.Watch {
-	case WatchAuto, WatchSyncrepl, WatchDirSync, WatchPoll, WatchNone:
-	default:
-		return fmt.Errorf("watch: %q (want auto, syncrepl, dirsync, poll or none)", c.Watch)
-	}
-	if c.PageSize > 1<<31-1 {
-		return fmt.Errorf("pageSize: %d is too large", c.PageSize)
-	}
-	if c.ReconnectMax < c.ReconnectMin {
-		return errors.New("reconnectMax: must not be below reconnectMin")
 	}
 	if c.CookieKey == "" {
 		c.CookieKey = c.DefaultCookieKey()
+	}
+	return nil
+}
+
+// validateConnection checks the servers, TLS and bind options.
+func (c *Config) validateConnection() error {
+	if len(c.URLs) == 0 {
+		return bad("urls", "required: at least one ldap://, ldaps:// or ldapi:// URL")
+	}
+	for i, u := range c.URLs {
+		pu, err := url.Parse(u)
+		if err != nil || !oneOf(pu.Scheme, "ldap", "ldaps", "ldapi") {
+			return bad(fmt.Sprintf("urls[%d]", i), "%q is not an ldap://, ldaps:// or ldapi:// URL", redact.URL(u))
+		}
+		if c.StartTLS && pu.Scheme != "ldap" {
+			return bad("start_tls", "only applies to ldap:// URLs, not %q", redact.URL(u))
+		}
+	}
+	if c.BindDN == "" && !c.Anonymous {
+		return bad("bind_dn", "required (or set anonymous: true for an anonymous bind)")
+	}
+	if c.BindDN != "" && c.BindPassword == "" {
+		return bad("bind_password", "required with bind_dn: set bind_password or bind_password_file")
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		return bad("cert_file", "cert_file and key_file go together")
+	}
+	if c.ReconnectMax < c.ReconnectMin {
+		return bad("reconnect_max", "must not be below reconnect_min")
+	}
+	return nil
+}
+
+// validateSearch checks the bases, scopes, filters and page size.
+func (c *Config) validateSearch() error {
+	for _, b := range []struct{ key, dn string }{{"group_base_dn", c.GroupBaseDN}, {"user_base_dn", c.UserBaseDN}} {
+		if b.dn == "" {
+			return bad(b.key, "required")
+		}
+		if _, err := goldap.ParseDN(b.dn); err != nil {
+			return bad(b.key, "%q is not a DN: %v", b.dn, err)
+		}
+	}
+	for _, sc := range []struct{ key, v string }{{"user_scope", c.UserScope}, {"group_scope", c.GroupScope}} {
+		if !oneOf(sc.v, "sub", "one", "base") {
+			return bad(sc.key, "%q is not a scope (want sub, one or base)", sc.v)
+		}
+	}
+	for _, f := range []struct{ key, v string }{{"group_filter", c.GroupFilter}, {"user_filter", c.UserFilter}} {
+		if f.v == "" {
+			continue
+		}
+		if _, err := goldap.CompileFilter(f.v); err != nil {
+			return bad(f.key, "%q is not a valid LDAP filter: %v", f.v, err)
+		}
+	}
+	if c.PageSize < 1 || c.PageSize > maxPageSize {
+		return bad("page_size", "must be between 1 and %d", maxPageSize)
+	}
+	return nil
+}
+
+// maxPageSize bounds PageSize: no server pages more.
+const maxPageSize = 100000
+
+// validateSchema checks the member, disabled-account, nesting and watch
+// modes.
+func (c *Config) validateSchema() error {
+	if !oneOf(c.MemberValue, MemberValueDN, MemberValueUID) {
+		return bad("member_value", "%q is not a member value kind (want dn or uid)", c.MemberValue)
+	}
+	if !oneOf(c.Disabled, DisabledNone, DisabledAD, DisabledAttribute) {
+		return bad("disabled", "%q is not a disabled-account rule (want none, ad or attribute)", c.Disabled)
+	}
+	if c.Disabled == DisabledAttribute && (c.DisabledAttribute == "" || len(c.DisabledValues) == 0) {
+		return bad("disabled_attribute", "disabled: attribute needs disabled_attribute and disabled_values")
+	}
+	if !oneOf(c.NestedGroups, NestedWalk, NestedInChain) {
+		return bad("nested_groups", "%q is not a nested group mode (want walk or in_chain)", c.NestedGroups)
+	}
+	if c.NestedGroups == NestedInChain && c.MemberValue != MemberValueDN {
+		return bad("nested_groups", "in_chain needs DN member values (member_value: dn); memberUid groups do not nest")
+	}
+	if !oneOf(c.Watch, WatchAuto, WatchSyncrepl, WatchDirSync, WatchPoll, WatchNone) {
+		return bad("watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", c.Watch)
 	}
 	return nil
 }

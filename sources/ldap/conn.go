@@ -35,8 +35,8 @@ func (s *Source) tlsConfig(rawURL string) (*tls.Config, error) {
 		}
 		cfg.RootCAs = pool
 	}
-	if s.cfg.ClientCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.ClientCertFile, s.cfg.ClientKeyFile)
+	if s.cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.CertFile, s.cfg.KeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("load client certificate: %w", err)
 		}
@@ -97,7 +97,7 @@ func (s *Source) dialOne(ctx context.Context, u string, opTimeout bool) (*goldap
 		}
 	}
 	if opTimeout {
-		c.SetTimeout(s.cfg.OperationTimeout)
+		c.SetTimeout(s.cfg.Timeout)
 	} else {
 		c.SetTimeout(0)
 	}

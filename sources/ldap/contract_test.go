@@ -28,7 +28,7 @@ func TestContract(t *testing.T) {
 		cfg.Watch = WatchSyncrepl
 		// inetOrgPerson has no "disabled" flag; employeeType stands in.
 		cfg.Disabled = DisabledAttribute
-		cfg.DisabledAttr = "employeeType"
+		cfg.DisabledAttribute = "employeeType"
 		cfg.DisabledValues = []string{"disabled"}
 		e := &ldapEnv{srv: srv, conn: srv.Conn(), src: newSource(t, cfg), ready: make(chan struct{}, 1), dns: map[string]string{}}
 		e.src.onRefreshDone = func() {

@@ -58,7 +58,7 @@ func (d decoder) attributes() []string {
 	case DisabledAD:
 		attrs = append(attrs, "userAccountControl")
 	case DisabledAttribute:
-		attrs = append(attrs, c.DisabledAttr)
+		attrs = append(attrs, c.DisabledAttribute)
 	}
 	return attrs
 }
@@ -276,7 +276,7 @@ func (d decoder) disabled(e *goldap.Entry) (bool, error) {
 		}
 		return uac&2 != 0, nil
 	case DisabledAttribute:
-		return hasAnyFold(attrValues(e, d.cfg.DisabledAttr), d.cfg.DisabledValues), nil
+		return hasAnyFold(attrValues(e, d.cfg.DisabledAttribute), d.cfg.DisabledValues), nil
 	}
 	return false, nil
 }

@@ -192,8 +192,8 @@ func TestNestedGroupsConfig(t *testing.T) {
 		{"", "", ""},
 		{NestedWalk, PresetRFC2307, ""},
 		{NestedInChain, PresetActiveDirectory, ""},
-		{NestedInChain, PresetRFC2307, "memberValue dn"},
-		{"chain", "", `nestedGroups: "chain"`},
+		{NestedInChain, PresetRFC2307, "member_value: dn"},
+		{"chain", "", `nested_groups: "chain"`},
 	} {
 		cfg := base
 		cfg.NestedGroups, cfg.Schema = c.nested, c.schema

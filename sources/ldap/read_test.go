@@ -100,7 +100,7 @@ func TestSnapshotPresets(t *testing.T) {
 		cfg.MemberAttributes = []string{"uniqueMember"}
 		cfg.EmailAttributes = []string{"uid", "mail"}
 		cfg.Disabled = DisabledAttribute
-		cfg.DisabledAttr = "sn"
+		cfg.DisabledAttribute = "sn"
 		cfg.DisabledValues = []string{"DOE"}
 		snap, err := newSource(t, cfg).Snapshot(context.Background())
 		if err != nil {

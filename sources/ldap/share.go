@@ -19,7 +19,7 @@ import (
 // from it: a refresh without a cookie (only when both scopes are subtrees
 // under the watch base) or the full read before a resumed session. It goes
 // only to a Snapshot already waiting, once per ExpectWatch; if the watcher
-// cannot offer one or stalls for OperationTimeout, Snapshot reads itself.
+// cannot offer one or stalls for Timeout, Snapshot reads itself.
 type handoff struct {
 	mu      sync.Mutex
 	expect  bool         // ExpectWatch was called and nothing offered or declined since
@@ -73,7 +73,7 @@ func (s *Source) await(ctx context.Context) (*sources.Snapshot, error) {
 	h.waiting = ch
 	h.mu.Unlock()
 	h.alive()
-	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.OperationTimeout/4)))
+	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.Timeout/4)))
 	defer tick.Stop()
 	// stop ends the wait; if the watcher has already offered its read
 	// (offer sends while holding mu), that read is taken anyway. giveUp
@@ -101,13 +101,13 @@ wait:
 			}
 			break wait
 		case <-tick.C:
-			if time.Since(time.Unix(0, h.progress.Load())) < s.cfg.OperationTimeout {
+			if time.Since(time.Unix(0, h.progress.Load())) < s.cfg.Timeout {
 				continue
 			}
 			var ok bool
 			if o, ok = stop(true); !ok {
 				s.log.Warn("ldap snapshot: the change watcher's read made no progress; reading the directory instead",
-					zap.Duration("for", s.cfg.OperationTimeout))
+					zap.Duration("for", s.cfg.Timeout))
 				return nil, nil
 			}
 			break wait

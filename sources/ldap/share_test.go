@@ -300,12 +300,12 @@ func TestSharedSnapshotIsIncompleteAsAReadIs(t *testing.T) {
 }
 
 // TestSnapshotStopsWaitingForAStalledWatcher: a watcher that shows no
-// progress for OperationTimeout (here: never started) no longer holds the
+// progress for Timeout (here: never started) no longer holds the
 // Snapshot, which reads the directory itself.
 func TestSnapshotStopsWaitingForAStalledWatcher(t *testing.T) {
 	srv := startDirectory(t)
 	cfg := syncConfig(srv)
-	cfg.OperationTimeout = 300 * time.Millisecond
+	cfg.Timeout = 300 * time.Millisecond
 	src := newSource(t, cfg)
 	src.ExpectWatch()
 	sameSnapshot(t, waitSnap(t, snapshotAsync(src)), read(t, syncConfig(srv)))

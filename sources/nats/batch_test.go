@@ -44,9 +44,9 @@ func TestApplyAllCoalesces(t *testing.T) {
 	events = append(events,
 		ev(TypeMembersRemoved, "a", Data{Members: []Member{{ID: "u0"}}}, seq(20)),
 		ev(TypeMembersAdded, "b", Data{Members: []Member{{ID: "too-old"}}}, seq(3)))
-	before := kvWrites(t, h.js, h.src.cfg.KVBucket)
+	before := kvWrites(t, h.js, h.src.cfg.ViewBucket)
 	outs := h.src.view.applyAll(ctx, events)
-	if got := kvWrites(t, h.js, h.src.cfg.KVBucket) - before; got != 3 {
+	if got := kvWrites(t, h.js, h.src.cfg.ViewBucket) - before; got != 3 {
 		t.Errorf("%d writes for %d events on 3 groups, want 3", got, len(events))
 	}
 	for i, o := range outs {
@@ -86,7 +86,7 @@ func TestApplyAllRereadsOnConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := h.js.KeyValue(ctx, h.src.cfg.KVBucket)
+	kv, err := h.js.KeyValue(ctx, h.src.cfg.ViewBucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,11 +115,11 @@ func TestApplyAllRereadsOnConflict(t *testing.T) {
 func TestApplyAllFailsPerKey(t *testing.T) {
 	srv := runServer(t)
 	cfg := testConfig(srv)
-	cfg.KVBucket = "small-view"
+	cfg.ViewBucket = "small-view"
 	// A bucket whose values cannot hold a big group: its write fails.
 	js := producer(t, srv)
 	ctx := context.Background()
-	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.KVBucket, MaxValueSize: 512}); err != nil {
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: cfg.ViewBucket, MaxValueSize: 512}); err != nil {
 		t.Fatal(err)
 	}
 	h := start(t, srv, cfg)
@@ -244,7 +244,7 @@ func TestMaxAckPendingReachesConsumer(t *testing.T) {
 			t.Fatal(err)
 		}
 		src.Close()
-		c, err := js.Consumer(ctx, testStream, cfg.Durable)
+		c, err := js.Consumer(ctx, testStream, cfg.Consumer)
 		if err != nil {
 			t.Fatal(err)
 		}

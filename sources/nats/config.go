@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Config configures the NATS source. The cmd layer fills it from YAML and
@@ -29,11 +30,11 @@ type Config struct {
 	Token    string
 	User     string
 	Password string
-	// TLSCAFile verifies the server; TLSCertFile and TLSKeyFile are the
+	// CAFile verifies the server; CertFile and KeyFile are the
 	// client certificate, both or neither.
-	TLSCAFile   string
-	TLSCertFile string
-	TLSKeyFile  string
+	CAFile   string
+	CertFile string
+	KeyFile  string
 	// ReconnectWait is the first reconnect delay; it doubles up to
 	// MaxReconnectWait with jitter. Zero means 250ms and 30s. Reconnection
 	// never gives up.
@@ -53,12 +54,13 @@ type Config struct {
 	// zero means 2 minutes (the JetStream default).
 	DuplicateWindow time.Duration
 
-	// Durable is the durable pull consumer's name; zero means "lightdash-sync".
-	Durable string
+	// Consumer is the durable pull consumer's name; zero means
+	// DefaultConsumer.
+	Consumer string
 	// AckWait is how long the server waits for an ack before redelivering.
 	// While the daemon holds an event's change the source extends it every
 	// AckWait/3, so it only bounds how long a crashed consumer keeps an
-	// event from the others. Zero means 5m.
+	// event from the others. Zero means DefaultAckWait.
 	AckWait time.Duration
 	// MaxAckPending bounds the events delivered and not yet acknowledged.
 	// An event is acknowledged only after its group has been reconciled
@@ -79,20 +81,20 @@ type Config struct {
 	// they reach it, Watch takes no more until acknowledgements free room,
 	// so the pull stops fetching and the server keeps the rest. Nothing is
 	// dropped or acknowledged to make room. Zero means
-	// DefaultMaxInflightBytes; it must be at least MaxMessageSize.
+	// DefaultMaxInflightBytes; it must be at least MaxEventBytes.
 	MaxInflightBytes int
 	// MaxDeliver bounds deliveries; on the last failed one the event goes to
-	// DeadLetterSubject. Zero means 10.
+	// DeadLetterSubject. Zero means DefaultMaxDeliver.
 	MaxDeliver int
 	// Backoff is the nak delay after the 1st, 2nd, ... failed delivery; the
-	// last value repeats. Empty means 1s, 5s, 30s, 2m, 10m.
+	// last value repeats. Empty means DefaultBackoff.
 	Backoff []time.Duration
 	// DeadLetterSubject receives events that failed MaxDeliver times, with
-	// the reason in headers. Empty means they are only terminated and
-	// logged. It must not be one of the event subjects.
+	// the reason in headers. Empty means DefaultDeadLetterSubject. It must
+	// not be one of the event subjects.
 	DeadLetterSubject string
-	// MaxMessageSize bounds an event; zero means 1 MiB.
-	MaxMessageSize int
+	// MaxEventBytes bounds an event; zero means DefaultMaxBytes.
+	MaxEventBytes int
 	// MaxMembers bounds the members of one event; zero means 10000.
 	MaxMembers int
 	// MaxClockSkew bounds how far an event's time may be ahead of this
@@ -107,9 +109,9 @@ type Config struct {
 	// DefaultMaxSequenceJump.
 	MaxSequenceJump uint64
 
-	// KVBucket is the key-value bucket holding the materialised view,
-	// created if missing. Zero means "lightdash-sync-view".
-	KVBucket string
+	// ViewBucket is the key-value bucket holding the materialised view,
+	// created if missing. Zero means DefaultViewBucket.
+	ViewBucket string
 	// ViewMaxBytes bounds the bucket's size (JetStream reserves it on the
 	// server); when full, writes fail and their events are naked, then
 	// dead-lettered. It is set on an existing bucket too. Zero means
@@ -125,8 +127,15 @@ type Config struct {
 
 // Defaults returned by withDefaults.
 const (
-	DefaultDurable  = "lightdash-sync"
-	DefaultKVBucket = "lightdash-sync-view"
+	// DefaultStream and DefaultSubjects are where a deployment keeps its
+	// events; Stream has no default of its own and empty Subjects mean the
+	// whole stream, so callers set them from these.
+	DefaultStream            = "DIRECTORY"
+	DefaultConsumer          = "lightdash-sync"
+	DefaultAckWait           = 60 * time.Second
+	DefaultMaxDeliver        = 10
+	DefaultDeadLetterSubject = "lightdash-sync.dead-letter"
+	DefaultViewBucket        = "lightdash_sync_directory"
 	// DefaultMaxAckPending lets a burst of 100,000 events (a reorganisation,
 	// an HR import) flow in one window rather than one window per debounce
 	// and apply cycle (figures in docs/benchmarks.md). Memory follows the
@@ -146,8 +155,12 @@ const (
 	DefaultTombstoneRetention = 7 * 24 * time.Hour
 )
 
+// DefaultSubjects are the event subjects a deployment starts from (see
+// DefaultStream).
+var DefaultSubjects = []string{"directory.>"}
+
 // DefaultBackoff is the nak delay schedule when Config.Backoff is empty.
-var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+var DefaultBackoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
 
 // withDefaults returns c with zero fields replaced by their defaults.
 func (c Config) withDefaults() Config {
@@ -163,11 +176,11 @@ func (c Config) withDefaults() Config {
 	if c.DuplicateWindow <= 0 {
 		c.DuplicateWindow = 2 * time.Minute
 	}
-	if c.Durable == "" {
-		c.Durable = DefaultDurable
+	if c.Consumer == "" {
+		c.Consumer = DefaultConsumer
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 5 * time.Minute
+		c.AckWait = DefaultAckWait
 	}
 	if c.MaxAckPending == 0 {
 		c.MaxAckPending = DefaultMaxAckPending
@@ -176,13 +189,16 @@ func (c Config) withDefaults() Config {
 		c.MaxInflightBytes = DefaultMaxInflightBytes
 	}
 	if c.MaxDeliver <= 0 {
-		c.MaxDeliver = 10
+		c.MaxDeliver = DefaultMaxDeliver
+	}
+	if c.DeadLetterSubject == "" {
+		c.DeadLetterSubject = DefaultDeadLetterSubject
 	}
 	if len(c.Backoff) == 0 {
 		c.Backoff = append([]time.Duration(nil), DefaultBackoff...)
 	}
-	if c.MaxMessageSize <= 0 {
-		c.MaxMessageSize = DefaultMaxBytes
+	if c.MaxEventBytes <= 0 {
+		c.MaxEventBytes = DefaultMaxBytes
 	}
 	if c.MaxMembers <= 0 {
 		c.MaxMembers = DefaultMaxMembers
@@ -193,8 +209,8 @@ func (c Config) withDefaults() Config {
 	if c.MaxSequenceJump == 0 {
 		c.MaxSequenceJump = DefaultMaxSequenceJump
 	}
-	if c.KVBucket == "" {
-		c.KVBucket = DefaultKVBucket
+	if c.ViewBucket == "" {
+		c.ViewBucket = DefaultViewBucket
 	}
 	if c.ViewMaxBytes == 0 {
 		c.ViewMaxBytes = DefaultViewMaxBytes
@@ -205,71 +221,76 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Validate checks c after withDefaults. Messages name the field.
+// Validate checks c with its defaults filled in, as New uses it. Each
+// problem is a *sources.ConfigError naming the option's configuration key.
 func (c Config) Validate() error {
+	c = c.withDefaults()
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, &sources.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
+	}
 	if len(c.URLs) == 0 {
-		bad("urls: at least one server URL is required")
+		bad("urls", "required: at least one nats:// or tls:// URL")
 	}
 	for i, raw := range c.URLs {
 		if strings.TrimSpace(raw) == "" || strings.Contains(raw, ",") {
-			bad("urls[%d]: empty or contains a comma", i)
+			bad(fmt.Sprintf("urls[%d]", i), "empty or contains a comma")
 		} else if _, err := parseServerURL(raw); err != nil {
-			bad("urls[%d]: %q is not a URL", i, redact.URL(raw))
+			bad(fmt.Sprintf("urls[%d]", i), "%q is not a URL", redact.URL(raw))
 		}
 	}
 	if c.Stream == "" {
-		bad("stream: required")
+		bad("stream", "required")
 	} else if strings.ContainsAny(c.Stream, " \t.*>/\\") {
-		bad("stream: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+		bad("stream", "must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
 	if c.CreateStream && len(c.Subjects) == 0 {
-		bad("subjects: required when create_stream is true")
+		bad("subjects", "required when create_stream is true")
 	}
-	if strings.ContainsAny(c.Durable, " \t.*>/\\") {
-		bad("consumer: must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
+	if strings.ContainsAny(c.Consumer, " \t.*>/\\") {
+		bad("consumer", "must not contain whitespace, '.', '*', '>', '/' or '\\\\'")
 	}
-	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
-		bad("cert_file and key_file: set both or neither")
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		bad("cert_file", "cert_file and key_file go together")
 	}
 	if c.User != "" && c.Password == "" {
-		bad("password: required with user")
+		bad("password", "required with user: set password or password_file")
 	}
 	if c.CredsFile != "" && c.NKeySeedFile != "" {
-		bad("creds_file and nkey_seed_file: set one, not both")
+		bad("creds_file", "creds_file and nkey_seed_file: set one, not both")
 	}
 	if c.MaxAckPending < 1 {
-		bad("max_ack_pending: must be positive (unlimited is not allowed: every event in flight is held in memory)")
+		bad("max_ack_pending", "must be at least 1 (unlimited is not allowed: every event in flight is held in memory)")
 	}
-	if c.MaxInflightBytes < c.MaxMessageSize {
-		bad("max_inflight_bytes: must be at least max_event_bytes (%d)", c.MaxMessageSize)
+	if c.MaxInflightBytes < c.MaxEventBytes {
+		bad("max_inflight_bytes", "must be at least max_event_bytes (%d)", c.MaxEventBytes)
 	}
 	if c.ViewMaxBytes < 1 {
-		bad("view_max_bytes: must be positive")
+		bad("view_max_bytes", "must be positive")
 	}
 	if c.TombstoneRetention < time.Hour {
-		bad("tombstone_retention: must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
+		bad("tombstone_retention", "must be at least 1h (a shorter one lets redelivered events revive deleted groups)")
 	}
 	if c.MaxDeliver < 1 {
-		bad("max_deliver: must be at least 1")
+		bad("max_deliver", "must be at least 1")
+	}
+	if c.AckWait < time.Second {
+		bad("ack_wait", "must be at least 1s")
 	}
 	if c.MaxClockSkew < 0 {
-		bad("max_clock_skew: must not be negative")
+		bad("max_clock_skew", "must not be negative")
 	}
 	for i, d := range c.Backoff {
 		if d <= 0 {
-			bad("backoff[%d]: must be positive", i)
+			bad(fmt.Sprintf("backoff[%d]", i), "must be positive")
 		}
 	}
-	if c.DeadLetterSubject != "" {
-		if strings.ContainsAny(c.DeadLetterSubject, "*> \t") {
-			bad("dead_letter_subject: must be a literal subject")
-		}
-		for _, s := range c.Subjects {
-			if subjectMatches(s, c.DeadLetterSubject) {
-				bad("dead_letter_subject: %q would be consumed again as an event (matches subject %q)", c.DeadLetterSubject, s)
-			}
+	if strings.ContainsAny(c.DeadLetterSubject, "*> \t") {
+		bad("dead_letter_subject", "must be a literal subject")
+	}
+	for _, s := range c.Subjects {
+		if subjectMatches(s, c.DeadLetterSubject) {
+			bad("dead_letter_subject", "%q would be consumed again as an event (matches subject %q)", c.DeadLetterSubject, s)
 		}
 	}
 	return errors.Join(errs...)
@@ -290,14 +311,14 @@ func (c Config) String() string {
 	}
 	return fmt.Sprintf("nats source %q: urls=%v auth=%s tls=%t stream=%s subjects=%v create=%t consumer=%s max_ack_pending=%d max_inflight_bytes=%d view_bucket=%s dead_letter=%q",
 		c.Name, redact.URLs(c.URLs), auth, c.tlsRequired(), c.Stream, c.Subjects, c.CreateStream,
-		c.Durable, c.MaxAckPending, c.MaxInflightBytes, c.KVBucket, c.DeadLetterSubject)
+		c.Consumer, c.MaxAckPending, c.MaxInflightBytes, c.ViewBucket, c.DeadLetterSubject)
 }
 
 // tlsRequired reports whether the client insists on TLS with every server
 // it connects to: nats.go does once a CA or client certificate is set, or
 // once any URL is tls:// or wss://.
 func (c Config) tlsRequired() bool {
-	if c.TLSCAFile != "" || c.TLSCertFile != "" {
+	if c.CAFile != "" || c.CertFile != "" {
 		return true
 	}
 	for _, raw := range c.URLs {

@@ -31,7 +31,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bind without subjects", func(c *Config) { c.Subjects, c.CreateStream = nil, false }, ""},
 		{"dead letter captured by the stream", func(c *Config) { c.DeadLetterSubject = "dir.dead" }, "dead_letter_subject"},
 		{"wildcard dead letter", func(c *Config) { c.DeadLetterSubject = "dead.*" }, "literal"},
-		{"cert without key", func(c *Config) { c.TLSCertFile = "c.pem" }, "key_file"},
+		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, "key_file"},
 		{"user without password", func(c *Config) { c.User = "u" }, "password"},
 		{"creds and seed", func(c *Config) { c.CredsFile, c.NKeySeedFile = "a", "b" }, "creds_file"},
 		{"zero backoff", func(c *Config) { c.Backoff = []time.Duration{0} }, "backoff[0]"},

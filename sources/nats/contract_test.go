@@ -191,7 +191,7 @@ func (e *natsEnv) Settle(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		cons, err := e.js.Consumer(ctx, testStream, e.src.cfg.Durable)
+		cons, err := e.js.Consumer(ctx, testStream, e.src.cfg.Consumer)
 		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("settle: %w", err)
 		}

@@ -150,7 +150,7 @@ func TestRestartedWatchGetsFetchedAheadEvents(t *testing.T) {
 	deadline := time.Now().Add(waitFor)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Durable)
+		c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Consumer)
 		var info *jetstream.ConsumerInfo
 		if err == nil {
 			info, err = c.Info(ctx)

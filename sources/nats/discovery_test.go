@@ -77,7 +77,7 @@ func TestDiscoveredServersKeptWithTLS(t *testing.T) {
 		{"tls url", Config{URLs: []string{"tls://127.0.0.1:4222"}}, false},
 		{"one tls url of two", Config{URLs: []string{"nats://127.0.0.1:4222", "tls://127.0.0.1:4223"}}, false},
 		{"wss url", Config{URLs: []string{"wss://127.0.0.1:443"}}, false},
-		{"nats url with ca", Config{URLs: []string{"nats://127.0.0.1:4222"}, TLSCAFile: files.CAFile}, false},
+		{"nats url with ca", Config{URLs: []string{"nats://127.0.0.1:4222"}, CAFile: files.CAFile}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

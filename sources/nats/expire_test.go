@@ -101,7 +101,7 @@ func TestViewBucketMaxBytes(t *testing.T) {
 	defer cancel()
 	js := producer(t, srv)
 	cfg := testConfig(srv)
-	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: DefaultKVBucket, History: 1}); err != nil {
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: DefaultViewBucket, History: 1}); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ set, want int64 }{{0, DefaultViewMaxBytes}, {32 << 20, 32 << 20}} {
@@ -111,7 +111,7 @@ func TestViewBucketMaxBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 		src.Close()
-		s, err := js.Stream(ctx, "KV_"+DefaultKVBucket)
+		s, err := js.Stream(ctx, "KV_"+DefaultViewBucket)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func testConfig(srv *server.Server) Config {
 		Stream:            testStream,
 		Subjects:          []string{"directory.>"},
 		CreateStream:      true,
-		Durable:           "lightdash-sync-test",
+		Consumer:          "lightdash-sync-test",
 		AckWait:           30 * time.Second,
 		MaxDeliver:        3,
 		Backoff:           []time.Duration{5 * time.Millisecond},
@@ -171,7 +171,7 @@ func (h *harness) consumerSettled() *jetstream.ConsumerInfo {
 	deadline := time.Now().Add(waitFor)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Durable)
+		c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Consumer)
 		var info *jetstream.ConsumerInfo
 		if err == nil {
 			info, err = c.Info(ctx)

@@ -114,7 +114,7 @@ func TestInflightBytesCapHoldsBackFetching(t *testing.T) {
 	srv := runServer(t)
 	cfg := testConfig(srv)
 	const eventSize, capBytes, n = 2 << 10, 16 << 10, 2*pullBuffer + 100
-	cfg.MaxMessageSize = 4 << 10
+	cfg.MaxEventBytes = 4 << 10
 	cfg.MaxInflightBytes = capBytes
 	h := start(t, srv, cfg)
 	members := bigMembers(eventSize - 300)
@@ -144,7 +144,7 @@ func TestInflightBytesCapHoldsBackFetching(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	c, err := h.js.Consumer(ctx, testStream, cfg.Durable)
+	c, err := h.js.Consumer(ctx, testStream, cfg.Consumer)
 	if err != nil {
 		t.Fatal(err)
 	}

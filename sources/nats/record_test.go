@@ -116,7 +116,7 @@ func TestCorruptViewEntryMakesSnapshotIncomplete(t *testing.T) {
 	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
 	h.next().Done(nil)
 	ctx := context.Background()
-	kv, err := h.js.KeyValue(ctx, DefaultKVBucket)
+	kv, err := h.js.KeyValue(ctx, DefaultViewBucket)
 	if err != nil {
 		t.Fatal(err)
 	}

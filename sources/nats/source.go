@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 	s := &Source{
 		cfg: cfg,
 		log: logger.With(zap.String("source", cfg.Name)),
-		dec: Decoder{MaxBytes: cfg.MaxMessageSize, MaxMembers: cfg.MaxMembers, MaxClockSkew: cfg.MaxClockSkew},
+		dec: Decoder{MaxBytes: cfg.MaxEventBytes, MaxMembers: cfg.MaxMembers, MaxClockSkew: cfg.MaxClockSkew},
 	}
 	var err error
 	if s.nc, err = connect(cfg, s.log); err != nil {
@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg prometheus.Reg
 	if _, err := s.ensureConsumer(ctx); err != nil {
 		return nil, err
 	}
-	if s.view, err = openView(ctx, s.js, cfg.KVBucket, cfg.ViewMaxBytes, time.Now); err != nil {
+	if s.view, err = openView(ctx, s.js, cfg.ViewBucket, cfg.ViewMaxBytes, time.Now); err != nil {
 		return nil, err
 	}
 	s.view.maxSeqJump = cfg.MaxSequenceJump
@@ -115,7 +115,7 @@ func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	snap.Groups, snap.Users = fullSnapshot(recs)
 	if bad > 0 {
 		s.m.viewErrors.Add(float64(bad))
-		snap.IncompleteReason = fmt.Sprintf("%d view entries in bucket %s could not be parsed", bad, s.cfg.KVBucket)
+		snap.IncompleteReason = fmt.Sprintf("%d view entries in bucket %s could not be parsed", bad, s.cfg.ViewBucket)
 	}
 	return snap, nil
 }
@@ -152,7 +152,7 @@ func (s *Source) ensureConsumer(ctx context.Context) (jetstream.Consumer, error)
 		return nil, fmt.Errorf("bind to stream %q: %w", c.Stream, err)
 	}
 	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:        c.Durable,
+		Durable:        c.Consumer,
 		Description:    "lightdash-sync",
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -162,7 +162,7 @@ func (s *Source) ensureConsumer(ctx context.Context) (jetstream.Consumer, error)
 		FilterSubjects: c.Subjects,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create consumer %q on stream %q: %w", c.Durable, c.Stream, err)
+		return nil, fmt.Errorf("create consumer %q on stream %q: %w", c.Consumer, c.Stream, err)
 	}
 	return cons, nil
 }
@@ -235,11 +235,11 @@ func authOptions(c Config) ([]nats.Option, error) {
 	if c.User != "" {
 		opts = append(opts, nats.UserInfo(c.User, c.Password))
 	}
-	if c.TLSCAFile != "" {
-		opts = append(opts, nats.RootCAs(c.TLSCAFile))
+	if c.CAFile != "" {
+		opts = append(opts, nats.RootCAs(c.CAFile))
 	}
-	if c.TLSCertFile != "" {
-		opts = append(opts, nats.ClientCert(c.TLSCertFile, c.TLSKeyFile))
+	if c.CertFile != "" {
+		opts = append(opts, nats.ClientCert(c.CertFile, c.KeyFile))
 	}
 	return opts, nil
 }

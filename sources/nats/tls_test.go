@@ -56,14 +56,14 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 		t.Errorf("error %q contains the token", err)
 	}
 
-	cfg.TLSCAFile = files.CAFile
+	cfg.CAFile = files.CAFile
 	if err := connect(cfg); err != nil {
 		t.Fatalf("with the CA trusted: %v", err)
 	}
 
 	plain := natstest.RunServer(t)
 	cfg = testConfig(plain)
-	cfg.TLSCAFile = files.CAFile
+	cfg.CAFile = files.CAFile
 	if err := connect(cfg); err == nil {
 		t.Fatal("nats:// with ca_file connected to a server without TLS, want a refusal")
 	}

@@ -391,9 +391,7 @@ func (s *Source) failed(log *zap.Logger, p *pending, cause error) {
 		}
 		return
 	}
-	if s.cfg.DeadLetterSubject == "" {
-		log.Error("change not applied after max_deliver attempts; dropped (no dead_letter_subject)", zap.Error(cause))
-	} else if err := s.deadLetter(p, cause); err != nil {
+	if err := s.deadLetter(p, cause); err != nil {
 		log.Error("change not applied after max_deliver attempts and dead-lettering failed; dropped",
 			zap.NamedError("cause", cause), zap.Error(err))
 	} else {

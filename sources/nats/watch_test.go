@@ -247,7 +247,7 @@ func TestDuplicatesAndStaleEvents(t *testing.T) {
 func TestPoisonEventsDoNotBlock(t *testing.T) {
 	srv := runServer(t)
 	cfg := testConfig(srv)
-	cfg.MaxMessageSize = 4096
+	cfg.MaxEventBytes = 4096
 	h := start(t, srv, cfg)
 
 	h.publishRaw("p1", []byte("this is not JSON"))

@@ -1,35 +1,43 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
+	natssource "github.com/lightdash-sync/lightdash-sync/sources/nats"
+	"github.com/lightdash-sync/lightdash-sync/worker"
+)
 
 // Default returns the configuration used for every key the file leaves
 // out. The defaults are the safe choices: delete nothing in a hurry, write
-// slowly, expose nothing.
+// slowly, expose nothing. Settings of a library take its defaults.
 func Default() *Config {
+	l := worker.DefaultLimits()
 	return &Config{
 		Log: Log{Level: "info", Format: "json"},
 		Lightdash: Lightdash{
-			Timeout:    30 * time.Second,
-			RateLimit:  5,
-			Burst:      5,
-			MaxRetries: 5,
+			Timeout:    lightdash.DefaultTimeout,
+			RateLimit:  lightdash.DefaultRateLimit,
+			Burst:      lightdash.DefaultBurst,
+			MaxRetries: lightdash.DefaultMaxRetries,
 		},
-		Mapping:  Mapping{MaxDepth: 10},
-		Identity: Identity{Unmatched: "skip", InviteExpiry: 7 * 24 * time.Hour},
+		Mapping:  Mapping{MaxDepth: worker.DefaultMaxDepth},
+		Identity: Identity{Unmatched: string(worker.UnmatchedSkip), InviteExpiry: worker.DefaultInviteExpiry},
 		Sync: Sync{
-			Policy:              "sync",
-			Membership:          "authoritative",
-			Concurrency:         4,
-			CacheMaxAge:         10 * time.Minute,
-			UserRefreshInterval: 30 * time.Second,
+			Policy:              string(worker.PolicySync),
+			Membership:          string(worker.MembershipAuthoritative),
+			Concurrency:         worker.DefaultConcurrency,
+			CacheMaxAge:         worker.DefaultCacheMaxAge,
+			UserRefreshInterval: worker.DefaultUserRefreshInterval,
 			Safety: Safety{
-				DeleteGracePeriod:        time.Hour,
-				DeleteAfterReads:         2,
-				MaxGroupDeletes:          10,
-				MaxGroupDeletesPercent:   10,
-				MaxMemberRemovals:        500,
-				MaxMemberRemovalsPercent: 20,
-				LimitWindow:              24 * time.Hour,
+				DeleteGracePeriod:        l.DeleteGracePeriod,
+				DeleteAfterReads:         l.DeleteAfterReads,
+				MaxGroupDeletes:          l.MaxGroupDeletes,
+				MaxGroupDeletesPercent:   l.MaxGroupDeletesPercent,
+				MaxMemberRemovals:        l.MaxMemberRemovals,
+				MaxMemberRemovalsPercent: l.MaxMemberRemovalsPercent,
+				LimitWindow:              l.LimitWindow,
 			},
 		},
 		Schedule: Schedule{
@@ -43,64 +51,42 @@ func Default() *Config {
 	}
 }
 
-// ldapDefaults fills an LDAP source's unset options.
+// ldapDefaults fills an LDAP source's unset options with the ldap
+// package's defaults.
 func ldapDefaults(l *LDAPSource) {
-	if l.Schema == "" {
-		l.Schema = "openldap"
-	}
-	if l.PageSize == 0 {
-		l.PageSize = 500
-	}
-	if l.ConnectTimeout == 0 {
-		l.ConnectTimeout = 10 * time.Second
-	}
-	if l.Timeout == 0 {
-		l.Timeout = 60 * time.Second
-	}
-	if l.Watch == "" {
-		l.Watch = "auto"
-	}
-	if l.NestedGroups == "" {
-		l.NestedGroups = "walk"
-	}
-	if l.PollInterval == 0 {
-		l.PollInterval = time.Minute
-	}
-	if l.FullReadInterval == 0 {
-		l.FullReadInterval = 10 * time.Minute
-	}
+	orDefault(&l.Schema, ldap.DefaultSchema)
+	orDefault(&l.PageSize, ldap.DefaultPageSize)
+	orDefault(&l.ConnectTimeout, ldap.DefaultConnectTimeout)
+	orDefault(&l.Timeout, ldap.DefaultTimeout)
+	orDefault(&l.Watch, ldap.DefaultWatch)
+	orDefault(&l.NestedGroups, ldap.DefaultNestedGroups)
+	orDefault(&l.PollInterval, ldap.DefaultPollInterval)
+	orDefault(&l.FullReadInterval, ldap.DefaultFullReadInterval)
 }
 
-// natsDefaults fills a NATS source's unset options.
+// natsDefaults fills a NATS source's unset options with the nats
+// package's defaults.
 func natsDefaults(n *NATSSource) {
-	if n.Stream == "" {
-		n.Stream = "DIRECTORY"
-	}
+	orDefault(&n.Stream, natssource.DefaultStream)
 	if len(n.Subjects) == 0 {
-		n.Subjects = []string{"directory.>"}
+		n.Subjects = append([]string(nil), natssource.DefaultSubjects...)
 	}
-	if n.Consumer == "" {
-		n.Consumer = "lightdash-sync"
-	}
-	if n.AckWait == 0 {
-		n.AckWait = 60 * time.Second
-	}
-	if n.MaxAckPending == 0 {
-		n.MaxAckPending = 100000
-	}
-	if n.MaxDeliver == 0 {
-		n.MaxDeliver = 10
-	}
+	orDefault(&n.Consumer, natssource.DefaultConsumer)
+	orDefault(&n.AckWait, natssource.DefaultAckWait)
+	orDefault(&n.MaxAckPending, natssource.DefaultMaxAckPending)
+	orDefault(&n.MaxDeliver, natssource.DefaultMaxDeliver)
 	if len(n.Backoff) == 0 {
-		n.Backoff = []time.Duration{time.Second, 5 * time.Second, 30 * time.Second, 2 * time.Minute}
+		n.Backoff = append([]time.Duration(nil), natssource.DefaultBackoff...)
 	}
-	if n.DeadLetterSubject == "" {
-		n.DeadLetterSubject = "lightdash-sync.dead-letter"
-	}
-	if n.MaxEventBytes == 0 {
-		n.MaxEventBytes = 1 << 20
-	}
-	if n.ViewBucket == "" {
-		n.ViewBucket = "lightdash_sync_directory"
+	orDefault(&n.DeadLetterSubject, natssource.DefaultDeadLetterSubject)
+	orDefault(&n.MaxEventBytes, natssource.DefaultMaxBytes)
+	orDefault(&n.ViewBucket, natssource.DefaultViewBucket)
+}
+
+// orDefault sets *v to def when it is the zero value.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Validate checks every setting and returns the first problem as an
@@ -138,14 +140,14 @@ func (c *Config) validateSources() error {
 			if s.LDAP == nil || s.NATS != nil {
 				return c.errorf(key, "type ldap needs an ldap: section and no nats: section")
 			}
-			if err := c.validateLDAP(key+".ldap", s.LDAP); err != nil {
+			if err := c.validateLDAP(key+".ldap", s); err != nil {
 				return err
 			}
 		case "nats":
 			if s.NATS == nil || s.LDAP != nil {
 				return c.errorf(key, "type nats needs a nats: section and no ldap: section")
 			}
-			if err := c.validateNATS(key+".nats", s.NATS); err != nil {
+			if err := c.validateNATS(key+".nats", s); err != nil {
 				return err
 			}
 		default:
@@ -155,70 +157,27 @@ func (c *Config) validateSources() error {
 	return nil
 }
 
-func (c *Config) validateLDAP(key string, l *LDAPSource) error {
-	if len(l.URLs) == 0 {
-		return c.errorf(key+".urls", "required: at least one ldap://, ldaps:// or ldapi:// URL")
+// validateLDAP checks an ldap source with the ldap package's rules, then
+// refuses a plain-text bind to another host unless allowed.
+func (c *Config) validateLDAP(key string, s *Source) error {
+	if err := s.LDAPConfig().Validate(); err != nil {
+		return c.libraryError(key, err)
 	}
+	l := s.LDAP
 	for i, raw := range l.URLs {
-		u, err := url.Parse(raw)
-		if err != nil || !oneOf(u.Scheme, "ldap", "ldaps", "ldapi") {
-			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "%q is not an ldap://, ldaps:// or ldapi:// URL", redact.URL(raw))
-		}
+		u, _ := url.Parse(raw) // the ldap package has parsed it
 		if u.Scheme == "ldap" && !l.StartTLS && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecure {
 			return c.errorf(fmt.Sprintf("%s.urls[%d]", key, i), "ldap:// to %s without start_tls would send the bind password unencrypted; set start_tls: true, use ldaps://, or set allow_insecure: true", u.Hostname())
 		}
 	}
-	if l.BindDN == "" && !l.Anonymous {
-		return c.errorf(key+".bind_dn", "required (or set anonymous: true for an anonymous bind)")
-	}
-	if l.BindDN != "" && l.BindPassword == "" {
-		return c.errorf(key+".bind_password", "required with bind_dn: set bind_password or bind_password_file")
-	}
-	if !oneOf(l.Schema, "openldap", "rfc2307bis", "rfc2307", "389ds", "activedirectory") {
-		return c.errorf(key+".schema", "%q is not a schema preset (want openldap, rfc2307bis, rfc2307, 389ds or activedirectory)", l.Schema)
-	}
-	if l.GroupBaseDN == "" {
-		return c.errorf(key+".group_base_dn", "required")
-	}
-	if l.UserBaseDN == "" {
-		return c.errorf(key+".user_base_dn", "required")
-	}
-	for _, sc := range []struct{ k, v string }{{"user_scope", l.UserScope}, {"group_scope", l.GroupScope}} {
-		if sc.v != "" && !oneOf(sc.v, "sub", "one", "base") {
-			return c.errorf(key+"."+sc.k, "%q is not a scope (want sub, one or base)", sc.v)
-		}
-	}
-	if l.MemberValue != "" && !oneOf(l.MemberValue, "dn", "uid") {
-		return c.errorf(key+".member_value", "%q is not a member value kind (want dn or uid)", l.MemberValue)
-	}
-	if l.Disabled != "" && !oneOf(l.Disabled, "none", "ad", "attribute") {
-		return c.errorf(key+".disabled", "%q is not a disabled-account rule (want none, ad or attribute)", l.Disabled)
-	}
-	if l.Disabled == "attribute" && (l.DisabledAttribute == "" || len(l.DisabledValues) == 0) {
-		return c.errorf(key+".disabled_attribute", "disabled: attribute needs disabled_attribute and disabled_values")
-	}
-	if !oneOf(l.NestedGroups, "walk", "in_chain") {
-		return c.errorf(key+".nested_groups", "%q is not a nested group mode (want walk or in_chain)", l.NestedGroups)
-	}
-	if l.NestedGroups == "in_chain" && (l.MemberValue == "uid" || (l.MemberValue == "" && l.Schema == "rfc2307")) {
-		return c.errorf(key+".nested_groups", "in_chain needs DN member values (member_value: dn); memberUid groups do not nest")
-	}
-	if !oneOf(l.Watch, "auto", "syncrepl", "dirsync", "poll", "none") {
-		return c.errorf(key+".watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", l.Watch)
-	}
-	if l.PageSize < 1 || l.PageSize > 100000 {
-		return c.errorf(key+".page_size", "must be between 1 and 100000")
-	}
-	if (l.CertFile == "") != (l.KeyFile == "") {
-		return c.errorf(key+".cert_file", "cert_file and key_file go together")
-	}
 	return nil
 }
 
-func (c *Config) validateNATS(key string, n *NATSSource) error {
-	if len(n.URLs) == 0 {
-		return c.errorf(key+".urls", "required: at least one nats:// or tls:// URL")
-	}
+// validateNATS checks a nats source: its URL schemes and encryption and
+// its single way to authenticate here, the rest with the nats package's
+// rules.
+func (c *Config) validateNATS(key string, s *Source) error {
+	n := s.NATS
 	for i, raw := range n.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || !oneOf(u.Scheme, "nats", "tls", "ws", "wss") || u.Host == "" {
@@ -237,20 +196,8 @@ func (c *Config) validateNATS(key string, n *NATSSource) error {
 	if auth > 1 {
 		return c.errorf(key, "give one of creds_file, nkey_seed_file, token or user/password")
 	}
-	if n.User != "" && n.Password == "" {
-		return c.errorf(key+".password", "required with user: set password or password_file")
-	}
-	if n.MaxAckPending < 1 {
-		return c.errorf(key+".max_ack_pending", "must be at least 1")
-	}
-	if n.MaxDeliver < 1 {
-		return c.errorf(key+".max_deliver", "must be at least 1")
-	}
-	if n.AckWait < time.Second {
-		return c.errorf(key+".ack_wait", "must be at least 1s")
-	}
-	if (n.CertFile == "") != (n.KeyFile == "") {
-		return c.errorf(key+".cert_file", "cert_file and key_file go together")
+	if err := s.NATSConfig().Validate(); err != nil {
+		return c.libraryError(key, err)
 	}
 	return nil
 }
@@ -269,82 +216,45 @@ func natsEncrypted(scheme string, n *NATSSource) bool {
 	return false
 }
 
-// validateMapping checks a mapping section; prefix is "" or "targets[N].".
+// validateMapping checks a mapping section with the worker's rules, and
+// that its rules and overrides name configured sources; prefix is "" or
+// "targets[N].".
 func (c *Config) validateMapping(prefix string, m *Mapping) error {
-	if len(m.Rules) == 0 && len(m.Overrides) == 0 {
-		return c.errorf(prefix+"mapping.rules", "required: at least one rule (a rule with no selectors maps every group)")
-	}
-	if m.MaxDepth < 1 || m.MaxDepth > 100 {
-		return c.errorf(prefix+"mapping.max_depth", "must be between 1 and 100")
+	if err := m.Worker().Validate(); err != nil {
+		return c.libraryError(prefix+"mapping", err)
 	}
 	sources := map[string]bool{}
 	for _, s := range c.Sources {
 		sources[s.Name] = true
 	}
 	for i, r := range m.Rules {
-		key := prefix + fmt.Sprintf("mapping.rules[%d]", i)
 		if r.Source != "" && !sources[r.Source] {
-			return c.errorf(key+".source", "no source is named %q", r.Source)
-		}
-		for _, re := range []struct{ k, v string }{{"name_regex", r.NameRegex}, {"rewrite_regex", r.RewriteRegex}} {
-			if _, err := regexp.Compile(re.v); err != nil {
-				return c.errorf(key+"."+re.k, "invalid regular expression: %v", err)
-			}
-		}
-		if r.RewriteReplace != "" && r.RewriteRegex == "" {
-			return c.errorf(key+".rewrite_replace", "needs rewrite_regex")
-		}
-		if r.Case != "" && !oneOf(r.Case, "keep", "lower", "upper") {
-			return c.errorf(key+".case", "%q is not a case rule (want keep, lower or upper)", r.Case)
-		}
-		if r.Target != "" && (r.RewriteRegex != "" || r.Prefix != "" || r.Suffix != "" || r.Case != "") {
-			return c.errorf(key+".target", "target names one Lightdash group; it cannot be combined with a name template (rewrite, case, prefix, suffix)")
+			return c.errorf(prefix+fmt.Sprintf("mapping.rules[%d].source", i), "no source is named %q", r.Source)
 		}
 	}
 	for i, o := range m.Overrides {
-		key := prefix + fmt.Sprintf("mapping.overrides[%d]", i)
 		if o.Source != "" && !sources[o.Source] {
-			return c.errorf(key+".source", "no source is named %q", o.Source)
-		}
-		if o.Group == "" {
-			return c.errorf(key+".group", "required: the directory group's id, DN or name")
-		}
-		if strings.TrimSpace(o.Name) == "" {
-			return c.errorf(key+".name", "required: the Lightdash group name")
+			return c.errorf(prefix+fmt.Sprintf("mapping.overrides[%d].source", i), "no source is named %q", o.Source)
 		}
 	}
 	return nil
 }
 
-// validatePolicy checks an identity and a sync section; each prefix is ""
-// or "targets[N].".
+// validatePolicy checks an identity and a sync section, the planning
+// choices with the worker's rules; each prefix is "" or "targets[N].".
 func (c *Config) validatePolicy(idPrefix string, id *Identity, sPrefix string, s *Sync) error {
-	if !oneOf(id.Unmatched, "skip", "invite") {
-		return c.errorf(idPrefix+"identity.unmatched", "%q is not a policy (want skip or invite)", id.Unmatched)
-	}
-	if !oneOf(s.Policy, "sync", "upsert-only", "create-only") {
-		return c.errorf(sPrefix+"sync.policy", "%q is not a policy (want sync, upsert-only or create-only)", s.Policy)
-	}
-	if !oneOf(s.Membership, "authoritative", "preserve-manual") {
-		return c.errorf(sPrefix+"sync.membership", "%q is not a membership mode (want authoritative or preserve-manual)", s.Membership)
+	if err := PlanOptions(*id, *s).Validate(); err != nil {
+		var ce *sources.ConfigError
+		if errors.As(err, &ce) && ce.Key == "unmatched" {
+			return c.libraryError(idPrefix+"identity", err)
+		}
+		return c.libraryError(sPrefix+"sync", err)
 	}
 	if s.Concurrency < 1 || s.Concurrency > 64 {
 		return c.errorf(sPrefix+"sync.concurrency", "must be between 1 and 64")
 	}
 	if s.CacheMaxAge <= 0 || s.UserRefreshInterval <= 0 {
 		return c.errorf(sPrefix+"sync.cache_max_age", "cache_max_age and user_refresh_interval must be positive")
-	}
-	sf := &s.Safety
-	if sf.DeleteGracePeriod < 0 || sf.DeleteAfterReads < 0 || sf.MaxGroupDeletes < 0 || sf.MaxMemberRemovals < 0 || sf.LimitWindow < 0 {
-		return c.errorf(sPrefix+"sync.safety", "limits must not be negative")
-	}
-	for _, p := range []struct {
-		k string
-		v float64
-	}{{"max_group_deletes_percent", sf.MaxGroupDeletesPercent}, {"max_member_removals_percent", sf.MaxMemberRemovalsPercent}} {
-		if p.v < 0 || p.v > 100 {
-			return c.errorf(sPrefix+"sync.safety."+p.k, "must be between 0 and 100")
-		}
 	}
 	return nil
 }
