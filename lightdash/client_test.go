@@ -195,7 +195,7 @@ func TestRequestHeaders(t *testing.T) {
 		w.Write([]byte(`{"status":"ok","results":{"organizationUuid":"o","name":"n"}}`))
 	}))
 	defer ts.Close()
-	c, _ := lightdash.New(ts.URL, "ldpat_abc", lightdash.WithUserAgent("sync-test/1"), lightdash.WithHTTPClient(ts.Client()))
+	c := &lightdash.Client{BaseURL: ts.URL, Token: "ldpat_abc", UserAgent: "sync-test/1", HTTPClient: ts.Client()}
 	if _, err := c.Organization(context.Background()); err != nil {
 		t.Fatal(err)
 	}
