@@ -150,22 +150,49 @@ func (c *Client) GoString() string { return "&" + c.String() }
 // a bcrypt hash.
 func (c *Client) RequestCount() int64 { return c.requests.Load() }
 
+// URLError is a BaseURL the client refuses.
+type URLError struct {
+	URL    string // the URL with any password redacted
+	Reason string // why, e.g. "scheme must be http or https"
+	Err    error  // the parse error, if the URL does not parse
+}
+
+func (e *URLError) Error() string {
+	switch {
+	case e.Err != nil:
+		return "lightdash base URL: " + e.Err.Error()
+	case strings.TrimSpace(e.URL) == "":
+		return "lightdash base URL is empty"
+	}
+	return fmt.Sprintf("lightdash base URL %q: %s", e.URL, e.Reason)
+}
+
+func (e *URLError) Unwrap() error { return e.Err }
+
+// CheckURL reports whether raw is a BaseURL the client accepts: an absolute
+// http or https URL with a host and no credentials. A refusal is a *URLError.
+func CheckURL(raw string) error {
+	_, err := parseBaseURL(raw)
+	return err
+}
+
 func parseBaseURL(raw string) (*url.URL, error) {
+	refuse := func(reason string) error { return &URLError{URL: redact.URL(raw), Reason: reason} }
 	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("lightdash base URL is empty")
+		return nil, refuse("empty")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("lightdash base URL: %w", redact.Error(err, raw))
+		return nil, &URLError{URL: redact.URL(raw), Reason: "not a URL", Err: redact.Error(err, raw)}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("lightdash base URL %q: scheme must be http or https", redact.URL(raw))
+		return nil, refuse("scheme must be http or https")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("lightdash base URL %q: no host", redact.URL(raw))
+		return nil, refuse("no host")
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("lightdash base URL %q: credentials in the URL are not supported, use the token", redact.URL(raw))
+		return nil, refuse("credentials in the URL are not supported, use the token")
 	}
 	u.RawQuery, u.Fragment = "", ""
 	u.Path = strings.TrimRight(u.Path, "/")
