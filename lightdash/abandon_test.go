@@ -35,12 +35,9 @@ func TestAbandonedAttemptIsLogged(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c, err := lightdash.New(srv.URL(), srv.AdminToken(), lightdash.WithLogger(zap.New(core)),
-		lightdash.WithHTTPClient(&http.Client{Transport: failAndCancel{cancel}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.ListGroups(ctx)
+	c := &lightdash.Client{BaseURL: srv.URL(), Token: srv.AdminToken(), Logger: zap.New(core),
+		HTTPClient: &http.Client{Transport: failAndCancel{cancel}}}
+	_, err := c.ListGroups(ctx)
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "attempt had failed") {
 		t.Fatalf("got %v, want the cancellation with the attempt's failure", err)
 	}

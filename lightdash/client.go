@@ -28,7 +28,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
@@ -121,84 +120,22 @@ type Client struct {
 	self   string // the token's user uuid, once read (ownCreate)
 }
 
-// Option configures a Client built by New.
-type Option func(*Client) error
-
-// WithHTTPClient sets the *http.Client whose transport is wrapped.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(c *Client) error { c.HTTPClient = hc; return nil }
-}
-
-// WithTimeout sets the per-attempt timeout.
-func WithTimeout(d time.Duration) Option {
-	return func(c *Client) error { c.Timeout = d; return nil }
-}
-
-// WithRateLimit sets requests per second and the burst size.
-func WithRateLimit(perSecond float64, burst int) Option {
-	return func(c *Client) error {
-		if perSecond < 0 || burst < 0 {
-			return fmt.Errorf("rate limit %v/s burst %d: must not be negative", perSecond, burst)
-		}
-		c.RateLimit, c.Burst = perSecond, burst
-		return nil
-	}
-}
-
-// WithRetries sets the retry count (negative: never) and backoff bounds
-// (zero: defaults).
-func WithRetries(max int, minBackoff, maxBackoff time.Duration) Option {
-	return func(c *Client) error {
-		c.MaxRetries, c.MinBackoff, c.MaxBackoff = max, minBackoff, maxBackoff
-		return nil
-	}
-}
-
-// WithLogger sets the logger.
-func WithLogger(l *zap.Logger) Option {
-	return func(c *Client) error { c.Logger = l; return nil }
-}
-
-// WithRegisterer creates the client's metrics and registers them on reg.
-// A nil reg means no metrics.
-func WithRegisterer(reg prometheus.Registerer) Option {
-	return func(c *Client) error {
-		if reg == nil {
-			return nil
-		}
-		m, err := NewMetrics(reg)
-		if err != nil {
-			return err
-		}
-		c.Metrics = m
-		return nil
-	}
-}
-
-// WithUserAgent sets the User-Agent header.
-func WithUserAgent(ua string) Option {
-	return func(c *Client) error { c.UserAgent = ua; return nil }
-}
-
-// WithMemberUUIDsOnly sets MemberUUIDsOnly: ListGroups leaves Members nil.
-func WithMemberUUIDsOnly(on bool) Option {
-	return func(c *Client) error { c.MemberUUIDsOnly = on; return nil }
-}
-
-// New returns a Client for baseURL and token. It checks that baseURL is an
-// absolute http(s) URL and that the token is set.
-func New(baseURL, token string, opts ...Option) (*Client, error) {
+// New returns a Client for baseURL and token with every other field zero,
+// after checking it with Validate, which freezes it. To set other fields,
+// build the Client as a struct literal instead.
+func New(baseURL, token string) (*Client, error) {
 	c := &Client{BaseURL: baseURL, Token: token}
-	for _, o := range opts {
-		if err := o(c); err != nil {
-			return nil, fmt.Errorf("lightdash client: %w", err)
-		}
-	}
-	if err := c.init(); err != nil {
+	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
+
+// Validate checks the configuration (an absolute http(s) BaseURL without
+// credentials, a token, a rate limit and burst that are not negative) and
+// freezes it: the first call does the same, so calling Validate is optional,
+// a way to report a bad configuration before the first request.
+func (c *Client) Validate() error { return c.init() }
 
 // String describes the client without its token.
 func (c *Client) String() string {
@@ -213,22 +150,49 @@ func (c *Client) GoString() string { return "&" + c.String() }
 // a bcrypt hash.
 func (c *Client) RequestCount() int64 { return c.requests.Load() }
 
+// URLError is a BaseURL the client refuses.
+type URLError struct {
+	URL    string // the URL with any password redacted
+	Reason string // why, e.g. "scheme must be http or https"
+	Err    error  // the parse error, if the URL does not parse
+}
+
+func (e *URLError) Error() string {
+	switch {
+	case e.Err != nil:
+		return "lightdash base URL: " + e.Err.Error()
+	case strings.TrimSpace(e.URL) == "":
+		return "lightdash base URL is empty"
+	}
+	return fmt.Sprintf("lightdash base URL %q: %s", e.URL, e.Reason)
+}
+
+func (e *URLError) Unwrap() error { return e.Err }
+
+// CheckURL reports whether raw is a BaseURL the client accepts: an absolute
+// http or https URL with a host and no credentials. A refusal is a *URLError.
+func CheckURL(raw string) error {
+	_, err := parseBaseURL(raw)
+	return err
+}
+
 func parseBaseURL(raw string) (*url.URL, error) {
+	refuse := func(reason string) error { return &URLError{URL: redact.URL(raw), Reason: reason} }
 	if strings.TrimSpace(raw) == "" {
-		return nil, errors.New("lightdash base URL is empty")
+		return nil, refuse("empty")
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("lightdash base URL: %w", redact.Error(err, raw))
+		return nil, &URLError{URL: redact.URL(raw), Reason: "not a URL", Err: redact.Error(err, raw)}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("lightdash base URL %q: scheme must be http or https", redact.URL(raw))
+		return nil, refuse("scheme must be http or https")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("lightdash base URL %q: no host", redact.URL(raw))
+		return nil, refuse("no host")
 	}
 	if u.User != nil {
-		return nil, fmt.Errorf("lightdash base URL %q: credentials in the URL are not supported, use the token", redact.URL(raw))
+		return nil, refuse("credentials in the URL are not supported, use the token")
 	}
 	u.RawQuery, u.Fragment = "", ""
 	u.Path = strings.TrimRight(u.Path, "/")
@@ -251,6 +215,10 @@ func (c *Client) init() error {
 		}
 		if strings.ContainsAny(c.Token, "\r\n") {
 			c.initErr = errors.New("lightdash token contains a line break")
+			return
+		}
+		if c.RateLimit < 0 || c.Burst < 0 {
+			c.initErr = fmt.Errorf("lightdash client: rate limit %v/s burst %d: must not be negative", c.RateLimit, c.Burst)
 			return
 		}
 		c.base = base

@@ -48,6 +48,27 @@ func TestNewValidates(t *testing.T) {
 	}
 }
 
+// CheckURL refuses what New refuses of a base URL, as a *URLError.
+func TestCheckURL(t *testing.T) {
+	for _, raw := range []string{"", "app.lightdash.cloud", "ftp://example.com", "https://", "https://u:secretpw@example.com", "https://exa mple.com\x7f"} {
+		err := lightdash.CheckURL(raw)
+		var ue *lightdash.URLError
+		if !errors.As(err, &ue) || ue.Reason == "" {
+			t.Errorf("CheckURL(%q) = %v, want a *URLError with a reason", raw, err)
+			continue
+		}
+		if _, nerr := lightdash.New(raw, "t"); nerr == nil || nerr.Error() != err.Error() {
+			t.Errorf("CheckURL(%q) = %v, New: %v; want the same error", raw, err, nerr)
+		}
+		if strings.Contains(ue.URL, "secretpw") {
+			t.Errorf("URLError.URL %q shows the password", ue.URL)
+		}
+	}
+	if err := lightdash.CheckURL("https://example.com/lightdash/"); err != nil {
+		t.Errorf("CheckURL of a good URL: %v", err)
+	}
+}
+
 // A Client built as a struct literal works, like http.Client.
 func TestZeroValueClient(t *testing.T) {
 	srv := lightdashtest.NewServer()
@@ -195,7 +216,7 @@ func TestRequestHeaders(t *testing.T) {
 		w.Write([]byte(`{"status":"ok","results":{"organizationUuid":"o","name":"n"}}`))
 	}))
 	defer ts.Close()
-	c, _ := lightdash.New(ts.URL, "ldpat_abc", lightdash.WithUserAgent("sync-test/1"), lightdash.WithHTTPClient(ts.Client()))
+	c := &lightdash.Client{BaseURL: ts.URL, Token: "ldpat_abc", UserAgent: "sync-test/1", HTTPClient: ts.Client()}
 	if _, err := c.Organization(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,14 @@ func Example() {
 	srv.AddUser("ben@example.com", lightdash.RoleViewer)
 
 	ctx := context.Background()
-	c, err := lightdash.New(srv.URL(), srv.AdminToken(),
-		lightdash.WithTimeout(10*time.Second), lightdash.WithRateLimit(5, 5))
-	if err != nil {
+	c := &lightdash.Client{
+		BaseURL:   srv.URL(),
+		Token:     srv.AdminToken(),
+		Timeout:   10 * time.Second,
+		RateLimit: 5,
+		Burst:     5,
+	}
+	if err := c.Validate(); err != nil {
 		log.Fatal(err)
 	}
 

@@ -40,21 +40,26 @@ type fixture struct {
 	carol  lightdash.OrgMember
 }
 
-// withSleep sets Client.Sleep, to drive backoff without waiting.
-func withSleep(sleep func(context.Context, time.Duration) error) lightdash.Option {
-	return func(c *lightdash.Client) error { c.Sleep = sleep; return nil }
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	return newFixtureWith(t, &lightdash.Client{})
 }
 
-func newFixture(t *testing.T, opts ...lightdash.Option) *fixture {
+// newFixtureWith uses c, a Client with only the fields under test set, for
+// the fixture's client: it fills in the address, the token, the recorded
+// sleeps and, when zero, a 5s timeout.
+func newFixtureWith(t *testing.T, c *lightdash.Client) *fixture {
 	t.Helper()
 	srv := lightdashtest.NewServer()
 	t.Cleanup(srv.Close)
 	f := &fixture{srv: srv, sleeps: &sleeps{}}
 	f.bob = srv.AddUser("bob@example.com", lightdash.RoleEditor)
 	f.carol = srv.AddUser("carol@example.com", lightdash.RoleViewer)
-	all := append([]lightdash.Option{withSleep(f.sleeps.sleep), lightdash.WithTimeout(5 * time.Second)}, opts...)
-	c, err := lightdash.New(srv.URL(), srv.AdminToken(), all...)
-	if err != nil {
+	c.BaseURL, c.Token, c.Sleep = srv.URL(), srv.AdminToken(), f.sleeps.sleep
+	if c.Timeout == 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	f.c = c

@@ -29,11 +29,10 @@ func canned(t testing.TB, status int, contentType, body string) *lightdash.Clien
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(ts.Close)
-	c, err := lightdash.New(ts.URL, hostileToken, lightdash.WithRetries(-1, 0, 0))
-	if err != nil {
+	c := &lightdash.Client{BaseURL: ts.URL, Token: hostileToken, MaxRetries: -1, MaxResponseBytes: 64 << 10}
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c.MaxResponseBytes = 64 << 10
 	return c
 }
 

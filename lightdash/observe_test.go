@@ -25,9 +25,9 @@ func TestTokenNeverLeaks(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	token := srv.AdminToken()
 	noSleep := func(context.Context, time.Duration) error { return nil }
-	c, err := lightdash.New(srv.URL(), token, lightdash.WithLogger(zap.New(core)),
-		lightdash.WithRetries(1, 0, 0), withSleep(noSleep), lightdash.WithTimeout(50*time.Millisecond))
-	if err != nil {
+	c := &lightdash.Client{BaseURL: srv.URL(), Token: token, Logger: zap.New(core),
+		MaxRetries: 1, Sleep: noSleep, Timeout: 50 * time.Millisecond}
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -41,7 +41,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	collect(c.WhoAmI(ctx))
 	collect(c.GetGroup(ctx, "7d1c0b1e-3f5a-4c55-9a51-0e2f6a1c9b77"))
 	collect(c.CreateGroup(ctx, strings.Repeat("x", 300), nil))
-	wrong, _ := lightdash.New(srv.URL(), token+"x", lightdash.WithLogger(zap.New(core)))
+	wrong := &lightdash.Client{BaseURL: srv.URL(), Token: token + "x", Logger: zap.New(core)}
 	collect(wrong.Organization(ctx))
 	srv.Close()
 	collect(c.Organization(ctx))
@@ -74,7 +74,11 @@ func TestTokenNeverLeaks(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	f := newFixture(t, lightdash.WithRegisterer(reg))
+	m, err := lightdash.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, &lightdash.Client{Metrics: m})
 	ctx := context.Background()
 	f.srv.FailNext(lightdashtest.Fault{Method: "GET", Status: 503})
 	if _, err := f.c.ListGroups(ctx); err != nil {
@@ -83,7 +87,6 @@ func TestMetrics(t *testing.T) {
 	if _, err := f.c.CreateGroup(ctx, "g", nil); err != nil {
 		t.Fatal(err)
 	}
-	m := f.c.Metrics
 	for _, tc := range []struct {
 		name string
 		got  float64
@@ -101,7 +104,7 @@ func TestMetrics(t *testing.T) {
 	if n := seriesCount(t, reg, "lightdash_request_duration_seconds"); n != 2 {
 		t.Errorf("got %d latency series, want 2 (GET and POST)", n)
 	}
-	if _, err := lightdash.New(f.srv.URL(), "t", lightdash.WithRegisterer(reg)); err == nil {
+	if _, err := lightdash.NewMetrics(reg); err == nil {
 		t.Error("registering twice on one registry: got no error")
 	}
 	if f.c.RequestCount() != 3 {

@@ -82,14 +82,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 				t.Run(cname+"/"+http.StatusText(code)+"/"+cl.name, func(t *testing.T) {
 					status.Store(int64(code))
 					hits.Store(0)
-					opts := []lightdash.Option{lightdash.WithRetries(3, 0, 0), withSleep(noSleep)}
-					if hc != nil {
-						opts = append(opts, lightdash.WithHTTPClient(hc))
-					}
-					c, err := lightdash.New(ld.URL, hostileToken, opts...)
-					if err != nil {
-						t.Fatal(err)
-					}
+					c := &lightdash.Client{BaseURL: ld.URL, Token: hostileToken, MaxRetries: 3, Sleep: noSleep, HTTPClient: hc}
 					got, err := cl.do(context.Background(), c)
 					if err == nil {
 						t.Fatalf("got success (%+v), want a redirect error", got)

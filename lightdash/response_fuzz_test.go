@@ -37,11 +37,10 @@ func FuzzResponse(f *testing.F) {
 		_, _ = w.Write(body)
 	}))
 	f.Cleanup(ts.Close)
-	c, err := lightdash.New(ts.URL, hostileToken, lightdash.WithRetries(-1, 0, 0))
-	if err != nil {
+	c := &lightdash.Client{BaseURL: ts.URL, Token: hostileToken, MaxRetries: -1, MaxResponseBytes: 1 << 20}
+	if err := c.Validate(); err != nil {
 		f.Fatal(err)
 	}
-	c.MaxResponseBytes = 1 << 20
 	ctx := context.Background()
 
 	f.Fuzz(func(t *testing.T, st int, b []byte) {

@@ -89,7 +89,7 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 }
 
 func TestBackoffGrowsAndGivesUp(t *testing.T) {
-	f := newFixture(t, lightdash.WithRetries(3, 100*time.Millisecond, 250*time.Millisecond))
+	f := newFixtureWith(t, &lightdash.Client{MaxRetries: 3, MinBackoff: 100 * time.Millisecond, MaxBackoff: 250 * time.Millisecond})
 	f.c.Jitter = func() float64 { return 0.5 }
 	f.srv.SetFailureRate(1, lightdashtest.Fault{Status: 503})
 	_, err := f.c.ListUsers(context.Background())
@@ -111,7 +111,7 @@ func TestBackoffGrowsAndGivesUp(t *testing.T) {
 }
 
 func TestNoRetriesWhenNegative(t *testing.T) {
-	f := newFixture(t, lightdash.WithRetries(-1, 0, 0))
+	f := newFixtureWith(t, &lightdash.Client{MaxRetries: -1})
 	f.srv.FailNext(lightdashtest.Fault{Status: 503})
 	if _, err := f.c.ListUsers(context.Background()); err == nil {
 		t.Fatal("got no error")
@@ -123,7 +123,7 @@ func TestNoRetriesWhenNegative(t *testing.T) {
 
 // A hanging server is cut off by the per-attempt timeout and retried.
 func TestPerAttemptTimeout(t *testing.T) {
-	f := newFixture(t, lightdash.WithTimeout(50*time.Millisecond))
+	f := newFixtureWith(t, &lightdash.Client{Timeout: 50 * time.Millisecond})
 	f.srv.FailNext(lightdashtest.Fault{Hang: true})
 	if _, err := f.c.ListUsers(context.Background()); err != nil {
 		t.Fatalf("got %v, want success on the retry", err)
@@ -205,7 +205,7 @@ func TestCreateAfterAmbiguousFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, lightdash.WithTimeout(100*time.Millisecond))
+			f := newFixtureWith(t, &lightdash.Client{Timeout: 100 * time.Millisecond})
 			f.srv.FailNext(tt.fault)
 			g, err := f.c.CreateGroup(context.Background(), "team", []string{f.bob.UserUUID})
 			if err != nil {
@@ -231,7 +231,7 @@ func TestCreateAfterAmbiguousFailure(t *testing.T) {
 // group someone else made meanwhile (by hand, in Lightdash's UI): the
 // recovery asks who the token's user is, once, and compares the creator.
 func TestCreateRecoveryLeavesAHandMadeGroupAlone(t *testing.T) {
-	f := newFixture(t, lightdash.WithTimeout(100*time.Millisecond))
+	f := newFixtureWith(t, &lightdash.Client{Timeout: 100 * time.Millisecond})
 	hand, err := f.srv.AddGroup("team") // made outside the API: no creator of ours
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestInviteNotRetriedWhenAmbiguous(t *testing.T) {
 // The token bucket refuses at once when the wait would outlast the
 // deadline; no timing is measured.
 func TestRateLimit(t *testing.T) {
-	f := newFixture(t, lightdash.WithRateLimit(0.5, 2))
+	f := newFixtureWith(t, &lightdash.Client{RateLimit: 0.5, Burst: 2})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	for i := range 2 {
@@ -294,7 +294,8 @@ func TestRateLimit(t *testing.T) {
 	if got := f.srv.RequestCount(""); got != 2 {
 		t.Errorf("got %d requests at the server, want 2", got)
 	}
-	if _, err := lightdash.New(f.srv.URL(), "t", lightdash.WithRateLimit(-1, 0)); err == nil {
+	neg := &lightdash.Client{BaseURL: f.srv.URL(), Token: "t", RateLimit: -1}
+	if err := neg.Validate(); err == nil {
 		t.Error("negative rate: got no error")
 	}
 }

@@ -68,7 +68,7 @@ var scaleBodies = sync.OnceValues(func() (map[string][]byte, error) {
 })
 
 // scaleClient is a client of a server replaying scaleBodies.
-func scaleClient(b *testing.B, opts ...lightdash.Option) *lightdash.Client {
+func scaleClient(b *testing.B, uuidsOnly bool) *lightdash.Client {
 	b.Helper()
 	bodies, err := scaleBodies()
 	if err != nil {
@@ -84,8 +84,8 @@ func scaleClient(b *testing.B, opts ...lightdash.Option) *lightdash.Client {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(ts.Close)
-	c, err := lightdash.New(ts.URL, "ldpat_bench", append([]lightdash.Option{lightdash.WithTimeout(-1)}, opts...)...)
-	if err != nil {
+	c := &lightdash.Client{BaseURL: ts.URL, Token: "ldpat_bench", Timeout: -1, MemberUUIDsOnly: uuidsOnly}
+	if err := c.Validate(); err != nil {
 		b.Fatal(err)
 	}
 	return c
@@ -137,11 +137,11 @@ func heapAfterGC() uint64 {
 
 // scaleModes are the client settings the Scale benchmarks compare.
 var scaleModes = []struct {
-	name string
-	opts []lightdash.Option
+	name      string
+	uuidsOnly bool
 }{
-	{"default", nil},
-	{"uuids-only", []lightdash.Option{lightdash.WithMemberUUIDsOnly(true)}},
+	{"default", false},
+	{"uuids-only", true},
 }
 
 // BenchmarkListGroupsScale reads the full-size group list (10,000 groups
@@ -153,7 +153,7 @@ var scaleModes = []struct {
 //	go test -run '^$' -bench 'Scale' -benchtime 3x -count 3 ./lightdash/
 func BenchmarkListGroupsScale(b *testing.B) {
 	for _, m := range scaleModes {
-		b.Run(m.name, func(b *testing.B) { benchListGroups(b, scaleClient(b, m.opts...)) })
+		b.Run(m.name, func(b *testing.B) { benchListGroups(b, scaleClient(b, m.uuidsOnly)) })
 	}
 }
 
@@ -172,7 +172,7 @@ func benchListGroups(b *testing.B, c *lightdash.Client) {
 // Lightdash: the users and the groups, both kept.
 func BenchmarkReadLightdashScale(b *testing.B) {
 	for _, m := range scaleModes {
-		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m.opts...)) })
+		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m.uuidsOnly)) })
 	}
 }
 
@@ -214,7 +214,7 @@ func benchHeap(b *testing.B, read func() (keep any)) {
 // BenchmarkListGroupsScaleCPU is BenchmarkListGroupsScale without the
 // forced collections and the heap sampler, for the time per call.
 func BenchmarkListGroupsScaleCPU(b *testing.B) {
-	c := scaleClient(b)
+	c := scaleClient(b, false)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -79,10 +79,7 @@ func TestMemberUUIDsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lean, err := lightdash.New(f.srv.URL(), f.srv.AdminToken(), lightdash.WithMemberUUIDsOnly(true), lightdash.WithTimeout(5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
+	lean := &lightdash.Client{BaseURL: f.srv.URL(), Token: f.srv.AdminToken(), MemberUUIDsOnly: true, Timeout: 5 * time.Second}
 	got, err := lean.ListGroups(context.Background())
 	if err != nil || len(got) != len(full) {
 		t.Fatalf("got %d groups, %v; want %d", len(got), err, len(full))

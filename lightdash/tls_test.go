@@ -30,11 +30,8 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	ts.StartTLS()
 	defer ts.Close()
 
-	c, err := lightdash.New(ts.URL, hostileToken, lightdash.WithRetries(-1, 0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = c.WhoAmI(context.Background())
+	c := &lightdash.Client{BaseURL: ts.URL, Token: hostileToken, MaxRetries: -1}
+	_, err := c.WhoAmI(context.Background())
 	if err == nil {
 		t.Fatal("WhoAmI against an untrusted certificate succeeded, want a TLS error")
 	}
@@ -54,10 +51,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	default:
 	}
 
-	trusted, err := lightdash.New(ts.URL, hostileToken, lightdash.WithHTTPClient(ts.Client()), lightdash.WithRetries(-1, 0, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
+	trusted := &lightdash.Client{BaseURL: ts.URL, Token: hostileToken, HTTPClient: ts.Client(), MaxRetries: -1}
 	if _, err := trusted.WhoAmI(context.Background()); err != nil {
 		t.Fatalf("WhoAmI with the server's CA trusted: %v", err)
 	}

@@ -74,14 +74,16 @@ func (e *env) options() worker.Options {
 
 func (e *env) client(token string, retries int) *lightdash.Client {
 	e.t.Helper()
-	c, err := lightdash.New(e.ld.URL(), token,
-		lightdash.WithHTTPClient(e.ld.Client()),
-		lightdash.WithRetries(retries, time.Millisecond, time.Millisecond),
-		func(c *lightdash.Client) error {
-			c.Sleep = func(context.Context, time.Duration) error { return nil }
-			return nil
-		})
-	if err != nil {
+	c := &lightdash.Client{
+		BaseURL:    e.ld.URL(),
+		Token:      token,
+		HTTPClient: e.ld.Client(),
+		MaxRetries: retries,
+		MinBackoff: time.Millisecond,
+		MaxBackoff: time.Millisecond,
+		Sleep:      func(context.Context, time.Duration) error { return nil },
+	}
+	if err := c.Validate(); err != nil {
 		e.t.Fatal(err)
 	}
 	return c

@@ -46,8 +46,8 @@ func benchmarkEvent(b *testing.B, nUsers, nGroups int) {
 		groups = append(groups, group(g, g))
 	}
 	dir.Replace(groups, users)
-	client, err := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithHTTPClient(ld.Client()))
-	if err != nil {
+	client := &lightdash.Client{BaseURL: ld.URL(), Token: ld.AdminToken(), HTTPClient: ld.Client()}
+	if err := client.Validate(); err != nil {
 		b.Fatal(err)
 	}
 	w, err := worker.New([]sources.Source{dir}, client, &worker.MemoryStore{}, worker.Options{

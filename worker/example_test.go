@@ -15,7 +15,7 @@ func Example() {
 	ld := lightdashtest.NewServer()
 	defer ld.Close()
 	ld.AddUser("ada@example.com", lightdash.RoleMember)
-	client, _ := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithHTTPClient(ld.Client()))
+	client := &lightdash.Client{BaseURL: ld.URL(), Token: ld.AdminToken(), HTTPClient: ld.Client()}
 
 	dir := memory.New("corp")
 	dir.SetUser(sources.DirUser{ID: "u1", Email: "Ada@example.com"})

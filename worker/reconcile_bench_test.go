@@ -39,8 +39,8 @@ func BenchmarkReconcileWarmScale(b *testing.B) {
 		groups = append(groups, dg)
 	}
 	dir.Replace(groups, users)
-	client, err := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithHTTPClient(ld.Client()))
-	if err != nil {
+	client := &lightdash.Client{BaseURL: ld.URL(), Token: ld.AdminToken(), HTTPClient: ld.Client()}
+	if err := client.Validate(); err != nil {
 		b.Fatal(err)
 	}
 	store := &worker.MemoryStore{}

@@ -50,8 +50,8 @@ type callFloor struct {
 }
 
 func measureLightdash(ctx context.Context, url, token string) (callFloor, error) {
-	c, err := lightdash.New(url, token, lightdash.WithRateLimit(1e6, 1000), lightdash.WithTimeout(10*time.Minute))
-	if err != nil {
+	c := &lightdash.Client{BaseURL: url, Token: token, RateLimit: 1e6, Burst: 1000, Timeout: 10 * time.Minute}
+	if err := c.Validate(); err != nil {
 		return callFloor{}, err
 	}
 	var one []time.Duration

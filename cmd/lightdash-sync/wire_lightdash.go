@@ -26,26 +26,35 @@ func newLightdash(c config.Lightdash, log *zap.Logger, reg prometheus.Registerer
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tlsCfg
 	tr.MaxIdleConnsPerHost = 16
-	opts := []lightdash.Option{
-		lightdash.WithHTTPClient(&http.Client{Transport: tr}),
-		lightdash.WithTimeout(c.Timeout),
-		lightdash.WithRateLimit(c.RateLimit, c.Burst),
-		lightdash.WithLogger(log.Named("lightdash")),
-		lightdash.WithUserAgent("lightdash-sync/" + versionString()),
+	client := &lightdash.Client{
+		BaseURL:    c.URL,
+		Token:      c.Token.Reveal(),
+		HTTPClient: &http.Client{Transport: tr},
+		Timeout:    c.Timeout,
+		RateLimit:  c.RateLimit,
+		Burst:      c.Burst,
+		MaxRetries: c.MaxRetries,
+		Logger:     log.Named("lightdash"),
+		UserAgent:  "lightdash-sync/" + versionString(),
 		// The sync reads only the member uuids of a group; skipping the
 		// per-member summaries keeps the groups list at a third of the
 		// memory at 500k memberships (lightdash BenchmarkListGroupsScale).
-		lightdash.WithMemberUUIDsOnly(true),
+		MemberUUIDsOnly: true,
 	}
 	if c.MaxRetries == 0 {
-		opts = append(opts, lightdash.WithRetries(-1, 0, 0))
-	} else {
-		opts = append(opts, lightdash.WithRetries(c.MaxRetries, 0, 0))
+		client.MaxRetries = -1 // zero in the config means never retry
 	}
 	if reg != nil {
-		opts = append(opts, lightdash.WithRegisterer(reg))
+		m, err := lightdash.NewMetrics(reg)
+		if err != nil {
+			return nil, fmt.Errorf("lightdash client: %w", err)
+		}
+		client.Metrics = m
 	}
-	return lightdash.New(c.URL, c.Token.Reveal(), opts...)
+	if err := client.Validate(); err != nil {
+		return nil, err
+	}
+	return client, nil
 }
 
 // tlsConfig builds a TLS client configuration with an optional extra CA.

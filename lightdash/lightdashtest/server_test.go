@@ -17,8 +17,8 @@ import (
 
 func newClient(t *testing.T, srv *lightdashtest.Server, token string) *lightdash.Client {
 	t.Helper()
-	c, err := lightdash.New(srv.URL(), token, lightdash.WithRetries(-1, 0, 0), lightdash.WithTimeout(2*time.Second))
-	if err != nil {
+	c := &lightdash.Client{BaseURL: srv.URL(), Token: token, MaxRetries: -1, Timeout: 2 * time.Second}
+	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	return c

@@ -52,8 +52,8 @@ func newHarnessWith(t *testing.T, cfg Config, wrap func(http.RoundTripper) http.
 	if wrap != nil {
 		hc = &http.Client{Transport: wrap(hc.Transport)}
 	}
-	h.client, err = lightdash.New(h.ld.URL(), h.ld.AdminToken(), lightdash.WithHTTPClient(hc))
-	if err != nil {
+	h.client = &lightdash.Client{BaseURL: h.ld.URL(), Token: h.ld.AdminToken(), HTTPClient: hc}
+	if err := h.client.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	w, err := worker.New([]sources.Source{h.dir}, h.client, &worker.MemoryStore{}, worker.Options{

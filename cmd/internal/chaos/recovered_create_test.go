@@ -29,10 +29,11 @@ func TestRecoveredCreateIsCounted(t *testing.T) {
 
 	core, logs := observer.New(zap.InfoLevel)
 	reg := prometheus.NewRegistry()
-	c, err := lightdash.New(ld.URL(), ld.AdminToken(), lightdash.WithRegisterer(reg), lightdash.WithLogger(zap.New(core)))
+	m, err := lightdash.NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c := &lightdash.Client{BaseURL: ld.URL(), Token: ld.AdminToken(), Metrics: m, Logger: zap.New(core)}
 	if _, err := c.CreateGroup(context.Background(), "recovered", nil); err != nil {
 		t.Fatalf("CreateGroup after a lost answer: %v", err)
 	}

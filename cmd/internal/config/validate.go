@@ -14,6 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/redact"
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
@@ -71,13 +72,11 @@ func (c *Config) validateLightdash(prefix string, l *Lightdash) error {
 	if l.URL == "" {
 		return c.errorf(prefix+"lightdash.url", "required: the Lightdash instance's base URL, e.g. https://app.lightdash.cloud")
 	}
-	u, err := url.Parse(l.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c.errorf(prefix+"lightdash.url", "%q is not an http(s) URL", redact.URL(l.URL))
+	var bad *lightdash.URLError
+	if errors.As(lightdash.CheckURL(l.URL), &bad) {
+		return c.errorf(prefix+"lightdash.url", "%q: %s", bad.URL, bad.Reason)
 	}
-	if u.User != nil {
-		return c.errorf(prefix+"lightdash.url", "must not carry credentials; use lightdash.token")
-	}
+	u, _ := url.Parse(l.URL) // checked above
 	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) && !l.AllowInsecureHTTP {
 		return c.errorf(prefix+"lightdash.url", "plain http:// to %s would send the token unencrypted; use https:// or set lightdash.allow_insecure_http: true", u.Hostname())
 	}
