@@ -107,7 +107,11 @@ func checkLightdash(ctx context.Context, cfg *config.Config, log *zap.Logger) []
 	if err != nil {
 		return append(out, checkResult{name: "lightdash token", err: err})
 	}
-	out = append(out, checkResult{name: "lightdash token", detail: fmt.Sprintf("%s acts as %s in organization %s", cfg.Lightdash.URL, me.Email, me.OrganizationUUID)})
+	org := me.OrganizationUUID
+	if o, err := ld.Organization(ctx); err == nil && o.Name != "" {
+		org = fmt.Sprintf("%q (%s)", o.Name, me.OrganizationUUID) // the name is what an operator recognises
+	}
+	out = append(out, checkResult{name: "lightdash token", detail: fmt.Sprintf("%s acts as %s in organization %s", cfg.Lightdash.URL, me.Email, org)})
 	if me.Role != lightdash.RoleAdmin {
 		out = append(out, checkResult{name: "lightdash role", err: fmt.Errorf("the token's user %s has role %q; managing groups needs an organization admin, and any other role sees no groups at all", me.Email, me.Role)})
 	} else {

@@ -172,7 +172,7 @@ func TestCheck(t *testing.T) {
 		if code != exitOK {
 			t.Fatalf("check exited %d:\n%s\n%s", code, out, stderr)
 		}
-		for _, want := range []string{"OK    lightdash token", "OK    lightdash role", "OK    lightdash groups feature", "OK    source events (nats)", "Effective configuration"} {
+		for _, want := range []string{"OK    lightdash token", `in organization "Example" (`, "OK    lightdash role", "OK    lightdash groups feature", "OK    source events (nats)", "Effective configuration"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("check output lacks %q:\n%s", want, out)
 			}
