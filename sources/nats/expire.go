@@ -104,9 +104,11 @@ func removedAt(r *record) time.Time {
 // having first raised the floor to their newest event time (capped at
 // when each was written, so that a future-dated event cannot push the
 // floor ahead of the clock). A tombstone rewritten meanwhile stays, and
-// so does a deleted user that a group still lists: the tombstone is what
-// keeps it out of that group. It returns how many were removed. It first reads the floor, which another
-// instance sharing the bucket may have raised.
+// so does a deleted user that a group in the bucket still lists by id
+// (read in the same scan, not from this process's index, which misses
+// what another instance wrote): the tombstone keeps it out of that group.
+// It first reads the floor, which another instance may have raised, and
+// returns how many tombstones were removed.
 func (v *view) expire(ctx context.Context, now time.Time, retention time.Duration) (int, error) {
 	if _, _, err := v.loadFloor(ctx); err != nil {
 		return 0, err
@@ -114,19 +116,33 @@ func (v *view) expire(ctx context.Context, now time.Time, retention time.Duratio
 	type old struct {
 		key string
 		rev uint64
+		r   *record
 	}
-	var expired []old
-	var newest time.Time
+	var candidates []old
+	listed := map[string]bool{} // users a live group lists by id, in the bucket as it is now
 	_, err := v.scan(ctx, func(key string, rev uint64, r *record) {
-		at := removedAt(r)
-		if !r.Deleted || now.Sub(at) < retention || r.Kind == kindUser && v.idx.listed(r.ID) {
-			return
+		if r.Kind == kindGroup && !r.Deleted {
+			for _, m := range r.Members {
+				if m.ID != "" {
+					listed[m.ID] = true
+				}
+			}
 		}
-		expired = append(expired, old{key, rev})
-		if t := minTime(r.Time, at); t.After(newest) {
-			newest = t
+		if r.Deleted && now.Sub(removedAt(r)) >= retention {
+			candidates = append(candidates, old{key, rev, r})
 		}
 	})
+	var expired []old
+	var newest time.Time
+	for _, c := range candidates {
+		if c.r.Kind == kindUser && listed[c.r.ID] {
+			continue
+		}
+		expired = append(expired, c)
+		if t := minTime(c.r.Time, removedAt(c.r)); t.After(newest) {
+			newest = t
+		}
+	}
 	if err != nil || len(expired) == 0 {
 		return 0, err
 	}

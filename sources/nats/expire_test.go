@@ -192,3 +192,39 @@ func TestListedUserTombstoneStays(t *testing.T) {
 		t.Errorf("expire once unlisted: removed %d, err %v; want 1", n, err)
 	}
 }
+
+// TestListedUserTombstoneStaysOnAnotherInstance: the instance that
+// expires tombstones (a standby that took over) did not write the group
+// that lists the deleted user, so its own index does not know the
+// listing; the bucket does, and the tombstone stays.
+func TestListedUserTombstoneStaysOnAnotherInstance(t *testing.T) {
+	srv := runServer(t)
+	cfg := testConfig(srv).withDefaults()
+	ctx := context.Background()
+	standby, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer standby.Close()
+	leader, err := New(ctx, cfg, zaptest.NewLogger(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leader.Close()
+	written := time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	leader.view.now = func() time.Time { return written }
+	applyOne(t, leader.view, ev(TypeGroupUpserted, "g", Data{Name: "G", Members: []Member{{ID: "u1", Email: "ada@example.com"}}}))
+	applyOne(t, leader.view, ev(TypeUserUpserted, "u1", Data{Email: "ada@example.com"}))
+	applyOne(t, leader.view, ev(TypeUserDeleted, "u1", Data{}))
+	later := written.Add(cfg.TombstoneRetention)
+	if n, err := standby.view.expire(ctx, later, cfg.TombstoneRetention); err != nil || n != 0 {
+		t.Fatalf("expire on the instance that did not write the group: removed %d, err %v; want 0", n, err)
+	}
+	snap, err := standby.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Groups) != 1 || len(snap.Groups[0].MemberUsers) != 0 {
+		t.Fatalf("groups after expiry: %+v, want g without the deleted user", snap.Groups)
+	}
+}

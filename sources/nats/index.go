@@ -111,13 +111,6 @@ func (x *index) unlink(k ikey, group string) {
 	}
 }
 
-// listed reports whether a group holds user id as a member by id.
-func (x *index) listed(id string) bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return len(x.parents[ikey{'i', id}]) > 0
-}
-
 // userIDByEmail returns the id of the user whose primary email is e.
 func (x *index) userIDByEmail(e string) (string, bool) {
 	x.mu.Lock()
