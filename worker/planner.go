@@ -142,7 +142,7 @@ func (pl *planner) desire(dg DesiredGroup) {
 	// A create in flight under the group's old name: if Lightdash made
 	// it, adopt it and rename it, rather than leave it orphaned.
 	if owned != nil && owned.Creating() && owned.Name != dg.Name && pl.opts.mayUpdate() {
-		if t := pl.byName[owned.Name]; t != nil && pl.ownerOf[t.UUID] == "" {
+		if t := pl.byName[owned.Name]; t != nil && pl.ownerOf[t.UUID] == "" && madeBy(t, pl.self) {
 			pl.update(c, t, UpdateGroup{Adopt: true, Reason: "created by an interrupted run under its old name; adopted"}, t.MemberUUIDs)
 			c.renameTo = dg.Name
 			return

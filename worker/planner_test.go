@@ -439,6 +439,13 @@ func TestComputePlan(t *testing.T) {
 			want:    []string{`update g1 X rename "Eng2" adopt`},
 		},
 		{
+			name:    "a group made by hand under an interrupted create's old name is not adopted and renamed",
+			desired: []DesiredGroup{dg("g1", "Eng2", "ann")},
+			groups:  []lightdash.GroupWithMembers{byOther(lg("X", "Eng", "bob"))},
+			state:   st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
+			want:    []string{`create g1 "Eng2" [ann]`},
+		},
+		{
 			name:   "an interrupted create no longer wanted is forgotten",
 			state:  st(map[string]*OwnedGroup{"g1": {Name: "Eng"}}),
 			groups: []lightdash.GroupWithMembers{lg("X", "Eng")},
