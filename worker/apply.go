@@ -228,14 +228,18 @@ func (a *applier) delete(ctx context.Context, d DeleteGroup) {
 		a.fail(d.Key, d.Name, "delete", errOwnership)
 		return
 	}
-	at, ok := a.reserve(1, 0)
-	if !ok {
+	at, err := a.reserve(ctx, 1, 0)
+	switch {
+	case errors.Is(err, errOverBudget):
 		a.overBudget(d.Key, d.Name, "delete", 1)
 		return
+	case err != nil:
+		a.fail(d.Key, d.Name, "delete", err)
+		return
 	}
-	err := a.ld.DeleteGroup(ctx, d.UUID)
+	err = a.ld.DeleteGroup(ctx, d.UUID)
 	if err != nil && !errors.Is(err, lightdash.ErrNotFound) {
-		a.refund(at, 1, 0)
+		a.refundIfRefused(err, at, 1, 0)
 		a.fail(d.Key, d.Name, "delete", err)
 		return
 	}
@@ -278,8 +282,8 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 	}
 	var at time.Time
 	if len(u.Remove) > 0 {
-		ok := false
-		if at, ok = a.reserve(0, len(u.Remove)); !ok {
+		var err error
+		if at, err = a.reserve(ctx, 0, len(u.Remove)); err != nil { // only errOverBudget: removals are not saved first
 			a.overBudget(u.Key, u.Name, "remove-members", len(u.Remove))
 			u = u.withoutRemovals()
 		}
@@ -303,7 +307,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 				err = errors.New("empty answer")
 			}
 			if err != nil {
-				a.refund(at, 0, len(u.Remove))
+				a.refundIfRefused(err, at, 0, len(u.Remove))
 				a.fail(u.Key, u.Name, "update", err)
 				return
 			}

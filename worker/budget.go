@@ -1,12 +1,16 @@
 package worker
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // Spend counts the group deletions and member removals applied in the
@@ -152,12 +156,15 @@ func (l Limits) earlier(n int) string {
 
 // reserve records dels and rems as spent before the write that spends
 // them, if the plan's budget still allows it with what other runs spent
-// since. at is for refund when the write fails.
-func (a *applier) reserve(dels, rems int) (at time.Time, ok bool) {
+// since. at is for refund when the write fails. A deletion's reservation
+// is saved before the delete (there are few), so a process that dies
+// right after it cannot spend the window again; a removal's is saved
+// with the next state save, within saveEvery.
+func (a *applier) reserve(ctx context.Context, dels, rems int) (at time.Time, err error) {
 	w := a.w
 	win := w.opts.Limits.LimitWindow
 	if win <= 0 {
-		return time.Time{}, true
+		return time.Time{}, nil
 	}
 	now := w.opts.Now()
 	w.stateMu.Lock()
@@ -166,10 +173,31 @@ func (a *applier) reserve(dels, rems int) (at time.Time, ok bool) {
 		w.state = NewState()
 	}
 	if b := a.budget; b != nil && !b.allows(w.state.spentWithin(now, win), dels, rems) {
-		return time.Time{}, false
+		return time.Time{}, errOverBudget
 	}
 	w.stateDirty = true
-	return w.state.spend(now, win, dels, rems), true
+	at = w.state.spend(now, win, dels, rems)
+	if dels > 0 {
+		if err := w.saveLocked(ctx); err != nil {
+			w.state.unspend(at, dels, rems)
+			return time.Time{}, fmt.Errorf("save the deletion's budget before deleting: %w", err)
+		}
+	}
+	return at, nil
+}
+
+// errOverBudget: the window's budget was spent by other runs since the
+// plan was computed.
+var errOverBudget = errors.New("over the safety limits' budget")
+
+// refundIfRefused takes back a reservation when err proves the write did
+// not happen (Lightdash refused it). After a lost answer or a 5xx it may
+// have, so the spending stays.
+func (a *applier) refundIfRefused(err error, at time.Time, dels, rems int) {
+	var ae *lightdash.APIError
+	if errors.As(err, &ae) && ae.StatusCode < 500 || errors.Is(err, lightdash.ErrRedirect) {
+		a.refund(at, dels, rems)
+	}
 }
 
 // refund takes back a reservation whose write did not happen.

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -121,4 +122,31 @@ func TestStateSpendingStaysBounded(t *testing.T) {
 	if removed < 55 || removed > 62 {
 		t.Errorf("%d removals recorded in the window, want about 60 (one a minute)", removed)
 	}
+}
+
+// A removal whose PATCH answer is lost may have happened: its spending
+// stays, so a network that drops every answer cannot spend the window
+// again and again.
+func TestAmbiguousRemovalKeepsItsSpending(t *testing.T) {
+	e := newEnv(t)
+	w := e.workerWith(e.client(e.ld.AdminToken(), -1), e.budgetOptions())
+	e.reconcile(w)
+
+	e.setMembers("g-eng", "Engineering", "u-ann")
+	e.ld.FailNext(lightdashtest.Fault{Method: "PATCH", Status: 502, After: true})
+	if _, err := w.ReconcileGroups(context.Background(), "corp", []string{"g-eng"}); err == nil {
+		t.Fatal("no error, want the lost answer reported")
+	}
+	if got := spentRemovals(e.state()); got != 1 {
+		t.Errorf("after a lost answer: %d removals spent, want 1", got)
+	}
+
+}
+
+func spentRemovals(st *worker.State) int {
+	n := 0
+	for _, s := range st.Spent {
+		n += s.Removed
+	}
+	return n
 }
