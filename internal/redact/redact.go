@@ -18,6 +18,9 @@ const Mask = "xxxxx"
 // A URL that does not parse is masked up to its last '@'.
 func URL(raw string) string {
 	u, err := url.Parse(raw)
+	if err == nil && u.User == nil && u.Host == "" && u.Opaque == "" {
+		return raw // a path (ldapi:///run/a@b), no authority to hold a credential
+	}
 	if err != nil || u.User == nil {
 		return maskAuthority(raw)
 	}
@@ -48,17 +51,15 @@ func maskAuthority(raw string) string {
 	return raw[:start] + Mask + raw[end:]
 }
 
-// userinfo finds raw[start:end], everything before the last '@' of the
-// authority (after "scheme://" if there is one, up to the first '/', '?'
-// or '#').
+// userinfo finds raw[start:end], everything after "scheme://" (if there
+// is one) up to the last '@'. It does not stop at '/', '?' or '#': a
+// password holding one, not percent-encoded, would end the authority
+// there and go unmasked; masking too much is the safe mistake.
 func userinfo(raw string) (start, end int, ok bool) {
 	if i := strings.Index(raw, "://"); i >= 0 {
 		start = i + len("://")
 	}
 	auth := raw[start:]
-	if i := strings.IndexAny(auth, "/?#"); i >= 0 {
-		auth = auth[:i]
-	}
 	at := strings.LastIndex(auth, "@")
 	if at < 0 {
 		return 0, 0, false

@@ -19,6 +19,9 @@ func TestURL(t *testing.T) {
 		{"unparsable", "nats://sync:s3cret@nats.example.com:bad port", "nats://xxxxx@nats.example.com:bad port"},
 		{"no scheme", "sync:s3cret@nats.example.com:4222", "xxxxx@nats.example.com:4222"},
 		{"at in path is not userinfo", "ldapi:///run/a@b", "ldapi:///run/a@b"},
+		{"password with # not escaped", "nats://user:pa#ss@host:4222", "nats://xxxxx@host:4222"},
+		{"password with ? not escaped", "nats://user:pa?ss@host:4222", "nats://xxxxx@host:4222"},
+		{"token with / not escaped", "nats://tok/en@host:4222", "nats://xxxxx@host:4222"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,5 +59,19 @@ func TestErrorMasksEveryForm(t *testing.T) {
 	plain := errors.New("no servers available")
 	if got := Error(plain, raw); got != plain {
 		t.Errorf("an error without the secret changed: %v", got)
+	}
+}
+
+// A password holding '/', '?' or '#' unescaped makes url.Parse fail, and
+// its error quotes the URL: the message must not show the password.
+func TestErrorMasksAnUnescapedPassword(t *testing.T) {
+	for _, raw := range []string{"nats://user:pa/ss@host:4222", "nats://user:pa#ss@host:4222", "nats://user:pa?ss@host:4222"} {
+		_, perr := url.Parse(raw + " ") // a space makes even the forms Go accepts fail
+		if perr == nil {
+			t.Fatalf("%s: want a parse error", raw)
+		}
+		if msg := Error(perr, raw).Error(); strings.Contains(msg, "pa") && strings.Contains(msg, "ss@") {
+			t.Errorf("%s: %q shows the password", raw, msg)
+		}
 	}
 }
