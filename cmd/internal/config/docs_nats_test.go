@@ -146,13 +146,11 @@ func shellFields(s string) []string {
 	return out
 }
 
-// TestDocsNATSStreamsAreAccepted creates, on a real NATS server, the event
-// stream a minimal configuration describes and then every stream the docs'
-// `nats stream add` commands create: NATS refuses a stream whose subjects
-// overlap another's, so an example that collides with the default event
-// subjects fails here. The default dead-letter subject must then land in a
-// stream the docs create, not in the event stream.
-func TestDocsNATSStreamsAreAccepted(t *testing.T) {
+// defaultEventServer starts a NATS server holding the event stream that a
+// minimal configuration describes, and returns that configuration's NATS
+// section, a JetStream client and a context for the test's calls.
+func defaultEventServer(t *testing.T) (*NATSSource, jetstream.JetStream, context.Context) {
+	t.Helper()
 	cfg := loadDocsMinimal(t)
 	var n *NATSSource
 	for _, s := range cfg.Sources {
@@ -160,26 +158,37 @@ func TestDocsNATSStreamsAreAccepted(t *testing.T) {
 			n = s.NATS
 		}
 	}
-	cmds := docsStreamCommands(t)
-	if len(cmds) == 0 {
-		t.Fatal("no `nats stream add` in the docs: the dead-letter stream example is gone")
-	}
-
 	srv := natstest.RunServer(t)
 	nc, err := nats.Connect(srv.ClientURL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: n.Stream, Subjects: n.Subjects}); err != nil {
 		t.Fatalf("the default event stream %s on %v: %v", n.Stream, n.Subjects, err)
 	}
+	return n, js, ctx
+}
+
+// TestDocsNATSStreamsAreAccepted creates, on a real NATS server, the event
+// stream a minimal configuration describes and then every stream the docs'
+// `nats stream add` commands create: NATS refuses a stream whose subjects
+// overlap another's, so an example that collides with the default event
+// subjects fails here. The default dead-letter subject must then land in a
+// stream the docs create, not in the event stream.
+func TestDocsNATSStreamsAreAccepted(t *testing.T) {
+	cmds := docsStreamCommands(t)
+	if len(cmds) == 0 {
+		t.Fatal("no `nats stream add` in the docs: the dead-letter stream example is gone")
+	}
+
+	n, js, ctx := defaultEventServer(t)
 	created := map[string]bool{}
 	for _, c := range cmds {
 		if c.name == "" || len(c.subjects) == 0 {
@@ -206,33 +215,12 @@ func TestDocsNATSStreamsAreAccepted(t *testing.T) {
 // of the docs as the CLI would: it must land in the default event stream
 // and decode as a valid event whose id is its Nats-Msg-Id.
 func TestDocsNATSPublishExamplesAreEvents(t *testing.T) {
-	cfg := loadDocsMinimal(t)
-	var n *NATSSource
-	for _, s := range cfg.Sources {
-		if s.NATS != nil {
-			n = s.NATS
-		}
-	}
 	cmds := docsCommands(t, "nats pub ")
 	if len(cmds) == 0 {
 		t.Fatal("no `nats pub` example in the docs")
 	}
 
-	srv := natstest.RunServer(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: n.Stream, Subjects: n.Subjects}); err != nil {
-		t.Fatal(err)
-	}
+	n, js, ctx := defaultEventServer(t)
 	for _, c := range cmds {
 		args := shellFields(c.text)[2:]
 		msg := &nats.Msg{Header: nats.Header{}}
