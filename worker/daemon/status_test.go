@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"testing"
+	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -10,7 +11,10 @@ import (
 // the last run; the actions (every group's members after a start-up that
 // created them all) are not kept until the next run.
 func TestLastKeepsFindingsNotActions(t *testing.T) {
-	h := newHarness(t, Config{})
+	// The events the directory changes send wait out a long debounce, so
+	// the requested full run is the one that creates the group and has
+	// actions to drop (with the default, the event could create it first).
+	h := newHarness(t, Config{Debounce: time.Hour, MaxDelay: time.Hour})
 	h.dir.SetUser(sources.DirUser{ID: "zed", Email: "zed@nowhere.example.com"}) // no Lightdash user
 	h.dir.SetGroup(sources.DirGroup{ID: "g3", Name: "new team", MemberUsers: []string{"zed", "cy"}})
 	h.d.RequestReconcile()
