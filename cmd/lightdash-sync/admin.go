@@ -99,6 +99,7 @@ func (h *daemonHandle) adminHandler(cfg *config.Config, started time.Time, proce
 		Token:         cfg.Admin.Token.Reveal(),
 		Loopback:      adminLoopback(cfg),
 		Reconcile:     h.requestReconcile,
+		Explain:       h.explain,
 	}
 }
 

@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
+	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -136,5 +142,79 @@ func TestExplainNeedsAnEmail(t *testing.T) {
 	code, _, errOut := runMain(t, "explain", "--config", "../internal/config/testdata/minimal.yaml")
 	if code != exitUsage || !strings.Contains(errOut, "missing argument EMAIL") {
 		t.Errorf("explain without EMAIL: exit %d, %q", code, errOut)
+	}
+}
+
+// TestExplainFromTheDaemon asks a daemon running on a real slapd, through
+// /explain.json and /explain behind the admin token: the answers come
+// from its last full reconciliation.
+func TestExplainFromTheDaemon(t *testing.T) {
+	e := newLDAPEnv(t)
+	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	var stderr syncBuffer
+	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
+	defer func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(40 * time.Second):
+			t.Error("run did not stop")
+		}
+	}()
+	addr := adminAddr(t, &stderr)
+	base := "http://" + addr
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	explain := func(email string) *worker.Explanation {
+		t.Helper()
+		code, body := httpGet(base + "/explain.json?email=" + url.QueryEscape(email))
+		var got struct {
+			Answers []admin.Explained `json:"answers"`
+		}
+		if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got.Answers) != 1 || got.Answers[0].Explanation == nil {
+			t.Fatalf("/explain.json?email=%s = %d (%v):\n%s", email, code, err, body)
+		}
+		return got.Answers[0].Explanation
+	}
+
+	for _, page := range []string{"/explain.json?email=carol@example.com", "/explain?email=carol@example.com"} {
+		code, _ := testutil.HTTPDo(ctx, http.MethodGet, base+page, "")
+		if code != http.StatusUnauthorized {
+			t.Errorf("%s without the admin token = %d, want 401", page, code)
+		}
+	}
+	x := explain("carol@example.com")
+	if g := group(t, x, "engineering"); g.Direct || len(g.Path) != 2 || g.Path[0].Name != "platform" {
+		t.Errorf("engineering %+v, want nested through platform", g)
+	}
+	if a := lightdashGroup(t, x, "ldap-engineering"); a.State != worker.AccessOK || x.Freshness.From != "last full reconciliation" {
+		t.Errorf("ldap-engineering %+v from %q, want ok from the last full run", a, x.Freshness.From)
+	}
+	if x := explain("mallory@example.com"); x.Account.Status != worker.AccountNone {
+		t.Errorf("mallory's account %+v, want none", x.Account)
+	}
+	if code, body := httpGet(base + "/explain?email=" + url.QueryEscape("carol@example.com")); code != 200 ||
+		!strings.Contains(body, "nested: platform &gt; engineering") || !strings.Contains(body, `name="email"`) {
+		t.Errorf("/explain = %d:\n%s", code, body)
+	}
+	if code, body := httpGet(base + "/status"); code != 200 || !strings.Contains(body, `<form action="/explain"`) {
+		t.Errorf("/status = %d, want the search box:\n%s", code, body)
+	}
+	if code, _ := httpGet(base + "/explain.json?email=k%E2%84%AAte@example.com"); code != http.StatusBadRequest {
+		t.Errorf("a lookalike address = %d, want 400", code)
+	}
+
+	// sales leaves the directory: after the next full run its deletion
+	// waits for the grace period, and dave's answer says so.
+	runs := fullRuns(addr)
+	e.slapd.Delete("cn=sales,ou=groups,dc=example,dc=com")
+	if code := httpPost(base+"/reconcile", testAdminToken); code != http.StatusAccepted {
+		t.Fatalf("POST /reconcile = %d", code)
+	}
+	testutil.Eventually(t, "a second full run", func() bool { return fullRuns(addr) > runs })
+	a := lightdashGroup(t, explain("dave@example.com"), "ldap-sales")
+	if a.State != worker.AccessGrace || !a.Now || a.Should {
+		t.Errorf("ldap-sales %+v, want its deletion waiting for the grace period", a)
 	}
 }
