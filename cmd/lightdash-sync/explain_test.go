@@ -218,3 +218,29 @@ func TestExplainFromTheDaemon(t *testing.T) {
 		t.Errorf("ldap-sales %+v, want its deletion waiting for the grace period", a)
 	}
 }
+
+// TestExplainCanBeTurnedOff runs a daemon with admin.explain: false: it
+// keeps no directory read for /explain, which says how to ask instead.
+func TestExplainCanBeTurnedOff(t *testing.T) {
+	e := newCheckEnv(t)
+	cfgPath := e.config(t, e.ld.AdminToken())
+	b, _ := os.ReadFile(cfgPath)
+	writeConfig(t, cfgPath, strings.Replace(string(b), "admin:\n", "admin:\n  explain: false\n", 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	exited := make(chan int, 1)
+	var stderr syncBuffer
+	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &syncBuffer{}, &stderr) }()
+	defer func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(40 * time.Second):
+			t.Error("run did not stop")
+		}
+	}()
+	base := "http://" + adminAddr(t, &stderr)
+	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	if code, body := httpGet(base + "/explain.json?email=ada@example.com"); code != http.StatusNotFound || !strings.Contains(body, "admin.explain: false") {
+		t.Errorf("/explain.json with admin.explain false = %d %q, want 404 saying why", code, body)
+	}
+}

@@ -29,7 +29,7 @@ const explainTimeout = 20 * time.Second
 func (h *Handler) serveExplain(asJSON bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if h.Explain == nil {
-			http.Error(w, "explain is not enabled", http.StatusNotFound)
+			http.Error(w, "explain is not enabled on this daemon (admin.explain: false): run `lightdash-sync explain EMAIL`", http.StatusNotFound)
 			return
 		}
 		email := r.URL.Query().Get("email")
