@@ -55,13 +55,16 @@ func (e *explainer) wanted(dg DesiredGroup, g *lightdash.GroupWithMembers, r res
 	a := ExplainAccess{Name: dg.Name, Key: dg.Key, Should: true}
 	if g != nil {
 		a.UUID, a.Owned = g.UUID, e.ownerOf[g.UUID] != ""
-		a.Now = r.uuid != "" && slices.Contains(g.MemberUUIDs, r.uuid)
+		// A deactivated account may still be listed in the group.
+		a.Now = e.x.Account.UUID != "" && slices.Contains(g.MemberUUIDs, e.x.Account.UUID)
 	}
 	set := func(state, reason string) ExplainAccess { a.State, a.Reason = state, reason; return a }
 	if c, ok := find(e.p.Conflicts, func(c Conflict) bool { return c.Key == dg.Key }); ok {
 		return set(AccessConflict, c.Reason)
 	}
 	switch {
+	case r.uuid == "" && a.Now && a.Owned && e.opts.mayUpdate() && e.opts.mayRemoveManual():
+		return set(AccessUnmatched, r.reason+"; the next run removes them (membership authoritative)")
 	case r.uuid == "":
 		return set(AccessUnmatched, r.reason)
 	case a.Now:

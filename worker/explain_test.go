@@ -228,3 +228,31 @@ func TestExplainLastNeedsKeepLastRead(t *testing.T) {
 func dirUser(id, email string, disabled bool) sources.DirUser {
 	return sources.DirUser{ID: id, Email: email, Disabled: disabled}
 }
+
+func TestExplainPendingAndDeactivatedAccounts(t *testing.T) {
+	e := newEnv(t)
+	zed := e.ld.AddPendingUser("zed@example.com")
+	w := e.worker(e.options())
+	e.reconcile(w)
+	x := e.explain(w, "zed@example.com")
+	if a := x.Account; a.Status != worker.AccountPending || a.UUID != zed.UserUUID {
+		t.Errorf("zed's account %+v, want pending %s", a, zed.UserUUID)
+	}
+	wantAccess(t, x, "ad-Sales ok")
+
+	if err := e.ld.DeactivateUser(e.uuid["dan"]); err != nil {
+		t.Fatal(err)
+	}
+	x = e.explain(w, "dan@example.com")
+	if a := x.Account; a.Status != worker.AccountDeactivated || a.UUID != e.uuid["dan"] || !strings.Contains(a.Detail, "deactivated") {
+		t.Errorf("dan's account %+v, want deactivated", a)
+	}
+	wantAccess(t, x, "ad-Sales unmatched")
+	if a := x.Lightdash[0]; !a.Now || !strings.Contains(a.Reason, "the next run removes them") {
+		t.Errorf("ad-Sales %+v, want dan listed now and removed by the next run", a)
+	}
+	e.reconcile(w)
+	if a := e.explain(w, "dan@example.com").Lightdash[0]; a.Now || a.State != worker.AccessUnmatched {
+		t.Errorf("after the run, ad-Sales %+v, want dan removed", a)
+	}
+}
