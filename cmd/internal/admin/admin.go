@@ -5,7 +5,8 @@
 // group?"), /explain and /explain.json (why one person has or lacks their
 // groups), and POST /reconcile (a full reconciliation now). The status
 // and explain pages name directory users, so they need the admin token
-// (see private); POST /reconcile always does. /healthz, /readyz and /metrics stay open.
+// (see private); POST /reconcile always does. /healthz, /readyz and
+// /metrics stay open.
 package admin
 
 import (
