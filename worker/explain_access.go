@@ -154,12 +154,3 @@ func (e *explainer) pending() {
 		e.x.Notes = append(e.x.Notes, "no directory user in any source has this address (email or alternative email)")
 	}
 }
-
-// grantsFor returns the project roles and space access that follow from
-// the person's Lightdash groups. It is the hook for access as code
-// (issue 18): until the worker reads and plans grants it has none to
-// report, so it returns none.
-func grantsFor(groups []ExplainAccess) []ExplainGrant {
-	_ = groups
-	return []ExplainGrant{}
-}

@@ -256,3 +256,33 @@ func TestExplainPendingAndDeactivatedAccounts(t *testing.T) {
 		t.Errorf("after the run, ad-Sales %+v, want dan removed", a)
 	}
 }
+
+// TestExplainLastDuringRuns asks while full runs go on: ExplainLast takes
+// no run lock, so the race detector checks what it shares with them.
+func TestExplainLastDuringRuns(t *testing.T) {
+	e := newEnv(t)
+	opts := e.options()
+	opts.KeepLastRead = true
+	w := e.worker(opts)
+	e.reconcile(w)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 3; i++ {
+			e.dir.SetUser(dirUser("u-dan", "dan@example.com", i%2 == 0))
+			if _, err := w.Reconcile(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if _, err := w.ExplainLast(context.Background(), "dan@example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
