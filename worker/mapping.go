@@ -210,25 +210,44 @@ func (m *Mapper) maxDepth() int {
 // nameFor returns the Lightdash name and the ownership key of g; ok is
 // false when g is not synced.
 func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, ok bool) {
+	sel := m.selectGroup(source, g)
+	return sel.name, sel.key, sel.by != ""
+}
+
+// selection is how the mapping treats one directory group: by names the
+// override or rule that selected it ("" when none did, or when excluded
+// is set because mapping.exclude drops it).
+type selection struct {
+	name, key, by string
+	excluded      bool
+}
+
+// selectGroup decides g: exclusions first, then overrides, then the first
+// rule that selects it. nameFor and Explain both read this one decision.
+func (m *Mapper) selectGroup(source string, g sources.DirGroup) selection {
 	if m.exclude.match(g) {
-		return "", "", false
+		return selection{excluded: true}
 	}
-	for _, o := range m.m.Overrides {
+	for i, o := range m.m.Overrides {
 		if (o.Source == "" || o.Source == source) && newMatcher([]string{o.Group}).match(g) {
-			return lightdash.TrimName(o.Name), groupKey(source, g.ID), true
+			return selection{name: lightdash.TrimName(o.Name), key: groupKey(source, g.ID), by: fmt.Sprintf("overrides[%d]", i)}
 		}
 	}
-	for _, r := range m.rules {
+	for i, r := range m.rules {
 		if !r.selects(source, g) {
 			continue
 		}
+		by := r.Name
+		if by == "" {
+			by = fmt.Sprintf("rules[%d]", i)
+		}
 		if r.Target != "" {
 			t := lightdash.TrimName(r.Target)
-			return t, "target:" + t, true
+			return selection{name: t, key: "target:" + t, by: by}
 		}
-		return r.render(g.Name), groupKey(source, g.ID), true
+		return selection{name: r.render(g.Name), key: groupKey(source, g.ID), by: by}
 	}
-	return "", "", false
+	return selection{}
 }
 
 func (r *compiledRule) selects(source string, g sources.DirGroup) bool {

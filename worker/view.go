@@ -150,6 +150,13 @@ func (v *view) usersReadAt() time.Time {
 	return v.usersAt
 }
 
+// loadedTime is when the users and groups were last read.
+func (v *view) loadedTime() time.Time {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.loadedAt
+}
+
 // invalidate makes the next use reload everything.
 func (v *view) invalidate() {
 	v.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +65,11 @@ type Options struct {
 	UserRefreshInterval time.Duration
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
+	// KeepLastRead keeps each full reconciliation's directory read and
+	// plan findings until the next, so that ExplainLast can answer from
+	// them (the daemon's /explain). It costs the directory read's memory
+	// between runs.
+	KeepLastRead bool
 }
 
 // Worker plans and applies the sync. Reconcile, Plan, Apply and ApplySaved
@@ -98,6 +104,8 @@ type Worker struct {
 	stateDirty bool
 	stateSaved time.Time
 	state      *State
+	// last is the last full run's read, for ExplainLast (KeepLastRead).
+	last atomic.Pointer[lastRead]
 }
 
 // New checks opts and builds a Worker.
@@ -275,7 +283,10 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
-	res, _ := w.applyPlan(ctx, ld, w.compute(in, nil))
+	snaps := in.snaps
+	p := w.compute(in, nil)
+	w.keepLast(snaps, p)
+	res, _ := w.applyPlan(ctx, ld, p)
 	return w.finish(res, ld, start)
 }
 

@@ -91,7 +91,7 @@ func (h *daemonHandle) adminHandler(cfg *config.Config, started time.Time, proce
 	if process != nil {
 		g = prometheus.Gatherers{process, h.reg}
 	}
-	return &admin.Handler{
+	a := &admin.Handler{
 		Status:        func() admin.Status { return h.status(cfg, started) },
 		StatusVersion: h.runs,
 		Ready:         func() (bool, string) { return h.ready(cfg) },
@@ -100,6 +100,10 @@ func (h *daemonHandle) adminHandler(cfg *config.Config, started time.Time, proce
 		Loopback:      adminLoopback(cfg),
 		Reconcile:     h.requestReconcile,
 	}
+	if cfg.Admin.Explain {
+		a.Explain = h.explain
+	}
+	return a
 }
 
 // runs counts the full reconciliations every unit ended: the status

@@ -45,6 +45,9 @@ type command struct {
 	// flags adds the command's own flags to fs.
 	flags func(fs *flag.FlagSet, o *options)
 	run   func(ctx context.Context, o *options) error
+	// arg names the command's one required argument (put in options.arg),
+	// or is empty for a command that takes none.
+	arg string
 }
 
 // options are the parsed flags of every command; each command uses its own.
@@ -67,6 +70,8 @@ type options struct {
 	allowDeletions bool
 	// check
 	showConfig bool
+	// explain: the command's argument (command.arg)
+	arg string
 	// demo
 	exitAfterScript bool
 	demoLDAP        bool
@@ -75,6 +80,7 @@ type options struct {
 func commands() []*command {
 	return []*command{
 		runCommand(), reconcileCommand(), planCommand(), checkCommand(), versionCommand(), demoCommand(), healthCommand(),
+		explainCommand(),
 	}
 }
 
@@ -131,17 +137,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		cmd.flags(fs, o)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: lightdash-sync %s [flags]\n\n%s\n", cmd.name, strings.TrimSpace(cmd.long))
+		fmt.Fprintf(fs.Output(), "Usage: lightdash-sync %s [flags]%s\n\n%s\n", cmd.name, strings.TrimRight(" "+cmd.arg, " "), strings.TrimSpace(cmd.long))
 		if hasFlags(fs) {
 			fmt.Fprintf(fs.Output(), "\nFlags:\n")
 			fs.PrintDefaults()
 		}
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, cmd, o, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return exitOK
+		}
+		if errors.Is(err, errMissingArg) {
+			fmt.Fprintf(stderr, "lightdash-sync %s: %v\n", cmd.name, err)
 		}
 		return exitUsage
 	}
@@ -164,6 +173,24 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "lightdash-sync %s: %v\n", cmd.name, err)
 		return exitFailure
 	}
+}
+
+var errMissingArg = errors.New("missing argument")
+
+// parseArgs parses the flags, and for a command with an argument takes it
+// from among them: flags may come before or after it.
+func parseArgs(fs *flag.FlagSet, cmd *command, o *options, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cmd.arg == "" {
+		return nil
+	}
+	if fs.NArg() == 0 {
+		return fmt.Errorf("%w %s", errMissingArg, cmd.arg)
+	}
+	o.arg = fs.Arg(0)
+	return fs.Parse(fs.Args()[1:])
 }
 
 func hasFlags(fs *flag.FlagSet) bool {

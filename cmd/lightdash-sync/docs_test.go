@@ -58,7 +58,7 @@ func docSnippets(t *testing.T) map[string][]string {
 
 var (
 	invocation  = regexp.MustCompile(`^(?:\$ )?(?:\./|go run \./cmd/)?lightdash-sync\s+([a-z-]+)(.*)$`)
-	commandSpan = regexp.MustCompile(`^(run|reconcile|plan|check|demo|health|version)(\s+[-\[].*)?$`)
+	commandSpan = regexp.MustCompile(`^(run|reconcile|plan|explain|check|demo|health|version)(\s+[-\[].*)?$`)
 	flagSpan    = regexp.MustCompile(`^--[a-z]`)
 	flagName    = regexp.MustCompile(`(?:^|[\s\[])--([a-z][a-z-]*)`)
 )

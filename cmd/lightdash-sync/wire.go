@@ -76,6 +76,9 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 		return nil, usageError{err}
 	}
 	opts.PlanOptions.AllowDeletions = allowDeletions
+	// The daemon (the one caller with a registry) answers /explain from
+	// its last full run, when it has an admin listener to answer on.
+	opts.KeepLastRead = reg != nil && cfg.Admin.Listen != "" && cfg.Admin.Explain
 	if a.worker, err = worker.New(a.sources, a.ld, a.store, opts, log.Named("worker"), reg); err != nil {
 		return nil, usageError{err}
 	}

@@ -2,13 +2,16 @@
 // process is alive), /readyz (sources connected and a recent successful
 // full reconciliation), /metrics (Prometheus), /status and /status.json
 // (what an operator opens first when someone asks "why am I not in the
-// group?"), and POST /reconcile (a full reconciliation now). The status
-// pages name directory users, so they need the admin token (see private);
-// POST /reconcile always does. /healthz, /readyz and /metrics stay open.
+// group?"), /explain and /explain.json (why one person has or lacks their
+// groups), and POST /reconcile (a full reconciliation now). The status
+// and explain pages name directory users, so they need the admin token
+// (see private); POST /reconcile always does. /healthz, /readyz and
+// /metrics stay open.
 package admin
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -98,6 +101,10 @@ type Handler struct {
 	StatusMaxAge  time.Duration
 	// Ready reports whether the daemon is ready, and why not.
 	Ready func() (bool, string)
+	// Explain explains the person with address email from the last full
+	// reconciliation of the request's ?target= ("" for every target);
+	// nil disables /explain.
+	Explain func(ctx context.Context, email, target string) ([]Explained, error)
 	// Reconcile asks for a full reconciliation now of the request's
 	// ?target= ("" for every target); nil disables the endpoint.
 	Reconcile func(target string) error
@@ -136,6 +143,8 @@ func (h *Handler) ServeMux() *http.ServeMux {
 	}
 	mux.HandleFunc("GET /status.json", h.private(h.serveStatus("application/json", renderJSON)))
 	mux.HandleFunc("GET /status", h.private(h.serveStatus("text/html; charset=utf-8", renderHTML)))
+	mux.HandleFunc("GET /explain", h.private(h.serveExplain(false)))
+	mux.HandleFunc("GET /explain.json", h.private(h.serveExplain(true)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/status", http.StatusFound)
 	})

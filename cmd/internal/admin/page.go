@@ -17,11 +17,13 @@ var statusPage = template.Must(template.New("status").Funcs(template.FuncMap{
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;margin-bottom:1.5em}
 td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f3f3f3}.bad{color:#b00}.ok{color:#070}</style></head>
 <body><h1>lightdash-sync</h1>
+{{template "search" ""}}
 <p>Version {{.Version}} · started {{.StartedAt.Format "2006-01-02 15:04:05 MST"}} · now {{.Now.Format "2006-01-02 15:04:05 MST"}}{{if .DryRun}} · <b>dry run: nothing is written</b>{{end}}</p>
 {{if .Targets}}{{range .Targets}}<h2 class="target">Target {{.Target}} ({{.Lightdash}})</h2>
 {{template "unit" .}}{{end}}{{else}}{{template "unit" .}}{{end}}
 <p><a href="/status.json">status.json</a> · <a href="/metrics">metrics</a> · <a href="/readyz">readyz</a></p>
 </body></html>
+{{define "search"}}` + searchForm + `{{end}}
 {{define "unit"}}<h2>Leadership</h2>
 {{if .Leader.Enabled}}<p>This replica ({{.Leader.Identity}}) is {{if .Leader.IsLeader}}<b class="ok">the leader</b>{{else}}a standby; leader: {{.Leader.Holder}}{{end}}.</p>
 {{else}}<p>Single instance (no leader election configured).</p>{{end}}

@@ -183,4 +183,7 @@ type Admin struct {
 	// ReadyMaxAge is how recent the last successful full reconciliation
 	// must be for /readyz to answer ready.
 	ReadyMaxAge time.Duration `yaml:"ready_max_age"`
+	// Explain serves /explain from the daemon's last full reconciliation,
+	// which it then keeps in memory between runs.
+	Explain bool `yaml:"explain"`
 }

@@ -47,7 +47,7 @@ func Default() *Config {
 		},
 		State: State{Type: "file", Path: "lightdash-sync-state.json", Bucket: "lightdash_sync_state"},
 		HA:    HA{Bucket: "lightdash_sync_leader", LeaseTTL: 10 * time.Second},
-		Admin: Admin{Listen: "127.0.0.1:9464", ReadyMaxAge: 3 * time.Hour},
+		Admin: Admin{Listen: "127.0.0.1:9464", ReadyMaxAge: 3 * time.Hour, Explain: true},
 	}
 }
 
