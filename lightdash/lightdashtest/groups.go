@@ -145,8 +145,19 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
 			}
 		}
 	}
-	shuffleLocked(s, data)
-	ok(w, http.StatusOK, listResults(data, paged, page, size))
+	if !paged {
+		shuffleLocked(s, data)
+	}
+	results := listResults(s, data, func(g groupJSON) string { return g.UUID }, paged, page, size)
+	rows := 0
+	for _, g := range results["data"].([]groupJSON) {
+		rows++
+		if g.MemberUUIDs != nil {
+			rows += len(*g.MemberUUIDs)
+		}
+	}
+	countRows(w, rows)
+	ok(w, http.StatusOK, results)
 }
 
 // createGroup is POST /api/v1/org/groups: not gated by the flag; 201; the

@@ -2,6 +2,8 @@ package lightdashtest
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,11 +51,11 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 		s.mu.Lock()
 		latency := s.latency
 		s.mu.Unlock()
-		if !s.wait(r, latency) {
+		if !s.wait(r, latency) || !s.spendCall(r) {
 			s.record(entry)
 			return
 		}
-		run := func(w http.ResponseWriter) int {
+		serve := func(w http.ResponseWriter) int {
 			sr := &statusRecorder{ResponseWriter: w}
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -63,6 +65,16 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 				h(sr, r, me)
 			}
 			return sr.status
+		}
+		run := func(w http.ResponseWriter) int {
+			if s.cost.row <= 0 {
+				return serve(w)
+			}
+			rw := &rowsWriter{ResponseRecorder: httptest.NewRecorder()}
+			status := serve(rw)
+			s.spendRows(r, rw.rows)
+			rw.send(w)
+			return status
 		}
 		if f, hit := s.pickFault(method, tmpl); hit {
 			entry.Fault = f.String()
@@ -176,12 +188,21 @@ type paginationJSON struct {
 }
 
 // listResults is a list endpoint's results: data, cut to one page with its
-// pagination when the request asked for pages.
-func listResults[T any](data []T, paged bool, page, size int) map[string]any {
+// pagination when the request asked for pages. Pages come from one row
+// order that holds between requests (as the real server's did in every
+// pass measured, API-NOTES §10) unless SetPageDrift moved a row; the rows
+// within a page are shuffled.
+func listResults[T any](s *Server, data []T, key func(T) string, paged bool, page, size int) map[string]any {
 	results := map[string]any{}
 	if paged {
+		slices.SortFunc(data, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+		if page == 1 && s.pageDrift > 0 && len(data) > size {
+			s.pageDrift--
+			data[0], data[len(data)-1] = data[len(data)-1], data[0]
+		}
 		var p *paginationJSON
 		data, p = paginate(data, page, size)
+		shuffleLocked(s, data)
 		results["pagination"] = p
 	}
 	results["data"] = data
