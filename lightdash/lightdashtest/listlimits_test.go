@@ -82,8 +82,8 @@ func TestUsersListBindParameterLimit(t *testing.T) {
 
 	srv.AddUser("one-more@example.com", lightdash.RoleMember) // 65,536 members
 	want("/api/v1/org/users", 500, 0, "none", fail)
-	want("/api/v1/org/users?page=1", 500, 0, "none", fail)         // not paged without pageSize
-	want("/api/v1/org/users?pageSize=5000", 500, 0, "none", fail)  // nor without page
+	want("/api/v1/org/users?page=1", 500, 0, "none", fail)        // not paged without pageSize
+	want("/api/v1/org/users?pageSize=5000", 500, 0, "none", fail) // nor without page
 	want("/api/v1/org/users?page=0&pageSize=5000", 500, 0, "none", fail)
 	want("/api/v1/org/users?page=1&pageSize=65536", 500, 0, "none", fail)
 	want("/api/v1/org/users?page=1&pageSize=65535", 200, 65_535, "page 1 of 2, 65536 results", "")

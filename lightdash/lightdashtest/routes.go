@@ -187,26 +187,30 @@ type paginationJSON struct {
 	TotalResults   int `json:"totalResults"`
 }
 
-// listResults is a list endpoint's results: data, cut to one page with its
-// pagination when the request asked for pages. Pages come from one row
-// order that holds between requests (as the real server's did in every
-// pass measured, API-NOTES §10) unless SetPageDrift moved a row; the rows
-// within a page are shuffled.
-func listResults[T any](s *Server, data []T, key func(T) string, paged bool, page, size int) map[string]any {
+// listResults is a list endpoint's results: rows, cut to one page with its
+// pagination when the request asked for pages, each made into its answer
+// by conv. Pages come from one row order that holds between requests (as
+// the real server's did in every pass measured, API-NOTES §10) unless
+// SetPageDrift moved a row; the rows within a page are shuffled.
+func listResults[T, V any](s *Server, rows []T, key func(T) string, conv func(T) V, paged bool, page, size int) (map[string]any, []V) {
 	results := map[string]any{}
 	if paged {
-		slices.SortFunc(data, func(a, b T) int { return strings.Compare(key(a), key(b)) })
-		if page == 1 && s.pageDrift > 0 && len(data) > size {
+		slices.SortFunc(rows, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+		if page == 1 && s.pageDrift > 0 && len(rows) > size {
 			s.pageDrift--
-			data[0], data[len(data)-1] = data[len(data)-1], data[0]
+			rows[0], rows[len(rows)-1] = rows[len(rows)-1], rows[0]
 		}
 		var p *paginationJSON
-		data, p = paginate(data, page, size)
-		shuffleLocked(s, data)
+		rows, p = paginate(rows, page, size)
+		shuffleLocked(s, rows)
 		results["pagination"] = p
 	}
+	data := make([]V, len(rows))
+	for i, r := range rows {
+		data[i] = conv(r)
+	}
 	results["data"] = data
-	return results
+	return results, data
 }
 
 // paginate cuts one page out of xs.

@@ -89,11 +89,23 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 			}
 		}
 	}
-	data := make([]profileJSON, 0, len(o.users))
+	rows := make([]*user, 0, len(o.users))
 	for _, u := range o.users {
-		if !matchesSearch(q, u.firstName, u.lastName, u.email, string(u.role)) {
-			continue
+		if matchesSearch(q, u.firstName, u.lastName, u.email, string(u.role)) {
+			rows = append(rows, u)
 		}
+	}
+	if !paged {
+		shuffleLocked(s, rows)
+		if withGroups && limit > 0 && limit < len(rows) {
+			rows = rows[:limit]
+		}
+	}
+	if n := answerRows(len(rows), paged, page, size); n > MaxBindParameters {
+		errUnexpected(w) // PostgreSQL refuses the query: one bind parameter per user (API-NOTES §10)
+		return
+	}
+	results, data := listResults(s, rows, func(u *user) string { return u.uuid }, func(u *user) profileJSON {
 		p := u.profile()
 		if withGroups {
 			gs := groupsOf[u.uuid]
@@ -102,20 +114,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 			}
 			p.Groups = &gs
 		}
-		data = append(data, p)
-	}
-	if !paged {
-		shuffleLocked(s, data)
-		if withGroups && limit > 0 && limit < len(data) {
-			data = data[:limit]
-		}
-	}
-	if rows := answerRows(len(data), paged, page, size); rows > MaxBindParameters {
-		errUnexpected(w) // PostgreSQL refuses the query: one bind parameter per user (API-NOTES §10)
-		return
-	}
-	countRows(w, answerRows(len(data), paged, page, size))
-	ok(w, http.StatusOK, listResults(s, data, func(p profileJSON) string { return p.UserUUID }, paged, page, size))
+		return p
+	}, paged, page, size)
+	countRows(w, len(data))
+	ok(w, http.StatusOK, results)
 }
 
 // MaxBindParameters is PostgreSQL's limit on a query's bind parameters. The
