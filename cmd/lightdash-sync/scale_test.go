@@ -12,8 +12,8 @@ import (
 // TestReconcilePastTheUsersListLimit runs reconcile against a Lightdash
 // organization of more than 65,535 members, whose unpaged users list a real
 // Lightdash 0.2340.1 answers with a 500 (as the fake does): the users are
-// read in pages, the groups are made, and each run's summary counts the
-// calls the server answered. A warm run writes nothing.
+// read in pages, the groups are made, and each run's summary (and plan's
+// log) counts the calls the server answered. A warm run writes nothing.
 func TestReconcilePastTheUsersListLimit(t *testing.T) {
 	e := newLDAPEnv(t)
 	for i := len(e.ld.Users()); i <= lightdashtest.MaxBindParameters; i++ {
@@ -47,6 +47,11 @@ func TestReconcilePastTheUsersListLimit(t *testing.T) {
 		if want := fmt.Sprintf("%d API calls", len(reqs)); !strings.Contains(out+errOut, want) {
 			t.Errorf("run %d: the summary does not say %q:\n%s\n%s", run, want, out, errOut)
 		}
+	}
+	e.ld.ResetRequests()
+	code, out, errOut := runMain(t, "plan", "--config", cfg)
+	if want := fmt.Sprintf(`"apiCalls": %d`, len(e.ld.Requests())); code != exitOK || !strings.Contains(errOut, want) {
+		t.Errorf("plan exited %d and does not log %s:\n%s\n%s", code, want, out, errOut)
 	}
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Errorf("ldap-engineering = %s, want alice,bob,carol", got)
