@@ -180,3 +180,39 @@ func TestCallAndRowCost(t *testing.T) {
 		t.Errorf("2 lists of 50 users at once took %s, want at least %s", d, 2*50*row)
 	}
 }
+
+// TestGroupsListIncludeMembersIsNoCap: on 0.2340.1 includeMembers is not a
+// per-group cap (API-NOTES §10): includeMembers=1 still lists every member
+// of every group, paged or not.
+func TestGroupsListIncludeMembersIsNoCap(t *testing.T) {
+	srv := lightdashtest.NewServer()
+	defer srv.Close()
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, srv.AddUser(fmt.Sprintf("u%d@example.com", i), lightdash.RoleMember).UserUUID)
+	}
+	if _, err := srv.AddGroup("g", ids...); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"includeMembers=1", "includeMembers=1&page=1&pageSize=1"} {
+		req, _ := http.NewRequest("GET", srv.URL()+"/api/v1/org/groups?"+q, nil)
+		req.Header.Set("Authorization", "ApiKey "+srv.AdminToken())
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Results struct {
+				Data []struct {
+					Members     []json.RawMessage `json:"members"`
+					MemberUUIDs []string          `json:"memberUuids"`
+				} `json:"data"`
+			} `json:"results"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if err != nil || len(body.Results.Data) != 1 || len(body.Results.Data[0].Members) != 3 || len(body.Results.Data[0].MemberUUIDs) != 3 {
+			t.Errorf("?%s: got %+v, %v; want the group with its 3 members", q, body.Results.Data, err)
+		}
+	}
+}
