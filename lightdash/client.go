@@ -9,7 +9,9 @@
 // de-duplicates member lists, reports members silently dropped on create, turns
 // the groups feature flag being off into ErrFeatureDisabled, retries what is
 // safe to retry and never blindly re-sends a create. It follows no redirect
-// (the token goes to BaseURL only) and refuses a list answered in pages.
+// (the token goes to BaseURL only). It reads the users list in pages, which
+// Lightdash does not order, and checks each pass against the total the
+// server reports (ListUsers).
 //
 // Every call authenticated by a personal access token costs the server a
 // bcrypt hash (~50 ms), so the number of calls is the cost that matters;
@@ -48,6 +50,14 @@ const (
 	// Lightdash treats any value as "include all members", but a large number
 	// keeps that true should a release start reading it as a limit.
 	DefaultListLimit = 1_000_000
+	// DefaultUserPageSize is the pageSize ListUsers asks for; why this
+	// size: docs/architecture.md, "Reading Lightdash".
+	DefaultUserPageSize = 10_000
+	// MaxUserPageSize is the largest page Lightdash 0.2340.1 answers: one
+	// bind parameter per user, and PostgreSQL allows 65,535 (API-NOTES §10).
+	MaxUserPageSize = 65_535
+	// DefaultListConcurrency is how many list pages are fetched at once.
+	DefaultListConcurrency = 4
 	// DefaultRateLimit is the rate to start from against a real server,
 	// where every call costs a bcrypt hash. A zero RateLimit is unlimited
 	// (fakes, tests), so callers set this one explicitly.
@@ -94,6 +104,12 @@ type Client struct {
 	// the member summaries are most of what a large group list keeps. False
 	// fills both.
 	MemberUUIDsOnly bool
+	// UserPageSize is the pageSize of ListUsers' pages, at most
+	// MaxUserPageSize. Zero means DefaultUserPageSize.
+	UserPageSize int
+	// ListConcurrency is how many pages of a list are fetched at once
+	// (within RateLimit). Zero means DefaultListConcurrency.
+	ListConcurrency int
 	// UserAgent is sent on every request. Empty means DefaultUserAgent.
 	UserAgent string
 	// Logger gets one debug line per attempt (method, path, status, duration)
@@ -221,6 +237,11 @@ func (c *Client) init() error {
 			c.initErr = fmt.Errorf("lightdash client: rate limit %v/s burst %d: must not be negative", c.RateLimit, c.Burst)
 			return
 		}
+		if c.UserPageSize < 0 || c.UserPageSize > MaxUserPageSize || c.ListConcurrency < 0 {
+			c.initErr = fmt.Errorf("lightdash client: user page size %d (want 0 to %d), list concurrency %d: out of range",
+				c.UserPageSize, MaxUserPageSize, c.ListConcurrency)
+			return
+		}
 		c.base = base
 		c.log = c.Logger
 		if c.log == nil {
@@ -279,7 +300,11 @@ func (c *Client) maxBackoff() time.Duration { return or(c.MaxBackoff, DefaultMax
 func (c *Client) maxRetryAfter() time.Duration {
 	return or(c.MaxRetryAfter, DefaultMaxRetryAfter)
 }
-func (c *Client) maxBody() int64 { return or(c.MaxResponseBytes, DefaultMaxResponseBytes) }
+func (c *Client) maxBody() int64    { return or(c.MaxResponseBytes, DefaultMaxResponseBytes) }
+func (c *Client) userPageSize() int { return or(c.UserPageSize, DefaultUserPageSize) }
+func (c *Client) listConcurrency() int {
+	return or(c.ListConcurrency, DefaultListConcurrency)
+}
 func (c *Client) maxRetries() int {
 	switch {
 	case c.MaxRetries < 0:

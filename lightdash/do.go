@@ -57,6 +57,7 @@ func (c *Client) do(ctx context.Context, req *request, out any) (result, error) 
 	if err := c.init(); err != nil {
 		return res, err
 	}
+	countCall(ctx)
 	var body []byte
 	if req.body != nil {
 		var err error

@@ -20,8 +20,11 @@ type page[T any, PT item[T]] struct {
 	// "data" replaces the list and its verdict.
 	bad error
 	// pagination is the answer's "pagination", present only when the
-	// server paged (API-NOTES §4); check refuses a partial list.
+	// server paged (API-NOTES §4).
 	pagination *pagination
+	// asked is the page requested (page and pageSize), nil for the whole
+	// list: check then refuses an answer that is only part of it.
+	asked *pagination
 }
 
 // pagination is what Lightdash sends with a paged list.
@@ -49,15 +52,22 @@ type (
 func (p *page[T, PT]) reset() { p.Data, p.bad, p.pagination = nil, nil, nil }
 
 // check: a list answer without its list is not an empty list, every item
-// must be usable (checked while streaming), and a list that says it is
-// partial is not the whole list.
+// must be usable (checked while streaming), a list that says it is partial
+// is not the whole list, and a page must be the page asked for.
 func (p *page[T, PT]) check() error {
 	if p.Data == nil {
 		return errors.New("no data list")
 	}
-	if pg := p.pagination; pg != nil && (pg.TotalPageCount > 1 || pg.TotalResults > len(*p.Data)) {
+	pg, n := p.pagination, len(*p.Data)
+	switch {
+	case pg == nil:
+	case p.asked == nil && (pg.TotalPageCount > 1 || pg.TotalResults > n):
 		return fmt.Errorf("%w: the server sent page %d of %d (%d items, totalResults %d) for a request of the whole list",
-			ErrIncompleteList, pg.Page, pg.TotalPageCount, len(*p.Data), pg.TotalResults)
+			ErrIncompleteList, pg.Page, pg.TotalPageCount, n, pg.TotalResults)
+	case p.asked != nil && (pg.Page != p.asked.Page || pg.PageSize != p.asked.PageSize || n > pg.PageSize ||
+		pg.TotalResults < 0 || pg.TotalPageCount != (pg.TotalResults+pg.PageSize-1)/pg.PageSize):
+		return fmt.Errorf("page %d of size %d was answered with %d items and pagination %+v",
+			p.asked.Page, p.asked.PageSize, n, *pg)
 	}
 	return p.bad
 }

@@ -13,11 +13,12 @@ import (
 // empty group list read from garbage would look like "every group is gone".
 var ErrBadResponse = errors.New("malformed lightdash response")
 
-// ErrIncompleteList is a list answer that says it is not the whole list:
-// one page of several, or fewer items than its total. The client asks for
-// whole lists and does not page, so it refuses the answer rather than let
-// a missing user or group read as one that is gone. Such errors match
-// ErrBadResponse too.
+// ErrIncompleteList is a list the client could not read whole: an answer
+// to a request for the whole list (ListGroups) that says it is one page of
+// several or holds fewer items than its total, which also matches
+// ErrBadResponse; or users pages that did not add up to the total the
+// server reported, in two passes (ListUsers). The client returns no list
+// rather than let a missing user or group read as one that is gone.
 var ErrIncompleteList = errors.New("incomplete lightdash list")
 
 // checker is implemented by result types that can tell a well-formed

@@ -26,7 +26,7 @@ const (
 	scaleMembers = scaleGroups * scalePerGrp
 )
 
-// scaleBodies are the users and groups list answers of a full-size
+// scaleBodies are the users pages and groups list answers of a full-size
 // lightdashtest instance, taken once and replayed byte for byte: replaying
 // them keeps the fake's own allocations (it encodes 100+ MB per list) out of
 // the client's numbers, which is what these benchmarks measure.
@@ -47,7 +47,11 @@ var scaleBodies = sync.OnceValues(func() (map[string][]byte, error) {
 		}
 	}
 	bodies := map[string][]byte{}
-	for _, p := range []string{"/api/v1/org/users", "/api/v1/org/groups?includeMembers=1000000"} {
+	lists := []string{"/api/v1/org/groups?includeMembers=1000000"}
+	for page := 1; (page-1)*lightdash.DefaultUserPageSize <= scaleUsers; page++ { // the admin is one more
+		lists = append(lists, fmt.Sprintf("/api/v1/org/users?page=%d&pageSize=%d", page, lightdash.DefaultUserPageSize))
+	}
+	for _, p := range lists {
 		req, err := http.NewRequest(http.MethodGet, srv.URL()+p, nil)
 		if err != nil {
 			return nil, err
@@ -62,10 +66,19 @@ var scaleBodies = sync.OnceValues(func() (map[string][]byte, error) {
 		if err != nil || resp.StatusCode != http.StatusOK {
 			return nil, fmt.Errorf("GET %s: %d %v", p, resp.StatusCode, err)
 		}
-		bodies[req.URL.Path] = b
+		bodies[replayKey(req)] = b
 	}
 	return bodies, nil
 })
+
+// replayKey names a recorded answer: the users list by its page, the
+// groups list by its path.
+func replayKey(r *http.Request) string {
+	if r.URL.Path == "/api/v1/org/users" {
+		return r.URL.Path + "?" + r.URL.RawQuery
+	}
+	return r.URL.Path
+}
 
 // scaleClient is a client of a server replaying scaleBodies.
 func scaleClient(b *testing.B, uuidsOnly bool) *lightdash.Client {
@@ -75,7 +88,7 @@ func scaleClient(b *testing.B, uuidsOnly bool) *lightdash.Client {
 		b.Fatal(err)
 	}
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := bodies[r.URL.Path]
+		body, ok := bodies[replayKey(r)]
 		if !ok {
 			http.NotFound(w, r)
 			return

@@ -45,28 +45,6 @@ func (c *Client) Organization(ctx context.Context) (*Organization, error) {
 	return &o, nil
 }
 
-// ListUsers returns every user of the organization, pending and deactivated
-// ones included, in one unpaginated call (Lightdash pages are unordered, so
-// paging could skip or repeat users). Duplicates are removed by uuid. The
-// answer is decoded as it arrives, never held whole.
-func (c *Client) ListUsers(ctx context.Context) ([]OrgMember, error) {
-	var page userPage
-	if _, err := c.do(ctx, &request{method: http.MethodGet, endpoint: "/api/v1/org/users", path: "/api/v1/org/users"}, &page); err != nil {
-		return nil, fmt.Errorf("list lightdash users: %w", err)
-	}
-	data := *page.Data
-	seen := make(map[string]struct{}, len(data))
-	out := data[:0]
-	for _, u := range data {
-		if _, dup := seen[u.UserUUID]; dup {
-			continue
-		}
-		seen[u.UserUUID] = struct{}{}
-		out = append(out, u)
-	}
-	return out, nil
-}
-
 // UserByEmail finds an organization user by primary email. Lightdash stores
 // emails lowercased and matches exactly, so the address is normalised first
 // (ident.NormalizeEmail); one that is not plain ASCII, which Lightdash's

@@ -29,9 +29,13 @@ func (c *counted) GroupsEnabled(ctx context.Context) (bool, error) {
 	return c.ld.GroupsEnabled(ctx)
 }
 
+// ListUsers counts each page the client reads (lightdash.CountCalls), or
+// one call for an implementation that does not count.
 func (c *counted) ListUsers(ctx context.Context) ([]lightdash.OrgMember, error) {
-	c.n.Add(1)
-	return c.ld.ListUsers(ctx)
+	var n atomic.Int64
+	users, err := c.ld.ListUsers(lightdash.CountCalls(ctx, &n))
+	c.n.Add(max(n.Load(), 1))
+	return users, err
 }
 
 func (c *counted) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {

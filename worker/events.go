@@ -49,7 +49,7 @@ func (w *Worker) ReconcileGroups(ctx context.Context, source string, groupIDs []
 		}
 	}
 	if err != nil {
-		w.m.result("error", time.Since(start))
+		w.m.failed(err, time.Since(start))
 		return nil, err
 	}
 	return w.finish(res, ld, start)

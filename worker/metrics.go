@@ -1,9 +1,12 @@
 package worker
 
 import (
+	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // metrics are registered on the Registerer given to New (none when nil).
@@ -30,7 +33,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "lightdash_sync_reconcile_duration_seconds",
 			Help: "Duration of reconciliation runs.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 12)}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lightdash_sync_reconcile_total",
-			Help: "Reconciliation runs by result (success, blocked, failed, error)."}, []string{"result"}),
+			Help: "Reconciliation runs by result (success, blocked, failed, incomplete, error)."}, []string{"result"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "lightdash_sync_apply_failures_total",
 			Help: "Lightdash changes that failed, by operation."}, []string{"op"}),
 	}
@@ -65,6 +68,16 @@ func (m *metrics) observePlan(p *Plan) {
 	}
 	m.heldBack.WithLabelValues("delete").Set(float64(dels))
 	m.heldBack.WithLabelValues("remove-members").Set(float64(rems))
+}
+
+// failed records a run that ended in err before it applied anything:
+// "incomplete" when a Lightdash list could not be read whole, else "error".
+func (m *metrics) failed(err error, d time.Duration) {
+	if errors.Is(err, lightdash.ErrIncompleteList) {
+		m.result("incomplete", d)
+		return
+	}
+	m.result("error", d)
 }
 
 func (m *metrics) result(result string, d time.Duration) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
@@ -108,7 +109,7 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 		return nil
 	})
 	if err := g.Wait(); err != nil {
-		return Current{}, err
+		return Current{}, w.lightdashReadFailed(err)
 	}
 	if len(cur.Groups) == 0 {
 		if err := preflightWith(ctx, ld); err != nil {
@@ -119,4 +120,17 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	cur.ids = newIdentities(cur.Users) // outside the view's lock; shared with it
 	w.view.set(cur, start, w.opts.Now())
 	return cur, nil
+}
+
+// lightdashReadFailed says why a run stops when a Lightdash list could not
+// be read whole (lightdash.ErrIncompleteList): a user or group missing from
+// it is not gone, and a missing user would read as one to invite, so the
+// run plans nothing and writes nothing, not even additions. The next run
+// reads again. Why: docs/reliability.md, "An incomplete Lightdash read".
+func (w *Worker) lightdashReadFailed(err error) error {
+	if !errors.Is(err, lightdash.ErrIncompleteList) {
+		return err
+	}
+	w.log.Warn("lightdash read incomplete: nothing planned, nothing written", zap.Error(err))
+	return fmt.Errorf("lightdash read incomplete, nothing planned or written: %w", err)
 }

@@ -279,7 +279,7 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 	start, ld := time.Now(), &counted{ld: w.ld}
 	in, err := w.read(ctx, ld)
 	if err != nil {
-		w.m.result("error", time.Since(start))
+		w.m.failed(err, time.Since(start))
 		return nil, err
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)

@@ -71,6 +71,8 @@ func planUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logg
 	if err != nil {
 		return err
 	}
+	// Reading is the cost of a warm run: the calls (each list page is one) show it.
+	log.Info("plan read Lightdash", zap.Int64("apiCalls", a.ld.RequestCount()))
 	if o.outFile != "" {
 		if err := writePlanFile(o.outFile, p); err != nil {
 			return err

@@ -131,22 +131,32 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
 	}
 	_, withMembers := r.URL.Query()["includeMembers"]
 	q := r.URL.Query().Get("searchQuery")
-	data := make([]groupJSON, 0)
+	var rows []*group
 	if s.groupsFlag && me.role == lightdash.RoleAdmin {
-		data = make([]groupJSON, 0, len(me.org.groups))
+		rows = make([]*group, 0, len(me.org.groups))
 		for _, g := range me.org.groups {
-			if !matchesSearch(q, g.name) {
-				continue
-			}
-			if withMembers {
-				data = append(data, g.withMembers(-1, 0))
-			} else {
-				data = append(data, g.json())
+			if matchesSearch(q, g.name) {
+				rows = append(rows, g)
 			}
 		}
 	}
-	shuffleLocked(s, data)
-	ok(w, http.StatusOK, listResults(data, paged, page, size))
+	if !paged {
+		shuffleLocked(s, rows)
+	}
+	results, data := listResults(s, rows, func(g *group) string { return g.uuid }, func(g *group) groupJSON {
+		if withMembers {
+			return g.withMembers(-1, 0)
+		}
+		return g.json()
+	}, paged, page, size)
+	cost := len(data)
+	for _, g := range data {
+		if g.MemberUUIDs != nil {
+			cost += len(*g.MemberUUIDs)
+		}
+	}
+	countRows(w, cost)
+	ok(w, http.StatusOK, results)
 }
 
 // createGroup is POST /api/v1/org/groups: not gated by the flag; 201; the

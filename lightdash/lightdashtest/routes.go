@@ -2,6 +2,8 @@ package lightdashtest
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,11 +51,11 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 		s.mu.Lock()
 		latency := s.latency
 		s.mu.Unlock()
-		if !s.wait(r, latency) {
+		if !s.wait(r, latency) || !s.spendCall(r) {
 			s.record(entry)
 			return
 		}
-		run := func(w http.ResponseWriter) int {
+		serve := func(w http.ResponseWriter) int {
 			sr := &statusRecorder{ResponseWriter: w}
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -63,6 +65,16 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 				h(sr, r, me)
 			}
 			return sr.status
+		}
+		run := func(w http.ResponseWriter) int {
+			if s.cost.row <= 0 {
+				return serve(w)
+			}
+			rw := &rowsWriter{ResponseRecorder: httptest.NewRecorder()}
+			status := serve(rw)
+			s.spendRows(r, rw.rows)
+			rw.send(w)
+			return status
 		}
 		if f, hit := s.pickFault(method, tmpl); hit {
 			entry.Fault = f.String()
@@ -175,17 +187,30 @@ type paginationJSON struct {
 	TotalResults   int `json:"totalResults"`
 }
 
-// listResults is a list endpoint's results: data, cut to one page with its
-// pagination when the request asked for pages.
-func listResults[T any](data []T, paged bool, page, size int) map[string]any {
+// listResults is a list endpoint's results: rows, cut to one page with its
+// pagination when the request asked for pages, each made into its answer
+// by conv. Pages come from one row order that holds between requests (as
+// the real server's did in every pass measured, API-NOTES §10) unless
+// SetPageDrift moved a row; the rows within a page are shuffled.
+func listResults[T, V any](s *Server, rows []T, key func(T) string, conv func(T) V, paged bool, page, size int) (map[string]any, []V) {
 	results := map[string]any{}
 	if paged {
+		slices.SortFunc(rows, func(a, b T) int { return strings.Compare(key(a), key(b)) })
+		if page == 1 && s.pageDrift > 0 && len(rows) > size {
+			s.pageDrift--
+			rows[0], rows[len(rows)-1] = rows[len(rows)-1], rows[0]
+		}
 		var p *paginationJSON
-		data, p = paginate(data, page, size)
+		rows, p = paginate(rows, page, size)
+		shuffleLocked(s, rows)
 		results["pagination"] = p
 	}
+	data := make([]V, len(rows))
+	for i, r := range rows {
+		data[i] = conv(r)
+	}
 	results["data"] = data
-	return results
+	return results, data
 }
 
 // paginate cuts one page out of xs.

@@ -49,10 +49,12 @@ type Server struct {
 	orgName    string
 	latency    time.Duration
 	forcedPage int
+	pageDrift  int
 	faults     []Fault
 	faultRate  float64
 	rateFault  Fault
 	log        []Request
+	cost       cost // set by options only: read without mu
 }
 
 // Option configures NewServer.
@@ -98,6 +100,9 @@ func NewServer(opts ...Option) *Server {
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.cost.cpus == nil {
+		s.cost.cpus = make(chan struct{}, DefaultServerCPUs)
 	}
 	s.defaultOrg = s.newOrgLocked(s.orgName)
 	s.admin = s.addUserLocked(s.defaultOrg, AdminEmail, lightdash.RoleAdmin, false)
@@ -168,6 +173,17 @@ func (s *Server) SetForcedPageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.forcedPage = n
+}
+
+// SetPageDrift makes the next n answers to page 1 of a paged list (users
+// or groups) of more than one page come from a changed row order: page 1's
+// first row is swapped with the list's last row. A pass over the pages then
+// holds the last row twice and the swapped row never, as OFFSET paging on
+// a query without ORDER BY can (API-NOTES §4, §10). Zero turns it off.
+func (s *Server) SetPageDrift(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageDrift = n
 }
 
 func (s *Server) newTokenLocked(u *user) string {

@@ -67,7 +67,8 @@ func (s *Server) getOrg(w http.ResponseWriter, _ *http.Request, me *user) {
 // listUsers is GET /api/v1/org/users: every user of the organization
 // (pending and deactivated included), unordered, paged only when both page
 // and pageSize are set; includeGroups=N adds each user's groups and, when
-// not paging, becomes LIMIT N.
+// not paging, becomes LIMIT N. An answer of more than MaxBindParameters
+// users is a 500.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 	page, size, paged, valid := s.paginationLocked(w, r)
 	if !valid {
@@ -88,11 +89,23 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 			}
 		}
 	}
-	data := make([]profileJSON, 0, len(o.users))
+	rows := make([]*user, 0, len(o.users))
 	for _, u := range o.users {
-		if !matchesSearch(q, u.firstName, u.lastName, u.email, string(u.role)) {
-			continue
+		if matchesSearch(q, u.firstName, u.lastName, u.email, string(u.role)) {
+			rows = append(rows, u)
 		}
+	}
+	if !paged {
+		shuffleLocked(s, rows)
+		if withGroups && limit > 0 && limit < len(rows) {
+			rows = rows[:limit]
+		}
+	}
+	if n := answerRows(len(rows), paged, page, size); n > MaxBindParameters {
+		errUnexpected(w) // PostgreSQL refuses the query: one bind parameter per user (API-NOTES §10)
+		return
+	}
+	results, data := listResults(s, rows, func(u *user) string { return u.uuid }, func(u *user) profileJSON {
 		p := u.profile()
 		if withGroups {
 			gs := groupsOf[u.uuid]
@@ -101,13 +114,24 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, me *user) {
 			}
 			p.Groups = &gs
 		}
-		data = append(data, p)
+		return p
+	}, paged, page, size)
+	countRows(w, len(data))
+	ok(w, http.StatusOK, results)
+}
+
+// MaxBindParameters is PostgreSQL's limit on a query's bind parameters. The
+// users list binds one per user it answers, so an answer of more users is a
+// 500 on Lightdash 0.2340.1 (API-NOTES §10): the unpaged list of an
+// organization of 65,536 users or more, or a pageSize above it.
+const MaxBindParameters = 65_535
+
+// answerRows is how many of total rows a list answer holds.
+func answerRows(total int, paged bool, page, size int) int {
+	if !paged {
+		return total
 	}
-	shuffleLocked(s, data)
-	if !paged && withGroups && limit > 0 && limit < len(data) {
-		data = data[:limit]
-	}
-	ok(w, http.StatusOK, listResults(data, paged, page, size))
+	return min(size, max(total-(page-1)*size, 0))
 }
 
 // getOrgUser is GET /api/v1/org/users/{userUuid}; the path is a tsoa UUID,
