@@ -217,10 +217,13 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	d.Partial = partial
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, w.opts.Now())
 	hashed.Wait()
+	snaps := in.snaps
 	in.snaps, in.cur = nil, Current{}
 	lvl := zap.InfoLevel
 	if partial {
-		// Event plans cover a few groups: the gauges describe full runs.
+		// Event plans cover a few groups: the gauges describe full runs,
+		// but for the unmatched users an event can add or resolve.
+		w.m.observeEventPlan(snaps, d, p)
 		if !p.HasChanges() && len(p.Conflicts) == 0 && len(p.Problems) == 0 {
 			lvl = zap.DebugLevel
 		}

@@ -69,7 +69,11 @@ func (u *unit) status(started time.Time) admin.Status {
 	}
 	for i, sc := range cfg.Sources {
 		up, why := sourceUp(d, u.app.sources[i])
-		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why})
+		src := admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why}
+		if t := d.LastEvent(sc.Name); !t.IsZero() {
+			src.LastEvent = &t
+		}
+		st.Sources = append(st.Sources, src)
 	}
 	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
 	run, lastOK := d.Last()

@@ -56,13 +56,14 @@ type Leader struct {
 	Holder   string `json:"holder,omitempty"`
 }
 
-// Source is one source's connection state.
+// Source is one source's connection state. LastEvent is when its watcher
+// last reported a change; nil (left out of the JSON) when none did.
 type Source struct {
-	Name      string    `json:"name"`
-	Type      string    `json:"type"`
-	Connected bool      `json:"connected"`
-	Detail    string    `json:"detail,omitempty"`
-	LastEvent time.Time `json:"lastEvent,omitempty"`
+	Name      string     `json:"name"`
+	Type      string     `json:"type"`
+	Connected bool       `json:"connected"`
+	Detail    string     `json:"detail,omitempty"`
+	LastEvent *time.Time `json:"lastEvent,omitempty"`
 }
 
 // Queue is the work queue's depth.

@@ -27,7 +27,7 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{else}}<p>Single instance (no leader election configured).</p>{{end}}
 <h2>Sources</h2>
 <table><tr><th>source</th><th>type</th><th>connected</th><th>detail</th><th>last event</th></tr>
-{{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td class="{{if .Connected}}ok{{else}}bad{{end}}">{{yesno .Connected}}</td><td>{{.Detail}}</td><td>{{if not .LastEvent.IsZero}}{{.LastEvent.Format "15:04:05"}}{{end}}</td></tr>
+{{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td class="{{if .Connected}}ok{{else}}bad{{end}}">{{yesno .Connected}}</td><td>{{.Detail}}</td><td>{{with .LastEvent}}{{.Format "15:04:05"}}{{end}}</td></tr>
 {{end}}</table>
 <p>Work queue: {{.Queue.Pending}} pending, {{.Queue.InFlight}} in flight.</p>
 <h2>Last full reconciliation</h2>
