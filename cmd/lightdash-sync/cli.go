@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -137,14 +138,20 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fs.PrintDefaults()
 		}
 	}
+	// Parse prints the usage itself, on --help too: it goes to stderr only
+	// for an error; asked for, it is printed once, on stdout.
+	var parseOut bytes.Buffer
+	fs.SetOutput(&parseOut)
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.Usage()
 			return exitOK
 		}
+		_, _ = stderr.Write(parseOut.Bytes())
 		return exitUsage
 	}
+	fs.SetOutput(stderr)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lightdash-sync %s: unexpected argument %q\n", cmd.name, fs.Arg(0))
 		return exitUsage
