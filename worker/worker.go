@@ -64,6 +64,8 @@ type Options struct {
 	UserRefreshInterval time.Duration
 	// Now is the clock (nil means time.Now).
 	Now func() time.Time
+	// Progress, when set, hears how full runs advance.
+	Progress Progress
 }
 
 // Worker plans and applies the sync. Reconcile, Plan, Apply and ApplySaved
@@ -258,11 +260,14 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	in, err := w.read(ctx, w.ld)
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	in, err := w.read(ctx, rep)
 	if err != nil {
 		return nil, err
 	}
 	w.withSelf(ctx, w.ld, &in.cur, in.state)
+	rep.pr.Phase("planning")
 	return w.compute(in, nil), nil
 }
 
@@ -271,14 +276,19 @@ func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	start, ld := time.Now(), &counted{ld: w.ld}
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	start, ld := time.Now(), &counted{ld: rep}
 	in, err := w.read(ctx, ld)
 	if err != nil {
 		w.m.result("error", time.Since(start))
 		return nil, err
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
-	res, _ := w.applyPlan(ctx, ld, w.compute(in, nil))
+	rep.pr.Phase("planning")
+	p := w.compute(in, nil)
+	rep.writing(p, w.opts.DryRun)
+	res, _ := w.applyPlan(ctx, ld, p)
 	return w.finish(res, ld, start)
 }
 
@@ -301,7 +311,9 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	start, ld := time.Now(), &counted{ld: w.ld}
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	start, ld := time.Now(), &counted{ld: rep}
 	in, err := w.read(ctx, ld)
 	if err != nil {
 		return nil, err
@@ -317,6 +329,7 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s since the plan was computed at %s; compute a new plan",
 			ErrPlanStale, joinAnd(why), p.ComputedAt.Format(time.RFC3339))
 	}
+	rep.writing(p, w.opts.DryRun)
 	res, _ := w.applyPlan(ctx, ld, p)
 	return w.finish(res, ld, start)
 }

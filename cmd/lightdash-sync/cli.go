@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/progress"
 )
 
 // Exit codes. plan --detailed-exitcode uses exitChanges for "changes
@@ -66,6 +67,9 @@ type options struct {
 	// reconcile
 	planFile       string
 	allowDeletions bool
+	// progress, when stderr is a terminal, shows a full run's progress
+	// (startProgress); o.stderr then writes through it.
+	progress *progress.Terminal
 	// check
 	showConfig bool
 	// demo

@@ -76,8 +76,11 @@ func (u *unit) status(started time.Time) admin.Status {
 		st.Sources = append(st.Sources, src)
 	}
 	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
+	st.Progress = u.app.progress.Snapshot()
 	run, lastOK := d.Last()
-	st.LastSuccess = lastOK
+	if !lastOK.IsZero() {
+		st.LastSuccess = &lastOK
+	}
 	if run != nil {
 		r := &admin.Reconcile{Started: run.Started, Duration: run.Duration.Round(time.Millisecond).String(), Result: "ok"}
 		if run.Err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
 
 // metricValue reads one unlabelled series from the daemon's /metrics; -1
@@ -114,4 +115,69 @@ func TestUnmatchedUsersGaugeFollowsEvents(t *testing.T) {
 	if got := e.metricValue(t, gauge); got != 0 {
 		t.Errorf("%s = %v after the full run, want 0", gauge, got)
 	}
+}
+
+// TestStatusShowsAFullRunInProgress reads /status.json while a slow full
+// reconciliation runs: it shows the reads, then the writes of the total.
+func TestStatusShowsAFullRunInProgress(t *testing.T) {
+	e := newEventEnv(t, "")
+	e.publish(t, "group.upserted", "directory.groups", `{"id":"g1","name":"analysts","members":[{"id":"u-ada","email":"ada@example.com"}]}`)
+	testutil.Eventually(t, "analysts to be created", func() bool { return e.members("analysts") == "ada" })
+	// Emptied by hand: only a full run puts ada back, with one write.
+	ld := &lightdash.Client{BaseURL: e.ld.URL(), Token: e.ld.AdminToken(), HTTPClient: e.ld.Client()}
+	for _, g := range e.ld.Groups() {
+		empty := []string{}
+		if _, err := ld.UpdateGroup(context.Background(), g.UUID, lightdash.GroupUpdate{Members: &empty}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type progress struct {
+		Phase string `json:"phase"`
+		Reads []struct {
+			What string `json:"what"`
+			Done bool   `json:"done"`
+		} `json:"reads"`
+		Writes *struct{ Done, Total int } `json:"writes"`
+	}
+	status := func() *progress {
+		code, body := testutil.HTTPDo(context.Background(), "GET", "http://"+e.addr+"/status.json", "admin-secret-value-42")
+		if code != 200 {
+			t.Fatalf("/status.json = %d", code)
+		}
+		var st struct {
+			Progress *progress `json:"progress"`
+		}
+		if err := json.Unmarshal([]byte(body), &st); err != nil {
+			t.Fatal(err)
+		}
+		return st.Progress
+	}
+	if p := status(); p != nil {
+		t.Fatalf("/status.json shows a run in progress before one started: %+v", p)
+	}
+	e.ld.SetLatency(time.Second)
+	e.reconcileNow(t)
+	var reads []string
+	testutil.Eventually(t, "/status.json to show the run's reads", func() bool {
+		p := status()
+		if p == nil || p.Phase != "reading" {
+			return false
+		}
+		reads = reads[:0]
+		for _, r := range p.Reads {
+			reads = append(reads, r.What)
+		}
+		return len(reads) >= 2
+	})
+	for _, r := range reads {
+		if r != "source events" && r != "Lightdash users" && r != "Lightdash groups" {
+			t.Errorf("/status.json shows a read of %q", r)
+		}
+	}
+	testutil.Eventually(t, "/status.json to show the run's write", func() bool {
+		p := status()
+		return p != nil && p.Phase == "writing" && p.Writes != nil && p.Writes.Total == 1
+	})
+	e.ld.SetLatency(0)
+	testutil.Eventually(t, "the run to end", func() bool { return e.members("analysts") == "ada" && status() == nil })
 }

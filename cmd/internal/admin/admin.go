@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/progress"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -33,10 +34,12 @@ type Status struct {
 	Leader    Leader    `json:"leader"`
 	Sources   []Source  `json:"sources"`
 	Queue     Queue     `json:"queue"`
+	// Progress is the full reconciliation in progress, if one is.
+	Progress *progress.Status `json:"progress,omitempty"`
 	// LastReconcile is the latest full reconciliation, LastSuccess when one
-	// last succeeded.
+	// last succeeded (nil before one did).
 	LastReconcile *Reconcile `json:"lastReconcile,omitempty"`
-	LastSuccess   time.Time  `json:"lastSuccess,omitempty"`
+	LastSuccess   *time.Time `json:"lastSuccess,omitempty"`
 	// Targets, with several Lightdash targets, holds each one's status
 	// (leader or standby, sources, last reconciliation); the fields above
 	// then only summarise the process.
