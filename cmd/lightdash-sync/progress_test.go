@@ -52,6 +52,14 @@ func TestReconcileShowsProgressOnlyOnATerminal(t *testing.T) {
 			if !strings.HasSuffix(errOut, "\n") && !strings.HasSuffix(errOut, clearLineForTest) {
 				t.Errorf("the progress line was left on the terminal: %q", errOut[max(0, len(errOut)-80):])
 			}
+			// plan shows its reads the same way, and its plan after the line is gone.
+			code, out, errOut = runMain(t, "plan", "--config", cfg)
+			if code != exitOK || !strings.Contains(errOut, "reading: ") || !strings.Contains(errOut, "planning") {
+				t.Errorf("plan exited %d; terminal stderr lacks its progress:\n%q", code, errOut)
+			}
+			if strings.ContainsAny(out, "\r\x1b") {
+				t.Errorf("plan's stdout holds terminal controls: %q", out)
+			}
 		})
 	}
 }
