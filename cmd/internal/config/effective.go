@@ -70,11 +70,22 @@ func (c *Config) prune(n *yaml.Node, path string, defaults map[string]string) {
 	}
 }
 
-// empty reports whether n holds nothing worth showing.
+// empty reports whether n, a value the file left out, holds nothing worth
+// showing. A zero number or duration left out is not a setting: the
+// library that owns it fills its own default in.
 func empty(n *yaml.Node) bool {
 	switch n.Kind {
 	case yaml.ScalarNode:
-		return n.Tag == "!!null" || (n.Tag == "!!str" && n.Value == "") || (n.Tag == "!!bool" && n.Value == "false")
+		switch n.Tag {
+		case "!!null":
+			return true
+		case "!!str":
+			return n.Value == "" || n.Value == "0s"
+		case "!!bool":
+			return n.Value == "false"
+		case "!!int", "!!float":
+			return n.Value == "0"
+		}
 	case yaml.MappingNode, yaml.SequenceNode:
 		return len(n.Content) == 0
 	}

@@ -24,6 +24,9 @@ sources:
       user_base_dn: ou=people,dc=example,dc=com
       group_base_dn: ou=groups,dc=example,dc=com
       page_size: 200
+  - name: hr
+    type: nats
+    nats: {urls: [tls://nats.example.com:4222], create_stream: false}
 mapping:
   rules: [{name: all}]
 `), func(string) (string, bool) { return "", false })
@@ -45,12 +48,14 @@ mapping:
 		"  delete_grace_period: 1h0m0s # default\n",
 		"      watch: auto # default\n",
 		"  token: '********'\n",
+		"      create_stream: false\n", // set in the file, if false
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("effective configuration lacks %q:\n%s", want, out)
 		}
 	}
-	for _, bad := range []string{"token_file", "nats:", "user_filter", "dry_run", "ldpat_secret_value", "ldap-secret-value"} {
+	// nats: null under the LDAP source; a NATS option a library fills in.
+	for _, bad := range []string{"token_file", "nats: null", "user_filter", "dry_run", "max_clock_skew", "max_inflight_bytes", "ldpat_secret_value", "ldap-secret-value"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("effective configuration shows %q, which the file left out or is secret:\n%s", bad, out)
 		}
