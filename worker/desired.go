@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/ident"
@@ -306,7 +307,7 @@ func (f *flattener) members(id string) (users []*sources.DirUser, problems []str
 		}
 		for _, child := range g.MemberGroups {
 			if inPath(path, child) || child == gid {
-				problems = append(problems, fmt.Sprintf("nesting cycle: %s -> %s", strings.Join(append(path, gid), " -> "), child))
+				problems = append(problems, "nesting cycle: "+f.chain(append(path, gid), child))
 				continue
 			}
 			if visited[child] {
@@ -314,7 +315,7 @@ func (f *flattener) members(id string) (users []*sources.DirUser, problems []str
 			}
 			if depth+1 > f.maxDepth {
 				blocking = true
-				problems = append(problems, fmt.Sprintf("nesting deeper than %d levels at %s -> %s; group not synced", f.maxDepth, gid, child))
+				problems = append(problems, fmt.Sprintf("nesting deeper than %d levels at %s; group not synced", f.maxDepth, f.chain([]string{gid}, child)))
 				continue
 			}
 			walk(child, depth+1, append(path, gid))
@@ -322,6 +323,27 @@ func (f *flattener) members(id string) (users []*sources.DirUser, problems []str
 	}
 	walk(id, 0, nil)
 	return users, problems, blocking
+}
+
+// chain names the groups of path and then last for people: each by name
+// and DN (the id when it has no DN), a group named twice the second time
+// by name only.
+func (f *flattener) chain(path []string, last string) string {
+	parts := make([]string, 0, len(path)+1)
+	for i, id := range append(path, last) {
+		g := f.groups[id]
+		switch {
+		case g == nil:
+			parts = append(parts, "group "+ident.Printable(clipForReport(id)))
+		case slices.Contains(path[:min(i, len(path))], id):
+			parts = append(parts, strconv.Quote(ident.Printable(clipForReport(g.Name))))
+		case g.DN != "":
+			parts = append(parts, fmt.Sprintf("%q (%s)", ident.Printable(clipForReport(g.Name)), ident.Printable(g.DN)))
+		default:
+			parts = append(parts, fmt.Sprintf("%q (id %s)", ident.Printable(clipForReport(g.Name)), ident.Printable(clipForReport(id))))
+		}
+	}
+	return strings.Join(parts, " -> ")
 }
 
 func inPath(path []string, id string) bool {

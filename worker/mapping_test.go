@@ -140,7 +140,7 @@ func TestMapping(t *testing.T) {
 				s.Groups[1].MemberGroups = []string{"g-eng"}
 			},
 			want:     map[string]string{"Engineering": "group:corp/g-eng: u1,u2"},
-			problems: []string{"nesting cycle: g-eng -> g-be -> g-eng"},
+			problems: []string{`nesting cycle: "Engineering" (CN=Engineering,OU=Groups,DC=corp,DC=example) -> "Backend" (CN=Backend,OU=Groups,DC=corp,DC=example) -> "Engineering"`},
 		},
 		{
 			name:    "self membership is a cycle",
@@ -149,14 +149,14 @@ func TestMapping(t *testing.T) {
 				s.Groups[2].MemberGroups = []string{"g-sales"}
 			},
 			want:     map[string]string{"Sales": "group:corp/g-sales: u4"},
-			problems: []string{"nesting cycle"},
+			problems: []string{`nesting cycle: "Sales" (`},
 		},
 		{
 			name:     "depth limit: too deep is blocking",
 			mapping:  Mapping{MaxDepth: 1, Rules: []Rule{{Include: []string{"Engineering"}}}},
 			snap:     func(s *sources.Snapshot) { s.Groups[1].MemberGroups = []string{"g-sales"} },
 			want:     map[string]string{},
-			problems: []string{"nesting deeper than 1 levels"},
+			problems: []string{`nesting deeper than 1 levels at "Backend" (CN=Backend,OU=Groups,DC=corp,DC=example) -> "Sales" (`},
 			blocking: 1,
 		},
 		{

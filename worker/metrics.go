@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // metrics are registered on the Registerer given to New (none when nil).
@@ -18,6 +19,8 @@ type metrics struct {
 	duration  prometheus.Histogram
 	runs      *prometheus.CounterVec
 	failures  *prometheus.CounterVec
+	// unmatchedUsers is who the unmatched gauge counts.
+	unmatchedUsers unmatchedSet
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,7 +57,7 @@ func (m *metrics) observePlan(p *Plan) {
 	m.planItems.WithLabelValues("invite").Set(float64(len(p.Invites)))
 	m.planItems.WithLabelValues("conflict").Set(float64(len(p.Conflicts)))
 	m.planItems.WithLabelValues("problem").Set(float64(len(p.Problems)))
-	m.unmatched.Set(float64(len(p.Unmatched)))
+	m.unmatched.Set(float64(m.unmatchedUsers.reset(p)))
 	emails, names := countInvalid(p)
 	m.invalid.WithLabelValues("email").Set(float64(emails))
 	m.invalid.WithLabelValues("name").Set(float64(names))
@@ -83,4 +86,10 @@ func (m *metrics) failed(err error, d time.Duration) {
 func (m *metrics) result(result string, d time.Duration) {
 	m.runs.WithLabelValues(result).Inc()
 	m.duration.Observe(d.Seconds())
+}
+
+// observeEventPlan keeps the unmatched gauge current between full runs
+// (the other gauges describe full runs only).
+func (m *metrics) observeEventPlan(snaps []*sources.Snapshot, d *Desired, p *Plan) {
+	m.unmatched.Set(float64(m.unmatchedUsers.update(snaps, d, p)))
 }

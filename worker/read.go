@@ -43,8 +43,10 @@ func preflightWith(ctx context.Context, ld Lightdash) error {
 func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 	snaps := make([]*sources.Snapshot, len(w.sources))
 	g, ctx := errgroup.WithContext(ctx)
+	pr := w.progress()
 	for i, s := range w.sources {
 		g.Go(func() error {
+			pr.Read("source "+s.Name(), false, "")
 			snap, err := s.Snapshot(ctx)
 			if err != nil {
 				return fmt.Errorf("read source %s: %w", s.Name(), err)
@@ -56,6 +58,7 @@ func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 				snap.Source = s.Name()
 			}
 			snaps[i] = snap
+			pr.Read("source "+s.Name(), true, fmt.Sprintf("%d users, %d groups", len(snap.Users), len(snap.Groups)))
 			return nil
 		})
 	}

@@ -70,6 +70,8 @@ type Options struct {
 	// them (the daemon's /explain). It costs the directory read's memory
 	// between runs.
 	KeepLastRead bool
+	// Progress, when set, hears how full runs advance.
+	Progress Progress
 }
 
 // Worker plans and applies the sync. Reconcile, Plan, Apply and ApplySaved
@@ -225,10 +227,13 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	d.Partial = partial
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, w.opts.Now())
 	hashed.Wait()
+	snaps := in.snaps
 	in.snaps, in.cur = nil, Current{}
 	lvl := zap.InfoLevel
 	if partial {
-		// Event plans cover a few groups: the gauges describe full runs.
+		// Event plans cover a few groups: the gauges describe full runs,
+		// but for the unmatched users an event can add or resolve.
+		w.m.observeEventPlan(snaps, d, p)
 		if !p.HasChanges() && len(p.Conflicts) == 0 && len(p.Problems) == 0 {
 			lvl = zap.DebugLevel
 		}
@@ -263,11 +268,14 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	in, err := w.read(ctx, w.ld)
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	in, err := w.read(ctx, rep)
 	if err != nil {
 		return nil, err
 	}
 	w.withSelf(ctx, w.ld, &in.cur, in.state)
+	rep.pr.Phase("planning")
 	return w.compute(in, nil), nil
 }
 
@@ -276,7 +284,9 @@ func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	start, ld := time.Now(), &counted{ld: w.ld}
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	start, ld := time.Now(), &counted{ld: rep}
 	in, err := w.read(ctx, ld)
 	if err != nil {
 		w.m.failed(err, time.Since(start))
@@ -284,8 +294,10 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
 	snaps := in.snaps
+	rep.pr.Phase("planning")
 	p := w.compute(in, nil)
 	w.keepLast(snaps, p)
+	rep.writing(p, w.opts.DryRun)
 	res, _ := w.applyPlan(ctx, ld, p)
 	return w.finish(res, ld, start)
 }
@@ -309,7 +321,9 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 	}
 	w.runMu.Lock()
 	defer w.runMu.Unlock()
-	start, ld := time.Now(), &counted{ld: w.ld}
+	rep := w.reportRun()
+	defer rep.pr.Phase("")
+	start, ld := time.Now(), &counted{ld: rep}
 	in, err := w.read(ctx, ld)
 	if err != nil {
 		return nil, err
@@ -325,6 +339,7 @@ func (w *Worker) ApplySaved(ctx context.Context, p *Plan) (*Result, error) {
 		return nil, fmt.Errorf("%w: %s since the plan was computed at %s; compute a new plan",
 			ErrPlanStale, joinAnd(why), p.ComputedAt.Format(time.RFC3339))
 	}
+	rep.writing(p, w.opts.DryRun)
 	res, _ := w.applyPlan(ctx, ld, p)
 	return w.finish(res, ld, start)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"gopkg.in/yaml.v3"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
@@ -69,11 +68,11 @@ func runCheck(ctx context.Context, o *options) error {
 
 	failed := printChecks(o.stdout, results)
 	if o.showConfig {
-		out, err := yaml.Marshal(cfg)
+		out, err := cfg.Effective()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(o.stdout, "\nEffective configuration (secrets masked):\n%s", out)
+		fmt.Fprintf(o.stdout, "\nEffective configuration (secrets masked; keys left out and empty are not shown):\n%s", out)
 	}
 	if failed > 0 {
 		return exitError{code: exitFailure}

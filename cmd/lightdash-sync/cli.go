@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/progress"
 )
 
 // Exit codes. plan --detailed-exitcode uses exitChanges for "changes
@@ -68,6 +70,9 @@ type options struct {
 	// reconcile
 	planFile       string
 	allowDeletions bool
+	// progress, when stderr is a terminal, shows a full run's progress
+	// (startProgress); o.stderr then writes through it.
+	progress *progress.Terminal
 	// check
 	showConfig bool
 	// explain: the command's argument (command.arg)
@@ -143,6 +148,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fs.PrintDefaults()
 		}
 	}
+	// Parse prints the usage itself, on --help too: it goes to stderr only
+	// for an error; asked for, it is printed once, on stdout.
+	var parseOut bytes.Buffer
+	fs.SetOutput(&parseOut)
 	if err := parseArgs(fs, cmd, o, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -152,8 +161,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if errors.Is(err, errMissingArg) {
 			fmt.Fprintf(stderr, "lightdash-sync %s: %v\n", cmd.name, err)
 		}
+		_, _ = stderr.Write(parseOut.Bytes())
 		return exitUsage
 	}
+	fs.SetOutput(stderr)
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "lightdash-sync %s: unexpected argument %q\n", cmd.name, fs.Arg(0))
 		return exitUsage

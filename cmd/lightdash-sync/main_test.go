@@ -46,12 +46,15 @@ func (s *syncBuffer) String() string {
 func TestEverySubcommandHasHelp(t *testing.T) {
 	for _, c := range commands() {
 		t.Run(c.name, func(t *testing.T) {
-			code, out, _ := runMain(t, c.name, "--help")
+			code, out, errOut := runMain(t, c.name, "--help")
 			if code != exitOK {
 				t.Errorf("%s --help exited %d, want 0", c.name, code)
 			}
 			if !strings.Contains(out, "Usage: lightdash-sync "+c.name) || len(out) < 120 {
 				t.Errorf("%s --help printed too little:\n%s", c.name, out)
+			}
+			if n := strings.Count(out, "Usage:"); n != 1 || errOut != "" {
+				t.Errorf("%s --help printed the usage %d times on stdout and this on stderr, want once on stdout only:\n%s", c.name, n, errOut)
 			}
 		})
 	}

@@ -47,6 +47,7 @@ func runPlan(ctx context.Context, o *options) error {
 	if o.output != "table" && o.output != "json" {
 		return usageError{fmt.Errorf("--output %q: want table or json", o.output)}
 	}
+	defer startProgress(ctx, o)()
 	cfg, log, err := setup(o)
 	if err != nil {
 		return err
@@ -67,7 +68,9 @@ func planUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logg
 		return err
 	}
 	defer a.Close()
+	o.followProgress(a.progress)
 	p, err := a.worker.Plan(ctx)
+	o.clearProgress()
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,7 @@ each in turn, going on after a failure, and exits with the worst result;
 }
 
 func runReconcile(ctx context.Context, o *options) error {
+	defer startProgress(ctx, o)()
 	cfg, log, err := setup(o)
 	if err != nil {
 		return err
@@ -65,6 +66,7 @@ func reconcileUnit(ctx context.Context, o *options, cfg *config.Config, log *zap
 		return err
 	}
 	defer a.Close()
+	o.followProgress(a.progress)
 
 	if cfg.Sync.DryRun {
 		if o.planFile != "" {
@@ -75,6 +77,7 @@ func reconcileUnit(ctx context.Context, o *options, cfg *config.Config, log *zap
 			return err
 		}
 		log.Info("dry run: nothing written", zap.Bool("changes", p.HasChanges()), zap.Int("writes", p.Writes()))
+		o.clearProgress()
 		printPlan(o.stdout, p)
 		return nil
 	}
@@ -136,6 +139,7 @@ func asLeader(ctx context.Context, a *app, log *zap.Logger, f func(context.Conte
 
 // reportResult prints the summary and turns failures or a block into exit 1.
 func reportResult(o *options, res *worker.Result) error {
+	o.clearProgress()
 	fmt.Fprintf(o.stdout, "Reconciled: %s\n", res.Summary)
 	for _, f := range res.Failures {
 		fmt.Fprintf(o.stdout, "  FAILED %s %s: %s\n", f.Op, quote(f.Name), f.Error)

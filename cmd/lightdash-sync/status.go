@@ -69,11 +69,18 @@ func (u *unit) status(started time.Time) admin.Status {
 	}
 	for i, sc := range cfg.Sources {
 		up, why := sourceUp(d, u.app.sources[i])
-		st.Sources = append(st.Sources, admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why})
+		src := admin.Source{Name: sc.Name, Type: sc.Type, Connected: up, Detail: why}
+		if t := d.LastEvent(sc.Name); !t.IsZero() {
+			src.LastEvent = &t
+		}
+		st.Sources = append(st.Sources, src)
 	}
 	st.Queue.Pending, st.Queue.InFlight = d.QueueDepth()
+	st.Progress = u.app.progress.Snapshot()
 	run, lastOK := d.Last()
-	st.LastSuccess = lastOK
+	if !lastOK.IsZero() {
+		st.LastSuccess = &lastOK
+	}
 	if run != nil {
 		r := &admin.Reconcile{Started: run.Started, Duration: run.Duration.Round(time.Millisecond).String(), Result: "ok"}
 		if run.Err != nil {

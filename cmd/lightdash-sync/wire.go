@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/config"
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/progress"
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap"
@@ -26,6 +27,9 @@ type app struct {
 	store   worker.StateStore
 	worker  *worker.Worker
 	closers []func()
+	// progress follows the worker's full runs (reconcile's terminal line,
+	// the daemon's /status).
+	progress *progress.Tracker
 
 	reg    prometheus.Registerer
 	opened map[string]*natssource.Source // nats sources connected before the others
@@ -79,6 +83,8 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 	// The daemon (the one caller with a registry) answers /explain from
 	// its last full run, when it has an admin listener to answer on.
 	opts.KeepLastRead = reg != nil && cfg.Admin.Listen != "" && cfg.Admin.Explain
+	a.progress = &progress.Tracker{}
+	opts.Progress = a.progress
 	if a.worker, err = worker.New(a.sources, a.ld, a.store, opts, log.Named("worker"), reg); err != nil {
 		return nil, usageError{err}
 	}

@@ -138,6 +138,7 @@ type Daemon struct {
 	blocked string // why the last run that got to the end was blocked, or ""
 	runs    uint64
 	conns   map[string]time.Time
+	events  map[string]time.Time // by source: when its last change arrived
 }
 
 // Run is the outcome of one full reconciliation, for /status.
@@ -164,6 +165,7 @@ func New(r Reconciler, watchers []Watched, cfg Config, log *zap.Logger, reg prom
 		q:        queue.New(cfg.Debounce, cfg.MaxDelay, cfg.QueueCapacity),
 		requests: make(chan struct{}, 1),
 		conns:    map[string]time.Time{},
+		events:   map[string]time.Time{},
 	}
 	if d.m, err = newMetrics(reg, d); err != nil {
 		return nil, err
@@ -327,6 +329,20 @@ func (d *Daemon) setConnected(name string, up bool) {
 	} else {
 		delete(d.conns, name)
 	}
+}
+
+// LastEvent is when the named source's watcher last reported a change;
+// zero when it never did.
+func (d *Daemon) LastEvent(name string) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.events[name]
+}
+
+func (d *Daemon) sawEvent(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.events[name] = d.cfg.Now()
 }
 
 // Watching reports whether the named source's watcher is running.

@@ -36,6 +36,7 @@ func (d *Daemon) enqueue(ctx context.Context, changes <-chan sources.Change) {
 		case ch = <-changes:
 		}
 		d.m.received.WithLabelValues(ch.Source).Inc()
+		d.sawEvent(ch.Source)
 		done := fanIn(len(ch.GroupIDs), ch.Done)
 		if len(ch.GroupIDs) == 0 {
 			done(nil)
@@ -272,8 +273,10 @@ func forStatus(res *worker.Result) *worker.Result {
 	return &r
 }
 
-// Drift counts the writes a full reconciliation made: with every event
-// delivered there would be none.
+// Drift counts the writes a full reconciliation made that events should
+// have made: with every event delivered there would be none. Deletions are
+// not drift: an event never deletes a group, so every deletion waits for a
+// full read by design, whether its event was seen or not.
 func Drift(s worker.Summary) int {
-	return s.Created + s.Updated + s.Renamed + s.Deleted + s.Adopted
+	return s.Created + s.Updated + s.Renamed + s.Adopted
 }

@@ -45,7 +45,7 @@ func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 			Name: "lightdash_sync_reconcile_skipped_total", Help: "Scheduled full reconciliations skipped because the previous one was still running.",
 		}),
 		drift: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "lightdash_sync_drift_changes_total", Help: "Changes a scheduled or requested full reconciliation had to make: events that were missed or manual edits in Lightdash.",
+			Name: "lightdash_sync_drift_changes_total", Help: "Changes a scheduled or requested full reconciliation had to make: events that were missed or manual edits in Lightdash. Group deletions, which always wait for a full read, are not counted.",
 		}),
 	}
 	if reg == nil {

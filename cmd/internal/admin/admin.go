@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/lightdash-sync/lightdash-sync/cmd/internal/progress"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -36,10 +37,12 @@ type Status struct {
 	Leader    Leader    `json:"leader"`
 	Sources   []Source  `json:"sources"`
 	Queue     Queue     `json:"queue"`
+	// Progress is the full reconciliation in progress, if one is.
+	Progress *progress.Status `json:"progress,omitempty"`
 	// LastReconcile is the latest full reconciliation, LastSuccess when one
-	// last succeeded.
+	// last succeeded (nil before one did).
 	LastReconcile *Reconcile `json:"lastReconcile,omitempty"`
-	LastSuccess   time.Time  `json:"lastSuccess,omitempty"`
+	LastSuccess   *time.Time `json:"lastSuccess,omitempty"`
 	// Targets, with several Lightdash targets, holds each one's status
 	// (leader or standby, sources, last reconciliation); the fields above
 	// then only summarise the process.
@@ -59,13 +62,14 @@ type Leader struct {
 	Holder   string `json:"holder,omitempty"`
 }
 
-// Source is one source's connection state.
+// Source is one source's connection state. LastEvent is when its watcher
+// last reported a change; nil (left out of the JSON) when none did.
 type Source struct {
-	Name      string    `json:"name"`
-	Type      string    `json:"type"`
-	Connected bool      `json:"connected"`
-	Detail    string    `json:"detail,omitempty"`
-	LastEvent time.Time `json:"lastEvent,omitempty"`
+	Name      string     `json:"name"`
+	Type      string     `json:"type"`
+	Connected bool       `json:"connected"`
+	Detail    string     `json:"detail,omitempty"`
+	LastEvent *time.Time `json:"lastEvent,omitempty"`
 }
 
 // Queue is the work queue's depth.

@@ -29,10 +29,14 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{else}}<p>Single instance (no leader election configured).</p>{{end}}
 <h2>Sources</h2>
 <table><tr><th>source</th><th>type</th><th>connected</th><th>detail</th><th>last event</th></tr>
-{{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td class="{{if .Connected}}ok{{else}}bad{{end}}">{{yesno .Connected}}</td><td>{{.Detail}}</td><td>{{if not .LastEvent.IsZero}}{{.LastEvent.Format "15:04:05"}}{{end}}</td></tr>
+{{range .Sources}}<tr><td>{{.Name}}</td><td>{{.Type}}</td><td class="{{if .Connected}}ok{{else}}bad{{end}}">{{yesno .Connected}}</td><td>{{.Detail}}</td><td>{{with .LastEvent}}{{.Format "15:04:05"}}{{end}}</td></tr>
 {{end}}</table>
 <p>Work queue: {{.Queue.Pending}} pending, {{.Queue.InFlight}} in flight.</p>
-<h2>Last full reconciliation</h2>
+{{with .Progress}}<h2>Full reconciliation in progress</h2>
+<p>Started {{.Started.Format "15:04:05"}}: <b>{{.Phase}}</b></p>
+{{if .Reads}}<ul>{{range .Reads}}<li>{{.What}}: {{if .Done}}read, {{.Size}}{{else}}reading…{{end}}</li>{{end}}</ul>{{end}}
+{{with .Writes}}<p>Writes {{.Done}} of {{.Total}}{{if .ETA}} · {{printf "%.1f" .PerSecond}}/s · about {{.ETA}} left{{end}}</p>{{end}}
+{{end}}<h2>Last full reconciliation</h2>
 {{with .LastReconcile}}
 <p>Started {{.Started.Format "2006-01-02 15:04:05 MST"}}, took {{.Duration}}, result <b class="{{if eq .Result "ok"}}ok{{else}}bad{{end}}">{{.Result}}</b>{{if .Error}}: {{.Error}}{{end}}</p>
 {{if .Blocked}}<p class="bad">Blocked: {{.Blocked}}</p>{{end}}
