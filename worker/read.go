@@ -96,13 +96,13 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		if cur.Users, err = ld.ListUsers(gctx); err != nil {
-			return fmt.Errorf("list lightdash users: %w", err)
+			return fmt.Errorf("read lightdash: %w", err)
 		}
 		return nil
 	})
 	g.Go(func() (err error) {
 		if cur.Groups, err = ld.ListGroups(gctx); err != nil {
-			return fmt.Errorf("list lightdash groups: %w", err)
+			return fmt.Errorf("read lightdash: %w", err)
 		}
 		// Only the member uuids are used; the member summaries (email
 		// and names of 500,000 memberships at directory scale) are let go.

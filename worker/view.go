@@ -298,7 +298,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 		w.log.Debug("reading Lightdash users: a directory user has no cached account", zap.String("email", unknown))
 		users, err := ld.ListUsers(ctx)
 		if err != nil {
-			return cur, w.lightdashReadFailed(fmt.Errorf("list lightdash users: %w", err))
+			return cur, w.lightdashReadFailed(fmt.Errorf("read lightdash: %w", err))
 		}
 		ids := newIdentities(users)
 		w.view.setUsers(ids, now)
