@@ -292,7 +292,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 	mw, err := a.writeUpdate(ctx, u, inv)
 	if err != nil {
 		a.refundIfRefused(err, at, 0, len(u.Remove))
-		if mw.calls > 0 {
+		if mw.wrote {
 			a.recordPartial(ctx, u, mw, inv)
 		}
 		a.fail(u.Key, u.Name, "update", err)

@@ -21,7 +21,8 @@ type memberWrite struct {
 	// dropped are wanted users a PUT did not add (204): Lightdash does
 	// not have them, or they were members already.
 	dropped []string
-	calls   int
+	// wrote is set once a write changed the group.
+	wrote bool
 }
 
 // writeMembers makes mw's change, renaming with its first PATCH (or with
@@ -63,7 +64,7 @@ func (a *applier) memberStep(ctx context.Context, mw *memberWrite, st memberStep
 		added, err := a.perMember(ctx, st.Users, func(ctx context.Context, u string) (bool, error) {
 			return a.ld.AddMember(ctx, mw.uuid, u)
 		})
-		mw.calls += len(st.Users)
+		mw.wrote = mw.wrote || len(added) > 0
 		notAdded := minus(sortedUnique(st.Users), added)
 		if err == nil && len(notAdded) > 0 {
 			mw.dropped = union(mw.dropped, notAdded)
@@ -77,7 +78,7 @@ func (a *applier) memberStep(ctx context.Context, mw *memberWrite, st memberStep
 			_, err := a.ld.RemoveMember(ctx, mw.uuid, u)
 			return true, err // 204: not a member, which is as good
 		})
-		mw.calls += len(st.Users)
+		mw.wrote = mw.wrote || len(removed) > 0
 		mw.cur = minus(mw.cur, removed)
 		return err
 	}
@@ -93,14 +94,13 @@ func (a *applier) patchMembers(ctx context.Context, mw *memberWrite, members []s
 		upd.Members = &list
 	}
 	g, err := a.ld.UpdateGroup(ctx, mw.uuid, upd)
-	mw.calls++
 	if err == nil && g == nil {
 		err = errors.New("empty answer")
 	}
 	if err != nil {
 		return err
 	}
-	mw.last = g
+	mw.last, mw.wrote = g, true
 	if upd.Members != nil {
 		mw.cur = sortedUnique(g.MemberUUIDs)
 	}

@@ -133,3 +133,34 @@ func TestFillCutMidwayConverges(t *testing.T) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// TestSmallChangeToALargeGroupIsPerMember: above PatchCompareLimit a PATCH
+// of the full list could miss the member to remove, and would re-insert
+// every uncompared member; one DELETE and one PUT are exact.
+func TestSmallChangeToALargeGroupIsPerMember(t *testing.T) {
+	const size = lightdash.PatchCompareLimit + 2000
+	e, uuids := scaleEnv(t, size+1)
+	w := e.worker(e.options())
+	setGroup(e, "big", 0, size)
+	if res := e.reconcile(w); res.Summary.Failed > 0 {
+		t.Fatalf("first run: %+v", res.Failures)
+	}
+
+	setGroup(e, "big", 1, size+1)
+	e.ld.ResetRequests()
+	if res := e.reconcile(w); res.Summary.Failed > 0 {
+		t.Fatalf("second run: %+v", res.Failures)
+	}
+	wantMembers(t, e.ld, "ad-big", uuids[1:])
+	var writes []string
+	for _, r := range e.ld.Requests() {
+		if r.IsWrite() {
+			writes = append(writes, r.Method+" "+r.Endpoint)
+		}
+	}
+	slices.Sort(writes)
+	member := "/api/v1/groups/{groupUuid}/members/{userUuid}"
+	if want := []string{"DELETE " + member, "PUT " + member}; !slices.Equal(writes, want) {
+		t.Errorf("writes %q, want %q", writes, want)
+	}
+}
