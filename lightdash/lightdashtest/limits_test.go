@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
@@ -23,6 +24,17 @@ func scaleUsers(srv *lightdashtest.Server, n int) []string {
 		out[i] = srv.AddUser(fmt.Sprintf("u%06d@example.com", i), lightdash.RoleViewer).UserUUID
 	}
 	return out
+}
+
+// bigClient is newClient with room for requests of tens of thousands of
+// members on a loaded machine (or under -race).
+func bigClient(t *testing.T, srv *lightdashtest.Server) *lightdash.Client {
+	t.Helper()
+	c := &lightdash.Client{BaseURL: srv.URL(), Token: srv.AdminToken(), MaxRetries: -1, Timeout: 2 * time.Minute}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func wantStatus(t *testing.T, err error, want int) {
@@ -48,7 +60,7 @@ func TestCreateAboveInsertLimitFailsAndRollsBack(t *testing.T) {
 	srv := lightdashtest.NewServer()
 	defer srv.Close()
 	users := scaleUsers(srv, lightdash.MaxMembersPerInsert+1)
-	c, ctx := newClient(t, srv, srv.AdminToken()), context.Background()
+	c, ctx := bigClient(t, srv), context.Background()
 
 	_, err := c.CreateGroup(ctx, "too-big", users)
 	wantStatus(t, err, http.StatusInternalServerError)
@@ -68,7 +80,7 @@ func TestPatchAddingAboveInsertLimitFailsAndRollsBack(t *testing.T) {
 	srv := lightdashtest.NewServer()
 	defer srv.Close()
 	users := scaleUsers(srv, lightdash.MaxMembersPerInsert+2)
-	c, ctx := newClient(t, srv, srv.AdminToken()), context.Background()
+	c, ctx := bigClient(t, srv), context.Background()
 	g, err := c.CreateGroup(ctx, "g", users[:1])
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +111,7 @@ func TestPatchComparesOnlyTheFirstMembers(t *testing.T) {
 	defer srv.Close()
 	users := scaleUsers(srv, 2*size)
 	old, repl := users[:size], users[size:]
-	c, ctx := newClient(t, srv, srv.AdminToken()), context.Background()
+	c, ctx := bigClient(t, srv), context.Background()
 	g, err := c.CreateGroup(ctx, "g", old)
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +149,7 @@ func TestPatchOnlyAddingAboveCompareLimitIsExact(t *testing.T) {
 	srv := lightdashtest.NewServer()
 	defer srv.Close()
 	users := scaleUsers(srv, 25000)
-	c, ctx := newClient(t, srv, srv.AdminToken()), context.Background()
+	c, ctx := bigClient(t, srv), context.Background()
 	g, err := c.CreateGroup(ctx, "g", users[:lightdash.MaxMembersPerInsert])
 	if err != nil {
 		t.Fatal(err)
