@@ -45,22 +45,6 @@ func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
 	return out, nil
 }
 
-// GetGroup returns one group with all its members.
-func (c *Client) GetGroup(ctx context.Context, uuid string) (*GroupWithMembers, error) {
-	if err := checkUUID("group uuid", uuid); err != nil {
-		return nil, fmt.Errorf("get lightdash group: %w", err)
-	}
-	var g GroupWithMembers
-	req := &request{
-		method: http.MethodGet, endpoint: epGroup, path: "/api/v1/groups/" + uuid,
-		query: map[string][]string{"includeMembers": {strconv.Itoa(DefaultListLimit)}},
-	}
-	if _, err := c.do(ctx, req, &g); err != nil {
-		return nil, fmt.Errorf("get lightdash group %s: %w", uuid, err)
-	}
-	return &g, nil
-}
-
 // CreateGroup creates a group with the given members. The name is trimmed
 // and must be 1–255 characters; member uuids are checked and de-duplicated.
 // Lightdash silently drops members that are not in the organization; they

@@ -45,7 +45,6 @@ type call struct {
 var (
 	listGroups = call{"ListGroups", func(ctx context.Context, c *lightdash.Client) (any, error) { return c.ListGroups(ctx) }}
 	listUsers  = call{"ListUsers", func(ctx context.Context, c *lightdash.Client) (any, error) { return c.ListUsers(ctx) }}
-	getGroup   = call{"GetGroup", func(ctx context.Context, c *lightdash.Client) (any, error) { return c.GetGroup(ctx, groupUUID) }}
 	whoAmI     = call{"WhoAmI", func(ctx context.Context, c *lightdash.Client) (any, error) { return c.WhoAmI(ctx) }}
 	create     = call{"CreateGroup", func(ctx context.Context, c *lightdash.Client) (any, error) {
 		return c.CreateGroup(ctx, "g", []string{userUUID})
@@ -72,29 +71,29 @@ func TestMalformedResponses(t *testing.T) {
 		// wantStatus > 0: an *APIError with this status; otherwise ErrBadResponse.
 		wantStatus int
 	}{
-		{"HTML login page with 200", 200, "text/html", htmlPage, []call{listGroups, listUsers, getGroup, whoAmI, create, update}, 0},
+		{"HTML login page with 200", 200, "text/html", htmlPage, []call{listGroups, listUsers, whoAmI, create, update}, 0},
 		{"HTML error page with 502", 502, "text/html", htmlPage, []call{listGroups, whoAmI, create}, 502},
 		{"HTML error page with 500", 500, "text/html", htmlPage, []call{listGroups, update}, 500},
-		{"empty body with 200", 200, "application/json", "", []call{listGroups, getGroup, create}, 0},
+		{"empty body with 200", 200, "application/json", "", []call{listGroups, create}, 0},
 		{"truncated JSON", 200, "application/json", `{"status":"ok","results":{"data":[` + group[:40], []call{listGroups}, 0},
-		{"truncated object", 200, "application/json", `{"status":"ok","results":` + group[:len(group)-5], []call{getGroup, create, update}, 0},
-		{"200 with status error", 200, "application/json", `{"status":"error","error":{"statusCode":500,"name":"UnexpectedServerError","message":"boom"}}`, []call{listGroups, listUsers, getGroup, whoAmI, create, update}, 0},
+		{"truncated object", 200, "application/json", `{"status":"ok","results":` + group[:len(group)-5], []call{create, update}, 0},
+		{"200 with status error", 200, "application/json", `{"status":"error","error":{"statusCode":500,"name":"UnexpectedServerError","message":"boom"}}`, []call{listGroups, listUsers, whoAmI, create, update}, 0},
 		{"201 with status error", 201, "application/json", `{"status":"error","error":{"statusCode":409,"name":"AlreadyExistsError","message":"exists"}}`, []call{create}, 0},
 		{"status missing", 200, "application/json", `{"results":{"data":[]}}`, []call{listGroups, listUsers}, 0},
 		{"status not ok", 200, "application/json", `{"status":"OK","results":{"data":[]}}`, []call{listGroups}, 0},
-		{"results missing", 200, "application/json", `{"status":"ok"}`, []call{listGroups, listUsers, getGroup, whoAmI, create, update}, 0},
-		{"results null", 200, "application/json", `{"status":"ok","results":null}`, []call{listGroups, getGroup, whoAmI}, 0},
-		{"results a string", 200, "application/json", `{"status":"ok","results":"groups"}`, []call{listGroups, listUsers, getGroup, whoAmI, create}, 0},
-		{"results an array", 200, "application/json", `{"status":"ok","results":[` + group + `]}`, []call{listGroups, getGroup, create}, 0},
+		{"results missing", 200, "application/json", `{"status":"ok"}`, []call{listGroups, listUsers, whoAmI, create, update}, 0},
+		{"results null", 200, "application/json", `{"status":"ok","results":null}`, []call{listGroups, whoAmI}, 0},
+		{"results a string", 200, "application/json", `{"status":"ok","results":"groups"}`, []call{listGroups, listUsers, whoAmI, create}, 0},
+		{"results an array", 200, "application/json", `{"status":"ok","results":[` + group + `]}`, []call{listGroups, create}, 0},
 		{"data missing", 200, "application/json", `{"status":"ok","results":{"pagination":{}}}`, []call{listGroups, listUsers}, 0},
 		{"data null", 200, "application/json", `{"status":"ok","results":{"data":null}}`, []call{listGroups, listUsers}, 0},
 		{"data an object", 200, "application/json", `{"status":"ok","results":{"data":{"0":` + group + `}}}`, []call{listGroups, listUsers}, 0},
 		{"group uuid missing", 200, "application/json", `{"status":"ok","results":{"data":[{"name":"g"}]}}`, []call{listGroups}, 0},
-		{"group uuid not a uuid", 200, "application/json", `{"status":"ok","results":{"uuid":"../../admin","name":"g"}}`, []call{getGroup, create, update}, 0},
+		{"group uuid not a uuid", 200, "application/json", `{"status":"ok","results":{"uuid":"../../admin","name":"g"}}`, []call{create, update}, 0},
 		{"member uuid not a uuid", 200, "application/json", `{"status":"ok","results":{"data":[{"uuid":"` + groupUUID + `","name":"g","memberUuids":["x"]}]}}`, []call{listGroups}, 0},
 		{"user uuid empty", 200, "application/json", `{"status":"ok","results":{"data":[{"userUuid":"","email":"a@x"}]}}`, []call{listUsers}, 0},
 		{"whoami without uuid", 200, "application/json", `{"status":"ok","results":{"email":"a@x","role":"admin"}}`, []call{whoAmI}, 0},
-		{"uuid of wrong type", 200, "application/json", `{"status":"ok","results":{"uuid":42,"name":"g"}}`, []call{getGroup}, 0},
+		{"uuid of wrong type", 200, "application/json", `{"status":"ok","results":{"uuid":42,"name":"g"}}`, []call{create}, 0},
 		{"body larger than the limit", 200, "application/json", `{"status":"ok","results":{"data":[` + strings.Repeat(group+",", 2000) + group + `]}}`, []call{listGroups}, -1},
 		{"plain-text 401", 401, "text/plain", "Unauthorized\r\nSet-Cookie: forged=1", []call{listGroups, whoAmI}, 401},
 		{"huge error message", 500, "application/json", `{"status":"error","error":{"statusCode":500,"name":"E","message":"` + strings.Repeat("x", 50000) + `"}}`, []call{listGroups}, 500},

@@ -39,7 +39,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	collect(c.ListGroups(ctx))
 	srv.FailNext(lightdashtest.Fault{Drop: true}, lightdashtest.Fault{Hang: true})
 	collect(c.WhoAmI(ctx))
-	collect(c.GetGroup(ctx, "7d1c0b1e-3f5a-4c55-9a51-0e2f6a1c9b77"))
+	collect(c.AddMember(ctx, "7d1c0b1e-3f5a-4c55-9a51-0e2f6a1c9b77", "7d1c0b1e-3f5a-4c55-9a51-0e2f6a1c9b78"))
 	collect(c.CreateGroup(ctx, strings.Repeat("x", 300), nil))
 	wrong := &lightdash.Client{BaseURL: srv.URL(), Token: token + "x", Logger: zap.New(core)}
 	collect(wrong.Organization(ctx))

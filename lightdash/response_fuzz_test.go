@@ -89,11 +89,6 @@ func FuzzResponse(f *testing.F) {
 				}
 			}
 		}
-		if g, err := c.GetGroup(ctx, groupUUID); err != nil {
-			checkErr("GetGroup", err)
-		} else {
-			checkGroup("GetGroup", g)
-		}
 		if u, err := c.WhoAmI(ctx); err != nil {
 			checkErr("WhoAmI", err)
 		} else if !lightdash.ValidUUID(u.UserUUID) {

@@ -289,37 +289,23 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		}
 	}
 	inv := a.inviteeUUIDs(u.Invitees)
-	name := u.Name
-	added := u.Added
-	if u.Writes() {
-		var upd lightdash.GroupUpdate
-		if u.NewName != "" {
-			upd.Name = &u.NewName
+	mw, err := a.writeUpdate(ctx, u, inv)
+	if err != nil {
+		a.refundIfRefused(err, at, 0, len(u.Remove))
+		if mw.wrote {
+			a.recordPartial(ctx, u, mw, inv)
 		}
-		if len(u.Add) > 0 || len(u.Remove) > 0 || len(inv) > 0 {
-			members := applyDiff(u.Members, inv, nil)
-			upd.Members = &members
-			added = applyDiff(u.Added, inv, nil)
-		}
-		if upd.Name != nil || upd.Members != nil {
-			g, err := a.ld.UpdateGroup(ctx, u.UUID, upd)
-			if err == nil && g == nil {
-				err = errors.New("empty answer")
-			}
-			if err != nil {
-				a.refundIfRefused(err, at, 0, len(u.Remove))
-				a.fail(u.Key, u.Name, "update", err)
-				return
-			}
-			name = g.Name
-			var sent []string
-			if upd.Members != nil {
-				sent = *upd.Members
-			}
-			a.w.view.putGroup(*g, sent)
-		}
+		a.fail(u.Key, u.Name, "update", err)
+		return
 	}
-	err := a.record(ctx, func(st *State) {
+	name, added := u.Name, u.Added
+	if mw.last != nil {
+		name = mw.last.Name
+	}
+	if u.membersChange(inv) {
+		added = minus(applyDiff(u.Added, inv, nil), mw.dropped)
+	}
+	err = a.record(ctx, func(st *State) {
 		if u.AdoptFrom != "" {
 			delete(st.Groups, u.AdoptFrom)
 		}
@@ -333,14 +319,77 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		if u.NewName != "" {
 			s.Renamed++
 		}
-		if len(u.Add) > 0 || len(u.Remove) > 0 || len(inv) > 0 {
+		if u.membersChange(inv) {
 			s.Updated++
 		}
 		if u.Adopt {
 			s.Adopted++
 		}
-		s.MembersAdded += len(u.Add) + len(inv)
+		s.MembersAdded += len(u.Add) + len(inv) - len(mw.dropped)
 		s.MembersRemoved += len(u.Remove)
+	})
+}
+
+// membersChange reports whether u changes the group's members.
+func (u UpdateGroup) membersChange(inv []string) bool {
+	return len(u.Add) > 0 || len(u.Remove) > 0 || len(inv) > 0
+}
+
+// writeUpdate makes u's writes: the rename, and the member change from
+// the members the plan saw to u.Members and the invitees.
+func (a *applier) writeUpdate(ctx context.Context, u UpdateGroup, inv []string) (*memberWrite, error) {
+	mw := &memberWrite{uuid: u.UUID}
+	if u.NewName != "" {
+		mw.name = &u.NewName
+	}
+	if u.membersChange(inv) {
+		mw.want = applyDiff(u.Members, inv, nil)
+		mw.cur = applyDiff(u.Members, u.Remove, u.Add)
+	}
+	if !u.Writes() {
+		return mw, nil
+	}
+	if err := a.writeMembers(ctx, mw); err != nil {
+		return mw, err
+	}
+	if u.membersChange(inv) {
+		a.putMembers(mw)
+	} else if mw.last != nil {
+		a.w.view.putGroup(*mw.last, nil)
+	}
+	return mw, nil
+}
+
+// putMembers tells the view what mw left in the group.
+func (a *applier) putMembers(mw *memberWrite) {
+	if mw.last == nil {
+		a.w.view.putMembers(mw.uuid, mw.cur)
+		return
+	}
+	g := *mw.last
+	g.MemberUUIDs = mw.cur
+	a.w.view.putGroup(g, mw.cur)
+}
+
+// recordPartial records, after a member change failed midway, the owned
+// members the writes so far left in the group, so the next run completes
+// the change from there.
+func (a *applier) recordPartial(ctx context.Context, u UpdateGroup, mw *memberWrite, inv []string) {
+	a.w.view.invalidate()
+	_ = a.record(ctx, func(st *State) {
+		var old []string
+		if o := st.Groups[u.Key]; o != nil && o.UUID == u.UUID {
+			old = o.AddedMembers
+		}
+		if u.AdoptFrom != "" {
+			delete(st.Groups, u.AdoptFrom)
+		}
+		name := u.Name
+		if mw.last != nil {
+			name = mw.last.Name
+		}
+		added := intersect(mw.cur, union(sortedUnique(old), applyDiff(u.Added, inv, nil)))
+		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added)}
 	})
 }
 
@@ -357,15 +406,17 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		return
 	}
 	members := applyDiff(c.Members, a.inviteeUUIDs(c.Invitees), nil)
-	g, err := a.ld.CreateGroup(ctx, c.Name, members)
+	g, err := a.ld.CreateGroup(ctx, c.Name, head(members, lightdash.MaxMembersPerInsert))
 	if err == nil && g == nil {
 		err = errors.New("empty answer")
 	}
 	var got lightdash.GroupWithMembers
+	want := members
 	switch {
 	case err == nil:
 		got = g.GroupWithMembers
 		if len(g.DroppedMembers) > 0 {
+			want = minus(members, sortedUnique(g.DroppedMembers))
 			// The cached users named someone Lightdash no longer has.
 			a.w.view.invalidate()
 			a.w.log.Warn("lightdash dropped unknown members from a new group", zap.String("group", c.Name), zap.Strings("members", g.DroppedMembers))
@@ -378,7 +429,7 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		if !a.adopt && !a.priorIntent[c.Key] {
 			only = c.Replaces
 		}
-		adopted, aerr := a.adoptCreated(ctx, c, members, only)
+		adopted, aerr := a.adoptCreated(ctx, c, only)
 		if aerr != nil {
 			if !a.priorIntent[c.Key] {
 				a.dropIntent(ctx, c.Key) // this run made nothing
@@ -398,14 +449,47 @@ func (a *applier) create(ctx context.Context, c CreateGroup) {
 		a.fail(c.Key, c.Name, "create", err)
 		return
 	}
+	a.finishCreate(ctx, c, got, members, want)
+}
+
+// finishCreate records a created (or adopted) group, then adds the wanted
+// members it lacks: those one create could not carry
+// (lightdash.MaxMembersPerInsert) or an adopted group did not have. The
+// group is recorded as owned first, so a fill that fails midway leaves it
+// for the next run to complete, never to create again.
+func (a *applier) finishCreate(ctx context.Context, c CreateGroup, got lightdash.GroupWithMembers, members, want []string) {
 	a.w.view.putGroup(got, members)
-	if err := a.record(ctx, func(st *State) {
-		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(intersect(sorted(got.MemberUUIDs), members))}
-	}); err != nil {
-		a.fail(c.Key, c.Name, "create", err)
+	cur := sortedUnique(got.MemberUUIDs)
+	if !a.recordCreated(ctx, c, got, cur, members) {
 		return
 	}
-	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(intersect(sorted(got.MemberUUIDs), members)) })
+	var fillErr error
+	if missing := minus(want, cur); len(missing) > 0 {
+		mw := &memberWrite{uuid: got.UUID, cur: cur, want: union(cur, missing)}
+		fillErr = a.writeMembers(ctx, mw)
+		a.putMembers(mw)
+		if cur = mw.cur; !a.recordCreated(ctx, c, got, cur, members) {
+			return
+		}
+	}
+	a.count(func(s *Summary) { s.Created++; s.MembersAdded += len(intersect(cur, members)) })
+	if fillErr != nil {
+		a.w.view.invalidate()
+		a.fail(c.Key, c.Name, "create", fmt.Errorf("group %s created with %d of its %d members; adding the rest: %w",
+			got.UUID, len(intersect(cur, want)), len(want), fillErr))
+	}
+}
+
+// recordCreated records got as the group of c's key, owning the members
+// of cur it was asked for.
+func (a *applier) recordCreated(ctx context.Context, c CreateGroup, got lightdash.GroupWithMembers, cur, members []string) bool {
+	err := a.record(ctx, func(st *State) {
+		st.Groups[c.Key] = &OwnedGroup{UUID: got.UUID, Name: got.Name, AddedMembers: a.w.keepAdded(intersect(cur, members))}
+	})
+	if err != nil {
+		a.fail(c.Key, c.Name, "create", err)
+	}
+	return err == nil
 }
 
 // dropIntent forgets the intent of a create that made nothing, so no later
@@ -419,9 +503,9 @@ func (a *applier) dropIntent(ctx context.Context, key string) {
 }
 
 // adoptCreated finds the group a 409 says exists (the group with uuid only,
-// when set) and adds the wanted members. It removes none: the next plan
-// does, under the membership mode and the safety limits.
-func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []string, only string) (*lightdash.GroupWithMembers, error) {
+// when set); finishCreate adds the wanted members. None is removed: the
+// next plan does, under the membership mode and the safety limits.
+func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, only string) (*lightdash.GroupWithMembers, error) {
 	groups, err := a.ld.ListGroups(ctx)
 	if err != nil {
 		return nil, err
@@ -440,11 +524,7 @@ func (a *applier) adoptCreated(ctx context.Context, c CreateGroup, members []str
 		if !a.owns(func(st *State) bool { return st.ownerOf(g.UUID) == "" }) {
 			return nil, fmt.Errorf("group %s is owned for another key", g.UUID)
 		}
-		all := union(sorted(g.MemberUUIDs), members)
-		if len(all) == len(g.MemberUUIDs) {
-			return g, nil
-		}
-		return a.ld.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &all})
+		return g, nil
 	}
 	return nil, errors.New("no group with this name is listed")
 }

@@ -58,6 +58,16 @@ func (c *counted) DeleteGroup(ctx context.Context, uuid string) error {
 	return c.ld.DeleteGroup(ctx, uuid)
 }
 
+func (c *counted) AddMember(ctx context.Context, groupUUID, userUUID string) (bool, error) {
+	c.n.Add(1)
+	return c.ld.AddMember(ctx, groupUUID, userUUID)
+}
+
+func (c *counted) RemoveMember(ctx context.Context, groupUUID, userUUID string) (bool, error) {
+	c.n.Add(1)
+	return c.ld.RemoveMember(ctx, groupUUID, userUUID)
+}
+
 func (c *counted) CreateInviteLink(ctx context.Context, email string, expiresAt time.Time) (*lightdash.InviteLink, error) {
 	c.n.Add(1)
 	return c.ld.CreateInviteLink(ctx, email, expiresAt)

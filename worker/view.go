@@ -235,6 +235,19 @@ func reuse(got []string, known ...[]string) []string {
 	return out
 }
 
+// putMembers records a group's members after per-member writes, keeping
+// the rest of what the view knows of it; an unknown group is left to the
+// next read.
+func (v *view) putMembers(uuid string, members []string) {
+	v.mu.Lock()
+	g, ok := v.groups[uuid]
+	v.mu.Unlock()
+	if ok {
+		g.MemberUUIDs = members
+		v.putGroup(g, members)
+	}
+}
+
 // dropGroup records a deleted group.
 func (v *view) dropGroup(uuid string) {
 	v.mu.Lock()

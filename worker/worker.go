@@ -24,6 +24,8 @@ type Lightdash interface {
 	CreateGroup(ctx context.Context, name string, memberUUIDs []string) (*lightdash.CreatedGroup, error)
 	UpdateGroup(ctx context.Context, uuid string, u lightdash.GroupUpdate) (*lightdash.GroupWithMembers, error)
 	DeleteGroup(ctx context.Context, uuid string) error
+	AddMember(ctx context.Context, groupUUID, userUUID string) (added bool, err error)
+	RemoveMember(ctx context.Context, groupUUID, userUUID string) (removed bool, err error)
 	CreateInviteLink(ctx context.Context, email string, expiresAt time.Time) (*lightdash.InviteLink, error)
 }
 

@@ -160,7 +160,8 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
 }
 
 // createGroup is POST /api/v1/org/groups: not gated by the flag; 201; the
-// name trimmed; >255 characters or a non-uuid member is a 500; a duplicate
+// name trimmed; >255 characters, a non-uuid member or more members than
+// lightdash.MaxMembersPerInsert is a 500 (nothing created); a duplicate
 // name a 409; members outside the organization silently dropped.
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, me *user) {
 	b, valid := decodeGroupBody(w, r, true)
@@ -180,15 +181,16 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		apiError(w, http.StatusConflict, "AlreadyExistsError", "Group name already exists", nil)
 		return
 	}
-	var keep []string
 	for _, m := range b.members {
 		if !validUUID(m) {
 			errUnexpected(w)
 			return
 		}
-		if _, inOrg := me.org.users[strings.ToLower(m)]; inOrg {
-			keep = append(keep, strings.ToLower(m))
-		}
+	}
+	keep, status := createMembersLocked(me.org, b.members)
+	if status != 0 {
+		errUnexpected(w) // the transaction rolls back: no group
+		return
 	}
 	g, err := s.addGroupLocked(me.org, name, keep, me)
 	if err != nil {
@@ -254,8 +256,10 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, me *user) {
 }
 
 // updateGroup is PATCH /api/v1/groups/{groupUuid}: an empty name is ignored,
-// members is a full replacement, and any unknown or duplicate member fails
-// the whole update (rename included) with 400.
+// members replaces the list as patchMembersLocked says (exactly up to
+// lightdash.PatchCompareLimit members), any unknown or duplicate member to
+// add fails the whole update (rename included) with 400, and the answer
+// lists at most lightdash.PatchCompareLimit members (memberUuids complete).
 func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 	b, valid := decodeGroupBody(w, r, false)
 	if !valid {
@@ -279,25 +283,21 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 	}
 	var newMembers map[string]*user
 	if b.hasMembers {
-		newMembers = make(map[string]*user, len(b.members))
 		for _, m := range b.members {
 			if !validUUID(m) {
 				errUnexpected(w)
 				return
 			}
 		}
-		for _, m := range b.members {
-			id := strings.ToLower(m)
-			u, inOrg := g.org.users[id]
-			_, dup := newMembers[id]
-			if dup || (!inOrg && g.members[id] == nil) {
-				errInvalidMembers(w)
-				return
-			}
-			if !inOrg {
-				u = g.members[id]
-			}
-			newMembers[id] = u
+		var status int
+		newMembers, status = s.patchMembersLocked(g, b.members)
+		switch status {
+		case http.StatusBadRequest:
+			errInvalidMembers(w)
+			return
+		case http.StatusInternalServerError:
+			errUnexpected(w) // the transaction rolls back, rename included
+			return
 		}
 	}
 	// Everything checked: apply (the transaction commits).
@@ -310,7 +310,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		g.members = newMembers
 	}
 	g.updated, g.updatedBy = s.now(), me.uuid
-	ok(w, http.StatusOK, g.withMembers(-1, 0))
+	ok(w, http.StatusOK, g.withMembers(lightdash.PatchCompareLimit, 0))
 }
 
 // deleteGroup is DELETE /api/v1/groups/{groupUuid}: 200 {"status":"ok"}.

@@ -149,7 +149,7 @@ func TestOrganizationsAreIsolated(t *testing.T) {
 	if len(users) != 1 || users[0].UserUUID != admin2.UserUUID || len(groups) != 1 || groups[0].UUID == mine.UUID {
 		t.Errorf("got users %+v groups %+v, want only the other org's", users, groups)
 	}
-	if _, err := c2.GetGroup(ctx, mine.UUID); !errors.Is(err, lightdash.ErrForbidden) {
+	if _, err := c2.AddMember(ctx, mine.UUID, admin2.UserUUID); !errors.Is(err, lightdash.ErrForbidden) {
 		t.Errorf("other org's group: got %v, want ErrForbidden", err)
 	}
 	// Members from another org are dropped on create.
