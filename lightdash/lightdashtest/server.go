@@ -53,6 +53,7 @@ type Server struct {
 	faultRate  float64
 	rateFault  Fault
 	log        []Request
+	projects   map[string]*project // group access: access.go
 }
 
 // Option configures NewServer.
