@@ -82,14 +82,23 @@ type Rule struct {
 	Case           Case
 	Prefix         string
 	Suffix         string
+
+	// Projects and Spaces are the access every selected group gets
+	// (access.go). RoleRegex takes a project role from the directory
+	// group's name: its group named "role", or its first group, lowercased.
+	Projects  []ProjectAccess
+	Spaces    []SpaceAccess
+	RoleRegex string
 }
 
 // Override maps one directory group (id, DN or name; within Source when
 // set) to an exact Lightdash name.
 type Override struct {
-	Source string
-	Group  string
-	Name   string
+	Source   string
+	Group    string
+	Name     string
+	Projects []ProjectAccess
+	Spaces   []SpaceAccess
 }
 
 // Validate reports every configuration mistake at once, naming the rule.
@@ -101,8 +110,9 @@ func (m Mapping) Validate() error {
 // Mapper is a compiled Mapping. It is safe for concurrent use.
 type Mapper struct {
 	m       Mapping
-	rules   []compiledRule
-	exclude matcher
+	rules     []compiledRule
+	overrides []*accessSpec
+	exclude   matcher
 }
 
 type compiledRule struct {
@@ -112,6 +122,7 @@ type compiledRule struct {
 	rewrite *regexp.Regexp
 	include matcher
 	exclude matcher
+	access  *accessSpec
 }
 
 // NewMapper compiles and validates m. Each problem is a
@@ -143,6 +154,9 @@ func NewMapper(m Mapping) (*Mapper, error) {
 		} else if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
 			bad(key+".name", "%s", reason)
 		}
+		acc, aerrs := compileAccess(key, o.Projects, o.Spaces, "", false)
+		errs = append(errs, aerrs...)
+		mp.overrides = append(mp.overrides, acc)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -189,7 +203,9 @@ func compileRule(key string, r Rule) (compiledRule, []error) {
 	cr.baseDN = normDN(r.BaseDN)
 	cr.include = newMatcher(r.Include)
 	cr.exclude = newMatcher(r.Exclude)
-	return cr, errs
+	var aerrs []error
+	cr.access, aerrs = compileAccess(key, r.Projects, r.Spaces, r.RoleRegex, r.Target != "")
+	return cr, append(errs, aerrs...)
 }
 
 // compileRegexp compiles expr; empty means none.
@@ -207,28 +223,30 @@ func (m *Mapper) maxDepth() int {
 	return m.m.MaxDepth
 }
 
-// nameFor returns the Lightdash name and the ownership key of g; ok is
-// false when g is not synced.
-func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, ok bool) {
+// nameFor returns the Lightdash name and the ownership key of g, and the
+// access of the rule or override that selected it; ok is false when g is
+// not synced.
+func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, acc *accessSpec, ok bool) {
 	if m.exclude.match(g) {
-		return "", "", false
+		return "", "", nil, false
 	}
-	for _, o := range m.m.Overrides {
+	for i, o := range m.m.Overrides {
 		if (o.Source == "" || o.Source == source) && newMatcher([]string{o.Group}).match(g) {
-			return lightdash.TrimName(o.Name), groupKey(source, g.ID), true
+			return lightdash.TrimName(o.Name), groupKey(source, g.ID), m.overrides[i], true
 		}
 	}
-	for _, r := range m.rules {
+	for i := range m.rules {
+		r := &m.rules[i]
 		if !r.selects(source, g) {
 			continue
 		}
 		if r.Target != "" {
 			t := lightdash.TrimName(r.Target)
-			return t, "target:" + t, true
+			return t, "target:" + t, r.access, true
 		}
-		return r.render(g.Name), groupKey(source, g.ID), true
+		return r.render(g.Name), groupKey(source, g.ID), r.access, true
 	}
-	return "", "", false
+	return "", "", nil, false
 }
 
 func (r *compiledRule) selects(source string, g sources.DirGroup) bool {
