@@ -109,7 +109,7 @@ func (m Mapping) Validate() error {
 
 // Mapper is a compiled Mapping. It is safe for concurrent use.
 type Mapper struct {
-	m       Mapping
+	m         Mapping
 	rules     []compiledRule
 	overrides []*accessSpec
 	exclude   matcher
