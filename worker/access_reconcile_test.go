@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
@@ -230,5 +231,83 @@ func TestAccessNotReadOnEvents(t *testing.T) {
 	}
 	if e.ld.RequestCount("PATCH /api/v1/groups/{groupUuid}") != 1 {
 		t.Errorf("the membership change was not written: %+v", e.ld.Requests())
+	}
+}
+
+func TestAccessRevokesHeldBack(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(e *accessEnv, o *worker.Options)
+		reason string
+	}{
+		{"incomplete read", func(e *accessEnv, _ *worker.Options) { e.dir.SetIncomplete("a server was down") }, "directory read incomplete"},
+		{"safety limits", func(_ *accessEnv, o *worker.Options) { o.Limits = worker.Limits{MaxMemberRemovals: 1} }, "exceed maxRemovedMembers 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newAccessEnv(t)
+			e.reconcile(e.worker(e.accessOptions("viewer")))
+			o := e.accessOptions("editor")
+			o.Mapping.Rules[0].Spaces = []worker.SpaceAccess{{Project: "Sales", Space: "Shared", Role: "viewer"}}
+			o.Mapping.Rules[0].Projects = append(o.Mapping.Rules[0].Projects, worker.ProjectAccess{Project: "Ops", Role: "viewer"})
+			// The Pipeline space stays named (by the override) so its
+			// two shares are managed and due to be revoked.
+			o.Mapping.Overrides[0].Spaces = []worker.SpaceAccess{{Project: "Sales", Space: "Pipeline", Role: "viewer"}}
+			tc.change(e, &o)
+			e.ld.ResetRequests()
+			res := e.reconcile(e.worker(o))
+			if n := e.ld.RequestCount(epUnshare); n != 0 {
+				t.Errorf("%d unshares", n)
+			}
+			if n := len(e.ld.SpaceShares(e.sales, e.pipeline)); n != 3 {
+				t.Errorf("%d Pipeline shares, want 3 (2 kept, 1 new)", n)
+			}
+			held := 0
+			for _, h := range res.Plan.HeldBack {
+				if h.Kind == "revoke-access" && strings.Contains(h.Reason, tc.reason) {
+					held++
+				}
+			}
+			if held != 2 || res.Summary.AccessGranted == 0 {
+				t.Errorf("held back %d revokes (want 2), granted %d (want some): %+v", held, res.Summary.AccessGranted, res.Plan.HeldBack)
+			}
+		})
+	}
+}
+
+// TestAccessWarmRunReadsOncePerProject: many groups granted on several
+// projects; a run with nothing to change makes the users and groups
+// reads, the projects list and one grants read per project, and nothing else.
+func TestAccessWarmRunReadsOncePerProject(t *testing.T) {
+	const groups, projects = 60, 5
+	e := newAccessEnv(t)
+	var gs []sources.DirGroup
+	for i := range groups {
+		gs = append(gs, sources.DirGroup{ID: fmt.Sprintf("g-%02d", i), DN: fmt.Sprintf("cn=team%02d,ou=groups,dc=corp", i),
+			Name: fmt.Sprintf("team%02d", i), MemberUsers: []string{"u-ann"}})
+	}
+	e.dir.Replace(gs, []sources.DirUser{{ID: "u-ann", Email: "ann@example.com"}})
+	o := e.options()
+	for i := range projects {
+		name := fmt.Sprintf("P%d", i)
+		e.ld.AddProject(name)
+		o.Mapping.Rules[0].Projects = append(o.Mapping.Rules[0].Projects, worker.ProjectAccess{Project: name, Role: "viewer"})
+	}
+	w := e.worker(o)
+	if res := e.reconcile(w); res.Summary.AccessGranted != groups*projects {
+		t.Fatalf("first run granted %d, want %d", res.Summary.AccessGranted, groups*projects)
+	}
+	e.ld.ResetRequests()
+	res := e.reconcile(w)
+	reads := map[string]int{"GET /api/v1/org/users": 1, "GET /api/v1/org/groups": 1, epListProjects: 1, epGrants: projects}
+	total := 0
+	for ep, n := range reads {
+		if got := e.ld.RequestCount(ep); got != n {
+			t.Errorf("%s: %d calls, want %d", ep, got, n)
+		}
+		total += n
+	}
+	if got := len(e.ld.Requests()); got != total || res.Summary.APICalls != int64(total) {
+		t.Errorf("warm run: %d requests (%d counted), want %d: %+v", got, res.Summary.APICalls, total, e.ld.Requests())
 	}
 }
