@@ -52,8 +52,8 @@ type demoRun struct {
 	emails map[string]string // Lightdash user uuid → email
 	// project is the uuid of the simulated project demoProject.
 	project string
-	cfg    *config.Config
-	log    *zap.Logger
+	cfg     *config.Config
+	log     *zap.Logger
 }
 
 // demoProject is the simulated Lightdash project the demo grants a role on.
