@@ -97,7 +97,7 @@ func runDemo(ctx context.Context, o *options) error {
 	cfg.Sources = []config.Source{drv.source()}
 	// analysts also get the editor role on the Analytics project.
 	cfg.Mapping.Rules = []config.Rule{
-		{Name: "analysts", Include: []string{"g-analysts"}, Prefix: "dir-", Projects: []config.ProjectAccess{{Project: demoProject, Role: "editor"}}},
+		{Name: "analysts", NameRegex: "analysts$", Prefix: "dir-", Projects: []config.ProjectAccess{{Project: demoProject, Role: "editor"}}},
 		{Name: "everything", Prefix: "dir-"},
 	}
 	cfg.Schedule.Debounce, cfg.Schedule.MaxDelay = 100*time.Millisecond, time.Second
