@@ -58,6 +58,7 @@ type accessPlanner struct {
 	cur     *AccessCurrent
 	managed []target // every project and space the mapping names that resolved
 	seen    map[string]bool
+	have    map[string]map[string]string // group uuid → target ref → role
 }
 
 // access plans every candidate's grants; a nil Current.Access (an event,
@@ -69,7 +70,7 @@ func (pl *planner) access(cur *AccessCurrent) {
 	if cur == nil {
 		return
 	}
-	ap := &accessPlanner{pl: pl, cur: cur, seen: map[string]bool{}}
+	ap := &accessPlanner{pl: pl, cur: cur, seen: map[string]bool{}, have: cur.byGroup()}
 	for _, p := range cur.Projects {
 		if _, read := cur.Grants[p.ProjectUUID]; read {
 			ap.manage(target{project: p.ProjectUUID, projectName: p.Name})
@@ -135,15 +136,11 @@ func (ap *accessPlanner) candidate(c *candidate) (problems []string) {
 		}
 		want[t.ref()] = s.Role
 	}
-	have, uuid := map[string]string{}, ""
+	var have map[string]string
+	uuid := ""
 	if c.upd != nil {
 		uuid = c.upd.UUID
-		for p, r := range ap.cur.ProjectRolesOf(uuid) {
-			have["project:"+p] = r
-		}
-		for s, r := range ap.cur.SpaceRolesOf(uuid) {
-			have["space:"+s] = r
-		}
+		have = ap.have[uuid]
 	}
 	for _, t := range ap.managed {
 		ap.diff(c, uuid, t, want[t.ref()], have[t.ref()])

@@ -63,6 +63,31 @@ func (a *AccessCurrent) SpaceRolesOf(groupUUID string) map[string]string {
 	return out
 }
 
+// byGroup indexes the grants and shares by group uuid, then by
+// "project:<uuid>" or "space:<uuid>": one pass, for planning every group.
+func (a *AccessCurrent) byGroup() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	put := func(group, ref, role string) {
+		m := out[group]
+		if m == nil {
+			m = map[string]string{}
+			out[group] = m
+		}
+		m[ref] = role
+	}
+	for p, gs := range a.Grants {
+		for _, g := range gs {
+			put(g.GroupUUID, "project:"+p, g.Role)
+		}
+	}
+	for s, shares := range a.Shares {
+		for _, sh := range shares {
+			put(sh.GroupUUID, "space:"+s, sh.SpaceRole)
+		}
+	}
+	return out
+}
+
 // resolveProject finds a project by uuid or exact name.
 func resolveProject(ps []lightdash.Project, ref string) (lightdash.Project, string) {
 	var found []lightdash.Project
