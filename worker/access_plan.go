@@ -162,11 +162,11 @@ func (ap *accessPlanner) diff(c *candidate, uuid string, t target, want, have st
 		ch.Op, ch.Reason = AccessChange, fmt.Sprintf("the mapping gives %s, Lightdash has %s", want, have)
 	case !pl.opts.mayDelete(), pl.d.Partial:
 		return
+	case !pl.opts.mayRevokeManual() && !slices.Contains(pl.st.Groups[c.dg.Key].grantedOrNil(), t.ref()):
+		return
 	case !pl.d.Complete:
 		pl.p.HeldBack = append(pl.p.HeldBack, HeldBack{Key: c.dg.Key, UUID: uuid, Name: c.dg.Name, Kind: "revoke-access",
 			Members: []string{t.ref()}, Reason: "directory read incomplete: " + pl.d.IncompleteReason})
-		return
-	case !pl.opts.mayRevokeManual() && !slices.Contains(pl.st.Groups[c.dg.Key].grantedOrNil(), t.ref()):
 		return
 	default:
 		ch.Op, ch.Reason, ch.Role = AccessRevoke, "the mapping does not grant it", ""
