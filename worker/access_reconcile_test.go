@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -309,5 +310,23 @@ func TestAccessWarmRunReadsOncePerProject(t *testing.T) {
 	}
 	if got := len(e.ld.Requests()); got != total || res.Summary.APICalls != int64(total) {
 		t.Errorf("warm run: %d requests (%d counted), want %d: %+v", got, res.Summary.APICalls, total, e.ld.Requests())
+	}
+}
+
+func TestAccessSavedPlanRefusedWhenGrantsChanged(t *testing.T) {
+	e := newAccessEnv(t)
+	w := e.worker(e.accessOptions("viewer"))
+	e.reconcile(w)
+	w = e.worker(e.accessOptions("editor"))
+	p, err := w.Plan(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Access) != 2 {
+		t.Fatalf("plan has %d access changes, want 2", len(p.Access))
+	}
+	e.ld.SetProjectRole(e.sales, e.groupUUID("ad-Backend"), "admin") // by hand, after the plan
+	if _, err := w.ApplySaved(context.Background(), p); !errors.Is(err, worker.ErrPlanStale) {
+		t.Errorf("ApplySaved after a grant changed: got %v, want ErrPlanStale", err)
 	}
 }
