@@ -122,6 +122,7 @@ func (w *Worker) applyPlan(ctx context.Context, ld Lightdash, p *Plan) (res *Res
 		})
 	}
 	forEach(ctx, w.opts.Concurrency, p.Creates, a.create)
+	forEach(ctx, w.opts.Concurrency, p.Access, a.access)
 	a.bookkeeping(ctx, p)
 	if err := a.flush(ctx); err != nil {
 		a.fail("", "state", "save", err)

@@ -36,6 +36,11 @@ type DesiredGroup struct {
 	// From lists the directory groups that produced it.
 	From    []GroupRef `json:"from"`
 	Members []Member   `json:"-"`
+	// Access is the project roles and space shares the group should have
+	// (nil: none configured). AccessHeld says why its access is left as
+	// it is this run (a role that could not be taken from a name).
+	Access     *GroupAccess `json:"access,omitempty"`
+	AccessHeld string       `json:"accessHeld,omitempty"`
 }
 
 // GroupRef names a directory group.
@@ -142,7 +147,7 @@ func (r *mapRun) snapshot(s *sources.Snapshot) {
 // group adds directory group g, with its flattened members, to the
 // desired group its Lightdash name names, or reports why it cannot.
 func (r *mapRun) group(source string, fl *flattener, g sources.DirGroup) {
-	name, key, ok := r.m.nameFor(source, g)
+	name, key, acc, ok := r.m.nameFor(source, g)
 	if !ok {
 		return
 	}
@@ -155,6 +160,12 @@ func (r *mapRun) group(source string, fl *flattener, g sources.DirGroup) {
 		r.d.Problems = append(r.d.Problems, Problem{Key: key, Source: source, GroupID: clipForReport(g.ID), Name: clipForReport(name), Reason: p, Blocking: blocking})
 	}
 	a := r.gather(name, key, len(members))
+	if ga, why := acc.render(g.Name); why != "" {
+		a.AccessHeld = why
+		r.d.Problems = append(r.d.Problems, Problem{Key: key, Source: source, GroupID: clipForReport(g.ID), Name: clipForReport(name), Reason: why})
+	} else {
+		a.Access = a.Access.merge(ga)
+	}
 	a.keys[groupKey(source, g.ID)] = true
 	a.From = append(a.From, GroupRef{Source: source, ID: g.ID, Name: g.Name})
 	if blocking {

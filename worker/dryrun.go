@@ -33,4 +33,16 @@ func (w *Worker) logDryRun(p *Plan, s *Summary) {
 		s.Created++
 		s.MembersAdded += len(c.Members) + len(c.Invitees)
 	}
+	for _, ch := range p.Access {
+		w.log.Info("dry run: would change access", zap.String("group", ch.Group), zap.String("op", ch.Op),
+			zap.String("target", describeTarget(ch)), zap.String("role", ch.Role), zap.String("reason", ch.Reason))
+		switch ch.Op {
+		case AccessGrant:
+			s.AccessGranted++
+		case AccessChange:
+			s.AccessChanged++
+		default:
+			s.AccessRevoked++
+		}
+	}
 }

@@ -115,6 +115,16 @@ func fingerprintLightdash(cur Current) string {
 		scratch = j.sortedList(scratch, g.MemberUUIDs)
 		j.raw("}")
 	})
+	if cur.Access != nil { // only then: plans without access keep their fingerprints
+		j.raw(`,"Access":`)
+		var grants []string
+		for group, refs := range cur.Access.byGroup() {
+			for ref, role := range refs {
+				grants = append(grants, group+" "+ref+" "+role)
+			}
+		}
+		j.sortedList(scratch, grants)
+	}
 	j.raw("}")
 	return j.sum()
 }

@@ -82,14 +82,23 @@ type Rule struct {
 	Case           Case
 	Prefix         string
 	Suffix         string
+
+	// Projects and Spaces are the access every selected group gets
+	// (access.go). RoleRegex takes a project role from the directory
+	// group's name: its group named "role", or its first group, lowercased.
+	Projects  []ProjectAccess
+	Spaces    []SpaceAccess
+	RoleRegex string
 }
 
 // Override maps one directory group (id, DN or name; within Source when
 // set) to an exact Lightdash name.
 type Override struct {
-	Source string
-	Group  string
-	Name   string
+	Source   string
+	Group    string
+	Name     string
+	Projects []ProjectAccess
+	Spaces   []SpaceAccess
 }
 
 // Validate reports every configuration mistake at once, naming the rule.
@@ -100,9 +109,10 @@ func (m Mapping) Validate() error {
 
 // Mapper is a compiled Mapping. It is safe for concurrent use.
 type Mapper struct {
-	m       Mapping
-	rules   []compiledRule
-	exclude matcher
+	m         Mapping
+	rules     []compiledRule
+	overrides []*accessSpec
+	exclude   matcher
 }
 
 type compiledRule struct {
@@ -112,6 +122,7 @@ type compiledRule struct {
 	rewrite *regexp.Regexp
 	include matcher
 	exclude matcher
+	access  *accessSpec
 }
 
 // NewMapper compiles and validates m. Each problem is a
@@ -143,6 +154,9 @@ func NewMapper(m Mapping) (*Mapper, error) {
 		} else if reason := invalidName(lightdash.TrimName(o.Name)); reason != "" {
 			bad(key+".name", "%s", reason)
 		}
+		acc, aerrs := compileAccess(key, o.Projects, o.Spaces, "", false)
+		errs = append(errs, aerrs...)
+		mp.overrides = append(mp.overrides, acc)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -189,7 +203,9 @@ func compileRule(key string, r Rule) (compiledRule, []error) {
 	cr.baseDN = normDN(r.BaseDN)
 	cr.include = newMatcher(r.Include)
 	cr.exclude = newMatcher(r.Exclude)
-	return cr, errs
+	var aerrs []error
+	cr.access, aerrs = compileAccess(key, r.Projects, r.Spaces, r.RoleRegex, r.Target != "")
+	return cr, append(errs, aerrs...)
 }
 
 // compileRegexp compiles expr; empty means none.
@@ -207,18 +223,20 @@ func (m *Mapper) maxDepth() int {
 	return m.m.MaxDepth
 }
 
-// nameFor returns the Lightdash name and the ownership key of g; ok is
-// false when g is not synced.
-func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, ok bool) {
+// nameFor returns the Lightdash name and the ownership key of g, and the
+// access of the rule or override that selected it; ok is false when g is
+// not synced.
+func (m *Mapper) nameFor(source string, g sources.DirGroup) (name, key string, acc *accessSpec, ok bool) {
 	sel := m.selectGroup(source, g)
-	return sel.name, sel.key, sel.by != ""
+	return sel.name, sel.key, sel.acc, sel.by != ""
 }
 
 // selection is how the mapping treats one directory group: by names the
 // override or rule that selected it ("" when none did, or when excluded
-// is set because mapping.exclude drops it).
+// is set because mapping.exclude drops it); acc is that rule's access.
 type selection struct {
 	name, key, by string
+	acc           *accessSpec
 	excluded      bool
 }
 
@@ -230,10 +248,11 @@ func (m *Mapper) selectGroup(source string, g sources.DirGroup) selection {
 	}
 	for i, o := range m.m.Overrides {
 		if (o.Source == "" || o.Source == source) && newMatcher([]string{o.Group}).match(g) {
-			return selection{name: lightdash.TrimName(o.Name), key: groupKey(source, g.ID), by: fmt.Sprintf("overrides[%d]", i)}
+			return selection{name: lightdash.TrimName(o.Name), key: groupKey(source, g.ID), by: fmt.Sprintf("overrides[%d]", i), acc: m.overrides[i]}
 		}
 	}
-	for i, r := range m.rules {
+	for i := range m.rules {
+		r := &m.rules[i]
 		if !r.selects(source, g) {
 			continue
 		}
@@ -243,9 +262,9 @@ func (m *Mapper) selectGroup(source string, g sources.DirGroup) selection {
 		}
 		if r.Target != "" {
 			t := lightdash.TrimName(r.Target)
-			return selection{name: t, key: "target:" + t, by: by}
+			return selection{name: t, key: "target:" + t, by: by, acc: r.access}
 		}
-		return selection{name: r.render(g.Name), key: groupKey(source, g.ID), by: by}
+		return selection{name: r.render(g.Name), key: groupKey(source, g.ID), by: by, acc: r.access}
 	}
 	return selection{}
 }

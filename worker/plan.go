@@ -24,6 +24,8 @@ type Plan struct {
 	Unmatched []UnmatchedUser `json:"unmatched,omitempty"`
 	HeldBack  []HeldBack      `json:"heldBack,omitempty"`
 	Problems  []Problem       `json:"problems,omitempty"`
+	// Access are the project role and space share writes (full runs only).
+	Access []AccessChangeItem `json:"access,omitempty"`
 
 	// State bookkeeping that needs no Lightdash call: groups seen again
 	// (their absence counters are cleared), groups still absent (counters
@@ -172,13 +174,13 @@ type Fingerprints struct {
 // HasChanges reports whether applying the plan would change Lightdash or
 // the state.
 func (p *Plan) HasChanges() bool {
-	return len(p.Creates) > 0 || len(p.Updates) > 0 || len(p.Deletes) > 0 || len(p.Invites) > 0 ||
+	return len(p.Creates) > 0 || len(p.Updates) > 0 || len(p.Deletes) > 0 || len(p.Invites) > 0 || len(p.Access) > 0 ||
 		len(p.Absent) > 0 || len(p.Forgets) > 0 || len(p.Reappeared) > 0
 }
 
 // Writes counts the Lightdash writes the plan needs (without invites).
 func (p *Plan) Writes() int {
-	n := len(p.Creates) + len(p.Deletes)
+	n := len(p.Creates) + len(p.Deletes) + len(p.Access)
 	for _, u := range p.Updates {
 		if u.Writes() {
 			n++

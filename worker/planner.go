@@ -19,6 +19,9 @@ type Current struct {
 	// is listed (withSelf): only a group this user made is adopted on the
 	// strength of the create's intent.
 	Self string
+	// Access is the group access read in a full run when the mapping
+	// grants any; nil plans no access change.
+	Access *AccessCurrent
 	// ids indexes Users by email when the cached view already has the
 	// index; ComputePlan builds it otherwise.
 	ids *identities
@@ -48,6 +51,7 @@ func ComputePlan(d *Desired, cur Current, st *State, opts PlanOptions, now time.
 	}
 	pl.guardRemovals()
 	pl.deletions()
+	pl.access(cur.Access)
 	pl.limit()
 	pl.renames()
 	pl.assemble()
@@ -71,10 +75,11 @@ type planner struct {
 	desired map[string]bool                        // keys of the desired groups
 	ids     *identities
 
-	cands        []*candidate
-	moving       map[string]bool // retired keys whose group moves (now or after the grace) to another key
-	deletes      []DeleteGroup
-	deleteAbsent []AbsentGroup // for each of deletes, its absence should the limits hold it back
+	cands         []*candidate
+	moving        map[string]bool // retired keys whose group moves (now or after the grace) to another key
+	deletes       []DeleteGroup
+	deleteAbsent  []AbsentGroup // for each of deletes, its absence should the limits hold it back
+	accessChanges []AccessChangeItem
 
 	unmatched      map[string]*UnmatchedUser
 	unmatchedOrder []string
@@ -393,6 +398,7 @@ func (pl *planner) assemble() {
 	for _, uk := range pl.unmatchedOrder {
 		pl.p.Unmatched = append(pl.p.Unmatched, *pl.unmatched[uk])
 	}
+	pl.p.Access = pl.accessChanges
 }
 
 // emit adds c's create or update to the plan with its invitees, unless it
@@ -453,7 +459,7 @@ func (pl *planner) limit() {
 	p, l := pl.p, pl.opts.Limits
 	spent := pl.st.spentWithin(pl.now, l.LimitWindow)
 	owned, memberships := pl.ownedSize()
-	removals := 0
+	removals := pl.revokes()
 	for _, c := range pl.cands {
 		if c.upd != nil {
 			removals += len(c.upd.Remove)
@@ -469,6 +475,7 @@ func (pl *planner) limit() {
 	}
 	p.Blocked = true
 	p.BlockedReason = why + "; additions still apply; re-run with the override to apply the held-back changes"
+	pl.holdRevokes(why)
 	for i, dl := range pl.deletes {
 		p.HeldBack = append(p.HeldBack, HeldBack{Key: dl.Key, UUID: dl.UUID, Name: dl.Name, Kind: "delete", Reason: why})
 		p.Absent = append(p.Absent, pl.deleteAbsent[i])

@@ -92,6 +92,9 @@ type PlanOptions struct {
 	Policy     Policy          `json:"policy"`
 	Membership MembershipMode  `json:"membership"`
 	Unmatched  UnmatchedPolicy `json:"unmatchedUsers"`
+	// Access says which grants of owned groups may be revoked; empty
+	// means AccessAuthoritative (left empty so saved plans keep their form).
+	Access AccessMode `json:"access,omitempty"`
 	// Adopt takes over an existing Lightdash group that has the wanted name
 	// but is not owned; off, it is a conflict in the plan. Use it once
 	// after the state is lost, after reviewing the plan.
@@ -133,6 +136,9 @@ func (o PlanOptions) Validate() error {
 	if !slices.Contains([]UnmatchedPolicy{UnmatchedSkip, UnmatchedInvite}, o.Unmatched) {
 		bad("unmatched", "%q is not a policy (want skip or invite)", o.Unmatched)
 	}
+	if !slices.Contains([]AccessMode{"", AccessAuthoritative, AccessPreserveManual}, o.Access) {
+		bad("access", "%q is not an access mode (want authoritative or preserve-manual)", o.Access)
+	}
 	l := o.Limits
 	if l.MaxGroupDeletes < 0 || l.MaxMemberRemovals < 0 || l.DeleteAfterReads < 0 || l.DeleteGracePeriod < 0 || l.LimitWindow < 0 {
 		bad("safety", "limits must not be negative")
@@ -164,6 +170,10 @@ func (o PlanOptions) mayDelete() bool { return o.Policy == PolicySync }
 // add (authoritative membership). Otherwise it removes only those it added,
 // and so must remember which they are.
 func (o PlanOptions) mayRemoveManual() bool { return o.Membership == MembershipAuthoritative }
+
+// mayRevokeManual reports whether the worker may revoke grants it did not
+// make (authoritative access).
+func (o PlanOptions) mayRevokeManual() bool { return o.Access != AccessPreserveManual }
 
 // enforcesLimits reports whether the safety limits hold deletions and
 // removals back; AllowDeletions overrides them for one run.

@@ -74,13 +74,16 @@ func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 // groups list), not for their sum. The first error cancels the others.
 func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	in := &inputs{}
+	var access *AccessCurrent
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { in.snaps, err = w.readSources(ctx); return err })
 	g.Go(func() (err error) { in.cur, err = w.readLightdash(ctx, ld); return err })
 	g.Go(func() (err error) { in.state, err = w.loadState(ctx, true); return err })
+	g.Go(func() (err error) { access, err = w.readAccessFor(ctx, ld); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
+	in.cur.Access = access
 	return in, nil
 }
 

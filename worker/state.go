@@ -54,6 +54,10 @@ type OwnedGroup struct {
 	// therefore starts with no member known as added: none is removed
 	// until the worker adds it again, the safe side for manual members.
 	AddedMembers []string `json:"addedMembers,omitempty"`
+	// Granted are the grants lightdash-sync made ("project:<uuid>",
+	// "space:<uuid>"), recorded only in preserve-manual access mode, where
+	// only these are ever revoked.
+	Granted []string `json:"granted,omitempty"`
 	// AbsentSince and AbsentReads count how long the directory group has
 	// been missing from complete reads; they drive the deletion grace.
 	AbsentSince *time.Time `json:"absentSince,omitempty"`
@@ -77,6 +81,7 @@ func (s *State) Clone() *State {
 	for k, g := range s.Groups {
 		cg := *g
 		cg.AddedMembers = append([]string(nil), g.AddedMembers...)
+		cg.Granted = append([]string(nil), g.Granted...)
 		if g.AbsentSince != nil {
 			t := *g.AbsentSince
 			cg.AbsentSince = &t

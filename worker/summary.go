@@ -18,6 +18,9 @@ type Summary struct {
 	MembersAdded     int           `json:"membersAdded"`
 	MembersRemoved   int           `json:"membersRemoved"`
 	Invited          int           `json:"invited"`
+	AccessGranted    int           `json:"accessGranted,omitempty"`
+	AccessChanged    int           `json:"accessChanged,omitempty"`
+	AccessRevoked    int           `json:"accessRevoked,omitempty"`
 	Unmatched        int           `json:"unmatched"`
 	Conflicts        int           `json:"conflicts"`
 	HeldBackDeletes  int           `json:"heldBackDeletes"`
@@ -29,7 +32,11 @@ type Summary struct {
 
 // String is the one-line human form.
 func (s Summary) String() string {
-	return fmt.Sprintf("created %d, renamed %d, updated %d, deleted %d, adopted %d, members +%d -%d, invited %d, unmatched users %d, conflicts %d, held back %d deletions and %d removals, failed %d, %d API calls in %s",
+	access := ""
+	if s.AccessGranted+s.AccessChanged+s.AccessRevoked > 0 {
+		access = fmt.Sprintf("access +%d ~%d -%d, ", s.AccessGranted, s.AccessChanged, s.AccessRevoked)
+	}
+	return access + fmt.Sprintf("created %d, renamed %d, updated %d, deleted %d, adopted %d, members +%d -%d, invited %d, unmatched users %d, conflicts %d, held back %d deletions and %d removals, failed %d, %d API calls in %s",
 		s.Created, s.Renamed, s.Updated, s.Deleted, s.Adopted, s.MembersAdded, s.MembersRemoved, s.Invited,
 		s.Unmatched, s.Conflicts, s.HeldBackDeletes, s.HeldBackRemovals, s.Failed, s.APICalls, s.Duration.Round(time.Millisecond))
 }
@@ -42,6 +49,7 @@ func (s Summary) fields() []zap.Field {
 		zap.Int("conflicts", s.Conflicts), zap.Int("heldBackDeletes", s.HeldBackDeletes),
 		zap.Int("heldBackRemovals", s.HeldBackRemovals), zap.Int("failed", s.Failed),
 		zap.Int64("apiCalls", s.APICalls), zap.Duration("duration", s.Duration),
+		zap.Int("accessGranted", s.AccessGranted), zap.Int("accessChanged", s.AccessChanged), zap.Int("accessRevoked", s.AccessRevoked),
 	}
 }
 
@@ -56,4 +64,7 @@ func (s *Summary) addDone(o Summary) {
 	s.MembersAdded += o.MembersAdded
 	s.MembersRemoved += o.MembersRemoved
 	s.Invited += o.Invited
+	s.AccessGranted += o.AccessGranted
+	s.AccessChanged += o.AccessChanged
+	s.AccessRevoked += o.AccessRevoked
 }

@@ -140,6 +140,9 @@ func New(sources []sources.Source, ld Lightdash, store StateStore, opts Options,
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
+	if refs, spaces := mp.AccessRefs(); (len(refs) > 0 || len(spaces) > 0) && accessAPI(ld) == nil {
+		return nil, fmt.Errorf("worker: %w", errNoAccessAPI)
+	}
 	opts.PlanOptions = opts.PlanOptions.withDefaults()
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
@@ -261,7 +264,7 @@ func (w *Worker) compute(in *inputs, d *Desired) *Plan {
 	}
 	w.log.Log(lvl, "plan computed", zap.Bool("partial", partial), zap.Bool("dryRun", w.opts.DryRun), zap.Int("creates", len(p.Creates)), zap.Int("updates", len(p.Updates)),
 		zap.Int("deletes", len(p.Deletes)), zap.Int("conflicts", len(p.Conflicts)), zap.Int("unmatched", len(p.Unmatched)),
-		zap.Int("heldBack", len(p.HeldBack)), zap.Int("problems", len(p.Problems)))
+		zap.Int("heldBack", len(p.HeldBack)), zap.Int("problems", len(p.Problems)), zap.Int("access", len(p.Access)))
 	return p
 }
 

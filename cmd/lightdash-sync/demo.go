@@ -50,9 +50,14 @@ type demoRun struct {
 	drv    demoDirectory
 	h      *daemonHandle
 	emails map[string]string // Lightdash user uuid → email
-	cfg    *config.Config
-	log    *zap.Logger
+	// project is the uuid of the simulated project demoProject.
+	project string
+	cfg     *config.Config
+	log     *zap.Logger
 }
+
+// demoProject is the simulated Lightdash project the demo grants a role on.
+const demoProject = "Analytics"
 
 func runDemo(ctx context.Context, o *options) error {
 	dir, err := demo.Load()
@@ -78,7 +83,7 @@ func runDemo(ctx context.Context, o *options) error {
 
 	ld := lightdashtest.NewServer(lightdashtest.WithOrganizationName("Demo (simulated)"))
 	defer ld.Close()
-	d := &demoRun{out: o.stdout, dir: dir, ld: ld, drv: drv, emails: map[string]string{}}
+	d := &demoRun{out: o.stdout, dir: dir, ld: ld, drv: drv, emails: map[string]string{}, project: ld.AddProject(demoProject)}
 	for _, email := range dir.LightdashUsers {
 		u := ld.AddUser(email, lightdash.RoleViewer)
 		d.emails[u.UserUUID] = email
@@ -90,7 +95,11 @@ func runDemo(ctx context.Context, o *options) error {
 	cfg.Lightdash.Token = config.Secret(ld.AdminToken())
 	cfg.Lightdash.RateLimit, cfg.Lightdash.Burst = 50, 10
 	cfg.Sources = []config.Source{drv.source()}
-	cfg.Mapping.Rules = []config.Rule{{Name: "everything", Prefix: "dir-"}}
+	// analysts also get the editor role on the Analytics project.
+	cfg.Mapping.Rules = []config.Rule{
+		{Name: "analysts", NameRegex: "analysts$", Prefix: "dir-", Projects: []config.ProjectAccess{{Project: demoProject, Role: "editor"}}},
+		{Name: "everything", Prefix: "dir-"},
+	}
 	cfg.Schedule.Debounce, cfg.Schedule.MaxDelay = 100*time.Millisecond, time.Second
 	cfg.Sync.Safety.DeleteGracePeriod, cfg.Sync.Safety.DeleteAfterReads = 0, 2
 	cfg.State.Path = tmp + "/state.json"

@@ -203,6 +203,7 @@ func (d *demoRun) printGroups() {
 		fmt.Fprintf(tw, "     %s\t%s\n", g.Name, strings.Join(d.group(g.Name), ", "))
 	}
 	tw.Flush()
+	d.printAccess()
 	var unmatched []string
 	for _, u := range d.dir.Users {
 		found := false
@@ -215,5 +216,21 @@ func (d *demoRun) printGroups() {
 	}
 	if len(unmatched) > 0 {
 		fmt.Fprintf(d.out, "   Not in Lightdash (reported as unmatched, added once they sign up): %s\n", strings.Join(unmatched, ", "))
+	}
+}
+
+// printAccess shows the project roles of the groups in the simulated Lightdash.
+func (d *demoRun) printAccess() {
+	names := map[string]string{}
+	for _, g := range d.ld.Groups() {
+		names[g.UUID] = g.Name
+	}
+	var lines []string
+	for g, role := range d.ld.ProjectRoles(d.project) {
+		lines = append(lines, fmt.Sprintf("     %s is %s on project %s", names[g], role, demoProject))
+	}
+	sort.Strings(lines)
+	if len(lines) > 0 {
+		fmt.Fprintf(d.out, "   Project access (mapping rule \"analysts\"):\n%s\n", strings.Join(lines, "\n"))
 	}
 }

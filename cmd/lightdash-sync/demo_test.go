@@ -31,6 +31,8 @@ func testDemo(t *testing.T, extra ...string) {
 		"deletion HELD BACK",
 		"reconcile --allow-deletions: deleted 1 group(s)",
 		"dir-data-analysts     ada@example.com, katherine@example.com",
+		"dir-analysts is editor on project Analytics",
+		"dir-data-analysts is editor on project Analytics",
 		"Not in Lightdash (reported as unmatched, added once they sign up): ken@example.com",
 		"Status page: http://127.0.0.1:",
 	} {

@@ -42,6 +42,9 @@ func printPlan(w io.Writer, p *worker.Plan) {
 	for _, d := range p.Deletes {
 		line("-", "delete", quote(d.Name), "", d.Reason)
 	}
+	for _, ch := range p.Access {
+		line(accessMark[ch.Op], ch.Op, quote(ch.Group), accessDetail(ch), ch.Reason)
+	}
 	for _, i := range p.Invites {
 		line("+", "invite", i.Email, strings.Join(i.Groups, ", "), "no Lightdash user; identity.unmatched is invite")
 	}
@@ -86,9 +89,33 @@ func printPlan(w io.Writer, p *worker.Plan) {
 		fmt.Fprintf(w, "Not applied: %d conflicts, %d unmatched users, %d held back, %d problems.\n",
 			len(p.Conflicts), len(p.Unmatched), len(p.HeldBack), len(p.Problems))
 	}
+	if len(p.Access) > 0 {
+		n := map[string]int{}
+		for _, ch := range p.Access {
+			n[ch.Op]++
+		}
+		fmt.Fprintf(w, "Access: %d to grant, %d to change, %d to revoke.\n", n[worker.AccessGrant], n[worker.AccessChange], n[worker.AccessRevoke])
+	}
 	if p.Blocked {
 		fmt.Fprintf(w, "BLOCKED: %s\nAdditions still apply; rerun reconcile with --allow-deletions to let the held-back changes through.\n", p.BlockedReason)
 	}
+}
+
+var accessMark = map[string]string{worker.AccessGrant: "+", worker.AccessChange: "~", worker.AccessRevoke: "-"}
+
+// accessDetail says which project or space and which role.
+func accessDetail(ch worker.AccessChangeItem) string {
+	where := "project " + quote(ch.ProjectName)
+	if ch.Space != "" {
+		where = "space " + quote(ch.SpaceName) + " of project " + quote(ch.ProjectName)
+	}
+	switch ch.Op {
+	case worker.AccessChange:
+		return fmt.Sprintf("%s: %s (was %s)", where, ch.Role, ch.OldRole)
+	case worker.AccessRevoke:
+		return fmt.Sprintf("%s: %s", where, ch.OldRole)
+	}
+	return fmt.Sprintf("%s: %s", where, ch.Role)
 }
 
 // quote shows a name with any control or invisible characters escaped, so

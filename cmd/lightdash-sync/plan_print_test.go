@@ -36,3 +36,24 @@ func TestPrintPlan(t *testing.T) {
 		t.Errorf("empty plan: %q", got)
 	}
 }
+
+func TestPrintPlanAccess(t *testing.T) {
+	p := &worker.Plan{Access: []worker.AccessChangeItem{
+		{Group: "ad-Sales", Op: worker.AccessGrant, ProjectName: "Sales", Role: "viewer", Reason: "the mapping grants it"},
+		{Group: "ad-Sales", Op: worker.AccessChange, ProjectName: "Sales", Space: "s-1", SpaceName: "Pipeline", Role: "editor", OldRole: "viewer", Reason: "the mapping gives editor, Lightdash has viewer"},
+		{Group: "ad-Ops", Op: worker.AccessRevoke, ProjectName: "Ops", OldRole: "admin", Reason: "the mapping does not grant it"},
+	}}
+	var b strings.Builder
+	printPlan(&b, p)
+	got := strings.Join(strings.Fields(b.String()), " ")
+	for _, want := range []string{
+		"+ grant ad-Sales project Sales: viewer the mapping grants it",
+		"~ change ad-Sales space Pipeline of project Sales: editor (was viewer)",
+		"- revoke ad-Ops project Ops: admin the mapping does not grant it",
+		"Access: 1 to grant, 1 to change, 1 to revoke.",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("printed plan lacks %q:\n%s", want, b.String())
+		}
+	}
+}

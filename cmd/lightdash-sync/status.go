@@ -90,12 +90,14 @@ func (u *unit) status(started time.Time) admin.Status {
 			s := res.Summary
 			r.Summary = map[string]int{"created": s.Created, "renamed": s.Renamed, "updated": s.Updated, "deleted": s.Deleted,
 				"members added": s.MembersAdded, "members removed": s.MembersRemoved, "unmatched users": s.Unmatched,
-				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls)}
+				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls),
+				"access granted": s.AccessGranted, "access changed": s.AccessChanged, "access revoked": s.AccessRevoked}
 			if res.Blocked {
 				r.Result, r.Blocked = "blocked", res.BlockedReason
 			}
 			if p := res.Plan; p != nil {
 				r.Unmatched, r.Conflicts, r.HeldBack, r.Problems = p.Unmatched, p.Conflicts, p.HeldBack, p.Problems
+				r.Access = p.Access
 			}
 			if len(res.Failures) > 0 {
 				r.Result = "failed"

@@ -30,6 +30,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "PUT /api/v1/groups/{groupUuid}/members/{userUuid}", s.addGroupMember)
 	s.handle(mux, "DELETE /api/v1/groups/{groupUuid}/members/{userUuid}", s.removeGroupMember)
 	s.handle(mux, "POST /api/v1/invite-links", s.createInviteLink)
+	s.accessRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		sr := &statusRecorder{ResponseWriter: w}
 		if strings.HasPrefix(r.URL.Path, "/api/") {

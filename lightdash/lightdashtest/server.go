@@ -4,7 +4,8 @@
 // after trimming), unknown members silently dropped on create, 400 and full
 // rollback on unknown or duplicate members in PATCH, 500 on non-uuid strings
 // and names over 255 characters, unordered lists, the groups feature flag and
-// non-admin tokens. Tests seed it, switch its behaviours, inject latency and
+// non-admin tokens; and group access to projects and spaces, v1 and v2
+// endpoints on one table, with API-NOTES §9's quirks (access.go). Tests seed it, switch its behaviours, inject latency and
 // failures, and read its request log. Its deviations from the OpenAPI spec are
 // the real server's and are listed in DEVIATIONS.md.
 package lightdashtest
@@ -54,7 +55,8 @@ type Server struct {
 	faultRate  float64
 	rateFault  Fault
 	log        []Request
-	cost       cost // set by options only: read without mu
+	cost       cost                // set by options only: read without mu
+	projects   map[string]*project // group access: access.go
 }
 
 // Option configures NewServer.

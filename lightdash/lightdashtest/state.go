@@ -100,6 +100,7 @@ func (s *Server) addGroupLocked(o *org, name string, members []string, by *user)
 func (s *Server) deleteGroupLocked(g *group) {
 	delete(g.org.groups, g.uuid)
 	delete(g.org.byName, g.name)
+	s.dropGroupAccessLocked(g)
 }
 
 func (u *user) member() lightdash.OrgMember {

@@ -90,7 +90,9 @@ type Reconcile struct {
 	Conflicts []worker.Conflict      `json:"conflicts,omitempty"`
 	HeldBack  []worker.HeldBack      `json:"heldBack,omitempty"`
 	Problems  []worker.Problem       `json:"problems,omitempty"`
-	Blocked   string                 `json:"blocked,omitempty"`
+	// Access are the project role and space share changes the run planned.
+	Access  []worker.AccessChangeItem `json:"access,omitempty"`
+	Blocked string                    `json:"blocked,omitempty"`
 }
 
 // Handler serves the endpoints. Its funcs are called per request.

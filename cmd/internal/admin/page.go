@@ -49,6 +49,8 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{if .Conflicts}}<table><tr><th>group</th><th>why</th></tr>{{range .Conflicts}}<tr><td>{{.Name}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{else}}<p>None.</p>{{end}}
 <h3>Held-back deletions and removals ({{len .HeldBack}})</h3>
 {{if .HeldBack}}<table><tr><th>group</th><th>kind</th><th>why</th></tr>{{range .HeldBack}}<tr><td>{{.Name}}</td><td>{{.Kind}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{else}}<p>None.</p>{{end}}
+<h3>Access changes ({{len .Access}})</h3>
+{{if .Access}}<table><tr><th>group</th><th>change</th><th>project</th><th>space</th><th>role</th><th>was</th><th>why</th></tr>{{range .Access}}<tr><td>{{.Group}}</td><td>{{.Op}}</td><td>{{.ProjectName}}</td><td>{{.SpaceName}}</td><td>{{.Role}}</td><td>{{.OldRole}}</td><td>{{.Reason}}</td></tr>{{end}}</table>{{else}}<p>None.</p>{{end}}
 <h3>Problems ({{len .Problems}})</h3>
 {{if .Problems}}<ul>{{range .Problems}}<li>{{if .Name}}{{.Name}}: {{end}}{{.Reason}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
 {{else}}<p>None yet.</p>{{end}}

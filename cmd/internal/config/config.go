@@ -97,6 +97,10 @@ type Sync struct {
 	// owned group) or preserve-manual (only members the sync added are
 	// ever removed).
 	Membership string `yaml:"membership"`
+	// Access is authoritative (on the projects and spaces the mapping
+	// names, owned groups have exactly the configured grants) or
+	// preserve-manual (only grants the sync made are ever revoked).
+	Access string `yaml:"access"`
 	// Adopt takes over an existing Lightdash group with a wanted name
 	// instead of reporting it as a conflict.
 	Adopt bool `yaml:"adopt"`

@@ -52,6 +52,7 @@ func TestBadConfigs(t *testing.T) {
 		{"bad-nested-groups.yaml", "sources[0].ldap.nested_groups", 14, `"chain" is not a nested group mode (want walk or in_chain)`},
 		{"bad-cron.yaml", "schedule.reconcile", 13, "not a cron expression"},
 		{"bad-regex.yaml", "mapping.rules[0].name_regex", 12, "invalid regular expression"},
+		{"bad-project-role.yaml", "mapping.rules[0].projects[0].role", 14, `"owner" is not a project role`},
 		{"unknown-rule-source.yaml", "mapping.rules[0].source", 12, `no source is named "crop"`},
 		{"duplicate-key.yaml", "lightdash.token", 4, "key is given twice"},
 		{"not-yaml.yaml", "", 0, "invalid YAML"},

@@ -27,6 +27,7 @@ func Default() *Config {
 		Sync: Sync{
 			Policy:              string(worker.PolicySync),
 			Membership:          string(worker.MembershipAuthoritative),
+			Access:              string(worker.AccessAuthoritative),
 			Concurrency:         worker.DefaultConcurrency,
 			CacheMaxAge:         worker.DefaultCacheMaxAge,
 			UserRefreshInterval: worker.DefaultUserRefreshInterval,

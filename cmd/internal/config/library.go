@@ -105,10 +105,12 @@ func (m Mapping) Worker() worker.Mapping {
 			Include: r.Include, Exclude: r.Exclude, Target: r.Target,
 			RewriteRegex: r.RewriteRegex, RewriteReplace: r.RewriteReplace,
 			Case: worker.Case(r.Case), Prefix: r.Prefix, Suffix: r.Suffix,
+			Projects: projectAccess(r.Projects), Spaces: spaceAccess(r.Spaces), RoleRegex: r.RoleRegex,
 		})
 	}
 	for _, o := range m.Overrides {
-		w.Overrides = append(w.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name})
+		w.Overrides = append(w.Overrides, worker.Override{Source: o.Source, Group: o.Group, Name: o.Name,
+			Projects: projectAccess(o.Projects), Spaces: spaceAccess(o.Spaces)})
 	}
 	return w
 }
@@ -120,6 +122,7 @@ func PlanOptions(id Identity, s Sync) worker.PlanOptions {
 	return worker.PlanOptions{
 		Policy:     worker.Policy(s.Policy),
 		Membership: worker.MembershipMode(s.Membership),
+		Access:     worker.AccessMode(s.Access),
 		Unmatched:  worker.UnmatchedPolicy(id.Unmatched),
 		Adopt:      s.Adopt,
 		Limits: worker.Limits{
@@ -142,4 +145,20 @@ func (c *Config) libraryError(section string, err error) error {
 		return c.errorf(section+"."+ce.Key, "%s", ce.Msg)
 	}
 	return c.errorf(section, "%v", err)
+}
+
+func projectAccess(ps []ProjectAccess) []worker.ProjectAccess {
+	var out []worker.ProjectAccess
+	for _, p := range ps {
+		out = append(out, worker.ProjectAccess(p))
+	}
+	return out
+}
+
+func spaceAccess(ss []SpaceAccess) []worker.SpaceAccess {
+	var out []worker.SpaceAccess
+	for _, s := range ss {
+		out = append(out, worker.SpaceAccess(s))
+	}
+	return out
 }

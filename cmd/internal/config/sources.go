@@ -178,12 +178,32 @@ type Rule struct {
 	Case           string `yaml:"case"`
 	Prefix         string `yaml:"prefix"`
 	Suffix         string `yaml:"suffix"`
+	// Projects and Spaces are the access the rule's groups get; RoleRegex
+	// takes a project role from the directory group's name.
+	Projects  []ProjectAccess `yaml:"projects"`
+	Spaces    []SpaceAccess   `yaml:"spaces"`
+	RoleRegex string          `yaml:"role_regex"`
+}
+
+// ProjectAccess is a project (name or uuid) and a project role.
+type ProjectAccess struct {
+	Project string `yaml:"project"`
+	Role    string `yaml:"role"`
+}
+
+// SpaceAccess is a space (name or uuid) of a project and a space role.
+type SpaceAccess struct {
+	Project string `yaml:"project"`
+	Space   string `yaml:"space"`
+	Role    string `yaml:"role"`
 }
 
 // Override maps one directory group (id, DN or name, within Source when
 // set) to an exact Lightdash group name.
 type Override struct {
-	Source string `yaml:"source"`
-	Group  string `yaml:"group"`
-	Name   string `yaml:"name"`
+	Source   string          `yaml:"source"`
+	Group    string          `yaml:"group"`
+	Name     string          `yaml:"name"`
+	Projects []ProjectAccess `yaml:"projects"`
+	Spaces   []SpaceAccess   `yaml:"spaces"`
 }
