@@ -16,13 +16,20 @@ import (
 // to the worker cannot read or write it.
 var errNoAccessAPI = errors.New("the mapping grants project or space access, but the Lightdash client does not implement worker.AccessAPI")
 
-// accessAPI returns ld's access methods, or nil.
+// accessAPI returns ld's access methods, or nil. The run's wrappers
+// (counted, reporting) are looked through to the client they wrap.
 func accessAPI(ld Lightdash) AccessAPI {
-	if c, ok := ld.(*counted); ok {
-		ld = c.ld
+	for {
+		switch w := ld.(type) {
+		case *counted:
+			ld = w.ld
+		case *reporting:
+			ld = w.Lightdash
+		default:
+			a, _ := ld.(AccessAPI)
+			return a
+		}
 	}
-	a, _ := ld.(AccessAPI)
-	return a
 }
 
 // readAccessFor reads the access the mapping names through ld (counted
