@@ -1,7 +1,10 @@
 // Package queue is the daemon's work queue: changes are keyed (by
-// directory group), bursts on one key are coalesced for a debounce period
-// (bounded by a maximum delay, so a key that changes constantly is still
-// worked on), one key is never worked on twice at once, and the number of
+// directory group); the first change to a quiet key is due at once
+// (leading edge) and the changes that follow it within the debounce period
+// are coalesced and due once the key has been quiet for that period
+// (trailing edge, bounded by a maximum delay, so a key that changes
+// constantly is still worked on). A key is handed out at most once in any
+// debounce period and is never worked on twice at once. The number of
 // pending keys is bounded — adding a new key to a full queue waits, so a
 // source slows down rather than anything being dropped.
 //
@@ -26,6 +29,9 @@ type Queue struct {
 	mu       sync.Mutex
 	pending  map[string]*entry
 	inFlight map[string]bool
+	// out is when each key was last handed out, kept for a debounce
+	// period: a change to a key handed out in that period is trailing.
+	out map[string]time.Time
 	// changed is closed and replaced whenever the queue changes, waking
 	// everyone waiting for space or for work.
 	changed chan struct{}
@@ -38,6 +44,9 @@ type entry struct {
 	first, last time.Time
 	dones       []func(error)
 	count       int
+	// leading: the key was quiet when its first change came, so it is due
+	// at once.
+	leading bool
 }
 
 // Item is one key handed out for work, with the callbacks of every change
@@ -51,9 +60,11 @@ type Item struct {
 	dones []func(error)
 }
 
-// New returns a queue. debounce is how long a key must be quiet before it
-// is due; maxDelay bounds how long its first change waits (it is raised to
-// debounce if smaller); capacity bounds the pending keys (at least 1).
+// New returns a queue. A change to a key that was neither handed out in
+// the last debounce nor is in flight is due at once; any other waits
+// until its key has been quiet for debounce, and at most maxDelay after
+// the first change it is coalesced with (maxDelay is raised to debounce
+// if smaller); capacity bounds the pending keys (at least 1).
 func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 	if maxDelay < debounce {
 		maxDelay = debounce
@@ -67,6 +78,7 @@ func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 		capacity: capacity,
 		pending:  map[string]*entry{},
 		inFlight: map[string]bool{},
+		out:      map[string]time.Time{},
 		changed:  make(chan struct{}),
 	}
 }
@@ -102,7 +114,7 @@ func (q *Queue) Add(ctx context.Context, key string, now time.Time, done func(er
 			return nil
 		}
 		if len(q.pending) < q.capacity {
-			e := &entry{first: now, last: now, count: 1}
+			e := &entry{first: now, last: now, count: 1, leading: q.quiet(key, now)}
 			if done != nil {
 				e.dones = append(e.dones, done)
 			}
@@ -122,8 +134,25 @@ func (q *Queue) Add(ctx context.Context, key string, now time.Time, done func(er
 	}
 }
 
+// quiet reports whether key is neither in flight nor was handed out in the
+// debounce period before now.
+func (q *Queue) quiet(key string, now time.Time) bool {
+	if q.inFlight[key] {
+		return false
+	}
+	t, ok := q.out[key]
+	if ok && now.Before(t.Add(q.debounce)) {
+		return false
+	}
+	delete(q.out, key)
+	return true
+}
+
 // due is when e becomes workable.
 func (q *Queue) due(e *entry) time.Time {
+	if e.leading {
+		return e.first
+	}
 	d := e.last.Add(q.debounce)
 	if m := e.first.Add(q.maxDelay); m.Before(d) {
 		return m
@@ -158,8 +187,23 @@ func (q *Queue) Next(now time.Time) (it Item, ok bool, wake time.Time) {
 	e := q.pending[bestKey]
 	delete(q.pending, bestKey)
 	q.inFlight[bestKey] = true
+	q.forget(now)
+	q.out[bestKey] = now
 	q.broadcast()
 	return Item{Key: bestKey, Changes: e.count, First: e.first, dones: e.dones}, true, time.Time{}
+}
+
+// forget drops the hand-out times older than a debounce period once there
+// are more of them than pending keys may be, so out stays bounded.
+func (q *Queue) forget(now time.Time) {
+	if len(q.out) < q.capacity {
+		return
+	}
+	for k, t := range q.out {
+		if !now.Before(t.Add(q.debounce)) {
+			delete(q.out, k)
+		}
+	}
 }
 
 // Done reports the result of the work on it: every coalesced change's
