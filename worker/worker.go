@@ -275,7 +275,9 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
+	reads := directoryReads(in.snaps) // before compute, which lets the snapshots go
 	res, _ := w.applyPlan(ctx, ld, w.compute(in, nil))
+	res.DirectoryRead = reads
 	return w.finish(res, ld, start)
 }
 

@@ -84,6 +84,7 @@ func (u *unit) status(started time.Time) admin.Status {
 			r.Summary = map[string]int{"created": s.Created, "renamed": s.Renamed, "updated": s.Updated, "deleted": s.Deleted,
 				"members added": s.MembersAdded, "members removed": s.MembersRemoved, "unmatched users": s.Unmatched,
 				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls)}
+			r.DirectoryRead = res.DirectoryRead
 			if res.Blocked {
 				r.Result, r.Blocked = "blocked", res.BlockedReason
 			}

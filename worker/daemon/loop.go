@@ -231,7 +231,13 @@ func (d *Daemon) runFull(ctx context.Context, trigger string) {
 		outcome = "blocked"
 		d.log.Warn("full reconciliation blocked by a safety limit", zap.String("reason", res.BlockedReason), zap.Stringer("summary", res.Summary))
 	default:
-		d.log.Info("full reconciliation done", zap.String("trigger", trigger), zap.Stringer("summary", res.Summary))
+		d.log.Info("full reconciliation done", zap.String("trigger", trigger), zap.Stringer("summary", res.Summary),
+			zap.Any("directory_read", res.DirectoryRead))
+	}
+	if res != nil {
+		for src, how := range res.DirectoryRead {
+			d.m.dirReads.WithLabelValues(src, how).Inc()
+		}
 	}
 	if res != nil && trigger != "start-up" {
 		if drift := Drift(res.Summary); drift > 0 {

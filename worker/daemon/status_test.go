@@ -41,3 +41,13 @@ func TestLastKeepsFindingsNotActions(t *testing.T) {
 		t.Errorf("last run keeps its actions: %d creates, %d updates", len(p.Creates), len(p.Updates))
 	}
 }
+
+// TestFullRunSaysHowTheDirectoryWasRead: the last run tells, per source,
+// whether the directory was read in full or taken from a watcher's state.
+func TestFullRunSaysHowTheDirectoryWasRead(t *testing.T) {
+	h := newHarness(t, Config{})
+	run, _ := h.d.Last()
+	if got := run.Result.DirectoryRead["dir"]; got != sources.ReadFull {
+		t.Errorf("directory read = %q, want %q (the memory source reads in full)", got, sources.ReadFull)
+	}
+}

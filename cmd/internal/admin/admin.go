@@ -84,6 +84,8 @@ type Reconcile struct {
 	HeldBack  []worker.HeldBack      `json:"heldBack,omitempty"`
 	Problems  []worker.Problem       `json:"problems,omitempty"`
 	Blocked   string                 `json:"blocked,omitempty"`
+	// DirectoryRead is, per source, "full" or "watcher" (worker.Result).
+	DirectoryRead map[string]string `json:"directoryRead,omitempty"`
 }
 
 // Handler serves the endpoints. Its funcs are called per request.
