@@ -147,7 +147,7 @@ func (d *Daemon) process(ctx context.Context, it queue.Item) {
 	d.m.groupWork.WithLabelValues(source, result(err)).Inc()
 	d.m.eventLatency.Observe(d.cfg.Now().Sub(it.First).Seconds())
 	log := d.log.With(zap.String("source", source), zap.String("group", id), zap.Int("changes", it.Changes), zap.Duration("took", d.cfg.Now().Sub(start)))
-	d.q.Done(it, err)
+	d.q.Done(it, d.cfg.Now(), err)
 	switch {
 	case err == nil:
 		if res != nil && (res.Summary.Created+res.Summary.Updated+res.Summary.Renamed+res.Summary.Adopted) > 0 {

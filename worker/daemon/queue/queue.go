@@ -3,8 +3,10 @@
 // (leading edge) and the changes that follow it within the debounce period
 // are coalesced and due once the key has been quiet for that period
 // (trailing edge, bounded by a maximum delay, so a key that changes
-// constantly is still worked on). A key is handed out at most once in any
-// debounce period and is never worked on twice at once. The number of
+// constantly is still worked on). A key is handed out again only a
+// debounce period after its last work ended, so the work on one key (its
+// Lightdash writes) is at least that far apart, and it is never worked on
+// twice at once. The number of
 // pending keys is bounded — adding a new key to a full queue waits, so a
 // source slows down rather than anything being dropped.
 //
@@ -29,9 +31,9 @@ type Queue struct {
 	mu       sync.Mutex
 	pending  map[string]*entry
 	inFlight map[string]bool
-	// out is when each key was last handed out, kept for a debounce
-	// period: a change to a key handed out in that period is trailing.
-	out map[string]time.Time
+	// done is when each key's last work ended, kept for a debounce
+	// period: the key is not handed out again before that period is over.
+	done map[string]time.Time
 	// changed is closed and replaced whenever the queue changes, waking
 	// everyone waiting for space or for work.
 	changed chan struct{}
@@ -60,11 +62,12 @@ type Item struct {
 	dones []func(error)
 }
 
-// New returns a queue. A change to a key that was neither handed out in
-// the last debounce nor is in flight is due at once; any other waits
+// New returns a queue. A change to a key that is neither in flight nor
+// was worked on in the last debounce is due at once; any other waits
 // until its key has been quiet for debounce, and at most maxDelay after
 // the first change it is coalesced with (maxDelay is raised to debounce
-// if smaller); capacity bounds the pending keys (at least 1).
+// if smaller), but never less than debounce after the key's last work
+// ended; capacity bounds the pending keys (at least 1).
 func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 	if maxDelay < debounce {
 		maxDelay = debounce
@@ -78,7 +81,7 @@ func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 		capacity: capacity,
 		pending:  map[string]*entry{},
 		inFlight: map[string]bool{},
-		out:      map[string]time.Time{},
+		done:     map[string]time.Time{},
 		changed:  make(chan struct{}),
 	}
 }
@@ -134,28 +137,31 @@ func (q *Queue) Add(ctx context.Context, key string, now time.Time, done func(er
 	}
 }
 
-// quiet reports whether key is neither in flight nor was handed out in the
+// quiet reports whether key is neither in flight nor was worked on in the
 // debounce period before now.
 func (q *Queue) quiet(key string, now time.Time) bool {
 	if q.inFlight[key] {
 		return false
 	}
-	t, ok := q.out[key]
+	t, ok := q.done[key]
 	if ok && now.Before(t.Add(q.debounce)) {
 		return false
 	}
-	delete(q.out, key)
+	delete(q.done, key)
 	return true
 }
 
-// due is when e becomes workable.
-func (q *Queue) due(e *entry) time.Time {
+// due is when e, pending for key, becomes workable.
+func (q *Queue) due(key string, e *entry) time.Time {
 	if e.leading {
 		return e.first
 	}
 	d := e.last.Add(q.debounce)
 	if m := e.first.Add(q.maxDelay); m.Before(d) {
-		return m
+		d = m
+	}
+	if t, ok := q.done[key]; ok && d.Before(t.Add(q.debounce)) {
+		d = t.Add(q.debounce)
 	}
 	return d
 }
@@ -173,7 +179,7 @@ func (q *Queue) Next(now time.Time) (it Item, ok bool, wake time.Time) {
 		if q.inFlight[k] {
 			continue
 		}
-		d := q.due(e)
+		d := q.due(k, e)
 		if bestKey == "" || d.Before(best) || (d.Equal(best) && k < bestKey) {
 			bestKey, best = k, d
 		}
@@ -188,32 +194,33 @@ func (q *Queue) Next(now time.Time) (it Item, ok bool, wake time.Time) {
 	delete(q.pending, bestKey)
 	q.inFlight[bestKey] = true
 	q.forget(now)
-	q.out[bestKey] = now
 	q.broadcast()
 	return Item{Key: bestKey, Changes: e.count, First: e.first, dones: e.dones}, true, time.Time{}
 }
 
-// forget drops the hand-out times older than a debounce period once there
-// are more of them than pending keys may be, so out stays bounded.
+// forget drops the end times older than a debounce period once there are
+// more of them than pending keys may be, so done stays bounded.
 func (q *Queue) forget(now time.Time) {
-	if len(q.out) < q.capacity {
+	if len(q.done) < q.capacity {
 		return
 	}
-	for k, t := range q.out {
+	for k, t := range q.done {
 		if !now.Before(t.Add(q.debounce)) {
-			delete(q.out, k)
+			delete(q.done, k)
 		}
 	}
 }
 
-// Done reports the result of the work on it: every coalesced change's
-// callback gets err, and the key may be handed out again.
-func (q *Queue) Done(it Item, err error) {
+// Done reports the result of the work on it, which ended at now: every
+// coalesced change's callback gets err, and the key may be handed out
+// again a debounce period later.
+func (q *Queue) Done(it Item, now time.Time, err error) {
 	for _, d := range it.dones {
 		d(err)
 	}
 	q.mu.Lock()
 	delete(q.inFlight, it.Key)
+	q.done[it.Key] = now
 	q.broadcast()
 	q.mu.Unlock()
 }

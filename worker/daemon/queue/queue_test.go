@@ -45,7 +45,7 @@ func TestLeadingAndTrailingEdge(t *testing.T) {
 				if !ok {
 					t.Fatalf("first change to a quiet key not due at once")
 				}
-				q.Done(it, nil)
+				q.Done(it, at(tt.out), nil)
 			}
 			for _, ms := range tt.adds {
 				if err := q.Add(context.Background(), "g", at(ms), nil); err != nil {
@@ -73,9 +73,27 @@ func TestChangeDuringWorkIsTrailing(t *testing.T) {
 	q.Add(context.Background(), "g", at(0), nil)
 	it, _, _ := q.Next(at(0))
 	q.Add(context.Background(), "g", at(700), nil)
-	q.Done(it, nil)
+	q.Done(it, at(700), nil)
 	if _, ok, wake := q.Next(at(700)); ok || !wake.Equal(at(1200)) {
 		t.Fatalf("Next(700ms) = due %v wake %v, want not due until 1200ms", ok, wake.Sub(t0))
+	}
+}
+
+// TestNextWorkWaitsForTheDebounceAfterTheLast: work that takes longer than
+// the debounce pushes the next hand-out of its key to a debounce after it
+// ended, so the writes of one key are never closer than the debounce.
+func TestNextWorkWaitsForTheDebounceAfterTheLast(t *testing.T) {
+	q := New(500*time.Millisecond, 500*time.Millisecond, 10)
+	q.Add(context.Background(), "g", at(0), nil)
+	it, _, _ := q.Next(at(0))
+	q.Add(context.Background(), "g", at(100), nil)
+	q.Done(it, at(1000), nil)
+	if _, ok, wake := q.Next(at(1000)); ok || !wake.Equal(at(1500)) {
+		t.Fatalf("Next(1000ms) = due %v wake %v, want not due until 1500ms", ok, wake.Sub(t0))
+	}
+	q.Add(context.Background(), "h", at(1000), nil) // another key is not held back
+	if it, ok, _ := q.Next(at(1000)); !ok || it.Key != "h" {
+		t.Fatalf("Next(1000ms) = %+v %v, want h at once", it, ok)
 	}
 }
 
@@ -97,7 +115,7 @@ func TestBurstCostsOneHandOutPerKeyPerDebounce(t *testing.T) {
 				break
 			}
 			outs[it.Key] = append(outs[it.Key], ms)
-			q.Done(it, nil)
+			q.Done(it, at(ms), nil)
 		}
 	}
 	for _, k := range keys {
@@ -131,7 +149,7 @@ func TestKeyNeverHandedOutTwiceAtOnce(t *testing.T) {
 	if _, ok, _ := q.Next(at(5)); ok {
 		t.Fatal("a was handed out while still in flight")
 	}
-	q.Done(it, nil)
+	q.Done(it, at(5), nil)
 	it3, ok, _ := q.Next(at(5))
 	if !ok || it3.Key != "a" {
 		t.Fatalf("Next after Done = %+v %v, want a again", it3, ok)
@@ -157,7 +175,7 @@ func TestDoneCallsEveryCoalescedCallback(t *testing.T) {
 	if got := q.Merges(); got != 999 {
 		t.Errorf("merges = %d, want 999", got)
 	}
-	q.Done(it, boom)
+	q.Done(it, at(1999), boom)
 	if got := calls.Load(); got != 1000 {
 		t.Errorf("callbacks = %d, want 1000", got)
 	}
@@ -183,7 +201,7 @@ func TestFullQueueWaitsInsteadOfDropping(t *testing.T) {
 	if err := <-added; err != nil {
 		t.Fatalf("Add after room was made: %v", err)
 	}
-	q.Done(it, nil)
+	q.Done(it, at(3), nil)
 	if q.Len() != 2 {
 		t.Errorf("Len = %d, want 2 (b and c)", q.Len())
 	}
