@@ -153,12 +153,19 @@ func (q *Queue) quiet(key string, now time.Time) bool {
 
 // due is when e, pending for key, becomes workable.
 func (q *Queue) due(key string, e *entry) time.Time {
+	var d time.Time
 	if e.leading {
-		return e.first
-	}
-	d := e.last.Add(q.debounce)
-	if m := e.first.Add(q.maxDelay); m.Before(d) {
-		d = m
+		// The earliest change: a retry is added in the future, and a
+		// redelivery of its change may bring it forward.
+		d = e.first
+		if e.last.Before(d) {
+			d = e.last
+		}
+	} else {
+		d = e.last.Add(q.debounce)
+		if m := e.first.Add(q.maxDelay); m.Before(d) {
+			d = m
+		}
 	}
 	if t, ok := q.done[key]; ok && d.Before(t.Add(q.debounce)) {
 		d = t.Add(q.debounce)

@@ -97,6 +97,20 @@ func TestNextWorkWaitsForTheDebounceAfterTheLast(t *testing.T) {
 	}
 }
 
+// TestRedeliveryBringsARetryForward: a failed key is re-added in the
+// future (the retry); a redelivered change to it comes sooner.
+func TestRedeliveryBringsARetryForward(t *testing.T) {
+	q := New(500*time.Millisecond, 10*time.Second, 10)
+	q.Add(context.Background(), "g", at(0), nil)
+	it, _, _ := q.Next(at(0))
+	q.Done(it, at(100), errors.New("lightdash down"))
+	q.Add(context.Background(), "g", at(100+30000), nil) // the retry
+	q.Add(context.Background(), "g", at(1000), nil)      // the source redelivers
+	if _, ok, wake := q.Next(at(999)); ok || !wake.Equal(at(1000)) {
+		t.Fatalf("Next(999ms) = due %v wake %v, want due at 1000ms", ok, wake.Sub(t0))
+	}
+}
+
 // TestBurstCostsOneHandOutPerKeyPerDebounce: changes arriving every
 // millisecond on several keys are handed out at most once per key in any
 // debounce period, the first at once.
