@@ -98,8 +98,12 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 		err := w.session(ctx, bo)
 		if s.ws.ended() && ctx.Err() == nil {
 			// Snapshot ended the session for a fresh full read, and waits
-			// for it (watchstate.go).
+			// for it (watchstate.go): a refresh without a cookie, which
+			// streams into the snapshot (a resumed session's read holds a
+			// record per entry). Its full reconciliation covers what
+			// changed since the last event.
 			w.newTracker()
+			w.cookie = nil
 			continue
 		}
 		s.decline() // the session ended before it could hand its read over
