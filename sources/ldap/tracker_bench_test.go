@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -79,6 +80,8 @@ func liveHeap() uint64 {
 //     reported); live-MB is what the tracker then holds, strings included;
 //   - fill-keep-users: the same, keeping each user's DirUser for the
 //     snapshots built from the watcher's state;
+//   - snapshot: a full run's directory built from a tracker that keeps
+//     its users (B/op is what one costs);
 //   - fill-apply: every entry through apply, as the first refresh did
 //     before it filled silently;
 //   - member-change: one member added to a nested group (then removed
@@ -132,6 +135,22 @@ func BenchmarkTrackerScale(b *testing.B) {
 		}
 		return t
 	}
+	// snapshot: a full run's directory built from a filled tracker that
+	// keeps its users (watchstate.go); B/op is the snapshot's size.
+	b.Run("snapshot", func(b *testing.B) {
+		src := &Source{log: zap.NewNop()}
+		src.dec = decoder{cfg: &src.cfg}
+		t := newTracker(false)
+		t.keepUsers = true
+		for _, r := range scaleRecords() {
+			t.fill(r)
+		}
+		for b.Loop() {
+			if snap := finishFromTracker(trackerUsers(src, t), t, nil); len(snap.Users) != 100_000 {
+				b.Fatalf("%d users", len(snap.Users))
+			}
+		}
+	})
 	// The last group is nested in the first, so its changes walk up.
 	child := recs[len(recs)-1]
 	b.Run("member-change", func(b *testing.B) {

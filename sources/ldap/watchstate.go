@@ -96,15 +96,9 @@ func (s *Source) snapshotFromWatcher() *sources.Snapshot {
 	if !ws.live || !ws.vouched || time.Since(ws.readAt) >= s.cfg.WatchSnapshotMaxAge {
 		return nil
 	}
-	b := s.newBuilder()
-	for _, r := range ws.tr.recs {
-		if r.isGroup {
-			continue
-		}
-		if r.user == nil { // a tracker that lets users go cannot be vouched for
-			return nil
-		}
-		b.addUser(r)
+	b := trackerUsers(s, ws.tr)
+	if b == nil {
+		return nil
 	}
 	snap := finishFromTracker(b, ws.tr, nil)
 	snap.Read = sources.ReadWatcher
@@ -113,6 +107,22 @@ func (s *Source) snapshotFromWatcher() *sources.Snapshot {
 		zap.Int("users", len(snap.Users)), zap.Int("groups", len(snap.Groups)),
 		zap.Duration("since_full_read", time.Since(ws.readAt).Round(time.Second)))
 	return snap
+}
+
+// trackerUsers starts a snapshot with the users t holds; nil when t lets
+// them go (it cannot be vouched for then).
+func trackerUsers(s *Source, t *tracker) *builder {
+	b := s.newBuilder()
+	for _, r := range t.recs {
+		if r.isGroup {
+			continue
+		}
+		if r.user == nil {
+			return nil
+		}
+		b.addUser(r)
+	}
+	return b
 }
 
 // reseedWatcher ends a live session so that the next one starts from a
