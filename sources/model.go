@@ -20,7 +20,17 @@ type Snapshot struct {
 	IncompleteReason string `json:"incompleteReason,omitempty"`
 	// ReadAt is when the read finished.
 	ReadAt time.Time `json:"readAt"`
+	// Read says how it was obtained: ReadFull, or ReadWatcher when built
+	// from a change watcher's state that vouches it is what a full read
+	// would return. Empty means ReadFull.
+	Read string `json:"read,omitempty"`
 }
+
+// Values of Snapshot.Read.
+const (
+	ReadFull    = "full"
+	ReadWatcher = "watcher"
+)
 
 // DirGroup is one directory group as its source sees it.
 type DirGroup struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
+	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
 // Result is what a run did.
@@ -21,6 +22,21 @@ type Result struct {
 	// a stale view, the second one). Its Unmatched, Conflicts, HeldBack and
 	// Problems answer "why am I not in the group?" on the status page.
 	Plan *Plan `json:"plan,omitempty"`
+	// DirectoryRead says, per source, how a full run's directory side was
+	// obtained (sources.ReadFull or sources.ReadWatcher).
+	DirectoryRead map[string]string `json:"directoryRead,omitempty"`
+}
+
+// directoryReads is DirectoryRead for snaps.
+func directoryReads(snaps []*sources.Snapshot) map[string]string {
+	out := make(map[string]string, len(snaps))
+	for _, s := range snaps {
+		out[s.Source] = s.Read
+		if s.Read == "" {
+			out[s.Source] = sources.ReadFull
+		}
+	}
+	return out
 }
 
 // Failure is one change that could not be made.

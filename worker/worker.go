@@ -299,11 +299,13 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
 	snaps := in.snaps
+	reads := directoryReads(snaps) // before compute, which lets the snapshots go
 	rep.pr.Phase("planning")
 	p := w.compute(in, nil)
 	w.keepLast(snaps, p)
 	rep.writing(p, w.opts.DryRun)
 	res, _ := w.applyPlan(ctx, ld, p)
+	res.DirectoryRead = reads
 	return w.finish(res, ld, start)
 }
 

@@ -46,7 +46,9 @@ func TestSmall(t *testing.T) {
 	var b strings.Builder
 	printRows(&b, opt, rows)
 	t.Log("\n" + b.String())
-	want := map[string]bool{"cold": false, "warm": false, "changed 1%": false, "live change p99, debounce 50ms": false, "nats events": false}
+	want := map[string]bool{"cold": false, "warm": false, "changed 1%": false, "live change p99, debounce 50ms": false, "nats events": false,
+		"burst 1000 changes on 10 groups, debounce 500ms": false,
+		"daemon full run, directory from the watcher":     false, "daemon full run, directory read in full": false}
 	for _, r := range rows {
 		if _, ok := want[r.Scenario]; !ok {
 			t.Errorf("unexpected row %q", r.Scenario)

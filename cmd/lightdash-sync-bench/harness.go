@@ -110,6 +110,15 @@ func (h *harness) run(ctx context.Context) ([]Row, error) {
 			rows = append(rows, r)
 		}
 	}
+	if sc["burst"] || sc["fullrun"] {
+		lat := h.opt.Latencies[0]
+		h.logf("daemon at the default debounce: burst and full runs, latency %s", lat)
+		r, err := h.runDaemonScenarios(ctx, lat)
+		rows = append(rows, r...)
+		if err != nil {
+			return rows, err
+		}
+	}
 	if sc["nats"] && h.opt.Events > 0 {
 		h.logf("nats: %d events", h.opt.Events)
 		r, err := h.runNATS(ctx)

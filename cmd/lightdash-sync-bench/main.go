@@ -41,7 +41,7 @@ type Options struct {
 	Verbose       io.Writer // progress; nil for none
 }
 
-var allScenarios = []string{"cold", "warm", "changed", "live", "nats"}
+var allScenarios = []string{"cold", "warm", "changed", "live", "burst", "fullrun", "nats"}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -92,6 +92,7 @@ func (u *unit) status(started time.Time) admin.Status {
 				"members added": s.MembersAdded, "members removed": s.MembersRemoved, "unmatched users": s.Unmatched,
 				"conflicts": s.Conflicts, "failed": s.Failed, "API calls": int(s.APICalls),
 				"access granted": s.AccessGranted, "access changed": s.AccessChanged, "access revoked": s.AccessRevoked}
+			r.DirectoryRead = res.DirectoryRead
 			if res.Blocked {
 				r.Result, r.Blocked = "blocked", res.BlockedReason
 			}

@@ -51,6 +51,9 @@ const (
 	DefaultNestedGroups     = NestedWalk
 	DefaultPollInterval     = time.Minute
 	DefaultFullReadInterval = 10 * time.Minute
+	// DefaultWatchSnapshotMaxAge: a daemon reads the directory in full at
+	// least daily.
+	DefaultWatchSnapshotMaxAge = 24 * time.Hour
 )
 
 // MatchingRuleInChain is Active Directory's LDAP_MATCHING_RULE_IN_CHAIN:
@@ -157,6 +160,11 @@ type Config struct {
 	// FullReadInterval is how often poll mode reads everything to find
 	// deletions (10m).
 	FullReadInterval time.Duration
+	// WatchSnapshotMaxAge bounds how old the syncrepl watcher's last full
+	// read of the directory may be for Snapshot to be built from the
+	// watcher's state instead of reading the directory (24h); see
+	// watchstate.go.
+	WatchSnapshotMaxAge time.Duration
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (1s, 1m).
 	ReconnectMin time.Duration
 	ReconnectMax time.Duration
@@ -247,6 +255,7 @@ func (c Config) withDefaults() (Config, error) {
 	orDefault(&c.NestedGroups, DefaultNestedGroups)
 	orDefault(&c.PollInterval, DefaultPollInterval)
 	orDefault(&c.FullReadInterval, DefaultFullReadInterval)
+	orDefault(&c.WatchSnapshotMaxAge, DefaultWatchSnapshotMaxAge)
 	orDefault(&c.ReconnectMin, time.Second)
 	orDefault(&c.ReconnectMax, time.Minute)
 	return c, c.validate()
@@ -361,6 +370,9 @@ func (c *Config) validateSchema() error {
 	}
 	if !oneOf(c.Watch, WatchAuto, WatchSyncrepl, WatchDirSync, WatchPoll, WatchNone) {
 		return bad("watch", "%q is not a watch mode (want auto, syncrepl, dirsync, poll or none)", c.Watch)
+	}
+	if c.WatchSnapshotMaxAge < 0 {
+		return bad("watch_snapshot_max_age", "%v is negative (want a duration such as 24h; 1s reads the directory on every full run)", c.WatchSnapshotMaxAge)
 	}
 	return nil
 }

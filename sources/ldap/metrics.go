@@ -15,6 +15,7 @@ type metrics struct {
 	changes   *prometheus.CounterVec
 	reconnect *prometheus.CounterVec
 	shared    *prometheus.CounterVec
+	snapshots *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -43,6 +44,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "lightdash_sync_ldap_shared_snapshots_total",
 			Help: "Full reads served from the change watcher's own start-up read of the directory instead of a second read.",
 		}, []string{"source"}),
+		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lightdash_sync_ldap_snapshots_total",
+			Help: "Snapshots of the directory by how they were made: read (full) or built from the syncrepl watcher's state (watcher).",
+		}, []string{"source", "read"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -63,6 +68,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if err == nil {
 		m.shared, err = register(reg, m.shared)
+	}
+	if err == nil {
+		m.snapshots, err = register(reg, m.snapshots)
 	}
 	return m, err
 }

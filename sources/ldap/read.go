@@ -270,11 +270,30 @@ func ranged(e *goldap.Entry) bool {
 // resolves member DNs against the users read; nested groups appear as
 // MemberGroups. After ExpectWatch, the first Snapshot may instead be the
 // watcher's own read of the directory (share.go).
+//
+// Later, while the syncrepl watcher vouches for its state, Snapshot is
+// built from that state instead (watchstate.go); when it does not, or its
+// last full read is older than WatchSnapshotMaxAge, the watcher starts
+// again from a full read, which Snapshot takes.
 func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
-	if snap, err := s.await(ctx); snap != nil || err != nil {
-		return snap, err
+	snap, err := s.await(ctx)
+	if snap == nil && err == nil {
+		if snap = s.snapshotFromWatcher(); snap != nil {
+			return snap, nil
+		}
+		if s.reseedWatcher() {
+			snap, err = s.await(ctx)
+		}
 	}
-	return s.read(ctx, (*reader).snapshot)
+	if snap == nil && err == nil {
+		snap, err = s.read(ctx, (*reader).snapshot)
+	}
+	if err != nil {
+		return nil, err
+	}
+	snap.Read = sources.ReadFull
+	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadFull).Inc()
+	return snap, nil
 }
 
 // read runs fn with a reader on a new connection, closed when ctx ends so

@@ -168,7 +168,13 @@ func (s *Source) expecting() bool {
 func finishFromTracker(b *builder, t *tracker, reasons []string) *sources.Snapshot {
 	groups := make([]*record, 0, len(t.groupIDs))
 	for id := range t.groupIDs {
-		groups = append(groups, t.recs[id])
+		g := t.recs[id]
+		if m, ok := t.listed[id]; ok {
+			c := *g
+			c.members = m
+			g = &c
+		}
+		groups = append(groups, g)
 	}
 	return b.finish(groups, reasons)
 }

@@ -49,11 +49,12 @@ func waitSnap(t *testing.T, ch <-chan snapResult) *sources.Snapshot {
 	}
 }
 
-// sameSnapshot compares two snapshots but for when they were read.
+// sameSnapshot compares two snapshots but for when and how they were read.
 func sameSnapshot(t *testing.T, got, want *sources.Snapshot) {
 	t.Helper()
 	g, w := *got, *want
 	g.ReadAt, w.ReadAt = time.Time{}, time.Time{}
+	g.Read, w.Read = "", ""
 	if !reflect.DeepEqual(g, w) {
 		t.Fatalf("snapshot differs from a read of the directory:\n got  %+v\n want %+v", g, w)
 	}
@@ -133,13 +134,17 @@ func TestSnapshotSharesTheFirstRefresh(t *testing.T) {
 	carol := userIDsByUID(srv, "carol")[0]
 	srv.Replace("uid=carol,"+people, map[string][]string{"mail": {"carol@later.example.com"}})
 	w.waitChange(t, "change after the hand-over", carol)
-	// Only the first Snapshot is shared; the next reads the directory.
-	if _, err := src.Snapshot(context.Background()); err != nil {
+	// Only the first Snapshot is shared; the next is built from the
+	// watcher's state, change included, without a read (watchstate.go).
+	snap, err := src.Snapshot(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
-	if n := pagedReads(src); n != 1 {
-		t.Errorf("a second Snapshot made %v paged reads of users, want 1", n)
+	if snap.Read != sources.ReadWatcher {
+		t.Errorf("a second Snapshot read %q, want %q", snap.Read, sources.ReadWatcher)
 	}
+	sameSnapshot(t, snap, read(t, syncConfig(srv)))
+	wantReads(t, src, 0, 1)
 }
 
 // TestSnapshotSharesTheResumeRead: a session resuming from a cookie reads
@@ -166,20 +171,18 @@ func TestSnapshotSharesTheResumeRead(t *testing.T) {
 }
 
 // TestSnapshotReadsWhenItCannotShare: whenever the watcher cannot offer
-// its read, a Snapshot waiting for it reads the directory itself, and one
-// that comes late does not get an old read.
+// its read, a Snapshot waiting for it reads the directory itself. (One
+// that comes late gets the watcher's current state: TestSnapshotSharesTheFirstRefresh.)
 func TestSnapshotReadsWhenItCannotShare(t *testing.T) {
 	srv := startDirectory(t)
 	for _, tc := range []struct {
 		name  string
 		cfg   func(*Config)
-		late  bool // Snapshot called once the refresh is over
 		watch bool // start Watch at all
 	}{
 		{name: "one-level user scope: the refresh sees more than the read", cfg: func(c *Config) { c.UserScope = "one" }, watch: true},
 		{name: "poll mode", cfg: func(c *Config) { c.Watch = WatchPoll; c.PollInterval = time.Hour }, watch: true},
 		{name: "no watch mode", cfg: func(c *Config) { c.Watch = WatchNone }},
-		{name: "snapshot after the refresh", cfg: func(*Config) {}, late: true, watch: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := syncConfig(srv)
@@ -187,16 +190,9 @@ func TestSnapshotReadsWhenItCannotShare(t *testing.T) {
 			want := read(t, cfg)
 			src := newSource(t, cfg)
 			src.ExpectWatch()
-			var got <-chan snapResult
-			if !tc.late {
-				got = snapshotAsync(src)
-			}
+			got := snapshotAsync(src)
 			if tc.watch {
-				w := startWatch(t, src)
-				if tc.late {
-					w.waitReady(t)
-					got = snapshotAsync(src)
-				}
+				startWatch(t, src)
 			}
 			sameSnapshot(t, waitSnap(t, got), want)
 			if n := pagedReads(src); n < 1 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
@@ -24,6 +25,27 @@ type syncWatcher struct {
 	changes chan<- sources.Change
 	tr      *tracker
 	cookie  []byte
+	// The session's standing for Snapshot (watchstate.go): when the full
+	// read it started from began, whether anything since is doubtful, and
+	// how to end it.
+	readAt   time.Time
+	doubtful bool
+	cancel   context.CancelFunc
+}
+
+// newTracker starts a tracker, keeping users when Snapshot may be built
+// from it.
+func (w *syncWatcher) newTracker() {
+	w.tr = newTracker(w.s.cfg.MemberValue == MemberValueUID)
+	w.tr.keepUsers = w.s.watchSnapshots()
+	w.s.ws.setTracker(w.tr)
+}
+
+// doubt records that the tracker may no longer be what a full read would
+// return.
+func (w *syncWatcher) doubt() {
+	w.doubtful = true
+	w.s.ws.doubt()
 }
 
 // watchBase is the lowest DN above both search bases, so one syncrepl
@@ -63,7 +85,8 @@ func (s *Source) inScope(e *goldap.Entry, group bool) bool {
 }
 
 func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Change) error {
-	w := &syncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	w := &syncWatcher{s: s, changes: changes}
+	w.newTracker()
 	var err error
 	w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey)
 	if err != nil {
@@ -73,6 +96,16 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 	rejected := 0
 	for ctx.Err() == nil {
 		err := w.session(ctx, bo)
+		if s.ws.ended() && ctx.Err() == nil {
+			// Snapshot ended the session for a fresh full read, and waits
+			// for it (watchstate.go): a refresh without a cookie, which
+			// streams into the snapshot (a resumed session's read holds a
+			// record per entry). Its full reconciliation covers what
+			// changed since the last event.
+			w.newTracker()
+			w.cookie = nil
+			continue
+		}
 		s.decline() // the session ended before it could hand its read over
 		if ctx.Err() != nil {
 			break
@@ -99,6 +132,9 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	s := w.s
 	r := &refresh{active: true, mode: refreshDiff, full: w.cookie == nil, seen: map[string]bool{}}
+	// A session that starts from a tracker it did not fill itself cannot
+	// vouch that the refresh brought it up to date.
+	w.readAt, w.doubtful = time.Now(), !w.tr.empty()
 	if w.tr.empty() {
 		r.mode = refreshSilent
 		if w.cookie != nil {
@@ -129,10 +165,12 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 		s.watchFilter(), attrs, nil)
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	w.cancel = cancel
 	resp := c.Syncrepl(sctx, req, 64, goldap.SyncRequestModeRefreshAndPersist, w.cookie, false)
 	for resp.Next() {
 		if ref := resp.Referral(); ref != "" {
 			r.problem("syncrepl refresh: referral not followed (" + ref + ")")
+			w.doubt()
 		}
 		if r.snap != nil {
 			s.share.alive()
@@ -186,22 +224,24 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			if err != nil {
 				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
 				r.problem(err.Error())
+				w.doubt()
 				break
 			}
 			if rec == nil {
-				break // out of scope
+				ch = w.outOfScope(id)
+				break
 			}
 			r.see(rec.id)
 			if r.active && r.mode == refreshSilent {
 				if r.snap != nil && !rec.isGroup {
 					r.snap.addUser(rec) // before fill lets the user go
 				}
-				w.tr.fill(rec) // first load: the worker's full reconciliation covers it
+				w.s.ws.edit(func() { w.tr.fill(rec) }) // first load: the worker's full reconciliation covers it
 				break
 			}
-			ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
+			w.s.ws.edit(func() { ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State)) })
 		case goldap.SyncStateDelete:
-			ch = w.tr.remove(id, "syncrepl delete")
+			w.s.ws.edit(func() { ch = w.tr.remove(id, "syncrepl delete") })
 		}
 		if !w.report(ctx, r, ch) {
 			return false
@@ -235,7 +275,9 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 					r.see(id)
 					continue
 				}
-				if !w.report(ctx, r, w.tr.remove(id, "syncrepl delete (syncIdSet)")) {
+				var ch *sources.Change
+				w.s.ws.edit(func() { ch = w.tr.remove(id, "syncrepl delete (syncIdSet)") })
+				if !w.report(ctx, r, ch) {
 					return false
 				}
 			}
@@ -254,7 +296,9 @@ func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
 	if !strings.EqualFold(w.s.cfg.IDAttribute, "entryUUID") {
 		return true
 	}
-	for _, ch := range w.tr.prune(r.seen, "syncrepl delete (not present)") {
+	var gone []*sources.Change
+	w.s.ws.edit(func() { gone = w.tr.prune(r.seen, "syncrepl delete (not present)") })
+	for _, ch := range gone {
 		if !w.report(ctx, r, ch) {
 			return false
 		}
@@ -286,6 +330,18 @@ func (w *syncWatcher) saveCookie(ctx context.Context, cookie []byte) {
 	}
 }
 
+// outOfScope forgets a known entry the server still sends but that is now
+// outside the bases (moved to another branch under the watch base): a read
+// would no longer return it.
+func (w *syncWatcher) outOfScope(id string) *sources.Change {
+	if _, known := w.tr.recs[id]; !known {
+		return nil
+	}
+	var ch *sources.Change
+	w.s.ws.edit(func() { ch = w.tr.remove(id, "syncrepl moved out of the bases") })
+	return ch
+}
+
 // record decodes a sync entry; nil, nil when it is outside the bases.
 func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
 	if e == nil {
@@ -307,6 +363,7 @@ func (w *syncWatcher) load(ctx context.Context) error {
 	if errors.As(err, &ir) {
 		w.s.log.Warn("ldap syncrepl: the initial read was incomplete; changes to unread entries name every group", zap.Error(err))
 		reasons = ir.reasons
+		w.doubt()
 	} else if err != nil {
 		return err
 	}

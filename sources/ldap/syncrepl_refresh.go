@@ -117,6 +117,7 @@ func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) b
 	}
 	r.held = nil
 	w.saveCookie(ctx, r.cookie)
+	w.s.ws.persist(w.cancel, w.tr.keepUsers && !w.doubtful, w.readAt)
 	bo.reset()
 	w.s.hookRefreshDone()
 	return true

@@ -13,8 +13,9 @@ import (
 // it affects are found here, through the index in tracker_index.go.
 //
 // The tracker owns the records it is given: it swaps their key and member
-// strings for equal shared copies, drops their poll stamp and user (their
-// sum stays) and, unless keepEntries is set, their decoded entry. It
+// strings for equal shared copies, drops their poll stamp, unless
+// keepUsers is set their user (their sum stays) and, unless keepEntries is
+// set, their decoded entry. It
 // never changes a record in any other way once stored (renameMember stores
 // copies).
 type tracker struct {
@@ -23,10 +24,16 @@ type tracker struct {
 	// merge a delta into; the other watchers let it go (at 100,000 entries
 	// it is most of the tracker's memory).
 	keepEntries bool
-	recs        map[string]*record
-	keys        map[string]*keyEntry // member key -> the groups listing it and the records it names
-	groupIDs    map[string]bool
-	allGroups   []string // groupIDs sorted; nil when stale
+	// keepUsers keeps each user record's DirUser, so that a snapshot can
+	// be built from the tracker (watchstate.go).
+	keepUsers bool
+	// listed holds, with keepUsers, the member values the server last
+	// sent for each group renameMember rewrote: what a read returns.
+	listed    map[string][]string
+	recs      map[string]*record
+	keys      map[string]*keyEntry // member key -> the groups listing it and the records it names
+	groupIDs  map[string]bool
+	allGroups []string // groupIDs sorted; nil when stale
 }
 
 func newTracker(uidMode bool) *tracker {
@@ -93,6 +100,7 @@ func sameSet(a, b []string) bool {
 // list the old one (see renameMember).
 func (t *tracker) store(r *record) *record {
 	old := t.recs[r.id]
+	delete(t.listed, r.id) // r is as the server sent it
 	t.replace(old, r)
 	if old != nil && old.isGroup == r.isGroup {
 		if from, to := t.key(old), t.key(r); from != to {
@@ -152,6 +160,12 @@ func (t *tracker) renameMember(from, to string) {
 	ids := slices.Collect(t.holders(from).all()) // replace changes the set
 	for _, id := range ids {
 		g := t.recs[id]
+		if _, ok := t.listed[id]; !ok && t.keepUsers {
+			if t.listed == nil {
+				t.listed = map[string][]string{}
+			}
+			t.listed[id] = g.members
+		}
 		c := *g
 		c.members = slices.Clone(g.members)
 		for i, m := range c.members {
@@ -217,6 +231,7 @@ func (t *tracker) remove(id, reason string) *sources.Change {
 		groups[g] = true
 	}
 	t.replace(old, nil)
+	delete(t.listed, id)
 	if old.isGroup {
 		groups[id] = true
 		return &sources.Change{GroupIDs: sortedKeys(groups), Reason: reason}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -77,6 +78,10 @@ func liveHeap() uint64 {
 //
 //   - fill: the first refresh of a session (every entry, nothing
 //     reported); live-MB is what the tracker then holds, strings included;
+//   - fill-keep-users: the same, keeping each user's DirUser for the
+//     snapshots built from the watcher's state;
+//   - snapshot: a full run's directory built from a tracker that keeps
+//     its users (B/op is what one costs);
 //   - fill-apply: every entry through apply, as the first refresh did
 //     before it filled silently;
 //   - member-change: one member added to a nested group (then removed
@@ -88,25 +93,32 @@ func liveHeap() uint64 {
 //
 // go test -run '^$' -bench TrackerScale -benchtime 3x -benchmem ./sources/ldap/
 func BenchmarkTrackerScale(b *testing.B) {
-	b.Run("fill", func(b *testing.B) {
-		var held float64
-		for range b.N {
-			b.StopTimer()
-			base := liveHeap()
-			recs := scaleRecords()
-			b.StartTimer()
-			t := newTracker(false)
-			for _, r := range recs {
-				t.fill(r)
+	fill := func(keepUsers bool) func(b *testing.B) {
+		return func(b *testing.B) {
+			var held float64
+			for range b.N {
+				b.StopTimer()
+				base := liveHeap()
+				recs := scaleRecords()
+				b.StartTimer()
+				t := newTracker(false)
+				t.keepUsers = keepUsers
+				for _, r := range recs {
+					t.fill(r)
+				}
+				b.StopTimer()
+				recs = nil
+				held = float64(liveHeap()-base) / (1 << 20)
+				runtime.KeepAlive(t)
+				b.StartTimer()
 			}
-			b.StopTimer()
-			recs = nil
-			held = float64(liveHeap()-base) / (1 << 20)
-			runtime.KeepAlive(t)
-			b.StartTimer()
+			b.ReportMetric(held, "live-MB")
 		}
-		b.ReportMetric(held, "live-MB")
-	})
+	}
+	b.Run("fill", fill(false))
+	// fill-keep-users: the tracker of a syncrepl watcher that serves
+	// snapshots (watchstate.go) keeps every user's DirUser.
+	b.Run("fill-keep-users", fill(true))
 	recs := scaleRecords()
 	b.Run("fill-apply", func(b *testing.B) {
 		for b.Loop() {
@@ -123,6 +135,22 @@ func BenchmarkTrackerScale(b *testing.B) {
 		}
 		return t
 	}
+	// snapshot: a full run's directory built from a filled tracker that
+	// keeps its users (watchstate.go); B/op is the snapshot's size.
+	b.Run("snapshot", func(b *testing.B) {
+		src := &Source{log: zap.NewNop()}
+		src.dec = decoder{cfg: &src.cfg}
+		t := newTracker(false)
+		t.keepUsers = true
+		for _, r := range scaleRecords() {
+			t.fill(r)
+		}
+		for b.Loop() {
+			if snap := finishFromTracker(trackerUsers(src, t), t, nil); len(snap.Users) != 100_000 {
+				b.Fatalf("%d users", len(snap.Users))
+			}
+		}
+	})
 	// The last group is nested in the first, so its changes walk up.
 	child := recs[len(recs)-1]
 	b.Run("member-change", func(b *testing.B) {

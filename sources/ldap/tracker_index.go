@@ -87,7 +87,10 @@ func (t *tracker) replace(old, r *record) {
 	}
 	// The poller reads stamps as records are decoded, and changes are
 	// told by the user's sum: neither is needed from here.
-	r.stamp, r.user = "", nil
+	r.stamp = ""
+	if !t.keepUsers {
+		r.user = nil
+	}
 	if !t.keepEntries {
 		r.entry = nil
 	}

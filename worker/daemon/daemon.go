@@ -49,9 +49,11 @@ type Config struct {
 	// @every 15m) in Location (UTC when nil). Empty means @hourly.
 	Schedule string
 	Location *time.Location
-	// Debounce and MaxDelay shape the coalescing of bursts. Debounce 0
-	// applies each change as soon as it is seen (the configuration's
-	// default is 500ms); MaxDelay is raised to at least Debounce.
+	// Debounce and MaxDelay shape the coalescing of bursts (package
+	// queue): a quiet group's first change goes at once, the rest are
+	// gathered. Debounce 0 applies each change as soon as it is seen (the
+	// configuration's default is 500ms); MaxDelay is raised to at least
+	// Debounce.
 	Debounce time.Duration
 	MaxDelay time.Duration
 	// QueueCapacity bounds the pending groups (10000); Concurrency the

@@ -148,7 +148,7 @@ func (d *Daemon) process(ctx context.Context, it queue.Item) {
 	d.m.groupWork.WithLabelValues(source, result(err)).Inc()
 	d.m.eventLatency.Observe(d.cfg.Now().Sub(it.First).Seconds())
 	log := d.log.With(zap.String("source", source), zap.String("group", id), zap.Int("changes", it.Changes), zap.Duration("took", d.cfg.Now().Sub(start)))
-	d.q.Done(it, err)
+	d.q.Done(it, d.cfg.Now(), err)
 	switch {
 	case err == nil:
 		if res != nil && (res.Summary.Created+res.Summary.Updated+res.Summary.Renamed+res.Summary.Adopted) > 0 {
@@ -232,7 +232,13 @@ func (d *Daemon) runFull(ctx context.Context, trigger string) {
 		outcome = "blocked"
 		d.log.Warn("full reconciliation blocked by a safety limit", zap.String("reason", res.BlockedReason), zap.Stringer("summary", res.Summary))
 	default:
-		d.log.Info("full reconciliation done", zap.String("trigger", trigger), zap.Stringer("summary", res.Summary))
+		d.log.Info("full reconciliation done", zap.String("trigger", trigger), zap.Stringer("summary", res.Summary),
+			zap.Any("directory_read", res.DirectoryRead))
+	}
+	if res != nil {
+		for src, how := range res.DirectoryRead {
+			d.m.dirReads.WithLabelValues(src, how).Inc()
+		}
 	}
 	if res != nil && trigger != "start-up" {
 		if drift := Drift(res.Summary); drift > 0 {

@@ -14,6 +14,7 @@ type metrics struct {
 	lastSuccess   prometheus.Gauge
 	skipped       prometheus.Counter
 	drift         prometheus.Counter
+	dirReads      *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
@@ -47,11 +48,14 @@ func newMetrics(reg prometheus.Registerer, d *Daemon) (*metrics, error) {
 		drift: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "lightdash_sync_drift_changes_total", Help: "Changes a scheduled or requested full reconciliation had to make: events that were missed or manual edits in Lightdash. Group deletions, which always wait for a full read, are not counted.",
 		}),
+		dirReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lightdash_sync_full_reconcile_directory_reads_total", Help: "How full reconciliations got each source's directory: read in full (full) or from its change watcher's state (watcher).",
+		}, []string{"source", "directory_read"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	cs := []prometheus.Collector{m.received, m.groupWork, m.eventLatency, m.watchRestarts, m.runs, m.duration, m.lastSuccess, m.skipped, m.drift,
+	cs := []prometheus.Collector{m.received, m.groupWork, m.eventLatency, m.watchRestarts, m.runs, m.duration, m.lastSuccess, m.skipped, m.drift, m.dirReads,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_pending", Help: "Groups waiting in the work queue."}, func() float64 { return float64(d.queue().Len()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "lightdash_sync_queue_in_flight", Help: "Groups being reconciled."}, func() float64 { return float64(d.queue().InFlight()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "lightdash_sync_debounce_merges_total", Help: "Changes merged into an already pending group."}, func() float64 { return float64(d.queue().Merges()) }),

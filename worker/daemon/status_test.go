@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,14 +13,22 @@ import (
 // the last run; the actions (every group's members after a start-up that
 // created them all) are not kept until the next run.
 func TestLastKeepsFindingsNotActions(t *testing.T) {
-	// The events the directory changes send wait out a long debounce, so
-	// the requested full run is the one that creates the group and has
-	// actions to drop (with the default, the event could create it first).
-	h := newHarness(t, Config{Debounce: time.Hour, MaxDelay: time.Hour})
+	h := newHarness(t, Config{Debounce: 10 * time.Millisecond})
 	h.dir.SetUser(sources.DirUser{ID: "zed", Email: "zed@nowhere.example.com"}) // no Lightdash user
-	h.dir.SetGroup(sources.DirGroup{ID: "g3", Name: "new team", MemberUsers: []string{"zed", "cy"}})
+	h.dir.SetGroup(sources.DirGroup{ID: "g1", Name: "analysts", MemberUsers: []string{"ada", "zed", "cy"}})
+	h.waitFor("the change to be applied", func() bool { return strings.Join(h.members("analysts"), ",") == "ada,cy" })
+	// Someone deletes the group in Lightdash: no event comes, so the
+	// requested full run is the one that creates it again and has actions
+	// to drop.
+	for _, g := range h.ld.Groups() {
+		if g.Name == "analysts" {
+			if err := h.client.DeleteGroup(context.Background(), g.UUID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	h.d.RequestReconcile()
-	h.waitFor("a run that created the new group", func() bool {
+	h.waitFor("a run that created the group again", func() bool {
 		run, _ := h.d.Last()
 		return run != nil && run.Trigger != "start-up" && run.Result != nil && run.Result.Summary.Created == 1
 	})
@@ -29,5 +39,15 @@ func TestLastKeepsFindingsNotActions(t *testing.T) {
 	}
 	if len(p.Creates)+len(p.Updates)+len(p.Deletes)+len(p.Invites) != 0 {
 		t.Errorf("last run keeps its actions: %d creates, %d updates", len(p.Creates), len(p.Updates))
+	}
+}
+
+// TestFullRunSaysHowTheDirectoryWasRead: the last run tells, per source,
+// whether the directory was read in full or taken from a watcher's state.
+func TestFullRunSaysHowTheDirectoryWasRead(t *testing.T) {
+	h := newHarness(t, Config{})
+	run, _ := h.d.Last()
+	if got := run.Result.DirectoryRead["dir"]; got != sources.ReadFull {
+		t.Errorf("directory read = %q, want %q (the memory source reads in full)", got, sources.ReadFull)
 	}
 }

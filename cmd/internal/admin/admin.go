@@ -93,6 +93,8 @@ type Reconcile struct {
 	// Access are the project role and space share changes the run planned.
 	Access  []worker.AccessChangeItem `json:"access,omitempty"`
 	Blocked string                    `json:"blocked,omitempty"`
+	// DirectoryRead is, per source, "full" or "watcher" (worker.Result).
+	DirectoryRead map[string]string `json:"directoryRead,omitempty"`
 }
 
 // Handler serves the endpoints. Its funcs are called per request.

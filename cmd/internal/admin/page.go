@@ -40,6 +40,7 @@ td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top
 {{with .LastReconcile}}
 <p>Started {{.Started.Format "2006-01-02 15:04:05 MST"}}, took {{.Duration}}, result <b class="{{if eq .Result "ok"}}ok{{else}}bad{{end}}">{{.Result}}</b>{{if .Error}}: {{.Error}}{{end}}</p>
 {{if .Blocked}}<p class="bad">Blocked: {{.Blocked}}</p>{{end}}
+{{if .DirectoryRead}}<p>Directory read: {{range $k, $v := .DirectoryRead}}{{$k}} <b>{{$v}}</b> {{end}}</p>{{end}}
 <table><tr>{{range $k, $v := .Summary}}<th>{{$k}}</th>{{end}}</tr><tr>{{range $k, $v := .Summary}}<td>{{$v}}</td>{{end}}</tr></table>
 <h3>Unmatched directory users ({{len .Unmatched}})</h3>
 {{if .Unmatched}}<table><tr><th>source</th><th>user</th><th>email</th><th>groups</th><th>why</th></tr>

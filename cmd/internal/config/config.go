@@ -145,9 +145,9 @@ type Schedule struct {
 	Reconcile string `yaml:"reconcile"`
 	// TimeZone is an IANA zone name for Reconcile; empty means UTC.
 	TimeZone string `yaml:"time_zone"`
-	// Debounce is how long a burst of changes to one group is gathered
-	// before it is applied; MaxDelay bounds the wait for a group that keeps
-	// changing.
+	// Debounce: a quiet group's first change is applied at once, the
+	// changes that follow are gathered until the group has been quiet this
+	// long; MaxDelay bounds the wait for a group that keeps changing.
 	Debounce time.Duration `yaml:"debounce"`
 	MaxDelay time.Duration `yaml:"max_delay"`
 }

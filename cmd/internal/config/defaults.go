@@ -63,6 +63,7 @@ func ldapDefaults(l *LDAPSource) {
 	orDefault(&l.NestedGroups, ldap.DefaultNestedGroups)
 	orDefault(&l.PollInterval, ldap.DefaultPollInterval)
 	orDefault(&l.FullReadInterval, ldap.DefaultFullReadInterval)
+	orDefault(&l.WatchSnapshotMaxAge, ldap.DefaultWatchSnapshotMaxAge)
 }
 
 // natsDefaults fills a NATS source's unset options with the nats

@@ -51,6 +51,7 @@ func (s Source) LDAPConfig() ldap.Config {
 		Watch:                l.Watch,
 		PollInterval:         l.PollInterval,
 		FullReadInterval:     l.FullReadInterval,
+		WatchSnapshotMaxAge:  l.WatchSnapshotMaxAge,
 	}
 }
 

@@ -74,6 +74,9 @@ type LDAPSource struct {
 	// FullReadInterval is how often poll mode reads everything to notice
 	// deletions.
 	FullReadInterval time.Duration `yaml:"full_read_interval"`
+	// WatchSnapshotMaxAge is how old the syncrepl watcher's last full read
+	// may be for a full run to take the directory from its state.
+	WatchSnapshotMaxAge time.Duration `yaml:"watch_snapshot_max_age"`
 }
 
 // NATSSource configures directory-change events from a JetStream stream.

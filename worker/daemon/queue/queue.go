@@ -1,7 +1,12 @@
 // Package queue is the daemon's work queue: changes are keyed (by
-// directory group), bursts on one key are coalesced for a debounce period
-// (bounded by a maximum delay, so a key that changes constantly is still
-// worked on), one key is never worked on twice at once, and the number of
+// directory group); the first change to a quiet key is due at once
+// (leading edge) and the changes that follow it within the debounce period
+// are coalesced and due once the key has been quiet for that period
+// (trailing edge, bounded by a maximum delay, so a key that changes
+// constantly is still worked on). A key is handed out again only a
+// debounce period after its last work ended, so the work on one key (its
+// Lightdash writes) is at least that far apart, and it is never worked on
+// twice at once. The number of
 // pending keys is bounded — adding a new key to a full queue waits, so a
 // source slows down rather than anything being dropped.
 //
@@ -26,6 +31,9 @@ type Queue struct {
 	mu       sync.Mutex
 	pending  map[string]*entry
 	inFlight map[string]bool
+	// done is when each key's last work ended, kept for a debounce
+	// period: the key is not handed out again before that period is over.
+	done map[string]time.Time
 	// changed is closed and replaced whenever the queue changes, waking
 	// everyone waiting for space or for work.
 	changed chan struct{}
@@ -38,6 +46,9 @@ type entry struct {
 	first, last time.Time
 	dones       []func(error)
 	count       int
+	// leading: the key was quiet when its first change came, so it is due
+	// at once.
+	leading bool
 }
 
 // Item is one key handed out for work, with the callbacks of every change
@@ -51,9 +62,12 @@ type Item struct {
 	dones []func(error)
 }
 
-// New returns a queue. debounce is how long a key must be quiet before it
-// is due; maxDelay bounds how long its first change waits (it is raised to
-// debounce if smaller); capacity bounds the pending keys (at least 1).
+// New returns a queue. A change to a key that is neither in flight nor
+// was worked on in the last debounce is due at once; any other waits
+// until its key has been quiet for debounce, and at most maxDelay after
+// the first change it is coalesced with (maxDelay is raised to debounce
+// if smaller), but never less than debounce after the key's last work
+// ended; capacity bounds the pending keys (at least 1).
 func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 	if maxDelay < debounce {
 		maxDelay = debounce
@@ -67,6 +81,7 @@ func New(debounce, maxDelay time.Duration, capacity int) *Queue {
 		capacity: capacity,
 		pending:  map[string]*entry{},
 		inFlight: map[string]bool{},
+		done:     map[string]time.Time{},
 		changed:  make(chan struct{}),
 	}
 }
@@ -102,7 +117,7 @@ func (q *Queue) Add(ctx context.Context, key string, now time.Time, done func(er
 			return nil
 		}
 		if len(q.pending) < q.capacity {
-			e := &entry{first: now, last: now, count: 1}
+			e := &entry{first: now, last: now, count: 1, leading: q.quiet(key, now)}
 			if done != nil {
 				e.dones = append(e.dones, done)
 			}
@@ -122,11 +137,38 @@ func (q *Queue) Add(ctx context.Context, key string, now time.Time, done func(er
 	}
 }
 
-// due is when e becomes workable.
-func (q *Queue) due(e *entry) time.Time {
-	d := e.last.Add(q.debounce)
-	if m := e.first.Add(q.maxDelay); m.Before(d) {
-		return m
+// quiet reports whether key is neither in flight nor was worked on in the
+// debounce period before now.
+func (q *Queue) quiet(key string, now time.Time) bool {
+	if q.inFlight[key] {
+		return false
+	}
+	t, ok := q.done[key]
+	if ok && now.Before(t.Add(q.debounce)) {
+		return false
+	}
+	delete(q.done, key)
+	return true
+}
+
+// due is when e, pending for key, becomes workable.
+func (q *Queue) due(key string, e *entry) time.Time {
+	var d time.Time
+	if e.leading {
+		// The earliest change: a retry is added in the future, and a
+		// redelivery of its change may bring it forward.
+		d = e.first
+		if e.last.Before(d) {
+			d = e.last
+		}
+	} else {
+		d = e.last.Add(q.debounce)
+		if m := e.first.Add(q.maxDelay); m.Before(d) {
+			d = m
+		}
+	}
+	if t, ok := q.done[key]; ok && d.Before(t.Add(q.debounce)) {
+		d = t.Add(q.debounce)
 	}
 	return d
 }
@@ -144,7 +186,7 @@ func (q *Queue) Next(now time.Time) (it Item, ok bool, wake time.Time) {
 		if q.inFlight[k] {
 			continue
 		}
-		d := q.due(e)
+		d := q.due(k, e)
 		if bestKey == "" || d.Before(best) || (d.Equal(best) && k < bestKey) {
 			bestKey, best = k, d
 		}
@@ -158,18 +200,34 @@ func (q *Queue) Next(now time.Time) (it Item, ok bool, wake time.Time) {
 	e := q.pending[bestKey]
 	delete(q.pending, bestKey)
 	q.inFlight[bestKey] = true
+	q.forget(now)
 	q.broadcast()
 	return Item{Key: bestKey, Changes: e.count, First: e.first, dones: e.dones}, true, time.Time{}
 }
 
-// Done reports the result of the work on it: every coalesced change's
-// callback gets err, and the key may be handed out again.
-func (q *Queue) Done(it Item, err error) {
+// forget drops the end times older than a debounce period once there are
+// more of them than pending keys may be, so done stays bounded.
+func (q *Queue) forget(now time.Time) {
+	if len(q.done) < q.capacity {
+		return
+	}
+	for k, t := range q.done {
+		if !now.Before(t.Add(q.debounce)) {
+			delete(q.done, k)
+		}
+	}
+}
+
+// Done reports the result of the work on it, which ended at now: every
+// coalesced change's callback gets err, and the key may be handed out
+// again a debounce period later.
+func (q *Queue) Done(it Item, now time.Time, err error) {
 	for _, d := range it.dones {
 		d(err)
 	}
 	q.mu.Lock()
 	delete(q.inFlight, it.Key)
+	q.done[it.Key] = now
 	q.broadcast()
 	q.mu.Unlock()
 }

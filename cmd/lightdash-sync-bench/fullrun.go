@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash/lightdashtest"
+)
+
+// runFullRuns measures warm full reconciliations inside the running
+// daemon (SIGUSR1): three taken from the syncrepl watcher's state, then,
+// after a slapd restart the session cannot vouch for, one that reads the
+// directory in full, then one from the watcher's state again. Floors, in
+// the same run: the bare LDAP dump and the two Lightdash list reads.
+func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm *daemon, latency time.Duration) ([]Row, error) {
+	dump, _, err := ldapDump(h.slapd.URL(), h.bindDN, h.bindPW, h.dir.Suffix)
+	if err != nil {
+		return nil, err
+	}
+	fl, err := measureLightdash(ctx, ld.URL(), ld.AdminToken())
+	if err != nil {
+		return nil, err
+	}
+	var watcher []time.Duration
+	for range 3 {
+		d, read, err := fullRun(ctx, dm)
+		if err != nil {
+			return nil, err
+		}
+		h.wantRead(read, "watcher", "warm full run")
+		watcher = append(watcher, d)
+	}
+	sort.Slice(watcher, func(i, j int) bool { return watcher[i] < watcher[j] })
+	rssWatcher, _ := dm.peakRSS() // start-up included: the peak so far
+	h.logf("restarting slapd: the watcher reconnects and cannot vouch for its state")
+	if err := h.slapd.Restart(ctx); err != nil {
+		return nil, err
+	}
+	time.Sleep(2 * time.Second) // reconnect and refresh (the next run reads in full either way)
+	full, read, err := fullRun(ctx, dm)
+	if err != nil {
+		return nil, err
+	}
+	h.wantRead(read, "full", "full run after a reconnect")
+	if read != "full" {
+		h.logf("daemon log:\n%s", tail(dm.stderr.String()))
+	}
+	again, read, err := fullRun(ctx, dm)
+	if err != nil {
+		return nil, err
+	}
+	h.wantRead(read, "watcher", "full run after the re-read")
+	rss, _ := dm.peakRSS()
+	note := fmt.Sprintf("Lightdash lists %s; dump %s; watcher runs %s, %s, %s; after the re-read %s", ms(fl.Reads), ms(dump),
+		ms(watcher[0]), ms(watcher[1]), ms(watcher[2]), ms(again))
+	return []Row{
+		{Scenario: "daemon full run, directory from the watcher", Latency: latency, Ours: watcher[1], Floor: fl.Reads,
+			Lists: -1, WantWrites: -1, PeakRSS: rssWatcher, Note: "median of 3; floor: the 2 Lightdash list reads; peak RSS before the restart; " + note},
+		{Scenario: "daemon full run, directory read in full", Latency: latency, Ours: full, Floor: fl.Reads + dump,
+			Lists: -1, WantWrites: -1, PeakRSS: rss, Note: "after a slapd restart; floor: list reads + LDAP dump; peak RSS of the whole run"},
+	}, nil
+}
+
+func (h *harness) wantRead(got, want, what string) {
+	if got != want {
+		h.errorf("%s: directory read %q, want %q", what, got, want)
+	}
+}
+
+// lastRun is what /status.json says of the last full reconciliation.
+type lastRun struct {
+	LastReconcile *struct {
+		Started       time.Time         `json:"started"`
+		Duration      string            `json:"duration"`
+		Result        string            `json:"result"`
+		DirectoryRead map[string]string `json:"directoryRead"`
+	} `json:"lastReconcile"`
+}
+
+func (d *daemon) lastRun() (lastRun, error) {
+	var st lastRun
+	resp, err := http.Get("http://" + d.admin + "/status.json")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("status.json: %s", resp.Status)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// fullRun asks the daemon for a full reconciliation (SIGUSR1) and returns
+// its duration and how the directory was read.
+func fullRun(ctx context.Context, dm *daemon) (time.Duration, string, error) {
+	before, err := dm.lastRun()
+	if err != nil || before.LastReconcile == nil {
+		return 0, "", fmt.Errorf("status before the run: %v", err)
+	}
+	if err := dm.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return 0, "", err
+	}
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return 0, "", ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		st, err := dm.lastRun()
+		if err != nil || st.LastReconcile == nil || !st.LastReconcile.Started.After(before.LastReconcile.Started) {
+			continue
+		}
+		r := st.LastReconcile
+		if r.Result != "ok" {
+			return 0, "", fmt.Errorf("full run: %s", r.Result)
+		}
+		took, err := time.ParseDuration(r.Duration)
+		if err != nil {
+			return 0, "", err
+		}
+		var reads []string
+		for _, v := range r.DirectoryRead {
+			reads = append(reads, v)
+		}
+		return took, strings.Join(reads, ","), nil
+	}
+	return 0, "", fmt.Errorf("no full run within 5m\n%s", tail(dm.stderr.String()))
+}
