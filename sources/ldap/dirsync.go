@@ -68,6 +68,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 			wait = bo.next()
 		} else {
 			bo.reset()
+			s.hookRefreshDone()
 		}
 		sleep(ctx, wait)
 	}
