@@ -261,3 +261,6 @@ func UnicodePwd(pw string) string {
 	}
 	return b.String()
 }
+
+// BaseDN is the domain's root, the naming context DirSync searches from.
+func (s *Samba) BaseDN() string { return SambaBaseDN }
