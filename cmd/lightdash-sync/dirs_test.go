@@ -207,3 +207,27 @@ func TestLive389DSChangeReachesLightdash(t *testing.T) {
 	addMember(t, c, group, "uid=bob,"+people)
 	testutil.Eventually(t, "bob in eng", func() bool { return e.members("eng") == "ann,bob" })
 }
+
+// TestCheckActiveDirectoryPlainBind: Samba, like Active Directory by
+// default, refuses a simple bind over plain LDAP; check fails the source
+// and says what to change.
+func TestCheckActiveDirectoryPlainBind(t *testing.T) {
+	srv := ldaptest.SharedSamba(t)
+	e := newDirLiveEnv(t)
+	cfg := e.config(t, ldaptest.SambaPassword, `
+  - name: ad
+    type: ldap
+    ldap:
+      urls: [`+srv.URL()+`]
+      bind_dn: `+ldaptest.SambaAdminDN+`
+      bind_password_file: PASSWORD_FILE
+      schema: activedirectory
+      user_base_dn: DC=corp,DC=example
+      group_base_dn: DC=corp,DC=example`, `
+  rules:
+    - {name: ad, prefix: "ad-"}`)
+	code, out, errOut := runMain(t, "check", "--config", cfg)
+	if code != exitFailure || !strings.Contains(out, "FAIL  source ad (ldap)") || !strings.Contains(out, "set start_tls: true") {
+		t.Errorf("check exited %d, want 1 with the source failed and told to use TLS:\n%s\n%s", code, out, errOut)
+	}
+}
