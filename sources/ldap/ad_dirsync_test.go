@@ -115,3 +115,35 @@ func TestWithCNFromName(t *testing.T) {
 		t.Error("an entry that has cn was changed")
 	}
 }
+
+// TestDirSyncActiveDirectoryResume resumes DirSync from the saved cookie
+// after a daemon restart (a change made while it was stopped is
+// reported) and follows Samba across a restart of the server.
+func TestDirSyncActiveDirectoryResume(t *testing.T) {
+	d := newADDir(t)
+	s := seedAD(t, d)
+	cookies := NewMemoryCookieStore()
+	src := newSource(t, d.config())
+	src.cookies = cookies
+	w := startWatch(t, src)
+	w.waitReady(t)
+	w.stop()
+
+	d.mod(s.eng, func(r *goldap.ModifyRequest) { r.Add("member", []string{d.dnOf(s.bob)}) })
+	src = newSource(t, d.config())
+	src.cookies = cookies
+	w = startWatch(t, src)
+	w.waitChange(t, "bob added while the daemon was stopped", "", s.eng, s.all)
+
+	if err := d.srv.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	d.conn = c
+	d.mod(s.eng, func(r *goldap.ModifyRequest) { r.Delete("member", []string{d.dnOf(s.ann)}) })
+	w.waitChange(t, "ann removed after the server restarted", s.ann, s.eng, s.all)
+}

@@ -42,6 +42,10 @@ type dirSyncWatcher struct {
 	tr      *tracker
 	cookie  []byte
 	conn    dirSyncer
+	// resumed is set until the first poll after a restart with a saved
+	// cookie ends: the tracker was filled by a read made after the
+	// changes that poll returns, so every entry it returns is reported.
+	resumed bool
 }
 
 func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change) error {
@@ -60,6 +64,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 		for _, r := range append(users, groups...) {
 			w.tr.fill(r)
 		}
+		w.resumed = true
 	}
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	defer w.close()
@@ -75,6 +80,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 			wait = bo.next()
 		} else {
 			bo.reset()
+			w.resumed = false
 			s.hookRefreshDone()
 		}
 		sleep(ctx, wait)
@@ -199,7 +205,7 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 		w.tr.fill(rec)
 		return nil, nil
 	}
-	return w.tr.apply(rec, false, "dirsync change"), nil
+	return w.tr.apply(rec, w.resumed, "dirsync change"), nil
 }
 
 // withCNFromName returns delta with cn set from name when it has a name
