@@ -77,3 +77,29 @@ func TestSyncrepl389DSReconnect(t *testing.T) {
 		t.Error("ops is still tracked after its deletion was reported")
 	}
 }
+
+// TestSyncrepl389DSResume restarts the daemon with the saved cookie: the
+// member added and the user locked while it was stopped are reported.
+func TestSyncrepl389DSResume(t *testing.T) {
+	d := newDSDir(t)
+	ann := d.addUser("ann", false)
+	bob := d.addUser("bob", false)
+	eng := d.addGroup("eng", ann)
+	cookies := NewMemoryCookieStore()
+	src := newSource(t, d.config())
+	src.cookies = cookies
+	w := startWatch(t, src)
+	w.waitReady(t)
+	w.stop()
+
+	if err := d.SetMembers(context.Background(), eng, []string{ann, bob}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.UpdateUser(context.Background(), sources.DirUser{ID: ann, DisplayName: "ann", Email: "ann@example.com", Disabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	src = newSource(t, d.config())
+	src.cookies = cookies
+	w = startWatch(t, src)
+	w.waitChange(t, "member added and user locked while the daemon was stopped", ann, eng)
+}
