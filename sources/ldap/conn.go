@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
 	"go.uber.org/zap"
@@ -93,7 +94,7 @@ func (s *Source) dialOne(ctx context.Context, u string, opTimeout bool) (*goldap
 	if s.cfg.BindDN != "" {
 		if err := c.Bind(s.cfg.BindDN, s.cfg.BindPassword); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("bind as %q: %w", s.cfg.BindDN, err)
+			return nil, fmt.Errorf("bind as %q: %w%s", s.cfg.BindDN, err, bindHint(u, s.cfg.StartTLS, err))
 		}
 	}
 	if opTimeout {
@@ -106,4 +107,18 @@ func (s *Source) dialOne(ctx context.Context, u string, opTimeout bool) (*goldap
 		return nil, ctx.Err()
 	}
 	return c, nil
+}
+
+// bindHint says what to change when a server refuses a simple bind over
+// an unencrypted connection, as Active Directory (Samba: "ldap server
+// require strong auth") and 389-DS (nsslapd-require-secure-binds) do by
+// default or by policy.
+func bindHint(u string, startTLS bool, err error) string {
+	encrypted := startTLS || strings.HasPrefix(strings.ToLower(u), "ldaps:") || strings.HasPrefix(strings.ToLower(u), "ldapi:")
+	if encrypted || !(goldap.IsErrorWithCode(err, goldap.LDAPResultStrongAuthRequired) ||
+		goldap.IsErrorWithCode(err, goldap.LDAPResultConfidentialityRequired)) {
+		return ""
+	}
+	return " (the server refuses a simple bind over an unencrypted connection: use an ldaps:// URL, " +
+		"or set start_tls: true, with ca_file naming the CA of the server's certificate)"
 }

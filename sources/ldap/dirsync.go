@@ -3,6 +3,7 @@ package ldap
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
@@ -22,6 +23,12 @@ type dirSyncer interface {
 // non-admin bind with "Replicating Directory Changes").
 const dirSyncFlags = goldap.DirSyncObjectSecurity
 
+// dirSyncAttrs are asked for besides the decoder's. AD reports a rename
+// or a move only as a change of "name" (the RDN value; it never returns
+// cn in a delta), so without it a renamed group, or a user moved out of
+// the user base, is not reported until the next full read.
+var dirSyncAttrs = []string{"isDeleted", "objectGUID", "name"}
+
 // maxDirSyncRounds bounds the "more data" loop of one poll.
 const maxDirSyncRounds = 1000
 
@@ -35,6 +42,10 @@ type dirSyncWatcher struct {
 	tr      *tracker
 	cookie  []byte
 	conn    dirSyncer
+	// resumed is set until the first poll after a restart with a saved
+	// cookie ends: the tracker was filled by a read made after the
+	// changes that poll returns, so every entry it returns is reported.
+	resumed bool
 }
 
 func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change) error {
@@ -53,6 +64,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 		for _, r := range append(users, groups...) {
 			w.tr.fill(r)
 		}
+		w.resumed = true
 	}
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	defer w.close()
@@ -68,6 +80,8 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 			wait = bo.next()
 		} else {
 			bo.reset()
+			w.resumed = false
+			s.hookRefreshDone()
 		}
 		sleep(ctx, wait)
 	}
@@ -107,7 +121,7 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 	s := w.s
 	initial := w.tr.empty() && w.cookie == nil
 	for round := 0; round < maxDirSyncRounds; round++ {
-		attrs := append(s.dec.attributes(), "isDeleted", "objectGUID")
+		attrs := append(s.dec.attributes(), dirSyncAttrs...)
 		req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 			s.watchFilter(), attrs, nil)
 		res, err := w.conn.DirSync(req, dirSyncFlags, 0, w.cookie)
@@ -168,7 +182,7 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 	old := w.tr.recs[id]
 	merged := e
 	if old != nil && old.entry != nil {
-		merged = mergeEntry(old.entry, e)
+		merged = mergeEntry(old.entry, withCNFromName(e))
 	}
 	group, ok := w.s.dec.classify(merged)
 	if !ok {
@@ -191,7 +205,20 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 		w.tr.fill(rec)
 		return nil, nil
 	}
-	return w.tr.apply(rec, false, "dirsync change"), nil
+	return w.tr.apply(rec, w.resumed, "dirsync change"), nil
+}
+
+// withCNFromName returns delta with cn set from name when it has a name
+// but no cn: AD sends a renamed entry's new RDN value only as name, and
+// cn (the RDN attribute of users and groups) must not keep the old one.
+func withCNFromName(delta *goldap.Entry) *goldap.Entry {
+	name := delta.GetAttributeValues("name")
+	if len(name) == 0 || len(delta.GetAttributeValues("cn")) > 0 {
+		return delta
+	}
+	out := *delta
+	out.Attributes = append(slices.Clone(delta.Attributes), goldap.NewEntryAttribute("cn", name))
+	return &out
 }
 
 // mergeEntry overlays delta's attributes (and DN) onto base.

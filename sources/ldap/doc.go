@@ -76,10 +76,21 @@
 // Watch mode "dirsync" polls Active Directory with the DirSync control
 // every PollInterval, persisting its cookie the same way; changed
 // attributes are merged into the last full entry, isDeleted entries are
-// deletions. slapd has no DirSync, so it is tested with recorded responses
-// only. The search base is the lowest DN above both bases: AD requires it
+// deletions. It asks for name too: AD reports a rename or a move (a user
+// moved out of the user base leaves its groups) only as a change of name,
+// never of cn. The first poll after a restart with a saved cookie reports
+// every entry it returns (the directory was read after those changes).
+// DirSync is tested against Samba's AD DC and with recorded responses.
+// The search base is the lowest DN above both bases: AD requires it
 // to be a naming context root, so put both bases under the domain root or
 // set them to it. Range retrieval is not applied to DirSync deltas.
+//
+// 389-DS's syncrepl (Content Synchronization) sends an entry changed
+// before a refresh from a cookie without its operational attributes
+// (nsUniqueId, nsAccountLock): such an entry is read again by DN. Its
+// sync UUIDs are nsUniqueId's bytes in another format (syncID). The
+// differences between OpenLDAP, 389-DS and AD are listed in
+// docs/architecture.md.
 //
 // Watch mode "poll" searches for entries whose modifyTimestamp is at or
 // after the newest one seen, every PollInterval, and reads everything

@@ -24,8 +24,8 @@ type Source struct {
 	// recorded responses.
 	dirSyncOpen func() dirSyncer
 	// onRefreshDone, when set by tests, is called each time a syncrepl
-	// refresh phase ends, so tests change the directory only once the
-	// watcher is in its persist phase.
+	// refresh phase or a DirSync poll ends, so tests change the directory
+	// only once the watcher reports every change.
 	onRefreshDone func()
 	// share hands the watcher's first read to the start-up Snapshot
 	// (share.go).

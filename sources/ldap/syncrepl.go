@@ -31,6 +31,8 @@ type syncWatcher struct {
 	readAt   time.Time
 	doubtful bool
 	cancel   context.CancelFunc
+	// reader reads entries a refresh sent incomplete (see complete).
+	reader *goldap.Conn
 }
 
 // newTracker starts a tracker, keeping users when Snapshot may be built
@@ -157,6 +159,7 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 		return err
 	}
 	defer c.Close()
+	defer w.closeReader()
 	s.metrics.connected.WithLabelValues(s.cfg.Name).Set(1)
 	defer s.metrics.connected.WithLabelValues(s.cfg.Name).Set(0)
 
@@ -214,13 +217,13 @@ func syncError(hadCookie bool, err error) error {
 func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry *goldap.Entry, ctl goldap.Control) bool {
 	switch ctl := ctl.(type) {
 	case *goldap.ControlSyncState:
-		id := strings.ToLower(ctl.EntryUUID.String())
+		id, _ := w.s.syncID(ctl.EntryUUID)
 		var ch *sources.Change
 		switch ctl.State {
 		case goldap.SyncStatePresent:
 			r.see(id)
 		case goldap.SyncStateAdd, goldap.SyncStateModify:
-			rec, err := w.record(entry)
+			rec, err := w.record(ctx, entry)
 			if err != nil {
 				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))
 				r.problem(err.Error())
@@ -270,7 +273,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			}
 		case goldap.SyncInfoSyncIdSet:
 			for _, u := range ctl.SyncIdSet.SyncUUIDs {
-				id := strings.ToLower(u.String())
+				id, _ := w.s.syncID(u)
 				if !ctl.SyncIdSet.RefreshDeletes {
 					r.see(id)
 					continue
@@ -290,10 +293,10 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 }
 
 // pruneUnseen reports deletions inferred from a present phase or a full
-// refresh. Only ids that syncrepl itself names (entryUUID) can be pruned;
-// with another id attribute nothing is inferred.
+// refresh. Only ids that syncrepl itself names (entryUUID, nsUniqueId)
+// can be pruned; with another id attribute nothing is inferred.
 func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
-	if !strings.EqualFold(w.s.cfg.IDAttribute, "entryUUID") {
+	if _, ok := w.s.syncID([16]byte{}); !ok {
 		return true
 	}
 	var gone []*sources.Change
@@ -342,10 +345,15 @@ func (w *syncWatcher) outOfScope(id string) *sources.Change {
 	return ch
 }
 
-// record decodes a sync entry; nil, nil when it is outside the bases.
-func (w *syncWatcher) record(e *goldap.Entry) (*record, error) {
+// record decodes a sync entry; nil, nil when it is outside the bases or
+// gone.
+func (w *syncWatcher) record(ctx context.Context, e *goldap.Entry) (*record, error) {
 	if e == nil {
 		return nil, errors.New("sync state without entry")
+	}
+	e, err := w.complete(ctx, e)
+	if e == nil || err != nil {
+		return nil, err
 	}
 	group, ok := w.s.dec.classify(e)
 	if !ok || !w.s.inScope(e, group) {
