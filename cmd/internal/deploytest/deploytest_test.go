@@ -54,6 +54,7 @@ func run(m *testing.M) int {
 var checks = map[string]func(deploy string) error{
 	"dockerfile": func(d string) error { return deploytest.CheckDockerfile(d, bin) },
 	"kubernetes": func(d string) error { return deploytest.CheckKubernetes(d, bin) },
+	"helm":       func(d string) error { return deploytest.CheckHelm(d, bin) },
 	"systemd":    func(d string) error { return deploytest.CheckSystemd(d, bin) },
 	"compose":    func(d string) error { return deploytest.CheckCompose(d, bin) },
 	"alerts":     func(d string) error { return deploytest.CheckAlerts(d, bin.Metrics) },

@@ -58,7 +58,22 @@ var drifts = []drift{
 	{"cron concurrency", "kubernetes/cronjob/cronjob.yaml", "concurrencyPolicy: Forbid", "concurrencyPolicy: Allow", "kubernetes", "Forbid"},
 	{"cron subcommand", "kubernetes/cronjob/cronjob.yaml", `args: ["reconcile",`, `args: ["sync",`, "kubernetes", `unknown subcommand "sync"`},
 	{"cron schedule", "kubernetes/cronjob/cronjob.yaml", `schedule: "*/30 * * * *"`, `schedule: "every half hour"`, "kubernetes", "schedule"},
-	{"daemon kept", "kubernetes/cronjob/kustomization.yaml", "      kind: Deployment\n", "      kind: StatefulSet\n", "kubernetes", `no StatefulSet "lightdash-sync" to delete`},
+	{"daemon kept", "kubernetes/cronjob/kustomization.yaml", "      kind: Deployment\n", "      kind: StatefulSet\n", "kubernetes", `no resource matches strategic merge patch "StatefulSet.v1.apps/lightdash-sync`},
+
+	// Helm chart
+	{"chart readiness path", "helm/lightdash-sync/templates/_pod.tpl", "path: /readyz", "path: /ready", "helm", "readinessProbe path /ready"},
+	{"chart writable root", "helm/lightdash-sync/values.yaml", "readOnlyRootFilesystem: true", "readOnlyRootFilesystem: false", "helm", "readOnlyRootFilesystem"},
+	{"chart misspelt field", "helm/lightdash-sync/templates/service.yaml", "publishNotReadyAddresses: true", "publishNotReadyAdresses: true", "helm", "unknown field"},
+	{"chart secret file renamed", "helm/lightdash-sync/values.yaml", "    admin-token: {}\n", "    admin-tokn: {}\n", "helm", "has no file admin-token"},
+	{"chart config differs from base", "helm/lightdash-sync/files/config.yaml", "rate_limit: 5", "rate_limit: 6", "helm", "configuration differs"},
+	{"chart config invalid", "helm/lightdash-sync/files/config.yaml", "watch: auto", "watch: sometimes", "helm", "watch"},
+	{"chart cron concurrency", "helm/lightdash-sync/templates/cronjob.yaml", "concurrencyPolicy: Forbid", "concurrencyPolicy: Allow", "helm", "Forbid"},
+	{"chart network policy egress only", "helm/lightdash-sync/templates/networkpolicy.yaml", "policyTypes: [Ingress]", "policyTypes: [Egress]", "helm", "leave ingress open"},
+	{"chart not lintable", "helm/lightdash-sync/Chart.yaml", "version: 0.1.0", "version: one", "helm", "version"},
+	{"chart alerts copy stale", "monitoring/alerts.yaml", "summary: lightdash-sync full reconciliations are failing", "summary: failing", "helm", "differs from monitoring/alerts.yaml"},
+	{"base grace period", "kubernetes/base/deployment.yaml", "terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: 30", "helm", "terminationGracePeriodSeconds differs"},
+	{"base GOMEMLIMIT", "kubernetes/base/deployment.yaml", `value: "409MiB"`, `value: "400MiB"`, "helm", "env differs"},
+	{"cronjob overlay schedule", "kubernetes/cronjob/cronjob.yaml", "startingDeadlineSeconds: 600", "startingDeadlineSeconds: 300", "helm", "CronJob spec differs"},
 
 	// systemd
 	{"misspelt hardening", "systemd/lightdash-sync.service", "ProtectSystem=strict", "ProtectSytem=strict", "systemd", "ProtectSytem"},

@@ -53,6 +53,12 @@ func CheckKubernetes(deploy string, b *Binary) error {
 }
 
 func checkBase(m *Manifests, b *Binary) error {
+	return checkDaemon(m, b, true)
+}
+
+// checkDaemon checks the objects of the daemon: the Deployment and what
+// serves it. ha: several replicas electing a leader; else exactly one.
+func checkDaemon(m *Manifests, b *Binary, ha bool) error {
 	for name, missing := range map[string]bool{"Deployment": m.Deployment == nil, "ConfigMap": m.ConfigMap == nil, "Secret": m.Secret == nil,
 		"Service": m.Service == nil, "PodDisruptionBudget": m.PDB == nil, "ServiceAccount": m.ServiceAccount == nil,
 		"NetworkPolicy": m.NetworkPolicy == nil} {
@@ -61,8 +67,11 @@ func checkBase(m *Manifests, b *Binary) error {
 		}
 	}
 	d := m.Deployment
-	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
+	if ha && (d.Spec.Replicas == nil || *d.Spec.Replicas < 2) {
 		return fmt.Errorf("Deployment: want at least 2 replicas for leader election")
+	}
+	if !ha && (d.Spec.Replicas == nil || *d.Spec.Replicas != 1) {
+		return fmt.Errorf("Deployment: without leader election, want exactly 1 replica")
 	}
 	pod := &d.Spec.Template
 	if d.Spec.Selector == nil {
@@ -77,7 +86,7 @@ func checkBase(m *Manifests, b *Binary) error {
 		return fmt.Errorf("Deployment: %w", err)
 	}
 	cfg := args.cfg
-	if !cfg.HA.Enabled || cfg.State.Type != "nats" {
+	if ha && (!cfg.HA.Enabled || cfg.State.Type != "nats") {
 		return fmt.Errorf("Deployment: %d replicas need ha.enabled and state.type nats in the ConfigMap", *d.Spec.Replicas)
 	}
 	host, port, err := net.SplitHostPort(cfg.Admin.Listen)
@@ -298,6 +307,9 @@ func mountedFile(spec *corev1.PodSpec, c *corev1.Container, p string) (*corev1.V
 			if v.Name != vm.Name {
 				continue
 			}
+			if v.Projected != nil {
+				return projectedFile(v, rel)
+			}
 			var items []corev1.KeyToPath
 			if v.ConfigMap != nil {
 				items = v.ConfigMap.Items
@@ -317,6 +329,26 @@ func mountedFile(spec *corev1.PodSpec, c *corev1.Container, p string) (*corev1.V
 		return nil, "", fmt.Errorf("volumeMount %s has no volume", vm.Name)
 	}
 	return nil, "", fmt.Errorf("no volume is mounted there")
+}
+
+// projectedFile finds file rel among the Secret sources of a projected
+// volume (each must list its items) and returns it as a plain Secret
+// volume of that Secret, so callers see one shape.
+func projectedFile(v *corev1.Volume, rel string) (*corev1.Volume, string, error) {
+	for _, src := range v.Projected.Sources {
+		if src.Secret == nil {
+			continue
+		}
+		for _, it := range src.Secret.Items {
+			if path.Clean(it.Path) == rel {
+				one := &corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{
+					Secret: &corev1.SecretVolumeSource{SecretName: src.Secret.Name},
+				}}
+				return one, it.Key, nil
+			}
+		}
+	}
+	return nil, "", fmt.Errorf("projected volume %s has no file %s", v.Name, rel)
 }
 
 func envOf(c *corev1.Container) map[string]string {

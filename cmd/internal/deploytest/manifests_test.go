@@ -2,9 +2,7 @@ package deploytest
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
-	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -12,10 +10,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// Manifests are the objects of a kustomization, decoded strictly.
+// Manifests are the objects of a kustomization or of a rendered chart,
+// decoded strictly.
 type Manifests struct {
 	Dir            string
 	Deployment     *appsv1.Deployment
@@ -26,85 +26,74 @@ type Manifests struct {
 	ServiceAccount *corev1.ServiceAccount
 	PDB            *policyv1.PodDisruptionBudget
 	NetworkPolicy  *networkingv1.NetworkPolicy
+	PVC            *corev1.PersistentVolumeClaim
+	ServiceMonitor *ServiceMonitor
+	PrometheusRule *PrometheusRule
 }
 
-// LoadManifests decodes every resource of the kustomization in dir,
-// following directory resources (bases) first, so an overlay sees the
-// objects it builds on.
+// ServiceMonitor is the part of the Prometheus Operator's ServiceMonitor
+// the chart writes; strict decoding refuses any other field.
+type ServiceMonitor struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              struct {
+		Selector  metav1.LabelSelector `json:"selector"`
+		Endpoints []struct {
+			Port     string `json:"port"`
+			Path     string `json:"path"`
+			Interval string `json:"interval,omitempty"`
+		} `json:"endpoints"`
+	} `json:"spec"`
+}
+
+// PrometheusRule is the Prometheus Operator's PrometheusRule; its spec
+// is a Prometheus rule file, compared with deploy/monitoring/alerts.yaml.
+type PrometheusRule struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              map[string]any `json:"spec"`
+}
+
+// LoadManifests builds the kustomization in dir with kustomize itself
+// (sigs.k8s.io/kustomize/api, what `kubectl apply -k` runs) and decodes
+// every object it produces strictly. Before that it checks that every
+// YAML file of dir and of the bases it names is listed (kustomize builds
+// a file left out without a word, and it would never be applied).
 func LoadManifests(dir string) (*Manifests, error) {
-	m := &Manifests{Dir: dir}
-	if err := m.load(dir); err != nil {
+	if err := checkListed(dir); err != nil {
 		return nil, err
+	}
+	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
+	res, err := k.Run(filesys.MakeFsOnDisk(), dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	m := &Manifests{Dir: dir}
+	for _, r := range res.Resources() {
+		data, err := r.AsYAML()
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", dir, r.CurId(), err)
+		}
+		if err := m.add(fmt.Sprintf("%s: %s", dir, r.CurId()), data); err != nil {
+			return nil, err
+		}
 	}
 	return m, nil
 }
 
-func (m *Manifests) load(dir string) error {
+// checkListed runs LoadKustomization on dir and on every directory
+// resource (a base) it names.
+func checkListed(dir string) error {
 	k, err := LoadKustomization(dir)
 	if err != nil {
 		return err
 	}
 	for _, r := range k.Resources {
-		path := filepath.Join(dir, r)
 		if !yamlFile(r) {
-			if err := m.load(path); err != nil {
-				return err
-			}
-			continue
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		if err := m.add(path, data); err != nil {
-			return err
-		}
-	}
-	for i, p := range k.Patches {
-		data := []byte(p.Patch)
-		if p.Path != "" {
-			if data, err = os.ReadFile(filepath.Join(dir, p.Path)); err != nil {
+			if err := checkListed(filepath.Join(dir, r)); err != nil {
 				return err
 			}
 		}
-		if err := m.patch(data); err != nil {
-			return fmt.Errorf("%s/kustomization.yaml: patches[%d]: %w", dir, i, err)
-		}
-	}
-	return nil
-}
-
-// patch applies a strategic-merge delete patch, the only kind these
-// overlays use; any other patch is refused rather than ignored, so the
-// checks never look at objects that differ from what kustomize builds.
-func (m *Manifests) patch(data []byte) error {
-	var p struct {
-		Patch    string `json:"$patch"`
-		Kind     string `json:"kind"`
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-	}
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		return err
-	}
-	if p.Patch != "delete" {
-		return fmt.Errorf("only $patch: delete patches are understood by this check")
-	}
-	name := func(o metav1.Object) bool {
-		return o != nil && !reflect.ValueOf(o).IsNil() && o.GetName() == p.Metadata.Name
-	}
-	switch {
-	case p.Kind == "Deployment" && name(m.Deployment):
-		m.Deployment = nil
-	case p.Kind == "Service" && name(m.Service):
-		m.Service = nil
-	case p.Kind == "PodDisruptionBudget" && name(m.PDB):
-		m.PDB = nil
-	case p.Kind == "CronJob" && name(m.CronJob):
-		m.CronJob = nil
-	default:
-		return fmt.Errorf("delete patch: no %s %q to delete", p.Kind, p.Metadata.Name)
 	}
 	return nil
 }
@@ -140,6 +129,15 @@ func (m *Manifests) add(path string, data []byte) error {
 	case "networking.k8s.io/v1 NetworkPolicy":
 		m.NetworkPolicy = &networkingv1.NetworkPolicy{}
 		into = m.NetworkPolicy
+	case "v1 PersistentVolumeClaim":
+		m.PVC = &corev1.PersistentVolumeClaim{}
+		into = m.PVC
+	case "monitoring.coreos.com/v1 ServiceMonitor":
+		m.ServiceMonitor = &ServiceMonitor{}
+		into = m.ServiceMonitor
+	case "monitoring.coreos.com/v1 PrometheusRule":
+		m.PrometheusRule = &PrometheusRule{}
+		into = m.PrometheusRule
 	default:
 		return fmt.Errorf("%s: unexpected %s %s", path, apiVersion, kind)
 	}
