@@ -161,3 +161,19 @@ func TestRunOnceRSSIsTheChilds(t *testing.T) {
 	}
 	runtime.KeepAlive(held)
 }
+
+func TestCPUTimeCountsThisProcess(t *testing.T) {
+	before, err := cpuTime(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := 0
+	for after := before; after <= before; after, _ = cpuTime(os.Getpid()) {
+		for i := range 1 << 20 {
+			x += i
+		}
+	}
+	if before < 0 || x == 0 {
+		t.Fatalf("cpuTime %s, sum %d", before, x)
+	}
+}

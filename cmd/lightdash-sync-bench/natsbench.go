@@ -62,7 +62,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 		return Row{}, err
 	}
 	defer dm.stop() //nolint:errcheck // a failed stop shows in the figures
-	elapsed, err := h.waitAcked(ctx, stream, dm, n)
+	elapsed, cpu, err := h.waitAcked(ctx, stream, dm, n)
 	if err != nil {
 		return Row{}, err
 	}
@@ -75,7 +75,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	}
 	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
 		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
-		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
+		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s), daemon CPU %s (%.1f ms per 1,000 events); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), ms(cpu), perThousand(cpu, n), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
 }
 
 // startNATS starts an embedded JetStream server storing under dir.
@@ -131,30 +131,42 @@ func (h *harness) startNATSDaemon(ctx context.Context, dir, ldURL, token, natsUR
 }
 
 // waitAcked polls the daemon's consumer until all n events are
-// acknowledged and returns the time from the first delivery to then.
-func (h *harness) waitAcked(ctx context.Context, stream jetstream.Stream, dm *daemon, n int) (time.Duration, error) {
+// acknowledged and returns the time from the first delivery to then, and
+// the CPU time the daemon spent meanwhile (its start-up excluded).
+func (h *harness) waitAcked(ctx context.Context, stream jetstream.Stream, dm *daemon, n int) (elapsed, cpu time.Duration, err error) {
 	var first time.Time
+	var cpu0 time.Duration
 	deadline := time.Now().Add(h.opt.ReadyTimeout)
 	for time.Now().Before(deadline) {
 		if c, err := stream.Consumer(ctx, "lightdash-sync"); err == nil {
 			if info, err := c.Info(ctx); err == nil {
 				if first.IsZero() && info.Delivered.Consumer > 0 {
 					first = time.Now()
+					cpu0, _ = cpuTime(dm.cmd.Process.Pid)
 				}
 				if info.AckFloor.Stream >= uint64(n) && info.NumAckPending == 0 && info.NumPending == 0 {
-					return time.Since(first), nil
+					cpu1, _ := cpuTime(dm.cmd.Process.Pid)
+					return time.Since(first), cpu1 - cpu0, nil
 				}
 			}
 		}
 		select {
 		case err := <-dm.done:
-			return 0, fmt.Errorf("daemon exited: %v\n%s", err, tail(dm.stderr.String()))
+			return 0, 0, fmt.Errorf("daemon exited: %v\n%s", err, tail(dm.stderr.String()))
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
-	return 0, fmt.Errorf("nats: events not all acknowledged within %s\n%s", h.opt.ReadyTimeout, tail(dm.stderr.String()))
+	return 0, 0, fmt.Errorf("nats: events not all acknowledged within %s\n%s", h.opt.ReadyTimeout, tail(dm.stderr.String()))
+}
+
+// perThousand is d per 1,000 of n, in milliseconds.
+func perThousand(d time.Duration, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(d.Milliseconds()) * 1000 / float64(n)
 }
 
 // eventGroups counts the groups the NATS events made.

@@ -150,47 +150,9 @@ func mergeMembers(have, add []Member) []Member {
 }
 
 func mergeMany(have, add []Member) []Member {
-	out := slices.Clone(have)
-	byID, byEmail := map[string]int{}, map[string]int{}
-	remember := func(i int) {
-		if id := out[i].ID; id != "" {
-			byID[id] = i
-		}
-		if e := ident.EmailKey(out[i].Email); e != "" {
-			if _, dup := byEmail[e]; !dup {
-				byEmail[e] = i
-			}
-		}
-	}
-	for i := range out {
-		remember(i)
-	}
-	for _, m := range add {
-		i, found := -1, false
-		if m.ID != "" {
-			i, found = byID[m.ID]
-		}
-		if !found && m.Email != "" {
-			j, ok := byEmail[ident.EmailKey(m.Email)]
-			if ok && (m.ID == "" || out[j].ID == "") {
-				i, found = j, true
-			}
-		}
-		switch {
-		case !found:
-			out = append(out, m)
-			i = len(out) - 1
-		case m.ID != "" && (out[i].ID == "" || m.Email != ""):
-			out[i].ID = m.ID
-			if m.Email != "" {
-				out[i].Email = m.Email
-			}
-		default:
-			continue
-		}
-		remember(i)
-	}
-	return out
+	s := newMemberSet(have)
+	s.add(add)
+	return s.list
 }
 
 // mergeOne is mergeMembers for a single member, the usual delta: the same

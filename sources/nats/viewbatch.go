@@ -192,9 +192,15 @@ func (v *view) fold(ctx context.Context, key string, evs []*Event) ([]step, erro
 // key with no record, an event at or before floor is stale: its tombstone
 // may have expired. A new tombstone is stamped with now. dirty says
 // whether last differs from cur and must be written.
+//
+// A run of members_added events on a group is applied to one memberSet,
+// not a copy of the list per event: the records of the run's steps but
+// the last carry no members (a step's record is only read for its kind,
+// id and email, see affected), and last gets the set's list.
 func foldEvents(cur *record, evs []*Event, maxSeqJump uint64, floor, now time.Time) (steps []step, last *record, dirty bool) {
 	steps = make([]step, len(evs))
 	state := cur
+	var set *memberSet // state's members, when a run of additions holds them
 	for i, e := range evs {
 		if state == nil && !floor.IsZero() && !e.Time.After(floor) {
 			steps[i].stale = true
@@ -210,7 +216,8 @@ func foldEvents(cur *record, evs []*Event, maxSeqJump uint64, floor, now time.Ti
 		}
 		n := state
 		if state == nil || state.EventID != e.ID {
-			n, dirty = next(state, e), true
+			n, set = nextInSet(state, e, set)
+			dirty = true
 			if n.Deleted {
 				n.DeletedAt = now.UTC()
 			}
@@ -218,5 +225,29 @@ func foldEvents(cur *record, evs []*Event, maxSeqJump uint64, floor, now time.Ti
 		steps[i] = step{n: n, oldEmail: oldEmail}
 		state = n
 	}
+	if set != nil {
+		state.Members = set.list
+	}
 	return steps, state, dirty
+}
+
+// nextInSet is next for a fold: a members_added event on a live group
+// adds to set (started from r's members if nil) and returns a record
+// without members; any other event first puts set's list back into r.
+func nextInSet(r *record, e *Event, set *memberSet) (*record, *memberSet) {
+	if e.Type != TypeMembersAdded || r == nil || r.Deleted {
+		if set != nil {
+			r.Members = set.list // r is this fold's own record
+		}
+		return next(r, e), nil
+	}
+	if set == nil {
+		set = newMemberSet(r.Members)
+	}
+	set.add(e.Data.Members)
+	bare := *r
+	bare.Members = nil
+	n := next(&bare, e)
+	n.Members = nil
+	return n, set
 }

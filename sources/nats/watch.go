@@ -27,20 +27,30 @@ const (
 	HeaderSubject    = "Lightdash-Sync-Subject"
 )
 
-// pullBuffer bounds the messages fetched ahead. A burst is read and
-// written in batches (one view write per group per batch, the groups
-// concurrently), which the fetched-ahead messages feed; their ack
+// pullBuffer and pullBufferBytes bound the messages fetched ahead. A
+// burst is read and written in batches (one view write per group per
+// batch, the groups concurrently), which the fetched-ahead messages feed:
+// the more a batch holds, the fewer view writes per event. Their ack
 // deadlines run while the daemon is busy, which AckWait (minutes) covers,
-// and they are held in memory, which bounds the buffer: a few hundred
-// bytes for a typical event, pullBuffer × max_event_bytes at worst.
-const pullBuffer = 256
+// and they are held in memory, which the byte bound limits (see pullBytes).
+const (
+	pullBuffer      = 4096
+	pullBufferBytes = 8 << 20
+)
+
+// pullBytes is the byte bound of the pull: pullBufferBytes, or twice the
+// largest message the server accepts if that is more, since a message
+// larger than the bound would stall the pull.
+func (s *Source) pullBytes() int {
+	return max(pullBufferBytes, 2*int(s.nc.MaxPayload()))
+}
 
 // maxBatch and maxBatchBytes bound a batch: it goes on taking events as
 // the pull refills while they keep coming, since the more events of a
 // burst a batch holds, the fewer writes per event (one per group per
 // batch), up to 4 MiB of events held at once.
 const (
-	maxBatch      = 1024
+	maxBatch      = 8192
 	maxBatchBytes = 4 << 20
 )
 
@@ -112,7 +122,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 	if err != nil {
 		return 0, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(pullBuffer))
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullBuffer, s.pullBytes()))
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
