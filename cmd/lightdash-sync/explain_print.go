@@ -52,7 +52,7 @@ func printExplanation(w io.Writer, x *worker.Explanation) {
 	}
 	if section("Project roles and spaces", len(x.Grants)) {
 		for _, g := range x.Grants {
-			row(quote(g.Group), g.Kind+" "+g.Target, g.Role, yesNo(g.Now)+" / "+yesNo(g.Should), g.Reason)
+			row(quote(g.Group), g.Kind+" "+quote(g.Target), grantRole(g), yesNo(g.Now)+" / "+yesNo(g.Should), g.State, g.Reason)
 		}
 	}
 	if section("Held back or pending", len(x.Pending)) {
@@ -66,6 +66,14 @@ func printExplanation(w io.Writer, x *worker.Explanation) {
 			row(n)
 		}
 	}
+}
+
+// grantRole is g's role, "had -> role" when it changes.
+func grantRole(g worker.ExplainGrant) string {
+	if g.Had != "" {
+		return g.Had + " -> " + orDash(g.Role)
+	}
+	return orDash(g.Role)
 }
 
 func stamp(t time.Time) string {
