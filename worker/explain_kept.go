@@ -7,32 +7,33 @@ import (
 )
 
 // keptAccess is the part of a read of access that explaining uses: the
-// grants and shares without the group names, one string per role.
+// grants and shares without the group names, one string per role and
+// per group uuid.
 func keptAccess(a *AccessCurrent) *AccessCurrent {
 	if a == nil {
 		return nil
 	}
-	roles := map[string]string{}
-	intern := func(r string) string {
-		if s, ok := roles[r]; ok {
+	seen := map[string]string{}
+	intern := func(v string) string {
+		if s, ok := seen[v]; ok {
 			return s
 		}
-		roles[r] = r
-		return r
+		seen[v] = v
+		return v
 	}
 	out := &AccessCurrent{Projects: a.Projects, Spaces: a.Spaces, Grants: make(map[string][]lightdash.ProjectGrant, len(a.Grants)),
 		Shares: make(map[string][]lightdash.SpaceShare, len(a.Shares))}
 	for p, gs := range a.Grants {
 		kept := make([]lightdash.ProjectGrant, len(gs))
 		for i, g := range gs {
-			kept[i] = lightdash.ProjectGrant{ProjectUUID: p, GroupUUID: g.GroupUUID, Role: intern(g.Role)}
+			kept[i] = lightdash.ProjectGrant{ProjectUUID: p, GroupUUID: intern(g.GroupUUID), Role: intern(g.Role)}
 		}
 		out.Grants[p] = kept
 	}
 	for s, shares := range a.Shares {
 		kept := make([]lightdash.SpaceShare, len(shares))
 		for i, sh := range shares {
-			kept[i] = lightdash.SpaceShare{GroupUUID: sh.GroupUUID, SpaceRole: intern(sh.SpaceRole)}
+			kept[i] = lightdash.SpaceShare{GroupUUID: intern(sh.GroupUUID), SpaceRole: intern(sh.SpaceRole)}
 		}
 		out.Shares[s] = kept
 	}
