@@ -16,7 +16,11 @@ import (
 // rather than obeys it.
 func printExplanation(w io.Writer, x *worker.Explanation) {
 	f := x.Freshness
-	fmt.Fprintf(w, "%s (%s: directory read %s, plan %s, Lightdash groups %s)\n", x.Email, f.From, stamp(f.Directory), stamp(f.Plan), stamp(f.Lightdash))
+	grants := ""
+	if !f.Access.IsZero() {
+		grants = ", grants " + stamp(f.Access)
+	}
+	fmt.Fprintf(w, "%s (%s: directory read %s, plan %s, Lightdash groups %s%s)\n", x.Email, f.From, stamp(f.Directory), stamp(f.Plan), stamp(f.Lightdash), grants)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	section := func(title string, n int) bool {
