@@ -134,16 +134,22 @@ func (e *explainer) unwantedGrant(gl *grantLook, a ExplainAccess, ref, had strin
 		return h.Key == a.Key && h.Kind == "revoke-access" && slices.Contains(h.Members, ref)
 	})
 	switch {
-	case !a.Should:
+	case !a.Should && (a.State == AccessRemove || a.State == AccessDelete):
 		return set(GrantLeaving, fmt.Sprintf("through %q, which they are in but should not be (%s: %s)", a.Name, a.State, a.Reason))
+	case !a.Should:
+		return set(GrantKept, fmt.Sprintf("through %q, which they stay in for now (%s: %s)", a.Name, a.State, a.Reason))
 	case !a.Owned && a.UUID != "":
 		return set(GrantKept, "lightdash-sync does not own this group: its access is managed in Lightdash")
 	case revoke:
 		return set(GrantRevoke, fmt.Sprintf("the mapping does not grant it; the next run revokes %s from %q", had, a.Name))
 	case isHeld:
 		return set(GrantHeldBack, "the revoke is held back: "+held.Reason)
+	case !e.opts.mayDelete():
+		return set(GrantKept, fmt.Sprintf("the mapping does not grant it, but policy %s never revokes a grant", e.opts.Policy))
+	case !e.opts.mayRevokeManual():
+		return set(GrantKept, "the mapping does not grant it, but it was not granted by lightdash-sync: access preserve-manual keeps it")
 	}
-	return set(GrantKept, fmt.Sprintf("the mapping does not grant it, but access %s and policy %s keep it", e.opts.Access, e.opts.Policy))
+	return set(GrantKept, fmt.Sprintf("the mapping does not grant it, but the group is left as it is (%s)", a.State))
 }
 
 // heldGrants explains a group whose access the mapping leaves as it is

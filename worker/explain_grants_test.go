@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -59,6 +60,10 @@ func TestExplainGrantsThroughGroup(t *testing.T) {
 	x = e.explain(w, "cat@example.com")
 	wantGrants(t, x, "ad-Backend project Sales editor true/true ok", "ad-Backend space Sales / Pipeline editor true/true ok",
 		"ad-Engineering project Sales developer true/true ok", "ad-Engineering project Ops developer true/true ok")
+	// dan leaves Sales in the directory: he keeps its grants until the next run removes him.
+	e.dir.SetGroup(sources.DirGroup{ID: "g-sales", DN: "cn=Sales,ou=groups,dc=corp", Name: "Sales", MemberUsers: []string{"u-eve"}})
+	x = e.explain(w, "dan@example.com")
+	wantGrants(t, x, "ad-Sales project Sales editor true/false leaving", "ad-Sales space Sales / Pipeline editor true/false leaving")
 }
 
 func TestExplainGrantsPending(t *testing.T) {
@@ -119,4 +124,25 @@ func TestExplainLastShowsGrants(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantGrants(t, x, "ad-Sales project Sales editor true/true ok", "ad-Sales space Sales / Pipeline editor true/true ok")
+}
+
+func TestExplainGrantsMadeByHand(t *testing.T) {
+	tests := []struct {
+		mode worker.AccessMode
+		want string
+	}{
+		{worker.AccessAuthoritative, "ad-Sales project Ops viewer true/false revoke"},
+		{worker.AccessPreserveManual, "ad-Sales project Ops viewer true/false kept"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.mode), func(t *testing.T) {
+			e := newAccessEnv(t)
+			o := e.accessOptions("viewer")
+			o.Access = tc.mode
+			e.reconcile(e.worker(o))
+			e.ld.SetProjectRole(e.ops, e.groupUUID("ad-Sales"), "viewer") // Ops is named by the Engineering override
+			x := e.explain(e.worker(o), "dan@example.com")
+			wantGrants(t, x, "ad-Sales project Sales viewer true/true ok", "ad-Sales space Sales / Pipeline editor true/true ok", tc.want)
+		})
+	}
 }
