@@ -133,12 +133,16 @@ func (a *applier) access(ctx context.Context, ch AccessChangeItem) {
 		a.fail(ch.Key, ch.Group, "access", fmt.Errorf("%s %s: %w", ch.Op, describeTarget(ch), err))
 		return
 	}
+	ch.GroupUUID = uuid
 	a.accessDone(ctx, ch)
 }
 
 // accessDone counts a made change and, in preserve-manual mode, records
 // which grants are lightdash-sync's.
 func (a *applier) accessDone(ctx context.Context, ch AccessChangeItem) {
+	a.mu.Lock()
+	a.res.accessMade = append(a.res.accessMade, ch)
+	a.mu.Unlock()
 	a.count(func(s *Summary) {
 		switch ch.Op {
 		case AccessGrant:

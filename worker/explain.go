@@ -26,7 +26,7 @@ type Explanation struct {
 	// Lightdash lists the Lightdash groups they are in now or should be in.
 	Lightdash []ExplainAccess `json:"lightdash"`
 	// Grants are the project roles and space access that follow from
-	// those groups (see grantsFor).
+	// those groups, on the projects and spaces the mapping names.
 	Grants []ExplainGrant `json:"grants"`
 	// Pending lists what is held back or waiting for a run, for them.
 	Pending []ExplainPending `json:"pending"`
@@ -47,6 +47,10 @@ type ExplainFreshness struct {
 	Directory time.Time `json:"directory"`
 	Plan      time.Time `json:"plan"`
 	Lightdash time.Time `json:"lightdash"`
+	// Access is when the project grants and space shares were read (zero
+	// when the mapping names none). For the daemon it is the last full
+	// run's read, before that run's own writes.
+	Access time.Time `json:"access"`
 }
 
 // ExplainEntry is one directory user with the asked address.
@@ -153,16 +157,37 @@ type ExplainAccess struct {
 	Reason string `json:"reason"`
 }
 
+// The states of one grant for the person (ExplainGrant.State).
+const (
+	GrantOK         = "ok"          // the group has it, as the mapping wants
+	GrantAdd        = "grant"       // the next run grants it to the group
+	GrantChange     = "change"      // the next run changes the group's role (Had: the role now)
+	GrantRevoke     = "revoke"      // the next run revokes it from the group
+	GrantHeldBack   = "held-back"   // a revoke a safety limit or an incomplete read holds back
+	GrantUnresolved = "unresolved"  // the mapping's role or target did not resolve: left as it is
+	GrantNotUpdated = "not-updated" // the mapping wants it, but the policy never changes an existing group
+	GrantKept       = "kept"        // not granted by the mapping, but not revoked (policy, preserve-manual)
+	GrantLeaving    = "leaving"     // the group has it, but the person is leaving the group
+)
+
 // ExplainGrant is a project role or space access the person has, or
-// should have, through a Lightdash group.
+// should have, through a Lightdash group: Now when they are in the group
+// and it has the role, Should when they should be in it and the mapping
+// grants the role. State and Reason say what the next run does about it.
 type ExplainGrant struct {
 	Group string `json:"group"`
-	// Kind is "project" or "space"; Target its name or uuid.
+	// Kind is "project" or "space"; Target its name ("project / space"
+	// for a space) and UUID its uuid, empty when it did not resolve.
 	Kind   string `json:"kind"`
 	Target string `json:"target"`
-	Role   string `json:"role"`
+	UUID   string `json:"uuid,omitempty"`
+	// Role is the role it should have, or else the one it has; Had is the
+	// role it has now when that differs.
+	Role   string `json:"role,omitempty"`
+	Had    string `json:"had,omitempty"`
 	Now    bool   `json:"now"`
 	Should bool   `json:"should"`
+	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
 }
 

@@ -21,7 +21,8 @@ type explainer struct {
 	groups []lightdash.GroupWithMembers // Lightdash's groups now
 	ids    *identities                  // the Lightdash users known
 	st     *State
-	p      *Plan // findings: Conflicts, HeldBack, Absent, Problems, Invites, Blocked
+	p      *Plan          // findings: Conflicts, HeldBack, Absent, Problems, Invites, Blocked, Access
+	read   *AccessCurrent // the grants read; nil when the mapping names none
 	opts   PlanOptions
 
 	x       *Explanation
@@ -43,8 +44,8 @@ func (e *explainer) build() *Explanation {
 	}
 	res := e.account()
 	e.access(res)
-	e.x.Grants = grantsFor(e.x.Lightdash)
 	e.pending()
+	e.grants()
 	return e.x
 }
 

@@ -35,27 +35,33 @@ func (w *Worker) Explain(ctx context.Context, email string) (*Explanation, error
 	d := w.mapper.Map(in.snaps...)
 	p := ComputePlan(d, in.cur, in.state, w.opts.PlanOptions, now)
 	x := (&explainer{m: w.mapper, email: e, snaps: in.snaps, d: d, groups: in.cur.Groups, ids: in.cur.identities(),
-		st: in.state, p: p, opts: w.opts.PlanOptions}).build()
+		st: in.state, p: p, opts: w.opts.PlanOptions, read: in.cur.Access}).build()
 	x.Freshness = ExplainFreshness{From: "one-shot read", Directory: oldestRead(in.snaps), Plan: now, Lightdash: now}
+	if in.cur.Access != nil {
+		x.Freshness.Access = now
+	}
 	return x, nil
 }
 
 // lastRead is what a full reconciliation keeps for ExplainLast: its
-// directory snapshots (never changed once read) and its plan's findings.
+// directory snapshots (never changed once read), its plan's findings and
+// access changes, and the access it read (slimmed: see keptAccess).
 type lastRead struct {
 	snaps    []*sources.Snapshot
 	findings *Plan
+	access   *AccessCurrent
 }
 
-// keepLast keeps a full run's snapshots and p's findings for ExplainLast,
-// when Options.KeepLastRead asks for it.
-func (w *Worker) keepLast(snaps []*sources.Snapshot, p *Plan) {
+// keepLast keeps a full run's snapshots, the access it read and p's
+// findings for ExplainLast, when Options.KeepLastRead asks for it.
+func (w *Worker) keepLast(snaps []*sources.Snapshot, access *AccessCurrent, p *Plan) {
 	if !w.opts.KeepLastRead {
 		return
 	}
 	f := &Plan{Format: p.Format, ComputedAt: p.ComputedAt, Options: p.Options, Conflicts: p.Conflicts, HeldBack: p.HeldBack,
-		Absent: p.Absent, Problems: p.Problems, Invites: p.Invites, Unmatched: p.Unmatched, Blocked: p.Blocked, BlockedReason: p.BlockedReason}
-	w.last.Store(&lastRead{snaps: snaps, findings: f})
+		Absent: p.Absent, Problems: p.Problems, Invites: p.Invites, Unmatched: p.Unmatched, Blocked: p.Blocked, BlockedReason: p.BlockedReason,
+		Access: p.Access}
+	w.last.Store(&lastRead{snaps: snaps, findings: f, access: keptAccess(access)})
 }
 
 // userFinder is the one-user lookup of *lightdash.Client.
@@ -85,7 +91,7 @@ func (w *Worker) ExplainLast(ctx context.Context, email string) (*Explanation, e
 	}
 	cur := w.view.current()
 	x := &explainer{m: w.mapper, email: e, snaps: last.snaps, d: w.mapper.Map(last.snaps...), groups: cur.Groups,
-		st: st, p: last.findings, opts: w.opts.PlanOptions}
+		st: st, p: last.findings, opts: w.opts.PlanOptions, read: last.access}
 	x.ids = cur.identities()
 	if f, ok := w.ld.(userFinder); ok {
 		if x.ids, err = lookUp(ctx, f, x.addresses(e)); err != nil {
@@ -95,6 +101,9 @@ func (w *Worker) ExplainLast(ctx context.Context, email string) (*Explanation, e
 	out := x.build()
 	out.Freshness = ExplainFreshness{From: "last full reconciliation", Directory: oldestRead(last.snaps),
 		Plan: last.findings.ComputedAt, Lightdash: w.view.loadedTime()}
+	if last.access != nil {
+		out.Freshness.Access = last.findings.ComputedAt
+	}
 	return out, nil
 }
 

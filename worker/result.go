@@ -25,6 +25,9 @@ type Result struct {
 	// DirectoryRead says, per source, how a full run's directory side was
 	// obtained (sources.ReadFull or sources.ReadWatcher).
 	DirectoryRead map[string]string `json:"directoryRead,omitempty"`
+	// accessMade are the access changes made, each with its group's uuid
+	// (for ExplainLast).
+	accessMade []AccessChangeItem
 }
 
 // directoryReads is DirectoryRead for snaps.

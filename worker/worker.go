@@ -298,13 +298,14 @@ func (w *Worker) Reconcile(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	w.withSelf(ctx, ld, &in.cur, in.state)
-	snaps := in.snaps
+	snaps, access := in.snaps, in.cur.Access
 	reads := directoryReads(snaps) // before compute, which lets the snapshots go
 	rep.pr.Phase("planning")
 	p := w.compute(in, nil)
-	w.keepLast(snaps, p)
+	w.keepLast(snaps, access, p)
 	rep.writing(p, w.opts.DryRun)
 	res, _ := w.applyPlan(ctx, ld, p)
+	w.keepApplied(res.accessMade)
 	res.DirectoryRead = reads
 	return w.finish(res, ld, start)
 }

@@ -16,7 +16,11 @@ import (
 // rather than obeys it.
 func printExplanation(w io.Writer, x *worker.Explanation) {
 	f := x.Freshness
-	fmt.Fprintf(w, "%s (%s: directory read %s, plan %s, Lightdash groups %s)\n", x.Email, f.From, stamp(f.Directory), stamp(f.Plan), stamp(f.Lightdash))
+	grants := ""
+	if !f.Access.IsZero() {
+		grants = ", grants " + stamp(f.Access)
+	}
+	fmt.Fprintf(w, "%s (%s: directory read %s, plan %s, Lightdash groups %s%s)\n", x.Email, f.From, stamp(f.Directory), stamp(f.Plan), stamp(f.Lightdash), grants)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	section := func(title string, n int) bool {
@@ -52,7 +56,7 @@ func printExplanation(w io.Writer, x *worker.Explanation) {
 	}
 	if section("Project roles and spaces", len(x.Grants)) {
 		for _, g := range x.Grants {
-			row(quote(g.Group), g.Kind+" "+g.Target, g.Role, yesNo(g.Now)+" / "+yesNo(g.Should), g.Reason)
+			row(quote(g.Group), g.Kind+" "+quote(g.Target), grantRole(g), yesNo(g.Now)+" / "+yesNo(g.Should), g.State, g.Reason)
 		}
 	}
 	if section("Held back or pending", len(x.Pending)) {
@@ -66,6 +70,14 @@ func printExplanation(w io.Writer, x *worker.Explanation) {
 			row(n)
 		}
 	}
+}
+
+// grantRole is g's role, "had -> role" when it changes.
+func grantRole(g worker.ExplainGrant) string {
+	if g.Had != "" {
+		return g.Had + " -> " + orDash(g.Role)
+	}
+	return orDash(g.Role)
 }
 
 func stamp(t time.Time) string {

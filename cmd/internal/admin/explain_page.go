@@ -50,8 +50,8 @@ plan {{.Freshness.Plan.Format "2006-01-02 15:04:05 MST"}}, Lightdash groups {{.F
 {{range .Lightdash}}<tr><td>{{.Name}}</td><td>{{yesno .Now}}</td><td>{{yesno .Should}}</td><td{{if ne .State "ok"}} class="bad"{{end}}>{{.State}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 <h3>Project roles and spaces</h3>
-{{if .Grants}}<table><tr><th>group</th><th>kind</th><th>project or space</th><th>role</th><th>now</th><th>should</th></tr>
-{{range .Grants}}<tr><td>{{.Group}}</td><td>{{.Kind}}</td><td>{{.Target}}</td><td>{{.Role}}</td><td>{{yesno .Now}}</td><td>{{yesno .Should}}</td></tr>
+{{if .Grants}}<table><tr><th>group</th><th>kind</th><th>project or space</th><th>role</th><th>now</th><th>should</th><th>state</th><th>why</th></tr>
+{{range .Grants}}<tr><td>{{.Group}}</td><td>{{.Kind}}</td><td>{{.Target}}</td><td>{{if .Had}}{{.Had}} &rarr; {{end}}{{.Role}}</td><td>{{yesno .Now}}</td><td>{{yesno .Should}}</td><td{{if ne .State "ok"}} class="bad"{{end}}>{{.State}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{else}}<p>None.</p>{{end}}
 <h3>Held back or pending</h3>
 {{if .Pending}}<ul>{{range .Pending}}<li>{{.Kind}}{{if .Group}} {{.Group}}{{end}}: {{.Reason}}</li>{{end}}</ul>{{else}}<p>None.</p>{{end}}
