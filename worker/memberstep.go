@@ -53,7 +53,7 @@ func nextMemberStep(cur, want []string, last stepOutcome) memberStep {
 // removeStep shrinks a group above PatchCompareLimit. A PATCH listing only
 // the members to keep deletes every compared member not kept: at least
 // PatchCompareLimit-len(keep), whichever members the server compares.
-// When that promises fewer than two, a PATCH of the wanted members may
+// When that promises fewer than two, a PATCH of the kept members may
 // still delete many (a real server compares the oldest members first),
 // so it is tried while enough removals remain and the previous PATCH made
 // enough; what it leaves goes one DELETE per member. Additions wait until
