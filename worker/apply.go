@@ -292,9 +292,14 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 	inv := a.inviteeUUIDs(u.Invitees)
 	mw, err := a.writeUpdate(ctx, u, inv)
 	if err != nil {
-		a.refundIfRefused(err, at, 0, len(u.Remove))
+		added, removed := u.membersWritten(mw, inv)
+		a.refundIfRefused(err, at, 0, max(0, len(u.Remove)-removed))
 		if mw.wrote {
 			a.recordPartial(ctx, u, mw, inv)
+		}
+		if added+removed > 0 {
+			a.count(func(s *Summary) { s.MembersAdded += added; s.MembersRemoved += removed })
+			err = fmt.Errorf("stopped after %d members added and %d removed: %w", added, removed, err)
 		}
 		a.fail(u.Key, u.Name, "update", err)
 		return
@@ -329,6 +334,16 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		s.MembersAdded += len(u.Add) + len(inv) - len(mw.dropped)
 		s.MembersRemoved += len(u.Remove)
 	})
+}
+
+// membersWritten is how many members mw added to and removed from the
+// group, as far as the answers showed: what a change that stopped midway did.
+func (u UpdateGroup) membersWritten(mw *memberWrite, inv []string) (added, removed int) {
+	if !u.membersChange(inv) {
+		return 0, 0
+	}
+	from := applyDiff(u.Members, u.Remove, u.Add)
+	return len(minus(mw.cur, from)), len(minus(from, mw.cur))
 }
 
 // membersChange reports whether u changes the group's members.

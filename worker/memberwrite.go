@@ -27,12 +27,14 @@ type memberWrite struct {
 
 // writeMembers makes mw's change, renaming with its first PATCH (or with
 // a PATCH of its own when every call is per member). Every step must
-// bring cur closer to want, or it stops with an error; on any error cur is
-// what Lightdash holds as far as the answers showed.
+// bring cur closer to want (a PATCH that removed nothing is followed by
+// per-member calls, which must), or it stops with an error. On any
+// error cur is what Lightdash holds as far as the answers showed.
 func (a *applier) writeMembers(ctx context.Context, mw *memberWrite) error {
-	left := memberDistance(mw.cur, mw.want)
+	left, idle := memberDistance(mw.cur, mw.want), false
+	var last stepOutcome
 	for {
-		st := nextMemberStep(mw.cur, mw.want)
+		st := nextMemberStep(mw.cur, mw.want, last)
 		if st.Op != opPatch && mw.name != nil {
 			if err := a.patchMembers(ctx, mw, nil, false); err != nil {
 				return err
@@ -41,14 +43,16 @@ func (a *applier) writeMembers(ctx context.Context, mw *memberWrite) error {
 		if st.Op == "" {
 			return nil
 		}
+		before := mw.cur
 		if err := a.memberStep(ctx, mw, st); err != nil {
 			return err
 		}
+		last = stepOutcome{Op: st.Op, Removed: len(minus(before, mw.cur))}
 		now := memberDistance(mw.cur, mw.want)
-		if now >= left {
+		if now > left || now == left && (st.Op != opPatch || idle) {
 			return fmt.Errorf("member writes made no progress: %d changes left (a concurrent writer?)", now)
 		}
-		left = now
+		idle, left = now == left, now
 	}
 }
 

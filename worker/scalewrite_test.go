@@ -15,8 +15,8 @@ import (
 
 // scaleEnv is an env whose Lightdash and directory hold n users u000000…
 // (uuids in order) and no groups.
-func scaleEnv(t *testing.T, n int) (*env, []string) {
-	e := newEnv(t)
+func scaleEnv(t *testing.T, n int, opts ...lightdashtest.Option) (*env, []string) {
+	e := newEnv(t, opts...)
 	uuids := make([]string, n)
 	users := make([]sources.DirUser, n)
 	for i := range n {
@@ -162,5 +162,38 @@ func TestSmallChangeToALargeGroupIsPerMember(t *testing.T) {
 	member := "/api/v1/groups/{groupUuid}/members/{userUuid}"
 	if want := []string{"DELETE " + member, "PUT " + member}; !slices.Equal(writes, want) {
 		t.Errorf("writes %q, want %q", writes, want)
+	}
+}
+
+// TestSwappedGroupLosesItsOldMembersByPatch is the case seen on a real
+// Lightdash: a group of 15,000 whose directory group was replaced by
+// another 15,000 under a removal limit gets the additions (30,000
+// members); the removals, allowed later, go by PATCH, which a real server
+// applies to its oldest members first, not by 15,000 DELETEs.
+func TestSwappedGroupLosesItsOldMembersByPatch(t *testing.T) {
+	const size = 15000
+	e, uuids := scaleEnv(t, 2*size, lightdashtest.WithPatchCompareOldestFirst())
+	setGroup(e, "swap", 0, size)
+	if res := e.reconcile(e.worker(e.options())); res.Summary.Failed > 0 {
+		t.Fatalf("first run: %+v", res.Failures)
+	}
+
+	setGroup(e, "swap", size, 2*size)
+	limited := e.options()
+	limited.Limits = worker.Limits{MaxMemberRemovals: 100}
+	res, _ := e.worker(limited).Reconcile(context.Background())
+	if res == nil || res.Summary.HeldBackRemovals != size {
+		t.Fatalf("limited run: %+v, want %d removals held back", res, size)
+	}
+	wantMembers(t, e.ld, "ad-swap", uuids)
+
+	e.ld.ResetRequests()
+	if res := e.reconcile(e.worker(e.options())); res.Summary.Failed > 0 || res.Summary.MembersRemoved != size {
+		t.Fatalf("third run: %+v, %d removed", res.Failures, res.Summary.MembersRemoved)
+	}
+	wantMembers(t, e.ld, "ad-swap", uuids[size:])
+	// Each PATCH deletes the oldest PatchCompareLimit members.
+	if n, want := e.ld.WriteCount(), ceilDiv(size, lightdash.PatchCompareLimit); n != want {
+		t.Errorf("removing made %d writes, want %d", n, want)
 	}
 }

@@ -307,7 +307,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		g.org.byName[newName] = g
 	}
 	if newMembers != nil {
-		g.members = newMembers
+		s.setMembersLocked(g, newMembers)
 	}
 	g.updated, g.updatedBy = s.now(), me.uuid
 	ok(w, http.StatusOK, g.withMembers(lightdash.PatchCompareLimit, 0))
@@ -365,7 +365,7 @@ func (s *Server) addGroupMember(w http.ResponseWriter, r *http.Request, me *user
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	g.members[id] = u
+	s.joinLocked(g, u)
 	ok(w, http.StatusCreated, nil)
 }
 
@@ -381,5 +381,6 @@ func (s *Server) removeGroupMember(w http.ResponseWriter, r *http.Request, me *u
 		return
 	}
 	delete(g.members, id)
+	delete(g.joined, id)
 	ok(w, http.StatusOK, nil)
 }

@@ -1,7 +1,9 @@
 package lightdashtest
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
@@ -37,13 +39,18 @@ func createMembersLocked(o *org, list []string) (keep []string, status int) {
 // comparedMembersLocked is what a PATCH diffs its list against: at most
 // lightdash.PatchCompareLimit members, read with no ORDER BY
 // (GroupsModel.updateGroup → getGroupWithMembers(uuid, 10000)), so which
-// ones is arbitrary: shuffled like every unordered answer.
+// ones is arbitrary: shuffled like every unordered answer, or the oldest
+// with WithPatchCompareOldestFirst.
 func (s *Server) comparedMembersLocked(g *group) map[string]*user {
 	if len(g.members) <= lightdash.PatchCompareLimit {
 		return g.members
 	}
 	ms := sortedMembers(g)
-	shuffleLocked(s, ms)
+	if s.oldest {
+		slices.SortFunc(ms, func(a, b *user) int { return cmp.Compare(g.joined[a.uuid], g.joined[b.uuid]) })
+	} else {
+		shuffleLocked(s, ms)
+	}
 	out := make(map[string]*user, lightdash.PatchCompareLimit)
 	for _, u := range ms[:lightdash.PatchCompareLimit] {
 		out[u.uuid] = u

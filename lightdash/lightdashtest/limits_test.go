@@ -161,3 +161,39 @@ func TestPatchOnlyAddingAboveCompareLimitIsExact(t *testing.T) {
 		t.Errorf("%d members, want %d", n, len(users))
 	}
 }
+
+// TestPatchComparesTheOldestFirst: WithPatchCompareOldestFirst compares
+// the members whose rows are oldest (a real server's heap order); members
+// listed again keep their rows.
+func TestPatchComparesTheOldestFirst(t *testing.T) {
+	const size = 15000
+	srv := lightdashtest.NewServer(lightdashtest.WithPatchCompareOldestFirst())
+	defer srv.Close()
+	users := scaleUsers(srv, 2*size)
+	old, repl := users[:size], users[size:]
+	c, ctx := bigClient(t, srv), context.Background()
+	g, err := c.CreateGroup(ctx, "g", old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &users}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The oldest PatchCompareLimit are compared, all of them old members.
+	got, err := c.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &repl})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Sorted(slices.Values(users[lightdash.PatchCompareLimit:]))
+	if left := slices.Sorted(slices.Values(got.MemberUUIDs)); !slices.Equal(left, want) {
+		t.Fatalf("%d members left, want the %d newest", len(left), len(want))
+	}
+	// Then the 5,000 old ones left and the 5,000 oldest of repl.
+	if got, err = c.UpdateGroup(ctx, g.UUID, lightdash.GroupUpdate{Members: &repl}); err != nil {
+		t.Fatal(err)
+	}
+	if left := slices.Sorted(slices.Values(got.MemberUUIDs)); !slices.Equal(left, slices.Sorted(slices.Values(repl))) {
+		t.Fatalf("%d members left, want exactly the %d of repl", len(left), len(repl))
+	}
+}

@@ -39,6 +39,8 @@ type Server struct {
 	rng        *mrand.Rand
 	clock      func() time.Time
 	shuffle    bool
+	oldest     bool   // a PATCH compares the oldest members: WithPatchCompareOldestFirst
+	joinSeq    uint64 // the last membership row's number
 	groupsFlag bool
 	orgs       map[string]*org
 	users      map[string]*user // every user of every org, by uuid
@@ -71,6 +73,13 @@ func WithSeed(seed uint64) Option {
 // no ORDER BY) or off. Off, lists come in Go map order: still unspecified,
 // just not deliberately mixed.
 func WithShuffle(on bool) Option { return func(s *Server) { s.shuffle = on } }
+
+// WithPatchCompareOldestFirst makes a PATCH of a group above
+// lightdash.PatchCompareLimit compare its list with the members who joined
+// first, as a real server's sequential scan usually returns them (heap
+// order), instead of an arbitrary PatchCompareLimit of them (the default,
+// which no ORDER BY allows as well).
+func WithPatchCompareOldestFirst() Option { return func(s *Server) { s.oldest = true } }
 
 // WithGroupsFlag sets the user-groups-enabled feature flag (default on).
 func WithGroupsFlag(on bool) Option { return func(s *Server) { s.groupsFlag = on } }

@@ -44,6 +44,7 @@ type group struct {
 	createdBy string
 	updatedBy string
 	members   map[string]*user
+	joined    map[string]uint64 // membership row order by member uuid: heap order
 }
 
 func (s *Server) newOrgLocked(name string) *org {
@@ -81,7 +82,7 @@ func (s *Server) addGroupLocked(o *org, name string, members []string, by *user)
 		return nil, fmt.Errorf("group %q already exists", n)
 	}
 	now := s.now()
-	g := &group{uuid: s.newUUIDLocked(), name: n, org: o, created: now, updated: now, members: map[string]*user{}}
+	g := &group{uuid: s.newUUIDLocked(), name: n, org: o, created: now, updated: now, members: map[string]*user{}, joined: map[string]uint64{}}
 	if by != nil {
 		g.createdBy, g.updatedBy = by.uuid, by.uuid
 	}
@@ -90,11 +91,35 @@ func (s *Server) addGroupLocked(o *org, name string, members []string, by *user)
 		if !ok {
 			return nil, fmt.Errorf("user %q is not in organization %s", m, o.uuid)
 		}
-		g.members[u.uuid] = u
+		s.joinLocked(g, u)
 	}
 	o.groups[g.uuid] = g
 	o.byName[n] = g
 	return g, nil
+}
+
+// joinLocked makes u a member of g, its row after every existing one
+// unless it is a member already (ON CONFLICT DO NOTHING keeps the row).
+func (s *Server) joinLocked(g *group, u *user) {
+	if _, member := g.members[u.uuid]; member {
+		return
+	}
+	s.joinSeq++
+	g.members[u.uuid], g.joined[u.uuid] = u, s.joinSeq
+}
+
+// setMembersLocked replaces g's members by ms, keeping the rows of those
+// who stay.
+func (s *Server) setMembersLocked(g *group, ms map[string]*user) {
+	for id := range g.members {
+		if ms[id] == nil {
+			delete(g.members, id)
+			delete(g.joined, id)
+		}
+	}
+	for _, u := range ms {
+		s.joinLocked(g, u)
+	}
 }
 
 func (s *Server) deleteGroupLocked(g *group) {
