@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -34,6 +37,29 @@ func TestNakThenRedelivery(t *testing.T) {
 	}
 	if got := h.counter(h.src.m.applied, "group.upserted"); got != 1 {
 		t.Errorf("applied = %v, want 1", got)
+	}
+}
+
+// TestRedeliveryWarns: a delivery after the first is logged at warn with
+// its stream sequence and delivery count, and counted; a first one is not.
+func TestRedeliveryWarns(t *testing.T) {
+	srv := runServer(t)
+	core, logs := observer.New(zap.WarnLevel)
+	h := startLogged(t, srv, testConfig(srv), zap.New(core))
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	h.next().Done(errLightdashDown)
+	h.next().Done(nil)
+	h.consumerSettled()
+	got := logs.FilterMessage("event redelivered").AllUntimed()
+	if len(got) != 1 {
+		t.Fatalf("%d \"event redelivered\" lines, want 1", len(got))
+	}
+	if f := got[0].ContextMap(); f["stream_seq"] != uint64(1) || f["delivery"] != uint64(2) {
+		t.Errorf("redelivery logged with %v, want stream_seq 1, delivery 2", f)
+	}
+	var m dto.Metric
+	if err := h.src.m.redelivered.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("redelivered = %v (%v), want 1", m.GetCounter().GetValue(), err)
 	}
 }
 

@@ -243,6 +243,9 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 			s.log.Error("message without JetStream metadata", zap.Error(err))
 			continue
 		}
+		if meta.NumDelivered > 1 {
+			s.redelivered(msg, meta)
+		}
 		e, err := s.dec.Decode(msg.Data())
 		if err != nil {
 			held.free(len(msg.Data()))
@@ -349,6 +352,15 @@ func (s *Source) handOver(ctx context.Context, p *pending, res applied, changes 
 		// release naks it, for the next consumer now rather than after AckWait.
 		return ctx.Err()
 	}
+}
+
+// redelivered logs and counts a delivery after the first. The retry of a
+// naked event is one; any other means an event was held unacknowledged
+// for ack_wait, or a consumer stopped without settling it.
+func (s *Source) redelivered(msg jetstream.Msg, meta *jetstream.MsgMetadata) {
+	s.m.redelivered.Inc()
+	s.log.Warn("event redelivered", zap.String("subject", msg.Subject()),
+		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
 }
 
 // poison terminates an event that can never be applied.
