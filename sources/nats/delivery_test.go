@@ -208,3 +208,55 @@ func TestRestartedWatchGetsFetchedAheadEvents(t *testing.T) {
 	}
 	h.consumerSettled()
 }
+
+// TestMissedDeliveryWarns: a delivery the server makes on the source's
+// consumer that never reaches the source (here another reader takes it,
+// as a dropped message would vanish) is logged at warn and counted.
+func TestMissedDeliveryWarns(t *testing.T) {
+	srv := runServer(t)
+	core, logs := observer.New(zap.WarnLevel)
+	h := startLogged(t, srv, testConfig(srv), zap.New(core))
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	waiting := func(n int) jetstream.Consumer {
+		for {
+			c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Consumer)
+			if err == nil {
+				if info, err := c.Info(ctx); err == nil && info.NumWaiting >= n {
+					return c
+				}
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("consumer never had %d pull requests waiting", n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	other := make(chan error, 1)
+	go func() {
+		batch, err := waiting(1).Fetch(1, jetstream.FetchMaxWait(waitFor))
+		if err == nil {
+			for m := range batch.Messages() {
+				err = m.Ack()
+			}
+		}
+		other <- err
+	}()
+	waiting(2) // the source's request first, then the other reader's
+	for _, g := range []string{"a", "b", "c"} {
+		h.publish(ev(TypeGroupUpserted, g, Data{Name: g}))
+	}
+	h.next().Done(nil)
+	h.next().Done(nil)
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	h.consumerSettled()
+	if got := logs.FilterMessageSnippet("deliveries missed").Len(); got != 1 {
+		t.Errorf("%d \"deliveries missed\" lines, want 1", got)
+	}
+	var m dto.Metric
+	if err := h.src.m.missed.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("deliveries missed = %v (%v), want 1", m.GetCounter().GetValue(), err)
+	}
+}

@@ -128,6 +128,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 	}
 	var unhanded []*pending // taken but not handed over when ctx ended
 	defer func() { s.release(it, unhanded) }()
+	var seen deliveries
 	batch := make([]jetstream.Msg, 0, maxBatch)
 	for {
 		if err := s.waitRoom(ctx, held); err != nil {
@@ -153,7 +154,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 			batch = append(batch, m)
 			size += len(m.Data())
 		}
-		unhanded, err = s.handleBatch(ctx, batch, changes, held)
+		unhanded, err = s.handleBatch(ctx, batch, changes, held, &seen)
 		clear(batch) // settled or handed over: their payloads can go
 		if err != nil {
 			return handled, err
@@ -233,7 +234,7 @@ type taken struct {
 // is settled: the daemon may leave the batch waiting on the changes
 // channel for a while. The bytes of every message in msgs were taken
 // (held.take); each is freed as its message is settled or handed back.
-func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- sources.Change, held *inflight) ([]*pending, error) {
+func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- sources.Change, held *inflight, seen *deliveries) ([]*pending, error) {
 	items := make([]taken, 0, len(msgs))
 	events := make([]*Event, 0, len(msgs))
 	for _, msg := range msgs {
@@ -245,6 +246,9 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 		}
 		if meta.NumDelivered > 1 {
 			s.redelivered(msg, meta)
+		}
+		if missed := seen.next(meta.Sequence.Consumer); missed > 0 {
+			s.missed(meta, missed)
 		}
 		e, err := s.dec.Decode(msg.Data())
 		if err != nil {
@@ -361,6 +365,15 @@ func (s *Source) redelivered(msg jetstream.Msg, meta *jetstream.MsgMetadata) {
 	s.m.redelivered.Inc()
 	s.log.Warn("event redelivered", zap.String("subject", msg.Subject()),
 		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
+}
+
+// missed logs and counts deliveries the server made to this subscription
+// that never reached it: they stay unacknowledged until ack_wait.
+func (s *Source) missed(meta *jetstream.MsgMetadata, n uint64) {
+	s.m.missed.Add(float64(n))
+	s.log.Warn("deliveries missed; the server will redeliver them after ack_wait",
+		zap.Uint64("missed", n), zap.Uint64("consumer_seq", meta.Sequence.Consumer),
+		zap.Uint64("stream_seq", meta.Sequence.Stream))
 }
 
 // poison terminates an event that can never be applied.
