@@ -27,16 +27,19 @@ const (
 	HeaderSubject    = "Lightdash-Sync-Subject"
 )
 
-// pullBuffer and pullBufferBytes bound the messages fetched ahead. A
-// burst is read and written in batches (one view write per group per
-// batch, the groups concurrently), which the fetched-ahead messages feed:
-// the more a batch holds, the fewer view writes per event. Their ack
+// pullBufferBytes bounds the messages fetched ahead, in bytes. A burst
+// is read and written in batches (one view write per group per batch,
+// the groups concurrently), which the fetched-ahead messages feed: the
+// more a batch holds, the fewer view writes per event. Their ack
 // deadlines run while the daemon is busy, which AckWait (minutes) covers,
-// and they are held in memory, which the byte bound limits (see pullBytes).
-const (
-	pullBuffer      = 4096
-	pullBufferBytes = 8 << 20
-)
+// and they are held in memory, which the bound limits (see pullBytes).
+//
+// The bound is in bytes alone: the client's buffer then holds up to a
+// million messages, far more than the bytes allow, where a bound in
+// messages makes the buffer exactly that size and a status message from
+// the server (a heartbeat, a timeout) arriving with it full drops the
+// next event unacknowledged until AckWait (docs/events.md).
+const pullBufferBytes = 8 << 20
 
 // pullBytes is the byte bound of the pull: pullBufferBytes, or twice the
 // largest message the server accepts if that is more, since a message
@@ -122,7 +125,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 	if err != nil {
 		return 0, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullBuffer, s.pullBytes()))
+	it, err := cons.Messages(jetstream.PullMaxBytes(s.pullBytes()))
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
