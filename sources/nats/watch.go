@@ -36,9 +36,9 @@ const (
 //
 // The bound is in bytes alone: the client's buffer then holds up to a
 // million messages, far more than the bytes allow, where a bound in
-// messages makes the buffer exactly that size and a status message from
-// the server (a heartbeat, a timeout) arriving with it full drops the
-// next event unacknowledged until AckWait (docs/events.md).
+// messages makes the buffer exactly that size, with no room for the
+// server's status messages that share it, and the client dropped an event
+// (unacknowledged until AckWait) when it overflowed (docs/benchmarks.md).
 const pullBufferBytes = 8 << 20
 
 // pullBytes is the byte bound of the pull: pullBufferBytes, or twice the
