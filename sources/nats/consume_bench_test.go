@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/sources/nats/natstest"
@@ -66,7 +67,8 @@ func consumeOnce(b *testing.B, events, groups int, hold time.Duration) (wall, cp
 		Name: "bench", URLs: []string{srv.ClientURL()}, Stream: testStream, Subjects: []string{"directory.>"},
 		CreateStream: true, DuplicateWindow: time.Second,
 	}
-	src, err := New(ctx, cfg, nil, nil)
+	// Warnings go to stderr: a slow run shows why (redeliveries, missed deliveries).
+	src, err := New(ctx, cfg, zap.Must(zap.NewDevelopment(zap.IncreaseLevel(zap.WarnLevel))), nil)
 	if err != nil {
 		b.Fatalf("New: %v", err)
 	}
@@ -175,6 +177,13 @@ func publishBurst(ctx context.Context, b *testing.B, url string, events, groups 
 		msg.Header.Set(jetstream.MsgIDHeader, e.ID)
 		if _, err := js.PublishMsgAsync(msg); err != nil {
 			b.Fatalf("publish: %v", err)
+		}
+		if (i+1)%2048 == 0 { // below the 4,096 outstanding at which publishing fails
+			select {
+			case <-js.PublishAsyncComplete():
+			case <-ctx.Done():
+				b.Fatal("publishing did not complete")
+			}
 		}
 	}
 	select {

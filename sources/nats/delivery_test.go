@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -34,6 +37,29 @@ func TestNakThenRedelivery(t *testing.T) {
 	}
 	if got := h.counter(h.src.m.applied, "group.upserted"); got != 1 {
 		t.Errorf("applied = %v, want 1", got)
+	}
+}
+
+// TestRedeliveryWarns: a delivery after the first is logged at warn with
+// its stream sequence and delivery count, and counted; a first one is not.
+func TestRedeliveryWarns(t *testing.T) {
+	srv := runServer(t)
+	core, logs := observer.New(zap.WarnLevel)
+	h := startLogged(t, srv, testConfig(srv), zap.New(core))
+	h.publish(ev(TypeGroupUpserted, "g", Data{Name: "G"}))
+	h.next().Done(errLightdashDown)
+	h.next().Done(nil)
+	h.consumerSettled()
+	got := logs.FilterMessage("event redelivered").AllUntimed()
+	if len(got) != 1 {
+		t.Fatalf("%d \"event redelivered\" lines, want 1", len(got))
+	}
+	if f := got[0].ContextMap(); f["stream_seq"] != uint64(1) || f["delivery"] != uint64(2) {
+		t.Errorf("redelivery logged with %v, want stream_seq 1, delivery 2", f)
+	}
+	var m dto.Metric
+	if err := h.src.m.redelivered.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("redelivered = %v (%v), want 1", m.GetCounter().GetValue(), err)
 	}
 }
 
@@ -181,4 +207,56 @@ func TestRestartedWatchGetsFetchedAheadEvents(t *testing.T) {
 		}
 	}
 	h.consumerSettled()
+}
+
+// TestMissedDeliveryWarns: a delivery the server makes on the source's
+// consumer that never reaches the source (here another reader takes it,
+// as a dropped message would vanish) is logged at warn and counted.
+func TestMissedDeliveryWarns(t *testing.T) {
+	srv := runServer(t)
+	core, logs := observer.New(zap.WarnLevel)
+	h := startLogged(t, srv, testConfig(srv), zap.New(core))
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	waiting := func(n int) jetstream.Consumer {
+		for {
+			c, err := h.js.Consumer(ctx, testStream, h.src.cfg.Consumer)
+			if err == nil {
+				if info, err := c.Info(ctx); err == nil && info.NumWaiting >= n {
+					return c
+				}
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("consumer never had %d pull requests waiting", n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	other := make(chan error, 1)
+	go func() {
+		batch, err := waiting(1).Fetch(1, jetstream.FetchMaxWait(waitFor))
+		if err == nil {
+			for m := range batch.Messages() {
+				err = m.Ack()
+			}
+		}
+		other <- err
+	}()
+	waiting(2) // the source's request first, then the other reader's
+	for _, g := range []string{"a", "b", "c"} {
+		h.publish(ev(TypeGroupUpserted, g, Data{Name: g}))
+	}
+	h.next().Done(nil)
+	h.next().Done(nil)
+	if err := <-other; err != nil {
+		t.Fatal(err)
+	}
+	h.consumerSettled()
+	if got := logs.FilterMessageSnippet("deliveries missed").Len(); got != 1 {
+		t.Errorf("%d \"deliveries missed\" lines, want 1", got)
+	}
+	var m dto.Metric
+	if err := h.src.m.missed.Write(&m); err != nil || m.GetCounter().GetValue() != 1 {
+		t.Errorf("deliveries missed = %v (%v), want 1", m.GetCounter().GetValue(), err)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
@@ -59,10 +60,16 @@ type harness struct {
 // start runs a source against srv and a producer connection, and watches.
 func start(t *testing.T, srv *server.Server, cfg Config) *harness {
 	t.Helper()
+	return startLogged(t, srv, cfg, zaptest.NewLogger(t))
+}
+
+// startLogged is start with the source logging to log.
+func startLogged(t *testing.T, srv *server.Server, cfg Config, log *zap.Logger) *harness {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	reg := prometheus.NewRegistry()
-	src, err := New(ctx, cfg, zaptest.NewLogger(t), reg)
+	src, err := New(ctx, cfg, log, reg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

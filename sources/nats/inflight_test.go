@@ -113,7 +113,8 @@ func metricValue(t *testing.T, g interface{ Write(*dto.Metric) error }) float64 
 func TestInflightBytesCapHoldsBackFetching(t *testing.T) {
 	srv := runServer(t)
 	cfg := testConfig(srv)
-	const eventSize, capBytes, n = 2 << 10, 16 << 10, 2*pullBuffer + 100
+	const eventSize, capBytes = 2 << 10, 16 << 10
+	const n = 2*pullBufferBytes/eventSize + 100 // more than the pull fetches ahead
 	cfg.MaxEventBytes = 4 << 10
 	cfg.MaxInflightBytes = capBytes
 	h := start(t, srv, cfg)

@@ -15,6 +15,8 @@ type metrics struct {
 	naked        *prometheus.CounterVec // Done(err): redelivered later
 	poison       *prometheus.CounterVec // by reason
 	deadLettered *prometheus.CounterVec // by type
+	redelivered  prometheus.Counter     // deliveries after the first
+	missed       prometheus.Counter     // deliveries that never arrived
 	viewErrors   prometheus.Counter
 	// inflightBytes is the payload bytes of the events taken and not yet
 	// settled; inflightFull counts the times Watch waited for acks before
@@ -40,6 +42,14 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 		naked:        counter("events_naked_total", "Events negatively acknowledged for redelivery after a failed apply, by type.", "type"),
 		poison:       counter("events_poison_total", "Undecodable or invalid events, and events the view refuses, terminated, by reason.", "reason"),
 		deadLettered: counter("events_dead_lettered_total", "Events that failed max_deliver times, sent to the dead-letter subject and terminated, by type.", "type"),
+		redelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "events_redelivered_total", ConstLabels: labels,
+			Help: "Events delivered again: naked after a failed apply, or not acknowledged within ack_wait.",
+		}),
+		missed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "lightdash_sync", Subsystem: "nats", Name: "deliveries_missed_total", ConstLabels: labels,
+			Help: "Deliveries the server made that never reached the source (a gap in the consumer sequence); redelivered after ack_wait.",
+		}),
 		viewErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "lightdash_sync", Subsystem: "nats", Name: "view_errors_total", ConstLabels: labels,
 			Help: "Failed reads or writes of the materialised view in the key-value bucket.",
@@ -64,7 +74,7 @@ func newMetrics(reg prometheus.Registerer, source string, connected func() float
 		Namespace: "lightdash_sync", Subsystem: "nats", Name: "connected", ConstLabels: labels,
 		Help: "1 when the connection to NATS is up, 0 while it is reconnecting or closed.",
 	}, connected)
-	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.viewErrors, m.inflightBytes, m.inflightFull, m.tombstonesExpired, gauge} {
+	for _, c := range []prometheus.Collector{m.received, m.applied, m.stale, m.naked, m.poison, m.deadLettered, m.redelivered, m.missed, m.viewErrors, m.inflightBytes, m.inflightFull, m.tombstonesExpired, gauge} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register nats metrics: %w", err)
 		}

@@ -27,16 +27,19 @@ const (
 	HeaderSubject    = "Lightdash-Sync-Subject"
 )
 
-// pullBuffer and pullBufferBytes bound the messages fetched ahead. A
-// burst is read and written in batches (one view write per group per
-// batch, the groups concurrently), which the fetched-ahead messages feed:
-// the more a batch holds, the fewer view writes per event. Their ack
+// pullBufferBytes bounds the messages fetched ahead, in bytes. A burst
+// is read and written in batches (one view write per group per batch,
+// the groups concurrently), which the fetched-ahead messages feed: the
+// more a batch holds, the fewer view writes per event. Their ack
 // deadlines run while the daemon is busy, which AckWait (minutes) covers,
-// and they are held in memory, which the byte bound limits (see pullBytes).
-const (
-	pullBuffer      = 4096
-	pullBufferBytes = 8 << 20
-)
+// and they are held in memory, which the bound limits (see pullBytes).
+//
+// The bound is in bytes alone: the client's buffer then holds up to a
+// million messages, far more than the bytes allow, where a bound in
+// messages makes the buffer exactly that size, with no room for the
+// server's status messages that share it, and the client dropped an event
+// (unacknowledged until AckWait) when it overflowed (docs/benchmarks.md).
+const pullBufferBytes = 8 << 20
 
 // pullBytes is the byte bound of the pull: pullBufferBytes, or twice the
 // largest message the server accepts if that is more, since a message
@@ -122,12 +125,13 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 	if err != nil {
 		return 0, err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(pullBuffer, s.pullBytes()))
+	it, err := cons.Messages(jetstream.PullMaxBytes(s.pullBytes()))
 	if err != nil {
 		return 0, fmt.Errorf("start pull: %w", err)
 	}
 	var unhanded []*pending // taken but not handed over when ctx ended
 	defer func() { s.release(it, unhanded) }()
+	var seen deliveries
 	batch := make([]jetstream.Msg, 0, maxBatch)
 	for {
 		if err := s.waitRoom(ctx, held); err != nil {
@@ -153,7 +157,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 			batch = append(batch, m)
 			size += len(m.Data())
 		}
-		unhanded, err = s.handleBatch(ctx, batch, changes, held)
+		unhanded, err = s.handleBatch(ctx, batch, changes, held, &seen)
 		clear(batch) // settled or handed over: their payloads can go
 		if err != nil {
 			return handled, err
@@ -233,7 +237,7 @@ type taken struct {
 // is settled: the daemon may leave the batch waiting on the changes
 // channel for a while. The bytes of every message in msgs were taken
 // (held.take); each is freed as its message is settled or handed back.
-func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- sources.Change, held *inflight) ([]*pending, error) {
+func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes chan<- sources.Change, held *inflight, seen *deliveries) ([]*pending, error) {
 	items := make([]taken, 0, len(msgs))
 	events := make([]*Event, 0, len(msgs))
 	for _, msg := range msgs {
@@ -242,6 +246,12 @@ func (s *Source) handleBatch(ctx context.Context, msgs []jetstream.Msg, changes 
 			held.free(len(msg.Data()))
 			s.log.Error("message without JetStream metadata", zap.Error(err))
 			continue
+		}
+		if meta.NumDelivered > 1 {
+			s.redelivered(msg, meta)
+		}
+		if missed := seen.next(meta.Sequence.Consumer); missed > 0 {
+			s.missed(meta, missed)
 		}
 		e, err := s.dec.Decode(msg.Data())
 		if err != nil {
@@ -349,6 +359,24 @@ func (s *Source) handOver(ctx context.Context, p *pending, res applied, changes 
 		// release naks it, for the next consumer now rather than after AckWait.
 		return ctx.Err()
 	}
+}
+
+// redelivered logs and counts a delivery after the first. The retry of a
+// naked event is one; any other means an event was held unacknowledged
+// for ack_wait, or a consumer stopped without settling it.
+func (s *Source) redelivered(msg jetstream.Msg, meta *jetstream.MsgMetadata) {
+	s.m.redelivered.Inc()
+	s.log.Warn("event redelivered", zap.String("subject", msg.Subject()),
+		zap.Uint64("stream_seq", meta.Sequence.Stream), zap.Uint64("delivery", meta.NumDelivered))
+}
+
+// missed logs and counts deliveries the server made to this subscription
+// that never reached it: they stay unacknowledged until ack_wait.
+func (s *Source) missed(meta *jetstream.MsgMetadata, n uint64) {
+	s.m.missed.Add(float64(n))
+	s.log.Warn("deliveries missed; the server will redeliver them after ack_wait",
+		zap.Uint64("missed", n), zap.Uint64("consumer_seq", meta.Sequence.Consumer),
+		zap.Uint64("stream_seq", meta.Sequence.Stream))
 }
 
 // poison terminates an event that can never be applied.
