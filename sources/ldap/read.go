@@ -271,13 +271,14 @@ func ranged(e *goldap.Entry) bool {
 // MemberGroups. After ExpectWatch, the first Snapshot may instead be the
 // watcher's own read of the directory (share.go).
 //
-// Later, while the syncrepl watcher vouches for its state, Snapshot is
-// built from that state instead (watchstate.go); when it does not, or its
-// last full read is older than WatchSnapshotMaxAge, the watcher starts
-// again from a full read, which Snapshot takes.
+// Later, where the configuration allows it (watchSnapshots) and while the
+// syncrepl watcher vouches for its state, Snapshot is built from that
+// state instead (watchstate.go); when it does not, or its last full read
+// is older than WatchSnapshotMaxAge, the watcher starts again from a full
+// read, which Snapshot takes.
 func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	snap, err := s.await(ctx)
-	if snap == nil && err == nil {
+	if snap == nil && err == nil && s.watchSnapshots() {
 		if snap = s.snapshotFromWatcher(); snap != nil {
 			return snap, nil
 		}

@@ -174,3 +174,25 @@ func TestSessionFromAnOldTrackerIsNotVouched(t *testing.T) {
 		t.Fatal("a session without a cookie on an old tracker served a snapshot from it")
 	}
 }
+
+// TestSnapshotLeavesAnUnqualifiedWatcherAlone: when the configuration
+// cannot take snapshots from the syncrepl watcher (here a one-level group
+// scope), Snapshot reads the directory itself and does not end the
+// session to make it read again, which would be a second full read.
+func TestSnapshotLeavesAnUnqualifiedWatcherAlone(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := watchSnapConfig(srv)
+	cfg.GroupScope = "one"
+	src, w := startWatched(t, cfg)
+	paged := pagedReads(src)
+	sameAsRead(t, snapshotRead(t, src, sources.ReadFull), cfg)
+	if n := pagedReads(src) - paged; n != 1 {
+		t.Errorf("Snapshot made %v paged reads, want 1", n)
+	}
+	// A session that restarted ends its refresh before it reports the
+	// marker.
+	settle(t, srv, w, 1)
+	if n := len(w.ready); n != 0 {
+		t.Errorf("the syncrepl session restarted %d times for a Snapshot, want 0", n)
+	}
+}
