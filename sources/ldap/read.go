@@ -274,15 +274,19 @@ func ranged(e *goldap.Entry) bool {
 // Later, where the configuration allows it (watchSnapshots) and while the
 // syncrepl watcher vouches for its state, Snapshot is built from that
 // state instead (watchstate.go); when it does not, or its last full read
-// is older than WatchSnapshotMaxAge, the watcher starts again from a full
-// read, which Snapshot takes.
+// is older than WatchSnapshotMaxAge, or ctx asks for a full read
+// (sources.WithFullRead), the watcher starts again from a full read, which
+// Snapshot takes.
 func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	snap, err := s.await(ctx)
 	if snap == nil && err == nil && s.watchSnapshots() {
-		if snap = s.snapshotFromWatcher(); snap != nil {
-			return snap, nil
+		forced := sources.FullReadWanted(ctx)
+		if !forced {
+			if snap = s.snapshotFromWatcher(); snap != nil {
+				return snap, nil
+			}
 		}
-		if s.reseedWatcher() {
+		if s.reseedWatcher(forced) {
 			snap, err = s.await(ctx)
 		}
 	}
