@@ -112,7 +112,7 @@ func (s *Source) snapshotFromWatcher() *sources.Snapshot {
 // trackerUsers starts a snapshot with the users t holds; nil when t lets
 // them go (it cannot be vouched for then).
 func trackerUsers(s *Source, t *tracker) *builder {
-	b := s.newBuilder()
+	b := s.newUniqueBuilder(len(t.recs) - len(t.groupIDs))
 	for _, r := range t.recs {
 		if r.isGroup {
 			continue
