@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 // pages of two, and the safety thresholds opened wide, so that only the
 // rule against acting on a partial read stands between a cut and a
 // deletion.
-func cutConfig(t *testing.T, e *ldapEnv, proxy *ldaptest.CutProxy, extra string, daemonReads bool) string {
+func cutConfig(t *testing.T, e *ldapEnv, proxy *ldaptest.CutProxy, extra, ldapExtra string) string {
 	t.Helper()
 	cfg := e.config(t, `
 sync:
@@ -31,11 +32,8 @@ sync:
 	}
 	s := strings.Replace(string(b), e.slapd.URL(), proxy.URL(), 1)
 	s = strings.Replace(s, "watch: syncrepl", "watch: syncrepl\n      page_size: 2", 1)
-	if daemonReads {
-		// Every full run reads the directory (the watcher restarts from a
-		// full read) instead of taking the watcher's state, so the cuts
-		// reach the full reads.
-		s = strings.Replace(s, "watch: syncrepl", "watch: syncrepl\n      watch_snapshot_max_age: 1ns", 1)
+	if ldapExtra != "" {
+		s = strings.Replace(s, "watch: syncrepl", "watch: syncrepl\n      "+ldapExtra, 1)
 	}
 	if err := os.WriteFile(cfg, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
@@ -51,7 +49,7 @@ sync:
 func TestReconcileThroughCutConnectionDeletesNothing(t *testing.T) {
 	e := newLDAPEnv(t)
 	proxy := ldaptest.NewCutProxy(t, e.slapd.URL())
-	cfg := cutConfig(t, e, proxy, "", false)
+	cfg := cutConfig(t, e, proxy, "", "")
 
 	proxy.Reset()
 	if code, out, errOut := runMain(t, "reconcile", "--config", cfg); code != exitOK {
@@ -90,17 +88,32 @@ func TestReconcileThroughCutConnectionDeletesNothing(t *testing.T) {
 
 // TestDaemonThroughCutConnectionsRemovesNothing runs the daemon with
 // every LDAP connection it opens cut at one message, moving the cut
-// through every message of a read: the syncrepl session, the scheduled
-// full reads and the reads of the groups an event names all break
-// somewhere. While they do, no group may be deleted and no member
-// removed; once the network heals, a change made meanwhile arrives.
+// through every message of the read a full run makes: the syncrepl
+// session, the scheduled full reads and the reads of the groups an event
+// names all break somewhere. While they do, no group may be deleted and no
+// member removed; once the network heals, a change made meanwhile arrives.
+// Both kinds of full read are cut: a paged read of the daemon's own, and
+// the refresh of a syncrepl session restarted for a full run.
 func TestDaemonThroughCutConnectionsRemovesNothing(t *testing.T) {
+	for _, tc := range []struct{ name, extra string }{
+		// With a one-level group scope the watcher's refresh cannot stand
+		// for a read, so every full run reads in pages of two.
+		{"paged read", "group_scope: one"},
+		// Every full run restarts the syncrepl session, whose refresh
+		// without a cookie is the read the run takes.
+		{"watcher refresh", "watch_snapshot_max_age: 1ns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testDaemonThroughCuts(t, tc.extra) })
+	}
+}
+
+func testDaemonThroughCuts(t *testing.T, extra string) {
 	e := newLDAPEnv(t)
 	proxy := ldaptest.NewCutProxy(t, e.slapd.URL())
 	cfg := cutConfig(t, e, proxy, `
 schedule: {reconcile: "@every 1s", debounce: 10ms, max_delay: 100ms}
 admin: {listen: "127.0.0.1:0"}
-`, true)
+`, extra)
 	ctx, cancel := context.WithCancel(context.Background())
 	exited := make(chan int, 1)
 	var stderr syncBuffer
@@ -121,29 +134,35 @@ admin: {listen: "127.0.0.1:0"}
 			t.Fatalf("after start-up, %s = %s, want %s", name, got, m)
 		}
 	}
+	// The longest connection of two uncut full runs is the read they make.
+	proxy.Reset()
+	waitFullRuns(t, addr, "uncut", func() {})
+	read := slices.Max(append(proxy.Messages(), 0))
+	t.Logf("the full runs' connections carried %v messages", proxy.Messages())
+	if read < 14 { // the bind, 5 users and 7 groups, and the end of the read
+		t.Fatalf("the full runs' reads carried %d messages, want at least 14: %v", read, proxy.Messages())
+	}
 	// dave joins engineering while every read is being cut: the syncrepl
 	// session and the event's read break, and so do the full runs.
 	e.slapd.Modify(&goldap.ModifyRequest{DN: engineering, Changes: []goldap.Change{{Operation: goldap.AddAttribute,
 		Modification: goldap.PartialAttribute{Type: "member", Vals: []string{"uid=dave,ou=people,dc=example,dc=com"}}}}})
-	// A full read in pages of two is 21 messages: the bind, 5 users and
-	// 7 groups, and 3 and 4 page ends.
-	for n := 1; n <= 20; n += 3 {
+	for n := 1; n < read; n += 3 {
 		cut := ldaptest.Cut{After: n, Mid: n%4 == 3}
 		proxy.Arm(cut)
-		// Two scheduled runs end: the second started after the cut was armed.
-		for runs, deadline := fullRuns(addr), time.Now().Add(10*time.Second); fullRuns(addr) < runs+2; {
+		failed := failedRuns(addr)
+		waitFullRuns(t, addr, cut.String(), func() {
 			for name, m := range want {
 				if got := e.members(name); !holds(got, m) {
 					t.Fatalf("cut %v: %s = %s, had %s", cut, name, got, m)
 				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("cut %v: no two full runs in 10s", cut)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		})
 		if proxy.Cuts() == 0 {
 			t.Fatalf("cut %v: no connection was cut", cut)
+		}
+		// The second run started after the cut was armed: its read broke.
+		if failedRuns(addr) == failed {
+			t.Fatalf("cut %v: no full run failed: the cut missed the full read", cut)
 		}
 	}
 	for _, r := range e.ld.Requests() {
@@ -153,6 +172,25 @@ admin: {listen: "127.0.0.1:0"}
 	}
 	proxy.Reset()
 	testutil.Eventually(t, "dave in ldap-engineering", func() bool { return e.members("ldap-engineering") == "alice,bob,carol,dave" })
+	if _, m := httpGet("http://" + addr + "/metrics"); strings.Contains(m, `directory_read="watcher"`) {
+		t.Errorf("a full run took the watcher's state:\n%s", grepLines(m, "directory_reads_total"))
+	}
+}
+
+// waitFullRuns waits for two more full runs to end at addr, calling check
+// while it waits.
+func waitFullRuns(t *testing.T, addr, what string, check func()) {
+	t.Helper()
+	runs := fullRuns(addr)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		check()
+		if fullRuns(addr) >= runs+2 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no two full runs in 10s", what)
+		}
+	}
 }
 
 // holds reports whether the comma-separated members got include all of want's.
@@ -170,11 +208,18 @@ func holds(got, want string) bool {
 }
 
 // fullRuns is how many full reconciliations the daemon at addr ended.
-func fullRuns(addr string) int {
+func fullRuns(addr string) int { return countRuns(addr, "") }
+
+// failedRuns is how many of them failed with an error.
+func failedRuns(addr string) int { return countRuns(addr, `result="error"`) }
+
+// countRuns sums lightdash_sync_reconcile_runs_total over the series whose
+// labels contain label.
+func countRuns(addr, label string) int {
 	_, m := httpGet("http://" + addr + "/metrics")
 	n := 0
 	for _, l := range strings.Split(m, "\n") {
-		if strings.HasPrefix(l, "lightdash_sync_reconcile_runs_total{") {
+		if strings.HasPrefix(l, "lightdash_sync_reconcile_runs_total{") && strings.Contains(l, label) {
 			var v float64
 			fmt.Sscan(l[strings.LastIndexByte(l, ' ')+1:], &v)
 			n += int(v)

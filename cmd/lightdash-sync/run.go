@@ -84,7 +84,7 @@ func runDaemon(ctx context.Context, o *options) error {
 			return err
 		case <-usr1:
 			log.Info("SIGUSR1: full reconciliation requested")
-			_ = gen.h.requestReconcile("")
+			_ = gen.h.requestReconcile("", false)
 		case <-hup:
 			next, err := reload(ctx, o, log, pm, adm, gen)
 			if err != nil {
@@ -229,11 +229,15 @@ func (h *daemonHandle) run(ctx context.Context, log *zap.Logger) error {
 }
 
 // requestReconcile asks every unit, or the one named target, for a full
-// reconciliation.
-func (h *daemonHandle) requestReconcile(target string) error {
+// reconciliation; with fullRead its sources read the directory in full.
+func (h *daemonHandle) requestReconcile(target string, fullRead bool) error {
 	for _, u := range h.units {
 		if target == "" || u.name == target {
-			u.d.RequestReconcile()
+			if fullRead {
+				u.d.RequestFullRead()
+			} else {
+				u.d.RequestReconcile()
+			}
 			if target != "" {
 				return nil
 			}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -271,17 +271,22 @@ func ranged(e *goldap.Entry) bool {
 // MemberGroups. After ExpectWatch, the first Snapshot may instead be the
 // watcher's own read of the directory (share.go).
 //
-// Later, while the syncrepl watcher vouches for its state, Snapshot is
-// built from that state instead (watchstate.go); when it does not, or its
-// last full read is older than WatchSnapshotMaxAge, the watcher starts
-// again from a full read, which Snapshot takes.
+// Later, where the configuration allows it (watchSnapshots) and while the
+// syncrepl watcher vouches for its state, Snapshot is built from that
+// state instead (watchstate.go); when it does not, or its last full read
+// is older than WatchSnapshotMaxAge, or ctx asks for a full read
+// (sources.WithFullRead), the watcher starts again from a full read, which
+// Snapshot takes.
 func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	snap, err := s.await(ctx)
-	if snap == nil && err == nil {
-		if snap = s.snapshotFromWatcher(); snap != nil {
-			return snap, nil
+	if snap == nil && err == nil && s.watchSnapshots() {
+		forced := sources.FullReadWanted(ctx)
+		if !forced {
+			if snap = s.snapshotFromWatcher(); snap != nil {
+				return snap, nil
+			}
 		}
-		if s.reseedWatcher() {
+		if s.reseedWatcher(forced) {
 			snap, err = s.await(ctx)
 		}
 	}
@@ -426,7 +431,7 @@ type builder struct {
 	s         *Source
 	snap      *sources.Snapshot
 	userByKey map[string]string // member key → user id
-	seen      map[string]bool   // ids taken: the first entry with an id wins
+	seen      map[string]bool   // ids taken: the first entry with an id wins; nil when ids are unique
 }
 
 func (s *Source) newBuilder() *builder {
@@ -434,12 +439,30 @@ func (s *Source) newBuilder() *builder {
 		userByKey: map[string]string{}, seen: map[string]bool{}}
 }
 
+// newUniqueBuilder is a builder for users and groups whose ids are known
+// to be unique (a tracker's records), sized for users users.
+func (s *Source) newUniqueBuilder(users int) *builder {
+	return &builder{s: s, snap: &sources.Snapshot{Source: s.cfg.Name, Users: make([]sources.DirUser, 0, users), Groups: []sources.DirGroup{}},
+		userByKey: make(map[string]string, users)}
+}
+
+// take reports whether id is new, and records it.
+func (b *builder) take(id string) bool {
+	if b.seen == nil {
+		return true
+	}
+	if b.seen[id] {
+		return false
+	}
+	b.seen[id] = true
+	return true
+}
+
 // addUser adds u unless a user or group with its id was added before.
 func (b *builder) addUser(u *record) {
-	if b.seen[u.id] {
+	if !b.take(u.id) {
 		return
 	}
-	b.seen[u.id] = true
 	b.snap.Users = append(b.snap.Users, *u.user)
 	if b.s.cfg.MemberValue == MemberValueUID {
 		if u.name != "" {
@@ -452,38 +475,19 @@ func (b *builder) addUser(u *record) {
 
 // finish adds the groups, resolving their members, and sorts the snapshot.
 func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
-	s, snap, userByKey, seen := b.s, b.snap, b.userByKey, b.seen
-	groupByDN := map[string]string{}
+	s, snap := b.s, b.snap
+	groupByDN := make(map[string]string, len(groups))
 	for _, g := range groups {
 		groupByDN[g.ndn] = g.id
 	}
+	snap.Groups = slices.Grow(snap.Groups, len(groups))
 	unresolved := 0
 	for _, g := range groups {
-		if seen[g.id] {
+		if !b.take(g.id) {
 			continue
 		}
-		seen[g.id] = true
-		dg := sources.DirGroup{ID: g.id, DN: g.dn, Name: g.groupName}
-		mu, mg := map[string]bool{}, map[string]bool{}
-		members := g.members
-		if g.chained {
-			// Already flat: only users, so MemberGroups stays nil and the
-			// worker's flattening has nothing to do.
-			members = g.chainUsers
-		}
-		for _, m := range members {
-			if id, ok := userByKey[m]; ok && !mu[id] {
-				mu[id] = true
-				dg.MemberUsers = append(dg.MemberUsers, id)
-			} else if id, ok := groupByDN[m]; ok && !g.chained && !mg[id] && id != g.id {
-				mg[id] = true
-				dg.MemberGroups = append(dg.MemberGroups, id)
-			} else if !ok {
-				unresolved++
-			}
-		}
-		sort.Strings(dg.MemberUsers)
-		sort.Strings(dg.MemberGroups)
+		dg, n := b.group(g, groupByDN)
+		unresolved += n
 		snap.Groups = append(snap.Groups, dg)
 	}
 	if unresolved > 0 {
@@ -491,10 +495,41 @@ func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 		// this source; that is configuration, not an incomplete read.
 		s.log.Debug("member values matched no user or group read", zap.Int("count", unresolved))
 	}
-	sort.Slice(snap.Users, func(i, j int) bool { return snap.Users[i].ID < snap.Users[j].ID })
-	sort.Slice(snap.Groups, func(i, j int) bool { return snap.Groups[i].ID < snap.Groups[j].ID })
+	slices.SortFunc(snap.Users, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(snap.Groups, func(a, b sources.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	snap.Complete = len(reasons) == 0
 	snap.IncompleteReason = strings.Join(reasons, "; ")
 	snap.ReadAt = time.Now()
 	return snap
+}
+
+// group resolves g's member values against the users added and the
+// groups in groupByDN; n counts the values that matched neither.
+func (b *builder) group(g *record, groupByDN map[string]string) (dg sources.DirGroup, n int) {
+	dg = sources.DirGroup{ID: g.id, DN: g.dn, Name: g.groupName}
+	members := g.members
+	if g.chained {
+		// Already flat: only users, so MemberGroups stays nil and the
+		// worker's flattening has nothing to do.
+		members = g.chainUsers
+	}
+	var users, groups []string
+	for _, m := range members {
+		if id, ok := b.userByKey[m]; ok {
+			if users == nil {
+				users = make([]string, 0, len(members))
+			}
+			users = append(users, id)
+		} else if id, ok := groupByDN[m]; ok {
+			if !g.chained && id != g.id {
+				groups = append(groups, id)
+			}
+		} else {
+			n++
+		}
+	}
+	slices.Sort(users)
+	slices.Sort(groups)
+	dg.MemberUsers, dg.MemberGroups = slices.Compact(users), slices.Compact(groups)
+	return dg, n
 }

@@ -112,7 +112,7 @@ func (s *Source) snapshotFromWatcher() *sources.Snapshot {
 // trackerUsers starts a snapshot with the users t holds; nil when t lets
 // them go (it cannot be vouched for then).
 func trackerUsers(s *Source, t *tracker) *builder {
-	b := s.newBuilder()
+	b := s.newUniqueBuilder(len(t.recs) - len(t.groupIDs))
 	for _, r := range t.recs {
 		if r.isGroup {
 			continue
@@ -127,8 +127,9 @@ func trackerUsers(s *Source, t *tracker) *builder {
 
 // reseedWatcher ends a live session so that the next one starts from a
 // full read, and tells the share that a Snapshot will wait for that read.
-// It reports whether there was a live session to end.
-func (s *Source) reseedWatcher() bool {
+// It reports whether there was a live session to end; forced says the
+// caller asked for a full read.
+func (s *Source) reseedWatcher(forced bool) bool {
 	ws := &s.ws
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
@@ -136,7 +137,10 @@ func (s *Source) reseedWatcher() bool {
 		return false
 	}
 	why := "its last full read is older than watch_snapshot_max_age"
-	if !ws.vouched {
+	switch {
+	case forced:
+		why = "a full read was asked for"
+	case !ws.vouched:
 		why = "it cannot vouch for its state (reconnect or a doubtful entry)"
 	}
 	s.log.Info("ldap snapshot: the syncrepl watcher restarts from a full read", zap.String("why", why))

@@ -174,3 +174,53 @@ func TestSessionFromAnOldTrackerIsNotVouched(t *testing.T) {
 		t.Fatal("a session without a cookie on an old tracker served a snapshot from it")
 	}
 }
+
+// TestSnapshotLeavesAnUnqualifiedWatcherAlone: when the configuration
+// cannot take snapshots from the syncrepl watcher (here a one-level group
+// scope), Snapshot reads the directory itself and does not end the
+// session to make it read again, which would be a second full read.
+func TestSnapshotLeavesAnUnqualifiedWatcherAlone(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := watchSnapConfig(srv)
+	cfg.GroupScope = "one"
+	src, w := startWatched(t, cfg)
+	paged := pagedReads(src)
+	sameAsRead(t, snapshotRead(t, src, sources.ReadFull), cfg)
+	if n := pagedReads(src) - paged; n != 1 {
+		t.Errorf("Snapshot made %v paged reads, want 1", n)
+	}
+	// A session that restarted ends its refresh before it reports the
+	// marker.
+	settle(t, srv, w, 1)
+	if n := len(w.ready); n != 0 {
+		t.Errorf("the syncrepl session restarted %d times for a Snapshot, want 0", n)
+	}
+}
+
+// TestForcedFullReadSkipsTheWatchersState: a Snapshot whose context asks
+// for a full read (POST /reconcile?read=full) does not take the state of
+// a watcher that vouches for it; the watcher starts again from a full
+// read, which the Snapshot takes, and vouches again afterwards.
+func TestForcedFullReadSkipsTheWatchersState(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := watchSnapConfig(srv)
+	src, w := startWatched(t, cfg)
+	srv.Delete("uid=dave," + people)
+	settle(t, srv, w, 1)
+	sharedBefore := shared(src)
+	ctx, cancel := context.WithTimeout(sources.WithFullRead(context.Background()), eventTimeout)
+	defer cancel()
+	snap, err := src.Snapshot(ctx)
+	if err != nil {
+		t.Fatalf("Snapshot: %v", err)
+	}
+	if snap.Read != sources.ReadFull {
+		t.Fatalf("forced snapshot read %q, want %q", snap.Read, sources.ReadFull)
+	}
+	sameAsRead(t, snap, cfg)
+	if n := shared(src) - sharedBefore; n != 1 {
+		t.Errorf("full reads taken from the restarted watcher = %v, want 1", n)
+	}
+	w.waitReady(t)
+	sameAsRead(t, snapshotRead(t, src, sources.ReadWatcher), cfg)
+}

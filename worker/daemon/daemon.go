@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -132,6 +133,8 @@ type Daemon struct {
 	m        *metrics
 	q        *queue.Queue
 	requests chan struct{}
+	// fullRead: a pending request wants every source read in full.
+	fullRead atomic.Bool
 
 	mu      sync.Mutex
 	running bool
@@ -182,6 +185,14 @@ func (d *Daemon) RequestReconcile() {
 	case d.requests <- struct{}{}:
 	default:
 	}
+}
+
+// RequestFullRead asks for a full reconciliation, as RequestReconcile,
+// whose sources read the directory in full instead of taking a change
+// watcher's state (sources.WithFullRead). The next full run honours it.
+func (d *Daemon) RequestFullRead() {
+	d.fullRead.Store(true)
+	d.RequestReconcile()
 }
 
 // Last returns the latest full reconciliation and when one last succeeded.

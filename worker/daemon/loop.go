@@ -216,7 +216,11 @@ func nextRun(s cron.Schedule, next, now time.Time) (time.Time, int) {
 
 func (d *Daemon) runFull(ctx context.Context, trigger string) {
 	start := d.cfg.Now()
-	d.log.Info("full reconciliation starting", zap.String("trigger", trigger))
+	full := d.fullRead.Swap(false)
+	if full {
+		ctx = sources.WithFullRead(ctx)
+	}
+	d.log.Info("full reconciliation starting", zap.String("trigger", trigger), zap.Bool("forced_full_read", full))
 	res, err := d.r.Reconcile(ctx)
 	took := d.cfg.Now().Sub(start)
 	run := &Run{Trigger: trigger, Started: start, Duration: took, Result: forStatus(res), Err: err}

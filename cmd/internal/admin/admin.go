@@ -3,7 +3,8 @@
 // full reconciliation), /metrics (Prometheus), /status and /status.json
 // (what an operator opens first when someone asks "why am I not in the
 // group?"), /explain and /explain.json (why one person has or lacks their
-// groups), and POST /reconcile (a full reconciliation now). The status
+// groups), and POST /reconcile (a full reconciliation now; ?read=full
+// makes its sources read the directory in full). The status
 // and explain pages name directory users, so they need the admin token
 // (see private); POST /reconcile always does. /healthz, /readyz and
 // /metrics stay open.
@@ -114,8 +115,10 @@ type Handler struct {
 	// nil disables /explain.
 	Explain func(ctx context.Context, email, target string) ([]Explained, error)
 	// Reconcile asks for a full reconciliation now of the request's
-	// ?target= ("" for every target); nil disables the endpoint.
-	Reconcile func(target string) error
+	// ?target= ("" for every target); fullRead (?read=full) has the
+	// sources read the directory in full rather than take a change
+	// watcher's state. nil disables the endpoint.
+	Reconcile func(target string, fullRead bool) error
 	// Token guards POST /reconcile and the status pages; empty refuses
 	// every POST /reconcile.
 	Token string
@@ -173,7 +176,16 @@ func (h *Handler) serveReconcile(w http.ResponseWriter, r *http.Request) {
 		unauthorized(w, false)
 		return
 	}
-	switch err := h.Reconcile(r.URL.Query().Get("target")); {
+	var fullRead bool
+	switch read := r.URL.Query().Get("read"); read {
+	case "":
+	case "full":
+		fullRead = true
+	default:
+		http.Error(w, "read="+read+": want read=full or no read parameter", http.StatusBadRequest)
+		return
+	}
+	switch err := h.Reconcile(r.URL.Query().Get("target"), fullRead); {
 	case errors.Is(err, ErrUnknownTarget):
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return

@@ -50,7 +50,7 @@ func TestEndpoints(t *testing.T) {
 			}
 		},
 		Ready:     func() (bool, string) { return ready, "no successful full reconciliation yet" },
-		Reconcile: func(string) error { requested++; return nil },
+		Reconcile: func(string, bool) error { requested++; return nil },
 		Token:     "admin-secret",
 		Gatherer:  reg,
 	}
@@ -105,7 +105,7 @@ func TestReconcileNeedsToken(t *testing.T) {
 			h := &Handler{
 				Status:    func() Status { return Status{} },
 				Ready:     func() (bool, string) { return true, "" },
-				Reconcile: func(string) error { calls++; return tt.recErr },
+				Reconcile: func(string, bool) error { calls++; return tt.recErr },
 				Token:     tt.token,
 			}
 			srv := httptest.NewServer(h.ServeMux())
@@ -135,7 +135,7 @@ func TestTargetsStatusAndReconcile(t *testing.T) {
 		},
 		Ready: func() (bool, string) { return true, "" },
 		Token: "tok",
-		Reconcile: func(target string) error {
+		Reconcile: func(target string, _ bool) error {
 			if target != "" && target != "prod" && target != "staging" {
 				return fmt.Errorf("%w: %q", ErrUnknownTarget, target)
 			}
@@ -168,5 +168,43 @@ func TestTargetsStatusAndReconcile(t *testing.T) {
 	}
 	if fmt.Sprint(asked) != "[ staging]" {
 		t.Errorf("reconciliations asked for %q, want every target then staging", asked)
+	}
+}
+
+// TestReconcileReadFull: POST /reconcile?read=full asks for a full read of
+// the directory; without read it does not; another value is refused.
+func TestReconcileReadFull(t *testing.T) {
+	type call struct {
+		target   string
+		fullRead bool
+	}
+	var calls []call
+	h := &Handler{
+		Status: func() Status { return Status{} },
+		Ready:  func() (bool, string) { return true, "" },
+		Token:  "tok",
+		Reconcile: func(target string, fullRead bool) error {
+			calls = append(calls, call{target, fullRead})
+			return nil
+		},
+	}
+	srv := httptest.NewServer(h.ServeMux())
+	defer srv.Close()
+	for _, tt := range []struct {
+		path string
+		code int
+	}{
+		{"/reconcile?read=full", 202},
+		{"/reconcile", 202},
+		{"/reconcile?target=prod&read=full", 202},
+		{"/reconcile?read=watcher", 400},
+	} {
+		if code, body := get(t, srv, "POST", tt.path, "Bearer tok"); code != tt.code {
+			t.Errorf("POST %s = %d %q, want %d", tt.path, code, body, tt.code)
+		}
+	}
+	want := []call{{"", true}, {"", false}, {"prod", true}}
+	if fmt.Sprint(calls) != fmt.Sprint(want) {
+		t.Errorf("reconcile calls = %v, want %v", calls, want)
 	}
 }

@@ -22,7 +22,7 @@ func privateHandler(token string, loopback bool) *Handler {
 				Unmatched: []worker.UnmatchedUser{{Source: "corp", UserID: "u1", Email: privateEmail}}}}
 		},
 		Ready:     func() (bool, string) { return true, "" },
-		Reconcile: func(string) error { return nil },
+		Reconcile: func(string, bool) error { return nil },
 		Token:     token,
 		Loopback:  loopback,
 		Gatherer:  prometheus.NewRegistry(),
