@@ -154,8 +154,9 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 
 // TestListUsersConcurrentPages: after page 1, the other pages are fetched
 // at once, never more than ListConcurrency, each through the rate limiter.
-// Each page after the first waits at the transport until another is in
-// flight, so a client reading them one at a time fails the test.
+// Each page after the first waits at the transport (up to 3s) until
+// another is in flight, so a client reading them one at a time never has
+// two in flight and fails the test. The last page may rightly be alone.
 func TestListUsersConcurrentPages(t *testing.T) {
 	var mu sync.Mutex
 	cond := sync.NewCond(&mu)
@@ -192,8 +193,8 @@ func TestListUsersConcurrentPages(t *testing.T) {
 	wantAllUsers(t, f.srv, got)
 	mu.Lock()
 	defer mu.Unlock()
-	if peak > 2 || alone > 0 {
-		t.Errorf("peak %d pages in flight, %d alone; want 2 at a time", peak, alone)
+	if peak != 2 {
+		t.Errorf("peak %d pages in flight (%d waited alone); want 2 at a time", peak, alone)
 	}
 }
 

@@ -53,13 +53,50 @@ func (r *reporting) expect(total int) {
 
 func (r *reporting) wrote() { r.pr.Wrote(int(r.done.Add(1)), int(r.total.Load())) }
 
+// ListUsers reports the pages read so far while the users list is read
+// (a large organization's list is many pages), and the total at the end.
 func (r *reporting) ListUsers(ctx context.Context) ([]lightdash.OrgMember, error) {
+	var pages atomic.Int64
 	r.pr.Read("Lightdash users", false, "")
-	us, err := r.Lightdash.ListUsers(ctx)
+	stop := r.every(pageReportInterval, func() {
+		r.pr.Read("Lightdash users", false, plural(pages.Load(), "page"))
+	})
+	us, err := r.Lightdash.ListUsers(lightdash.CountCalls(ctx, &pages))
+	stop()
 	if err == nil {
-		r.pr.Read("Lightdash users", true, fmt.Sprintf("%d users", len(us)))
+		r.pr.Read("Lightdash users", true, fmt.Sprintf("%d users in %s", len(us), plural(pages.Load(), "page")))
 	}
 	return us, err
+}
+
+// pageReportInterval is how often a long list read reports its pages.
+const pageReportInterval = 250 * time.Millisecond
+
+// every calls f every d until the returned stop is called; stop waits
+// for a call in progress.
+func (r *reporting) every(d time.Duration, f func()) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				f()
+			}
+		}
+	}()
+	return func() { close(done); <-exited }
+}
+
+func plural(n int64, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 func (r *reporting) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {

@@ -49,7 +49,7 @@ func TestReconcileReportsProgress(t *testing.T) {
 	e.reconcile(w)
 	for _, want := range []string{
 		"reading source corp", "read source corp: 6 users, 4 groups",
-		"reading Lightdash users", "read Lightdash users: 6 users",
+		"reading Lightdash users", "read Lightdash users: 6 users in 1 page",
 		"reading Lightdash groups", "read Lightdash groups: 0 groups",
 		"wrote 0/3", "wrote 3/3",
 	} {
@@ -72,5 +72,28 @@ func TestReconcileReportsProgress(t *testing.T) {
 	e.reconcileGroups(w, "g-be")
 	if len(rec.events) != 0 {
 		t.Errorf("an event run reported %s", strings.Join(rec.events, "; "))
+	}
+}
+
+// TestProgressCountsUsersPages: a users list read in pages reports how
+// many pages it took, and the run's call count still counts each page.
+func TestProgressCountsUsersPages(t *testing.T) {
+	e := newEnv(t)
+	rec := &recordedProgress{}
+	opts := e.options()
+	opts.Progress = rec
+	c := e.client(e.ld.AdminToken(), 3)
+	c.UserPageSize = 2
+	w := e.workerWith(c, opts)
+	res := e.reconcile(w)
+	got := e.ld.RequestCount("/api/v1/org/users")
+	if got < 3 {
+		t.Fatalf("6 users in pages of 2 took %d calls", got)
+	}
+	if want := fmt.Sprintf("read Lightdash users: 6 users in %d pages", got); !rec.has(want) {
+		t.Errorf("no %q in %s", want, strings.Join(rec.events, "; "))
+	}
+	if res.Summary.APICalls < int64(got) {
+		t.Errorf("the run counted %d calls, but the users list alone took %d", res.Summary.APICalls, got)
 	}
 }
