@@ -63,12 +63,14 @@
 //
 // Every Lightdash call costs the server a bcrypt check of the token
 // (about 50 ms), so calls are what the worker economises. A full run
-// (Reconcile) makes two reads, made at once (users, groups with all
-// members; plus feature flag and token user when no group is listed), and
-// one write per changed group: a create with its
-// members, or one PATCH carrying the new name and the full, de-duplicated
-// member list. Lightdash diffs PATCH member lists against at most 10,000
-// current members, so groups larger than that are not supported.
+// (Reconcile) reads the users (one call per 10,000, pages read at once)
+// and the groups with all members (one call), side by side; plus feature
+// flag and token user when no group is listed, and the grants of the
+// projects and spaces the mapping names. It makes one write per changed
+// group — a create with its members, or one PATCH with the new name and
+// the full member list — while the group stays within the server's write
+// limits; larger groups take the few more calls memberstep.go picks
+// (docs/architecture.md, "Member writes at scale").
 //
 // A change event (ReconcileGroups) makes one call, its write, and none
 // when nothing changed: it plans against a cached view of Lightdash and
