@@ -203,12 +203,14 @@ func (c *Client) ListSpaces(ctx context.Context, projectUUID string) ([]Space, e
 }
 
 // SpaceGroupShares returns the groups a space is shared with, in one call.
+// Lightdash answers it with every user's access to the space, a cost that
+// grows with the organization: it is a slow read (Client.SlowReadTimeout).
 func (c *Client) SpaceGroupShares(ctx context.Context, projectUUID, spaceUUID string) ([]SpaceShare, error) {
 	if err := spaceArgs(projectUUID, spaceUUID, ""); err != nil {
 		return nil, fmt.Errorf("read lightdash space: %w", err)
 	}
 	var s spaceDetail
-	req := &request{method: http.MethodGet, endpoint: epSpace, path: "/api/v1/projects/" + projectUUID + "/spaces/" + spaceUUID}
+	req := &request{method: http.MethodGet, endpoint: epSpace, path: "/api/v1/projects/" + projectUUID + "/spaces/" + spaceUUID, slow: true}
 	if _, err := c.do(ctx, req, &s); err != nil {
 		return nil, fmt.Errorf("read lightdash space %s: %w", spaceUUID, err)
 	}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"net/http"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
@@ -114,5 +117,45 @@ func TestGroupDeletionTakesItsAccess(t *testing.T) {
 	}
 	if len(f.srv.ProjectRoles(p)) != 0 || len(f.srv.SpaceShares(p, s)) != 0 {
 		t.Errorf("access left after deleting the group: %v %v", f.srv.ProjectRoles(p), f.srv.SpaceShares(p, s))
+	}
+}
+
+// TestSpaceReadIsSlow: a space's read, which Lightdash computes for every
+// user of the organization, gets SlowReadTimeout instead of Timeout, and
+// once that runs out it is not sent again (a retry would start the
+// server's work over), while an ordinary read that times out is retried.
+func TestSpaceReadIsSlow(t *testing.T) {
+	var mu sync.Mutex
+	sent := map[string]int{} // attempts per path, counted as they leave
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		mu.Lock()
+		sent[r.URL.Path]++
+		mu.Unlock()
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	count := func(path string) int { mu.Lock(); defer mu.Unlock(); n := sent[path]; delete(sent, path); return n }
+	f := newFixtureWith(t, &lightdash.Client{HTTPClient: hc, Timeout: 100 * time.Millisecond, SlowReadTimeout: 5 * time.Second, MaxRetries: 2})
+	ctx := context.Background()
+	p := f.srv.AddProject("Sales")
+	s := f.srv.AddSpace(p, "Pipeline")
+	spacePath := "/api/v1/projects/" + p + "/spaces/" + s
+	f.srv.SetLatency(300 * time.Millisecond)
+	if _, err := f.c.SpaceGroupShares(ctx, p, s); err != nil {
+		t.Fatalf("a space read within SlowReadTimeout: %v", err)
+	}
+	if _, err := f.c.ListProjects(ctx); err == nil {
+		t.Fatal("an ordinary read outlived Timeout")
+	}
+	if n := count("/api/v1/org/projects"); n != 3 {
+		t.Errorf("the ordinary read was sent %d times, want 3 (retried)", n)
+	}
+
+	f.c.SlowReadTimeout = 100 * time.Millisecond
+	count(spacePath)
+	if _, err := f.c.SpaceGroupShares(ctx, p, s); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a space read past SlowReadTimeout: %v, want a deadline error", err)
+	}
+	if n := count(spacePath); n != 1 {
+		t.Errorf("the timed-out space read was sent %d times, want 1", n)
 	}
 }

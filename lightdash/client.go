@@ -38,7 +38,10 @@ import (
 
 // Defaults used when the matching Client field is zero.
 const (
-	DefaultTimeout          = 30 * time.Second
+	DefaultTimeout = 30 * time.Second
+	// DefaultSlowReadTimeout bounds one attempt of a read whose cost on
+	// the server grows with the organization (see Client.SlowReadTimeout).
+	DefaultSlowReadTimeout  = 10 * time.Minute
 	DefaultMaxRetries       = 5
 	DefaultBurst            = 5
 	DefaultMinBackoff       = 250 * time.Millisecond
@@ -81,6 +84,12 @@ type Client struct {
 	// Timeout bounds one attempt, reading the body included. Zero means
 	// DefaultTimeout; negative means none (the context still applies).
 	Timeout time.Duration
+	// SlowReadTimeout bounds one attempt of a read Lightdash computes for
+	// every user of the organization: a space's shares (SpaceGroupShares),
+	// whose answer resolves each user's access. Such a read is not retried
+	// after it times out, since a retry starts the server's work again.
+	// Zero means DefaultSlowReadTimeout; negative means none.
+	SlowReadTimeout time.Duration
 	// RateLimit is the most requests per second the client sends, retries
 	// included. Zero means unlimited.
 	RateLimit float64
@@ -294,7 +303,10 @@ func or[T comparable](v, def T) T {
 	return v
 }
 
-func (c *Client) timeout() time.Duration    { return or(c.Timeout, DefaultTimeout) }
+func (c *Client) timeout() time.Duration { return or(c.Timeout, DefaultTimeout) }
+func (c *Client) slowReadTimeout() time.Duration {
+	return or(c.SlowReadTimeout, DefaultSlowReadTimeout)
+}
 func (c *Client) minBackoff() time.Duration { return or(c.MinBackoff, DefaultMinBackoff) }
 func (c *Client) maxBackoff() time.Duration { return or(c.MaxBackoff, DefaultMaxBackoff) }
 func (c *Client) maxRetryAfter() time.Duration {

@@ -29,6 +29,9 @@ type request struct {
 	// re-sending blindly; it reports whether the create did happen, having
 	// filled the result itself.
 	recoverCreate func(ctx context.Context) (bool, error)
+	// slow marks a read whose server cost grows with the organization: it
+	// gets SlowReadTimeout and is not retried after timing out.
+	slow bool
 }
 
 // result is what do hands back besides the decoded body.
@@ -132,7 +135,11 @@ func (c *Client) do(ctx context.Context, req *request, out any) (result, error) 
 // attempt sends the request once, reads and decodes the body within the
 // per-attempt timeout, and classifies the outcome.
 func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any) (int, outcome) {
-	if d := c.timeout(); d > 0 {
+	d := c.timeout()
+	if req.slow {
+		d = c.slowReadTimeout()
+	}
+	if d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
@@ -158,7 +165,7 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 	if err != nil {
 		return 0, outcome{
 			err:       fmt.Errorf("%s %s: %w", req.method, req.endpoint, err),
-			retry:     true,
+			retry:     !slowTimedOut(req, err),
 			ambiguous: !isDialError(err),
 			reason:    "network",
 		}
@@ -212,10 +219,16 @@ func (c *Client) attempt(ctx context.Context, req *request, body []byte, out any
 func readFailure(req *request, err error) outcome {
 	return outcome{
 		err:       fmt.Errorf("%s %s: read response: %w", req.method, req.endpoint, err),
-		retry:     !errors.Is(err, errBodyTooLarge),
+		retry:     !errors.Is(err, errBodyTooLarge) && !slowTimedOut(req, err),
 		ambiguous: true,
 		reason:    "network",
 	}
+}
+
+// slowTimedOut reports a slow read that ran out of time: retrying it would
+// make the server start its work again.
+func slowTimedOut(req *request, err error) bool {
+	return req.slow && errors.Is(err, context.DeadlineExceeded)
 }
 
 // isDialError reports a failure to connect at all: the server cannot have

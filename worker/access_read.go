@@ -165,7 +165,8 @@ func readAccess(ctx context.Context, api AccessAPI, projectRefs []string, spaceR
 	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("read lightdash access: %w", err)
 	}
-	if err := readShares(ctx, api, cur, spaceRefs, conc); err != nil {
+	// Spaces one at a time: each costs the server in proportion to its users.
+	if err := readShares(ctx, api, cur, spaceRefs, 1); err != nil {
 		return nil, err
 	}
 	return cur, nil

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
@@ -328,5 +332,59 @@ func TestAccessSavedPlanRefusedWhenGrantsChanged(t *testing.T) {
 	e.ld.SetProjectRole(e.sales, e.groupUUID("ad-Backend"), "admin") // by hand, after the plan
 	if _, err := w.ApplySaved(context.Background(), p); !errors.Is(err, worker.ErrPlanStale) {
 		t.Errorf("ApplySaved after a grant changed: got %v, want ErrPlanStale", err)
+	}
+}
+
+// listsThenSpaces is the real client, noting whether a space was read
+// while a Lightdash list was in flight. Each list waits (up to a second)
+// for a space read to start, so a worker reading both at once is caught.
+type listsThenSpaces struct {
+	*lightdash.Client
+	lists     atomic.Int32
+	spaceRead chan struct{}
+	once      sync.Once
+	overlap   atomic.Bool
+}
+
+func (l *listsThenSpaces) list() func() {
+	l.lists.Add(1)
+	select {
+	case <-l.spaceRead:
+	case <-time.After(time.Second):
+	}
+	return func() { l.lists.Add(-1) }
+}
+
+func (l *listsThenSpaces) ListUsers(ctx context.Context) ([]lightdash.OrgMember, error) {
+	defer l.list()()
+	return l.Client.ListUsers(ctx)
+}
+
+func (l *listsThenSpaces) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {
+	defer l.list()()
+	return l.Client.ListGroups(ctx)
+}
+
+func (l *listsThenSpaces) SpaceGroupShares(ctx context.Context, p, s string) ([]lightdash.SpaceShare, error) {
+	if l.lists.Load() > 0 {
+		l.overlap.Store(true)
+	}
+	l.once.Do(func() { close(l.spaceRead) })
+	return l.Client.SpaceGroupShares(ctx, p, s)
+}
+
+// TestSpacesAreReadAfterTheLists: a space's read costs the server in
+// proportion to its users, so a full run reads spaces only once the users
+// and groups lists are in, never beside them.
+func TestSpacesAreReadAfterTheLists(t *testing.T) {
+	e := newAccessEnv(t)
+	ld := &listsThenSpaces{Client: e.client(e.ld.AdminToken(), 3), spaceRead: make(chan struct{})}
+	w := e.workerWith(ld, e.accessOptions("viewer"))
+	e.reconcile(w)
+	if ld.overlap.Load() {
+		t.Error("a space was read while a Lightdash list was in flight")
+	}
+	if n := e.ld.RequestCount(epGetSpace); n != 1 {
+		t.Errorf("the space was read %d times, want 1", n)
 	}
 }

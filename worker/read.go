@@ -72,15 +72,20 @@ func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 // and the state as stored. The three are independent and run at once, so
 // a full run waits for the slowest (usually the directory dump or the
 // groups list), not for their sum. The first error cancels the others.
+// The grants the mapping names are read after the Lightdash lists, not
+// beside them: a space's read costs the server in proportion to its users
+// and would hold up the list pages (docs/architecture.md, access as code).
 func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	in := &inputs{}
-	var access *AccessCurrent
-	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { in.snaps, err = w.readSources(ctx); return err })
-	g.Go(func() (err error) { in.cur, err = w.readLightdash(ctx, ld); return err })
-	g.Go(func() (err error) { in.state, err = w.loadState(ctx, true); return err })
-	g.Go(func() (err error) { access, err = w.readAccessFor(ctx, ld); return err })
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { in.snaps, err = w.readSources(gctx); return err })
+	g.Go(func() (err error) { in.cur, err = w.readLightdash(gctx, ld); return err })
+	g.Go(func() (err error) { in.state, err = w.loadState(gctx, true); return err })
 	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	access, err := w.readAccessFor(ctx, ld)
+	if err != nil {
 		return nil, err
 	}
 	in.cur.Access = access
