@@ -1,7 +1,6 @@
 package ldaptest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -37,10 +35,7 @@ type DS389 struct {
 	prefix string
 	port   int
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *bytes.Buffer
+	proc foreground
 }
 
 // DS389Installed reports whether dscreate, dsconf and ns-slapd can be found.
@@ -65,7 +60,7 @@ func Start389DS(ctx context.Context, prefix string) (*DS389, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &DS389{prefix: prefix, port: port}
+	d := &DS389{prefix: prefix, port: port, proc: foreground{name: "ns-slapd"}}
 	if err := d.layout(); err != nil {
 		return nil, fmt.Errorf("ldaptest: 389-DS prefix: %w", err)
 	}
@@ -211,35 +206,15 @@ func (d *DS389) stopDaemon() error {
 
 func (d *DS389) start(ctx context.Context) error {
 	cmd := exec.Command("ns-slapd", "-D", d.path("etc/dirsrv/slapd-"+ds389Instance), "-i", d.pidFile(), "-d", "0")
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("ldaptest: start ns-slapd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	d.mu.Lock()
-	d.cmd, d.exited, d.out = cmd, exited, out
-	d.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("ldaptest: ns-slapd exited during start: %s", tail(out.Bytes()))
-		default:
-		}
+	return d.proc.start(ctx, cmd, 60*time.Second, 50*time.Millisecond, func() error {
 		c, err := d.Dial()
-		if err == nil {
-			c.Close()
-			return nil
+		if err != nil {
+			return fmt.Errorf("%s: %w", d.URL(), err)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			d.Stop()
-			return fmt.Errorf("ldaptest: 389-DS did not answer on %s: %v", d.URL(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		c.Close()
+		return nil
+	})
 }
 
 // URL is the instance's ldap:// URL.
@@ -260,42 +235,12 @@ func (d *DS389) Dial() (*ldap.Conn, error) {
 
 // Stop terminates ns-slapd and waits for it to exit. Stopping a stopped
 // server does nothing.
-func (d *DS389) Stop() {
-	d.mu.Lock()
-	cmd, exited := d.cmd, d.exited
-	d.cmd = nil
-	d.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(15 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-}
+func (d *DS389) Stop() { d.proc.stop(15 * time.Second) }
 
 // Restart stops ns-slapd and starts it again on the same port and data.
 func (d *DS389) Restart(ctx context.Context) error {
-	d.Stop()
-	var err error
-	for i := 0; i < 50; i++ { // the old listener may linger for a moment
-		if err = d.start(ctx); err == nil {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return err
+	return d.proc.restart(15*time.Second, func() error { return d.start(ctx) })
 }
 
 // Log is what ns-slapd printed on stdout and stderr.
-func (d *DS389) Log() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.out == nil {
-		return ""
-	}
-	return d.out.String()
-}
+func (d *DS389) Log() string { return d.proc.log() }

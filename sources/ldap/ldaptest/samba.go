@@ -1,7 +1,6 @@
 package ldaptest
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -12,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -48,10 +46,7 @@ type Samba struct {
 	dir string
 	tls *TLSFiles
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	out    *bytes.Buffer
+	proc foreground
 }
 
 // SambaInstalled reports whether samba and samba-tool can be found.
@@ -81,7 +76,7 @@ func StartSamba(ctx context.Context, dir string, cfg SambaConfig) (*Samba, error
 	if err != nil {
 		return nil, fmt.Errorf("ldaptest: samba-tool domain provision: %w\n%s", err, tail(out))
 	}
-	s := &Samba{dir: dir}
+	s := &Samba{dir: dir, proc: foreground{name: "samba"}}
 	if s.tls, err = GenerateTLS(dir); err != nil {
 		return nil, err
 	}
@@ -152,35 +147,15 @@ func (s *Samba) writeConfig(cfg SambaConfig) error {
 
 func (s *Samba) start(ctx context.Context) error {
 	cmd := exec.Command("samba", "-i", "-M", "single", "-s", s.confPath())
-	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("ldaptest: start samba: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	s.mu.Lock()
-	s.cmd, s.exited, s.out = cmd, exited, out
-	s.mu.Unlock()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("ldaptest: samba exited during start: %s", tail(out.Bytes()))
-		default:
-		}
+	return s.proc.start(ctx, cmd, 60*time.Second, 50*time.Millisecond, func() error {
 		c, err := s.dial()
-		if err == nil {
-			c.Close()
-			return nil
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.LDAPSURL(), err)
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			s.Stop()
-			return fmt.Errorf("ldaptest: samba did not answer on %s: %v", s.LDAPSURL(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		c.Close()
+		return nil
+	})
 }
 
 // URL is Samba's plain LDAP URL; LDAPSURL its LDAPS URL.
@@ -218,22 +193,7 @@ func (s *Samba) Dial() (*ldap.Conn, error) { return s.dial() }
 
 // Stop terminates Samba and waits for it to exit. Stopping a stopped
 // server does nothing.
-func (s *Samba) Stop() {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-}
+func (s *Samba) Stop() { s.proc.stop(10 * time.Second) }
 
 // Restart stops Samba and starts it again on the same database.
 func (s *Samba) Restart(ctx context.Context) error {
@@ -242,14 +202,7 @@ func (s *Samba) Restart(ctx context.Context) error {
 }
 
 // Log is what Samba printed on stdout and stderr.
-func (s *Samba) Log() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.out == nil {
-		return ""
-	}
-	return s.out.String()
-}
+func (s *Samba) Log() string { return s.proc.log() }
 
 // UnicodePwd encodes a password as Active Directory's unicodePwd wants it
 // (quoted, UTF-16LE); AD accepts it only over an encrypted connection.

@@ -10,8 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -110,10 +108,7 @@ type Process struct {
 	dir  string
 	bins binaries
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
-	stderr *bytes.Buffer
+	proc foreground
 }
 
 type binaries struct{ slapd, slaptest, slapadd string }
@@ -152,7 +147,7 @@ func StartSlapd(ctx context.Context, dir string, cfg Config) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Process{cfg: cfg, dir: dir, bins: bins}
+	p := &Process{cfg: cfg, dir: dir, bins: bins, proc: foreground{name: "slapd"}}
 	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
 		return nil, fmt.Errorf("ldaptest: %w", err)
 	}
@@ -217,14 +212,7 @@ func (p *Process) LDAPSURL() string {
 func (p *Process) Config() Config { return p.cfg }
 
 // PID is the process id of the running slapd, or 0 when stopped.
-func (p *Process) PID() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil || p.cmd.Process == nil {
-		return 0
-	}
-	return p.cmd.Process.Pid
-}
+func (p *Process) PID() int { return p.proc.pid() }
 
 func (p *Process) start(ctx context.Context) error {
 	urls := p.URL() + "/"
@@ -234,82 +222,28 @@ func (p *Process) start(ctx context.Context) error {
 	// -d 0 keeps slapd in the foreground so the PID is the real one; no -u,
 	// so it keeps running as the invoking user (root in CI).
 	cmd := exec.Command(p.bins.slapd, "-d", "0", "-f", p.confPath(), "-h", urls)
-	stderr := &bytes.Buffer{}
-	cmd.Stdout = stderr
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("ldaptest: start slapd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	p.mu.Lock()
-	p.cmd, p.exited, p.stderr = cmd, exited, stderr
-	p.mu.Unlock()
-
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("ldaptest: slapd exited during start: %s", strings.TrimSpace(stderr.String()))
-		default:
+	return p.proc.start(ctx, cmd, 15*time.Second, 20*time.Millisecond, func() error {
+		c, err := ldap.DialURL(p.URL(), ldap.DialWithDialer(&net.Dialer{Timeout: time.Second}))
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.URL(), err)
 		}
-		if c, err := ldap.DialURL(p.URL(), ldap.DialWithDialer(&net.Dialer{Timeout: time.Second})); err == nil {
-			err = c.Bind(p.cfg.RootDN, p.cfg.RootPassword)
-			c.Close()
-			if err == nil {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			p.Stop()
-			return fmt.Errorf("ldaptest: slapd did not answer on %s", p.URL())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer c.Close()
+		return c.Bind(p.cfg.RootDN, p.cfg.RootPassword)
+	})
 }
 
 // Stop terminates slapd by PID and waits for it to exit. Stopping a
 // stopped server does nothing.
-func (p *Process) Stop() {
-	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	p.cmd = nil
-	p.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-exited
-	}
-}
+func (p *Process) Stop() { p.proc.stop(10 * time.Second) }
 
 // Restart stops slapd and starts it again on the same ports with the same
 // database, as a server restart under a client would.
 func (p *Process) Restart(ctx context.Context) error {
-	p.Stop()
-	var err error
-	for i := 0; i < 50; i++ { // the old listener may linger for a moment
-		if err = p.start(ctx); err == nil {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return err
+	return p.proc.restart(10*time.Second, func() error { return p.start(ctx) })
 }
 
 // Log returns what slapd printed so far (useful in failure messages).
-func (p *Process) Log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stderr == nil {
-		return ""
-	}
-	return p.stderr.String()
-}
+func (p *Process) Log() string { return p.proc.log() }
 
 var confTemplate = template.Must(template.New("slapd.conf").Parse(`# written by ldaptest
 include {{.SchemaDir}}/core.schema
