@@ -2,10 +2,8 @@ package ldap
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -20,15 +18,12 @@ import (
 // DirSync search base must be a naming context root). Names carry the
 // test's number, as sAMAccountName is unique across the domain.
 type adDir struct {
+	*testDir
 	t      testing.TB
 	srv    *ldaptest.Samba
-	conn   *goldap.Conn
 	n      string
 	users  string // OU DN
 	groups string // OU DN
-
-	mu  sync.Mutex
-	dns map[string]string // id → DN
 }
 
 var adDirs atomic.Int64
@@ -36,13 +31,9 @@ var adDirs atomic.Int64
 func newADDir(t testing.TB) *adDir {
 	t.Helper()
 	srv := ldaptest.SharedSamba(t)
-	c, err := srv.Dial()
-	if err != nil {
-		t.Fatalf("bind to samba: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
 	n := strconv.FormatInt(adDirs.Add(1), 10)
-	d := &adDir{t: t, srv: srv, conn: c, n: n, dns: map[string]string{},
+	objectGUID := func(e *goldap.Entry) (string, error) { return guidString(e.GetRawAttributeValue("objectGUID")) }
+	d := &adDir{testDir: newTestDir(t, srv.Dial, "objectGUID", objectGUID), t: t, srv: srv, n: n,
 		users:  "OU=t" + n + "users," + ldaptest.SambaBaseDN,
 		groups: "OU=t" + n + "groups," + ldaptest.SambaBaseDN}
 	for _, ou := range []string{d.users, d.groups} {
@@ -51,7 +42,7 @@ func newADDir(t testing.TB) *adDir {
 	// Gone after the test: user principal names are unique in the domain.
 	t.Cleanup(func() {
 		for _, ou := range []string{d.users, d.groups} {
-			_ = c.Del(goldap.NewDelRequest(ou, []goldap.Control{goldap.NewControlSubtreeDelete()}))
+			_ = d.conn.Del(goldap.NewDelRequest(ou, []goldap.Control{goldap.NewControlSubtreeDelete()}))
 		}
 	})
 	return d
@@ -80,52 +71,6 @@ func (d *adDir) config() Config {
 		ReconnectMin: 20_000_000,
 		ReconnectMax: 200_000_000,
 	}
-}
-
-// add creates dn and returns its objectGUID as the source formats it.
-func (d *adDir) add(dn string, attrs map[string][]string) (string, error) {
-	req := goldap.NewAddRequest(dn, nil)
-	for n, v := range attrs {
-		if len(v) > 0 {
-			req.Attribute(n, v)
-		}
-	}
-	if err := d.conn.Add(req); err != nil {
-		return "", fmt.Errorf("add %s: %w", dn, err)
-	}
-	id, err := d.guid(dn)
-	if err != nil {
-		return "", err
-	}
-	d.mu.Lock()
-	d.dns[id] = dn
-	d.mu.Unlock()
-	return id, nil
-}
-
-func (d *adDir) guid(dn string) (string, error) {
-	res, err := d.conn.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"objectGUID"}, nil))
-	if err != nil || len(res.Entries) != 1 {
-		return "", fmt.Errorf("read objectGUID of %s: %v", dn, err)
-	}
-	return guidString(res.Entries[0].GetRawAttributeValue("objectGUID"))
-}
-
-func (d *adDir) dn(id string) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	dn, ok := d.dns[id]
-	if !ok {
-		return "", fmt.Errorf("no entry with id %q was added", id)
-	}
-	return dn, nil
-}
-
-func (d *adDir) setDN(id, dn string) {
-	d.mu.Lock()
-	d.dns[id] = dn
-	d.mu.Unlock()
 }
 
 // addUser creates an enabled (or disabled) user CN=<name> with a password,
@@ -175,20 +120,8 @@ func nonEmpty(v string) []string {
 	return []string{v}
 }
 
-func (d *adDir) members(users, groups []string) ([]string, error) {
-	var out []string
-	for _, id := range append(append([]string{}, users...), groups...) {
-		dn, err := d.dn(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dn)
-	}
-	return out, nil
-}
-
 func (d *adDir) AddGroup(_ context.Context, g sources.DirGroup) (string, error) {
-	m, err := d.members(g.MemberUsers, g.MemberGroups)
+	m, err := d.dnsOf(g.MemberUsers, g.MemberGroups)
 	if err != nil {
 		return "", err
 	}
@@ -201,21 +134,8 @@ func (d *adDir) AddGroup(_ context.Context, g sources.DirGroup) (string, error) 
 	})
 }
 
-func (d *adDir) modify(id string, f func(*goldap.ModifyRequest)) error {
-	dn, err := d.dn(id)
-	if err != nil {
-		return err
-	}
-	req := goldap.NewModifyRequest(dn, nil)
-	f(req)
-	if err := d.conn.Modify(req); err != nil {
-		return fmt.Errorf("modify %s: %w", dn, err)
-	}
-	return nil
-}
-
 func (d *adDir) SetMembers(_ context.Context, groupID string, users, groups []string) error {
-	m, err := d.members(users, groups)
+	m, err := d.dnsOf(users, groups)
 	if err != nil {
 		return err
 	}
@@ -234,15 +154,4 @@ func (d *adDir) UpdateUser(_ context.Context, u sources.DirUser) error {
 		r.Replace("displayName", []string{u.DisplayName})
 		r.Replace("userAccountControl", []string{uac(u.Disabled)})
 	})
-}
-
-func (d *adDir) DeleteGroup(_ context.Context, groupID string) error {
-	dn, err := d.dn(groupID)
-	if err != nil {
-		return err
-	}
-	if err := d.conn.Del(goldap.NewDelRequest(dn, nil)); err != nil {
-		return fmt.Errorf("delete %s: %w", dn, err)
-	}
-	return nil
 }

@@ -189,7 +189,7 @@
 //
 //	lightdash_sync_ldap_connected{source}                 1 while the watcher holds a connection
 //	lightdash_sync_ldap_searches_total{source,kind,result} searches (users, groups, members, poll, dirsync; ok, incomplete, error)
-//	lightdash_sync_ldap_entries_read_total{source,kind}   entries read
+//	lightdash_sync_ldap_entries_read_total{source,kind}   entries read (users, groups, members, poll, dirsync; syncrepl: sent by the server)
 //	lightdash_sync_ldap_changes_total{source,mode}        changes sent to the worker
 //	lightdash_sync_ldap_reconnects_total{source}          watcher reconnects
 package ldap

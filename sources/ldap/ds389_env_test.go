@@ -2,10 +2,10 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -19,14 +19,11 @@ import (
 // dsDir is a part of the shared 389-DS instance owned by one test:
 // ou=t<n> with ou=people and ou=groups below it.
 type dsDir struct {
+	*testDir
 	t      testing.TB
 	srv    *ldaptest.DS389
-	conn   *goldap.Conn
 	people string
 	groups string
-
-	mu  sync.Mutex
-	dns map[string]string // nsUniqueId → DN
 }
 
 var dsDirs atomic.Int64
@@ -34,13 +31,8 @@ var dsDirs atomic.Int64
 func newDSDir(t testing.TB) *dsDir {
 	t.Helper()
 	srv := ldaptest.Shared389DS(t)
-	c, err := srv.Dial()
-	if err != nil {
-		t.Fatalf("bind to 389-DS: %v", err)
-	}
-	t.Cleanup(func() { c.Close() })
 	top := "ou=t" + strconv.FormatInt(dsDirs.Add(1), 10) + "," + ldaptest.DS389Suffix
-	d := &dsDir{t: t, srv: srv, conn: c, people: "ou=people," + top, groups: "ou=groups," + top, dns: map[string]string{}}
+	d := &dsDir{testDir: newTestDir(t, srv.Dial, "nsUniqueId", nsUniqueID), t: t, srv: srv, people: "ou=people," + top, groups: "ou=groups," + top}
 	for _, ou := range []string{top, d.people, d.groups} {
 		if _, err := d.add(ou, map[string][]string{"objectClass": {"organizationalUnit"}}); err != nil {
 			t.Fatal(err)
@@ -66,36 +58,13 @@ func (d *dsDir) config() Config {
 	}
 }
 
-func (d *dsDir) add(dn string, attrs map[string][]string) (string, error) {
-	req := goldap.NewAddRequest(dn, nil)
-	for n, v := range attrs {
-		if len(v) > 0 {
-			req.Attribute(n, v)
-		}
+// nsUniqueID is the entry's nsUniqueId as the source reports it.
+func nsUniqueID(e *goldap.Entry) (string, error) {
+	id := strings.ToLower(e.GetAttributeValue("nsUniqueId"))
+	if id == "" {
+		return "", errors.New("no nsUniqueId")
 	}
-	if err := d.conn.Add(req); err != nil {
-		return "", fmt.Errorf("add %s: %w", dn, err)
-	}
-	res, err := d.conn.Search(goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
-		"(objectClass=*)", []string{"nsUniqueId"}, nil))
-	if err != nil || len(res.Entries) != 1 {
-		return "", fmt.Errorf("read nsUniqueId of %s: %v", dn, err)
-	}
-	id := strings.ToLower(res.Entries[0].GetAttributeValue("nsUniqueId"))
-	d.mu.Lock()
-	d.dns[id] = dn
-	d.mu.Unlock()
 	return id, nil
-}
-
-func (d *dsDir) dn(id string) (string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	dn, ok := d.dns[id]
-	if !ok {
-		return "", fmt.Errorf("no entry with id %q was added", id)
-	}
-	return dn, nil
 }
 
 func locked(disabled bool) []string {
@@ -120,13 +89,9 @@ func (d *dsDir) AddUser(_ context.Context, u sources.DirUser) (string, error) {
 // members lists member DNs; groupOfNames needs one, so an empty group
 // names the suffix (neither a user nor a group).
 func (d *dsDir) members(users, groups []string) ([]string, error) {
-	var out []string
-	for _, id := range append(append([]string{}, users...), groups...) {
-		dn, err := d.dn(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, dn)
+	out, err := d.dnsOf(users, groups)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) == 0 {
 		out = []string{ldaptest.DS389Suffix}
@@ -144,19 +109,13 @@ func (d *dsDir) AddGroup(_ context.Context, g sources.DirGroup) (string, error) 
 	})
 }
 
-func (d *dsDir) modify(id string, attrs map[string][]string) error {
-	dn, err := d.dn(id)
-	if err != nil {
-		return err
-	}
-	req := goldap.NewModifyRequest(dn, nil)
-	for n, v := range attrs {
-		req.Replace(n, v)
-	}
-	if err := d.conn.Modify(req); err != nil {
-		return fmt.Errorf("modify %s: %w", dn, err)
-	}
-	return nil
+// replace replaces the attributes of the entry id.
+func (d *dsDir) replace(id string, attrs map[string][]string) error {
+	return d.modify(id, func(r *goldap.ModifyRequest) {
+		for n, v := range attrs {
+			r.Replace(n, v)
+		}
+	})
 }
 
 func (d *dsDir) SetMembers(_ context.Context, groupID string, users, groups []string) error {
@@ -164,24 +123,13 @@ func (d *dsDir) SetMembers(_ context.Context, groupID string, users, groups []st
 	if err != nil {
 		return err
 	}
-	return d.modify(groupID, map[string][]string{"member": m})
+	return d.replace(groupID, map[string][]string{"member": m})
 }
 
 func (d *dsDir) UpdateUser(_ context.Context, u sources.DirUser) error {
-	return d.modify(u.ID, map[string][]string{
+	return d.replace(u.ID, map[string][]string{
 		"cn": {u.DisplayName}, "mail": append(nonEmpty(u.Email), u.AltEmails...), "nsAccountLock": locked(u.Disabled),
 	})
-}
-
-func (d *dsDir) DeleteGroup(_ context.Context, groupID string) error {
-	dn, err := d.dn(groupID)
-	if err != nil {
-		return err
-	}
-	if err := d.conn.Del(goldap.NewDelRequest(dn, nil)); err != nil {
-		return fmt.Errorf("delete %s: %w", dn, err)
-	}
-	return nil
 }
 
 // dsEnv is the contract suite's directory on 389-DS.

@@ -223,6 +223,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 		case goldap.SyncStatePresent:
 			r.see(id)
 		case goldap.SyncStateAdd, goldap.SyncStateModify:
+			w.s.metrics.entries.WithLabelValues(w.s.cfg.Name, "syncrepl").Inc()
 			rec, err := w.record(ctx, entry)
 			if err != nil {
 				w.s.log.Warn("ldap syncrepl: skipping entry", zap.Error(err))

@@ -151,7 +151,9 @@ func (p *CutProxy) serve() {
 }
 
 // forward copies the server's answers to the client one whole message at a
-// time, counting them, and cuts both sides where an armed cut says.
+// time, counting them, and cuts both sides where an armed cut says. A
+// message and a cut are counted before the client can read the message:
+// tests read the counts as soon as their read returns.
 func (p *CutProxy) forward(client, server net.Conn, at slot, cut Cut, armed bool) {
 	defer client.Close()
 	defer server.Close()
@@ -161,21 +163,12 @@ func (p *CutProxy) forward(client, server net.Conn, at slot, cut Cut, armed bool
 		if err != nil {
 			return
 		}
-		if armed && n == cut.After && cut.Mid {
-			client.Write(msg[:len(msg)/2])
-			p.cutDone(at)
-			return
+		here := armed && n == cut.After
+		p.counted(at, n, here)
+		if here && cut.Mid {
+			msg = msg[:len(msg)/2]
 		}
-		if _, err := client.Write(msg); err != nil {
-			return
-		}
-		p.mu.Lock()
-		if at.gen == p.gen {
-			p.counts[at.idx] = n
-		}
-		p.mu.Unlock()
-		if armed && n == cut.After {
-			p.cutDone(at)
+		if _, err := client.Write(msg); err != nil || here {
 			return
 		}
 	}
@@ -184,12 +177,18 @@ func (p *CutProxy) forward(client, server net.Conn, at slot, cut Cut, armed bool
 // slot names a connection's message count.
 type slot struct{ gen, idx int }
 
-func (p *CutProxy) cutDone(at slot) {
+// counted records that the server sent message n on the connection at,
+// and whether the connection is cut there.
+func (p *CutProxy) counted(at slot, n int, cut bool) {
 	p.mu.Lock()
-	if at.gen == p.gen {
+	defer p.mu.Unlock()
+	if at.gen != p.gen {
+		return
+	}
+	p.counts[at.idx] = n
+	if cut {
 		p.cuts++
 	}
-	p.mu.Unlock()
 }
 
 // readMessage reads one BER-encoded LDAPMessage (a SEQUENCE with a
