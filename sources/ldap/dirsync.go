@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,13 +16,17 @@ import (
 // dirSyncer is the part of *ldap.Conn DirSync needs. slapd has no DirSync,
 // so tests replay recorded Active Directory responses through it.
 type dirSyncer interface {
+	searcher // reads the members of a group sent in part (rereadMembers)
 	DirSync(req *goldap.SearchRequest, flags, maxAttrCount int64, cookie []byte) (*goldap.SearchResult, error)
 	Close() error
 }
 
 // dirSyncFlags asks for object security semantics (readable by a
-// non-admin bind with "Replicating Directory Changes").
-const dirSyncFlags = goldap.DirSyncObjectSecurity
+// non-admin bind with "Replicating Directory Changes") and incremental
+// values: a change to a big group sends the member values that changed,
+// not the whole list (memberDelta). go-ldap encodes the flags as a 4-byte
+// INTEGER, which AD and Samba read as unsigned.
+const dirSyncFlags = goldap.DirSyncObjectSecurity | goldap.DirSyncIncrementalValues
 
 // dirSyncAttrs are asked for besides the decoder's. AD reports a rename
 // or a move only as a change of "name" (the RDN value; it never returns
@@ -49,22 +54,9 @@ type dirSyncWatcher struct {
 }
 
 func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change) error {
-	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
-	w.tr.keepEntries = true // deltas are merged into the last full entry
-	var err error
-	if w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey); err != nil {
-		return fmt.Errorf("ldap watch: load cookie: %w", err)
-	}
-	if w.cookie != nil {
-		// A delta names objects by GUID only; learn the groups first.
-		users, groups, err := s.readRecords(ctx, readOpts{keepEntries: w.tr.keepEntries})
-		if err != nil {
-			s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
-		}
-		for _, r := range append(users, groups...) {
-			w.tr.fill(r)
-		}
-		w.resumed = true
+	w := s.newDirSyncWatcher(changes)
+	if err := w.load(ctx); err != nil {
+		return err
 	}
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	defer w.close()
@@ -85,6 +77,34 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 		}
 		sleep(ctx, wait)
 	}
+	return nil
+}
+
+func (s *Source) newDirSyncWatcher(changes chan<- sources.Change) *dirSyncWatcher {
+	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
+	w.tr.keepEntries = true // deltas are merged into the last full entry
+	return w
+}
+
+// load takes the saved cookie and, with one, fills the tracker with a
+// full read: a delta names objects by GUID only.
+func (w *dirSyncWatcher) load(ctx context.Context) error {
+	s := w.s
+	var err error
+	if w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey); err != nil {
+		return fmt.Errorf("ldap watch: load cookie: %w", err)
+	}
+	if w.cookie == nil {
+		return nil
+	}
+	users, groups, err := s.readRecords(ctx, readOpts{keepEntries: w.tr.keepEntries})
+	if err != nil {
+		s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
+	}
+	for _, r := range append(users, groups...) {
+		w.tr.fill(r)
+	}
+	w.resumed = true
 	return nil
 }
 
@@ -124,6 +144,7 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 		attrs := append(s.dec.attributes(), dirSyncAttrs...)
 		req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 			s.watchFilter(), attrs, nil)
+		fresh := w.cookie == nil
 		res, err := w.conn.DirSync(req, dirSyncFlags, 0, w.cookie)
 		s.metrics.searches.WithLabelValues(s.cfg.Name, "dirsync", resultLabel(err)).Inc()
 		if err != nil {
@@ -140,7 +161,10 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 		}
 		s.metrics.entries.WithLabelValues(s.cfg.Name, "dirsync").Add(float64(len(res.Entries)))
 		for _, e := range res.Entries {
-			ch, err := w.decode(e, initial)
+			ch, err := w.decode(e, fresh, initial)
+			if errors.Is(err, errMembersUnread) {
+				return err
+			}
 			if err != nil {
 				s.log.Warn("ldap dirsync: skipping entry", zap.String("dn", e.DN), zap.Error(err))
 				continue
@@ -168,10 +192,12 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 
 // decode turns one DirSync entry into a change. Deleted objects carry
 // isDeleted=TRUE; other entries carry only changed attributes (plus
-// objectGUID), merged here into the last full entry seen. In the initial
-// round (initial) an entry only fills the tracker: nothing is reported
-// from it, so no change is worked out.
-func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change, error) {
+// objectGUID), merged here into the last full entry seen, and only the
+// changed member values (memberDelta), applied to the group's members. In
+// a round asked without a cookie (fresh) the values sent are every member.
+// In the initial round (initial) an entry only fills the tracker: nothing
+// is reported from it, so no change is worked out.
+func (w *dirSyncWatcher) decode(e *goldap.Entry, fresh, initial bool) (*sources.Change, error) {
 	id, err := w.s.dec.entryID(e)
 	if err != nil {
 		return nil, err
@@ -179,10 +205,19 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 	if strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") {
 		return w.tr.remove(id, "dirsync delete"), nil
 	}
+	plain, delta := w.s.dec.splitMembers(e)
+	if delta.partial != "" {
+		w.s.log.Info("ldap dirsync: the server sent only some member values; reading them all",
+			zap.String("dn", e.DN), zap.String("attribute", delta.partial))
+		if plain, err = w.s.rereadMembers(w.conn, plain); err != nil {
+			return nil, fmt.Errorf("%w: %w", errMembersUnread, err)
+		}
+		delta = memberDelta{full: true}
+	}
 	old := w.tr.recs[id]
-	merged := e
+	merged := plain
 	if old != nil && old.entry != nil {
-		merged = mergeEntry(old.entry, withCNFromName(e))
+		merged = mergeEntry(old.entry, withCNFromName(plain))
 	}
 	group, ok := w.s.dec.classify(merged)
 	if !ok {
@@ -197,7 +232,7 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 		}
 		return nil, nil
 	}
-	rec, err := w.s.dec.decode(merged, group)
+	rec, err := w.decodeRecord(merged, group, old, delta, fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +241,35 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, initial bool) (*sources.Change,
 		return nil, nil
 	}
 	return w.tr.apply(rec, w.resumed, "dirsync change"), nil
+}
+
+// errMembersUnread fails a poll whose entry needed a read of its members
+// that did not succeed: the round is asked again from the same cookie.
+var errMembersUnread = errors.New("dirsync: member values not read")
+
+// decodeRecord decodes merged. A group's members are the ones the entry
+// holds in full, or else old's (which follow renames; fresh: none) with
+// the delta applied. The stored entry keeps no member values.
+func (w *dirSyncWatcher) decodeRecord(merged *goldap.Entry, group bool, old *record, delta memberDelta, fresh bool) (*record, error) {
+	d := w.s.dec
+	if !delta.full {
+		merged = d.withoutMembers(merged)
+	}
+	rec, err := d.decode(merged, group)
+	if err != nil || !group {
+		return rec, err
+	}
+	rec.entry = d.withoutMembers(merged)
+	if !delta.full {
+		var base []string
+		if old != nil && old.isGroup && !fresh {
+			base = old.members
+		}
+		if rec.members = delta.apply(base); len(rec.members) == 0 {
+			rec.members = nil
+		}
+	}
+	return rec, nil
 }
 
 // withCNFromName returns delta with cn set from name when it has a name
