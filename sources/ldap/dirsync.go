@@ -2,7 +2,6 @@ package ldap
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -28,6 +27,10 @@ type dirSyncer interface {
 // INTEGER, which AD and Samba read as unsigned.
 const dirSyncFlags = goldap.DirSyncObjectSecurity | goldap.DirSyncIncrementalValues
 
+// plainDirSyncFlags are asked for instead when a server refuses
+// incremental values (some do, with unavailableCriticalExtension).
+const plainDirSyncFlags = goldap.DirSyncObjectSecurity
+
 // dirSyncAttrs are asked for besides the decoder's. AD reports a rename
 // or a move only as a change of "name" (the RDN value; it never returns
 // cn in a delta), so without it a renamed group, or a user moved out of
@@ -36,77 +39,6 @@ var dirSyncAttrs = []string{"isDeleted", "objectGUID", "name"}
 
 // maxDirSyncRounds bounds the "more data" loop of one poll.
 const maxDirSyncRounds = 1000
-
-// dirSyncWatcher polls Active Directory with the DirSync control. The
-// first round (no cookie) returns every object and fills the tracker; later
-// rounds return only changed attributes of changed objects, which are
-// merged into the last full entry.
-type dirSyncWatcher struct {
-	s       *Source
-	changes chan<- sources.Change
-	tr      *tracker
-	cookie  []byte
-	conn    dirSyncer
-	// resumed is set until the first poll after a restart with a saved
-	// cookie ends: the tracker was filled by a read made after the
-	// changes that poll returns, so every entry it returns is reported.
-	resumed bool
-}
-
-func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change) error {
-	w := s.newDirSyncWatcher(changes)
-	if err := w.load(ctx); err != nil {
-		return err
-	}
-	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
-	defer w.close()
-	for ctx.Err() == nil {
-		wait := s.cfg.PollInterval
-		if err := w.poll(ctx); err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			w.close()
-			s.metrics.reconnect.WithLabelValues(s.cfg.Name).Inc()
-			s.log.Warn("ldap dirsync failed; retrying", zap.Error(err))
-			wait = bo.next()
-		} else {
-			bo.reset()
-			w.resumed = false
-			s.hookRefreshDone()
-		}
-		sleep(ctx, wait)
-	}
-	return nil
-}
-
-func (s *Source) newDirSyncWatcher(changes chan<- sources.Change) *dirSyncWatcher {
-	w := &dirSyncWatcher{s: s, changes: changes, tr: newTracker(s.cfg.MemberValue == MemberValueUID)}
-	w.tr.keepEntries = true // deltas are merged into the last full entry
-	return w
-}
-
-// load takes the saved cookie and, with one, fills the tracker with a
-// full read: a delta names objects by GUID only.
-func (w *dirSyncWatcher) load(ctx context.Context) error {
-	s := w.s
-	var err error
-	if w.cookie, err = s.cookies.LoadCookie(ctx, s.cfg.CookieKey); err != nil {
-		return fmt.Errorf("ldap watch: load cookie: %w", err)
-	}
-	if w.cookie == nil {
-		return nil
-	}
-	users, groups, err := s.readRecords(ctx, readOpts{keepEntries: w.tr.keepEntries})
-	if err != nil {
-		s.log.Warn("ldap dirsync: initial read failed; changes to unknown entries name every group", zap.Error(err))
-	}
-	for _, r := range append(users, groups...) {
-		w.tr.fill(r)
-	}
-	w.resumed = true
-	return nil
-}
 
 func (w *dirSyncWatcher) close() {
 	if w.conn != nil {
@@ -140,38 +72,31 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 	}
 	s := w.s
 	initial := w.tr.empty() && w.cookie == nil
+	if initial {
+		w.fullRead()
+	}
 	for round := 0; round < maxDirSyncRounds; round++ {
+		s.share.alive() // a Snapshot may wait for this poll's full read
 		attrs := append(s.dec.attributes(), dirSyncAttrs...)
 		req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
 			s.watchFilter(), attrs, nil)
 		fresh := w.cookie == nil
-		res, err := w.conn.DirSync(req, dirSyncFlags, 0, w.cookie)
+		res, err := w.conn.DirSync(req, w.flags, 0, w.cookie)
 		s.metrics.searches.WithLabelValues(s.cfg.Name, "dirsync", resultLabel(err)).Inc()
-		if err != nil {
-			if w.cookie != nil && goldap.IsErrorWithCode(err, goldap.LDAPResultUnwillingToPerform) {
-				// AD refuses a cookie from another domain controller or an
-				// expired one: start over.
-				s.log.Warn("ldap dirsync: cookie refused; starting over", zap.Error(err))
-				w.cookie = nil
-				_ = s.cookies.SaveCookie(ctx, s.cfg.CookieKey, nil)
-				initial = w.tr.empty()
-				continue
-			}
+		switch {
+		case err == nil:
+		case w.cookie != nil && cookieRefusal(err):
+			initial = w.cookieRefused(ctx, err)
+			continue
+		case w.cookie == nil && w.flags != plainDirSyncFlags && goldap.IsErrorWithCode(err, goldap.LDAPResultUnavailableCriticalExtension):
+			s.log.Warn("ldap dirsync: the server refuses incremental values; asking for whole member lists", zap.Error(err))
+			w.flags = plainDirSyncFlags
+			continue
+		default:
 			return fmt.Errorf("dirsync: %w", err)
 		}
-		s.metrics.entries.WithLabelValues(s.cfg.Name, "dirsync").Add(float64(len(res.Entries)))
-		for _, e := range res.Entries {
-			ch, err := w.decode(e, fresh, initial)
-			if errors.Is(err, errMembersUnread) {
-				return err
-			}
-			if err != nil {
-				s.log.Warn("ldap dirsync: skipping entry", zap.String("dn", e.DN), zap.Error(err))
-				continue
-			}
-			if !initial && !s.send(ctx, w.changes, ch, WatchDirSync) {
-				return ctx.Err()
-			}
+		if err := w.entries(ctx, res.Entries, fresh, initial); err != nil {
+			return err
 		}
 		more := false
 		if ctl, ok := goldap.FindControl(res.Controls, goldap.ControlTypeDirSync).(*goldap.ControlDirSync); ok {
@@ -190,6 +115,64 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 	return fmt.Errorf("dirsync: server kept reporting more data after %d rounds", maxDirSyncRounds)
 }
 
+// cookieRefusal reports whether err refuses the cookie sent: AD answers
+// one from another domain controller, or an expired one, with
+// unwillingToPerform; Samba answers one it cannot parse with
+// unavailableCriticalExtension.
+func cookieRefusal(err error) bool {
+	return goldap.IsErrorWithCode(err, goldap.LDAPResultUnwillingToPerform) ||
+		goldap.IsErrorWithCode(err, goldap.LDAPResultUnavailableCriticalExtension)
+}
+
+// cookieRefused starts over without a cookie and reports whether that round
+// fills an empty tracker. Into a tracker that is not empty it reports what
+// changed, but entries deleted meanwhile are never named: doubtful.
+func (w *dirSyncWatcher) cookieRefused(ctx context.Context, err error) (initial bool) {
+	s := w.s
+	s.log.Warn("ldap dirsync: cookie refused; starting over", zap.Error(err))
+	w.cookie = nil
+	_ = s.cookies.SaveCookie(ctx, s.cfg.CookieKey, nil)
+	if w.tr.empty() {
+		w.fullRead()
+		return true
+	}
+	w.doubt()
+	return false
+}
+
+// entries decodes one round's entries and reports their changes (none in
+// the initial round). An entry that cannot be decoded is skipped and makes
+// the tracker doubtful.
+func (w *dirSyncWatcher) entries(ctx context.Context, es []*goldap.Entry, fresh, initial bool) error {
+	s := w.s
+	s.metrics.entries.WithLabelValues(s.cfg.Name, "dirsync").Add(float64(len(es)))
+	for _, e := range es {
+		if name := s.dec.someMembers(e); name != "" {
+			s.log.Info("ldap dirsync: the server sent only some member values; reading them all",
+				zap.String("dn", e.DN), zap.String("attribute", name))
+			var err error
+			if e, err = s.rereadMembers(w.conn, e); err != nil {
+				return fmt.Errorf("dirsync: %w", err) // asked again from the same cookie
+			}
+		}
+		var ch *sources.Change
+		var err error
+		s.ws.edit(func() { ch, err = w.decode(e, fresh, initial) })
+		if err != nil {
+			s.log.Warn("ldap dirsync: skipping entry", zap.String("dn", e.DN), zap.Error(err))
+			w.doubt()
+			if fresh {
+				w.problems = append(w.problems, err.Error())
+			}
+			continue
+		}
+		if !initial && !s.send(ctx, w.changes, ch, WatchDirSync) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
 // decode turns one DirSync entry into a change. Deleted objects carry
 // isDeleted=TRUE; other entries carry only changed attributes (plus
 // objectGUID), merged here into the last full entry seen, and only the
@@ -206,18 +189,10 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, fresh, initial bool) (*sources.
 		return w.tr.remove(id, "dirsync delete"), nil
 	}
 	plain, delta := w.s.dec.splitMembers(e)
-	if delta.partial != "" {
-		w.s.log.Info("ldap dirsync: the server sent only some member values; reading them all",
-			zap.String("dn", e.DN), zap.String("attribute", delta.partial))
-		if plain, err = w.s.rereadMembers(w.conn, plain); err != nil {
-			return nil, fmt.Errorf("%w: %w", errMembersUnread, err)
-		}
-		delta = memberDelta{full: true}
-	}
 	old := w.tr.recs[id]
-	merged := plain
+	merged := withCNFromName(plain)
 	if old != nil && old.entry != nil {
-		merged = mergeEntry(old.entry, withCNFromName(plain))
+		merged = mergeEntry(old.entry, merged)
 	}
 	group, ok := w.s.dec.classify(merged)
 	if !ok {
@@ -242,10 +217,6 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, fresh, initial bool) (*sources.
 	}
 	return w.tr.apply(rec, w.resumed, "dirsync change"), nil
 }
-
-// errMembersUnread fails a poll whose entry needed a read of its members
-// that did not succeed: the round is asked again from the same cookie.
-var errMembersUnread = errors.New("dirsync: member values not read")
 
 // decodeRecord decodes merged. A group's members are the ones the entry
 // holds in full, or else old's (which follow renames; fresh: none) with

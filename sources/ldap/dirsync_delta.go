@@ -16,11 +16,8 @@ import (
 // exists). A server without incremental values (Windows 2000 functional
 // level) sends the plain attribute in full.
 type memberDelta struct {
-	full           bool     // the entry holds the whole member list (plain or re-read)
+	full           bool     // the entry holds the whole member list
 	added, removed []string // member keys
-	// partial names a ranged member attribute that is not a delta: the
-	// server sent only some of the values.
-	partial string
 }
 
 // any reports whether the entry said anything about members.
@@ -50,23 +47,54 @@ func (m *memberDelta) apply(members []string) []string {
 	return out
 }
 
+// Kinds of ranged member attributes in a DirSync entry.
+const (
+	notRanged = iota
+	valuesAdded
+	valuesRemoved
+	someValues // another range: only some of the values
+)
+
+// memberRange tells what kind of member attribute name is.
+func (d decoder) memberRange(name string) int {
+	base, low, high, ranged := parseRange(name)
+	switch {
+	case !ranged || !d.isMemberAttr(base):
+		return notRanged
+	case low == 1 && high == "1":
+		return valuesAdded
+	case low == 0 && high == "0":
+		return valuesRemoved
+	}
+	return someValues
+}
+
+// someMembers names a member attribute of e that holds only some values,
+// or returns "".
+func (d decoder) someMembers(e *goldap.Entry) string {
+	for _, a := range e.Attributes {
+		if d.memberRange(a.Name) == someValues {
+			return a.Name
+		}
+	}
+	return ""
+}
+
 // splitMembers returns e without its ranged member attributes, and what
-// they and any plain member attribute say about the members.
+// they and any plain member attribute say about the members (e holds
+// none that someMembers names).
 func (d decoder) splitMembers(e *goldap.Entry) (*goldap.Entry, memberDelta) {
 	var m memberDelta
 	out := &goldap.Entry{DN: e.DN, Attributes: make([]*goldap.EntryAttribute, 0, len(e.Attributes))}
 	for _, a := range e.Attributes {
-		base, low, high, ranged := parseRange(a.Name)
-		switch {
-		case !ranged || !d.isMemberAttr(base):
-			m.full = m.full || d.isMemberAttr(a.Name)
-			out.Attributes = append(out.Attributes, a)
-		case low == 1 && high == "1":
+		switch d.memberRange(a.Name) {
+		case valuesAdded:
 			m.added = append(m.added, d.memberKeys(a.Values)...)
-		case low == 0 && high == "0":
+		case valuesRemoved:
 			m.removed = append(m.removed, d.memberKeys(a.Values)...)
 		default:
-			m.partial = a.Name
+			m.full = m.full || d.isMemberAttr(a.Name)
+			out.Attributes = append(out.Attributes, a)
 		}
 	}
 	return out, m
@@ -99,9 +127,9 @@ func (d decoder) withoutMembers(e *goldap.Entry) *goldap.Entry {
 	return out
 }
 
-// rereadMembers replaces e's member attributes with the whole lists, read
-// with a base search (and range retrieval) over conn: the answer to a
-// DirSync entry that sent only some of a group's values.
+// rereadMembers replaces e's member attributes (plain or ranged) with the
+// whole lists, read with a base search (and range retrieval) over conn:
+// the answer to a DirSync entry that sent only some of a group's values.
 func (s *Source) rereadMembers(conn searcher, e *goldap.Entry) (*goldap.Entry, error) {
 	req := goldap.NewSearchRequest(e.DN, goldap.ScopeBaseObject, goldap.NeverDerefAliases, 0, 0, false,
 		"(objectClass=*)", s.cfg.MemberAttributes, nil)
@@ -119,7 +147,7 @@ func (s *Source) rereadMembers(conn searcher, e *goldap.Entry) (*goldap.Entry, e
 	}
 	out := &goldap.Entry{DN: e.DN}
 	for _, a := range e.Attributes {
-		if !s.dec.isMemberAttr(a.Name) {
+		if base, _, _, ok := parseRange(a.Name); !s.dec.isMemberAttr(a.Name) && (!ok || !s.dec.isMemberAttr(base)) {
 			out.Attributes = append(out.Attributes, a)
 		}
 	}

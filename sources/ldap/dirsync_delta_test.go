@@ -132,3 +132,59 @@ func TestMemberDeltaApply(t *testing.T) {
 		})
 	}
 }
+
+// TestDirSyncFallsBackToWholeMemberLists: a server that refuses the
+// incremental-values flag (unavailableCriticalExtension on a round
+// without a cookie) is asked again without it, and its whole member lists
+// are taken as they come.
+func TestDirSyncFallsBackToWholeMemberLists(t *testing.T) {
+	eng := adEntry("CN=Eng,"+adGroups, 10, map[string][]string{"objectClass": {"top", "group"}, "member": {userDN("Alice")}})
+	rec := &recordedDirSync{rounds: []dirSyncRound{
+		{err: goldap.NewError(goldap.LDAPResultUnavailableCriticalExtension, context.Canceled)},
+		{entries: []*goldap.Entry{adUser("Alice", 1), adUser("Bob", 2), eng}, cookie: "c1"},
+		{entries: []*goldap.Entry{adEntry("CN=Eng,"+adGroups, 10, map[string][]string{"member": {userDN("Bob")}})}, cookie: "c2"},
+	}}
+	s := recordedSource(t, rec)
+	w := startWatch(t, s)
+	c := w.waitChange(t, "Bob replaced Alice", "", guidOf(10))
+	if !slices.Equal(c.UserIDs, []string{guidOf(1), guidOf(2)}) {
+		t.Fatalf("users named: got %v, want Alice and Bob", c.UserIDs)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if want := []int64{dirSyncFlags, plainDirSyncFlags, plainDirSyncFlags}; !slices.Equal(rec.flags[:3], want) {
+		t.Fatalf("flags sent: got %#x, want %#x", rec.flags[:3], want)
+	}
+}
+
+// TestDirSyncDoubtfulEntryIsNotVouched: once a poll skipped an entry it
+// could not decode, the DirSync watcher no longer serves Snapshot from
+// its state; before, it does.
+func TestDirSyncDoubtfulEntryIsNotVouched(t *testing.T) {
+	first := dirSyncRound{entries: []*goldap.Entry{adUser("Alice", 1), adEntry("CN=Eng,"+adGroups, 10, map[string][]string{
+		"objectClass": {"top", "group"}, "name": {"Eng"}, "member;range=1-1": {userDN("Alice")}})}, cookie: "c1"}
+	for _, c := range []struct {
+		name   string
+		rounds []dirSyncRound
+		vouch  bool
+	}{
+		{"clean", []dirSyncRound{first}, true},
+		// An entry the watcher never saw, without objectClass.
+		{"undecodable", []dirSyncRound{first, {entries: []*goldap.Entry{adEntry("CN=X,"+adUsers, 9, map[string][]string{"name": {"X"}})}, cookie: "c2"}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := recordedSource(t, &recordedDirSync{rounds: c.rounds})
+			s.cfg.PollInterval = time.Hour
+			w := startWatch(t, s)
+			w.waitReady(t)
+			if len(c.rounds) > 1 {
+				if err := askPoll(t, s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := s.snapshotFromWatcher(t.Context()) != nil; got != c.vouch {
+				t.Fatalf("snapshot served from the watcher: got %v, want %v", got, c.vouch)
+			}
+		})
+	}
+}

@@ -85,6 +85,10 @@
 // moved out of the user base leaves its groups) only as a change of name,
 // never of cn. The first poll after a restart with a saved cookie reports
 // every entry it returns (the directory was read after those changes).
+// Like a syncrepl session, a DirSync session may serve the daemon's full
+// runs from its state (watchstate.go): Snapshot first asks it for a poll
+// and waits for that poll, and only a session that started from a round
+// without a cookie and has seen nothing doubtful since vouches for it.
 // DirSync is tested against Samba's AD DC and with recorded responses.
 // The search base is the lowest DN above both bases: AD requires it
 // to be a naming context root, so put both bases under the domain root or
