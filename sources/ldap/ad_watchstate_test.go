@@ -105,7 +105,7 @@ func TestDirSyncWatcherSnapshotIsAFullRead(t *testing.T) {
 	src, _, _ := startADWatched(t, d, cfg, nil)
 
 	dan := d.addUser("dan", "dan@example.com", false)
-	analysts := d.addGroup("analysts", []string{dan, s.cat}, []string{s.eng})
+	d.addGroup("analysts", []string{dan, s.cat}, []string{s.eng})
 	d.mod(s.eng, func(r *goldap.ModifyRequest) { r.Add("member", []string{d.dnOf(s.bob)}) })
 	d.mod(s.sales, func(r *goldap.ModifyRequest) { r.Delete("member", []string{d.dnOf(s.cat)}) })
 	d.mod(s.cat, func(r *goldap.ModifyRequest) { r.Replace("userAccountControl", []string{"514"}) })
@@ -119,7 +119,6 @@ func TestDirSyncWatcherSnapshotIsAFullRead(t *testing.T) {
 	if err := d.DeleteGroup(t.Context(), s.all); err != nil {
 		t.Fatal(err)
 	}
-	_ = analysts
 
 	paged, polls := pagedReads(src), dirSyncs(src)
 	snap := snapshotRead(t, src, sources.ReadWatcher)
