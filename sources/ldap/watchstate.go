@@ -137,7 +137,12 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 	poll := ws.poll
 	ws.mu.RUnlock()
 	if poll != nil {
-		if err := poll(ctx); err != nil {
+		// Bounded: a poll blocked on sending its changes to a daemon whose
+		// queue is full must not hold the full run for ever.
+		pctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+		err := poll(pctx)
+		cancel()
+		if err != nil {
 			s.log.Info("ldap snapshot: the DirSync watcher's poll failed", zap.Error(err))
 			return nil
 		}
