@@ -95,17 +95,20 @@ func dirSyncs(src *Source) float64 {
 // TestDirSyncWatcherSnapshotIsAFullRead: a Snapshot taken while the
 // DirSync watcher vouches for its state polls first, so changes made just
 // before it (members added and removed, a member renamed, a user disabled
-// and one given another mail, a group renamed, one deleted, new entries)
+// and one given another mail, a group renamed, one deleted, new entries, a
+// member deleted and a new user with its DN)
 // are in it; it is exactly what a read of the directory returns, and it
 // makes no paged read.
 func TestDirSyncWatcherSnapshotIsAFullRead(t *testing.T) {
 	d := newADDir(t)
 	s := seedAD(t, d)
+	dan := d.addUser("dan", "dan@example.com", false)
+	d.addGroup("ops", []string{dan}, nil)
 	cfg := d.config()
 	src, _, _ := startADWatched(t, d, cfg, nil)
 
-	dan := d.addUser("dan", "dan@example.com", false)
-	d.addGroup("analysts", []string{dan, s.cat}, []string{s.eng})
+	erin := d.addUser("erin", "erin@example.com", false)
+	d.addGroup("analysts", []string{erin, s.cat}, []string{s.eng})
 	d.mod(s.eng, func(r *goldap.ModifyRequest) { r.Add("member", []string{d.dnOf(s.bob)}) })
 	d.mod(s.sales, func(r *goldap.ModifyRequest) { r.Delete("member", []string{d.dnOf(s.cat)}) })
 	d.mod(s.cat, func(r *goldap.ModifyRequest) { r.Replace("userAccountControl", []string{"514"}) })
@@ -119,6 +122,12 @@ func TestDirSyncWatcherSnapshotIsAFullRead(t *testing.T) {
 	if err := d.DeleteGroup(t.Context(), s.all); err != nil {
 		t.Fatal(err)
 	}
+	// A member deleted and a new user given its DN: AD drops the deleted
+	// one's links without sending ops, so the new one is in no group.
+	if err := d.conn.Del(goldap.NewDelRequest(d.dnOf(dan), nil)); err != nil {
+		t.Fatal(err)
+	}
+	d.addUser("dan", "dan2@example.com", false)
 
 	paged, polls := pagedReads(src), dirSyncs(src)
 	snap := snapshotRead(t, src, sources.ReadWatcher)

@@ -35,7 +35,17 @@ const plainDirSyncFlags = goldap.DirSyncObjectSecurity
 // or a move only as a change of "name" (the RDN value; it never returns
 // cn in a delta), so without it a renamed group, or a user moved out of
 // the user base, is not reported until the next full read.
-var dirSyncAttrs = []string{"isDeleted", "objectGUID", "name"}
+// A deleted entry's tombstone keeps objectClass and lastKnownParent but
+// loses objectCategory, which the preset's user filter asks for:
+// dirSyncFilter selects tombstones by class apart.
+var dirSyncAttrs = []string{"isDeleted", "objectGUID", "name", "lastKnownParent"}
+
+// dirSyncFilter is the watch filter plus the tombstones of users and
+// groups, which no longer match it.
+func (s *Source) dirSyncFilter() string {
+	classes := classFilter(slices.Concat(s.cfg.UserObjectClasses, s.cfg.GroupObjectClasses))
+	return "(|" + s.watchFilter() + "(&(isDeleted=TRUE)" + classes + "))"
+}
 
 // maxDirSyncRounds bounds the "more data" loop of one poll.
 const maxDirSyncRounds = 1000
@@ -79,7 +89,7 @@ func (w *dirSyncWatcher) poll(ctx context.Context) error {
 		s.share.alive() // a Snapshot may wait for this poll's full read
 		attrs := append(s.dec.attributes(), dirSyncAttrs...)
 		req := goldap.NewSearchRequest(s.watchBase(), goldap.ScopeWholeSubtree, goldap.NeverDerefAliases, 0, 0, false,
-			s.watchFilter(), attrs, nil)
+			s.dirSyncFilter(), attrs, nil)
 		fresh := w.cookie == nil
 		res, err := w.conn.DirSync(req, w.flags, 0, w.cookie)
 		s.metrics.searches.WithLabelValues(s.cfg.Name, "dirsync", resultLabel(err)).Inc()
@@ -186,7 +196,7 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, fresh, initial bool) (*sources.
 		return nil, err
 	}
 	if strings.EqualFold(e.GetAttributeValue("isDeleted"), "TRUE") {
-		return w.tr.remove(id, "dirsync delete"), nil
+		return w.remove(e, id), nil
 	}
 	plain, delta := w.s.dec.splitMembers(e)
 	old := w.tr.recs[id]
@@ -216,6 +226,36 @@ func (w *dirSyncWatcher) decode(e *goldap.Entry, fresh, initial bool) (*sources.
 		return nil, nil
 	}
 	return w.tr.apply(rec, w.resumed, "dirsync change"), nil
+}
+
+// remove forgets a deleted entry. AD also removes the member values (links)
+// naming it, without sending the groups that held them; the tracker does
+// the same, or a new entry given the deleted one's DN would join them. An
+// entry never known that was deleted outside the bases is none of ours.
+func (w *dirSyncWatcher) remove(e *goldap.Entry, id string) *sources.Change {
+	old := w.tr.recs[id]
+	if old == nil && !w.s.deletedInScope(e) {
+		return nil
+	}
+	ch := w.tr.remove(id, "dirsync delete")
+	if old != nil && !w.tr.uidMode {
+		w.tr.dropMember(w.tr.key(old))
+	}
+	return ch
+}
+
+// deletedInScope reports whether a tombstone's last parent is under the
+// user or group base; true when the server did not say.
+func (s *Source) deletedInScope(e *goldap.Entry) bool {
+	parent := e.GetAttributeValue("lastKnownParent")
+	for strings.HasPrefix(parent, "<") { // extended DN: "<GUID=...>;OU=..."
+		_, parent, _ = strings.Cut(parent, ";")
+	}
+	if parent == "" {
+		return true
+	}
+	n := normDN(parent)
+	return underDN(n, normDN(s.cfg.UserBaseDN)) || underDN(n, normDN(s.cfg.GroupBaseDN))
 }
 
 // decodeRecord decodes merged. A group's members are the ones the entry

@@ -188,3 +188,31 @@ func TestDirSyncDoubtfulEntryIsNotVouched(t *testing.T) {
 		})
 	}
 }
+
+// TestDirSyncTombstoneOutsideTheBases: a deleted entry the watcher never
+// knew whose last parent is outside the bases names no group; one whose
+// last parent is inside names every group, since any may have held it.
+func TestDirSyncTombstoneOutsideTheBases(t *testing.T) {
+	tomb := func(guid byte, parent string) *goldap.Entry {
+		return adEntry("CN=X\\0ADEL:1,CN=Deleted Objects,DC=corp,DC=example", guid, map[string][]string{
+			"isDeleted": {"TRUE"}, "lastKnownParent": {"<GUID=0b1c>;" + parent}})
+	}
+	rec := &recordedDirSync{rounds: []dirSyncRound{
+		{entries: []*goldap.Entry{adUser("Alice", 1), adEntry("CN=Eng,"+adGroups, 10, map[string][]string{
+			"objectClass": {"top", "group"}, "name": {"Eng"}, "member;range=1-1": {userDN("Alice")}})}, cookie: "c1"},
+		{entries: []*goldap.Entry{tomb(20, "OU=Elsewhere,DC=corp,DC=example")}, cookie: "c2"},
+		{entries: []*goldap.Entry{adEntry(userDN("Alice"), 1, map[string][]string{"userAccountControl": {"514"}})}, cookie: "c3"},
+		{entries: []*goldap.Entry{tomb(21, adUsers)}, cookie: "c4"},
+	}}
+	w := startWatch(t, recordedSource(t, rec))
+	for _, want := range []string{"dirsync change", "dirsync delete (unknown entry)"} {
+		select {
+		case c := <-w.changes:
+			if c.Reason != want || !slices.Equal(c.GroupIDs, []string{guidOf(10)}) {
+				t.Fatalf("got %+v, want %q naming Eng", c, want)
+			}
+		case <-time.After(eventTimeout):
+			t.Fatalf("no change %q", want)
+		}
+	}
+}

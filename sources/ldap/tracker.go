@@ -181,6 +181,19 @@ func (t *tracker) renameMember(from, to string) {
 	}
 }
 
+// dropMember takes key out of the members of the groups that list it, as
+// AD does with the links to an entry it deletes (without a change to those
+// groups DirSync would report). Like renameMember it stores copies.
+func (t *tracker) dropMember(key string) {
+	ids := slices.Collect(t.holders(key).all()) // replace changes the set
+	for _, id := range ids {
+		g := t.recs[id]
+		c := *g
+		c.members = slices.DeleteFunc(slices.Clone(g.members), func(m string) bool { return m == key })
+		t.replace(g, &c)
+	}
+}
+
 // memberDiff names the users that joined or left, for logs. Keys are
 // resolved through the index, so it costs in proportion to the two
 // member lists, not to the directory.
