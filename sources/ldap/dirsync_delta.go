@@ -20,9 +20,6 @@ type memberDelta struct {
 	added, removed []string // member keys
 }
 
-// any reports whether the entry said anything about members.
-func (m *memberDelta) any() bool { return m.full || len(m.added) > 0 || len(m.removed) > 0 }
-
 // apply returns members with the values removed taken out and the values
 // added put in, each once; members is not changed.
 func (m *memberDelta) apply(members []string) []string {
@@ -147,7 +144,7 @@ func (s *Source) rereadMembers(conn searcher, e *goldap.Entry) (*goldap.Entry, e
 	}
 	out := &goldap.Entry{DN: e.DN}
 	for _, a := range e.Attributes {
-		if base, _, _, ok := parseRange(a.Name); !s.dec.isMemberAttr(a.Name) && (!ok || !s.dec.isMemberAttr(base)) {
+		if !s.dec.isMemberAttr(a.Name) && s.dec.memberRange(a.Name) == notRanged {
 			out.Attributes = append(out.Attributes, a)
 		}
 	}
