@@ -88,6 +88,7 @@ func (s *Source) watchDirSync(ctx context.Context, changes chan<- sources.Change
 	return nil
 }
 
+// newDirSyncWatcher returns a watcher with an empty tracker and no cookie.
 func (s *Source) newDirSyncWatcher(changes chan<- sources.Change) *dirSyncWatcher {
 	w := &dirSyncWatcher{s: s, changes: changes, flags: dirSyncFlags,
 		asks: make(chan chan error), wake: make(chan struct{}, 1), done: make(chan struct{})}
