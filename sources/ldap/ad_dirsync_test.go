@@ -55,7 +55,7 @@ func (d *adDir) dnOf(id string) string {
 
 // TestDirSyncActiveDirectoryLive follows Samba with DirSync from a real
 // cookie: members added and removed, a user disabled, a group renamed, a
-// group deleted (Samba answers isDeleted and a "\0ADEL:" name).
+// user and a group deleted (Samba answers isDeleted and a "\0ADEL:" name).
 func TestDirSyncActiveDirectoryLive(t *testing.T) {
 	d := newADDir(t)
 	s := seedAD(t, d)
@@ -74,6 +74,12 @@ func TestDirSyncActiveDirectoryLive(t *testing.T) {
 	}
 	d.setDN(s.sales, "CN=sales-emea,"+d.groups)
 	w.waitChange(t, "sales renamed", "", s.sales)
+	// A user's tombstone has no objectCategory, which the preset's user
+	// filter asks for: it is found by isDeleted.
+	if err := d.conn.Del(goldap.NewDelRequest(d.dnOf(s.bob), nil)); err != nil {
+		t.Fatal(err)
+	}
+	w.waitChange(t, "bob deleted", s.bob, s.eng, s.sales)
 	if err := d.DeleteGroup(context.Background(), s.eng); err != nil {
 		t.Fatal(err)
 	}

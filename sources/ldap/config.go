@@ -160,9 +160,9 @@ type Config struct {
 	// FullReadInterval is how often poll mode reads everything to find
 	// deletions (10m).
 	FullReadInterval time.Duration
-	// WatchSnapshotMaxAge bounds how old the syncrepl watcher's last full
-	// read of the directory may be for Snapshot to be built from the
-	// watcher's state instead of reading the directory (24h); see
+	// WatchSnapshotMaxAge bounds how old the syncrepl or DirSync watcher's
+	// last full read of the directory may be for Snapshot to be built from
+	// the watcher's state instead of reading the directory (24h); see
 	// watchstate.go.
 	WatchSnapshotMaxAge time.Duration
 	// ReconnectMin and ReconnectMax bound the reconnect backoff (1s, 1m).

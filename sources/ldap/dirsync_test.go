@@ -2,6 +2,7 @@ package ldap
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -18,7 +19,10 @@ type recordedDirSync struct {
 	mu      sync.Mutex
 	rounds  []dirSyncRound
 	cookies [][]byte
+	flags   []int64
 	closed  int
+	// entries answer base searches by DN (rereadMembers).
+	entries map[string]*goldap.Entry
 }
 
 type dirSyncRound struct {
@@ -32,6 +36,7 @@ func (r *recordedDirSync) DirSync(req *goldap.SearchRequest, flags, maxAttr int6
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.cookies = append(r.cookies, append([]byte(nil), cookie...))
+	r.flags = append(r.flags, flags)
 	if len(r.rounds) == 0 {
 		return &goldap.SearchResult{Controls: []goldap.Control{&goldap.ControlDirSync{Cookie: cookie}}}, nil
 	}
@@ -45,6 +50,16 @@ func (r *recordedDirSync) DirSync(req *goldap.SearchRequest, flags, maxAttr int6
 		fl = 1
 	}
 	return &goldap.SearchResult{Entries: round.entries, Controls: []goldap.Control{&goldap.ControlDirSync{Flags: fl, Cookie: []byte(round.cookie)}}}, nil
+}
+
+func (r *recordedDirSync) Search(req *goldap.SearchRequest) (*goldap.SearchResult, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.entries[req.BaseDN]
+	if !ok || req.Scope != goldap.ScopeBaseObject {
+		return nil, goldap.NewError(goldap.LDAPResultNoSuchObject, fmt.Errorf("no recorded entry %q", req.BaseDN))
+	}
+	return &goldap.SearchResult{Entries: []*goldap.Entry{e}}, nil
 }
 
 func (r *recordedDirSync) Close() error { r.mu.Lock(); r.closed++; r.mu.Unlock(); return nil }

@@ -76,14 +76,23 @@
 // Watch mode "dirsync" polls Active Directory with the DirSync control
 // every PollInterval, persisting its cookie the same way; changed
 // attributes are merged into the last full entry, isDeleted entries are
-// deletions. It asks for name too: AD reports a rename or a move (a user
+// deletions. It asks for incremental values (0x80000000), so a change to
+// a group sends only the member values that changed, "member;range=1-1"
+// (present) and "member;range=0-0" (removed), applied to the members the
+// watcher knows; a round without a cookie sends every member that way. A
+// ranged member attribute of another form holds only some values: the
+// group's members are then read in full. It asks for name too: AD reports a rename or a move (a user
 // moved out of the user base leaves its groups) only as a change of name,
 // never of cn. The first poll after a restart with a saved cookie reports
 // every entry it returns (the directory was read after those changes).
+// Like a syncrepl session, a DirSync session may serve the daemon's full
+// runs from its state (watchstate.go): Snapshot first asks it for a poll
+// and waits for that poll, and only a session that started from a round
+// without a cookie and has seen nothing doubtful since vouches for it.
 // DirSync is tested against Samba's AD DC and with recorded responses.
 // The search base is the lowest DN above both bases: AD requires it
 // to be a naming context root, so put both bases under the domain root or
-// set them to it. Range retrieval is not applied to DirSync deltas.
+// set them to it.
 //
 // 389-DS's syncrepl (Content Synchronization) sends an entry changed
 // before a refresh from a cookie without its operational attributes

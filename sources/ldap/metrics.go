@@ -46,7 +46,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"source"}),
 		snapshots: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "lightdash_sync_ldap_snapshots_total",
-			Help: "Snapshots of the directory by how they were made: read (full) or built from the syncrepl watcher's state (watcher).",
+			Help: "Snapshots of the directory by how they were made: read (full) or built from the syncrepl or DirSync watcher's state (watcher).",
 		}, []string{"source", "read"}),
 	}
 	if reg == nil {

@@ -272,22 +272,22 @@ func ranged(e *goldap.Entry) bool {
 // watcher's own read of the directory (share.go).
 //
 // Later, where the configuration allows it (watchSnapshots) and while the
-// syncrepl watcher vouches for its state, Snapshot is built from that
-// state instead (watchstate.go); when it does not, or its last full read
-// is older than WatchSnapshotMaxAge, or ctx asks for a full read
-// (sources.WithFullRead), the watcher starts again from a full read, which
-// Snapshot takes.
+// syncrepl or DirSync watcher vouches for its state, Snapshot is built
+// from that state instead (watchstate.go; a DirSync watcher polls first);
+// when it does not, or its last full read is older than
+// WatchSnapshotMaxAge, or ctx asks for a full read (sources.WithFullRead),
+// the watcher starts again from a full read, which Snapshot takes.
 func (s *Source) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	snap, err := s.await(ctx)
 	if snap == nil && err == nil && s.watchSnapshots() {
 		forced := sources.FullReadWanted(ctx)
 		if !forced {
-			if snap = s.snapshotFromWatcher(); snap != nil {
+			if snap = s.snapshotFromWatcher(ctx); snap != nil {
 				return snap, nil
 			}
 		}
-		if s.reseedWatcher(forced) {
-			snap, err = s.await(ctx)
+		if restart := s.reseedWatcher(forced); restart != nil {
+			snap, err = s.awaitAfter(ctx, restart)
 		}
 	}
 	if snap == nil && err == nil {

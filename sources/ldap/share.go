@@ -62,16 +62,27 @@ func (s *Source) ExpectWatch() {
 
 // await returns the watcher's read when this Snapshot may wait for it:
 // (nil, nil) means read the directory.
-func (s *Source) await(ctx context.Context) (*sources.Snapshot, error) {
+func (s *Source) await(ctx context.Context) (*sources.Snapshot, error) { return s.awaitAfter(ctx, nil) }
+
+// awaitAfter is await that calls start, when not nil, once this Snapshot
+// waits: a watcher asked to read again (reseedWatcher) cannot offer its
+// read before anyone waits for it.
+func (s *Source) awaitAfter(ctx context.Context, start func()) (*sources.Snapshot, error) {
 	h := &s.share
 	h.mu.Lock()
 	if !h.expect || h.waiting != nil {
 		h.mu.Unlock()
+		if start != nil {
+			start()
+		}
 		return nil, nil
 	}
 	ch := make(chan offered, 1)
 	h.waiting = ch
 	h.mu.Unlock()
+	if start != nil {
+		start()
+	}
 	h.alive()
 	tick := time.NewTicker(max(time.Millisecond, min(time.Second, s.cfg.Timeout/4)))
 	defer tick.Stop()

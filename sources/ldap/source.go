@@ -30,8 +30,8 @@ type Source struct {
 	// share hands the watcher's first read to the start-up Snapshot
 	// (share.go).
 	share handoff
-	// ws lets Snapshot take the directory from the syncrepl watcher's
-	// state (watchstate.go).
+	// ws lets Snapshot take the directory from the syncrepl or DirSync
+	// watcher's state (watchstate.go).
 	ws watchState
 }
 

@@ -39,7 +39,7 @@ type syncWatcher struct {
 // from it.
 func (w *syncWatcher) newTracker() {
 	w.tr = newTracker(w.s.cfg.MemberValue == MemberValueUID)
-	w.tr.keepUsers = w.s.watchSnapshots()
+	w.tr.keepUsers = w.s.watchSnapshotsFor(WatchSyncrepl)
 	w.s.ws.setTracker(w.tr)
 }
 

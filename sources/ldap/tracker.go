@@ -27,6 +27,10 @@ type tracker struct {
 	// keepUsers keeps each user record's DirUser, so that a snapshot can
 	// be built from the tracker (watchstate.go).
 	keepUsers bool
+	// linksFollowRenames: the server rewrites the values naming a renamed
+	// entry (AD's linked attributes), so a read returns the renamed values
+	// and listed is not kept.
+	linksFollowRenames bool
 	// listed holds, with keepUsers, the member values the server last
 	// sent for each group renameMember rewrote: what a read returns.
 	listed    map[string][]string
@@ -160,7 +164,7 @@ func (t *tracker) renameMember(from, to string) {
 	ids := slices.Collect(t.holders(from).all()) // replace changes the set
 	for _, id := range ids {
 		g := t.recs[id]
-		if _, ok := t.listed[id]; !ok && t.keepUsers {
+		if _, ok := t.listed[id]; !ok && t.keepUsers && !t.linksFollowRenames {
 			if t.listed == nil {
 				t.listed = map[string][]string{}
 			}
@@ -173,6 +177,19 @@ func (t *tracker) renameMember(from, to string) {
 				c.members[i] = to
 			}
 		}
+		t.replace(g, &c)
+	}
+}
+
+// dropMember takes key out of the members of the groups that list it, as
+// AD does with the links to an entry it deletes (without a change to those
+// groups DirSync would report). Like renameMember it stores copies.
+func (t *tracker) dropMember(key string) {
+	ids := slices.Collect(t.holders(key).all()) // replace changes the set
+	for _, id := range ids {
+		g := t.recs[id]
+		c := *g
+		c.members = slices.DeleteFunc(slices.Clone(g.members), func(m string) bool { return m == key })
 		t.replace(g, &c)
 	}
 }

@@ -170,7 +170,7 @@ func TestSessionFromAnOldTrackerIsNotVouched(t *testing.T) {
 	case <-time.After(eventTimeout):
 		t.Fatal("refresh did not finish")
 	}
-	if snap := src.snapshotFromWatcher(); snap != nil {
+	if snap := src.snapshotFromWatcher(context.Background()); snap != nil {
 		t.Fatal("a session without a cookie on an old tracker served a snapshot from it")
 	}
 }

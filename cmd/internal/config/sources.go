@@ -74,8 +74,8 @@ type LDAPSource struct {
 	// FullReadInterval is how often poll mode reads everything to notice
 	// deletions.
 	FullReadInterval time.Duration `yaml:"full_read_interval"`
-	// WatchSnapshotMaxAge is how old the syncrepl watcher's last full read
-	// may be for a full run to take the directory from its state.
+	// WatchSnapshotMaxAge is how old the syncrepl or DirSync watcher's last
+	// full read may be for a full run to take the directory from its state.
 	WatchSnapshotMaxAge time.Duration `yaml:"watch_snapshot_max_age"`
 }
 
