@@ -87,7 +87,7 @@ func (h *harness) runBurst(ctx context.Context, ld *lightdashtest.Server, dm *da
 	}
 	writes := writeTimes(ld)
 	reads, _, _ := counts(ld)
-	rss := dm.phasePeak()
+	rss, from := dm.phasePeak()
 	perGroup, perWindow := maxPerWindow(writes, burstDebounce)
 	total := 0
 	for _, ts := range writes {
@@ -98,7 +98,7 @@ func (h *harness) runBurst(ctx context.Context, ld *lightdashtest.Server, dm *da
 	}
 	return Row{
 		Scenario: fmt.Sprintf("burst %d changes on %d groups, debounce %s", burstChanges, burstGroups, burstDebounce), Latency: latency,
-		Ours: last.Sub(t0), Reads: reads, Lists: -1, Writes: total, WantWrites: -1, PeakRSS: rss,
+		Ours: last.Sub(t0), Reads: reads, Lists: -1, Writes: total, WantWrites: -1, PeakRSS: rss, RSSFrom: from,
 		Note: fmt.Sprintf("sent in %s; ours = burst start to last write; most writes in any %s window: %d (to one group: %d); bound %d, one per group",
 			ms(sent), burstDebounce, perWindow, perGroup, burstGroups),
 	}, nil

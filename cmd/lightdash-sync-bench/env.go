@@ -242,6 +242,8 @@ type daemon struct {
 	stderr  *lockedWriter
 	done    chan error
 	started time.Time
+	// from is the RSS when the current phase began (see phasePeak).
+	from int64
 }
 
 func startDaemon(ctx context.Context, env []string, bin, cfgPath, admin string) (*daemon, error) {
@@ -285,17 +287,23 @@ func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
 func (d *daemon) peakRSS() (int64, error) { return vmHWM(d.cmd.Process.Pid) }
 
 // phasePeak returns the daemon's peak RSS since its start or the last
-// phasePeak, and resets the mark, so that each phase of a scenario
-// (start-up, each full run, live changes, events) reports its own.
-func (d *daemon) phasePeak() int64 {
-	v, err := vmHWM(d.cmd.Process.Pid)
+// phasePeak, and the RSS that phase began with, and resets the mark, so
+// that each phase of a scenario (start-up, each full run, live changes)
+// reports its own. The reset sets the mark to the RSS of the moment,
+// which holds what the Go runtime has not yet handed back: a phase's peak
+// is never below the RSS it began with.
+func (d *daemon) phasePeak() (peak, from int64) {
+	pid := d.cmd.Process.Pid
+	v, err := vmHWM(pid)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	if err := resetHWM(d.cmd.Process.Pid); err != nil {
-		return 0 // a peak that cannot be reset would be the next phase's too
+	from = d.from
+	if err := resetHWM(pid); err != nil {
+		return 0, 0 // a peak that cannot be reset would be the next phase's too
 	}
-	return v
+	d.from, _ = procStatus(pid, "VmRSS:")
+	return v, from
 }
 
 // resetHWM sets a process's VmHWM back to its current RSS (writing 5 to
@@ -305,7 +313,10 @@ func resetHWM(pid int) error {
 }
 
 // vmHWM reads a running process's peak resident set size, in bytes.
-func vmHWM(pid int) (int64, error) {
+func vmHWM(pid int) (int64, error) { return procStatus(pid, "VmHWM:") }
+
+// procStatus reads a size field of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -313,12 +324,12 @@ func vmHWM(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // startupRow is the daemon's start-up as a row: from its start to ready
@@ -326,8 +337,9 @@ func vmHWM(pid int) (int64, error) {
 // Lightdash calls it made and its peak RSS, which it resets.
 func startupRow(dm *daemon, ld *lightdashtest.Server, what string, latency time.Duration) Row {
 	reads, lists, writes := counts(ld)
+	peak, _ := dm.phasePeak()
 	return Row{Scenario: "daemon start-up, " + what, Latency: latency, Ours: time.Since(dm.started),
-		Reads: reads, Lists: lists, Writes: writes, WantWrites: -1, PeakRSS: dm.phasePeak(),
+		Reads: reads, Lists: lists, Writes: writes, WantWrites: -1, PeakRSS: peak,
 		Note: "start to /readyz: the initial directory read and the first full run; peak RSS of that phase"}
 }
 

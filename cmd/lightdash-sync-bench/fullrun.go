@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -35,7 +36,7 @@ func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm 
 	}
 	dm.phasePeak() // the floors' wait and anything before: not a full run's
 	var watcher []time.Duration
-	var rssRuns []int64
+	var rssRuns []phaseRSS
 	for range 3 {
 		d, read, err := fullRun(ctx, dm)
 		if err != nil {
@@ -43,7 +44,7 @@ func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm 
 		}
 		h.wantRead(read, "watcher", "warm full run")
 		watcher = append(watcher, d)
-		rssRuns = append(rssRuns, dm.phasePeak())
+		rssRuns = append(rssRuns, newPhaseRSS(dm))
 	}
 	sort.Slice(watcher, func(i, j int) bool { return watcher[i] < watcher[j] })
 	h.logf("restarting slapd: the watcher reconnects and cannot vouch for its state")
@@ -59,28 +60,40 @@ func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm 
 	if read != "full" {
 		h.logf("daemon log:\n%s", tail(dm.stderr.String()))
 	}
-	rssFull := dm.phasePeak() // the reconnect, its refresh and the run
+	rssFull := newPhaseRSS(dm) // the reconnect, its refresh and the run
 	again, read, err := fullRun(ctx, dm)
 	if err != nil {
 		return nil, err
 	}
 	h.wantRead(read, "watcher", "full run after the re-read")
-	rssRuns = append(rssRuns, dm.phasePeak())
+	rssRuns = append(rssRuns, newPhaseRSS(dm))
 	note := fmt.Sprintf("Lightdash lists %s; dump %s; watcher runs %s, %s, %s; after the re-read %s; peak RSS of each %s", ms(fl.Reads), ms(dump),
-		ms(watcher[0]), ms(watcher[1]), ms(watcher[2]), ms(again), mbs(rssRuns))
+		ms(watcher[0]), ms(watcher[1]), ms(watcher[2]), ms(again), phasesMB(rssRuns))
 	return []Row{
 		{Scenario: "daemon full run, directory from the watcher", Latency: latency, Ours: watcher[1], Floor: pages,
-			Lists: -1, WantWrites: -1, PeakRSS: slices.Max(rssRuns), Note: "median of 3; floor: fetching the Lightdash pages a warm run reads, alone; peak RSS: the highest of the 4 runs; " + note},
+			Lists: -1, WantWrites: -1, PeakRSS: highest(rssRuns).peak, RSSFrom: highest(rssRuns).from, Note: "median of 3; floor: fetching the Lightdash pages a warm run reads, alone; peak RSS: the highest of the 4 runs; " + note},
 		{Scenario: "daemon full run, directory read in full", Latency: latency, Ours: full, Floor: fl.Reads + dump,
-			Lists: -1, WantWrites: -1, PeakRSS: rssFull, Note: "after a slapd restart; floor: list reads + LDAP dump; peak RSS from the restart to the end of the run"},
+			Lists: -1, WantWrites: -1, PeakRSS: rssFull.peak, RSSFrom: rssFull.from, Note: "after a slapd restart; floor: list reads + LDAP dump; peak RSS from the restart to the end of the run"},
 	}, nil
 }
 
-// mbs formats byte counts as "a, b, c MB".
-func mbs(v []int64) string {
+// phaseRSS is one phase's peak RSS and the RSS it began with.
+type phaseRSS struct{ peak, from int64 }
+
+func newPhaseRSS(dm *daemon) phaseRSS {
+	p, f := dm.phasePeak()
+	return phaseRSS{p, f}
+}
+
+func highest(v []phaseRSS) phaseRSS {
+	return slices.MaxFunc(v, func(a, b phaseRSS) int { return cmp.Compare(a.peak, b.peak) })
+}
+
+// phasesMB formats phases as "a (from b), c (from d) MB".
+func phasesMB(v []phaseRSS) string {
 	s := make([]string, len(v))
-	for i, b := range v {
-		s[i] = fmt.Sprint(b >> 20)
+	for i, p := range v {
+		s[i] = fmt.Sprintf("%d (from %d)", p.peak>>20, p.from>>20)
 	}
 	return strings.Join(s, ", ") + " MB"
 }

@@ -47,7 +47,7 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 		return nil, err
 	}
 	_, _, writes := counts(ld)
-	rss := dm.phasePeak()
+	rss, from := dm.phasePeak()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	sort.Slice(modify, func(i, j int) bool { return modify[i] < modify[j] })
 	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
@@ -57,7 +57,7 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	}
 	return []Row{up, {
 		Scenario: fmt.Sprintf("live change p99, debounce %s", debounce), Latency: latency,
-		Ours: p(0.99), Floor: floor, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss,
+		Ours: p(0.99), Floor: floor, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss, RSSFrom: from,
 		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s (a quiet group's change is not debounced); peak RSS from ready to the last change", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
 	}}, nil
 }

@@ -23,6 +23,7 @@ type Row struct {
 	Lists         int // of the reads: list users / list groups
 	WantWrites    int // -1 when not checked
 	PeakRSS       int64
+	RSSFrom       int64   // a daemon phase's RSS when it began; 0: not a phase
 	Rate          float64 // events/s, for throughput rows
 	Note          string
 }

@@ -25,6 +25,9 @@ func printRows(w io.Writer, opt Options, rows []Row) {
 		rss := "-"
 		if r.PeakRSS > 0 {
 			rss = fmt.Sprintf("%d MB", r.PeakRSS>>20)
+			if r.RSSFrom > 0 {
+				rss += fmt.Sprintf(" (from %d)", r.RSSFrom>>20)
+			}
 		}
 		ours := ms(r.Ours)
 		if r.Rate > 0 {
