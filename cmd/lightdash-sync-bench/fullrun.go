@@ -35,15 +35,18 @@ func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm 
 		return nil, err
 	}
 	dm.phasePeak() // the floors' wait and anything before: not a full run's
-	var watcher []time.Duration
+	var watcher, cpu []time.Duration
 	var rssRuns []phaseRSS
 	for range 3 {
+		cpu0, _ := cpuTime(dm.cmd.Process.Pid)
 		d, read, err := fullRun(ctx, dm)
 		if err != nil {
 			return nil, err
 		}
+		cpu1, _ := cpuTime(dm.cmd.Process.Pid)
 		h.wantRead(read, "watcher", "warm full run")
 		watcher = append(watcher, d)
+		cpu = append(cpu, cpu1-cpu0)
 		rssRuns = append(rssRuns, newPhaseRSS(dm))
 	}
 	sort.Slice(watcher, func(i, j int) bool { return watcher[i] < watcher[j] })
@@ -67,8 +70,8 @@ func (h *harness) runFullRuns(ctx context.Context, ld *lightdashtest.Server, dm 
 	}
 	h.wantRead(read, "watcher", "full run after the re-read")
 	rssRuns = append(rssRuns, newPhaseRSS(dm))
-	note := fmt.Sprintf("Lightdash lists %s; dump %s; watcher runs %s, %s, %s; after the re-read %s; peak RSS of each %s", ms(fl.Reads), ms(dump),
-		ms(watcher[0]), ms(watcher[1]), ms(watcher[2]), ms(again), phasesMB(rssRuns))
+	note := fmt.Sprintf("Lightdash lists %s; dump %s; watcher runs %s, %s, %s (sorted; daemon CPU of each in run order %s, %s, %s); after the re-read %s; peak RSS of each %s", ms(fl.Reads), ms(dump),
+		ms(watcher[0]), ms(watcher[1]), ms(watcher[2]), ms(cpu[0]), ms(cpu[1]), ms(cpu[2]), ms(again), phasesMB(rssRuns))
 	return []Row{
 		{Scenario: "daemon full run, directory from the watcher", Latency: latency, Ours: watcher[1], Floor: pages,
 			Lists: -1, WantWrites: -1, PeakRSS: highest(rssRuns).peak, RSSFrom: highest(rssRuns).from, Note: "median of 3; floor: fetching the Lightdash pages a warm run reads, alone; peak RSS: the highest of the 4 runs; " + note},
