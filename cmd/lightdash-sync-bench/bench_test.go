@@ -32,6 +32,7 @@ func TestSmall(t *testing.T) {
 		"-users", "10000", "-groups", "1000", "-memberships", "50000",
 		"-latency", "0", "-debounce", "50ms", "-changes", "10", "-events", "1000",
 		"-run-timeout", "3m", "-ready-timeout", "2m", "-work", t.TempDir(),
+		"-call-cost", "1ms", "-row-cost", "1us",
 	}, os.Stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,12 @@ func TestSmall(t *testing.T) {
 	want := map[string]bool{"cold": false, "warm": false, "changed 1%": false, "live change p99, debounce 50ms": false, "nats events": false,
 		"burst 1000 changes on 10 groups, debounce 500ms": false,
 		"daemon full run, directory from the watcher":     false, "daemon full run, directory read in full": false}
+	startups := 0
 	for _, r := range rows {
+		if strings.HasPrefix(r.Scenario, "daemon start-up, ") {
+			startups++
+			continue
+		}
 		if _, ok := want[r.Scenario]; !ok {
 			t.Errorf("unexpected row %q", r.Scenario)
 			continue
@@ -70,6 +76,9 @@ func TestSmall(t *testing.T) {
 			t.Errorf("no %q row", s)
 		}
 	}
+	if startups != 2 { // the live daemon and the burst and full-run one
+		t.Errorf("%d start-up rows, want 2", startups)
+	}
 }
 
 func TestFlagsRejectBadInput(t *testing.T) {
@@ -83,6 +92,9 @@ func TestFlagsRejectBadInput(t *testing.T) {
 		{"-changes", "0"},
 		{"-child-env", "GOMEMLIMIT"},
 		{"-child-env", "=250MiB"},
+		{"-call-cost", "-1ms"},
+		{"-row-cost", "-1us"},
+		{"-server-cpus", "-1"},
 	} {
 		if _, err := parseFlags(args, new(strings.Builder)); err == nil {
 			t.Errorf("%v: no error", args)

@@ -25,14 +25,14 @@ const (
 // runDaemonScenarios starts one daemon at the default debounce and runs
 // the burst and full-run scenarios against it.
 func (h *harness) runDaemonScenarios(ctx context.Context, latency time.Duration) ([]Row, error) {
-	ld := newFake(h.dir, latency)
+	ld := h.newFake(latency)
 	defer ld.Close()
 	dm, err := h.startLiveDaemon(ctx, ld, burstDebounce)
 	if err != nil {
 		return nil, err
 	}
 	defer dm.stop() //nolint:errcheck // a failure shows in the rows
-	var rows []Row
+	rows := []Row{startupRow(dm, ld, "burst and full runs", latency)}
 	if h.opt.Scenarios["burst"] {
 		r, err := h.runBurst(ctx, ld, dm, latency)
 		if err != nil {
@@ -87,7 +87,7 @@ func (h *harness) runBurst(ctx context.Context, ld *lightdashtest.Server, dm *da
 	}
 	writes := writeTimes(ld)
 	reads, _, _ := counts(ld)
-	rss, _ := dm.peakRSS()
+	rss, from := dm.phasePeak()
 	perGroup, perWindow := maxPerWindow(writes, burstDebounce)
 	total := 0
 	for _, ts := range writes {
@@ -98,7 +98,7 @@ func (h *harness) runBurst(ctx context.Context, ld *lightdashtest.Server, dm *da
 	}
 	return Row{
 		Scenario: fmt.Sprintf("burst %d changes on %d groups, debounce %s", burstChanges, burstGroups, burstDebounce), Latency: latency,
-		Ours: last.Sub(t0), Reads: reads, Lists: -1, Writes: total, WantWrites: -1, PeakRSS: rss,
+		Ours: last.Sub(t0), Reads: reads, Lists: -1, Writes: total, WantWrites: -1, PeakRSS: rss, RSSFrom: from,
 		Note: fmt.Sprintf("sent in %s; ours = burst start to last write; most writes in any %s window: %d (to one group: %d); bound %d, one per group",
 			ms(sent), burstDebounce, perWindow, perGroup, burstGroups),
 	}, nil

@@ -125,9 +125,48 @@ func buildBinary(ctx context.Context, dir, given string) (string, error) {
 	return out, nil
 }
 
-// newFake starts a fake Lightdash holding the matched users.
-func newFake(d *Directory, latency time.Duration) *lightdashtest.Server {
-	ld := lightdashtest.NewServer(lightdashtest.WithSeed(d.Size.Seed), lightdashtest.WithShuffle(false))
+// Cost is the fake Lightdash's cost model (lightdashtest.WithCallCost,
+// WithRowCost, WithServerCPUs); the zero value is off.
+type Cost struct {
+	Call, Row time.Duration
+	CPUs      int
+}
+
+func (c Cost) options() []lightdashtest.Option {
+	var o []lightdashtest.Option
+	if c.Call > 0 {
+		o = append(o, lightdashtest.WithCallCost(c.Call))
+	}
+	if c.CPUs > 0 {
+		o = append(o, lightdashtest.WithServerCPUs(c.CPUs))
+	}
+	if c.Row > 0 {
+		o = append(o, lightdashtest.WithRowCost(c.Row))
+	}
+	return o
+}
+
+func (c Cost) String() string {
+	if c == (Cost{}) {
+		return "off"
+	}
+	return fmt.Sprintf("call %s on %d CPUs, row %s", c.Call, or(c.CPUs, lightdashtest.DefaultServerCPUs), c.Row)
+}
+
+func or(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// newFake starts a fake Lightdash holding the matched users, with the
+// cost model of -call-cost, -row-cost and -server-cpus; every scenario and
+// floor of a run uses one made here.
+func (h *harness) newFake(latency time.Duration) *lightdashtest.Server {
+	d := h.dir
+	opts := append([]lightdashtest.Option{lightdashtest.WithSeed(d.Size.Seed), lightdashtest.WithShuffle(false)}, h.opt.Cost.options()...)
+	ld := lightdashtest.NewServer(opts...)
 	for i := range d.Size.Users {
 		if matched(i) {
 			ld.AddUser(userEmail(i), lightdash.RoleMember)
@@ -198,10 +237,13 @@ func tail(s string) string {
 
 // daemon is a running `lightdash-sync run`.
 type daemon struct {
-	cmd    *exec.Cmd
-	admin  string
-	stderr *lockedWriter
-	done   chan error
+	cmd     *exec.Cmd
+	admin   string
+	stderr  *lockedWriter
+	done    chan error
+	started time.Time
+	// from is the RSS when the current phase began (see phasePeak).
+	from int64
 }
 
 func startDaemon(ctx context.Context, env []string, bin, cfgPath, admin string) (*daemon, error) {
@@ -211,6 +253,7 @@ func startDaemon(ctx context.Context, env []string, bin, cfgPath, admin string) 
 	cmd.Stderr = d.stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 30 * time.Second
+	d.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start daemon: %w", err)
 	}
@@ -243,8 +286,37 @@ func (d *daemon) waitReady(ctx context.Context, timeout time.Duration) error {
 // peakRSS reads VmHWM of the running daemon, in bytes.
 func (d *daemon) peakRSS() (int64, error) { return vmHWM(d.cmd.Process.Pid) }
 
+// phasePeak returns the daemon's peak RSS since its start or the last
+// phasePeak, and the RSS that phase began with, and resets the mark, so
+// that each phase of a scenario (start-up, each full run, live changes)
+// reports its own. The reset sets the mark to the RSS of the moment,
+// which holds what the Go runtime has not yet handed back: a phase's peak
+// is never below the RSS it began with.
+func (d *daemon) phasePeak() (peak, from int64) {
+	pid := d.cmd.Process.Pid
+	v, err := vmHWM(pid)
+	if err != nil {
+		return 0, 0
+	}
+	from = d.from
+	if err := resetHWM(pid); err != nil {
+		return 0, 0 // a peak that cannot be reset would be the next phase's too
+	}
+	d.from, _ = procStatus(pid, "VmRSS:")
+	return v, from
+}
+
+// resetHWM sets a process's VmHWM back to its current RSS (writing 5 to
+// /proc/PID/clear_refs, Linux 4.0 and later).
+func resetHWM(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
 // vmHWM reads a running process's peak resident set size, in bytes.
-func vmHWM(pid int) (int64, error) {
+func vmHWM(pid int) (int64, error) { return procStatus(pid, "VmHWM:") }
+
+// procStatus reads a size field of /proc/PID/status, in bytes.
+func procStatus(pid int, field string) (int64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
@@ -252,12 +324,23 @@ func vmHWM(pid int) (int64, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field); ok {
 			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024, err
 		}
 	}
-	return 0, errors.New("no VmHWM in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
+}
+
+// startupRow is the daemon's start-up as a row: from its start to ready
+// (the initial directory read and the first full reconciliation), with the
+// Lightdash calls it made and its peak RSS, which it resets.
+func startupRow(dm *daemon, ld *lightdashtest.Server, what string, latency time.Duration) Row {
+	reads, lists, writes := counts(ld)
+	peak, _ := dm.phasePeak()
+	return Row{Scenario: "daemon start-up, " + what, Latency: latency, Ours: time.Since(dm.started),
+		Reads: reads, Lists: lists, Writes: writes, WantWrites: -1, PeakRSS: peak,
+		Note: "start to /readyz: the initial directory read and the first full run; peak RSS of that phase"}
 }
 
 // stop ends the daemon with SIGTERM and waits.

@@ -107,7 +107,7 @@ func (h *harness) run(ctx context.Context) ([]Row, error) {
 			if err != nil {
 				return rows, err
 			}
-			rows = append(rows, r)
+			rows = append(rows, r...)
 		}
 	}
 	if sc["burst"] || sc["fullrun"] {

@@ -16,37 +16,38 @@ import (
 // runLive measures the end-to-end latency of live changes through a
 // running `lightdash-sync run` (syncrepl watch): from the LDAP modify
 // returning to the fake Lightdash logging the write.
-func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) (Row, error) {
+func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) ([]Row, error) {
 	d := h.dir
-	ld := newFake(d, latency)
+	ld := h.newFake(latency)
 	defer ld.Close()
 	dm, err := h.startLiveDaemon(ctx, ld, debounce)
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
 	defer dm.stop() //nolint:errcheck // reported below when it matters
+	up := startupRow(dm, ld, fmt.Sprintf("live, debounce %s", debounce), latency)
 	conn, err := h.ldapConn()
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
 	defer conn.Close()
 	fl, err := measureLightdash(ctx, ld.URL(), ld.AdminToken())
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
 	groups := d.Changeable(h.opt.Changes + 1)
 	warmup, err := h.warmUp(ctx, conn, ld, dm, groups[len(groups)-1])
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
 	time.Sleep(2*latency + 100*time.Millisecond)
 	ld.ResetRequests()
 	lat, modify, reads, err := h.liveChanges(ctx, conn, ld, dm, groups[:len(groups)-1], latency, debounce)
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
 	_, _, writes := counts(ld)
-	rss, _ := dm.peakRSS()
+	rss, from := dm.phasePeak()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	sort.Slice(modify, func(i, j int) bool { return modify[i] < modify[j] })
 	p := func(q float64) time.Duration { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
@@ -54,11 +55,11 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	if writes != h.opt.Changes {
 		h.errorf("live (debounce %s, latency %s): %d writes for %d changes", debounce, latency, writes, h.opt.Changes)
 	}
-	return Row{
+	return []Row{up, {
 		Scenario: fmt.Sprintf("live change p99, debounce %s", debounce), Latency: latency,
-		Ours: p(0.99), Floor: floor, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss,
-		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s (a quiet group's change is not debounced)", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
-	}, nil
+		Ours: p(0.99), Floor: floor, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss, RSSFrom: from,
+		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s (a quiet group's change is not debounced); peak RSS from ready to the last change", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
+	}}, nil
 }
 
 // startLiveDaemon starts `lightdash-sync run` against ld (primed first

@@ -30,6 +30,7 @@ type Options struct {
 	MaxAckPending int
 	Concurrency   int
 	Rate          float64
+	Cost          Cost   // the fake Lightdash's cost model; zero: off
 	Out           string // table or markdown
 	Scenarios     map[string]bool
 	Bin           string // lightdash-sync binary; built when empty
@@ -82,6 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.IntVar(&o.MaxAckPending, "max-ack-pending", 0, "the NATS source's max_ack_pending (0: the product default)")
 	fs.IntVar(&o.Concurrency, "concurrency", 4, "sync.concurrency (and lightdash.burst)")
 	fs.Float64Var(&o.Rate, "rate", 1000, "lightdash.rate_limit, requests per second")
+	fs.DurationVar(&o.Cost.Call, "call-cost", 0, "fake Lightdash: server CPU each token call spends first (the real bcrypt: 50ms; 0: off)")
+	fs.DurationVar(&o.Cost.Row, "row-cost", 0, "fake Lightdash: time a list answer spends per row on the server's one event loop (10us: see docs/benchmarks.md; 0: off)")
+	fs.IntVar(&o.Cost.CPUs, "server-cpus", 0, "fake Lightdash: token checks run at once under -call-cost (0: lightdashtest.DefaultServerCPUs)")
 	fs.StringVar(&o.Out, "out", "table", "table or markdown")
 	fs.StringVar(&scen, "scenarios", "all", "all, or some of "+strings.Join(allScenarios, ","))
 	fs.StringVar(&o.Bin, "bin", "", "lightdash-sync binary (built from this module when empty)")
@@ -119,6 +123,9 @@ func parseFlags(args []string, stderr io.Writer) (Options, error) {
 	}
 	if o.Concurrency <= 0 || o.Rate <= 0 || o.Changes <= 0 || o.Events < 0 {
 		return o, fmt.Errorf("-concurrency, -rate and -changes must be positive, -events not negative")
+	}
+	if o.Cost.Call < 0 || o.Cost.Row < 0 || o.Cost.CPUs < 0 {
+		return o, fmt.Errorf("-call-cost, -row-cost and -server-cpus must not be negative")
 	}
 	if *verbose {
 		o.Verbose = stderr

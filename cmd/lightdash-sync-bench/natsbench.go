@@ -55,7 +55,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	}
 	h.logf("published %d events in %s", n, pub.Round(time.Millisecond))
 
-	ld := newFake(h.dir, h.opt.Latencies[0])
+	ld := h.newFake(h.opt.Latencies[0])
 	defer ld.Close()
 	dm, err := h.startNATSDaemon(ctx, dir, ld.URL(), ld.AdminToken(), ns.ClientURL())
 	if err != nil {
@@ -75,7 +75,7 @@ func (h *harness) runNATS(ctx context.Context) (Row, error) {
 	}
 	return Row{Scenario: "nats events", Latency: h.opt.Latencies[0], Ours: elapsed, Floor: pub, Rate: float64(n) / elapsed.Seconds(),
 		Reads: reads, Lists: -1, Writes: writes, WantWrites: -1, PeakRSS: rss,
-		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s), daemon CPU %s (%.1f ms per 1,000 events); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), ms(cpu), perThousand(cpu, n), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
+		Note: fmt.Sprintf("%d events over %d groups: consumed and acked in %s (%.0f/s), daemon CPU %s (%.1f ms per 1,000 events); floor = publishing them (%.0f/s); %d Lightdash writes; max_ack_pending %s; peak RSS of the whole daemon (its only source is NATS)", n, natsGroups, ms(elapsed), float64(n)/elapsed.Seconds(), ms(cpu), perThousand(cpu, n), float64(n)/pub.Seconds(), writes, ackWindow(h.opt.MaxAckPending))}, nil
 }
 
 // startNATS starts an embedded JetStream server storing under dir.

@@ -23,6 +23,7 @@ type Row struct {
 	Lists         int // of the reads: list users / list groups
 	WantWrites    int // -1 when not checked
 	PeakRSS       int64
+	RSSFrom       int64   // a daemon phase's RSS when it began; 0: not a phase
 	Rate          float64 // events/s, for throughput rows
 	Note          string
 }
@@ -61,7 +62,7 @@ func warmLists(users int) int {
 // `lightdash-sync reconcile` at one latency, against a fresh fake.
 func (h *harness) runReconciles(ctx context.Context, latency time.Duration, want map[string]bool) ([]Row, error) {
 	d := h.dir
-	ld := newFake(d, latency)
+	ld := h.newFake(latency)
 	defer ld.Close()
 	dir, err := os.MkdirTemp(h.work, "reconcile-")
 	if err != nil {
@@ -131,6 +132,11 @@ func (h *harness) runReconciles(ctx context.Context, latency time.Duration, want
 		if want := warmLists(len(ld.Users())); r.Lists != want {
 			h.errorf("warm at %s: %d Lightdash list reads, want %d (the groups list and the users pages)", latency, r.Lists, want)
 		}
+		pages, err := pagesFloor(ctx, ld.URL(), ld.AdminToken(), len(ld.Users()))
+		if err != nil {
+			return rows, err
+		}
+		r.Note += fmt.Sprintf("; the Lightdash pages alone %s, warm/pages %.2f×", ms(pages), float64(r.Ours)/float64(pages))
 		rows = append(rows, r)
 	}
 	if want["changed"] {

@@ -9,8 +9,8 @@ import (
 
 // printRows writes the rows as an aligned table or as Markdown.
 func printRows(w io.Writer, opt Options, rows []Row) {
-	fmt.Fprintf(w, "size: %d users, %d groups, %d memberships, %.0f%% nested; concurrency %d, rate %g/s\n\n",
-		opt.Users, opt.Groups, opt.Memberships, opt.Nested*100, opt.Concurrency, opt.Rate)
+	fmt.Fprintf(w, "size: %d users, %d groups, %d memberships, %.0f%% nested; concurrency %d, rate %g/s; fake Lightdash cost: %s\n\n",
+		opt.Users, opt.Groups, opt.Memberships, opt.Nested*100, opt.Concurrency, opt.Rate, opt.Cost)
 	head := []string{"scenario", "latency", "ours", "floor", "ratio", "LD reads", "LD writes (want)", "peak RSS", "detail"}
 	var lines [][]string
 	for _, r := range rows {
@@ -25,6 +25,9 @@ func printRows(w io.Writer, opt Options, rows []Row) {
 		rss := "-"
 		if r.PeakRSS > 0 {
 			rss = fmt.Sprintf("%d MB", r.PeakRSS>>20)
+			if r.RSSFrom > 0 {
+				rss += fmt.Sprintf(" (from %d)", r.RSSFrom>>20)
+			}
 		}
 		ours := ms(r.Ours)
 		if r.Rate > 0 {
