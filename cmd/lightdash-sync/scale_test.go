@@ -167,10 +167,12 @@ func waitLong(t *testing.T, what string, cond func() bool) {
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
-// The fewest calls the limits allow. Reads: the users list in pages of
-// lightdash.DefaultUserPageSize (unpaged it answers 500 at this size).
-// Writes: a create or PATCH inserts at most MaxMembersPerInsert members;
-// a PATCH deletes at most the PatchCompareLimit members it compares.
+// The calls each step must make. Reads: the users list in pages of
+// lightdash.DefaultUserPageSize, the client's choice (docs/architecture.md,
+// "Why pages of 10,000"; unpaged it answers 500 at this size). Writes: the
+// fewest the limits allow, as a create or PATCH inserts at most
+// MaxMembersPerInsert members and a PATCH deletes at most the
+// PatchCompareLimit members it compares.
 var (
 	usersPages    = ceilDiv(scaleMembers, lightdash.DefaultUserPageSize)
 	createWrites  = ceilDiv(bigGroup, lightdash.MaxMembersPerInsert)
