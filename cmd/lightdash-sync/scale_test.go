@@ -179,9 +179,9 @@ var (
 	replaceWrites = max(ceilDiv(replGroup, lightdash.PatchCompareLimit), ceilDiv(replGroup, lightdash.MaxMembersPerInsert))
 )
 
-// checkCalls checks the requests since the log was reset: no 5xx, users
-// read in usersPages pages (0 for a live change, which reads no lists),
-// and wantWrites writes. It returns how many requests there were.
+// checkCalls checks the requests since the log was reset: no 5xx, the
+// users read in pages pages, and wantWrites writes; with no pages (a live
+// change), nothing but the writes. It returns how many requests there were.
 func (e *scaleEnv) checkCalls(t *testing.T, what string, pages, wantWrites int) int {
 	t.Helper()
 	reqs := e.ld.Requests()
@@ -199,6 +199,9 @@ func (e *scaleEnv) checkCalls(t *testing.T, what string, pages, wantWrites int) 
 	}
 	if got := e.ld.WriteCount(); got != wantWrites {
 		t.Errorf("%s: %d writes, want %d", what, got, wantWrites)
+	}
+	if pages == 0 && len(reqs) != wantWrites {
+		t.Errorf("%s: %d requests (%+v), want only its %d writes", what, len(reqs), reqs, wantWrites)
 	}
 	return len(reqs)
 }
