@@ -20,8 +20,12 @@ const DefaultServerCPUs = 2
 //   - WithRowCost(d): a list answer then spends d per row it holds (a user,
 //     a group and each member it carries) on the single event loop of the
 //     one node process, so two lists at once take turns, as the real
-//     server's did (issue 19: 2.4 s and 4.1 s side by side). The cost is
-//     spent after the answer is built and before it is sent.
+//     server's did (issue 19: 2.4 s and 4.1 s side by side). A space read
+//     (GET /api/v1/projects/{p}/spaces/{s}) spends it for the users whose
+//     access it resolves, and for its copying, which grows with their
+//     square (spaceReadRows): other lists wait, as they did on the real
+//     server. The cost is spent after the answer is built and before it is
+//     sent.
 //
 // Neither holds the fake's state lock while it waits.
 type cost struct {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,22 +50,30 @@ func (g *group) json() groupJSON {
 	}
 }
 
-// withMembers attaches members[offset:offset+limit] (limit < 0: all) and
-// the complete memberUuids.
-func (g *group) withMembers(limit, offset int) groupJSON {
+// withMembersLocked attaches members[offset:offset+limit] (limit < 0: all)
+// and the complete memberUuids. Lightdash reads each with a query of its
+// own and no ORDER BY (GroupsModel.getGroupWithMembers), so both come
+// unordered, each its own way. Pages are cut in uuid order, as the fake's
+// list pages are (listResults), then shuffled.
+func (s *Server) withMembersLocked(g *group, limit, offset int) groupJSON {
 	j := g.json()
-	ms := sortedMembers(g)
-	ids := make([]string, len(ms))
-	for i, u := range ms {
-		ids[i] = u.uuid
+	ms := make([]*user, 0, len(g.members))
+	ids := make([]string, 0, len(g.members))
+	for _, u := range g.members {
+		ms = append(ms, u)
+		ids = append(ids, u.uuid)
 	}
+	slices.SortFunc(ms, func(a, b *user) int { return strings.Compare(a.uuid, b.uuid) })
+	shuffleLocked(s, ids)
 	start := min(max(offset, 0), len(ms))
 	end := len(ms)
 	if limit >= 0 {
 		end = min(start+limit, len(ms))
 	}
-	members := make([]memberJSON, 0, end-start)
-	for _, u := range ms[start:end] {
+	ms = ms[start:end]
+	shuffleLocked(s, ms)
+	members := make([]memberJSON, 0, len(ms))
+	for _, u := range ms {
 		members = append(members, memberJSON{u.uuid, u.email, u.firstName, u.lastName})
 	}
 	j.Members, j.MemberUUIDs = &members, &ids
@@ -145,7 +154,7 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request, me *user) {
 	}
 	results, data := listResults(s, rows, func(g *group) string { return g.uuid }, func(g *group) groupJSON {
 		if withMembers {
-			return g.withMembers(-1, 0)
+			return s.withMembersLocked(g, -1, 0)
 		}
 		return g.json()
 	}, paged, page, size)
@@ -197,7 +206,7 @@ func (s *Server) createGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		errUnexpected(w)
 		return
 	}
-	ok(w, http.StatusCreated, g.withMembers(-1, 0))
+	ok(w, http.StatusCreated, s.withMembersLocked(g, -1, 0))
 }
 
 // groupFor does what every /api/v1/groups/{groupUuid} endpoint does first:
@@ -249,7 +258,7 @@ func (s *Server) getGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		return
 	}
 	if withMembers {
-		ok(w, http.StatusOK, g.withMembers(limit, offset))
+		ok(w, http.StatusOK, s.withMembersLocked(g, limit, offset))
 		return
 	}
 	ok(w, http.StatusOK, g.json())
@@ -310,7 +319,7 @@ func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request, me *user) {
 		s.setMembersLocked(g, newMembers)
 	}
 	g.updated, g.updatedBy = s.now(), me.uuid
-	ok(w, http.StatusOK, g.withMembers(lightdash.PatchCompareLimit, 0))
+	ok(w, http.StatusOK, s.withMembersLocked(g, lightdash.PatchCompareLimit, 0))
 }
 
 // deleteGroup is DELETE /api/v1/groups/{groupUuid}: 200 {"status":"ok"}.
