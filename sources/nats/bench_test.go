@@ -27,6 +27,25 @@ func BenchmarkDecodeLargeGroup(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeDelta: a members_added event of one member, what a
+// burst is made of (the harness's NATS scenario publishes 50,000).
+func BenchmarkDecodeDelta(b *testing.B) {
+	sq := uint64(7)
+	e := &Event{SpecVersion: SpecVersion, ID: "ev-12345", Source: "/bench", Type: TypeMembersAdded, Time: time.Now().UTC(),
+		Sequence: &sq, Data: Data{ID: "grp-042", Name: "events-042", Members: []Member{{Email: "user12345@example.com"}}}}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkFullSnapshot: turning a view of 20 000 users in 1 000 groups of
 // 50 into a sources.Snapshot (the part of Snapshot after the bucket read).
 func BenchmarkFullSnapshot(b *testing.B) {
