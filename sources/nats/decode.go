@@ -271,18 +271,17 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		return ErrTooManyMembers, "data.members", fmt.Sprintf("%d members, limit %d", len(d.Members), maxMembers)
 	}
 	for i, m := range d.Members {
-		f := memberPath(i) // cheap: full-list events carry thousands
 		if m.ID == "" && m.Email == "" {
-			return ErrMissingField, f, "needs id or email"
+			return ErrMissingField, memberPath(i), "needs id or email"
 		}
 		if m.ID != "" {
 			if msg := checkString(m.ID, maxIDLen); msg != "" {
-				return ErrBadString, f + ".id", msg
+				return ErrBadString, memberPath(i) + ".id", msg
 			}
 		}
 		if m.Email != "" {
 			if msg, k := checkEmail(m.Email); k != nil {
-				return k, f + ".email", msg
+				return k, memberPath(i) + ".email", msg
 			}
 		}
 	}
