@@ -3,6 +3,7 @@ package nats
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -89,5 +90,27 @@ func BenchmarkApplyLargeUpsert(b *testing.B) {
 		if r = next(r, add); len(r.Members) != DefaultMaxMembers+1000 {
 			b.Fatalf("%d members", len(r.Members))
 		}
+	}
+}
+
+// BenchmarkIndexPutAppend: a group of 500 members indexed again after 40
+// more, what every batch of a burst does per group.
+func BenchmarkIndexPutAppend(b *testing.B) {
+	before := &record{Kind: kindGroup, ID: "g", Name: "G"}
+	for i := range 500 {
+		before.Members = append(before.Members, Member{Email: fmt.Sprintf("user%d@example.com", i)})
+	}
+	after := *before
+	after.Members = slices.Clone(before.Members)
+	for i := range 40 {
+		after.Members = append(after.Members, Member{Email: fmt.Sprintf("new%d@example.com", i)})
+	}
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		x := newIndex()
+		x.put(before)
+		b.StartTimer()
+		x.put(&after)
 	}
 }
