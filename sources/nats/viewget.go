@@ -91,7 +91,7 @@ func (b *batchGet) read(ctx context.Context, keys []string, out map[string]*reco
 	// Room for every answer (an entry per key, then a status), so none is
 	// dropped; SubscribeSync's channel would be 64k slots per read.
 	answers := make(chan *nats.Msg, len(keys)+1)
-	sub, err := b.nc.ChanSubscribe(b.nc.NewRespInbox(), answers)
+	sub, err := b.nc.ChanSubscribe(b.nc.NewInbox(), answers)
 	if err != nil {
 		return err
 	}
