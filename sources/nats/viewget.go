@@ -30,7 +30,7 @@ type batchGet struct {
 	nc      *nats.Conn
 	api     string      // the stream's direct-get subject
 	pre     string      // the bucket's key prefix, "$KV.<bucket>."
-	refused atomic.Bool // the server cannot answer: read key by key from now on
+	refused atomic.Bool // the server does not know the request: read key by key from now on
 }
 
 // newBatchGet returns nil unless the bucket's stream allows direct gets
@@ -122,8 +122,8 @@ func (b *batchGet) take(msg *nats.Msg, first bool, out map[string]*record) (done
 		return true, nil
 	case status == "404" && first && msg.Header.Get("Description") == "No Results":
 		return true, nil // none of the keys exists
-	case status == "503" || status == "408":
-		b.refused.Store(true) // no direct get, or a server that does not know multi_last
+	case status == "408": // a server older than multi_last: empty request
+		b.refused.Store(true)
 		return true, fmt.Errorf("batched read refused: %s %s", status, msg.Header.Get("Description"))
 	case status != "":
 		return true, fmt.Errorf("batched read: %s %s", status, msg.Header.Get("Description"))

@@ -75,6 +75,13 @@ func TestGetManyReadsInBatches(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("getMany read %d entries, want %d:\n%v\nwant\n%v", len(got), len(want), got, want)
 	}
+	before = nc.Stats().OutMsgs
+	if got, err := v.getMany(ctx, []string{kvKey(kindUser, "nobody"), kvKey(kindUser, "u-0")}); err != nil || len(got) != 0 {
+		t.Errorf("getMany of unknown keys: %v, %v; want nothing", got, err)
+	}
+	if sent := nc.Stats().OutMsgs - before; sent != 1 {
+		t.Errorf("getMany of unknown keys sent %d messages, want 1", sent)
+	}
 	v.batch = nil
 	if got, err = v.getMany(ctx, keys); err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("getMany key by key: %d entries, %v; want %d", len(got), err, len(want))
