@@ -3,6 +3,7 @@ package nats
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -20,6 +21,25 @@ func BenchmarkDecodeLargeGroup(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := Decode(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeDelta: a members_added event of one member, what a
+// burst is made of (the harness's NATS scenario publishes 50,000).
+func BenchmarkDecodeDelta(b *testing.B) {
+	sq := uint64(7)
+	e := &Event{SpecVersion: SpecVersion, ID: "ev-12345", Source: "/bench", Type: TypeMembersAdded, Time: time.Now().UTC(),
+		Sequence: &sq, Data: Data{ID: "grp-042", Name: "events-042", Members: []Member{{Email: "user12345@example.com"}}}}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Decode(raw); err != nil {
 			b.Fatal(err)
@@ -70,5 +90,27 @@ func BenchmarkApplyLargeUpsert(b *testing.B) {
 		if r = next(r, add); len(r.Members) != DefaultMaxMembers+1000 {
 			b.Fatalf("%d members", len(r.Members))
 		}
+	}
+}
+
+// BenchmarkIndexPutAppend: a group of 500 members indexed again after 40
+// more, what every batch of a burst does per group.
+func BenchmarkIndexPutAppend(b *testing.B) {
+	before := &record{Kind: kindGroup, ID: "g", Name: "G"}
+	for i := range 500 {
+		before.Members = append(before.Members, Member{Email: fmt.Sprintf("user%d@example.com", i)})
+	}
+	after := *before
+	after.Members = slices.Clone(before.Members)
+	for i := range 40 {
+		after.Members = append(after.Members, Member{Email: fmt.Sprintf("new%d@example.com", i)})
+	}
+	b.ReportAllocs()
+	for range b.N {
+		b.StopTimer()
+		x := newIndex()
+		x.put(before)
+		b.StartTimer()
+		x.put(&after)
 	}
 }

@@ -59,35 +59,49 @@ var extensionName = regexp.MustCompile(`^[a-z0-9]{1,20}$`)
 // strictly. Unknown extension attributes are allowed (CloudEvents says so);
 // unknown fields inside data are not. The error is always a *DecodeError.
 func (d Decoder) Decode(b []byte) (*Event, error) {
+	if err := d.checkBytes(b); err != nil {
+		return nil, err
+	}
+	e, timeStr, ok := decodePlain(b)
+	if !ok {
+		var err error
+		if e, timeStr, err = decodeAny(b); err != nil {
+			return nil, err
+		}
+	}
+	return d.validate(e, timeStr)
+}
+
+// checkBytes refuses b before it is parsed: too big, or not UTF-8.
+func (d Decoder) checkBytes(b []byte) error {
 	maxBytes := d.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
 	if len(b) > maxBytes {
-		return nil, &DecodeError{Kind: ErrOversize, Detail: fmt.Sprintf("%d bytes, limit %d", len(b), maxBytes)}
+		return &DecodeError{Kind: ErrOversize, Detail: fmt.Sprintf("%d bytes, limit %d", len(b), maxBytes)}
 	}
 	if !utf8.Valid(b) {
-		return nil, &DecodeError{Kind: ErrMalformed, Detail: "not valid UTF-8"}
+		return &DecodeError{Kind: ErrMalformed, Detail: "not valid UTF-8"}
 	}
+	return nil
+}
+
+// decodeAny reads the attributes of any event, extension attributes and
+// all, one at a time, so that an error names the attribute at fault.
+func decodeAny(b []byte) (*Event, string, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, &DecodeError{Kind: ErrMalformed, Detail: "not a JSON object"}
+		return nil, "", &DecodeError{Kind: ErrMalformed, Detail: "not a JSON object"}
 	}
 	e := &Event{}
 	// The id first, so later errors can name the event.
 	if err := field(raw, "id", &e.ID); err != nil {
-		return nil, err
-	}
-	fail := func(kind error, fieldName, detail string) (*Event, error) {
-		de := &DecodeError{Kind: kind, Field: fieldName, Detail: detail}
-		if e.ID != "" && checkString(e.ID, maxIDLen) == "" {
-			de.EventID = e.ID
-		}
-		return nil, de
+		return nil, "", err
 	}
 	for k := range raw {
 		if !topLevel[k] && !extensionName.MatchString(k) {
-			return fail(ErrMalformed, "", "attribute name is not a CloudEvents name")
+			return fail(e, ErrMalformed, "", "attribute name is not a CloudEvents name")
 		}
 	}
 	var timeStr string
@@ -101,58 +115,76 @@ func (d Decoder) Decode(b []byte) (*Event, error) {
 	} {
 		if err := field(raw, f.name, f.dst); err != nil {
 			err.(*DecodeError).EventID = e.ID
-			return nil, err
+			return nil, "", err
 		}
 	}
-	if rd, ok := raw["data"]; ok {
-		dec := json.NewDecoder(bytes.NewReader(rd))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&e.Data); err != nil {
-			return fail(ErrMalformed, "data", "not the data object of an event")
-		}
-	} else {
-		return fail(ErrMissingField, "data", "required")
+	rd, ok := raw["data"]
+	if !ok {
+		return fail(e, ErrMissingField, "data", "required")
 	}
+	dec := json.NewDecoder(bytes.NewReader(rd))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e.Data); err != nil {
+		return fail(e, ErrMalformed, "data", "not the data object of an event")
+	}
+	return e, timeStr, nil
+}
 
+// fail is the *DecodeError for e, naming the event when its id is clean.
+func fail(e *Event, kind error, fieldName, detail string) (*Event, string, error) {
+	de := &DecodeError{Kind: kind, Field: fieldName, Detail: detail}
+	if e.ID != "" && checkString(e.ID, maxIDLen) == "" {
+		de.EventID = e.ID
+	}
+	return nil, "", de
+}
+
+// validate checks a decoded event against the schema's rules and d's
+// limits. timeStr is its time attribute as sent.
+func (d Decoder) validate(e *Event, timeStr string) (*Event, error) {
+	bad := func(kind error, fieldName, detail string) (*Event, error) {
+		_, _, err := fail(e, kind, fieldName, detail)
+		return nil, err
+	}
 	switch {
 	case e.SpecVersion == "":
-		return fail(ErrMissingField, "specversion", "required")
+		return bad(ErrMissingField, "specversion", "required")
 	case e.SpecVersion != SpecVersion:
-		return fail(ErrInvalid, "specversion", "must be "+SpecVersion)
+		return bad(ErrInvalid, "specversion", "must be "+SpecVersion)
 	case e.Type == "":
-		return fail(ErrMissingField, "type", "required")
+		return bad(ErrMissingField, "type", "required")
 	case !e.Type.Known():
-		return fail(ErrUnknownType, "type", "not one of the io.lightdash-sync types")
+		return bad(ErrUnknownType, "type", "not one of the io.lightdash-sync types")
 	case e.DataContentType != "" && e.DataContentType != ContentType:
-		return fail(ErrInvalid, "datacontenttype", "must be "+ContentType)
+		return bad(ErrInvalid, "datacontenttype", "must be "+ContentType)
 	case timeStr == "":
-		return fail(ErrMissingField, "time", "required")
+		return bad(ErrMissingField, "time", "required")
 	case e.Sequence != nil && *e.Sequence > maxSequence:
-		return fail(ErrInvalid, "sequence", "larger than 2^53-1")
+		return bad(ErrInvalid, "sequence", "larger than 2^53-1")
 	}
 	t, err := time.Parse(time.RFC3339Nano, timeStr)
 	if err != nil {
-		return fail(ErrInvalid, "time", "not an RFC 3339 timestamp")
+		return bad(ErrInvalid, "time", "not an RFC 3339 timestamp")
 	}
 	e.Time = t
 	if skew := d.maxClockSkew(); t.After(d.now().Add(skew)) {
-		return fail(ErrFutureTime, "time", fmt.Sprintf("more than %s ahead of the consumer's clock", skew))
+		return bad(ErrFutureTime, "time", fmt.Sprintf("more than %s ahead of the consumer's clock", skew))
 	}
 	for _, s := range []struct{ name, v string }{
 		{"id", e.ID}, {"source", e.Source}, {"data.id", e.Data.ID},
 	} {
 		if s.v == "" {
-			return fail(ErrMissingField, s.name, "required")
+			return bad(ErrMissingField, s.name, "required")
 		}
 		if msg := checkString(s.v, maxIDLen); msg != "" {
-			return fail(ErrBadString, s.name, msg)
+			return bad(ErrBadString, s.name, msg)
 		}
 	}
 	if e.Subject != "" && e.Subject != e.Data.ID {
-		return fail(ErrInvalid, "subject", "must equal data.id")
+		return bad(ErrInvalid, "subject", "must equal data.id")
 	}
 	if kind, f, msg := validateData(e.Type, &e.Data, d.maxMembers()); kind != nil {
-		return fail(kind, f, msg)
+		return bad(kind, f, msg)
 	}
 	return e, nil
 }
@@ -239,18 +271,17 @@ func validateData(t Type, d *Data, maxMembers int) (kind error, fieldName, msg s
 		return ErrTooManyMembers, "data.members", fmt.Sprintf("%d members, limit %d", len(d.Members), maxMembers)
 	}
 	for i, m := range d.Members {
-		f := memberPath(i) // cheap: full-list events carry thousands
 		if m.ID == "" && m.Email == "" {
-			return ErrMissingField, f, "needs id or email"
+			return ErrMissingField, memberPath(i), "needs id or email"
 		}
 		if m.ID != "" {
 			if msg := checkString(m.ID, maxIDLen); msg != "" {
-				return ErrBadString, f + ".id", msg
+				return ErrBadString, memberPath(i) + ".id", msg
 			}
 		}
 		if m.Email != "" {
 			if msg, k := checkEmail(m.Email); k != nil {
-				return k, f + ".email", msg
+				return k, memberPath(i) + ".email", msg
 			}
 		}
 	}

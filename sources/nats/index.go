@@ -64,24 +64,38 @@ func (x *index) put(r *record) {
 		delete(x.keysOfGroup, r.ID)
 		return
 	}
-	keys := make([]ikey, 0, len(old)+1)
+	// Only the difference is applied. The usual change, members added at
+	// the end, leaves the old keys a prefix of the new ones: they are then
+	// compared, not copied, and the new ones appended to the old slice
+	// (the index's own), so a big group costs a comparison per member and
+	// no allocation beyond the slice's growth.
+	var keys []ikey // nil while the keys so far are old's first p
+	p := 0
+	add := func(k ikey) {
+		switch {
+		case keys == nil && p < len(old) && old[p] == k:
+			p++
+			return
+		case keys == nil && p == len(old):
+			keys = old[:p:cap(old)]
+		case keys == nil:
+			keys = append(make([]ikey, 0, len(old)+1), old[:p]...)
+		}
+		keys = append(keys, k)
+	}
 	for _, m := range r.Members {
 		if m.ID != "" {
-			keys = append(keys, ikey{'i', m.ID})
+			add(ikey{'i', m.ID})
 		}
 		if m.Email != "" {
-			keys = append(keys, ikey{'e', ident.EmailKey(m.Email)})
+			add(ikey{'e', ident.EmailKey(m.Email)})
 		}
 	}
 	for _, g := range r.MemberGroups {
-		keys = append(keys, ikey{'g', g})
+		add(ikey{'g', g})
 	}
-	// Only the difference is applied. The usual change, members added at
-	// the end, leaves the old keys a prefix of the new ones; a big group
-	// then costs a comparison per member, not two map updates.
-	p := 0
-	for p < len(old) && p < len(keys) && old[p] == keys[p] {
-		p++
+	if keys == nil {
+		keys = old[:p:p]
 	}
 	if p < len(old) {
 		kept := make(map[ikey]struct{}, len(keys)) // all of them: a key may repeat

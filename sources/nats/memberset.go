@@ -16,9 +16,16 @@ type memberSet struct {
 	byEmail map[string]int
 }
 
-// newMemberSet starts from a copy of have, which it never changes.
+// newMemberSet starts from a copy of have, which it never changes. Each
+// map is sized for the members that have its key: producers usually name
+// members by id or by email, not both.
 func newMemberSet(have []Member) *memberSet {
-	s := &memberSet{list: slices.Clone(have), byID: make(map[string]int, len(have)), byEmail: make(map[string]int, len(have))}
+	ids, emails := 0, 0
+	for _, m := range have {
+		ids += min(len(m.ID), 1)
+		emails += min(len(m.Email), 1)
+	}
+	s := &memberSet{list: slices.Clone(have), byID: make(map[string]int, ids), byEmail: make(map[string]int, emails)}
 	for i := range s.list {
 		s.remember(i)
 	}

@@ -214,8 +214,12 @@ func removeMembers(have, del []Member) []Member {
 	})
 }
 
-// union appends the strings of b missing from a, keeping a's order.
+// union appends the strings of b missing from a, keeping a's order. With
+// nothing to add it returns a itself: records are never modified.
 func union(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
 	out := make([]string, 0, len(a)+len(b))
 	seen := make(map[string]bool, len(a)+len(b))
 	for _, s := range append(slices.Clone(a), b...) {

@@ -2,7 +2,6 @@ package nats
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -162,32 +161,27 @@ func (v *view) readGroups(ctx context.Context, ids []string) ([]sources.DirGroup
 }
 
 // readUsers reads the user record of every member of groups, nil for
-// members no user event described. The reads are independent and one
-// round trip each, so they overlap (viewConcurrency at a time): a burst names
-// groups of hundreds of members, read one after the other they took
-// seconds.
+// members no user event described. A burst names groups of hundreds of
+// members: they are read in batches (getMany), not one round trip each.
 func (v *view) readUsers(ctx context.Context, groups []*record) (map[string]*record, error) {
-	var ids []string
+	var ids, keys []string
 	seen := map[string]bool{}
 	for _, g := range groups {
 		for _, m := range g.Members {
 			if id := memberUserID(m, v.idx.userIDByEmail); !seen[id] {
 				seen[id] = true
 				ids = append(ids, id)
+				keys = append(keys, kvKey(kindUser, id))
 			}
 		}
 	}
-	recs := make([]*record, len(ids))
-	errs := make([]error, len(ids))
-	concurrently(len(ids), func(i int) {
-		recs[i], _, errs[i] = v.get(ctx, kvKey(kindUser, ids[i]))
-	})
-	if err := errors.Join(errs...); err != nil {
+	recs, err := v.getMany(ctx, keys)
+	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]*record, len(ids))
 	for i, id := range ids {
-		out[id] = recs[i]
+		out[id] = recs[keys[i]]
 	}
 	return out, nil
 }

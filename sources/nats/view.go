@@ -18,6 +18,7 @@ import (
 // in JetStream, so it survives restarts of the source and of the server.
 type view struct {
 	kv    jetstream.KeyValue
+	batch *batchGet // nil when the bucket cannot be read in batches
 	idx   *index
 	cache *recordCache // what this process last wrote, to skip the read before a write
 	// maxSeqJump is Config.MaxSequenceJump, set by New.
@@ -29,11 +30,12 @@ type view struct {
 // openView opens the bucket, creating it or setting its size limit
 // (maxBytes) as needed, and rebuilds the index from it.
 func openView(ctx context.Context, js jetstream.JetStream, bucket string, maxBytes int64, now func() time.Time) (*view, error) {
-	kv, err := openBucket(ctx, js, bucket, maxBytes)
+	kv, cfg, err := openBucket(ctx, js, bucket, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("open key-value bucket %q: %w", bucket, err)
 	}
-	v := &view{kv: kv, idx: newIndex(), cache: newRecordCache(recordCacheSize, recordCacheMembers), now: now}
+	v := &view{kv: kv, batch: newBatchGet(js.Conn(), cfg, bucket), idx: newIndex(),
+		cache: newRecordCache(recordCacheSize, recordCacheMembers), now: now}
 	if _, _, err := v.loadFloor(ctx); err != nil {
 		return nil, err
 	}
@@ -50,7 +52,8 @@ func openView(ctx context.Context, js jetstream.JetStream, bucket string, maxByt
 // openBucket opens or creates the bucket with the size limit maxBytes: a
 // flood of events for new ids then fails its writes (naked, then
 // dead-lettered, counted as view errors) instead of filling the server.
-func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, maxBytes int64) (jetstream.KeyValue, error) {
+// It returns the configuration of the bucket's stream too.
+func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, maxBytes int64) (jetstream.KeyValue, jetstream.StreamConfig, error) {
 	kv, err := js.KeyValue(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
@@ -65,21 +68,21 @@ func openBucket(ctx context.Context, js jetstream.JetStream, bucket string, maxB
 		}
 	}
 	if err != nil {
-		return nil, err
+		return nil, jetstream.StreamConfig{}, err
 	}
 	// A bucket made earlier, or by an operator, gets the limit too; only
 	// the limit changes, so replicas and placement stay as they were.
 	stream, err := js.Stream(ctx, "KV_"+bucket)
 	if err != nil {
-		return nil, err
+		return nil, jetstream.StreamConfig{}, err
 	}
 	if cfg := stream.CachedInfo().Config; cfg.MaxBytes != maxBytes {
 		cfg.MaxBytes = maxBytes
 		if _, err := js.UpdateStream(ctx, cfg); err != nil {
-			return nil, fmt.Errorf("set view_max_bytes to %d: %w", maxBytes, err)
+			return nil, cfg, fmt.Errorf("set view_max_bytes to %d: %w", maxBytes, err)
 		}
 	}
-	return kv, nil
+	return kv, stream.CachedInfo().Config, nil
 }
 
 // readAll reads every record, tombstones included. Values that do not

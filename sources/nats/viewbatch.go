@@ -245,9 +245,9 @@ func nextInSet(r *record, e *Event, set *memberSet) (*record, *memberSet) {
 		set = newMemberSet(r.Members)
 	}
 	set.add(e.Data.Members)
-	bare := *r
-	bare.Members = nil
-	n := next(&bare, e)
-	n.Members = nil
+	// next without the members, which are in set.
+	d := &e.Data
+	n := &record{Kind: kindGroup, ID: d.ID, Source: e.Source, Sequence: e.Sequence, Time: e.Time, EventID: e.ID,
+		Name: r.Name, MemberGroups: union(r.MemberGroups, d.MemberGroups)}
 	return n, set
 }

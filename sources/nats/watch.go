@@ -145,10 +145,12 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 		batch = append(batch[:0], msg)
 		size := len(msg.Data())
 		var nextErr error
+		wait := newLinger()
 		for len(batch) < maxBatch && size < maxBatchBytes && !held.full() {
-			m, err := it.Next(jetstream.NextMaxWait(batchLinger))
+			wait.restart()
+			m, err := it.Next(jetstream.NextContext(wait))
 			if err != nil {
-				if !errors.Is(err, nats.ErrTimeout) {
+				if !errors.Is(err, errLingerOver) {
 					nextErr = err // handle what was taken first
 				}
 				break
@@ -157,6 +159,7 @@ func (s *Source) consume(ctx context.Context, changes chan<- sources.Change, hel
 			batch = append(batch, m)
 			size += len(m.Data())
 		}
+		wait.stop()
 		unhanded, err = s.handleBatch(ctx, batch, changes, held, &seen)
 		clear(batch) // settled or handed over: their payloads can go
 		if err != nil {

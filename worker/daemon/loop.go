@@ -42,7 +42,9 @@ func (d *Daemon) enqueue(ctx context.Context, changes <-chan sources.Change) {
 			done(nil)
 			continue
 		}
-		d.log.Debug("change", zap.String("source", ch.Source), zap.Strings("groups", ch.GroupIDs), zap.String("reason", ch.Reason))
+		if ce := d.log.Check(zap.DebugLevel, "change"); ce != nil { // no fields built per event unless logged
+			ce.Write(zap.String("source", ch.Source), zap.Strings("groups", ch.GroupIDs), zap.String("reason", ch.Reason))
+		}
 		for i, id := range ch.GroupIDs {
 			if err := d.q.Add(ctx, key(ch.Source, id), d.cfg.Now(), done); err != nil {
 				// Shutting down: hand back this group and the ones not yet added.
