@@ -71,6 +71,10 @@ func (s *Server) WriteCount() int {
 func (s *Server) record(r Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.recordLocked(r)
+}
+
+func (s *Server) recordLocked(r Request) {
 	r.Time = s.now()
 	s.log = append(s.log, r)
 }

@@ -56,7 +56,9 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 			s.record(entry)
 			return
 		}
-		serve := func(w http.ResponseWriter) int {
+		// serve logs the request under the lock that made its change when
+		// logNow is set, so whoever sees the change also sees the request.
+		serve := func(w http.ResponseWriter, logNow bool) int {
 			sr := &statusRecorder{ResponseWriter: w}
 			s.mu.Lock()
 			defer s.mu.Unlock()
@@ -65,14 +67,18 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 				entry.UserUUID = me.uuid
 				h(sr, r, me)
 			}
+			if logNow {
+				entry.Status = sr.status
+				s.recordLocked(entry)
+			}
 			return sr.status
 		}
-		run := func(w http.ResponseWriter) int {
+		run := func(w http.ResponseWriter, logNow bool) int {
 			if s.cost.row <= 0 {
-				return serve(w)
+				return serve(w, logNow)
 			}
 			rw := &rowsWriter{ResponseRecorder: httptest.NewRecorder()}
-			status := serve(rw)
+			status := serve(rw, logNow)
 			s.spendRows(r, rw.rows)
 			rw.send(w)
 			return status
@@ -80,15 +86,14 @@ func (s *Server) handle(mux *http.ServeMux, pattern string, h handlerFunc) {
 		if f, hit := s.pickFault(method, tmpl); hit {
 			entry.Fault = f.String()
 			recorded := false
-			entry.Status = s.applyFault(w, r, f, func(w http.ResponseWriter) { run(w) },
+			entry.Status = s.applyFault(w, r, f, func(w http.ResponseWriter) { run(w, false) },
 				func() { s.record(entry); recorded = true })
 			if !recorded {
 				s.record(entry)
 			}
 			return
 		}
-		entry.Status = run(w)
-		s.record(entry)
+		run(w, true)
 	})
 }
 

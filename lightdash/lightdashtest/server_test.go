@@ -349,3 +349,38 @@ func TestForcedPageSizeIsRefusedAsIncomplete(t *testing.T) {
 		t.Errorf("ListUsers with paging off: got %d users, %v; want 2, nil", len(us), err)
 	}
 }
+
+// A test that waits for a change and then counts the writes must find the
+// write that made it: the fake logs a request under the lock that changed
+// its state.
+func TestAChangeIsNeverSeenBeforeItsRequest(t *testing.T) {
+	srv := lightdashtest.NewServer()
+	defer srv.Close()
+	c := newClient(t, srv, srv.AdminToken())
+	done := make(chan struct{})
+	seen := make(chan string, 1)
+	go func() {
+		defer close(seen)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			groups := len(srv.Groups())
+			if writes := srv.WriteCount(); writes < groups {
+				seen <- fmt.Sprintf("%d groups visible, %d writes logged", groups, writes)
+				return
+			}
+		}
+	}()
+	for i := 0; i < 300; i++ {
+		if _, err := c.CreateGroup(context.Background(), fmt.Sprintf("g%d", i), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	if msg, ok := <-seen; ok {
+		t.Error(msg)
+	}
+}
