@@ -11,7 +11,7 @@ import (
 // the state's owner of a group, building each index on first use. An
 // event's plan looks up one group or two among all of them: building every
 // index for each event cost more than the rest of its plan at 10,000
-// groups (docs/benchmarks.md, run L).
+// groups (docs/benchmarks.md, *Live latency*).
 type groupIndex struct {
 	groups []lightdash.GroupWithMembers
 	st     *State
