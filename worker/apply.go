@@ -311,13 +311,7 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 	if u.membersChange(inv) {
 		added = minus(applyDiff(u.Added, inv, nil), mw.dropped)
 	}
-	err = a.record(ctx, func(st *State) {
-		if u.AdoptFrom != "" {
-			delete(st.Groups, u.AdoptFrom)
-		}
-		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added)}
-	})
-	if err != nil {
+	if err := a.recordUpdated(ctx, u, &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added)}); err != nil {
 		a.fail(u.Key, u.Name, "update", err)
 		return
 	}
@@ -333,6 +327,22 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 		}
 		s.MembersAdded += len(u.Add) + len(inv) - len(mw.dropped)
 		s.MembersRemoved += len(u.Remove)
+	})
+}
+
+// recordUpdated records o as the state of u's group after its write. A
+// write that leaves the entry as it was (a membership change in
+// authoritative mode records no members) changes nothing to save: saving
+// the whole state after every such event cost more than the event.
+func (a *applier) recordUpdated(ctx context.Context, u UpdateGroup, o *OwnedGroup) error {
+	if u.AdoptFrom == "" && a.owns(func(st *State) bool { return o.same(st.Groups[u.Key]) }) {
+		return nil
+	}
+	return a.record(ctx, func(st *State) {
+		if u.AdoptFrom != "" {
+			delete(st.Groups, u.AdoptFrom)
+		}
+		st.Groups[u.Key] = o
 	})
 }
 

@@ -68,11 +68,9 @@ type planner struct {
 	p    *Plan
 
 	self    string // Current.Self
-	byUUID  map[string]*lightdash.GroupWithMembers
-	byName  map[string]*lightdash.GroupWithMembers // by trimmed name
-	ownerOf map[string]string                      // Lightdash uuid → owning key (the least, if several)
-	held    map[string]bool                        // keys with a blocking problem: left alone
-	desired map[string]bool                        // keys of the desired groups
+	idx     *groupIndex
+	held    map[string]bool // keys with a blocking problem: left alone
+	desired map[string]bool // keys of the desired groups
 	ids     *identities
 
 	cands         []*candidate
@@ -97,25 +95,13 @@ func newPlanner(d *Desired, cur Current, st *State, opts PlanOptions, now time.T
 	pl := &planner{d: d, st: st, opts: opts, now: now, self: cur.Self,
 		p: &Plan{Format: PlanFormat, ComputedAt: now, Options: opts, Partial: d.Partial,
 			Problems: append([]Problem(nil), d.Problems...)},
-		byUUID:  make(map[string]*lightdash.GroupWithMembers, len(cur.Groups)),
-		byName:  make(map[string]*lightdash.GroupWithMembers, len(cur.Groups)),
-		ownerOf: make(map[string]string, len(st.Groups)),
-		held:    map[string]bool{}, desired: make(map[string]bool, len(d.Groups)),
+		idx:  &groupIndex{groups: cur.Groups, st: st},
+		held: map[string]bool{}, desired: make(map[string]bool, len(d.Groups)),
 		ids: cur.identities(), moving: map[string]bool{},
 		unmatched: map[string]*UnmatchedUser{}, inviteFor: map[string]Member{}}
-	for i := range cur.Groups {
-		g := &cur.Groups[i]
-		pl.byUUID[g.UUID] = g
-		pl.byName[lightdash.TrimName(g.Name)] = g
-	}
 	for _, pr := range d.Problems {
 		if pr.Blocking && pr.Key != "" {
 			pl.held[pr.Key] = true
-		}
-	}
-	for k, o := range st.Groups {
-		if u := o.UUID; u != "" && (pl.ownerOf[u] == "" || k < pl.ownerOf[u]) {
-			pl.ownerOf[u] = k
 		}
 	}
 	for _, dg := range d.Groups {
@@ -131,7 +117,7 @@ func (pl *planner) desire(dg DesiredGroup) {
 	c := pl.resolve(dg)
 	owned := pl.st.Groups[dg.Key]
 	if owned != nil && !owned.Creating() {
-		if g := pl.byUUID[owned.UUID]; g != nil {
+		if g := pl.idx.group(owned.UUID); g != nil {
 			if owned.AbsentSince != nil || owned.AbsentReads > 0 {
 				pl.p.Reappeared = append(pl.p.Reappeared, dg.Key)
 			}
@@ -147,7 +133,7 @@ func (pl *planner) desire(dg DesiredGroup) {
 	// A create in flight under the group's old name: if Lightdash made
 	// it, adopt it and rename it, rather than leave it orphaned.
 	if owned != nil && owned.Creating() && owned.Name != dg.Name && pl.opts.mayUpdate() {
-		if t := pl.byName[owned.Name]; t != nil && pl.ownerOf[t.UUID] == "" && madeBy(t, pl.self) {
+		if t := pl.idx.named(owned.Name); t != nil && pl.idx.owner(t.UUID) == "" && madeBy(t, pl.self) {
 			pl.update(c, t, UpdateGroup{Adopt: true, Reason: "created by an interrupted run under its old name; adopted"}, t.MemberUUIDs)
 			c.renameTo = dg.Name
 			return
@@ -204,12 +190,12 @@ func (pl *planner) unmatch(m *Member, r resolution, group string) {
 // (adopted only when the policy says so).
 func (pl *planner) claim(c *candidate, owned *OwnedGroup) {
 	dg := c.dg
-	t := pl.byName[dg.Name]
+	t := pl.idx.named(dg.Name)
 	switch {
 	case t == nil:
 		pl.create(c, owned)
-	case pl.ownerOf[t.UUID] != "":
-		pl.takeOver(c, t, pl.ownerOf[t.UUID])
+	case pl.idx.owner(t.UUID) != "":
+		pl.takeOver(c, t, pl.idx.owner(t.UUID))
 	case owned != nil && owned.Creating() && owned.Name == dg.Name && madeBy(t, pl.self):
 		// Lightdash created it but the answer was lost: it is ours, with
 		// the members sent at creation.
@@ -329,7 +315,7 @@ func (pl *planner) deletions() {
 // group does not exist, and delete a group under a policy that deletes,
 // on a complete read, once its absence has lasted the grace period.
 func (pl *planner) retire(k string, o *OwnedGroup) {
-	g := pl.byUUID[o.UUID]
+	g := pl.idx.group(o.UUID)
 	switch {
 	case o.Creating():
 		pl.p.Forgets = append(pl.p.Forgets, ForgetGroup{Key: k, Reason: fmt.Sprintf("create of %q was never confirmed and the group is no longer wanted", o.Name)})
@@ -366,9 +352,9 @@ func (pl *planner) renames() {
 		if c.upd == nil || c.renameTo == "" {
 			continue
 		}
-		if t := pl.byName[c.renameTo]; t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
+		if t := pl.idx.named(c.renameTo); t != nil && t.UUID != c.upd.UUID && !freed[t.UUID] {
 			who := "a group lightdash-sync does not own"
-			if k := pl.ownerOf[t.UUID]; k != "" {
+			if k := pl.idx.owner(t.UUID); k != "" {
 				who = "the group owned for " + k
 			}
 			pl.p.Conflicts = append(pl.p.Conflicts, Conflict{Key: c.dg.Key, Name: c.renameTo, UUID: c.upd.UUID,
@@ -457,14 +443,19 @@ func (pl *planner) limit() {
 		return
 	}
 	p, l := pl.p, pl.opts.Limits
-	spent := pl.st.spentWithin(pl.now, l.LimitWindow)
-	owned, memberships := pl.ownedSize()
 	removals := pl.revokes()
 	for _, c := range pl.cands {
 		if c.upd != nil {
 			removals += len(c.upd.Remove)
 		}
 	}
+	if pl.d.Partial && removals == 0 && len(pl.deletes) == 0 {
+		// An event's plan that spends nothing needs no budget, and
+		// counting what is owned is a pass over every owned group.
+		return
+	}
+	spent := pl.st.spentWithin(pl.now, l.LimitWindow)
+	owned, memberships := pl.ownedSize()
 	if b := l.budget(owned, memberships, spent); b.Deletes >= 0 || b.Removals >= 0 {
 		p.Budget = &b
 	}
@@ -493,7 +484,7 @@ func (pl *planner) limit() {
 // memberships: what the limits' percentages are of.
 func (pl *planner) ownedSize() (groups, memberships int) {
 	for _, o := range pl.st.Groups {
-		if g := pl.byUUID[o.UUID]; g != nil {
+		if g := pl.idx.group(o.UUID); g != nil {
 			groups++
 			memberships += len(g.MemberUUIDs)
 		}

@@ -112,3 +112,32 @@ func BenchmarkFingerprintScale(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventPlanScale plans one event at the issue-9 size: one group
+// of 10,000 gained a member, planned against the whole view and state as
+// ReconcileGroups does. What it costs beyond that group should not grow
+// with the number of groups.
+func BenchmarkEventPlanScale(b *testing.B) {
+	snap, cur, st := scaleFixture()
+	for _, g := range st.Groups {
+		g.AddedMembers = nil // the default, authoritative mode
+	}
+	// What ReadGroups returns: the group and its members; the view
+	// holds the users' index.
+	one := &sources.Snapshot{Source: snap.Source, Users: snap.Users[42*50 : 43*50], Groups: snap.Groups[42:43]}
+	cur.ids = newIdentities(cur.Users)
+	mp, err := NewMapper(Mapping{Rules: []Rule{{Prefix: "ad-"}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := mp.Map(one)
+		d.Partial = true
+		p := ComputePlan(d, cur, st, PlanOptions{}, t0)
+		if len(p.Updates) != 1 || len(p.Updates[0].Add) != 1 {
+			b.Fatalf("plan %+v, want one update adding one member", p.Updates)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -62,6 +63,13 @@ type OwnedGroup struct {
 	// been missing from complete reads; they drive the deletion grace.
 	AbsentSince *time.Time `json:"absentSince,omitempty"`
 	AbsentReads int        `json:"absentReads,omitempty"`
+}
+
+// same reports whether p records exactly what o does.
+func (o *OwnedGroup) same(p *OwnedGroup) bool {
+	return p != nil && o.UUID == p.UUID && o.Name == p.Name && o.AbsentReads == p.AbsentReads &&
+		slices.Equal(o.AddedMembers, p.AddedMembers) && slices.Equal(o.Granted, p.Granted) &&
+		(o.AbsentSince == nil) == (p.AbsentSince == nil) && (o.AbsentSince == nil || o.AbsentSince.Equal(*p.AbsentSince))
 }
 
 // Creating reports whether the group's create was started but never confirmed.

@@ -193,8 +193,12 @@ func (w *Worker) loadState(ctx context.Context, fresh bool) (*State, error) {
 			st.Groups = map[string]*OwnedGroup{}
 		}
 		for _, g := range st.Groups {
-			if g != nil {
+			if g != nil && len(g.AddedMembers) > 0 {
 				g.AddedMembers = w.keepAdded(g.AddedMembers)
+				// A record authoritative mode drops is dropped from the
+				// store by the next save, whether or not a write changes
+				// the group's entry.
+				w.stateDirty = w.stateDirty || len(g.AddedMembers) == 0
 			}
 		}
 		w.state = st

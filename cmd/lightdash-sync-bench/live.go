@@ -42,10 +42,12 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	}
 	time.Sleep(2*latency + 100*time.Millisecond)
 	ld.ResetRequests()
+	cpu0, _ := cpuTime(dm.cmd.Process.Pid)
 	lat, modify, reads, err := h.liveChanges(ctx, conn, ld, dm, groups[:len(groups)-1], latency, debounce)
 	if err != nil {
 		return nil, err
 	}
+	cpu1, _ := cpuTime(dm.cmd.Process.Pid)
 	_, _, writes := counts(ld)
 	rss, from := dm.phasePeak()
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
@@ -58,7 +60,7 @@ func (h *harness) runLive(ctx context.Context, latency, debounce time.Duration) 
 	return []Row{up, {
 		Scenario: fmt.Sprintf("live change p99, debounce %s", debounce), Latency: latency,
 		Ours: p(0.99), Floor: floor, Reads: reads, Lists: -1, Writes: writes, WantWrites: h.opt.Changes, PeakRSS: rss, RSSFrom: from,
-		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s (a quiet group's change is not debounced); peak RSS from ready to the last change", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall)),
+		Note: fmt.Sprintf("warm-up change %s (not counted); %d changes: p50 %s p95 %s p99 %s max %s; floor: modify %s + 1 call %s (a quiet group's change is not debounced); daemon CPU %s per change; peak RSS from ready to the last change", ms(warmup), len(lat), ms(p(0.5)), ms(p(0.95)), ms(p(0.99)), ms(lat[len(lat)-1]), ms(modify[len(modify)/2]), ms(fl.OneCall), ms((cpu1-cpu0)/time.Duration(len(lat)))),
 	}}, nil
 }
 

@@ -31,7 +31,8 @@ func TestSyncrepl389DSReconnect(t *testing.T) {
 	ops := d.addGroup("ops", bob)
 	src := newSource(t, d.config())
 	changes := make(chan sources.Change, 100)
-	sw := &syncWatcher{s: src, tr: newTracker(false), changes: changes}
+	sw := &syncWatcher{s: src, tr: newTracker(false), changes: changes, saver: startCookieSaver(src.cookies, src.cfg.CookieKey, src.log)}
+	defer sw.saver.stop()
 	ready := make(chan struct{}, 10)
 	src.onRefreshDone = func() { ready <- struct{}{} }
 	session := func() (stop func()) {

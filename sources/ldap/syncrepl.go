@@ -33,6 +33,8 @@ type syncWatcher struct {
 	cancel   context.CancelFunc
 	// reader reads entries a refresh sent incomplete (see complete).
 	reader *goldap.Conn
+	// saver saves cookies without holding the watcher up.
+	saver *cookieSaver
 }
 
 // newTracker starts a tracker, keeping users when Snapshot may be built
@@ -94,6 +96,8 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 	if err != nil {
 		return fmt.Errorf("ldap watch: load cookie: %w", err)
 	}
+	w.saver = startCookieSaver(s.cookies, s.cfg.CookieKey, s.log)
+	defer w.saver.stop()
 	bo := newBackoff(s.cfg.ReconnectMin, s.cfg.ReconnectMax)
 	rejected := 0
 	for ctx.Err() == nil {
@@ -116,9 +120,7 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 			rejected++
 			s.log.Warn("ldap syncrepl: server refused our cookie; dropping it and refreshing in full", zap.Error(err))
 			w.cookie = nil
-			if err := s.cookies.SaveCookie(ctx, s.cfg.CookieKey, nil); err != nil {
-				s.log.Warn("ldap syncrepl: forget cookie", zap.Error(err))
-			}
+			w.saver.save(nil)
 			continue
 		}
 		rejected = 0
@@ -324,14 +326,12 @@ func (w *syncWatcher) emit(ctx context.Context, ch *sources.Change) bool {
 	return w.s.send(ctx, w.changes, ch, WatchSyncrepl)
 }
 
-func (w *syncWatcher) saveCookie(ctx context.Context, cookie []byte) {
+func (w *syncWatcher) saveCookie(cookie []byte) {
 	if len(cookie) == 0 {
 		return
 	}
 	w.cookie = append([]byte(nil), cookie...)
-	if err := w.s.cookies.SaveCookie(ctx, w.s.cfg.CookieKey, w.cookie); err != nil {
-		w.s.log.Warn("ldap syncrepl: save cookie", zap.Error(err))
-	}
+	w.saver.save(w.cookie)
 }
 
 // outOfScope forgets a known entry the server still sends but that is now

@@ -100,7 +100,7 @@ func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte)
 		r.cookie = append([]byte(nil), cookie...)
 		return
 	}
-	w.saveCookie(ctx, cookie)
+	w.saveCookie(cookie)
 }
 
 // endRefresh sends the held change, then saves the newest cookie.
@@ -116,7 +116,7 @@ func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) b
 		return false
 	}
 	r.held = nil
-	w.saveCookie(ctx, r.cookie)
+	w.saveCookie(r.cookie)
 	w.s.ws.persist(w.cancel, w.tr.keepUsers && !w.doubtful, w.readAt)
 	bo.reset()
 	w.s.hookRefreshDone()

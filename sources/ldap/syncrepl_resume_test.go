@@ -29,7 +29,8 @@ func TestSyncreplReconnectReportsDeletions(t *testing.T) {
 			cookie, _ := cookies.LoadCookie(context.Background(), src.cfg.CookieKey)
 
 			changes := make(chan sources.Change, 100)
-			sw := &syncWatcher{s: src, tr: newTracker(false), cookie: cookie, changes: changes}
+			sw := &syncWatcher{s: src, tr: newTracker(false), cookie: cookie, changes: changes, saver: startCookieSaver(src.cookies, src.cfg.CookieKey, src.log)}
+			defer sw.saver.stop()
 			if err := sw.load(context.Background()); err != nil {
 				t.Fatal(err)
 			}

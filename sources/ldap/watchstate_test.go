@@ -152,7 +152,8 @@ func TestSessionFromAnOldTrackerIsNotVouched(t *testing.T) {
 	srv := startDirectory(t)
 	src := newSource(t, syncConfig(srv))
 	changes := make(chan sources.Change, 100)
-	sw := &syncWatcher{s: src, changes: changes}
+	sw := &syncWatcher{s: src, changes: changes, saver: startCookieSaver(src.cookies, src.cfg.CookieKey, src.log)}
+	defer sw.saver.stop()
 	sw.newTracker()
 	if err := sw.load(context.Background()); err != nil {
 		t.Fatal(err)
