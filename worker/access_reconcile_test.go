@@ -388,3 +388,40 @@ func TestSpacesAreReadAfterTheLists(t *testing.T) {
 		t.Errorf("the space was read %d times, want 1", n)
 	}
 }
+
+// A membership change keeps the grants recorded for the group: in
+// preserve-manual mode they are the only ones ever revoked, so a grant the
+// worker made and then forgot would stay once the mapping dropped it.
+func TestAccessRecordSurvivesAMembershipChange(t *testing.T) {
+	e := newAccessEnv(t)
+	o := e.accessOptions("viewer")
+	o.Access = worker.AccessPreserveManual
+	// Sales keeps Ops named, so Ops is read when Engineering's grant goes.
+	o.Mapping.Overrides = append(o.Mapping.Overrides, worker.Override{Group: "g-sales", Name: "ad-Sales",
+		Projects: []worker.ProjectAccess{{Project: "Ops", Role: "viewer"}}})
+	e.reconcile(e.worker(o))
+	eng := e.groupUUID("ad-Engineering")
+	if g := e.state().Groups["group:corp/g-eng"]; g == nil || len(g.Granted) != 2 {
+		t.Fatalf("state after the first run: %+v, want 2 grants recorded", g)
+	}
+
+	// dan joins Engineering: an update of its members, through an event
+	// and through a full run.
+	e.setMembers("g-eng", "Engineering", "u-ann", "u-bob", "u-dan")
+	e.reconcileGroups(e.worker(o), "g-eng")
+	if g := e.state().Groups["group:corp/g-eng"]; g == nil || len(g.Granted) != 2 {
+		t.Fatalf("state after the event: %+v, want the 2 grants still recorded", g)
+	}
+	e.setMembers("g-eng", "Engineering", "u-ann", "u-bob")
+	e.reconcile(e.worker(o))
+	if g := e.state().Groups["group:corp/g-eng"]; g == nil || len(g.Granted) != 2 {
+		t.Fatalf("state after the member change: %+v, want the 2 grants still recorded", g)
+	}
+
+	// The mapping drops Engineering's Ops grant, which the worker made.
+	o.Mapping.Overrides[0].Projects = o.Mapping.Overrides[0].Projects[:1]
+	e.reconcile(e.worker(o))
+	if _, ok := e.ld.ProjectRoles(e.ops)[eng]; ok {
+		t.Errorf("the Ops grant lightdash-sync made was kept as if made by hand")
+	}
+}

@@ -335,10 +335,14 @@ func (a *applier) update(ctx context.Context, u UpdateGroup) {
 // authoritative mode records no members) changes nothing to save: saving
 // the whole state after every such event cost more than the event.
 func (a *applier) recordUpdated(ctx context.Context, u UpdateGroup, o *OwnedGroup) error {
-	if u.AdoptFrom == "" && a.owns(func(st *State) bool { return o.same(st.Groups[u.Key]) }) {
+	if u.AdoptFrom == "" && a.owns(func(st *State) bool {
+		o.Granted = keptGrants(st, u)
+		return o.same(st.Groups[u.Key])
+	}) {
 		return nil
 	}
 	return a.record(ctx, func(st *State) {
+		o.Granted = keptGrants(st, u)
 		if u.AdoptFrom != "" {
 			delete(st.Groups, u.AdoptFrom)
 		}
@@ -407,6 +411,7 @@ func (a *applier) recordPartial(ctx context.Context, u UpdateGroup, mw *memberWr
 		if o := st.Groups[u.Key]; o != nil && o.UUID == u.UUID {
 			old = o.AddedMembers
 		}
+		granted := keptGrants(st, u)
 		if u.AdoptFrom != "" {
 			delete(st.Groups, u.AdoptFrom)
 		}
@@ -415,8 +420,20 @@ func (a *applier) recordPartial(ctx context.Context, u UpdateGroup, mw *memberWr
 			name = mw.last.Name
 		}
 		added := intersect(mw.cur, union(sortedUnique(old), applyDiff(u.Added, inv, nil)))
-		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added)}
+		st.Groups[u.Key] = &OwnedGroup{UUID: u.UUID, Name: name, AddedMembers: a.w.keepAdded(added), Granted: granted}
 	})
+}
+
+// keptGrants is what the state records as granted to u's group (under its
+// key, or the key it is adopted from): a change of the group's members or
+// name keeps the record, which preserve-manual revokes from.
+func keptGrants(st *State, u UpdateGroup) []string {
+	for _, k := range []string{u.Key, u.AdoptFrom} {
+		if o := st.Groups[k]; k != "" && o != nil && o.UUID == u.UUID {
+			return o.Granted
+		}
+	}
+	return nil
 }
 
 func (a *applier) create(ctx context.Context, c CreateGroup) {
