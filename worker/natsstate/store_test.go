@@ -23,7 +23,9 @@ func connect(t *testing.T, s *server.Server) jetstream.JetStream {
 }
 
 func ctxT(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// A bound against hangs, not a speed check: TestLargeState's save took
+	// over 30 s under -race on a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
 }
