@@ -36,6 +36,28 @@ func (l *lastSnapshot) set(s *sources.Snapshot) {
 	l.p = weak.Make(s)
 }
 
+// finishShared completes a snapshot of t and records it as the last. b
+// holds its users (a refresh streams them in); nil takes them from t,
+// sharing the last snapshot's array when equal. Group member arrays are
+// shared with the last snapshot's where equal. nil when t let its users
+// go.
+func (s *Source) finishShared(b *builder, t *tracker, reasons []string) *sources.Snapshot {
+	prev := s.ws.last.get()
+	if b == nil {
+		b = sharedUsers(s, t, prev)
+	}
+	if b == nil {
+		b = trackerUsers(s, t)
+	}
+	if b == nil {
+		return nil
+	}
+	b.prev = prev
+	snap := finishFromTracker(b, t, reasons)
+	s.ws.last.set(snap)
+	return snap
+}
+
 // sharedUsers returns a builder whose users are prev's, or nil unless
 // the users t holds are exactly prev's.
 func sharedUsers(s *Source, t *tracker, prev *sources.Snapshot) *builder {

@@ -9,15 +9,9 @@ import (
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
 
-// snapshotAfter builds a snapshot from t as snapshotFromWatcher does, given
-// the previous one (nil: none).
-func snapshotAfter(src *Source, t *tracker, prev *sources.Snapshot) *sources.Snapshot {
-	b := sharedUsers(src, t, prev)
-	if b == nil {
-		b = trackerUsers(src, t)
-	}
-	b.prev = prev
-	return finishFromTracker(b, t, nil)
+// freshSnapshot builds a snapshot from t sharing nothing.
+func freshSnapshot(src *Source, t *tracker) *sources.Snapshot {
+	return finishFromTracker(trackerUsers(src, t), t, nil)
 }
 
 // sameArray reports whether a and b are one array (both non-empty).
@@ -38,14 +32,14 @@ func TestSnapshotSharesThePreviousArrays(t *testing.T) {
 	}
 	check := func(step string, got *sources.Snapshot) {
 		t.Helper()
-		fresh := snapshotAfter(src, tr, nil)
-		got.ReadAt, fresh.ReadAt = fresh.ReadAt, fresh.ReadAt
+		fresh := freshSnapshot(src, tr)
+		got.ReadAt = fresh.ReadAt
 		if !reflect.DeepEqual(got, fresh) {
 			t.Fatalf("%s: the snapshot differs from one built afresh", step)
 		}
 	}
-	first := snapshotAfter(src, tr, nil)
-	second := snapshotAfter(src, tr, first)
+	first := src.finishShared(nil, tr, nil)
+	second := src.finishShared(nil, tr, nil)
 	check("unchanged", second)
 	if !sameArray(second.Users, first.Users) {
 		t.Error("unchanged: the users array is a new one")
@@ -63,7 +57,7 @@ func TestSnapshotSharesThePreviousArrays(t *testing.T) {
 	g := *recs[len(recs)-1]
 	g.members = append([]string(nil), recs[len(recs)-1].members[1:]...)
 	tr.apply(&g, false, "test")
-	third := snapshotAfter(src, tr, second)
+	third := src.finishShared(nil, tr, nil)
 	check("changed", third)
 	if sameArray(third.Users, second.Users) {
 		t.Error("changed: a changed user's array was shared")
@@ -73,6 +67,32 @@ func TestSnapshotSharesThePreviousArrays(t *testing.T) {
 		if changed := third.Groups[i].ID == g.id; shared == changed {
 			t.Errorf("group %s (changed %v): shared %v", third.Groups[i].ID, changed, shared)
 		}
+	}
+}
+
+// TestRefreshSnapshotSharesGroups: a snapshot whose users a refresh
+// streamed in shares the last snapshot's equal group arrays, and becomes
+// the last one.
+func TestRefreshSnapshotSharesGroups(t *testing.T) {
+	src := &Source{log: zap.NewNop()}
+	src.dec = decoder{cfg: &src.cfg}
+	tr := newTracker(false)
+	tr.keepUsers = true
+	for _, r := range scaleDirectory(50, 5, 100, 0, 4) {
+		tr.fill(r)
+	}
+	first := src.finishShared(nil, tr, nil)
+	refreshed := src.finishShared(trackerUsers(src, tr), tr, nil)
+	if sameArray(refreshed.Users, first.Users) {
+		t.Error("the streamed users were replaced")
+	}
+	for i := range refreshed.Groups {
+		if !sameArray(refreshed.Groups[i].MemberUsers, first.Groups[i].MemberUsers) {
+			t.Errorf("group %s's member users are a new array", refreshed.Groups[i].ID)
+		}
+	}
+	if next := src.finishShared(nil, tr, nil); !sameArray(next.Users, refreshed.Users) {
+		t.Error("the refresh's snapshot did not become the last one")
 	}
 }
 

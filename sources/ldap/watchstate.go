@@ -155,17 +155,10 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 	if !ws.currentLocked(s.cfg.WatchSnapshotMaxAge) {
 		return nil
 	}
-	prev := ws.last.get()
-	b := sharedUsers(s, ws.tr, prev)
-	if b == nil {
-		b = trackerUsers(s, ws.tr)
-	}
-	if b == nil {
+	snap := s.finishShared(nil, ws.tr, nil)
+	if snap == nil {
 		return nil
 	}
-	b.prev = prev
-	snap := finishFromTracker(b, ws.tr, nil)
-	ws.last.set(snap)
 	snap.Read = sources.ReadWatcher
 	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
 	s.log.Info("ldap snapshot taken from the watcher's state",
