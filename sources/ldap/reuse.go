@@ -58,7 +58,8 @@ func (s *Source) finishShared(b *builder, t *tracker, reasons []string) *sources
 	return snap
 }
 
-// sharedUsers returns a builder whose users are prev's, or nil unless
+// sharedUsers returns a builder whose users are prev's (clipped, so an
+// append never writes into prev's array), or nil unless
 // the users t holds are exactly prev's.
 func sharedUsers(s *Source, t *tracker, prev *sources.Snapshot) *builder {
 	if prev == nil || len(t.recs)-len(t.groupIDs) != len(prev.Users) {
@@ -73,7 +74,7 @@ func sharedUsers(s *Source, t *tracker, prev *sources.Snapshot) *builder {
 			return nil
 		}
 	}
-	b := &builder{s: s, snap: &sources.Snapshot{Source: s.cfg.Name, Users: prev.Users, Groups: []sources.DirGroup{}},
+	b := &builder{s: s, snap: &sources.Snapshot{Source: s.cfg.Name, Users: slices.Clip(prev.Users), Groups: []sources.DirGroup{}},
 		userByKey: make(map[string]string, len(prev.Users)), prev: prev, usersShared: true}
 	for _, r := range t.recs {
 		if !r.isGroup {
@@ -99,7 +100,7 @@ func (b *builder) memberUsers(id string, users []string) []string {
 	if b.prev != nil {
 		i, ok := slices.BinarySearchFunc(b.prev.Groups, id, func(g sources.DirGroup, id string) int { return strings.Compare(g.ID, id) })
 		if ok && slices.Equal(b.prev.Groups[i].MemberUsers, users) {
-			return b.prev.Groups[i].MemberUsers
+			return slices.Clip(b.prev.Groups[i].MemberUsers)
 		}
 	}
 	return slices.Clone(users)
