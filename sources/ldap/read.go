@@ -432,6 +432,11 @@ type builder struct {
 	snap      *sources.Snapshot
 	userByKey map[string]string // member key → user id
 	seen      map[string]bool   // ids taken: the first entry with an id wins; nil when ids are unique
+	// prev is an earlier snapshot whose arrays equal ones may share
+	// (reuse.go); usersShared says snap.Users is prev's, already sorted.
+	prev        *sources.Snapshot
+	usersShared bool
+	scratch     []string // a group's member users, before they are kept
 }
 
 func (s *Source) newBuilder() *builder {
@@ -464,6 +469,11 @@ func (b *builder) addUser(u *record) {
 		return
 	}
 	b.snap.Users = append(b.snap.Users, *u.user)
+	b.indexUser(u)
+}
+
+// indexUser lets members naming u's key resolve to u.
+func (b *builder) indexUser(u *record) {
 	if b.s.cfg.MemberValue == MemberValueUID {
 		if u.name != "" {
 			b.userByKey[u.name] = u.id
@@ -495,7 +505,9 @@ func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 		// this source; that is configuration, not an incomplete read.
 		s.log.Debug("member values matched no user or group read", zap.Int("count", unresolved))
 	}
-	slices.SortFunc(snap.Users, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	if !b.usersShared {
+		slices.SortFunc(snap.Users, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	}
 	slices.SortFunc(snap.Groups, func(a, b sources.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	snap.Complete = len(reasons) == 0
 	snap.IncompleteReason = strings.Join(reasons, "; ")
@@ -513,12 +525,9 @@ func (b *builder) group(g *record, groupByDN map[string]string) (dg sources.DirG
 		// worker's flattening has nothing to do.
 		members = g.chainUsers
 	}
-	var users, groups []string
+	users, groups := b.scratch[:0], []string(nil)
 	for _, m := range members {
 		if id, ok := b.userByKey[m]; ok {
-			if users == nil {
-				users = make([]string, 0, len(members))
-			}
 			users = append(users, id)
 		} else if id, ok := groupByDN[m]; ok {
 			if !g.chained && id != g.id {
@@ -530,6 +539,8 @@ func (b *builder) group(g *record, groupByDN map[string]string) (dg sources.DirG
 	}
 	slices.Sort(users)
 	slices.Sort(groups)
-	dg.MemberUsers, dg.MemberGroups = slices.Compact(users), slices.Compact(groups)
+	users = slices.Compact(users)
+	b.scratch = users[:0]
+	dg.MemberUsers, dg.MemberGroups = b.memberUsers(g.id, users), slices.Compact(groups)
 	return dg, n
 }

@@ -109,7 +109,7 @@ func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) b
 	if b := r.snap; b != nil {
 		// The tracker holds the refresh's groups as the server sent them.
 		r.snap = nil
-		w.s.offer("syncrepl refresh", func() *sources.Snapshot { return finishFromTracker(b, w.tr, r.problems) })
+		w.s.offer("syncrepl refresh", func() *sources.Snapshot { return w.s.finishShared(b, w.tr, r.problems) })
 	}
 	r.seen = nil // only a refresh uses it (see; the reads check r.active)
 	if r.held != nil && !w.emit(ctx, r.held.change()) {

@@ -38,6 +38,9 @@ type watchState struct {
 	readAt  time.Time
 	// reseeding: Snapshot ended the session for a fresh full read.
 	reseeding bool
+	// last is the last snapshot built from the tracker, whose arrays
+	// the next one shares where equal (reuse.go).
+	last lastSnapshot
 }
 
 // watchSnapshots reports whether this configuration may serve Snapshot
@@ -152,11 +155,10 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 	if !ws.currentLocked(s.cfg.WatchSnapshotMaxAge) {
 		return nil
 	}
-	b := trackerUsers(s, ws.tr)
-	if b == nil {
+	snap := s.finishShared(nil, ws.tr, nil)
+	if snap == nil {
 		return nil
 	}
-	snap := finishFromTracker(b, ws.tr, nil)
 	snap.Read = sources.ReadWatcher
 	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
 	s.log.Info("ldap snapshot taken from the watcher's state",

@@ -1,0 +1,35 @@
+package lightdash
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestInternerUUIDsOnlyKeepsNoSummaries: a read of member uuids only keeps
+// one string per user in its interner, no member summary, and still gives
+// every mention of a user one shared string.
+func TestInternerUUIDsOnlyKeepsNoSummaries(t *testing.T) {
+	const a, b = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
+	body := `{"uuid":"g1","name":"one","memberUuids":["` + a + `","` + b + `"],"members":[{"userUuid":"` + a + `","email":"a@x"}]}
+{"uuid":"g2","name":"two","memberUuids":["` + b + `"]}`
+	dec := json.NewDecoder(strings.NewReader(body))
+	in := newInterner()
+	in.uuidsOnly = true
+	var g1, g2 GroupWithMembers
+	for _, g := range []*GroupWithMembers{&g1, &g2} {
+		if err := g.decodeItem(dec, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(in.people) != 0 || len(in.uuids) != 2 {
+		t.Errorf("interner holds %d summaries and %d uuids, want 0 and 2", len(in.people), len(in.uuids))
+	}
+	if g1.Members != nil {
+		t.Errorf("members decoded: %+v", g1.Members)
+	}
+	if unsafe.StringData(g1.MemberUUIDs[1]) != unsafe.StringData(g2.MemberUUIDs[0]) {
+		t.Error("the two mentions of one user are two strings")
+	}
+}
