@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/cmd/internal/admin"
-	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -61,20 +58,7 @@ func TestExplainGrantsAgainstSlapd(t *testing.T) {
 func TestExplainGrantsFromTheDaemon(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := grantsConfig(t, e, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	base := "http://" + adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	base := "http://" + runUntilTestEnds(t, cfg)
 	code, body := httpGet(base + "/explain.json?email=" + url.QueryEscape("dave@example.com"))
 	var got struct {
 		Answers []admin.Explained `json:"answers"`

@@ -228,20 +228,7 @@ func TestExplainCanBeTurnedOff(t *testing.T) {
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
 	writeConfig(t, cfgPath, strings.Replace(string(b), "admin:\n", "admin:\n  explain: false\n", 1))
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	base := "http://" + adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	base := "http://" + runUntilTestEnds(t, cfgPath)
 	if code, body := httpGet(base + "/explain.json?email=ada@example.com"); code != http.StatusNotFound || !strings.Contains(body, "admin.explain: false") {
 		t.Errorf("/explain.json with admin.explain false = %d %q, want 404 saying why", code, body)
 	}

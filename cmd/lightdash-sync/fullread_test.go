@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 )
@@ -17,20 +15,7 @@ import (
 func TestReconcileReadFullFromTheDaemon(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	base := "http://" + adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	base := "http://" + runUntilTestEnds(t, cfg)
 	for _, c := range []struct{ query, want string }{
 		{"", "watcher"},
 		{"?read=full", "full"},
