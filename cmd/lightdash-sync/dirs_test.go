@@ -94,6 +94,16 @@ func (e *dirLiveEnv) members(name string) string {
 	return "<no group>"
 }
 
+// addADUser adds an enabled Active Directory user with a password and a
+// mail address.
+func addADUser(t *testing.T, c *goldap.Conn, dn, sam, mail string) {
+	t.Helper()
+	addEntry(t, c, dn, map[string][]string{
+		"objectClass": {"user"}, "sAMAccountName": {sam}, "mail": {mail},
+		"unicodePwd": {ldaptest.UnicodePwd("Us3r-Passw0rd!")}, "userAccountControl": {"512"},
+	})
+}
+
 func addEntry(t *testing.T, c *goldap.Conn, dn string, attrs map[string][]string) {
 	t.Helper()
 	req := goldap.NewAddRequest(dn, nil)
@@ -127,10 +137,7 @@ func TestLiveActiveDirectoryChangeReachesLightdash(t *testing.T) {
 	ou := "OU=e2e," + srv.BaseDN()
 	addEntry(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}})
 	for _, u := range []string{"ann", "bob"} {
-		addEntry(t, c, "CN="+u+","+ou, map[string][]string{
-			"objectClass": {"user"}, "sAMAccountName": {"e2e-" + u}, "mail": {u + "@example.com"},
-			"unicodePwd": {ldaptest.UnicodePwd("Us3r-Passw0rd!")}, "userAccountControl": {"512"},
-		})
+		addADUser(t, c, "CN="+u+","+ou, "e2e-"+u, u+"@example.com")
 	}
 	group := "CN=Lightdash Eng," + ou
 	addEntry(t, c, group, map[string][]string{"objectClass": {"group"}, "sAMAccountName": {"e2e-eng"}, "member": {"CN=ann," + ou}})

@@ -34,10 +34,7 @@ func TestDirSyncFullRunFromTheWatcher(t *testing.T) {
 		t.Cleanup(func() { _ = c.Del(goldap.NewDelRequest(ou, []goldap.Control{goldap.NewControlSubtreeDelete()})) })
 	}
 	for _, u := range []string{"ann", "bob"} {
-		addEntry(t, c, "CN="+u+","+users, map[string][]string{
-			"objectClass": {"user"}, "sAMAccountName": {"fr-" + u}, "mail": {u + "@example.com"},
-			"unicodePwd": {ldaptest.UnicodePwd("Us3r-Passw0rd!")}, "userAccountControl": {"512"},
-		})
+		addADUser(t, c, "CN="+u+","+users, "fr-"+u, u+"@example.com")
 	}
 	group := "CN=eng," + groups
 	addEntry(t, c, group, map[string][]string{"objectClass": {"group"}, "sAMAccountName": {"fr-eng"}, "member": {"CN=ann," + users}})
