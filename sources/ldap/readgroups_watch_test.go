@@ -1,0 +1,131 @@
+package ldap
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
+)
+
+// groupReads is how many ReadGroups src answered from.
+func groupReads(src *Source, from string) float64 {
+	return value(src.metrics.groupReads.WithLabelValues(src.cfg.Name, from))
+}
+
+// groupSearches is how many searches for groups src made.
+func groupSearches(src *Source) float64 {
+	return value(src.metrics.searches.WithLabelValues(src.cfg.Name, "groups", "ok"))
+}
+
+// readGroupsSets are the id sets the equality tests read: nesting, a
+// cycle, several at once, a group that is gone, an id in capitals, a
+// user's id, an unknown id and hostile names.
+func readGroupsSets(srv *ldaptest.Server) map[string][]string {
+	gid := func(cn string) string { return srv.EntryUUID("cn=" + cn + "," + groups) }
+	return map[string][]string{
+		"nested":       {gid("engineering")},
+		"cycle":        {gid("cycle-a")},
+		"several":      {gid("sales"), gid("cycle-b"), gid("platform"), gid("engineering"), gid("outsiders")},
+		"capitals":     {strings.ToUpper(gid("platform"))},
+		"user id":      {srv.EntryUUID("uid=alice," + people)},
+		"unknown":      {"00000000-0000-0000-0000-000000000000"},
+		"hostile name": {gid("ops*)(cn=\\2a"), ")(objectClass=*"},
+		"none":         {},
+	}
+}
+
+// sameGroupsRead checks that watched answers every set from its watcher
+// exactly as a read of the directory by an unwatched source does.
+func sameGroupsRead(t *testing.T, watched *Source, cfg Config, sets map[string][]string) {
+	t.Helper()
+	direct := newSource(t, cfg)
+	for name, ids := range sets {
+		before, searched := groupReads(watched, groupsFromWatcher), groupSearches(watched)
+		got, err := watched.ReadGroups(context.Background(), ids)
+		if err != nil {
+			t.Fatalf("%s: ReadGroups from the watcher: %v", name, err)
+		}
+		if n := groupReads(watched, groupsFromWatcher) - before; n != 1 {
+			t.Errorf("%s: reads from the watcher counted %v, want 1", name, n)
+		}
+		if n := groupSearches(watched) - searched; n != 0 {
+			t.Errorf("%s: the watcher's answer made %v searches for groups, want 0", name, n)
+		}
+		want, err := direct.ReadGroups(context.Background(), ids)
+		if err != nil {
+			t.Fatalf("%s: ReadGroups from the directory: %v", name, err)
+		}
+		if got.Complete != want.Complete || !reflect.DeepEqual(got.Users, want.Users) || !reflect.DeepEqual(got.Groups, want.Groups) {
+			t.Errorf("%s: the watcher's answer differs from the directory's:\n got  %+v\n want %+v", name, *got, *want)
+		}
+	}
+}
+
+// TestReadGroupsFromTheWatcher: while the syncrepl watcher vouches for its
+// state, ReadGroups answers from it without searching, exactly as the
+// directory would, also after the watcher applied live changes.
+func TestReadGroupsFromTheWatcher(t *testing.T) {
+	srv := startDirectory(t)
+	srv.Add(elsewhere, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"elsewhere"}})
+	cfg := watchSnapConfig(srv)
+	src, w := startWatched(t, cfg)
+	sets := readGroupsSets(srv)
+	sameGroupsRead(t, src, cfg, sets)
+
+	srv.Replace("cn=engineering,"+groups, map[string][]string{"member": {
+		"uid=alice," + people, "cn=platform," + groups, "uid=dave," + people}}) // bob removed, dave added
+	srv.Rename("uid=carol,"+people, "uid=caroline", "")
+	srv.Replace("uid=alice,"+people, map[string][]string{"mail": {"alice@new.example.com"}})
+	srv.Delete("cn=cycle-b," + groups)
+	// platform still lists uid=carol: without refint, a read does too.
+	srv.Replace("cn=outsiders,"+groups, map[string][]string{"member": {"uid=caroline," + people, "cn=cycle-a," + groups}})
+	srv.Rename("uid=dave,"+people, "uid=dave", elsewhere) // out of the user base
+	settle(t, srv, w, 1)
+	sameGroupsRead(t, src, cfg, sets)
+	if n := groupReads(src, groupsFromDirectory); n != 0 {
+		t.Errorf("reads from the directory counted %v, want 0", n)
+	}
+}
+
+// TestReadGroupsFallsBackToTheDirectory: when the watcher cannot vouch for
+// its state (after a reconnect, or a doubtful entry) or the configuration
+// does not let it serve reads (a one-level group scope), ReadGroups
+// searches the directory.
+func TestReadGroupsFallsBackToTheDirectory(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		cfg  func(*Config)
+		gap  func(*ldaptest.Server, *Source, *watching)
+	}{
+		{"reconnect", func(*Config) {}, func(srv *ldaptest.Server, _ *Source, w *watching) { srv.Restart(); w.waitReady(t) }},
+		{"doubt", func(*Config) {}, func(_ *ldaptest.Server, src *Source, _ *watching) { src.ws.doubt() }},
+		{"one-level scope", func(c *Config) { c.GroupScope = "one" }, func(*ldaptest.Server, *Source, *watching) {}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startDirectory(t)
+			cfg := watchSnapConfig(srv)
+			c.cfg(&cfg)
+			src, w := startWatched(t, cfg)
+			c.gap(srv, src, w)
+			searched := groupSearches(src)
+			snap, err := src.ReadGroups(context.Background(), []string{srv.EntryUUID("cn=engineering," + groups)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(snap.Groups) != 2 {
+				t.Errorf("groups read: got %d, want 2 (engineering, platform)", len(snap.Groups))
+			}
+			if n := groupReads(src, groupsFromDirectory); n != 1 {
+				t.Errorf("reads from the directory counted %v, want 1", n)
+			}
+			if n := groupReads(src, groupsFromWatcher); n != 0 {
+				t.Errorf("reads from the watcher counted %v, want 0", n)
+			}
+			if n := groupSearches(src) - searched; n == 0 {
+				t.Error("ReadGroups made no search for groups")
+			}
+		})
+	}
+}
