@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	goldap "github.com/go-ldap/ldap/v3"
+
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
 
@@ -127,5 +129,43 @@ func TestReadGroupsFallsBackToTheDirectory(t *testing.T) {
 				t.Error("ReadGroups made no search for groups")
 			}
 		})
+	}
+}
+
+// TestDirSyncReadGroupsFromTheWatcher: while the DirSync watcher vouches
+// for its state, ReadGroups polls first and answers from that state,
+// exactly as the directory would, after members were added and removed,
+// nesting with a cycle made, a member renamed and a group deleted.
+func TestDirSyncReadGroupsFromTheWatcher(t *testing.T) {
+	d := newADDir(t)
+	s := seedAD(t, d)
+	ops := d.addGroup("ops", []string{s.cat}, []string{s.sales})
+	cfg := d.config()
+	src, _, _ := startADWatched(t, d, cfg, nil)
+
+	d.mod(s.eng, func(r *goldap.ModifyRequest) { r.Add("member", []string{d.dnOf(s.bob), d.dnOf(s.sales)}) })
+	d.mod(s.sales, func(r *goldap.ModifyRequest) {
+		r.Delete("member", []string{d.dnOf(s.cat)})
+		r.Add("member", []string{d.dnOf(s.all)}) // all → eng → sales → all
+	})
+	if err := d.conn.ModifyDN(goldap.NewModifyDNRequest(d.dnOf(s.bob), "CN=robert", true, "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.DeleteGroup(t.Context(), ops); err != nil {
+		t.Fatal(err)
+	}
+	polls := dirSyncs(src)
+	sameGroupsRead(t, src, cfg, map[string][]string{
+		"nested":   {s.all},
+		"several":  {s.eng, s.sales, ops},
+		"capitals": {strings.ToUpper(s.sales)},
+		"user id":  {s.ann},
+		"unknown":  {"00000000-0000-0000-0000-000000000000"},
+	})
+	if dirSyncs(src) == polls {
+		t.Error("ReadGroups did not poll the DirSync watcher first")
+	}
+	if _, err := src.ReadGroups(t.Context(), []string{"not-a-guid"}); err == nil {
+		t.Error("ReadGroups took an id that is no GUID")
 	}
 }
