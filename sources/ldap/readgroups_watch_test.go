@@ -91,6 +91,24 @@ func TestReadGroupsFromTheWatcher(t *testing.T) {
 	}
 }
 
+// TestReadGroupsFromTheWatcherMemberUID is TestReadGroupsFromTheWatcher
+// with memberUid values, which name users only, by name.
+func TestReadGroupsFromTheWatcherMemberUID(t *testing.T) {
+	srv := startDirectory(t)
+	cfg := watchSnapConfig(srv)
+	cfg.Schema = PresetRFC2307
+	src, w := startWatched(t, cfg)
+	sets := map[string][]string{"posix": {srv.EntryUUID("cn=posix-devs," + groups)}}
+	sameGroupsRead(t, src, cfg, sets)
+
+	srv.Replace("cn=posix-devs,"+groups, map[string][]string{"memberUid": {"alice", "bob", "Dave", "*"}})
+	srv.Rename("uid=bob,"+people, "uid=robert", "")
+	marker := "cn=posix-marker," + groups // syncrepl sends changes in order
+	srv.Add(marker, map[string][]string{"objectClass": {"posixGroup"}, "cn": {"posix-marker"}, "gidNumber": {"5001"}, "memberUid": {"alice"}})
+	w.waitChange(t, "marker", "", srv.EntryUUID(marker))
+	sameGroupsRead(t, src, cfg, sets)
+}
+
 // TestReadGroupsFallsBackToTheDirectory: when the watcher cannot vouch for
 // its state (after a reconnect, or a doubtful entry) or the configuration
 // does not let it serve reads (a one-level group scope), ReadGroups
