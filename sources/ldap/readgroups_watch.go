@@ -45,12 +45,16 @@ func (d decoder) canonicalIDs(groupIDs []string) ([]string, error) {
 // groupsFromTracker is what groupsSnapshot reads for the groups ids (in
 // canonical form), taken from t: those groups, every group nested below
 // them (cycles cut) and their member users, resolved as a read resolves
-// them. nil when t let its users go.
+// them. nil when t let its users go, or when one of those groups lists
+// the DN of an entry that was renamed (listed): a server with OpenLDAP's
+// refint rewrites that value without syncrepl sending the group again, so
+// only a read can say which value the group holds. (memberUid values are
+// names, which no server rewrites.)
 func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 	var level, groups, users []*record
 	for _, id := range ids {
 		if g := t.recs[id]; g != nil && g.isGroup {
-			level = append(level, t.asRead(g))
+			level = append(level, g)
 		}
 	}
 	taken := map[string]bool{}  // ids of the records taken
@@ -61,7 +65,11 @@ func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 			if taken[g.id] {
 				continue
 			}
+			if _, renamed := t.listed[g.id]; renamed && !t.uidMode {
+				return nil
+			}
 			taken[g.id] = true
+			g = t.asRead(g)
 			groups = append(groups, g)
 			for _, m := range g.members {
 				if looked[m] {
@@ -92,7 +100,7 @@ func (t *tracker) follow(m string, groups, users []*record, taken map[string]boo
 		switch {
 		case r.isGroup:
 			if !t.uidMode {
-				groups = append(groups, t.asRead(r))
+				groups = append(groups, r)
 			}
 		case r.user == nil:
 			return nil, nil, false

@@ -38,56 +38,85 @@ func readGroupsSets(srv *ldaptest.Server) map[string][]string {
 	}
 }
 
-// sameGroupsRead checks that watched answers every set from its watcher
-// exactly as a read of the directory by an unwatched source does.
-func sameGroupsRead(t *testing.T, watched *Source, cfg Config, sets map[string][]string) {
+// sameGroupsRead checks that watched answers every set from where from
+// says (with no search for groups when from the watcher) exactly as a read
+// of the directory by an unwatched source does.
+func sameGroupsRead(t *testing.T, watched *Source, cfg Config, from string, sets map[string][]string) {
 	t.Helper()
 	direct := newSource(t, cfg)
 	for name, ids := range sets {
-		before, searched := groupReads(watched, groupsFromWatcher), groupSearches(watched)
+		before, searched := groupReads(watched, from), groupSearches(watched)
 		got, err := watched.ReadGroups(context.Background(), ids)
 		if err != nil {
-			t.Fatalf("%s: ReadGroups from the watcher: %v", name, err)
+			t.Fatalf("%s: ReadGroups: %v", name, err)
 		}
-		if n := groupReads(watched, groupsFromWatcher) - before; n != 1 {
-			t.Errorf("%s: reads from the watcher counted %v, want 1", name, n)
+		if n := groupReads(watched, from) - before; n != 1 {
+			t.Errorf("%s: reads from the %s counted %v, want 1", name, from, n)
 		}
-		if n := groupSearches(watched) - searched; n != 0 {
-			t.Errorf("%s: the watcher's answer made %v searches for groups, want 0", name, n)
+		if n := groupSearches(watched) - searched; (n == 0) != (from == groupsFromWatcher) {
+			t.Errorf("%s: read from the %s with %v searches for groups", name, from, n)
 		}
 		want, err := direct.ReadGroups(context.Background(), ids)
 		if err != nil {
 			t.Fatalf("%s: ReadGroups from the directory: %v", name, err)
 		}
 		if got.Complete != want.Complete || !reflect.DeepEqual(got.Users, want.Users) || !reflect.DeepEqual(got.Groups, want.Groups) {
-			t.Errorf("%s: the watcher's answer differs from the directory's:\n got  %+v\n want %+v", name, *got, *want)
+			t.Errorf("%s: the answer differs from the directory's:\n got  %+v\n want %+v", name, *got, *want)
 		}
 	}
 }
 
 // TestReadGroupsFromTheWatcher: while the syncrepl watcher vouches for its
 // state, ReadGroups answers from it without searching, exactly as the
-// directory would, also after the watcher applied live changes.
+// directory would, also after the watcher applied live changes. Groups
+// listing a renamed entry are read from the directory.
 func TestReadGroupsFromTheWatcher(t *testing.T) {
 	srv := startDirectory(t)
 	srv.Add(elsewhere, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"elsewhere"}})
 	cfg := watchSnapConfig(srv)
 	src, w := startWatched(t, cfg)
 	sets := readGroupsSets(srv)
-	sameGroupsRead(t, src, cfg, sets)
+	sameGroupsRead(t, src, cfg, groupsFromWatcher, sets)
 
 	srv.Replace("cn=engineering,"+groups, map[string][]string{"member": {
 		"uid=alice," + people, "cn=platform," + groups, "uid=dave," + people}}) // bob removed, dave added
-	srv.Rename("uid=carol,"+people, "uid=caroline", "")
 	srv.Replace("uid=alice,"+people, map[string][]string{"mail": {"alice@new.example.com"}})
 	srv.Delete("cn=cycle-b," + groups)
-	// platform still lists uid=carol: without refint, a read does too.
-	srv.Replace("cn=outsiders,"+groups, map[string][]string{"member": {"uid=caroline," + people, "cn=cycle-a," + groups}})
-	srv.Rename("uid=dave,"+people, "uid=dave", elsewhere) // out of the user base
+	srv.Rename("uid=bob,"+people, "uid=bob", elsewhere) // out of the user base, in no group now
+	srv.Add("uid=erin,"+people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"erin"}, "cn": {"Erin E"},
+		"sn": {"E"}, "mail": {"erin@example.com"}})
+	srv.Replace("cn=outsiders,"+groups, map[string][]string{"member": {"uid=erin," + people, "cn=cycle-a," + groups}})
+	// platform lists uid=carol: without refint a read still does, with it
+	// the value is rewritten and syncrepl does not say so.
+	srv.Rename("uid=carol,"+people, "uid=caroline", "")
 	settle(t, srv, w, 1)
-	sameGroupsRead(t, src, cfg, sets)
-	if n := groupReads(src, groupsFromDirectory); n != 0 {
-		t.Errorf("reads from the directory counted %v, want 0", n)
+	renamed := map[string][]string{}
+	for _, name := range []string{"nested", "several", "capitals"} { // platform, or engineering above it
+		renamed[name] = sets[name]
+		delete(sets, name)
+	}
+	sets["outsiders"] = []string{srv.EntryUUID("cn=outsiders," + groups)}
+	sameGroupsRead(t, src, cfg, groupsFromWatcher, sets)
+	sameGroupsRead(t, src, cfg, groupsFromDirectory, renamed)
+}
+
+// TestReadGroupsAfterARenameUnderRefInt: with OpenLDAP's refint overlay a
+// renamed nested group stays nested, though syncrepl does not send the
+// groups refint rewrote: ReadGroups reads those from the directory.
+func TestReadGroupsAfterARenameUnderRefInt(t *testing.T) {
+	srv := startDirectory(t, func(c *ldaptest.Config) { c.RefInt = true })
+	cfg := watchSnapConfig(srv)
+	src, w := startWatched(t, cfg)
+	srv.Rename("cn=platform,"+groups, "cn=platform2", "")
+	settle(t, srv, w, 1)
+	eng := []string{srv.EntryUUID("cn=engineering," + groups)}
+	sameGroupsRead(t, src, cfg, groupsFromDirectory, map[string][]string{"engineering": eng})
+	snap, err := src.ReadGroups(context.Background(), eng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Groups) != 2 {
+		t.Errorf("engineering read %d groups, want 2 (it nests platform2): %+v", len(snap.Groups), snap.Groups)
 	}
 }
 
@@ -99,14 +128,14 @@ func TestReadGroupsFromTheWatcherMemberUID(t *testing.T) {
 	cfg.Schema = PresetRFC2307
 	src, w := startWatched(t, cfg)
 	sets := map[string][]string{"posix": {srv.EntryUUID("cn=posix-devs," + groups)}}
-	sameGroupsRead(t, src, cfg, sets)
+	sameGroupsRead(t, src, cfg, groupsFromWatcher, sets)
 
 	srv.Replace("cn=posix-devs,"+groups, map[string][]string{"memberUid": {"alice", "bob", "Dave", "*"}})
 	srv.Rename("uid=bob,"+people, "uid=robert", "")
 	marker := "cn=posix-marker," + groups // syncrepl sends changes in order
 	srv.Add(marker, map[string][]string{"objectClass": {"posixGroup"}, "cn": {"posix-marker"}, "gidNumber": {"5001"}, "memberUid": {"alice"}})
 	w.waitChange(t, "marker", "", srv.EntryUUID(marker))
-	sameGroupsRead(t, src, cfg, sets)
+	sameGroupsRead(t, src, cfg, groupsFromWatcher, sets)
 }
 
 // TestReadGroupsFallsBackToTheDirectory: when the watcher cannot vouch for
@@ -173,7 +202,7 @@ func TestDirSyncReadGroupsFromTheWatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	polls := dirSyncs(src)
-	sameGroupsRead(t, src, cfg, map[string][]string{
+	sameGroupsRead(t, src, cfg, groupsFromWatcher, map[string][]string{
 		"nested":   {s.all},
 		"several":  {s.eng, s.sales, ops},
 		"capitals": {strings.ToUpper(s.sales)},
