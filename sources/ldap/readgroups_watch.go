@@ -8,9 +8,10 @@ import (
 )
 
 // Group reads served by the watcher's tracker (ReadGroups): while the
-// watcher may serve full runs (fromWatcher), the tracker holds exactly
-// what the searches of groupsSnapshot would find, so a live change costs
-// no connection, bind or search of its own.
+// watcher may serve full runs (fromWatcher), the tracker holds what the
+// searches of groupsSnapshot would find (but see groupsFromTracker on
+// renamed DNs), so a live change costs no connection, bind or search of
+// its own.
 
 // group read sources, the values of the "from" label of
 // lightdash_sync_ldap_group_reads_total.
