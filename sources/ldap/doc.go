@@ -22,7 +22,9 @@
 //
 // ReadGroups reads the named groups by id, the groups nested below them
 // and their members; members are looked up in batches by their RDN
-// ((|(uid=a)(uid=b)...)) and matched on the full DN.
+// ((|(uid=a)(uid=b)...)) and matched on the full DN. While the watcher may
+// serve full runs from its state, ReadGroups answers from that state
+// instead, without a connection (readgroups_watch.go).
 //
 // # Nested groups
 //

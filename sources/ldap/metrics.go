@@ -16,6 +16,8 @@ type metrics struct {
 	reconnect *prometheus.CounterVec
 	shared    *prometheus.CounterVec
 	snapshots *prometheus.CounterVec
+	// groupReads counts ReadGroups by where the answer came from.
+	groupReads *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -48,6 +50,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "lightdash_sync_ldap_snapshots_total",
 			Help: "Snapshots of the directory by how they were made: read (full) or built from the syncrepl or DirSync watcher's state (watcher).",
 		}, []string{"source", "read"}),
+		groupReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "lightdash_sync_ldap_group_reads_total",
+			Help: "Reads of changed groups (live changes), by where they were answered from: the syncrepl or DirSync watcher's state (watcher) or searches of the directory (directory).",
+		}, []string{"source", "from"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -71,6 +77,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	if err == nil {
 		m.snapshots, err = register(reg, m.snapshots)
+	}
+	if err == nil {
+		m.groupReads, err = register(reg, m.groupReads)
 	}
 	return m, err
 }

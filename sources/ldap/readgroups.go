@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
+	"go.uber.org/zap"
 
 	"github.com/lightdash-sync/lightdash-sync/sources"
 )
@@ -15,9 +16,27 @@ const filterChunk = 50
 
 // ReadGroups reads the named groups, every group nested below them
 // (cycles are cut) and their member users, without reading the whole
-// directory: members are looked up in batches by their RDN.
+// directory: members are looked up in batches by their RDN. While the
+// watcher may serve full runs from its state (fromWatcher), the answer is
+// taken from that state instead, with no connection to the directory.
 func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Snapshot, error) {
-	return s.read(ctx, func(r *reader) (*sources.Snapshot, error) { return r.groupsSnapshot(groupIDs) })
+	ids, err := s.dec.canonicalIDs(groupIDs)
+	if err != nil {
+		return nil, err
+	}
+	from := groupsFromWatcher
+	snap := s.fromWatcher(ctx, "ldap group read", func(t *tracker) *sources.Snapshot { return s.groupsFromTracker(t, ids) })
+	if snap == nil {
+		from = groupsFromDirectory
+		snap, err = s.read(ctx, func(r *reader) (*sources.Snapshot, error) { return r.groupsSnapshot(groupIDs) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.metrics.groupReads.WithLabelValues(s.cfg.Name, from).Inc()
+	s.log.Debug("ldap groups read", zap.String("from", from), zap.Int("named", len(groupIDs)),
+		zap.Int("groups", len(snap.Groups)), zap.Int("users", len(snap.Users)))
+	return snap, nil
 }
 
 // groupsSnapshot reads the named groups and their members: walking the

@@ -179,15 +179,20 @@ func (s *Source) expecting() bool {
 func finishFromTracker(b *builder, t *tracker, reasons []string) *sources.Snapshot {
 	groups := make([]*record, 0, len(t.groupIDs))
 	for id := range t.groupIDs {
-		g := t.recs[id]
-		if m, ok := t.listed[id]; ok {
-			c := *g
-			c.members = m
-			g = &c
-		}
-		groups = append(groups, g)
+		groups = append(groups, t.asRead(t.recs[id]))
 	}
 	return b.finish(groups, reasons)
+}
+
+// asRead is group g as a read returns it: with the member values the
+// server last sent, where renameMember rewrote them (listed).
+func (t *tracker) asRead(g *record) *record {
+	if m, ok := t.listed[g.id]; ok {
+		c := *g
+		c.members = m
+		return &c
+	}
+	return g
 }
 
 // refreshShareable reports whether a refresh without a cookie sees what

@@ -129,11 +129,30 @@ func (ws *watchState) ended() (reseed bool) {
 }
 
 // snapshotFromWatcher returns the directory as the watcher's tracker
-// holds it, or nil when the watcher does not vouch for it or its full
-// read is older than WatchSnapshotMaxAge. A DirSync session polls first.
+// holds it, or nil when the watcher may not serve it (fromWatcher).
 func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
+	snap := s.fromWatcher(ctx, "ldap snapshot", func(t *tracker) *sources.Snapshot { return s.finishShared(nil, t, nil) })
+	if snap == nil {
+		return nil
+	}
+	snap.Read = sources.ReadWatcher
+	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
+	s.ws.mu.RLock()
+	since := time.Since(s.ws.readAt).Round(time.Second)
+	s.ws.mu.RUnlock()
+	s.log.Info("ldap snapshot taken from the watcher's state",
+		zap.Int("users", len(snap.Users)), zap.Int("groups", len(snap.Groups)), zap.Duration("since_full_read", since))
+	return snap
+}
+
+// fromWatcher returns what build makes of the watcher's tracker, read
+// under the state's lock, or nil when this configuration may not use the
+// watcher's state (watchSnapshots), the watcher does not vouch for it, or
+// its full read is older than WatchSnapshotMaxAge. A DirSync session
+// polls first, so the answer includes every change made before the call.
+func (s *Source) fromWatcher(ctx context.Context, what string, build func(*tracker) *sources.Snapshot) *sources.Snapshot {
 	ws := &s.ws
-	if !ws.current(s.cfg.WatchSnapshotMaxAge) {
+	if !s.watchSnapshots() || !ws.current(s.cfg.WatchSnapshotMaxAge) {
 		return nil
 	}
 	ws.mu.RLock()
@@ -141,12 +160,12 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 	ws.mu.RUnlock()
 	if poll != nil {
 		// Bounded: a poll blocked on sending its changes to a daemon whose
-		// queue is full must not hold the full run for ever.
+		// queue is full must not hold the caller for ever.
 		pctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 		err := poll(pctx)
 		cancel()
 		if err != nil {
-			s.log.Info("ldap snapshot: the DirSync watcher's poll failed", zap.Error(err))
+			s.log.Info(what+": the DirSync watcher's poll failed", zap.Error(err))
 			return nil
 		}
 	}
@@ -155,16 +174,7 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 	if !ws.currentLocked(s.cfg.WatchSnapshotMaxAge) {
 		return nil
 	}
-	snap := s.finishShared(nil, ws.tr, nil)
-	if snap == nil {
-		return nil
-	}
-	snap.Read = sources.ReadWatcher
-	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
-	s.log.Info("ldap snapshot taken from the watcher's state",
-		zap.Int("users", len(snap.Users)), zap.Int("groups", len(snap.Groups)),
-		zap.Duration("since_full_read", time.Since(ws.readAt).Round(time.Second)))
-	return snap
+	return build(ws.tr)
 }
 
 // current reports whether a live session vouches for a tracker whose full
