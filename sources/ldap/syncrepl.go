@@ -292,7 +292,17 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 	case *goldap.ControlSyncDone:
 		w.cookieSeen(ctx, r, ctl.Cookie)
 	}
+	w.checkSure()
 	return true
+}
+
+// checkSure stops vouching for the tracker when a change left it unsure
+// (tracker.blindToRefInt): the next full run then reads the directory.
+func (w *syncWatcher) checkSure() {
+	if why := w.tr.takeUnsure(); why != "" {
+		w.s.log.Info("ldap syncrepl: the watcher's state may differ from the directory; the next full run reads it", zap.String("why", why))
+		w.doubt()
+	}
 }
 
 // pruneUnseen reports deletions inferred from a present phase or a full
@@ -304,6 +314,7 @@ func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
 	}
 	var gone []*sources.Change
 	w.s.ws.edit(func() { gone = w.tr.prune(r.seen, "syncrepl delete (not present)") })
+	w.checkSure()
 	for _, ch := range gone {
 		if !w.report(ctx, r, ch) {
 			return false

@@ -33,7 +33,13 @@ type tracker struct {
 	linksFollowRenames bool
 	// listed holds, with keepUsers, the member values the server last
 	// sent for each group renameMember rewrote: what a read returns.
-	listed    map[string][]string
+	listed map[string][]string
+	// unsure says, once, why the tracker may no longer be what a read
+	// returns (see blindToRefInt); the watcher takes it (takeUnsure).
+	unsure string
+	// gone holds, where blindToRefInt, the keys of entries deleted while
+	// groups listed them.
+	gone      map[string]struct{}
 	recs      map[string]*record
 	keys      map[string]*keyEntry // member key -> the groups listing it and the records it names
 	groupIDs  map[string]bool
@@ -52,6 +58,30 @@ func (t *tracker) key(r *record) string {
 		return r.name
 	}
 	return r.ndn
+}
+
+// blindToRefInt reports whether the server may change groups without
+// sending them: OpenLDAP's refint overlay (and 389-DS's referential
+// integrity plugin) rewrite or drop the member DNs naming a renamed or
+// deleted entry, and syncrepl does not send the groups it changed. The
+// tracker cannot tell whether the server does, so a change whose outcome
+// depends on it leaves the tracker unsure. (memberUid values are names no
+// server rewrites; AD's DirSync sends its linked-value changes.)
+func (t *tracker) blindToRefInt() bool { return !t.uidMode && !t.linksFollowRenames }
+
+// doubtIf records why as unsure, unless the tracker is unsure already.
+func (t *tracker) doubtIf(cond bool, why string) {
+	if cond && t.unsure == "" {
+		t.unsure = why
+	}
+}
+
+// takeUnsure returns, and clears, why the tracker became unsure ("" when
+// it did not) since the last call.
+func (t *tracker) takeUnsure() string {
+	why := t.unsure
+	t.unsure = ""
+	return why
 }
 
 // containing returns the groups whose members include any of keys, plus
@@ -162,6 +192,7 @@ func (t *tracker) apply(r *record, force bool, reason string) *sources.Change {
 // place: the records may still be read elsewhere.
 func (t *tracker) renameMember(from, to string) {
 	ids := slices.Collect(t.holders(from).all()) // replace changes the set
+	t.doubtIf(len(ids) > 0 && t.blindToRefInt(), "a renamed entry is listed by groups, which a server with referential integrity rewrites unseen")
 	for _, id := range ids {
 		g := t.recs[id]
 		if _, ok := t.listed[id]; !ok && t.keepUsers && !t.linksFollowRenames {
@@ -248,6 +279,7 @@ func (t *tracker) remove(id, reason string) *sources.Change {
 		groups[g] = true
 	}
 	t.replace(old, nil)
+	t.noteGone(t.key(old))
 	delete(t.listed, id)
 	if old.isGroup {
 		groups[id] = true

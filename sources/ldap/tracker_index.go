@@ -42,6 +42,7 @@ func (t *tracker) entry(k string) *keyEntry {
 func (t *tracker) release(k string) {
 	if e := t.keys[k]; e != nil && e.unused() {
 		delete(t.keys, k)
+		delete(t.gone, k)
 	}
 }
 
@@ -118,6 +119,7 @@ func (t *tracker) reindexKey(id string, old, r *record) {
 		e := t.entry(newKey)
 		if moved {
 			e.owners = append(e.owners, id)
+			t.reuseOfGone(newKey)
 		}
 		t.setKey(r, e.key)
 	}
@@ -158,6 +160,35 @@ func (t *tracker) reindexMembers(id string, old, r *record) {
 	for m := range before {
 		t.release(m)
 	}
+}
+
+// reuseOfGone notes an entry taking the key of a deleted member that groups
+// still list: with referential integrity the server dropped those values,
+// without it the new entry is their member, and the tracker cannot tell.
+func (t *tracker) reuseOfGone(k string) {
+	if _, ok := t.gone[k]; ok {
+		delete(t.gone, k)
+		t.doubtIf(true, "an entry took the DN of a deleted member, which a server with referential integrity dropped from its groups unseen")
+	}
+}
+
+// noteGone notes the deletion of the entry whose key was k, if groups
+// list k: with referential integrity the server dropped those values.
+// While another entry holds k the tracker cannot tell whether it is
+// their member; otherwise an entry taking k later cannot be told
+// (reuseOfGone).
+func (t *tracker) noteGone(k string) {
+	if !t.blindToRefInt() || t.holders(k).len() == 0 {
+		return
+	}
+	if len(t.owners(k)) > 0 {
+		t.doubtIf(true, "a deleted member shared its DN with another entry, which a server with referential integrity dropped from its groups unseen")
+		return
+	}
+	if t.gone == nil {
+		t.gone = map[string]struct{}{}
+	}
+	t.gone[k] = struct{}{}
 }
 
 // setKey makes r's key field the canonical string k (equal to it).

@@ -83,17 +83,16 @@ func TestWatcherSnapshotIsAFullRead(t *testing.T) {
 
 	srv.Add("uid=erin,"+people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"erin"}, "cn": {"Erin E"},
 		"sn": {"E"}, "mail": {"erin@example.com"}})
-	srv.Add("cn=analysts,"+groups, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"analysts"},
-		"member": {"uid=erin," + people, "cn=sales," + groups}})
-	srv.Replace("cn=engineering,"+groups, map[string][]string{"member": {"uid=alice," + people, "cn=platform," + groups}})
-	srv.Rename("uid=bob,"+people, "uid=robert", "")
+	// Renamed while no group lists it (members renamed: TestWatcherReadsTheDirectoryWhenRefIntMayHaveActed).
 	srv.Rename("cn=sales,"+groups, "cn=sales2", "")
+	srv.Add("cn=analysts,"+groups, map[string][]string{"objectClass": {"groupOfNames"}, "cn": {"analysts"},
+		"member": {"uid=erin," + people, "cn=sales2," + groups}})
+	srv.Replace("cn=engineering,"+groups, map[string][]string{"member": {"uid=alice," + people, "cn=platform," + groups}})
 	srv.Delete("cn=cycle-b," + groups)
 	srv.Delete("uid=dave," + people)
 	srv.Replace("uid=carol,"+people, map[string][]string{"employeeType": {"disabled"}})
 	srv.Replace("uid=alice,"+people, map[string][]string{"mail": {"alice@new.example.com"}, "cn": {"Alice A"}})
 	srv.Replace("cn=platform,"+groups, map[string][]string{"member": {"uid=carol," + people, "cn=analysts," + groups}})
-	srv.Rename("uid=erin,"+people, "uid=erin", elsewhere) // out of the user base: no longer a user
 	settle(t, srv, w, 1)
 
 	paged := pagedReads(src)
@@ -104,6 +103,57 @@ func TestWatcherSnapshotIsAFullRead(t *testing.T) {
 	sameAsRead(t, snap, cfg)
 	if n := value(src.metrics.snapshots.WithLabelValues("corp", sources.ReadWatcher)); n != 1 {
 		t.Errorf("snapshots from the watcher counted %v, want 1", n)
+	}
+}
+
+// TestWatcherReadsTheDirectoryWhenRefIntMayHaveActed: after a listed
+// member is renamed, moved out of the base, or deleted and its DN taken
+// again, a server with referential integrity (here slapd's refint
+// overlay) changed the groups without syncrepl sending them, and one
+// without it did not: the watcher cannot tell, so the next full run and
+// the group reads come from the directory, and the session vouches again
+// after that full run.
+func TestWatcherReadsTheDirectoryWhenRefIntMayHaveActed(t *testing.T) {
+	for _, refint := range []bool{true, false} {
+		for _, c := range []struct {
+			name   string
+			change func(*ldaptest.Server)
+			sure   bool // the watcher's state is right with refint and without
+		}{
+			{"member renamed", func(srv *ldaptest.Server) { srv.Rename("uid=bob,"+people, "uid=robert", "") }, false},
+			{"nested group renamed", func(srv *ldaptest.Server) { srv.Rename("cn=platform,"+groups, "cn=platform2", "") }, false},
+			// The rewritten value names no user either way.
+			{"member moved out of the base", func(srv *ldaptest.Server) {
+				srv.Add(elsewhere, map[string][]string{"objectClass": {"organizationalUnit"}, "ou": {"elsewhere"}})
+				srv.Rename("uid=carol,"+people, "uid=carol", elsewhere)
+			}, true},
+			{"member deleted", func(srv *ldaptest.Server) { srv.Delete("uid=bob," + people) }, true},
+			{"member deleted, DN taken again", func(srv *ldaptest.Server) {
+				srv.Delete("uid=bob," + people)
+				srv.Add("uid=bob,"+people, map[string][]string{"objectClass": {"inetOrgPerson"}, "uid": {"bob"}, "cn": {"Bob Again"},
+					"sn": {"Again"}, "mail": {"bob.again@example.com"}})
+			}, false},
+		} {
+			t.Run(fmt.Sprintf("%s, refint %v", c.name, refint), func(t *testing.T) {
+				srv := startDirectory(t, func(cfg *ldaptest.Config) { cfg.RefInt = refint })
+				cfg := watchSnapConfig(srv)
+				src, w := startWatched(t, cfg)
+				c.change(srv)
+				settle(t, srv, w, 1)
+				eng := []string{srv.EntryUUID("cn=engineering," + groups)}
+				if c.sure {
+					sameGroupsRead(t, src, cfg, groupsFromWatcher, map[string][]string{"engineering": eng})
+					sameAsRead(t, snapshotRead(t, src, sources.ReadWatcher), cfg)
+					return
+				}
+				sameGroupsRead(t, src, cfg, groupsFromDirectory, map[string][]string{"engineering": eng})
+				sameAsRead(t, snapshotRead(t, src, sources.ReadFull), cfg)
+				w.waitReady(t) // the session started again from that full read
+				settle(t, srv, w, 2)
+				sameAsRead(t, snapshotRead(t, src, sources.ReadWatcher), cfg)
+				sameGroupsRead(t, src, cfg, groupsFromWatcher, map[string][]string{"engineering": eng})
+			})
+		}
 	}
 }
 
