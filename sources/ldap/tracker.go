@@ -46,6 +46,9 @@ func newTracker(uidMode bool) *tracker {
 
 func (t *tracker) empty() bool { return len(t.recs) == 0 }
 
+// users is how many user records t holds.
+func (t *tracker) users() int { return len(t.recs) - len(t.groupIDs) }
+
 // key is how members refer to a record.
 func (t *tracker) key(r *record) string {
 	if !r.isGroup && t.uidMode {

@@ -82,6 +82,8 @@ func liveHeap() uint64 {
 //     snapshots built from the watcher's state;
 //   - snapshot: a full run's directory built from a tracker that keeps
 //     its users (B/op is what one costs);
+//   - refresh-snapshot: the same built as a refresh without a cookie
+//     does after the first, users streamed in;
 //   - fill-apply: every entry through apply, as the first refresh did
 //     before it filled silently;
 //   - member-change: one member added to a nested group (then removed
@@ -147,6 +149,30 @@ func BenchmarkTrackerScale(b *testing.B) {
 		}
 		for b.Loop() {
 			if snap := finishFromTracker(trackerUsers(src, t), t, nil); len(snap.Users) != 100_000 {
+				b.Fatalf("%d users", len(snap.Users))
+			}
+		}
+	})
+	// refresh-snapshot: the snapshot a refresh without a cookie builds
+	// after the first (a reseed), its users added as they arrive, sized
+	// by the last tracker (syncrepl.go refreshBuilder).
+	b.Run("refresh-snapshot", func(b *testing.B) {
+		src := &Source{log: zap.NewNop()}
+		src.dec = decoder{cfg: &src.cfg}
+		t := newTracker(false)
+		t.keepUsers = true
+		users := scaleRecords()
+		for _, r := range users {
+			t.fill(r)
+		}
+		users = users[:t.users()]
+		w := &syncWatcher{s: src, users: t.users()}
+		for b.Loop() {
+			rb := w.refreshBuilder()
+			for _, u := range users {
+				rb.addUser(u)
+			}
+			if snap := finishFromTracker(rb, t, nil); len(snap.Users) != 100_000 {
 				b.Fatalf("%d users", len(snap.Users))
 			}
 		}
