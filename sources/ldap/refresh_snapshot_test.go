@@ -1,8 +1,12 @@
 package ldap
 
 import (
+	"context"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"go.uber.org/zap"
 
@@ -18,7 +22,7 @@ func refreshSnapshot(w *syncWatcher, recs []*record) *sources.Snapshot {
 	for _, rec := range recs {
 		w.fill(r, rec)
 	}
-	return w.s.finishShared(r.snap, w.tr, nil)
+	return w.finishSnapshot(r)
 }
 
 func copies(recs []*record) []*record {
@@ -80,5 +84,64 @@ func TestRefreshSnapshotFirstIDWins(t *testing.T) {
 		if g.ID == clash.id {
 			t.Errorf("group %s has a user's id and is listed", g.ID)
 		}
+	}
+}
+
+// usersIn reports whether every user record of t points into users.
+func usersIn(t *tracker, users []sources.DirUser) bool {
+	in := map[*sources.DirUser]bool{}
+	for i := range users {
+		in[&users[i]] = true
+	}
+	for _, r := range t.recs {
+		if !r.isGroup && !in[r.user] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestTrackerSharesTheSnapshotsUsers: the tracker's user records point at
+// the users of the last snapshot built from it (the refresh's, then one
+// from the watcher's state), so the two hold one copy; a changed user
+// gets its own, and a snapshot built since is unchanged by it.
+func TestTrackerSharesTheSnapshotsUsers(t *testing.T) {
+	src := &Source{log: zap.NewNop()}
+	src.dec = decoder{cfg: &src.cfg}
+	w := &syncWatcher{s: src}
+	recs := scaleDirectory(100, 10, 300, 0.1, 7)
+	first := refreshSnapshot(w, copies(recs))
+	if !usersIn(w.tr, first.Users) {
+		t.Fatal("after the refresh, the tracker's users are not the snapshot's")
+	}
+	u := *recs[0]
+	u.setUser(sources.DirUser{ID: u.id, DN: u.dn, Email: "changed@example.com"})
+	w.tr.apply(&u, false, "test")
+	m, err := newMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.metrics, src.cfg.WatchSnapshotMaxAge = m, time.Hour
+	src.ws.persist(func() {}, true, time.Now())
+	second := src.snapshotFromWatcher(context.Background())
+	if !usersIn(w.tr, second.Users) {
+		t.Error("after a snapshot from the watcher's state, the tracker's users are not its")
+	}
+	fresh := freshSnapshot(src, w.tr)
+	second.ReadAt, second.Read = fresh.ReadAt, fresh.Read
+	if !reflect.DeepEqual(second, fresh) {
+		t.Error("the snapshot differs from one built afresh")
+	}
+	for _, du := range first.Users {
+		if du.ID == u.id && du.Email == "changed@example.com" {
+			t.Error("the change reached the snapshot built before it")
+		}
+	}
+	// A session that ended (a reconnect) may read its records unlocked.
+	w.tr.apply(recs[0], false, "test")
+	src.ws.live = false
+	third := src.finishShared(nil, w.tr, nil)
+	if src.ws.shareUsers(w.tr, third); usersIn(w.tr, third.Users) {
+		t.Error("the tracker of an ended session took a snapshot's users")
 	}
 }

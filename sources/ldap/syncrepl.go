@@ -303,12 +303,14 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 func (w *syncWatcher) refreshBuilder() *builder { return w.s.newUniqueBuilder(w.users + w.users/64) }
 
 // fill records an entry of the first load, which the worker's full
-// reconciliation covers, and adds a user to the refresh's snapshot, if it
-// builds one, unless a user with its id came first (as in a read).
+// reconciliation covers, and moves a user into the refresh's snapshot, if
+// it builds one, unless a user with its id came first (as in a read): the
+// record gets the snapshot's copy back when the refresh ends (endRefresh).
 func (w *syncWatcher) fill(r *refresh, rec *record) {
 	if b := r.snap; b != nil && !rec.isGroup {
 		if old := w.tr.recs[rec.id]; old == nil || old.isGroup {
-			b.addUser(rec) // before fill lets the user go
+			b.addUser(rec)
+			rec.user = nil
 		}
 	}
 	w.s.ws.edit(func() { w.tr.fill(rec) })

@@ -17,7 +17,8 @@ import (
 // keepUsers is set their user (their sum stays) and, unless keepEntries is
 // set, their decoded entry. It
 // never changes a record in any other way once stored (renameMember stores
-// copies).
+// copies), but to point a user record at an equal user a snapshot holds
+// (shareUsers).
 type tracker struct {
 	uidMode bool
 	// keepEntries keeps each record's decoded entry, which DirSync needs to

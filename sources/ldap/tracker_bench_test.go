@@ -153,29 +153,32 @@ func BenchmarkTrackerScale(b *testing.B) {
 			}
 		}
 	})
-	// refresh-snapshot: the snapshot a refresh without a cookie builds
-	// after the first (a reseed), its users added as they arrive, sized
-	// by the last tracker (syncrepl.go refreshBuilder).
+	// refresh-snapshot: a refresh without a cookie after the first (a
+	// reseed): the tracker filled and the snapshot built as entries
+	// arrive, sized by the last tracker (syncrepl.go refreshBuilder);
+	// live-MB is what the tracker and the snapshot then hold together.
 	b.Run("refresh-snapshot", func(b *testing.B) {
 		src := &Source{log: zap.NewNop()}
 		src.dec = decoder{cfg: &src.cfg}
-		t := newTracker(false)
-		t.keepUsers = true
-		users := scaleRecords()
-		for _, r := range users {
-			t.fill(r)
-		}
-		users = users[:t.users()]
-		w := &syncWatcher{s: src, users: t.users()}
-		for b.Loop() {
-			rb := w.refreshBuilder()
-			for _, u := range users {
-				rb.addUser(u)
-			}
-			if snap := finishFromTracker(rb, t, nil); len(snap.Users) != 100_000 {
+		w := &syncWatcher{s: src}
+		var held float64
+		for range b.N {
+			b.StopTimer()
+			w.tr, src.ws.tr, w.users = nil, nil, 100_000
+			base := liveHeap()
+			recs := scaleRecords()
+			b.StartTimer()
+			snap := refreshSnapshot(w, recs)
+			b.StopTimer()
+			if len(snap.Users) != 100_000 {
 				b.Fatalf("%d users", len(snap.Users))
 			}
+			recs = nil
+			held = float64(liveHeap()-base) / (1 << 20)
+			runtime.KeepAlive(snap)
+			b.StartTimer()
 		}
+		b.ReportMetric(held, "live-MB")
 	})
 	// The last group is nested in the first, so its changes walk up.
 	child := recs[len(recs)-1]

@@ -151,20 +151,34 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 		}
 	}
 	ws.mu.RLock()
-	defer ws.mu.RUnlock()
 	if !ws.currentLocked(s.cfg.WatchSnapshotMaxAge) {
+		ws.mu.RUnlock()
 		return nil
 	}
-	snap := s.finishShared(nil, ws.tr, nil)
+	tr, readAt := ws.tr, ws.readAt
+	snap := s.finishShared(nil, tr, nil)
+	ws.mu.RUnlock()
 	if snap == nil {
 		return nil
 	}
+	ws.shareUsers(tr, snap)
 	snap.Read = sources.ReadWatcher
 	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
 	s.log.Info("ldap snapshot taken from the watcher's state",
 		zap.Int("users", len(snap.Users)), zap.Int("groups", len(snap.Groups)),
-		zap.Duration("since_full_read", time.Since(ws.readAt).Round(time.Second)))
+		zap.Duration("since_full_read", time.Since(readAt).Round(time.Second)))
 	return snap
+}
+
+// shareUsers lets t share snap's users (tracker.shareUsers) if t is still
+// the tracker of a live session: its watcher then reads no record's user
+// but under the lock.
+func (ws *watchState) shareUsers(t *tracker, snap *sources.Snapshot) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.live && ws.tr == t {
+		t.shareUsers(snap.Users)
+	}
 }
 
 // current reports whether a live session vouches for a tracker whose full
