@@ -34,11 +34,14 @@ type tracker struct {
 	linksFollowRenames bool
 	// listed holds, with keepUsers, the member values the server last
 	// sent for each group renameMember rewrote: what a read returns.
-	listed    map[string][]string
-	recs      map[string]*record
-	keys      map[string]*keyEntry // member key -> the groups listing it and the records it names
-	groupIDs  map[string]bool
-	allGroups []string // groupIDs sorted; nil when stale
+	listed map[string][]string
+	recs   map[string]*record
+	keys   map[string]*keyEntry // member key -> the groups listing it and the records it names
+	// moreOwners holds, for a key more than one record has, the ids
+	// besides keys[key].owner.
+	moreOwners map[string][]string
+	groupIDs   map[string]bool
+	allGroups  []string // groupIDs sorted; nil when stale
 }
 
 func newTracker(uidMode bool) *tracker {
@@ -285,7 +288,7 @@ func (t *tracker) dangling() []string {
 	out := map[string]bool{}
 	var ndns []string
 	for _, e := range t.keys {
-		if len(e.owners) > 0 {
+		if e.owner != "" {
 			continue
 		}
 		for id := range e.groups.all() {
