@@ -28,8 +28,9 @@ type record struct {
 	chained bool
 	// users
 	name string // UserNameAttribute (memberUid matching)
-	// user is what a snapshot lists. The tracker lets it go: sum is all
-	// it needs to tell a change.
+	// user is what a snapshot lists. The tracker lets it go (sum is all
+	// it needs to tell a change) unless it keeps users, which then point
+	// into the last snapshot's array (tracker.shareUsers).
 	// (A pointer: held in the record, it made every record, groups too,
 	// 80 bytes larger.)
 	user *sources.DirUser

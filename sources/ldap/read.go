@@ -444,8 +444,11 @@ func (s *Source) newBuilder() *builder {
 		userByKey: map[string]string{}, seen: map[string]bool{}}
 }
 
-// newUniqueBuilder is a builder for users and groups whose ids are known
-// to be unique (a tracker's records), sized for users users.
+// newUniqueBuilder is a builder for users whose ids are known to be
+// unique (a tracker's records, or a refresh's users checked against its
+// tracker), sized for users users: a 100,000-user array grown by doubling
+// held twice its size at the peak. A group with a user's id is left out,
+// as a builder that takes ids does.
 func (s *Source) newUniqueBuilder(users int) *builder {
 	return &builder{s: s, snap: &sources.Snapshot{Source: s.cfg.Name, Users: make([]sources.DirUser, 0, users), Groups: []sources.DirGroup{}},
 		userByKey: make(map[string]string, users)}
@@ -490,10 +493,13 @@ func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 	for _, g := range groups {
 		groupByDN[g.ndn] = g.id
 	}
+	if !b.usersShared {
+		slices.SortFunc(snap.Users, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
+	}
 	snap.Groups = slices.Grow(snap.Groups, len(groups))
 	unresolved := 0
 	for _, g := range groups {
-		if !b.take(g.id) {
+		if !b.take(g.id) || b.seen == nil && hasUser(snap.Users, g.id) {
 			continue
 		}
 		dg, n := b.group(g, groupByDN)
@@ -505,14 +511,17 @@ func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 		// this source; that is configuration, not an incomplete read.
 		s.log.Debug("member values matched no user or group read", zap.Int("count", unresolved))
 	}
-	if !b.usersShared {
-		slices.SortFunc(snap.Users, func(a, b sources.DirUser) int { return strings.Compare(a.ID, b.ID) })
-	}
 	slices.SortFunc(snap.Groups, func(a, b sources.DirGroup) int { return strings.Compare(a.ID, b.ID) })
 	snap.Complete = len(reasons) == 0
 	snap.IncompleteReason = strings.Join(reasons, "; ")
 	snap.ReadAt = time.Now()
 	return snap
+}
+
+// hasUser reports whether users (sorted by id) holds id.
+func hasUser(users []sources.DirUser, id string) bool {
+	_, ok := slices.BinarySearchFunc(users, id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+	return ok
 }
 
 // group resolves g's member values against the users added and the

@@ -25,7 +25,7 @@ func (s *Source) ReadGroups(ctx context.Context, groupIDs []string) (*sources.Sn
 		return nil, err
 	}
 	from := groupsFromWatcher
-	snap := s.fromWatcher(ctx, "ldap group read", func(t *tracker) *sources.Snapshot { return s.groupsFromTracker(t, ids) })
+	snap, _ := s.fromWatcher(ctx, "ldap group read", func(t *tracker) *sources.Snapshot { return s.groupsFromTracker(t, ids) })
 	if snap == nil {
 		from = groupsFromDirectory
 		snap, err = s.read(ctx, func(r *reader) (*sources.Snapshot, error) { return r.groupsSnapshot(groupIDs) })

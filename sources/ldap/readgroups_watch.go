@@ -92,11 +92,7 @@ func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 // groups; never in memberUid mode, whose values name only users) or users
 // (unless taken). ok is false when a user's DirUser was let go.
 func (t *tracker) follow(m string, groups, users []*record, taken map[string]bool) (_, _ []*record, ok bool) {
-	e := t.keys[m]
-	if e == nil {
-		return groups, users, true
-	}
-	for _, id := range e.owners {
+	for _, id := range t.owners(m) {
 		r := t.recs[id]
 		switch {
 		case r.isGroup:

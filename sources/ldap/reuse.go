@@ -84,6 +84,27 @@ func sharedUsers(s *Source, t *tracker, prev *sources.Snapshot) *builder {
 	return b
 }
 
+// shareUsers points t's user records at their equal users in users (a
+// snapshot's array, sorted by id), so that the tracker and the snapshots
+// built from it hold one copy of each user, not two. A record without
+// its user (a refresh moved it into the snapshot: syncWatcher.fill) gets
+// the user with its id. The caller holds the state's lock, or is the
+// watcher that owns t while nobody else reads it.
+func (t *tracker) shareUsers(users []sources.DirUser) {
+	if !t.keepUsers {
+		return
+	}
+	for _, r := range t.recs {
+		if r.isGroup {
+			continue
+		}
+		i, ok := slices.BinarySearchFunc(users, r.id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+		if ok && (r.user == nil || r.user != &users[i] && equalUser(&users[i], r.user)) {
+			r.user = &users[i]
+		}
+	}
+}
+
 // equalUser compares every field of sources.DirUser (TestEqualUserSeesEveryField).
 func equalUser(a, b *sources.DirUser) bool {
 	return a.ID == b.ID && a.DN == b.DN && a.Email == b.Email && slices.Equal(a.AltEmails, b.AltEmails) &&

@@ -35,11 +35,17 @@ type syncWatcher struct {
 	reader *goldap.Conn
 	// saver saves cookies without holding the watcher up.
 	saver *cookieSaver
+	// users is how many users the last tracker held: what the snapshot
+	// of the next refresh without a cookie is sized for.
+	users int
 }
 
 // newTracker starts a tracker, keeping users when Snapshot may be built
 // from it.
 func (w *syncWatcher) newTracker() {
+	if w.tr != nil {
+		w.users = w.tr.users()
+	}
 	w.tr = newTracker(w.s.cfg.MemberValue == MemberValueUID)
 	w.tr.keepUsers = w.s.watchSnapshotsFor(WatchSyncrepl)
 	w.s.ws.setTracker(w.tr)
@@ -152,7 +158,7 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	}
 	if r.mode == refreshSilent && s.refreshShareable() && s.expecting() {
 		// The start-up snapshot, built as the refresh goes (share.go).
-		r.snap = s.newBuilder()
+		r.snap = w.refreshBuilder()
 	} else {
 		s.decline() // nothing to share (a resumed session offered its read in load)
 	}
@@ -239,10 +245,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 			}
 			r.see(rec.id)
 			if r.active && r.mode == refreshSilent {
-				if r.snap != nil && !rec.isGroup {
-					r.snap.addUser(rec) // before fill lets the user go
-				}
-				w.s.ws.edit(func() { w.tr.fill(rec) }) // first load: the worker's full reconciliation covers it
+				w.fill(r, rec)
 				break
 			}
 			w.s.ws.edit(func() { ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State)) })
@@ -303,6 +306,24 @@ func (w *syncWatcher) checkSure() {
 		w.s.log.Info("ldap syncrepl: the watcher's state may differ from the directory; the next full run reads it", zap.String("why", why))
 		w.doubt()
 	}
+}
+
+// refreshBuilder is the builder of a refresh's snapshot, sized for the
+// users the last tracker held and a few more.
+func (w *syncWatcher) refreshBuilder() *builder { return w.s.newUniqueBuilder(w.users + w.users/64) }
+
+// fill records an entry of the first load, which the worker's full
+// reconciliation covers, and moves a user into the refresh's snapshot, if
+// it builds one, unless a user with its id came first (as in a read): the
+// record gets the snapshot's copy back when the refresh ends (endRefresh).
+func (w *syncWatcher) fill(r *refresh, rec *record) {
+	if b := r.snap; b != nil && !rec.isGroup {
+		if old := w.tr.recs[rec.id]; old == nil || old.isGroup {
+			b.addUser(rec)
+			rec.user = nil
+		}
+	}
+	w.s.ws.edit(func() { w.tr.fill(rec) })
 }
 
 // pruneUnseen reports deletions inferred from a present phase or a full

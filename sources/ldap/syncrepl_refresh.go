@@ -103,13 +103,24 @@ func (w *syncWatcher) cookieSeen(ctx context.Context, r *refresh, cookie []byte)
 	w.saveCookie(cookie)
 }
 
+// finishSnapshot finishes the snapshot the refresh built, with the groups
+// the tracker holds as the server sent them, and gives the tracker's
+// records their users back from it (syncWatcher.fill): it is finished
+// even when nobody waits for it.
+func (w *syncWatcher) finishSnapshot(r *refresh) *sources.Snapshot {
+	b := r.snap
+	r.snap = nil
+	snap := w.s.finishShared(b, w.tr, r.problems)
+	w.s.ws.edit(func() { w.tr.shareUsers(snap.Users) })
+	return snap
+}
+
 // endRefresh sends the held change, then saves the newest cookie.
 func (w *syncWatcher) endRefresh(ctx context.Context, r *refresh, bo *backoff) bool {
 	r.active = false
-	if b := r.snap; b != nil {
-		// The tracker holds the refresh's groups as the server sent them.
-		r.snap = nil
-		w.s.offer("syncrepl refresh", func() *sources.Snapshot { return w.s.finishShared(b, w.tr, r.problems) })
+	if r.snap != nil {
+		snap := w.finishSnapshot(r)
+		w.s.offer("syncrepl refresh", func() *sources.Snapshot { return snap })
 	}
 	r.seen = nil // only a refresh uses it (see; the reads check r.active)
 	if r.held != nil && !w.emit(ctx, r.held.change()) {

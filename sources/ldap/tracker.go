@@ -17,7 +17,8 @@ import (
 // keepUsers is set their user (their sum stays) and, unless keepEntries is
 // set, their decoded entry. It
 // never changes a record in any other way once stored (renameMember stores
-// copies).
+// copies), but to point a user record at an equal user a snapshot holds
+// (shareUsers).
 type tracker struct {
 	uidMode bool
 	// keepEntries keeps each record's decoded entry, which DirSync needs to
@@ -39,11 +40,14 @@ type tracker struct {
 	unsure string
 	// gone holds, where blindToRefInt, the keys of entries deleted while
 	// groups listed them.
-	gone      map[string]struct{}
-	recs      map[string]*record
-	keys      map[string]*keyEntry // member key -> the groups listing it and the records it names
-	groupIDs  map[string]bool
-	allGroups []string // groupIDs sorted; nil when stale
+	gone map[string]struct{}
+	recs map[string]*record
+	keys map[string]*keyEntry // member key -> the groups listing it and the records it names
+	// moreOwners holds, for a key more than one record has, the ids
+	// besides keys[key].owner.
+	moreOwners map[string][]string
+	groupIDs   map[string]bool
+	allGroups  []string // groupIDs sorted; nil when stale
 }
 
 func newTracker(uidMode bool) *tracker {
@@ -51,6 +55,9 @@ func newTracker(uidMode bool) *tracker {
 }
 
 func (t *tracker) empty() bool { return len(t.recs) == 0 }
+
+// users is how many user records t holds.
+func (t *tracker) users() int { return len(t.recs) - len(t.groupIDs) }
 
 // key is how members refer to a record.
 func (t *tracker) key(r *record) string {
@@ -313,7 +320,7 @@ func (t *tracker) dangling() []string {
 	out := map[string]bool{}
 	var ndns []string
 	for _, e := range t.keys {
-		if len(e.owners) > 0 {
+		if e.owner != "" {
 			continue
 		}
 		for id := range e.groups.all() {

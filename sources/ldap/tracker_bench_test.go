@@ -82,6 +82,8 @@ func liveHeap() uint64 {
 //     snapshots built from the watcher's state;
 //   - snapshot: a full run's directory built from a tracker that keeps
 //     its users (B/op is what one costs);
+//   - refresh-snapshot: the same built as a refresh without a cookie
+//     does after the first, users streamed in;
 //   - fill-apply: every entry through apply, as the first refresh did
 //     before it filled silently;
 //   - member-change: one member added to a nested group (then removed
@@ -150,6 +152,33 @@ func BenchmarkTrackerScale(b *testing.B) {
 				b.Fatalf("%d users", len(snap.Users))
 			}
 		}
+	})
+	// refresh-snapshot: a refresh without a cookie after the first (a
+	// reseed): the tracker filled and the snapshot built as entries
+	// arrive, sized by the last tracker (syncrepl.go refreshBuilder);
+	// live-MB is what the tracker and the snapshot then hold together.
+	b.Run("refresh-snapshot", func(b *testing.B) {
+		src := &Source{log: zap.NewNop()}
+		src.dec = decoder{cfg: &src.cfg}
+		w := &syncWatcher{s: src}
+		var held float64
+		for range b.N {
+			b.StopTimer()
+			w.tr, src.ws.tr, w.users = nil, nil, 100_000
+			base := liveHeap()
+			recs := scaleRecords()
+			b.StartTimer()
+			snap := refreshSnapshot(w, recs)
+			b.StopTimer()
+			if len(snap.Users) != 100_000 {
+				b.Fatalf("%d users", len(snap.Users))
+			}
+			recs = nil
+			held = float64(liveHeap()-base) / (1 << 20)
+			runtime.KeepAlive(snap)
+			b.StartTimer()
+		}
+		b.ReportMetric(held, "live-MB")
 	})
 	// The last group is nested in the first, so its changes walk up.
 	child := recs[len(recs)-1]

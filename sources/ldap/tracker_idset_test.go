@@ -25,6 +25,7 @@ func TestIDSet(t *testing.T) {
 		{"empty", nil, nil, nil},
 		{"duplicates kept once", []string{"a", "b", "a"}, nil, []string{"a", "b"}},
 		{"removed", []string{"a", "b", "c"}, []string{"b", "x"}, []string{"a", "c"}},
+		{"five", ids(5), nil, ids(5)},
 		{"emptied", []string{"a"}, []string{"a", "a"}, nil},
 		{"at the slice limit", ids(idSetSmall), []string{"id00"}, ids(idSetSmall)[1:]},
 		{"past it, as a map", append(ids(idSetSmall+5), "id03"), []string{"id04", "id20"}, slices.Delete(ids(idSetSmall+4), 4, 5)},
@@ -44,6 +45,9 @@ func TestIDSet(t *testing.T) {
 			}
 			if big := len(c.add) > idSetSmall; (s.big != nil) != big {
 				t.Errorf("held as a map: %v, want %v", s.big != nil, big)
+			}
+			if len(c.remove) == 0 && cap(s.small) != len(s.small) {
+				t.Errorf("%d ids in a slice of cap %d: added ids grow it exactly", len(s.small), cap(s.small))
 			}
 		})
 	}

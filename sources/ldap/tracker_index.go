@@ -11,7 +11,9 @@ import "slices"
 //
 // Invariants, kept by replace (the only writer of recs):
 //   - keys[k].groups holds id exactly when recs[id] is a group listing k;
-//   - keys[k].owners holds id exactly when recs[id] exists and key(recs[id]) == k;
+//   - keys[k].owner and moreOwners[k] hold id (once) exactly when recs[id]
+//     exists and key(recs[id]) == k; moreOwners[k] is non-empty only while
+//     keys[k].owner is set;
 //   - keys[k] exists only while one of the two is non-empty, and keys[k].key
 //     is the one copy of k that every stored record uses;
 //   - groupIDs holds exactly the ids of the group records, and allGroups,
@@ -19,12 +21,14 @@ import "slices"
 
 // keyEntry is what the tracker knows about one member key.
 type keyEntry struct {
-	key    string   // canonical copy of the key, shared by the records
-	groups idSet    // ids of the groups that list key
-	owners []string // ids of the records whose key is key (almost always one)
+	key    string // canonical copy of the key, shared by the records
+	groups idSet  // ids of the groups that list key
+	// owner is the id of the record whose key is key ("" when none). Two
+	// records rarely share a key; the others are in tracker.moreOwners.
+	owner string
 }
 
-func (e *keyEntry) unused() bool { return e.groups.len() == 0 && len(e.owners) == 0 }
+func (e *keyEntry) unused() bool { return e.groups.len() == 0 && e.owner == "" }
 
 // entry returns the entry for k, creating it (with k as the canonical
 // copy) when it is new.
@@ -110,15 +114,13 @@ func (t *tracker) reindexKey(id string, old, r *record) {
 	moved := old == nil || r == nil || oldKey != newKey
 	if old != nil && moved {
 		if e := t.keys[oldKey]; e != nil {
-			if i := slices.Index(e.owners, id); i >= 0 {
-				e.owners = slices.Delete(e.owners, i, i+1)
-			}
+			t.removeOwner(e, id)
 		}
 	}
 	if r != nil {
 		e := t.entry(newKey)
 		if moved {
-			e.owners = append(e.owners, id)
+			t.addOwner(e, id)
 			t.reuseOfGone(newKey)
 		}
 		t.setKey(r, e.key)
@@ -210,8 +212,41 @@ func (t *tracker) holders(k string) *idSet {
 
 // owners returns the ids of the records whose key is k.
 func (t *tracker) owners(k string) []string {
-	if e := t.keys[k]; e != nil {
-		return e.owners
+	e := t.keys[k]
+	if e == nil || e.owner == "" {
+		return nil
 	}
-	return nil
+	return append([]string{e.owner}, t.moreOwners[k]...)
+}
+
+// addOwner records that id's key is e's.
+func (t *tracker) addOwner(e *keyEntry, id string) {
+	if e.owner == "" {
+		e.owner = id
+		return
+	}
+	if t.moreOwners == nil {
+		t.moreOwners = map[string][]string{}
+	}
+	t.moreOwners[e.key] = append(t.moreOwners[e.key], id)
+}
+
+// removeOwner records that id's key is no longer e's.
+func (t *tracker) removeOwner(e *keyEntry, id string) {
+	more := t.moreOwners[e.key]
+	switch i := slices.Index(more, id); {
+	case e.owner == id && len(more) > 0:
+		e.owner, more = more[0], more[1:]
+	case e.owner == id:
+		e.owner = ""
+	case i >= 0:
+		more = slices.Delete(more, i, i+1)
+	default:
+		return
+	}
+	if len(more) == 0 {
+		delete(t.moreOwners, e.key)
+	} else {
+		t.moreOwners[e.key] = more
+	}
 }

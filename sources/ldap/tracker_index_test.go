@@ -59,7 +59,10 @@ func checkIndex(t *testing.T, tr *tracker, when string) {
 			t.Errorf("%s: groups listing %q: got %v, want %v", when, k, got, want)
 		}
 		got = map[string]bool{}
-		for _, id := range e.owners {
+		if e.owner == "" && len(tr.moreOwners[k]) > 0 {
+			t.Errorf("%s: more owners of %q without an owner", when, k)
+		}
+		for _, id := range tr.owners(k) {
 			if got[id] {
 				t.Errorf("%s: owner %q listed twice under %q", when, id, k)
 			}
@@ -77,6 +80,11 @@ func checkIndex(t *testing.T, tr *tracker, when string) {
 	for k := range owners {
 		if tr.keys[k] == nil {
 			t.Errorf("%s: no entry for key %q", when, k)
+		}
+	}
+	for k, more := range tr.moreOwners {
+		if tr.keys[k] == nil || len(more) == 0 {
+			t.Errorf("%s: more owners %v kept for key %q", when, more, k)
 		}
 	}
 	shared := func(s, k string) bool {
@@ -220,6 +228,13 @@ func TestTrackerIndex(t *testing.T) {
 			applyOp(recordSpec{id: "g2", ndn: gdn("b"), isGroup: true, groupName: "b", members: []string{gdn("a")}}),
 			applyOp(recordSpec{id: "u1", ndn: udn("alice2"), name: "alice2"})},
 			[]string{"alice2"}, []string{"g1", "g2"}},
+		{"three users share a key", true, []trackerOp{applyOp(userSpec("u1", "alice")), applyOp(userSpec("u2", "alice")),
+			applyOp(userSpec("u3", "alice")), applyOp(recordSpec{id: "g1", ndn: gdn("a"), isGroup: true, groupName: "a", members: []string{"alice"}}),
+			{remove: "u1"}, applyOp(userSpec("u1", "alice")), {remove: "u3"},
+			applyOp(recordSpec{id: "g1", ndn: gdn("a"), isGroup: true, groupName: "a"}),
+			applyOp(recordSpec{id: "g1", ndn: gdn("a"), isGroup: true, groupName: "a", members: []string{"alice"}}),
+			applyOp(userSpec("u2", "bob")), {remove: "u1"}},
+			[]string{"alice"}, []string{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

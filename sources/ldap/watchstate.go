@@ -131,10 +131,11 @@ func (ws *watchState) ended() (reseed bool) {
 // snapshotFromWatcher returns the directory as the watcher's tracker
 // holds it, or nil when the watcher may not serve it (fromWatcher).
 func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
-	snap := s.fromWatcher(ctx, "ldap snapshot", func(t *tracker) *sources.Snapshot { return s.finishShared(nil, t, nil) })
+	snap, tr := s.fromWatcher(ctx, "ldap snapshot", func(t *tracker) *sources.Snapshot { return s.finishShared(nil, t, nil) })
 	if snap == nil {
 		return nil
 	}
+	s.ws.shareUsers(tr, snap)
 	snap.Read = sources.ReadWatcher
 	s.metrics.snapshots.WithLabelValues(s.cfg.Name, sources.ReadWatcher).Inc()
 	s.ws.mu.RLock()
@@ -146,14 +147,14 @@ func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {
 }
 
 // fromWatcher returns what build makes of the watcher's tracker, read
-// under the state's lock, or nil when this configuration may not use the
+// under the state's lock, and that tracker, or nil when this configuration may not use the
 // watcher's state (watchSnapshots), the watcher does not vouch for it, or
 // its full read is older than WatchSnapshotMaxAge. A DirSync session
 // polls first, so the answer includes every change made before the call.
-func (s *Source) fromWatcher(ctx context.Context, what string, build func(*tracker) *sources.Snapshot) *sources.Snapshot {
+func (s *Source) fromWatcher(ctx context.Context, what string, build func(*tracker) *sources.Snapshot) (*sources.Snapshot, *tracker) {
 	ws := &s.ws
 	if !s.watchSnapshots() || !ws.current(s.cfg.WatchSnapshotMaxAge) {
-		return nil
+		return nil, nil
 	}
 	ws.mu.RLock()
 	poll := ws.poll
@@ -166,15 +167,29 @@ func (s *Source) fromWatcher(ctx context.Context, what string, build func(*track
 		cancel()
 		if err != nil {
 			s.log.Info(what+": the DirSync watcher's poll failed", zap.Error(err))
-			return nil
+			return nil, nil
 		}
 	}
 	ws.mu.RLock()
-	defer ws.mu.RUnlock()
 	if !ws.currentLocked(s.cfg.WatchSnapshotMaxAge) {
-		return nil
+		ws.mu.RUnlock()
+		return nil, nil
 	}
-	return build(ws.tr)
+	tr := ws.tr
+	snap := build(tr)
+	ws.mu.RUnlock()
+	return snap, tr
+}
+
+// shareUsers lets t share snap's users (tracker.shareUsers) if t is still
+// the tracker of a live session: its watcher then reads no record's user
+// but under the lock.
+func (ws *watchState) shareUsers(t *tracker, snap *sources.Snapshot) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.live && ws.tr == t {
+		t.shareUsers(snap.Users)
+	}
 }
 
 // current reports whether a live session vouches for a tracker whose full
