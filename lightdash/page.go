@@ -25,6 +25,9 @@ type page[T any, PT item[T]] struct {
 	// asked is the page requested (page and pageSize), nil for the whole
 	// list: check then refuses an answer that is only part of it.
 	asked *pagination
+	// into, when it has room, is the array Data is decoded into (a slot of
+	// ListUsers' result); items beyond its capacity move Data elsewhere.
+	into []T
 }
 
 // pagination is what Lightdash sends with a paged list.
@@ -126,7 +129,10 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 	}
 	in := newInterner()
 	in.uuidsOnly = p.uuidsOnly
-	items := make([]T, 0, 64)
+	items := p.into[:0]
+	if cap(items) == 0 {
+		items = make([]T, 0, 64)
+	}
 	for i := 0; dec.More(); i++ {
 		var zero T
 		items = append(items, zero)

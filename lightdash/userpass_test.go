@@ -1,0 +1,116 @@
+package lightdash_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/lightdash-sync/lightdash-sync/lightdash"
+)
+
+// scriptedPages serves users pages of 2 from a script: passes[k][i] are
+// the users (by letter) of page i+1 in pass k, all reporting totalResults
+// 5. Page 2 answers only after page 3 has, so the pages arrive out of
+// order.
+func scriptedPages(t *testing.T, passes [][][]string) *lightdash.Client {
+	t.Helper()
+	var mu sync.Mutex
+	pass, served := 0, 0
+	page3 := make(chan struct{}, len(passes))
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if n == 2 {
+			select { // a bound, not an assertion: the order is only what is tried
+			case <-page3:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		mu.Lock()
+		users := passes[min(pass, len(passes)-1)][n-1]
+		if served++; served == len(passes[0]) {
+			pass, served = pass+1, 0
+		}
+		mu.Unlock()
+		var items []string
+		for _, u := range users {
+			items = append(items, fmt.Sprintf(`{"userUuid":"%s","email":"%s@x","firstName":"F%s"}`, letterUUID(u), u, u))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","results":{"data":[%s],"pagination":{"page":%d,"pageSize":2,"totalPageCount":3,"totalResults":5}}}`,
+			strings.Join(items, ","), n)
+		if n == 3 {
+			page3 <- struct{}{}
+		}
+	}))
+	t.Cleanup(ts.Close)
+	c := &lightdash.Client{BaseURL: ts.URL, Token: "t", UserPageSize: 2, MaxRetries: -1}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func letterUUID(u string) string {
+	return strings.Repeat(u, 8) + "-0000-4000-8000-000000000000"
+}
+
+func userLetters(us []lightdash.OrgMember) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.Email[:1])
+	}
+	return out
+}
+
+// TestListUsersJoinsPagesInPageOrder: pages that arrive out of order are
+// joined in page order, the first of each uuid kept, whether each page
+// fits the share of the total it stands for or (a user repeated from an
+// earlier page) holds more; a pass with a repeated user that does not add
+// up is read again.
+func TestListUsersJoinsPagesInPageOrder(t *testing.T) {
+	exact := [][]string{{"a", "b"}, {"c", "d"}, {"e"}}
+	tests := []struct {
+		name   string
+		passes [][][]string
+		want   []string
+	}{
+		{"exact", [][][]string{exact}, []string{"a", "b", "c", "d", "e"}},
+		{"repeat in a full last page", [][][]string{{{"a", "b"}, {"c", "d"}, {"b", "e"}}}, []string{"a", "b", "c", "d", "e"}},
+		{"repeat that does not add up, read again", [][][]string{{{"a", "b"}, {"b", "c"}, {"d"}}, exact}, []string{"a", "b", "c", "d", "e"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := scriptedPages(t, tt.passes).ListUsers(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l := userLetters(got); !slices.Equal(l, tt.want) {
+				t.Errorf("got users %q, want %q", l, tt.want)
+			}
+			if got[0].FirstName != "Fa" {
+				t.Errorf("first name %q, want Fa", got[0].FirstName)
+			}
+		})
+	}
+}
+
+// TestListUsersRepeatTwiceIsIncomplete: a repeated user that makes both
+// passes come short fails with ErrIncompleteList.
+func TestListUsersRepeatTwiceIsIncomplete(t *testing.T) {
+	short := [][]string{{"a", "b"}, {"b", "c"}, {"d"}}
+	got, err := scriptedPages(t, [][][]string{short, short}).ListUsers(context.Background())
+	if !errors.Is(err, lightdash.ErrIncompleteList) || got != nil {
+		t.Fatalf("got %q, %v; want ErrIncompleteList", userLetters(got), err)
+	}
+	if !strings.Contains(err.Error(), "held 4 distinct users, the server reported 5") {
+		t.Errorf("error %q does not say what was read", err)
+	}
+}
