@@ -24,6 +24,10 @@ type interner struct {
 	scratch []string
 	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
 	uuidsOnly bool
+	// noNames: users are decoded without names (Client.SkipUserNames),
+	// each through noNamesUser.
+	noNames     bool
+	noNamesUser orgMemberNoNames
 }
 
 func newInterner() *interner {

@@ -15,6 +15,8 @@ type page[T any, PT item[T]] struct {
 	Data *[]T
 	// uuidsOnly skips the members of groups (Client.MemberUUIDsOnly).
 	uuidsOnly bool
+	// noNames skips the names of users (Client.SkipUserNames).
+	noNames bool
 	// bad is the first item of Data that failed its check. It fails the
 	// page only at the end, as json.Unmarshal-then-check did: a repeated
 	// "data" replaces the list and its verdict.
@@ -128,7 +130,7 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 		return fmt.Errorf("json: cannot unmarshal %s into a list", describe(tok))
 	}
 	in := newInterner()
-	in.uuidsOnly = p.uuidsOnly
+	in.uuidsOnly, in.noNames = p.uuidsOnly, p.noNames
 	items := p.into[:0]
 	if cap(items) == 0 {
 		items = make([]T, 0, 64)
@@ -152,12 +154,33 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 }
 
 func (m *OrgMember) decodeItem(dec *json.Decoder, in *interner) error {
-	if err := dec.Decode(m); err != nil {
+	var v any = m
+	if in.noNames {
+		in.noNamesUser.OrgMember = m // reused: not one allocation per user
+		v = &in.noNamesUser
+	}
+	err := dec.Decode(v)
+	in.noNamesUser.OrgMember = nil
+	if err != nil {
 		return err
 	}
 	m.intern(in)
 	return nil
 }
+
+// orgMemberNoNames decodes into an OrgMember all but its names: its own
+// fields of those names take the keys from the embedded ones and skip
+// their values.
+type orgMemberNoNames struct {
+	*OrgMember
+	FirstName skipped `json:"firstName"`
+	LastName  skipped `json:"lastName"`
+}
+
+// skipped is a value json checks but does not decode.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // decodeItem decodes a group's member lists into the interner's scratch
 // arrays, then copies them into arrays of their exact length: decoding

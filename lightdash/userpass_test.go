@@ -114,3 +114,31 @@ func TestListUsersRepeatTwiceIsIncomplete(t *testing.T) {
 		t.Errorf("error %q does not say what was read", err)
 	}
 }
+
+// TestSkipUserNames: SkipUserNames drops the users' names and nothing
+// else.
+func TestSkipUserNames(t *testing.T) {
+	f := pagedFixture(t, &lightdash.Client{})
+	full, err := f.c.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean := &lightdash.Client{BaseURL: f.srv.URL(), Token: f.srv.AdminToken(), UserPageSize: 4, SkipUserNames: true}
+	got, err := lean.ListUsers(context.Background())
+	if err != nil || len(got) != len(full) {
+		t.Fatalf("got %d users, %v; want %d", len(got), err, len(full))
+	}
+	byUUID := map[string]lightdash.OrgMember{}
+	for _, u := range full {
+		if u.FirstName == "" {
+			t.Fatalf("default client: user %s has no first name: nothing to skip", u.Email)
+		}
+		u.FirstName, u.LastName = "", ""
+		byUUID[u.UserUUID] = u
+	}
+	for _, u := range got {
+		if u != byUUID[u.UserUUID] {
+			t.Errorf("got %+v, want %+v", u, byUUID[u.UserUUID])
+		}
+	}
+}
