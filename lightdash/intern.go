@@ -1,5 +1,7 @@
 package lightdash
 
+import "sync"
+
 // interner gives the strings of one list read a single canonical copy each.
 // A full group list names each user in every group they belong to, twice
 // (in members and in memberUuids): 500,000 memberships of 100,000 users
@@ -11,7 +13,7 @@ type interner struct {
 	// people: a read of member uuids only (Client.MemberUUIDsOnly, the
 	// daemon's) then holds a string per user, not a whole GroupMember,
 	// which at 100,000 users halved the read's transient map.
-	uuids map[string]string
+	uuids *uuidTable
 	// people maps a canonical user uuid to the first member summary
 	// seen for it: its email and names are the canonical copies.
 	people map[string]GroupMember
@@ -31,7 +33,41 @@ type interner struct {
 }
 
 func newInterner() *interner {
-	return &interner{uuids: map[string]string{}, people: map[string]GroupMember{}, strs: map[string]string{}}
+	return &interner{uuids: newUUIDTable(), people: map[string]GroupMember{}, strs: map[string]string{}}
+}
+
+// uuidTable maps a user uuid to its canonical copy.
+type uuidTable struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func newUUIDTable() *uuidTable { return &uuidTable{m: map[string]string{}} }
+
+// str returns the canonical copy of u.
+func (t *uuidTable) str(u string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.strLocked(u)
+}
+
+func (t *uuidTable) strLocked(u string) string {
+	if c, ok := t.m[u]; ok {
+		return c
+	}
+	t.m[u] = u
+	return u
+}
+
+// bytesLocked returns the canonical copy of the uuid b, allocating only
+// for one not held yet (Go does not allocate for m[string(b)]).
+func (t *uuidTable) bytesLocked(b []byte) string {
+	if c, ok := t.m[string(b)]; ok {
+		return c
+	}
+	u := string(b)
+	t.m[u] = u
+	return u
 }
 
 // str returns the canonical copy of s.
@@ -47,13 +83,7 @@ func (in *interner) str(s string) string {
 }
 
 // uuid returns the canonical copy of a user uuid.
-func (in *interner) uuid(u string) string {
-	if c, ok := in.uuids[u]; ok {
-		return c
-	}
-	in.uuids[u] = u
-	return u
-}
+func (in *interner) uuid(u string) string { return in.uuids.str(u) }
 
 // member replaces m's strings by the canonical copies of equal strings.
 func (in *interner) member(m *GroupMember) {

@@ -1,6 +1,7 @@
 package lightdash
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,18 +198,19 @@ func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 	clear(in.scratch)
 	in.members, in.scratch = in.members[:0], in.scratch[:0]
 	if in.uuidsOnly {
-		s := groupUUIDsOnly{MemberUUIDs: in.scratch[:0]}
+		s := groupUUIDsOnly{MemberUUIDs: memberUUIDs{in: in}}
 		if err := dec.Decode(&s); err != nil {
 			return err
 		}
-		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs
-	} else {
-		g.Members, g.MemberUUIDs = in.members[:0], in.scratch[:0]
-		if err := dec.Decode(g); err != nil {
-			return err
-		}
-		g.Members, in.members = settle(g.Members, in.members)
+		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs.list
+		g.OrganizationUUID = in.str(g.OrganizationUUID)
+		return nil
 	}
+	g.Members, g.MemberUUIDs = in.members[:0], in.scratch[:0]
+	if err := dec.Decode(g); err != nil {
+		return err
+	}
+	g.Members, in.members = settle(g.Members, in.members)
 	g.MemberUUIDs, in.scratch = settle(g.MemberUUIDs, in.scratch)
 	g.intern(in)
 	return nil
@@ -236,5 +238,108 @@ func settle[S ~[]E, E any](s, scratch S) (S, S) {
 // skips "members" instead of decoding it.
 type groupUUIDsOnly struct {
 	Group
-	MemberUUIDs []string `json:"memberUuids"`
+	MemberUUIDs memberUUIDs `json:"memberUuids"`
+}
+
+// memberUUIDs decodes a group's "memberUuids" from its JSON text, looking
+// each uuid up in the interner by its bytes: a user already held costs no
+// string. list comes out as json.Unmarshal would leave a []string: nil for
+// null, exactly its length otherwise, "" for a null item.
+type memberUUIDs struct {
+	in   *interner
+	list []string
+}
+
+func (l *memberUUIDs) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		l.list = nil
+		return nil
+	case len(b) == 0 || b[0] != '[':
+		return fmt.Errorf("memberUuids is %s, not a list", describeJSON(b))
+	}
+	t := l.in.uuids
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := l.in.scratch[:0]
+	for i := skipSpace(b, 1); ; {
+		if i < len(b) && b[i] == ']' && len(out) == 0 {
+			break
+		}
+		u, n, err := uuidItem(t, b[i:])
+		if err != nil {
+			return fmt.Errorf("memberUuids item %d: %w", len(out), err)
+		}
+		out = append(out, u)
+		if i = skipSpace(b, i+n); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i >= len(b) || b[i] != ']' {
+			return fmt.Errorf("memberUuids: no ',' or ']' after item %d", len(out)-1)
+		}
+		break
+	}
+	l.in.scratch = out // cleared by the next group's decodeItem
+	l.list = make([]string, len(out))
+	copy(l.list, out)
+	return nil
+}
+
+// uuidItem reads the array item at the start of b, a string or null, and
+// returns it as t's copy and the bytes it took.
+func uuidItem(t *uuidTable, b []byte) (string, int, error) {
+	if bytes.HasPrefix(b, []byte("null")) {
+		return "", 4, nil
+	}
+	if len(b) == 0 || b[0] != '"' {
+		return "", 0, fmt.Errorf("%s, not a uuid string", describeJSON(b))
+	}
+	escaped := false
+	j := 1
+	for ; j < len(b) && b[j] != '"'; j++ {
+		if b[j] == '\\' {
+			escaped = true
+			j++
+		}
+	}
+	if j >= len(b) {
+		return "", 0, errors.New("unterminated string")
+	}
+	if !escaped {
+		return t.bytesLocked(b[1:j]), j + 1, nil
+	}
+	var s string // escapes are rare in uuids: let json read them
+	if err := json.Unmarshal(b[:j+1], &s); err != nil {
+		return "", 0, err
+	}
+	return t.strLocked(s), j + 1, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// describeJSON names the kind of the JSON value b starts with.
+func describeJSON(b []byte) string {
+	if len(b) == 0 {
+		return "empty"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
