@@ -1,6 +1,9 @@
 package lightdash
 
-import "sync"
+import (
+	"context"
+	"sync"
+)
 
 // interner gives the strings of one list read a single canonical copy each.
 // A full group list names each user in every group they belong to, twice
@@ -26,14 +29,40 @@ type interner struct {
 	scratch []string
 	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
 	uuidsOnly bool
+	// sharedUUIDs: uuids is a ShareUUIDs table, so users' uuids go
+	// through it too.
+	sharedUUIDs bool
 	// noNames: users are decoded without names (Client.SkipUserNames),
 	// each through noNamesUser.
 	noNames     bool
 	noNamesUser orgMemberNoNames
 }
 
-func newInterner() *interner {
-	return &interner{uuids: newUUIDTable(), people: map[string]GroupMember{}, strs: map[string]string{}}
+// newInterner returns an interner for one list read, of the uuids of
+// shared (ShareUUIDs) when not nil.
+func newInterner(shared *uuidTable) *interner {
+	in := &interner{uuids: shared, sharedUUIDs: shared != nil, people: map[string]GroupMember{}, strs: map[string]string{}}
+	if shared == nil {
+		in.uuids = newUUIDTable()
+	}
+	return in
+}
+
+type uuidTableKey struct{}
+
+// ShareUUIDs returns a context whose list reads (ListUsers, ListGroups)
+// give each user uuid one string across all of them, not one per list: a
+// users list and a groups list read with it, at once or not, name each
+// user with the same string, as a cache of both wants. The strings are
+// looked up in a table that lives as long as the context.
+func ShareUUIDs(ctx context.Context) context.Context {
+	return context.WithValue(ctx, uuidTableKey{}, newUUIDTable())
+}
+
+// sharedUUIDs is the table ShareUUIDs put in ctx, or nil.
+func sharedUUIDs(ctx context.Context) *uuidTable {
+	t, _ := ctx.Value(uuidTableKey{}).(*uuidTable)
+	return t
 }
 
 // uuidTable maps a user uuid to its canonical copy.
@@ -115,8 +144,11 @@ func (g *GroupWithMembers) intern(in *interner) {
 }
 
 // intern for users: every user is distinct, but all share an organization
-// uuid and one of a few roles.
+// uuid and one of a few roles, and with ShareUUIDs a uuid with the groups.
 func (m *OrgMember) intern(in *interner) {
+	if in.sharedUUIDs {
+		m.UserUUID = in.uuids.str(m.UserUUID)
+	}
 	m.OrganizationUUID = in.str(m.OrganizationUUID)
 	m.Role = Role(in.str(string(m.Role)))
 }

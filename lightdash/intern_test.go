@@ -15,7 +15,7 @@ func TestInternerUUIDsOnlyKeepsNoSummaries(t *testing.T) {
 	body := `{"uuid":"g1","name":"one","memberUuids":["` + a + `","` + b + `"],"members":[{"userUuid":"` + a + `","email":"a@x"}]}
 {"uuid":"g2","name":"two","memberUuids":["` + b + `"]}`
 	dec := json.NewDecoder(strings.NewReader(body))
-	in := newInterner()
+	in := newInterner(nil)
 	in.uuidsOnly = true
 	var g1, g2 GroupWithMembers
 	for _, g := range []*GroupWithMembers{&g1, &g2} {
@@ -39,7 +39,7 @@ func TestInternerUUIDsOnlyKeepsNoSummaries(t *testing.T) {
 // an unknown uuid one string, kept for the next mention.
 func TestMemberUUIDsKnownCostNoString(t *testing.T) {
 	const a, b = "00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b"
-	in := newInterner()
+	in := newInterner(nil)
 	known := strings.Clone(a)
 	in.uuid(known)
 	l := memberUUIDs{in: in}

@@ -18,6 +18,8 @@ type page[T any, PT item[T]] struct {
 	uuidsOnly bool
 	// noNames skips the names of users (Client.SkipUserNames).
 	noNames bool
+	// uuids is the ShareUUIDs table of the read's context, or nil.
+	uuids *uuidTable
 	// bad is the first item of Data that failed its check. It fails the
 	// page only at the end, as json.Unmarshal-then-check did: a repeated
 	// "data" replaces the list and its verdict.
@@ -130,7 +132,7 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("json: cannot unmarshal %s into a list", describe(tok))
 	}
-	in := newInterner()
+	in := newInterner(p.uuids)
 	in.uuidsOnly, in.noNames = p.uuidsOnly, p.noNames
 	items := p.into[:0]
 	if cap(items) == 0 {

@@ -153,13 +153,14 @@ type scaleMode struct {
 	name      string
 	uuidsOnly bool // MemberUUIDsOnly
 	noNames   bool // SkipUserNames
+	shared    bool // the lists read with one ShareUUIDs context
 }
 
 // scaleModes: the daemon's is the last.
 var scaleModes = []scaleMode{
-	{"default", false, false},
-	{"uuids-only", true, false},
-	{"daemon", true, true},
+	{"default", false, false, false},
+	{"uuids-only", true, false, false},
+	{"daemon", true, true, true},
 }
 
 // BenchmarkListGroupsScale reads the full-size group list (10,000 groups
@@ -190,13 +191,16 @@ func benchListGroups(b *testing.B, c *lightdash.Client) {
 // Lightdash: the users and the groups, both kept.
 func BenchmarkReadLightdashScale(b *testing.B) {
 	for _, m := range scaleModes {
-		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m)) })
+		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m), m.shared) })
 	}
 }
 
-func benchReadLightdash(b *testing.B, c *lightdash.Client) {
-	ctx := context.Background()
+func benchReadLightdash(b *testing.B, c *lightdash.Client, shared bool) {
 	benchHeap(b, func() any {
+		ctx := context.Background()
+		if shared {
+			ctx = lightdash.ShareUUIDs(ctx)
+		}
 		us, err := c.ListUsers(ctx)
 		if err != nil || len(us) != scaleUsers+1 {
 			b.Fatalf("got %d users, %v", len(us), err)

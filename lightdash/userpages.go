@@ -27,7 +27,8 @@ var errPassMismatch = errors.New("the pages do not add up")
 // pages, so users are de-duplicated by uuid and a pass must hold exactly
 // the totalResults every page reported; one that does not is read again
 // once, and if that does not add up either the error matches
-// ErrIncompleteList: a user missing from the list is not gone.
+// ErrIncompleteList: a user missing from the list is not gone. With
+// ShareUUIDs, each uuid is the string the context's other lists use.
 func (c *Client) ListUsers(ctx context.Context) ([]OrgMember, error) {
 	users, err := c.userPass(ctx)
 	if errors.Is(err, errPassMismatch) {
@@ -95,7 +96,7 @@ func describeTotal(q *pagination) string {
 // userPage reads one page of the users list.
 // into, when it has room, is the array its users are decoded into.
 func (c *Client) userPage(ctx context.Context, n, size int, into []OrgMember) (*userPage, error) {
-	p := &userPage{asked: &pagination{Page: n, PageSize: size}, into: into, noNames: c.SkipUserNames}
+	p := &userPage{asked: &pagination{Page: n, PageSize: size}, into: into, noNames: c.SkipUserNames, uuids: sharedUUIDs(ctx)}
 	req := &request{
 		method: http.MethodGet, endpoint: "/api/v1/org/users", path: "/api/v1/org/users",
 		query: map[string][]string{"page": {strconv.Itoa(n)}, "pageSize": {strconv.Itoa(size)}},

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 )
@@ -140,5 +141,44 @@ func TestSkipUserNames(t *testing.T) {
 		if u != byUUID[u.UserUUID] {
 			t.Errorf("got %+v, want %+v", u, byUUID[u.UserUUID])
 		}
+	}
+}
+
+// TestShareUUIDs: users and groups read at once with ShareUUIDs name each
+// user with one string, whatever the client's modes; without it each list
+// has its own.
+func TestShareUUIDs(t *testing.T) {
+	for _, uuidsOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("uuids-only=%v", uuidsOnly), func(t *testing.T) {
+			f := pagedFixture(t, &lightdash.Client{MemberUUIDsOnly: uuidsOnly})
+			if _, err := f.srv.AddGroup("a", f.bob.UserUUID, f.carol.UserUUID); err != nil {
+				t.Fatal(err)
+			}
+			for _, share := range []bool{false, true} {
+				ctx := context.Background()
+				if share {
+					ctx = lightdash.ShareUUIDs(ctx)
+				}
+				var users []lightdash.OrgMember
+				var groups []lightdash.GroupWithMembers
+				var uerr, gerr error
+				var wg sync.WaitGroup
+				wg.Go(func() { users, uerr = f.c.ListUsers(ctx) })
+				wg.Go(func() { groups, gerr = f.c.ListGroups(ctx) })
+				wg.Wait()
+				if uerr != nil || gerr != nil || len(groups) != 1 {
+					t.Fatalf("got %d groups, %v, %v", len(groups), uerr, gerr)
+				}
+				byUUID := map[string]string{}
+				for _, u := range users {
+					byUUID[u.UserUUID] = u.UserUUID
+				}
+				for _, m := range groups[0].MemberUUIDs {
+					if same := unsafe.StringData(byUUID[m]) == unsafe.StringData(m); same != share {
+						t.Errorf("ShareUUIDs %v: member %s is the users list's string: %v", share, m, same)
+					}
+				}
+			}
+		})
 	}
 }

@@ -313,7 +313,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 		if err != nil {
 			return cur, w.lightdashReadFailed(fmt.Errorf("read lightdash: %w", err))
 		}
-		slimRead(users, nil)
+		slimRead(users)
 		ids := newIdentities(users)
 		w.view.setUsers(ids, now)
 		cur.Users, cur.ids = users, ids
