@@ -29,9 +29,6 @@ type interner struct {
 	scratch []string
 	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
 	uuidsOnly bool
-	// sharedUUIDs: uuids is a ShareUUIDs table, so users' uuids go
-	// through it too.
-	sharedUUIDs bool
 	// noNames: users are decoded without names (Client.SkipUserNames),
 	// each through noNamesUser.
 	noNames     bool
@@ -41,7 +38,7 @@ type interner struct {
 // newInterner returns an interner for one list read, of the uuids of
 // shared (ShareUUIDs) when not nil.
 func newInterner(shared *uuidTable) *interner {
-	in := &interner{uuids: shared, sharedUUIDs: shared != nil, people: map[string]GroupMember{}, strs: map[string]string{}}
+	in := &interner{uuids: shared, people: map[string]GroupMember{}, strs: map[string]string{}}
 	if shared == nil {
 		in.uuids = newUUIDTable()
 	}
@@ -57,6 +54,15 @@ type uuidTableKey struct{}
 // looked up in a table that lives as long as the context.
 func ShareUUIDs(ctx context.Context) context.Context {
 	return context.WithValue(ctx, uuidTableKey{}, newUUIDTable())
+}
+
+// users replaces each user's uuid by the table's copy.
+func (t *uuidTable) users(us []OrgMember) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range us {
+		us[i].UserUUID = t.strLocked(us[i].UserUUID)
+	}
 }
 
 // sharedUUIDs is the table ShareUUIDs put in ctx, or nil.
@@ -144,11 +150,9 @@ func (g *GroupWithMembers) intern(in *interner) {
 }
 
 // intern for users: every user is distinct, but all share an organization
-// uuid and one of a few roles, and with ShareUUIDs a uuid with the groups.
+// uuid and one of a few roles. (With ShareUUIDs, userPage interns the
+// uuids a page at a time: one lock per page, not per user.)
 func (m *OrgMember) intern(in *interner) {
-	if in.sharedUUIDs {
-		m.UserUUID = in.uuids.str(m.UserUUID)
-	}
 	m.OrganizationUUID = in.str(m.OrganizationUUID)
 	m.Role = Role(in.str(string(m.Role)))
 }

@@ -96,13 +96,16 @@ func describeTotal(q *pagination) string {
 // userPage reads one page of the users list.
 // into, when it has room, is the array its users are decoded into.
 func (c *Client) userPage(ctx context.Context, n, size int, into []OrgMember) (*userPage, error) {
-	p := &userPage{asked: &pagination{Page: n, PageSize: size}, into: into, noNames: c.SkipUserNames, uuids: sharedUUIDs(ctx)}
+	p := &userPage{asked: &pagination{Page: n, PageSize: size}, into: into, noNames: c.SkipUserNames}
 	req := &request{
 		method: http.MethodGet, endpoint: "/api/v1/org/users", path: "/api/v1/org/users",
 		query: map[string][]string{"page": {strconv.Itoa(n)}, "pageSize": {strconv.Itoa(size)}},
 	}
 	if _, err := c.do(ctx, req, p); err != nil {
 		return nil, fmt.Errorf("page %d: %w", n, err)
+	}
+	if t := sharedUUIDs(ctx); t != nil {
+		t.users(*p.Data)
 	}
 	return p, nil
 }
