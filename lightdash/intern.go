@@ -50,10 +50,16 @@ type uuidTableKey struct{}
 // ShareUUIDs returns a context whose list reads (ListUsers, ListGroups)
 // give each user uuid one string across all of them, not one per list: a
 // users list and a groups list read with it, at once or not, name each
-// user with the same string, as a cache of both wants. The strings are
-// looked up in a table that lives as long as the context.
-func ShareUUIDs(ctx context.Context) context.Context {
-	return context.WithValue(ctx, uuidTableKey{}, newUUIDTable())
+// user with the same string, as a cache of both wants. The uuids of known
+// (users the caller holds already, e.g. an earlier list) are those
+// strings, so a user still there costs no new one. The strings are looked
+// up in a table that lives as long as the context; known is only read.
+func ShareUUIDs(ctx context.Context, known []OrgMember) context.Context {
+	t := &uuidTable{m: make(map[string]string, len(known))}
+	for _, u := range known {
+		t.m[u.UserUUID] = u.UserUUID
+	}
+	return context.WithValue(ctx, uuidTableKey{}, t)
 }
 
 // users replaces each user's uuid by the table's copy.

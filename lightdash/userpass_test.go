@@ -157,7 +157,7 @@ func TestShareUUIDs(t *testing.T) {
 			for _, share := range []bool{false, true} {
 				ctx := context.Background()
 				if share {
-					ctx = lightdash.ShareUUIDs(ctx)
+					ctx = lightdash.ShareUUIDs(ctx, nil)
 				}
 				var users []lightdash.OrgMember
 				var groups []lightdash.GroupWithMembers
@@ -180,5 +180,40 @@ func TestShareUUIDs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestShareUUIDsKnown: users the caller already holds are named, in a new
+// users list and groups list, with the caller's strings.
+func TestShareUUIDsKnown(t *testing.T) {
+	f := pagedFixture(t, &lightdash.Client{MemberUUIDsOnly: true})
+	if _, err := f.srv.AddGroup("a", f.bob.UserUUID, f.carol.UserUUID); err != nil {
+		t.Fatal(err)
+	}
+	known, err := f.c.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]*byte{}
+	for _, u := range known {
+		held[u.UserUUID] = unsafe.StringData(u.UserUUID)
+	}
+	ctx := lightdash.ShareUUIDs(context.Background(), known)
+	users, err := f.c.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups, err := f.c.ListGroups(ctx)
+	if err != nil || len(groups) != 1 {
+		t.Fatalf("got %d groups, %v", len(groups), err)
+	}
+	mentions := groups[0].MemberUUIDs
+	for _, u := range users {
+		mentions = append(mentions, u.UserUUID)
+	}
+	for _, u := range mentions {
+		if unsafe.StringData(u) != held[u] {
+			t.Errorf("user %s is a new string, not the one held", u)
+		}
 	}
 }

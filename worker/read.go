@@ -94,7 +94,8 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 
 // readLightdash reads what a plan needs from Lightdash into the view: the
 // users and the groups with their members, two calls made at once, with
-// one string per user uuid across both (lightdash.ShareUUIDs). An
+// one string per user uuid across both and the view's users they replace
+// (lightdash.ShareUUIDs). An
 // empty groups list is the one answer that cannot be trusted (flag off or
 // non-admin token), so only then the preflight runs; a non-empty list
 // proves what it checks. Why: docs/architecture.md, "The data
@@ -102,7 +103,7 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, error) {
 	var cur Current
 	start := w.view.begin()
-	g, gctx := errgroup.WithContext(lightdash.ShareUUIDs(ctx))
+	g, gctx := errgroup.WithContext(lightdash.ShareUUIDs(ctx, w.view.users()))
 	g.Go(func() (err error) {
 		if cur.Users, err = ld.ListUsers(gctx); err != nil {
 			return fmt.Errorf("read lightdash: %w", err)
