@@ -113,6 +113,10 @@ type Client struct {
 	// the member summaries are most of what a large group list keeps. False
 	// fills both.
 	MemberUUIDsOnly bool
+	// SkipUserNames makes ListUsers leave FirstName and LastName empty: they
+	// are skipped while decoding, not decoded and dropped. The sync plans
+	// with uuids, emails, roles and flags only. False fills them.
+	SkipUserNames bool
 	// UserPageSize is the pageSize of ListUsers' pages, at most
 	// MaxUserPageSize. Zero means DefaultUserPageSize.
 	UserPageSize int

@@ -89,6 +89,23 @@ var decodeCases = []string{
 	`{"status":"ok","results":{"data":[null]}}`,
 	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `",null]}]}}`,
 	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":"x"}]}}`,
+	// memberUuids of every shape: read from the JSON text in uuids-only mode.
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":[ "` + u1 + `" ,` + "\n\t" + `"` + u2 + `" ]},{"uuid":"` + g1 + `","memberUuids":[ ]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["\u0033` + u1[1:] + `","` + u1 + `"]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUUIDS":["` + u1 + `"],"memberuuids":["` + u2 + `"]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `"],"memberUuids":null}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":[null]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `",7]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":[{"userUuid":"` + u1 + `"}]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":[["` + u1 + `"]]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":[true]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":{"a":"` + u1 + `"}}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":5}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `"}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `""` + u2 + `"]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `",]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + "\xff" + `"]}]}}`,
+	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","memberUuids":["` + u1 + `\"]}]}}`,
 	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `","members":[{"userUuid":7}]}]}}`,
 	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `"},]}}`,
 	`{"status":"ok","results":{"data":[{"uuid":"` + g1 + `"}`,
@@ -126,6 +143,7 @@ func compareDecoders(t *testing.T, body []byte) {
 		// decoder takes the last list as sent.
 		return
 	}
+	compareUUIDsOnly(t, body)
 	var want unmarshalPage[GroupWithMembers, *GroupWithMembers]
 	wantErr := unmarshalSuccess(body, &want)
 	var got groupPage
@@ -210,5 +228,44 @@ func TestBodyReaderTellsCutFromGarbage(t *testing.T) {
 	err := decodeSuccess(200, b, &p)
 	if err == nil || b.err != nil || !strings.Contains(err.Error(), `"<html>xxx`) || len(b.head) > headSize {
 		t.Errorf("HTML body: error %v, reader failure %v, %d bytes kept; want a bad response quoting the start, no reader failure, at most %d bytes kept", err, b.err, len(b.head), headSize)
+	}
+}
+
+// refUUIDsOnly is what the uuids-only decoder must equal: a group without
+// its member summaries, memberUuids unmarshalled as a []string.
+type refUUIDsOnly struct {
+	Group
+	MemberUUIDs []string `json:"memberUuids"`
+}
+
+func (r *refUUIDsOnly) check() error {
+	return (&GroupWithMembers{Group: r.Group, MemberUUIDs: r.MemberUUIDs}).check()
+}
+
+// compareUUIDsOnly holds the uuids-only decoder (memberUuids read from the
+// JSON text, Client.MemberUUIDsOnly) to json.Unmarshal the same way.
+func compareUUIDsOnly(t *testing.T, body []byte) {
+	t.Helper()
+	var want unmarshalPage[refUUIDsOnly, *refUUIDsOnly]
+	wantErr := unmarshalSuccess(body, &want)
+	got := groupPage{uuidsOnly: true}
+	gotErr := decodeSuccess(200, newBodyReader(bytes.NewReader(body), 1<<20), &got)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("body %q: uuids-only streamed error %v, unmarshal error %v", body, gotErr, wantErr)
+	}
+	if gotErr != nil {
+		if !errors.Is(gotErr, ErrBadResponse) {
+			t.Fatalf("body %q: error %v does not match ErrBadResponse", body, gotErr)
+		}
+		return
+	}
+	if len(*got.Data) != len(*want.Data) {
+		t.Fatalf("body %q: uuids-only streamed %d groups, unmarshal %d", body, len(*got.Data), len(*want.Data))
+	}
+	for i, g := range *got.Data {
+		w := (*want.Data)[i]
+		if g.Members != nil || g.Group != w.Group || !reflect.DeepEqual(g.MemberUUIDs, w.MemberUUIDs) || (g.MemberUUIDs == nil) != (w.MemberUUIDs == nil) {
+			t.Fatalf("body %q: group %d:\nuuids-only streamed %#v\nunmarshal           %#v", body, i, g, w)
+		}
 	}
 }

@@ -22,9 +22,10 @@ const (
 //
 // The answer is decoded as it arrives, never held whole (at directory scale
 // it is tens of MB), and within it each user's uuid, email and names are
-// one shared string however many groups name them.
+// one shared string however many groups name them; with ShareUUIDs, the
+// uuid is the users list's string too.
 func (c *Client) ListGroups(ctx context.Context) ([]GroupWithMembers, error) {
-	page := groupPage{uuidsOnly: c.MemberUUIDsOnly}
+	page := groupPage{uuidsOnly: c.MemberUUIDsOnly, uuids: sharedUUIDs(ctx)}
 	req := &request{
 		method: http.MethodGet, endpoint: epOrgGroups, path: epOrgGroups,
 		query: map[string][]string{"includeMembers": {strconv.Itoa(DefaultListLimit)}},

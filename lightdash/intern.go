@@ -1,5 +1,10 @@
 package lightdash
 
+import (
+	"context"
+	"sync"
+)
+
 // interner gives the strings of one list read a single canonical copy each.
 // A full group list names each user in every group they belong to, twice
 // (in members and in memberUuids): 500,000 memberships of 100,000 users
@@ -11,7 +16,7 @@ type interner struct {
 	// people: a read of member uuids only (Client.MemberUUIDsOnly, the
 	// daemon's) then holds a string per user, not a whole GroupMember,
 	// which at 100,000 users halved the read's transient map.
-	uuids map[string]string
+	uuids *uuidTable
 	// people maps a canonical user uuid to the first member summary
 	// seen for it: its email and names are the canonical copies.
 	people map[string]GroupMember
@@ -24,10 +29,86 @@ type interner struct {
 	scratch []string
 	// uuidsOnly: groups keep MemberUUIDs only (Client.MemberUUIDsOnly).
 	uuidsOnly bool
+	// noNames: users are decoded without names (Client.SkipUserNames),
+	// each through noNamesUser.
+	noNames     bool
+	noNamesUser orgMemberNoNames
 }
 
-func newInterner() *interner {
-	return &interner{uuids: map[string]string{}, people: map[string]GroupMember{}, strs: map[string]string{}}
+// newInterner returns an interner for one list read, of the uuids of
+// shared (ShareUUIDs) when not nil.
+func newInterner(shared *uuidTable) *interner {
+	in := &interner{uuids: shared, people: map[string]GroupMember{}, strs: map[string]string{}}
+	if shared == nil {
+		in.uuids = newUUIDTable()
+	}
+	return in
+}
+
+type uuidTableKey struct{}
+
+// ShareUUIDs returns a context whose list reads (ListUsers, ListGroups)
+// give each user uuid one string across all of them, not one per list: a
+// users list and a groups list read with it, at once or not, name each
+// user with the same string, as a cache of both wants. The uuids of known
+// (users the caller holds already, e.g. an earlier list) are those
+// strings, so a user still there costs no new one. The strings are looked
+// up in a table that lives as long as the context; known is only read.
+func ShareUUIDs(ctx context.Context, known []OrgMember) context.Context {
+	t := &uuidTable{m: make(map[string]string, len(known))}
+	for _, u := range known {
+		t.m[u.UserUUID] = u.UserUUID
+	}
+	return context.WithValue(ctx, uuidTableKey{}, t)
+}
+
+// users replaces each user's uuid by the table's copy.
+func (t *uuidTable) users(us []OrgMember) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range us {
+		us[i].UserUUID = t.strLocked(us[i].UserUUID)
+	}
+}
+
+// sharedUUIDs is the table ShareUUIDs put in ctx, or nil.
+func sharedUUIDs(ctx context.Context) *uuidTable {
+	t, _ := ctx.Value(uuidTableKey{}).(*uuidTable)
+	return t
+}
+
+// uuidTable maps a user uuid to its canonical copy.
+type uuidTable struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func newUUIDTable() *uuidTable { return &uuidTable{m: map[string]string{}} }
+
+// str returns the canonical copy of u.
+func (t *uuidTable) str(u string) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.strLocked(u)
+}
+
+func (t *uuidTable) strLocked(u string) string {
+	if c, ok := t.m[u]; ok {
+		return c
+	}
+	t.m[u] = u
+	return u
+}
+
+// bytesLocked returns the canonical copy of the uuid b, allocating only
+// for one not held yet (Go does not allocate for m[string(b)]).
+func (t *uuidTable) bytesLocked(b []byte) string {
+	if c, ok := t.m[string(b)]; ok {
+		return c
+	}
+	u := string(b)
+	t.m[u] = u
+	return u
 }
 
 // str returns the canonical copy of s.
@@ -43,13 +124,7 @@ func (in *interner) str(s string) string {
 }
 
 // uuid returns the canonical copy of a user uuid.
-func (in *interner) uuid(u string) string {
-	if c, ok := in.uuids[u]; ok {
-		return c
-	}
-	in.uuids[u] = u
-	return u
-}
+func (in *interner) uuid(u string) string { return in.uuids.str(u) }
 
 // member replaces m's strings by the canonical copies of equal strings.
 func (in *interner) member(m *GroupMember) {
@@ -81,7 +156,8 @@ func (g *GroupWithMembers) intern(in *interner) {
 }
 
 // intern for users: every user is distinct, but all share an organization
-// uuid and one of a few roles.
+// uuid and one of a few roles. (With ShareUUIDs, userPage interns the
+// uuids a page at a time: one lock per page, not per user.)
 func (m *OrgMember) intern(in *interner) {
 	m.OrganizationUUID = in.str(m.OrganizationUUID)
 	m.Role = Role(in.str(string(m.Role)))

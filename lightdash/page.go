@@ -1,6 +1,7 @@
 package lightdash
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,10 @@ type page[T any, PT item[T]] struct {
 	Data *[]T
 	// uuidsOnly skips the members of groups (Client.MemberUUIDsOnly).
 	uuidsOnly bool
+	// noNames skips the names of users (Client.SkipUserNames).
+	noNames bool
+	// uuids is the ShareUUIDs table of the read's context, or nil.
+	uuids *uuidTable
 	// bad is the first item of Data that failed its check. It fails the
 	// page only at the end, as json.Unmarshal-then-check did: a repeated
 	// "data" replaces the list and its verdict.
@@ -25,6 +30,9 @@ type page[T any, PT item[T]] struct {
 	// asked is the page requested (page and pageSize), nil for the whole
 	// list: check then refuses an answer that is only part of it.
 	asked *pagination
+	// into, when it has room, is the array Data is decoded into (a slot of
+	// ListUsers' result); items beyond its capacity move Data elsewhere.
+	into []T
 }
 
 // pagination is what Lightdash sends with a paged list.
@@ -124,9 +132,12 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
 		return fmt.Errorf("json: cannot unmarshal %s into a list", describe(tok))
 	}
-	in := newInterner()
-	in.uuidsOnly = p.uuidsOnly
-	items := make([]T, 0, 64)
+	in := newInterner(p.uuids)
+	in.uuidsOnly, in.noNames = p.uuidsOnly, p.noNames
+	items := p.into[:0]
+	if cap(items) == 0 {
+		items = make([]T, 0, 64)
+	}
 	for i := 0; dec.More(); i++ {
 		var zero T
 		items = append(items, zero)
@@ -146,12 +157,33 @@ func (p *page[T, PT]) decodeData(dec *json.Decoder) error {
 }
 
 func (m *OrgMember) decodeItem(dec *json.Decoder, in *interner) error {
-	if err := dec.Decode(m); err != nil {
+	var v any = m
+	if in.noNames {
+		in.noNamesUser.OrgMember = m // reused: not one allocation per user
+		v = &in.noNamesUser
+	}
+	err := dec.Decode(v)
+	in.noNamesUser.OrgMember = nil
+	if err != nil {
 		return err
 	}
 	m.intern(in)
 	return nil
 }
+
+// orgMemberNoNames decodes into an OrgMember all but its names: its own
+// fields of those names take the keys from the embedded ones and skip
+// their values.
+type orgMemberNoNames struct {
+	*OrgMember
+	FirstName skipped `json:"firstName"`
+	LastName  skipped `json:"lastName"`
+}
+
+// skipped is a value json checks but does not decode.
+type skipped struct{}
+
+func (*skipped) UnmarshalJSON([]byte) error { return nil }
 
 // decodeItem decodes a group's member lists into the interner's scratch
 // arrays, then copies them into arrays of their exact length: decoding
@@ -168,18 +200,19 @@ func (g *GroupWithMembers) decodeItem(dec *json.Decoder, in *interner) error {
 	clear(in.scratch)
 	in.members, in.scratch = in.members[:0], in.scratch[:0]
 	if in.uuidsOnly {
-		s := groupUUIDsOnly{MemberUUIDs: in.scratch[:0]}
+		s := groupUUIDsOnly{MemberUUIDs: memberUUIDs{in: in}}
 		if err := dec.Decode(&s); err != nil {
 			return err
 		}
-		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs
-	} else {
-		g.Members, g.MemberUUIDs = in.members[:0], in.scratch[:0]
-		if err := dec.Decode(g); err != nil {
-			return err
-		}
-		g.Members, in.members = settle(g.Members, in.members)
+		g.Group, g.MemberUUIDs = s.Group, s.MemberUUIDs.list
+		g.OrganizationUUID = in.str(g.OrganizationUUID)
+		return nil
 	}
+	g.Members, g.MemberUUIDs = in.members[:0], in.scratch[:0]
+	if err := dec.Decode(g); err != nil {
+		return err
+	}
+	g.Members, in.members = settle(g.Members, in.members)
 	g.MemberUUIDs, in.scratch = settle(g.MemberUUIDs, in.scratch)
 	g.intern(in)
 	return nil
@@ -207,5 +240,108 @@ func settle[S ~[]E, E any](s, scratch S) (S, S) {
 // skips "members" instead of decoding it.
 type groupUUIDsOnly struct {
 	Group
-	MemberUUIDs []string `json:"memberUuids"`
+	MemberUUIDs memberUUIDs `json:"memberUuids"`
+}
+
+// memberUUIDs decodes a group's "memberUuids" from its JSON text, looking
+// each uuid up in the interner by its bytes: a user already held costs no
+// string. list comes out as json.Unmarshal would leave a []string: nil for
+// null, exactly its length otherwise, "" for a null item.
+type memberUUIDs struct {
+	in   *interner
+	list []string
+}
+
+func (l *memberUUIDs) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		l.list = nil
+		return nil
+	case len(b) == 0 || b[0] != '[':
+		return fmt.Errorf("memberUuids is %s, not a list", describeJSON(b))
+	}
+	t := l.in.uuids
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := l.in.scratch[:0]
+	for i := skipSpace(b, 1); ; {
+		if i < len(b) && b[i] == ']' && len(out) == 0 {
+			break
+		}
+		u, n, err := uuidItem(t, b[i:])
+		if err != nil {
+			return fmt.Errorf("memberUuids item %d: %w", len(out), err)
+		}
+		out = append(out, u)
+		if i = skipSpace(b, i+n); i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i >= len(b) || b[i] != ']' {
+			return fmt.Errorf("memberUuids: no ',' or ']' after item %d", len(out)-1)
+		}
+		break
+	}
+	l.in.scratch = out // cleared by the next group's decodeItem
+	l.list = make([]string, len(out))
+	copy(l.list, out)
+	return nil
+}
+
+// uuidItem reads the array item at the start of b, a string or null, and
+// returns it as t's copy and the bytes it took.
+func uuidItem(t *uuidTable, b []byte) (string, int, error) {
+	if bytes.HasPrefix(b, []byte("null")) {
+		return "", 4, nil
+	}
+	if len(b) == 0 || b[0] != '"' {
+		return "", 0, fmt.Errorf("%s, not a uuid string", describeJSON(b))
+	}
+	escaped := false
+	j := 1
+	for ; j < len(b) && b[j] != '"'; j++ {
+		if b[j] == '\\' {
+			escaped = true
+			j++
+		}
+	}
+	if j >= len(b) {
+		return "", 0, errors.New("unterminated string")
+	}
+	if !escaped {
+		return t.bytesLocked(b[1:j]), j + 1, nil
+	}
+	var s string // escapes are rare in uuids: let json read them
+	if err := json.Unmarshal(b[:j+1], &s); err != nil {
+		return "", 0, err
+	}
+	return t.strLocked(s), j + 1, nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// describeJSON names the kind of the JSON value b starts with.
+func describeJSON(b []byte) string {
+	if len(b) == 0 {
+		return "empty"
+	}
+	switch b[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }

@@ -81,7 +81,7 @@ func replayKey(r *http.Request) string {
 }
 
 // scaleClient is a client of a server replaying scaleBodies.
-func scaleClient(b *testing.B, uuidsOnly bool) *lightdash.Client {
+func scaleClient(b *testing.B, m scaleMode) *lightdash.Client {
 	b.Helper()
 	bodies, err := scaleBodies()
 	if err != nil {
@@ -97,7 +97,7 @@ func scaleClient(b *testing.B, uuidsOnly bool) *lightdash.Client {
 		_, _ = w.Write(body)
 	}))
 	b.Cleanup(ts.Close)
-	c := &lightdash.Client{BaseURL: ts.URL, Token: "ldpat_bench", Timeout: -1, MemberUUIDsOnly: uuidsOnly}
+	c := &lightdash.Client{BaseURL: ts.URL, Token: "ldpat_bench", Timeout: -1, MemberUUIDsOnly: m.uuidsOnly, SkipUserNames: m.noNames}
 	if err := c.Validate(); err != nil {
 		b.Fatal(err)
 	}
@@ -148,13 +148,19 @@ func heapAfterGC() uint64 {
 	return m.HeapAlloc
 }
 
-// scaleModes are the client settings the Scale benchmarks compare.
-var scaleModes = []struct {
+// scaleMode is a client setting the Scale benchmarks compare.
+type scaleMode struct {
 	name      string
-	uuidsOnly bool
-}{
-	{"default", false},
-	{"uuids-only", true},
+	uuidsOnly bool // MemberUUIDsOnly
+	noNames   bool // SkipUserNames
+	shared    bool // the lists read with one ShareUUIDs context, knowing an earlier users list
+}
+
+// scaleModes: the daemon's is the last.
+var scaleModes = []scaleMode{
+	{"default", false, false, false},
+	{"uuids-only", true, false, false},
+	{"daemon", true, true, true},
 }
 
 // BenchmarkListGroupsScale reads the full-size group list (10,000 groups
@@ -166,7 +172,7 @@ var scaleModes = []struct {
 //	go test -run '^$' -bench 'Scale' -benchtime 3x -count 3 ./lightdash/
 func BenchmarkListGroupsScale(b *testing.B) {
 	for _, m := range scaleModes {
-		b.Run(m.name, func(b *testing.B) { benchListGroups(b, scaleClient(b, m.uuidsOnly)) })
+		b.Run(m.name, func(b *testing.B) { benchListGroups(b, scaleClient(b, m)) })
 	}
 }
 
@@ -185,13 +191,23 @@ func benchListGroups(b *testing.B, c *lightdash.Client) {
 // Lightdash: the users and the groups, both kept.
 func BenchmarkReadLightdashScale(b *testing.B) {
 	for _, m := range scaleModes {
-		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m.uuidsOnly)) })
+		b.Run(m.name, func(b *testing.B) { benchReadLightdash(b, scaleClient(b, m), m.shared) })
 	}
 }
 
-func benchReadLightdash(b *testing.B, c *lightdash.Client) {
-	ctx := context.Background()
+func benchReadLightdash(b *testing.B, c *lightdash.Client, shared bool) {
+	var known []lightdash.OrgMember // what the daemon's cached view holds
+	if shared {
+		var err error
+		if known, err = c.ListUsers(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
 	benchHeap(b, func() any {
+		ctx := context.Background()
+		if shared {
+			ctx = lightdash.ShareUUIDs(ctx, known)
+		}
 		us, err := c.ListUsers(ctx)
 		if err != nil || len(us) != scaleUsers+1 {
 			b.Fatalf("got %d users, %v", len(us), err)
@@ -227,7 +243,7 @@ func benchHeap(b *testing.B, read func() (keep any)) {
 // BenchmarkListGroupsScaleCPU is BenchmarkListGroupsScale without the
 // forced collections and the heap sampler, for the time per call.
 func BenchmarkListGroupsScaleCPU(b *testing.B) {
-	c := scaleClient(b, false)
+	c := scaleClient(b, scaleModes[0])
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

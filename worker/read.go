@@ -93,7 +93,9 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 }
 
 // readLightdash reads what a plan needs from Lightdash into the view: the
-// users and the groups with their members, two calls made at once. An
+// users and the groups with their members, two calls made at once, with
+// one string per user uuid across both and the view's users they replace
+// (lightdash.ShareUUIDs). An
 // empty groups list is the one answer that cannot be trusted (flag off or
 // non-admin token), so only then the preflight runs; a non-empty list
 // proves what it checks. Why: docs/architecture.md, "The data
@@ -101,7 +103,7 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, error) {
 	var cur Current
 	start := w.view.begin()
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(lightdash.ShareUUIDs(ctx, w.view.users()))
 	g.Go(func() (err error) {
 		if cur.Users, err = ld.ListUsers(gctx); err != nil {
 			return fmt.Errorf("read lightdash: %w", err)
@@ -122,7 +124,7 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	if err := g.Wait(); err != nil {
 		return Current{}, w.lightdashReadFailed(err)
 	}
-	slimRead(cur.Users, cur.Groups)
+	slimRead(cur.Users)
 	if len(cur.Groups) == 0 {
 		if err := preflightWith(ctx, ld); err != nil {
 			w.view.invalidate()
@@ -134,23 +136,13 @@ func (w *Worker) readLightdash(ctx context.Context, ld Lightdash) (Current, erro
 	return cur, nil
 }
 
-// slimRead cuts a fresh Lightdash read down to what the cached view needs,
-// in place: the users' names go (plans and /explain use the uuid, email,
-// role and flags), and each group member uuid becomes the users list's
-// equal string, so the view keeps one string per user, not a second set
-// decoded from the groups list.
-func slimRead(users []lightdash.OrgMember, groups []lightdash.GroupWithMembers) {
-	canon := make(map[string]string, len(users))
+// slimRead cuts a fresh users list down to what the cached view needs, in
+// place: the names go (plans and /explain use the uuid, email, role and
+// flags). The daemon's client does not decode them at all
+// (lightdash.Client.SkipUserNames); this covers any other.
+func slimRead(users []lightdash.OrgMember) {
 	for i := range users {
 		users[i].FirstName, users[i].LastName = "", ""
-		canon[users[i].UserUUID] = users[i].UserUUID
-	}
-	for _, g := range groups {
-		for j, m := range g.MemberUUIDs {
-			if c, ok := canon[m]; ok {
-				g.MemberUUIDs[j] = c
-			}
-		}
 	}
 }
 

@@ -54,4 +54,28 @@ func TestReadLightdashKeepsOneStringPerUser(t *testing.T) {
 			t.Errorf("member %s is a string of its own, not the users list's", m)
 		}
 	}
+
+	// The next read keeps the view's strings for the users still there,
+	// and names a new user with one string too.
+	cat := srv.AddUser("cat@example.com", lightdash.RoleMember)
+	if _, err := srv.AddGroup("cats", cat.UserUUID, ann.UserUUID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.readLightdash(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	next := w.view.current()
+	for _, u := range next.Users {
+		if old, ok := byUUID[u.UserUUID]; ok && unsafe.StringData(old.UserUUID) != unsafe.StringData(u.UserUUID) {
+			t.Errorf("user %s: the next read made a new string", u.Email)
+		}
+		byUUID[u.UserUUID] = u
+	}
+	for _, g := range next.Groups {
+		for _, m := range g.MemberUUIDs {
+			if u, ok := byUUID[m]; !ok || unsafe.StringData(u.UserUUID) != unsafe.StringData(m) {
+				t.Errorf("group %s: member %s is a string of its own, not the users list's", g.Name, m)
+			}
+		}
+	}
 }

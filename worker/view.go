@@ -136,6 +136,16 @@ func (v *view) setUsers(ids *identities, now time.Time) {
 	v.usersAt = now
 }
 
+// users returns the cached users, shared, not copied (see current).
+func (v *view) users() []lightdash.OrgMember {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.ids == nil {
+		return nil
+	}
+	return v.ids.users
+}
+
 // fresh reports whether the view is loaded and younger than maxAge.
 func (v *view) fresh(now time.Time, maxAge time.Duration) bool {
 	v.mu.Lock()
@@ -313,7 +323,7 @@ func (w *Worker) viewFor(ctx context.Context, ld Lightdash, d *Desired) (Current
 		if err != nil {
 			return cur, w.lightdashReadFailed(fmt.Errorf("read lightdash: %w", err))
 		}
-		slimRead(users, nil)
+		slimRead(users)
 		ids := newIdentities(users)
 		w.view.setUsers(ids, now)
 		cur.Users, cur.ids = users, ids

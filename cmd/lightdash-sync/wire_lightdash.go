@@ -40,6 +40,8 @@ func newLightdash(c config.Lightdash, log *zap.Logger, reg prometheus.Registerer
 		// per-member summaries keeps the groups list at a third of the
 		// memory at 500k memberships (lightdash BenchmarkListGroupsScale).
 		MemberUUIDsOnly: true,
+		// Nothing plans with the users' names either.
+		SkipUserNames: true,
 	}
 	if c.MaxRetries == 0 {
 		client.MaxRetries = -1 // zero in the config means never retry
