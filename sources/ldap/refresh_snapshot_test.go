@@ -3,8 +3,10 @@ package ldap
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -150,5 +152,70 @@ func TestTrackerSharesTheSnapshotsUsers(t *testing.T) {
 	third := src.finishShared(nil, w.tr, nil)
 	if src.ws.shareUsers(w.tr, third); usersIn(w.tr, third.Users) {
 		t.Error("the tracker of an ended session took a snapshot's users")
+	}
+}
+
+// decodedAgain is recs as a new read decodes them: equal values in
+// strings of their own.
+func decodedAgain(recs []*record) []*record {
+	out := copies(recs)
+	for _, r := range out {
+		r.id, r.dn, r.ndn, r.name = strings.Clone(r.id), strings.Clone(r.dn), strings.Clone(r.ndn), strings.Clone(r.name)
+		if r.user != nil {
+			u := *r.user
+			u.ID, u.DN, u.Email, u.DisplayName = strings.Clone(u.ID), strings.Clone(u.DN), strings.Clone(u.Email), strings.Clone(u.DisplayName)
+			r.user = &u
+		}
+	}
+	return out
+}
+
+// TestRefreshTakesTheLastSnapshotsStrings: a refresh without a cookie
+// that sends the directory again (a reseed) gives its users the strings of
+// the last snapshot's equal fields, which the worker still holds, so the
+// two do not hold two copies; a changed field keeps its new value, and the
+// snapshot equals one built afresh.
+func TestRefreshTakesTheLastSnapshotsStrings(t *testing.T) {
+	src := &Source{log: zap.NewNop()}
+	src.dec = decoder{cfg: &src.cfg}
+	w := &syncWatcher{s: src}
+	recs := scaleDirectory(100, 10, 300, 0, 9)
+	first := refreshSnapshot(w, copies(recs))
+	again := decodedAgain(recs)
+	var changed string
+	for _, r := range again {
+		if !r.isGroup {
+			changed = r.id
+			r.setUser(sources.DirUser{ID: r.id, DN: r.dn, Email: "changed@example.com", DisplayName: r.user.DisplayName})
+			break
+		}
+	}
+	second := refreshSnapshot(w, again)
+	fresh := freshSnapshot(src, w.tr)
+	fresh.ReadAt = second.ReadAt
+	if !reflect.DeepEqual(second, fresh) {
+		t.Fatal("the refresh's snapshot differs from one built afresh")
+	}
+	byID := map[string]*sources.DirUser{}
+	for i := range first.Users {
+		byID[first.Users[i].ID] = &first.Users[i]
+	}
+	for _, u := range second.Users {
+		p := byID[u.ID]
+		if u.ID == changed {
+			if u.Email != "changed@example.com" {
+				t.Errorf("the changed user's email is %q", u.Email)
+			}
+			continue
+		}
+		if unsafe.StringData(u.ID) != unsafe.StringData(p.ID) || unsafe.StringData(u.DN) != unsafe.StringData(p.DN) ||
+			unsafe.StringData(u.Email) != unsafe.StringData(p.Email) {
+			t.Fatalf("user %s holds strings of its own, not the last snapshot's", u.ID)
+		}
+	}
+	for _, r := range w.tr.recs {
+		if !r.isGroup && r.id != changed && unsafe.StringData(r.dn) != unsafe.StringData(byID[r.id].DN) {
+			t.Fatalf("record %s holds a DN string of its own", r.id)
+		}
 	}
 }

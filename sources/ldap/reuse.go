@@ -126,3 +126,36 @@ func (b *builder) memberUsers(id string, users []string) []string {
 	}
 	return slices.Clone(users)
 }
+
+// sameStrings gives user record r the strings of the last snapshot's user
+// with its id, where equal. A refresh without a cookie (a reseed, or the
+// start-up after a reconnect) sends every entry again while the worker
+// still keeps that snapshot for /explain: without this the refresh held a
+// second copy of every user's id, DN, email and name until it ended.
+func (s *Source) sameStrings(r *record) {
+	prev := s.ws.last.get()
+	if prev == nil || r.user == nil {
+		return
+	}
+	i, ok := slices.BinarySearchFunc(prev.Users, r.id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+	if !ok {
+		return
+	}
+	p, u := &prev.Users[i], r.user
+	u.ID, r.id = p.ID, p.ID
+	if u.DN == p.DN {
+		if r.ndn == r.dn {
+			r.ndn = p.DN
+		}
+		u.DN, r.dn = p.DN, p.DN
+	}
+	if u.Email == p.Email {
+		u.Email = p.Email
+	}
+	if u.DisplayName == p.DisplayName {
+		u.DisplayName = p.DisplayName
+	}
+	if slices.Equal(u.AltEmails, p.AltEmails) {
+		u.AltEmails = p.AltEmails
+	}
+}

@@ -319,6 +319,7 @@ func (w *syncWatcher) refreshBuilder() *builder { return w.s.newUniqueBuilder(w.
 func (w *syncWatcher) fill(r *refresh, rec *record) {
 	if b := r.snap; b != nil && !rec.isGroup {
 		if old := w.tr.recs[rec.id]; old == nil || old.isGroup {
+			w.s.sameStrings(rec)
 			b.addUser(rec)
 			rec.user = nil
 		}
