@@ -141,7 +141,7 @@ func (s *Source) watchSyncrepl(ctx context.Context, changes chan<- sources.Chang
 
 func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 	s := w.s
-	r := &refresh{active: true, mode: refreshDiff, full: w.cookie == nil, seen: map[string]bool{}}
+	r := &refresh{active: true, mode: refreshDiff, full: w.cookie == nil}
 	// A session that starts from a tracker it did not fill itself cannot
 	// vouch that the refresh brought it up to date.
 	w.readAt, w.doubtful = time.Now(), !w.tr.empty()
@@ -155,6 +155,11 @@ func (w *syncWatcher) session(ctx context.Context, bo *backoff) error {
 			}
 			r.mode = refreshEmitAll
 		}
+	}
+	if r.mode != refreshSilent {
+		// A silent refresh fills an empty tracker with what it sends:
+		// nothing in it goes unseen, so it keeps no set of 100,000 ids.
+		r.seen = map[string]bool{}
 	}
 	if r.mode == refreshSilent && s.refreshShareable() && s.expecting() {
 		// The start-up snapshot, built as the refresh goes (share.go).
@@ -331,6 +336,9 @@ func (w *syncWatcher) fill(r *refresh, rec *record) {
 // refresh. Only ids that syncrepl itself names (entryUUID, nsUniqueId)
 // can be pruned; with another id attribute nothing is inferred.
 func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
+	if r.seen == nil { // a silent refresh: the tracker holds only what it sent
+		return true
+	}
 	if _, ok := w.s.syncID([16]byte{}); !ok {
 		return true
 	}

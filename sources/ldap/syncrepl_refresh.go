@@ -23,7 +23,7 @@ type refresh struct {
 	active bool
 	mode   refreshMode
 	full   bool            // no cookie: every existing entry is sent
-	seen   map[string]bool // ids sent or named present while active
+	seen   map[string]bool // ids sent or named present while active; nil when silent
 	held   *heldChange     // nil until a change is held
 	cookie []byte
 	// problems are the entries the refresh sent that could not be
@@ -34,9 +34,10 @@ type refresh struct {
 	snap *builder
 }
 
-// see records that the refresh named id (only a refresh keeps seen).
+// see records that the refresh named id (only a refresh that is not
+// silent keeps seen).
 func (r *refresh) see(id string) {
-	if r.active {
+	if r.active && r.seen != nil {
 		r.seen[id] = true
 	}
 }
