@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"runtime/debug"
 
 	"go.uber.org/zap"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
 
 // daemonGCPercent is the garbage collector's target for `run` when the
@@ -25,4 +29,17 @@ func tuneGC(getenv func(string) string, log *zap.Logger) {
 	debug.SetGCPercent(daemonGCPercent)
 	log.Info("garbage collector target set for a long-running daemon; set GOGC to choose another",
 		zap.Int("GOGC", daemonGCPercent))
+}
+
+// releasing hands the memory a full run freed back to the system when the
+// run ends. The Go runtime returns freed pages only slowly, so without it
+// a daemon stayed at the size of its largest run and the next run grew
+// from there; a full run allocates far more than it keeps (the directory
+// and Lightdash lists it reads), and one collection per run costs little
+// beside the run (docs/benchmarks.md, issue 19).
+type releasing struct{ daemon.Reconciler }
+
+func (r releasing) Reconcile(ctx context.Context) (*worker.Result, error) {
+	defer debug.FreeOSMemory()
+	return r.Reconciler.Reconcile(ctx)
 }

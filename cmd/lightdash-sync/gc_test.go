@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
 func TestTuneGC(t *testing.T) {
@@ -34,5 +38,45 @@ func TestTuneGC(t *testing.T) {
 				t.Errorf("want one line saying which GC target applies; got %v", logs.All())
 			}
 		})
+	}
+}
+
+// allocating is a Reconciler whose full run holds size bytes while it
+// runs and keeps none of them, as a full run keeps little of what it reads.
+type allocating struct{ size int }
+
+func (a allocating) Reconcile(context.Context) (*worker.Result, error) {
+	held := make([][]byte, 0, a.size>>20)
+	for range a.size >> 20 {
+		held = append(held, make([]byte, 1<<20))
+	}
+	for _, b := range held {
+		b[0] = 1
+	}
+	return &worker.Result{}, nil
+}
+
+func (allocating) ReconcileGroups(context.Context, string, []string) (*worker.Result, error) {
+	return &worker.Result{}, nil
+}
+
+// heapHeld is the heap memory the runtime holds from the system: in use,
+// garbage not yet collected, or free but not returned.
+func heapHeld() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}, {Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64() + s[1].Value.Uint64() + s[2].Value.Uint64()
+}
+
+// TestReleasingReturnsAFullRunsMemory: what a full run held and let go is
+// handed back to the system when it ends, not kept by the runtime for the
+// next run.
+func TestReleasingReturnsAFullRunsMemory(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(50))
+	if _, err := (releasing{allocating{size: 256 << 20}}).Reconcile(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if held := heapHeld(); held > 64<<20 {
+		t.Errorf("after a released run the runtime holds %d MB of heap, want what the run used returned", held>>20)
 	}
 }

@@ -54,7 +54,7 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 			watched = append(watched, daemon.Watched{Name: s.Name(), Watcher: w})
 		}
 	}
-	u.d, err = daemon.New(a.worker, watched, daemon.Config{
+	u.d, err = daemon.New(releasing{a.worker}, watched, daemon.Config{
 		Schedule: cfg.Schedule.Reconcile, Location: loc,
 		Debounce: cfg.Schedule.Debounce, MaxDelay: cfg.Schedule.MaxDelay,
 		Concurrency: cfg.Sync.Concurrency,
