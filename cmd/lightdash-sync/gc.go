@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
@@ -31,15 +32,33 @@ func tuneGC(getenv func(string) string, log *zap.Logger) {
 		zap.Int("GOGC", daemonGCPercent))
 }
 
-// releasing hands the memory a full run freed back to the system when the
-// run ends. The Go runtime returns freed pages only slowly, so without it
-// a daemon stayed at the size of its largest run and the next run grew
-// from there; a full run allocates far more than it keeps (the directory
-// and Lightdash lists it reads), and one collection per run costs little
-// beside the run (docs/benchmarks.md, issue 19).
+// releasing hands the memory a full run that read a directory in full
+// freed back to the system when the run ends. Such a run (start-up, a
+// watcher's reseed, the daily full read) holds the most at once, and the
+// Go runtime returns freed pages only slowly, so without it the daemon
+// stayed near that peak and the next phase grew from there. A run from a
+// watcher's state holds far less, and releasing after it cost measurable
+// CPU (the next run faults its pages in again), so it is left to the
+// runtime (docs/benchmarks.md, issue 19).
 type releasing struct{ daemon.Reconciler }
 
 func (r releasing) Reconcile(ctx context.Context) (*worker.Result, error) {
-	defer debug.FreeOSMemory()
-	return r.Reconciler.Reconcile(ctx)
+	res, err := r.Reconciler.Reconcile(ctx)
+	if readInFull(res) {
+		debug.FreeOSMemory()
+	}
+	return res, err
+}
+
+// readInFull reports whether a run read a directory in full.
+func readInFull(res *worker.Result) bool {
+	if res == nil {
+		return false
+	}
+	for _, how := range res.DirectoryRead {
+		if how != sources.ReadWatcher {
+			return true
+		}
+	}
+	return false
 }

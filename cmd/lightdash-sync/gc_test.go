@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 )
 
@@ -42,8 +43,12 @@ func TestTuneGC(t *testing.T) {
 }
 
 // allocating is a Reconciler whose full run holds size bytes while it
-// runs and keeps none of them, as a full run keeps little of what it reads.
-type allocating struct{ size int }
+// runs and keeps none of them, as a full run keeps little of what it
+// reads; read is how it says it read the directory.
+type allocating struct {
+	size int
+	read string
+}
 
 func (a allocating) Reconcile(context.Context) (*worker.Result, error) {
 	held := make([][]byte, 0, a.size>>20)
@@ -53,7 +58,7 @@ func (a allocating) Reconcile(context.Context) (*worker.Result, error) {
 	for _, b := range held {
 		b[0] = 1
 	}
-	return &worker.Result{}, nil
+	return &worker.Result{DirectoryRead: map[string]string{"corp": a.read}}, nil
 }
 
 func (allocating) ReconcileGroups(context.Context, string, []string) (*worker.Result, error) {
@@ -68,15 +73,22 @@ func heapHeld() uint64 {
 	return s[0].Value.Uint64() + s[1].Value.Uint64() + s[2].Value.Uint64()
 }
 
-// TestReleasingReturnsAFullRunsMemory: what a full run held and let go is
-// handed back to the system when it ends, not kept by the runtime for the
-// next run.
-func TestReleasingReturnsAFullRunsMemory(t *testing.T) {
+// TestReleasingReturnsAFullReadsMemory: what a full run that read the
+// directory in full held and let go is handed back to the system when it
+// ends, not kept by the runtime for the next run; a run from a watcher's
+// state is left to the runtime.
+func TestReleasingReturnsAFullReadsMemory(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
-	if _, err := (releasing{allocating{size: 256 << 20}}).Reconcile(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if held := heapHeld(); held > 64<<20 {
-		t.Errorf("after a released run the runtime holds %d MB of heap, want what the run used returned", held>>20)
+	for _, c := range []struct {
+		read     string
+		released bool
+	}{{sources.ReadFull, true}, {sources.ReadWatcher, false}} {
+		debug.FreeOSMemory()
+		if _, err := (releasing{allocating{size: 256 << 20, read: c.read}}).Reconcile(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if held := heapHeld(); (held < 64<<20) != c.released {
+			t.Errorf("after a run read %q the runtime holds %d MB of heap; released: want %v", c.read, held>>20, c.released)
+		}
 	}
 }
