@@ -9,9 +9,8 @@ import (
 
 // Group reads served by the watcher's tracker (ReadGroups): while the
 // watcher may serve full runs (fromWatcher), the tracker holds what the
-// searches of groupsSnapshot would find (but see groupsFromTracker on
-// renamed DNs), so a live change costs no connection, bind or search of
-// its own.
+// searches of groupsSnapshot would find, so a live change costs no
+// connection, bind or search of its own.
 
 // group read sources, the values of the "from" label of
 // lightdash_sync_ldap_group_reads_total.
@@ -46,11 +45,8 @@ func (d decoder) canonicalIDs(groupIDs []string) ([]string, error) {
 // groupsFromTracker is what groupsSnapshot reads for the groups ids (in
 // canonical form), taken from t: those groups, every group nested below
 // them (cycles cut) and their member users, resolved as a read resolves
-// them. nil when t let its users go, or when one of those groups lists
-// the DN of an entry that was renamed (listed): a server with OpenLDAP's
-// refint rewrites that value without syncrepl sending the group again, so
-// only a read can say which value the group holds. (memberUid values are
-// names, which no server rewrites.)
+// them. nil when t let its users go. (A rename of a listed entry never
+// gets here: it withdraws the vouching, see tracker.blindToRefInt.)
 func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 	var level, groups, users []*record
 	for _, id := range ids {
@@ -65,9 +61,6 @@ func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 		for _, g := range level {
 			if taken[g.id] {
 				continue
-			}
-			if _, renamed := t.listed[g.id]; renamed && !t.uidMode {
-				return nil
 			}
 			taken[g.id] = true
 			g = t.asRead(g)

@@ -253,9 +253,11 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 				w.fill(r, rec)
 				break
 			}
-			w.s.ws.edit(func() { ch = w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State)) })
+			ch = w.change(func() *sources.Change {
+				return w.tr.apply(rec, r.active && r.mode == refreshEmitAll, "syncrepl "+stateName(ctl.State))
+			})
 		case goldap.SyncStateDelete:
-			w.s.ws.edit(func() { ch = w.tr.remove(id, "syncrepl delete") })
+			ch = w.change(func() *sources.Change { return w.tr.remove(id, "syncrepl delete") })
 		}
 		if !w.report(ctx, r, ch) {
 			return false
@@ -289,8 +291,7 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 					r.see(id)
 					continue
 				}
-				var ch *sources.Change
-				w.s.ws.edit(func() { ch = w.tr.remove(id, "syncrepl delete (syncIdSet)") })
+				ch := w.change(func() *sources.Change { return w.tr.remove(id, "syncrepl delete (syncIdSet)") })
 				if !w.report(ctx, r, ch) {
 					return false
 				}
@@ -300,17 +301,27 @@ func (w *syncWatcher) handle(ctx context.Context, r *refresh, bo *backoff, entry
 	case *goldap.ControlSyncDone:
 		w.cookieSeen(ctx, r, ctl.Cookie)
 	}
-	w.checkSure()
 	return true
 }
 
-// checkSure stops vouching for the tracker when a change left it unsure
-// (tracker.blindToRefInt): the next full run then reads the directory.
-func (w *syncWatcher) checkSure() {
-	if why := w.tr.takeUnsure(); why != "" {
+// change runs fn, which changes the tracker, under the state's lock; when
+// fn left the tracker unsure (tracker.blindToRefInt) the vouching is
+// withdrawn under the same lock, so no read takes the state between the
+// two (the next full run then reads the directory).
+func (w *syncWatcher) change(fn func() *sources.Change) *sources.Change {
+	var ch *sources.Change
+	var why string
+	w.s.ws.edit(func() {
+		ch = fn()
+		if why = w.tr.takeUnsure(); why != "" {
+			w.s.ws.vouched = false
+		}
+	})
+	if why != "" {
+		w.doubtful = true
 		w.s.log.Info("ldap syncrepl: the watcher's state may differ from the directory; the next full run reads it", zap.String("why", why))
-		w.doubt()
 	}
+	return ch
 }
 
 // refreshBuilder is the builder of a refresh's snapshot, sized for the
@@ -343,8 +354,7 @@ func (w *syncWatcher) pruneUnseen(ctx context.Context, r *refresh) bool {
 		return true
 	}
 	var gone []*sources.Change
-	w.s.ws.edit(func() { gone = w.tr.prune(r.seen, "syncrepl delete (not present)") })
-	w.checkSure()
+	w.change(func() *sources.Change { gone = w.tr.prune(r.seen, "syncrepl delete (not present)"); return nil })
 	for _, ch := range gone {
 		if !w.report(ctx, r, ch) {
 			return false
