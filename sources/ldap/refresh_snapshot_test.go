@@ -27,6 +27,14 @@ func refreshSnapshot(w *syncWatcher, recs []*record) *sources.Snapshot {
 	return w.finishSnapshot(r)
 }
 
+// unitWatcher is a syncrepl watcher of a source with no server, for
+// driving refreshes by hand.
+func unitWatcher() (*Source, *syncWatcher) {
+	src := &Source{log: zap.NewNop()}
+	src.dec = decoder{cfg: &src.cfg}
+	return src, &syncWatcher{s: src}
+}
+
 func copies(recs []*record) []*record {
 	out := make([]*record, len(recs))
 	for i, r := range recs {
@@ -42,9 +50,7 @@ func copies(recs []*record) []*record {
 // its users array is allocated once (grown by doubling it held twice its
 // size), and equals a snapshot built from the tracker.
 func TestRefreshSnapshotIsSizedByTheLastTracker(t *testing.T) {
-	src := &Source{log: zap.NewNop()}
-	src.dec = decoder{cfg: &src.cfg}
-	w := &syncWatcher{s: src}
+	src, w := unitWatcher()
 	recs := scaleDirectory(300, 30, 600, 0.1, 5)
 	refreshSnapshot(w, copies(recs))
 	snap := refreshSnapshot(w, copies(recs))
@@ -65,9 +71,7 @@ func TestRefreshSnapshotIsSizedByTheLastTracker(t *testing.T) {
 // id is the one the refresh's snapshot lists: a user sent again is not
 // listed twice, and a group with a user's id is left out.
 func TestRefreshSnapshotFirstIDWins(t *testing.T) {
-	src := &Source{log: zap.NewNop()}
-	src.dec = decoder{cfg: &src.cfg}
-	w := &syncWatcher{s: src}
+	_, w := unitWatcher()
 	recs := scaleDirectory(20, 2, 10, 0, 6)
 	again := *recs[0]
 	again.setUser(sources.DirUser{ID: again.id, DN: again.dn, Email: "second@example.com"})
@@ -108,9 +112,7 @@ func usersIn(t *tracker, users []sources.DirUser) bool {
 // from the watcher's state), so the two hold one copy; a changed user
 // gets its own, and a snapshot built since is unchanged by it.
 func TestTrackerSharesTheSnapshotsUsers(t *testing.T) {
-	src := &Source{log: zap.NewNop()}
-	src.dec = decoder{cfg: &src.cfg}
-	w := &syncWatcher{s: src}
+	src, w := unitWatcher()
 	recs := scaleDirectory(100, 10, 300, 0.1, 7)
 	first := refreshSnapshot(w, copies(recs))
 	if !usersIn(w.tr, first.Users) {
@@ -176,9 +178,7 @@ func decodedAgain(recs []*record) []*record {
 // two do not hold two copies; a changed field keeps its new value, and the
 // snapshot equals one built afresh.
 func TestRefreshTakesTheLastSnapshotsStrings(t *testing.T) {
-	src := &Source{log: zap.NewNop()}
-	src.dec = decoder{cfg: &src.cfg}
-	w := &syncWatcher{s: src}
+	src, w := unitWatcher()
 	recs := scaleDirectory(100, 10, 300, 0, 9)
 	first := refreshSnapshot(w, copies(recs))
 	again := decodedAgain(recs)
