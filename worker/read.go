@@ -71,15 +71,26 @@ func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 // read is a full read: every source, Lightdash (reloading the cached view)
 // and the state as stored. The three are independent and run at once, so
 // a full run waits for the slowest (usually the directory dump or the
-// groups list), not for their sum. The first error cancels the others.
+// groups list), not for their sum; with Options.LightdashAfterFullReads,
+// Lightdash is read after a source that reads its directory in full. The
+// first error cancels the others.
 // The grants the mapping names are read after the Lightdash lists, not
 // beside them: a space's read costs the server in proportion to its users
 // and would hold up the list pages (docs/architecture.md, access as code).
 func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	in := &inputs{}
+	after := w.opts.LightdashAfterFullReads && w.readsInFull(ctx)
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) { in.snaps, err = w.readSources(gctx); return err })
-	g.Go(func() (err error) { in.cur, err = w.readLightdash(gctx, ld); return err })
+	g.Go(func() (err error) {
+		if in.snaps, err = w.readSources(gctx); err != nil || !after {
+			return err
+		}
+		in.cur, err = w.readLightdash(gctx, ld)
+		return err
+	})
+	if !after {
+		g.Go(func() (err error) { in.cur, err = w.readLightdash(gctx, ld); return err })
+	}
 	g.Go(func() (err error) { in.state, err = w.loadState(gctx, true); return err })
 	if err := g.Wait(); err != nil {
 		return nil, err
@@ -90,6 +101,17 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	}
 	in.cur.Access = access
 	return in, nil
+}
+
+// readsInFull reports whether a source says its next Snapshot reads its
+// directory in full (sources.FullReader).
+func (w *Worker) readsInFull(ctx context.Context) bool {
+	for _, s := range w.sources {
+		if f, ok := s.(sources.FullReader); ok && f.ReadsInFull(ctx) {
+			return true
+		}
+	}
+	return false
 }
 
 // readLightdash reads what a plan needs from Lightdash into the view: the

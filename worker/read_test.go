@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,6 +154,77 @@ func TestFullReadIsConcurrent(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if res.Summary.Created != 3 {
+				t.Errorf("summary %+v, want 3 groups created", res.Summary)
+			}
+		})
+	}
+}
+
+// fullReadSource says whether its Snapshot reads in full
+// (sources.FullReader) and records whether the Lightdash groups list
+// started while it read.
+type fullReadSource struct {
+	sources.Source
+	inFull      bool
+	listStarted chan struct{}
+	beside      bool
+}
+
+func (s *fullReadSource) ReadsInFull(context.Context) bool { return s.inFull }
+
+func (s *fullReadSource) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
+	select {
+	case <-s.listStarted:
+		s.beside = true
+	case <-time.After(time.Second): // read beside, the list starts at once
+	}
+	return s.Source.Snapshot(ctx)
+}
+
+// listSignal closes started when the groups list is first asked for.
+type listSignal struct {
+	worker.Lightdash
+	once    sync.Once
+	started chan struct{}
+}
+
+func (l *listSignal) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembers, error) {
+	l.once.Do(func() { close(l.started) })
+	return l.Lightdash.ListGroups(ctx)
+}
+
+// With LightdashAfterFullReads (the daemon), Lightdash is read after a
+// source that reads its directory in full, and beside one that does not;
+// without it, always beside.
+func TestLightdashAfterFullReads(t *testing.T) {
+	tests := []struct {
+		name          string
+		after, inFull bool
+		wantBeside    bool
+	}{
+		{"daemon, directory read in full", true, true, false},
+		{"daemon, directory from a watcher", true, false, true},
+		{"one-shot, directory read in full", false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			ld := &listSignal{Lightdash: e.client(e.ld.AdminToken(), 0), started: make(chan struct{})}
+			src := &fullReadSource{Source: e.dir, inFull: tt.inFull, listStarted: ld.started}
+			opts := e.options()
+			opts.LightdashAfterFullReads = tt.after
+			w, err := worker.New([]sources.Source{src}, ld, e.store, opts, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := w.Reconcile(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.beside != tt.wantBeside {
+				t.Errorf("Lightdash read beside the directory: %v, want %v", src.beside, tt.wantBeside)
 			}
 			if res.Summary.Created != 3 {
 				t.Errorf("summary %+v, want 3 groups created", res.Summary)

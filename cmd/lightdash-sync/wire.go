@@ -83,6 +83,7 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 	// The daemon (the one caller with a registry) answers /explain from
 	// its last full run, when it has an admin listener to answer on.
 	opts.KeepLastRead = reg != nil && cfg.Admin.Listen != "" && cfg.Admin.Explain
+	opts.LightdashAfterFullReads = reg != nil
 	a.progress = &progress.Tracker{}
 	opts.Progress = a.progress
 	if a.worker, err = worker.New(a.sources, a.ld, a.store, opts, log.Named("worker"), reg); err != nil {

@@ -128,6 +128,13 @@ func (ws *watchState) ended() (reseed bool) {
 	return reseed
 }
 
+// ReadsInFull reports whether a Snapshot taken now would read the
+// directory in full (or wait for the watcher's full read) rather than
+// answer from the watcher's state (sources.FullReader).
+func (s *Source) ReadsInFull(ctx context.Context) bool {
+	return !s.watchSnapshots() || sources.FullReadWanted(ctx) || !s.ws.current(s.cfg.WatchSnapshotMaxAge)
+}
+
 // snapshotFromWatcher returns the directory as the watcher's tracker
 // holds it, or nil when the watcher may not serve it (fromWatcher).
 func (s *Source) snapshotFromWatcher(ctx context.Context) *sources.Snapshot {

@@ -52,6 +52,9 @@ func snapshotRead(t *testing.T, src *Source, want string) *sources.Snapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 	defer cancel()
+	if inFull := src.ReadsInFull(ctx); inFull != (want == sources.ReadFull) {
+		t.Errorf("ReadsInFull %v before a snapshot that should read %q", inFull, want)
+	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
 		t.Fatalf("Snapshot: %v", err)
@@ -261,6 +264,9 @@ func TestForcedFullReadSkipsTheWatchersState(t *testing.T) {
 	sharedBefore := shared(src)
 	ctx, cancel := context.WithTimeout(sources.WithFullRead(context.Background()), eventTimeout)
 	defer cancel()
+	if !src.ReadsInFull(ctx) {
+		t.Error("ReadsInFull false for a forced full read")
+	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
 		t.Fatalf("Snapshot: %v", err)
