@@ -6,7 +6,6 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
 	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
@@ -32,33 +31,17 @@ func tuneGC(getenv func(string) string, log *zap.Logger) {
 		zap.Int("GOGC", daemonGCPercent))
 }
 
-// releasing hands the memory a full run that read a directory in full
-// freed back to the system when the run ends. Such a run (start-up, a
-// watcher's reseed, the daily full read) holds the most at once, and the
-// Go runtime returns freed pages only slowly, so without it the daemon
-// stayed near that peak and the next phase grew from there. A run from a
-// watcher's state holds far less, and releasing after it cost measurable
-// CPU (the next run faults its pages in again), so it is left to the
-// runtime (docs/benchmarks.md, issue 19).
+// releasing hands the memory a full run freed back to the system when
+// the run ends. A full run allocates far more than it keeps (the
+// directory and Lightdash lists it reads), and the Go runtime returns
+// freed pages only slowly, so without it each run started from the last
+// one's peak and the daemon's memory crept up from run to run. It costs
+// one forced collection a run, and the next run faults its pages in again
+// (docs/benchmarks.md, issue 19).
 type releasing struct{ daemon.Reconciler }
 
 func (r releasing) Reconcile(ctx context.Context) (*worker.Result, error) {
 	res, err := r.Reconciler.Reconcile(ctx)
-	if readInFull(res) {
-		debug.FreeOSMemory()
-	}
+	debug.FreeOSMemory()
 	return res, err
-}
-
-// readInFull reports whether a run read a directory in full.
-func readInFull(res *worker.Result) bool {
-	if res == nil {
-		return false
-	}
-	for _, how := range res.DirectoryRead {
-		if how != sources.ReadWatcher {
-			return true
-		}
-	}
-	return false
 }

@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
+	"github.com/lightdash-sync/lightdash-sync/worker/daemon"
 )
 
 func TestTuneGC(t *testing.T) {
@@ -44,11 +44,8 @@ func TestTuneGC(t *testing.T) {
 
 // allocating is a Reconciler whose full run holds size bytes while it
 // runs and keeps none of them, as a full run keeps little of what it
-// reads; read is how it says it read the directory.
-type allocating struct {
-	size int
-	read string
-}
+// reads.
+type allocating struct{ size int }
 
 func (a allocating) Reconcile(context.Context) (*worker.Result, error) {
 	held := make([][]byte, 0, a.size>>20)
@@ -58,7 +55,7 @@ func (a allocating) Reconcile(context.Context) (*worker.Result, error) {
 	for _, b := range held {
 		b[0] = 1
 	}
-	return &worker.Result{DirectoryRead: map[string]string{"corp": a.read}}, nil
+	return &worker.Result{}, nil
 }
 
 func (allocating) ReconcileGroups(context.Context, string, []string) (*worker.Result, error) {
@@ -73,22 +70,22 @@ func heapHeld() uint64 {
 	return s[0].Value.Uint64() + s[1].Value.Uint64() + s[2].Value.Uint64()
 }
 
-// TestReleasingReturnsAFullReadsMemory: what a full run that read the
-// directory in full held and let go is handed back to the system when it
-// ends, not kept by the runtime for the next run; a run from a watcher's
-// state is left to the runtime.
-func TestReleasingReturnsAFullReadsMemory(t *testing.T) {
+// TestReleasingReturnsAFullRunsMemory: what a full run held and let go is
+// handed back to the system when it ends, not kept by the runtime for the
+// next run; without releasing, the runtime keeps it.
+func TestReleasingReturnsAFullRunsMemory(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	for _, c := range []struct {
-		read     string
-		released bool
-	}{{sources.ReadFull, true}, {sources.ReadWatcher, false}} {
+		name string
+		r    daemon.Reconciler
+		want bool
+	}{{"releasing", releasing{allocating{256 << 20}}, true}, {"not releasing", allocating{256 << 20}, false}} {
 		debug.FreeOSMemory()
-		if _, err := (releasing{allocating{size: 256 << 20, read: c.read}}).Reconcile(context.Background()); err != nil {
+		if _, err := c.r.Reconcile(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if held := heapHeld(); (held < 64<<20) != c.released {
-			t.Errorf("after a run read %q the runtime holds %d MB of heap; released: want %v", c.read, held>>20, c.released)
+		if held := heapHeld(); (held < 64<<20) != c.want {
+			t.Errorf("%s: after a run the runtime holds %d MB of heap; released: want %v", c.name, held>>20, c.want)
 		}
 	}
 }
