@@ -84,7 +84,7 @@ func (d *demoRun) script(ctx context.Context) error {
 	}
 	if d.group("dir-marketing") != nil {
 		fmt.Fprintln(d.out, "   An operator reviews the plan and runs: lightdash-sync reconcile --allow-deletions")
-		a, err := buildApp(ctx, d.cfg, d.log, nil, true)
+		a, err := buildApp(ctx, d.cfg, d.log, appMode{allowDeletions: true})
 		if err != nil {
 			return err
 		}

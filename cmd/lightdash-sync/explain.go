@@ -55,7 +55,7 @@ func runExplain(ctx context.Context, o *options) error {
 
 // explainUnit explains o.arg in one target.
 func explainUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger) error {
-	a, err := buildApp(ctx, cfg, log, nil, false)
+	a, err := buildApp(ctx, cfg, log, appMode{})
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func runPlan(ctx context.Context, o *options) error {
 
 // planUnit plans one target.
 func planUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger) error {
-	a, err := buildApp(ctx, cfg, log, nil, false)
+	a, err := buildApp(ctx, cfg, log, appMode{})
 	if err != nil {
 		return err
 	}

@@ -61,7 +61,7 @@ func runReconcile(ctx context.Context, o *options) error {
 
 // reconcileUnit reconciles one target.
 func reconcileUnit(ctx context.Context, o *options, cfg *config.Config, log *zap.Logger) error {
-	a, err := buildApp(ctx, cfg, log, nil, o.allowDeletions)
+	a, err := buildApp(ctx, cfg, log, appMode{allowDeletions: o.allowDeletions})
 	if err != nil {
 		return err
 	}

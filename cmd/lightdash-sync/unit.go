@@ -36,7 +36,7 @@ func startUnit(ctx context.Context, cfg *config.Config, log *zap.Logger, reg *pr
 		log = log.With(zap.String("target", cfg.TargetName))
 		ureg = prometheus.WrapRegistererWith(prometheus.Labels{"target": cfg.TargetName}, reg)
 	}
-	a, err := buildApp(ctx, cfg, log, ureg, false)
+	a, err := buildApp(ctx, cfg, log, appMode{daemon: true, reg: ureg})
 	if err != nil {
 		return nil, err
 	}

@@ -42,10 +42,21 @@ func (a *app) Close() {
 	}
 }
 
+// appMode is what a command asks of buildApp.
+type appMode struct {
+	// daemon is `run`: it keeps the last full run for /explain and reads
+	// Lightdash after a directory read in full (worker.Options).
+	daemon bool
+	// reg registers the metrics; nil for one-shot commands, which have no
+	// metrics endpoint.
+	reg            prometheus.Registerer
+	allowDeletions bool
+}
+
 // buildApp connects the sources, the Lightdash client and the state store
-// and builds the worker. reg may be nil (one-shot commands have no
-// metrics endpoint).
-func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prometheus.Registerer, allowDeletions bool) (*app, error) {
+// and builds the worker.
+func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, mode appMode) (*app, error) {
+	reg := mode.reg
 	a := &app{cfg: cfg, log: log, reg: reg, opened: map[string]*natssource.Source{}}
 	ok := false
 	defer func() {
@@ -79,11 +90,11 @@ func buildApp(ctx context.Context, cfg *config.Config, log *zap.Logger, reg prom
 	if err != nil {
 		return nil, usageError{err}
 	}
-	opts.PlanOptions.AllowDeletions = allowDeletions
+	opts.PlanOptions.AllowDeletions = mode.allowDeletions
 	// The daemon (the one caller with a registry) answers /explain from
 	// its last full run, when it has an admin listener to answer on.
-	opts.KeepLastRead = reg != nil && cfg.Admin.Listen != "" && cfg.Admin.Explain
-	opts.LightdashAfterFullReads = reg != nil
+	opts.KeepLastRead = mode.daemon && cfg.Admin.Listen != "" && cfg.Admin.Explain
+	opts.LightdashAfterFullReads = mode.daemon
 	a.progress = &progress.Tracker{}
 	opts.Progress = a.progress
 	if a.worker, err = worker.New(a.sources, a.ld, a.store, opts, log.Named("worker"), reg); err != nil {
