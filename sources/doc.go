@@ -1,7 +1,7 @@
 // Package sources is the contract between directory sources and the
 // worker: the directory model (Snapshot, DirGroup, DirUser, Change), the
 // interfaces a source implements (Source, GroupReader, Watcher,
-// WatchExpecter, FullReader) and the DN helpers both sides use to compare names.
+// WatchExpecter, FullReadPredictor) and the DN helpers both sides use to compare names.
 //
 // It plays the part database/sql/driver plays for database/sql: the
 // sources (sources/ldap, sources/nats, sources/memory) import it and

@@ -59,15 +59,3 @@ type Change struct {
 	// NATS source acknowledges its message there.
 	Done func(err error)
 }
-
-// FullReader is implemented by sources whose Snapshot sometimes answers
-// from a change watcher's state and sometimes reads the directory in full
-// (sources/ldap). The daemon reads Lightdash after such a full read rather
-// than beside it, so that the two largest reads of a run do not hold
-// memory at once; a source that does not implement it is read beside.
-type FullReader interface {
-	// ReadsInFull reports whether a Snapshot called now with ctx would read
-	// the directory in full. It is a hint: the watcher's state may change
-	// before the Snapshot.
-	ReadsInFull(ctx context.Context) bool
-}

@@ -104,10 +104,10 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 }
 
 // readsInFull reports whether a source says its next Snapshot reads its
-// directory in full (sources.FullReader).
+// directory in full (sources.FullReadPredictor).
 func (w *Worker) readsInFull(ctx context.Context) bool {
 	for _, s := range w.sources {
-		if f, ok := s.(sources.FullReader); ok && f.ReadsInFull(ctx) {
+		if f, ok := s.(sources.FullReadPredictor); ok && f.WillReadInFull(ctx) {
 			return true
 		}
 	}

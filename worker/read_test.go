@@ -163,22 +163,27 @@ func TestFullReadIsConcurrent(t *testing.T) {
 }
 
 // fullReadSource says whether its Snapshot reads in full
-// (sources.FullReader) and records whether the Lightdash groups list
-// started while it read.
+// (sources.FullReadPredictor), records whether the Lightdash groups list
+// started while it read (waiting up to wait for it), and may fail.
 type fullReadSource struct {
 	sources.Source
 	inFull      bool
+	wait        time.Duration
 	listStarted chan struct{}
 	beside      bool
+	fail        error
 }
 
-func (s *fullReadSource) ReadsInFull(context.Context) bool { return s.inFull }
+func (s *fullReadSource) WillReadInFull(context.Context) bool { return s.inFull }
 
 func (s *fullReadSource) Snapshot(ctx context.Context) (*sources.Snapshot, error) {
 	select {
 	case <-s.listStarted:
 		s.beside = true
-	case <-time.After(time.Second): // read beside, the list starts at once
+	case <-time.After(s.wait):
+	}
+	if s.fail != nil {
+		return nil, s.fail
 	}
 	return s.Source.Snapshot(ctx)
 }
@@ -196,23 +201,29 @@ func (l *listSignal) ListGroups(ctx context.Context) ([]lightdash.GroupWithMembe
 }
 
 // With LightdashAfterFullReads (the daemon), Lightdash is read after a
-// source that reads its directory in full, and beside one that does not;
-// without it, always beside.
+// source that reads its directory in full, and not at all when that read
+// fails; beside one that does not; without the option, always beside.
 func TestLightdashAfterFullReads(t *testing.T) {
+	boom := errors.New("directory down")
 	tests := []struct {
 		name          string
 		after, inFull bool
+		fail          error
 		wantBeside    bool
 	}{
-		{"daemon, directory read in full", true, true, false},
-		{"daemon, directory from a watcher", true, false, true},
-		{"one-shot, directory read in full", false, true, true},
+		{"daemon, directory read in full", true, true, nil, false},
+		{"daemon, directory read in full fails", true, true, boom, false},
+		{"daemon, directory from a watcher", true, false, nil, true},
+		{"one-shot, directory read in full", false, true, nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			ld := &listSignal{Lightdash: e.client(e.ld.AdminToken(), 0), started: make(chan struct{})}
-			src := &fullReadSource{Source: e.dir, inFull: tt.inFull, listStarted: ld.started}
+			// Read beside, the list starts at once: a long wait costs
+			// nothing; read after, it never starts, so the wait is short.
+			wait := map[bool]time.Duration{true: 10 * time.Second, false: 200 * time.Millisecond}[tt.wantBeside]
+			src := &fullReadSource{Source: e.dir, inFull: tt.inFull, wait: wait, listStarted: ld.started, fail: tt.fail}
 			opts := e.options()
 			opts.LightdashAfterFullReads = tt.after
 			w, err := worker.New([]sources.Source{src}, ld, e.store, opts, nil, nil)
@@ -220,11 +231,20 @@ func TestLightdashAfterFullReads(t *testing.T) {
 				t.Fatal(err)
 			}
 			res, err := w.Reconcile(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
 			if src.beside != tt.wantBeside {
 				t.Errorf("Lightdash read beside the directory: %v, want %v", src.beside, tt.wantBeside)
+			}
+			if tt.fail != nil {
+				if !errors.Is(err, tt.fail) {
+					t.Errorf("err %v, want the source's", err)
+				}
+				if n := e.ld.RequestCount(""); n != 0 {
+					t.Errorf("%d Lightdash calls after the directory read failed, want 0", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
 			}
 			if res.Summary.Created != 3 {
 				t.Errorf("summary %+v, want 3 groups created", res.Summary)

@@ -72,12 +72,10 @@ type Options struct {
 	// them (the daemon's /explain). It costs the directory read's memory
 	// between runs.
 	KeepLastRead bool
-	// LightdashAfterFullReads reads Lightdash after the sources rather than
-	// beside them in a full run where a source reads its directory in full
-	// (sources.FullReader): the two largest reads then do not hold memory
-	// at once, and the run takes their sum rather than the longer. The
-	// daemon sets it (its peak memory is what it is sized by, and such
-	// runs are its rare ones); one-shot commands keep them side by side.
+	// LightdashAfterFullReads reads Lightdash after the sources, not beside
+	// them, when a source will read its directory in full
+	// (sources.FullReadPredictor): less memory at once, the two reads' sum
+	// in time. The daemon sets it.
 	LightdashAfterFullReads bool
 	// Progress, when set, hears how full runs advance.
 	Progress Progress

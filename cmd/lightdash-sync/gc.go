@@ -34,10 +34,9 @@ func tuneGC(getenv func(string) string, log *zap.Logger) {
 // releasing hands the memory a full run freed back to the system when
 // the run ends. A full run allocates far more than it keeps (the
 // directory and Lightdash lists it reads), and the Go runtime returns
-// freed pages only slowly, so without it each run started from the last
-// one's peak and the daemon's memory crept up from run to run. It costs
-// one forced collection a run, and the next run faults its pages in again
-// (docs/benchmarks.md, issue 19).
+// freed pages only slowly, so each run would start from the last one's
+// peak. It costs one forced collection a run, and the next run faults its
+// pages in again (docs/benchmarks.md).
 type releasing struct{ daemon.Reconciler }
 
 func (r releasing) Reconcile(ctx context.Context) (*worker.Result, error) {

@@ -128,11 +128,14 @@ func (ws *watchState) ended() (reseed bool) {
 	return reseed
 }
 
-// ReadsInFull reports whether a Snapshot taken now would read the
-// directory in full (or wait for the watcher's full read) rather than
-// answer from the watcher's state (sources.FullReader).
-func (s *Source) ReadsInFull(ctx context.Context) bool {
-	return !s.watchSnapshots() || sources.FullReadWanted(ctx) || !s.ws.current(s.cfg.WatchSnapshotMaxAge)
+// WillReadInFull reports whether a Snapshot taken now would read the
+// directory in full (or wait for the watcher's full read) where this
+// configuration lets it answer from the watcher's state
+// (sources.FullReadPredictor). A configuration that always reads in full
+// reports false, so that its runs keep the two reads side by side (time
+// over memory, as one-shot runs do).
+func (s *Source) WillReadInFull(ctx context.Context) bool {
+	return s.watchSnapshots() && (sources.FullReadWanted(ctx) || !s.ws.current(s.cfg.WatchSnapshotMaxAge))
 }
 
 // snapshotFromWatcher returns the directory as the watcher's tracker

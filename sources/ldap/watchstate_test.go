@@ -52,8 +52,10 @@ func snapshotRead(t *testing.T, src *Source, want string) *sources.Snapshot {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
 	defer cancel()
-	if inFull := src.ReadsInFull(ctx); inFull != (want == sources.ReadFull) {
-		t.Errorf("ReadsInFull %v before a snapshot that should read %q", inFull, want)
+	// A configuration that may not use the watcher's state always reads in
+	// full, and says so by false.
+	if inFull := src.WillReadInFull(ctx); inFull != (want == sources.ReadFull && src.watchSnapshots()) {
+		t.Errorf("WillReadInFull %v before a snapshot that should read %q", inFull, want)
 	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
@@ -264,8 +266,8 @@ func TestForcedFullReadSkipsTheWatchersState(t *testing.T) {
 	sharedBefore := shared(src)
 	ctx, cancel := context.WithTimeout(sources.WithFullRead(context.Background()), eventTimeout)
 	defer cancel()
-	if !src.ReadsInFull(ctx) {
-		t.Error("ReadsInFull false for a forced full read")
+	if !src.WillReadInFull(ctx) {
+		t.Error("WillReadInFull false for a forced full read")
 	}
 	snap, err := src.Snapshot(ctx)
 	if err != nil {
