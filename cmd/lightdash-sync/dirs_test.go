@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -62,29 +60,6 @@ admin: {listen: "127.0.0.1:0"}
 		t.Fatal(err)
 	}
 	return p
-}
-
-// run starts the daemon and waits until it is ready; it is stopped at the
-// end of the test.
-func (e *dirLiveEnv) run(t *testing.T, cfg string) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != exitOK {
-				t.Errorf("run exited %d:\n%s", code, stderr.String())
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
 }
 
 func (e *dirLiveEnv) members(name string) string {
@@ -160,7 +135,7 @@ func TestLiveActiveDirectoryChangeReachesLightdash(t *testing.T) {
       poll_interval: 200ms`, `
   rules:
     - {name: ad, prefix: "ad-", case: lower}`)
-	e.run(t, cfg)
+	runUntilTestEnds(t, cfg, daemonOpts{})
 	if got := e.members("ad-lightdash eng"); got != "ann" {
 		t.Fatalf("after start-up, ad-lightdash eng = %s, want ann", got)
 	}
@@ -207,7 +182,7 @@ func TestLive389DSChangeReachesLightdash(t *testing.T) {
     - name: lightdash-groups
       rewrite_regex: "^lightdash-(.*)$"
       rewrite_replace: "$1"`)
-	e.run(t, cfg)
+	runUntilTestEnds(t, cfg, daemonOpts{})
 	if got := e.members("eng"); got != "ann" {
 		t.Fatalf("after start-up, eng = %s, want ann", got)
 	}

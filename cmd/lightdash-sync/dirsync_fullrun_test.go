@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -56,7 +54,7 @@ func TestDirSyncFullRunFromTheWatcher(t *testing.T) {
   rules:
     - {name: ad, prefix: "fr-", case: lower}`)
 	withAdminToken(t, cfg)
-	base := "http://" + runUntilTestEnds(t, cfg)
+	base := "http://" + runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	testutil.Eventually(t, "fr-eng after start-up", func() bool { return e.members("fr-eng") == "ann" })
 	testutil.Eventually(t, "the DirSync watcher's first poll", func() bool {
 		_, m := httpGet(base + "/metrics")
@@ -88,27 +86,6 @@ func withAdminToken(t *testing.T, path string) {
 	if err := os.WriteFile(filepath.Clean(path), []byte(s), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// runUntilTestEnds runs the daemon until the end of the test and returns its
-// admin listener's address once it is ready.
-func runUntilTestEnds(t *testing.T, cfg string) string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	})
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
-	return addr
 }
 
 // sourceReads is lightdash_sync_full_reconcile_directory_reads_total for

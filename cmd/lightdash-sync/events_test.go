@@ -38,18 +38,7 @@ func newEventEnv(t *testing.T, extraConfig string) *eventEnv {
 	cfg := strings.Replace(string(b), "      create_stream: true\n", "      create_stream: true\n      backoff: [200ms]\n", 1) +
 		"schedule: {debounce: 10ms, max_delay: 100ms}\n" + extraConfig
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	stderr := &syncBuffer{}
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &syncBuffer{}, stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-exited; code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, stderr.String())
-		}
-	})
-	e.addr = adminAddr(t, stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + e.addr + "/readyz"); return code == 200 })
+	e.addr = runUntilTestEnds(t, cfgPath, daemonOpts{}).addr
 	nc, err := natsgo.Connect(e.nats.ClientURL())
 	if err != nil {
 		t.Fatal(err)

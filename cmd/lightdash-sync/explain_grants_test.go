@@ -58,7 +58,7 @@ func TestExplainGrantsAgainstSlapd(t *testing.T) {
 func TestExplainGrantsFromTheDaemon(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := grantsConfig(t, e, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
-	base := "http://" + runUntilTestEnds(t, cfg)
+	base := "http://" + runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	code, body := httpGet(base + "/explain.json?email=" + url.QueryEscape("dave@example.com"))
 	var got struct {
 		Answers []admin.Explained `json:"answers"`

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -151,21 +149,8 @@ func TestExplainNeedsAnEmail(t *testing.T) {
 func TestExplainFromTheDaemon(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	addr := adminAddr(t, &stderr)
+	addr := runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	base := "http://" + addr
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
 	explain := func(email string) *worker.Explanation {
 		t.Helper()
 		code, body := httpGet(base + "/explain.json?email=" + url.QueryEscape(email))
@@ -179,7 +164,7 @@ func TestExplainFromTheDaemon(t *testing.T) {
 	}
 
 	for _, page := range []string{"/explain.json?email=carol@example.com", "/explain?email=carol@example.com"} {
-		code, _ := testutil.HTTPDo(ctx, http.MethodGet, base+page, "")
+		code, _ := testutil.HTTPDo(t.Context(), http.MethodGet, base+page, "")
 		if code != http.StatusUnauthorized {
 			t.Errorf("%s without the admin token = %d, want 401", page, code)
 		}
@@ -228,7 +213,7 @@ func TestExplainCanBeTurnedOff(t *testing.T) {
 	cfgPath := e.config(t, e.ld.AdminToken())
 	b, _ := os.ReadFile(cfgPath)
 	writeConfig(t, cfgPath, strings.Replace(string(b), "admin:\n", "admin:\n  explain: false\n", 1))
-	base := "http://" + runUntilTestEnds(t, cfgPath)
+	base := "http://" + runUntilTestEnds(t, cfgPath, daemonOpts{}).addr
 	if code, body := httpGet(base + "/explain.json?email=ada@example.com"); code != http.StatusNotFound || !strings.Contains(body, "admin.explain: false") {
 		t.Errorf("/explain.json with admin.explain false = %d %q, want 404 saying why", code, body)
 	}

@@ -15,7 +15,7 @@ import (
 func TestReconcileReadFullFromTheDaemon(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\", token: "+testAdminToken+"}\n")
-	base := "http://" + runUntilTestEnds(t, cfg)
+	base := "http://" + runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	for _, c := range []struct{ query, want string }{
 		{"", "watcher"},
 		{"?read=full", "full"},

@@ -1,12 +1,10 @@
 package main
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -146,23 +144,7 @@ func TestPlanAndReconcileAgainstSlapd(t *testing.T) {
 func TestLiveLDAPChangeReachesLightdash(t *testing.T) {
 	e := newLDAPEnv(t)
 	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\"}\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != exitOK {
-				t.Errorf("run exited %d:\n%s", code, stderr.String())
-			}
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	addr := runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Fatalf("after start-up, ldap-engineering = %s", got)
 	}

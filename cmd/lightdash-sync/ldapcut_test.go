@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"slices"
@@ -114,20 +113,7 @@ func testDaemonThroughCuts(t *testing.T, extra string) {
 schedule: {reconcile: "@every 1s", debounce: 10ms, max_delay: 100ms}
 admin: {listen: "127.0.0.1:0"}
 `, extra)
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case <-exited:
-		case <-time.After(40 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	addr := runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	want := map[string]string{"ldap-engineering": "alice,bob,carol", "ldap-platform": "carol", "ldap-sales": "dave"}
 	for name, m := range want {
 		if got := e.members(name); got != m {

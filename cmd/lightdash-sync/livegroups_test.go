@@ -32,7 +32,7 @@ sync:
 	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), e.slapd.URL(), proxy.URL(), 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := runUntilTestEnds(t, cfg)
+	addr := runUntilTestEnds(t, cfg, daemonOpts{}).addr
 	if got := e.members("ldap-engineering"); got != "alice,bob,carol" {
 		t.Fatalf("after start-up, ldap-engineering = %s", got)
 	}

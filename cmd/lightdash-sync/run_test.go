@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	natsgo "github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -80,14 +79,8 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuffer
-	exited := make(chan int, 1)
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfgPath}, &stdout, &stderr) }()
-
-	base := "http://" + adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet(base + "/readyz"); return code == 200 })
+	d := runUntilTestEnds(t, cfgPath, daemonOpts{})
+	base := "http://" + d.addr
 	if code, body := httpGet(base + "/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
@@ -101,7 +94,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 	msg := natsgo.NewMsg("directory.groups")
 	msg.Header.Set("Nats-Msg-Id", "evt-run-1")
 	msg.Data = []byte(`{"specversion":"1.0","id":"evt-run-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"id":"u-ada","email":"ada@example.com"},{"email":"nobody@example.com"}]}}`)
-	if _, err := js.PublishMsg(ctx, msg); err != nil {
+	if _, err := js.PublishMsg(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, "the event's group in Lightdash", func() bool {
@@ -152,15 +145,7 @@ func TestRunDaemonEndToEnd(t *testing.T) {
 		t.Errorf("/healthz = %d with NATS down; the process is alive", code)
 	}
 
-	cancel()
-	select {
-	case code := <-exited:
-		if code != exitOK {
-			t.Errorf("run exited %d after shutdown, want 0; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(40 * time.Second):
-		t.Fatal("run did not exit after its context was cancelled")
-	}
+	d.stop() // it must exit 0, and have saved its state
 	if _, err := os.Stat(filepath.Join(e.dir, "state.json")); err != nil {
 		t.Errorf("no state file after the run: %v", err)
 	}
@@ -219,15 +204,7 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	b, _ := os.ReadFile(cfgPath)
 	cfg := string(b) + "schedule: {debounce: 10ms, max_delay: 100ms}\n"
 	os.WriteFile(cfgPath, []byte(cfg), 0o600)
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() {
-		exited <- Main(ctx, []string{"run", "--dry-run", "--config", cfgPath}, &syncBuffer{}, &stderr)
-	}()
-	defer func() { cancel(); <-exited }()
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	addr := runUntilTestEnds(t, cfgPath, daemonOpts{args: []string{"--dry-run"}}).addr
 
 	nc, err := natsgo.Connect(e.nats.ClientURL())
 	if err != nil {
@@ -238,7 +215,7 @@ func TestRunDryRunWritesNothing(t *testing.T) {
 	msg := natsgo.NewMsg("directory.groups")
 	msg.Header.Set("Nats-Msg-Id", "evt-dry-1")
 	msg.Data = []byte(`{"specversion":"1.0","id":"evt-dry-1","source":"/test","type":"io.lightdash-sync.group.upserted","time":"2026-11-25T10:00:00Z","data":{"id":"grp-1","name":"analysts","members":[{"email":"ada@example.com"}]}}`)
-	if _, err := js.PublishMsg(ctx, msg); err != nil {
+	if _, err := js.PublishMsg(t.Context(), msg); err != nil {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, "the dry run to plan the event's group", func() bool {

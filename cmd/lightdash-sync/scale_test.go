@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -252,23 +251,7 @@ func (e *scaleEnv) throughReconcile(t *testing.T) {
 func (e *scaleEnv) throughRun(t *testing.T) {
 	cfg := e.config(t, "schedule: {debounce: 10ms, max_delay: 100ms}\nadmin: {listen: \"127.0.0.1:0\"}\n")
 	e.ld.ResetRequests()
-	ctx, cancel := context.WithCancel(context.Background())
-	exited := make(chan int, 1)
-	var stderr syncBuffer
-	go func() { exited <- Main(ctx, []string{"run", "--config", cfg}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		select {
-		case code := <-exited:
-			if code != exitOK {
-				t.Errorf("run exited %d:\n%s", code, stderr.String())
-			}
-		case <-time.After(60 * time.Second):
-			t.Error("run did not stop")
-		}
-	}()
-	addr := adminAddr(t, &stderr)
-	waitLong(t, "/readyz", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	runUntilTestEnds(t, cfg, daemonOpts{stopWithin: 60 * time.Second, waitReady: waitLong})
 	e.checkCalls(t, "the daemon's start-up run", usersPages, 0)
 
 	e.ld.ResetRequests()

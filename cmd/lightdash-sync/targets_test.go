@@ -171,18 +171,7 @@ func TestTwoTargetsOneDaemon(t *testing.T) {
 	path := e.config(t, "d", tx, ty, `state: {type: nats, source: events}
 admin: {listen: "127.0.0.1:0", token: admin-secret-value-42}
 `)
-	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
-	exited := make(chan int, 1)
-	go func() { exited <- Main(ctx, []string{"run", "--config", path}, &syncBuffer{}, &stderr) }()
-	defer func() {
-		cancel()
-		if code := <-exited; code != exitOK {
-			t.Errorf("run exited %d:\n%s", code, stderr.String())
-		}
-	}()
-	addr := adminAddr(t, &stderr)
-	testutil.Eventually(t, "ready", func() bool { code, _ := httpGet("http://" + addr + "/readyz"); return code == 200 })
+	addr := runUntilTestEnds(t, path, daemonOpts{}).addr
 
 	e.publish(t, "evt-1", "eng")
 	testutil.Eventually(t, "the group in both targets", func() bool { return e.hasGroup("x", "eng") && e.hasGroup("y", "eng") })
