@@ -90,6 +90,15 @@ func addEntry(t *testing.T, c *goldap.Conn, dn string, attrs map[string][]string
 	}
 }
 
+// deleteTree deletes dn and everything below it (the subtree delete
+// control: Samba and OpenLDAP both honour it).
+func deleteTree(t *testing.T, c *goldap.Conn, dn string) {
+	t.Helper()
+	if err := c.Del(goldap.NewDelRequest(dn, []goldap.Control{goldap.NewControlSubtreeDelete()})); err != nil {
+		t.Errorf("delete %s: %v", dn, err)
+	}
+}
+
 func addMember(t *testing.T, c *goldap.Conn, group, member string) {
 	t.Helper()
 	req := goldap.NewModifyRequest(group, nil)
@@ -108,9 +117,10 @@ func TestLiveActiveDirectoryChangeReachesLightdash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() }) // after the delete below
 	ou := "OU=e2e," + srv.BaseDN()
 	addEntry(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}})
+	t.Cleanup(func() { deleteTree(t, c, ou) })
 	for _, u := range []string{"ann", "bob"} {
 		addADUser(t, c, "CN="+u+","+ou, "e2e-"+u, u+"@example.com")
 	}

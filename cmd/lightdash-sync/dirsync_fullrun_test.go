@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	goldap "github.com/go-ldap/ldap/v3"
-
 	"github.com/lightdash-sync/lightdash-sync/internal/testutil"
 	"github.com/lightdash-sync/lightdash-sync/sources/ldap/ldaptest"
 )
@@ -25,11 +23,11 @@ func TestDirSyncFullRunFromTheWatcher(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() }) // after the deletes below
 	users, groups := "OU=fr-users,"+srv.BaseDN(), "OU=fr-groups,"+srv.BaseDN()
 	for _, ou := range []string{users, groups} {
 		addEntry(t, c, ou, map[string][]string{"objectClass": {"organizationalUnit"}})
-		t.Cleanup(func() { _ = c.Del(goldap.NewDelRequest(ou, []goldap.Control{goldap.NewControlSubtreeDelete()})) })
+		t.Cleanup(func() { deleteTree(t, c, ou) })
 	}
 	for _, u := range []string{"ann", "bob"} {
 		addADUser(t, c, "CN="+u+","+users, "fr-"+u, u+"@example.com")
