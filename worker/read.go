@@ -79,7 +79,15 @@ func (w *Worker) readSources(ctx context.Context) ([]*sources.Snapshot, error) {
 // and would hold up the list pages (docs/architecture.md, access as code).
 func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	in := &inputs{}
-	after := w.opts.LightdashAfterFullReads && w.readsInFull(ctx)
+	var full []string
+	if w.opts.LightdashAfterFullReads {
+		full = w.readingInFull(ctx)
+	}
+	after := len(full) > 0
+	if after {
+		w.log.Info("sources read their directory in full: Lightdash is read after them, not beside them, to hold less memory at once",
+			zap.Strings("sources", full))
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) {
 		if in.snaps, err = w.readSources(gctx); err != nil || !after {
@@ -103,15 +111,16 @@ func (w *Worker) read(ctx context.Context, ld Lightdash) (*inputs, error) {
 	return in, nil
 }
 
-// readsInFull reports whether a source says its next Snapshot reads its
-// directory in full (sources.FullReadPredictor).
-func (w *Worker) readsInFull(ctx context.Context) bool {
+// readingInFull names the sources that say their next Snapshot reads
+// their directory in full (sources.FullReadPredictor).
+func (w *Worker) readingInFull(ctx context.Context) []string {
+	var names []string
 	for _, s := range w.sources {
 		if f, ok := s.(sources.FullReadPredictor); ok && f.WillReadInFull(ctx) {
-			return true
+			names = append(names, s.Name())
 		}
 	}
-	return false
+	return names
 }
 
 // readLightdash reads what a plan needs from Lightdash into the view: the

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/lightdash-sync/lightdash-sync/lightdash"
 	"github.com/lightdash-sync/lightdash-sync/sources"
 	"github.com/lightdash-sync/lightdash-sync/worker"
@@ -226,13 +229,17 @@ func TestLightdashAfterFullReads(t *testing.T) {
 			src := &fullReadSource{Source: e.dir, inFull: tt.inFull, wait: wait, listStarted: ld.started, fail: tt.fail}
 			opts := e.options()
 			opts.LightdashAfterFullReads = tt.after
-			w, err := worker.New([]sources.Source{src}, ld, e.store, opts, nil, nil)
+			core, logs := observer.New(zap.InfoLevel)
+			w, err := worker.New([]sources.Source{src}, ld, e.store, opts, zap.New(core), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			res, err := w.Reconcile(context.Background())
 			if src.beside != tt.wantBeside {
 				t.Errorf("Lightdash read beside the directory: %v, want %v", src.beside, tt.wantBeside)
+			}
+			if said := logs.FilterMessageSnippet("Lightdash is read after them").FilterField(zap.Strings("sources", []string{e.dir.Name()})).Len() == 1; said == tt.wantBeside {
+				t.Errorf("logged reading Lightdash after the directory: %v, want %v", said, !tt.wantBeside)
 			}
 			if tt.fail != nil {
 				if !errors.Is(err, tt.fail) {
