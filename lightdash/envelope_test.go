@@ -147,14 +147,7 @@ func compareDecoders(t *testing.T, body []byte) {
 	var want unmarshalPage[GroupWithMembers, *GroupWithMembers]
 	wantErr := unmarshalSuccess(body, &want)
 	var got groupPage
-	gotErr := decodeSuccess(200, newBodyReader(bytes.NewReader(body), 1<<20), &got)
-	if (gotErr == nil) != (wantErr == nil) {
-		t.Fatalf("body %q: streamed error %v, unmarshal error %v", body, gotErr, wantErr)
-	}
-	if gotErr != nil {
-		if !errors.Is(gotErr, ErrBadResponse) {
-			t.Fatalf("body %q: error %v does not match ErrBadResponse", body, gotErr)
-		}
+	if !sameVerdict(t, body, "", &got, wantErr) {
 		return
 	}
 	if !reflect.DeepEqual(*got.Data, *want.Data) {
@@ -242,6 +235,21 @@ func (r *refUUIDsOnly) check() error {
 	return (&GroupWithMembers{Group: r.Group, MemberUUIDs: r.MemberUUIDs}).check()
 }
 
+// sameVerdict decodes body into got as the client streams it and fails t
+// unless it fails exactly when json.Unmarshal did (wantErr), with an error
+// matching ErrBadResponse; it reports whether both decoded.
+func sameVerdict(t *testing.T, body []byte, what string, got *groupPage, wantErr error) bool {
+	t.Helper()
+	gotErr := decodeSuccess(200, newBodyReader(bytes.NewReader(body), 1<<20), got)
+	if (gotErr == nil) != (wantErr == nil) {
+		t.Fatalf("body %q: %sstreamed error %v, unmarshal error %v", body, what, gotErr, wantErr)
+	}
+	if gotErr != nil && !errors.Is(gotErr, ErrBadResponse) {
+		t.Fatalf("body %q: error %v does not match ErrBadResponse", body, gotErr)
+	}
+	return gotErr == nil
+}
+
 // compareUUIDsOnly holds the uuids-only decoder (memberUuids read from the
 // JSON text, Client.MemberUUIDsOnly) to json.Unmarshal the same way.
 func compareUUIDsOnly(t *testing.T, body []byte) {
@@ -249,14 +257,7 @@ func compareUUIDsOnly(t *testing.T, body []byte) {
 	var want unmarshalPage[refUUIDsOnly, *refUUIDsOnly]
 	wantErr := unmarshalSuccess(body, &want)
 	got := groupPage{uuidsOnly: true}
-	gotErr := decodeSuccess(200, newBodyReader(bytes.NewReader(body), 1<<20), &got)
-	if (gotErr == nil) != (wantErr == nil) {
-		t.Fatalf("body %q: uuids-only streamed error %v, unmarshal error %v", body, gotErr, wantErr)
-	}
-	if gotErr != nil {
-		if !errors.Is(gotErr, ErrBadResponse) {
-			t.Fatalf("body %q: error %v does not match ErrBadResponse", body, gotErr)
-		}
+	if !sameVerdict(t, body, "uuids-only ", &got, wantErr) {
 		return
 	}
 	if len(*got.Data) != len(*want.Data) {

@@ -326,22 +326,12 @@ func skipSpace(b []byte, i int) int {
 	return i
 }
 
-// describeJSON names the kind of the JSON value b starts with.
+// describeJSON names the kind of the JSON value b starts with, as
+// describe does for a token.
 func describeJSON(b []byte) string {
-	if len(b) == 0 {
+	tok, err := json.NewDecoder(bytes.NewReader(b)).Token()
+	if err != nil {
 		return "empty"
 	}
-	switch b[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+	return describe(tok)
 }

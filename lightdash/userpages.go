@@ -161,16 +161,17 @@ func (p *userPass) slot(i int) []OrgMember {
 	return p.all[lo:lo:hi]
 }
 
-// inSlot reports whether users is page i's slot, or fits it once copied.
+// inSlot reports whether users (none, or decoded into page i's slot)
+// lie in the slot.
 func (p *userPass) inSlot(i int, users []OrgMember) bool {
 	s := p.slot(i)
 	return len(users) == 0 || len(users) <= cap(s) && &users[0] == &s[:1][0]
 }
 
 // put records page i's users, copied into its slot when they were
-// decoded elsewhere (page 1, read before the total was known).
+// decoded elsewhere but fit it (page 1, read before the total was known).
 func (p *userPass) put(i int, users []OrgMember) {
-	if s := p.slot(i); len(users) > 0 && len(users) <= cap(s) && &users[0] != &s[:1][0] {
+	if s := p.slot(i); !p.inSlot(i, users) && len(users) <= cap(s) {
 		users = append(s, users...)
 	}
 	p.pages[i-1] = users
