@@ -520,8 +520,13 @@ func (b *builder) finish(groups []*record, reasons []string) *sources.Snapshot {
 
 // hasUser reports whether users (sorted by id) holds id.
 func hasUser(users []sources.DirUser, id string) bool {
-	_, ok := slices.BinarySearchFunc(users, id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+	_, ok := userIndex(users, id)
 	return ok
+}
+
+// userIndex finds the user with id in users (sorted by id).
+func userIndex(users []sources.DirUser, id string) (int, bool) {
+	return slices.BinarySearchFunc(users, id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
 }
 
 // group resolves g's member values against the users added and the

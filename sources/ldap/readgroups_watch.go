@@ -45,8 +45,8 @@ func (d decoder) canonicalIDs(groupIDs []string) ([]string, error) {
 // groupsFromTracker is what groupsSnapshot reads for the groups ids (in
 // canonical form), taken from t: those groups, every group nested below
 // them (cycles cut) and their member users, resolved as a read resolves
-// them. nil when t let its users go. (A rename of a listed entry never
-// gets here: it withdraws the vouching, see tracker.blindToRefInt.)
+// them, each group with the values a read returns (asRead). nil when t
+// let its users go.
 func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 	var level, groups, users []*record
 	for _, id := range ids {
@@ -85,7 +85,7 @@ func (s *Source) groupsFromTracker(t *tracker, ids []string) *sources.Snapshot {
 // groups; never in memberUid mode, whose values name only users) or users
 // (unless taken). ok is false when a user's DirUser was let go.
 func (t *tracker) follow(m string, groups, users []*record, taken map[string]bool) (_, _ []*record, ok bool) {
-	for _, id := range t.owners(m) {
+	for id := range t.owners(m) {
 		r := t.recs[id]
 		switch {
 		case r.isGroup:

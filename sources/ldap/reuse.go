@@ -69,7 +69,7 @@ func sharedUsers(s *Source, t *tracker, prev *sources.Snapshot) *builder {
 		if r.isGroup {
 			continue
 		}
-		i, ok := slices.BinarySearchFunc(prev.Users, r.id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+		i, ok := userIndex(prev.Users, r.id)
 		if r.user == nil || !ok || !equalUser(&prev.Users[i], r.user) {
 			return nil
 		}
@@ -98,7 +98,7 @@ func (t *tracker) shareUsers(users []sources.DirUser) {
 		if r.isGroup {
 			continue
 		}
-		i, ok := slices.BinarySearchFunc(users, r.id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+		i, ok := userIndex(users, r.id)
 		if ok && (r.user == nil || r.user != &users[i] && equalUser(&users[i], r.user)) {
 			r.user = &users[i]
 		}
@@ -137,7 +137,7 @@ func (s *Source) sameStrings(r *record) {
 	if prev == nil || r.user == nil {
 		return
 	}
-	i, ok := slices.BinarySearchFunc(prev.Users, r.id, func(u sources.DirUser, id string) int { return strings.Compare(u.ID, id) })
+	i, ok := userIndex(prev.Users, r.id)
 	if !ok {
 		return
 	}

@@ -248,7 +248,7 @@ func (t *tracker) memberDiff(old, r *record) []string {
 	}
 	ids := map[string]bool{}
 	note := func(k string) {
-		for _, id := range t.owners(k) {
+		for id := range t.owners(k) {
 			if !t.recs[id].isGroup {
 				ids[id] = true
 			}

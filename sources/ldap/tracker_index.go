@@ -1,6 +1,9 @@
 package ldap
 
-import "slices"
+import (
+	"iter"
+	"slices"
+)
 
 // The tracker's indexes. A syncrepl refresh sends every entry of the
 // directory and each one asks "which groups list this key, and which
@@ -183,7 +186,7 @@ func (t *tracker) noteGone(k string) {
 	if !t.blindToRefInt() || t.holders(k).len() == 0 {
 		return
 	}
-	if len(t.owners(k)) > 0 {
+	if t.owned(k) {
 		t.doubtIf(true, "a deleted member shared its DN with another entry, which a server with referential integrity dropped from its groups unseen")
 		return
 	}
@@ -210,13 +213,24 @@ func (t *tracker) holders(k string) *idSet {
 	return nil
 }
 
-// owners returns the ids of the records whose key is k.
-func (t *tracker) owners(k string) []string {
-	e := t.keys[k]
-	if e == nil || e.owner == "" {
-		return nil
+// owners yields the ids of the records whose key is k.
+func (t *tracker) owners(k string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if !t.owned(k) || !yield(t.keys[k].owner) {
+			return
+		}
+		for _, id := range t.moreOwners[k] {
+			if !yield(id) {
+				return
+			}
+		}
 	}
-	return append([]string{e.owner}, t.moreOwners[k]...)
+}
+
+// owned reports whether a record's key is k.
+func (t *tracker) owned(k string) bool {
+	e := t.keys[k]
+	return e != nil && e.owner != ""
 }
 
 // addOwner records that id's key is e's.

@@ -62,7 +62,7 @@ func checkIndex(t *testing.T, tr *tracker, when string) {
 		if e.owner == "" && len(tr.moreOwners[k]) > 0 {
 			t.Errorf("%s: more owners of %q without an owner", when, k)
 		}
-		for _, id := range tr.owners(k) {
+		for id := range tr.owners(k) {
 			if got[id] {
 				t.Errorf("%s: owner %q listed twice under %q", when, id, k)
 			}
